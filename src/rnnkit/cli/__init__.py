@@ -1,0 +1,1 @@
+"""The ``rnnkit`` command line: thin typer commands over plain, importable functions."""

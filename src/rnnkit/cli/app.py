@@ -1,0 +1,81 @@
+"""The root ``rnnkit`` typer app.
+
+Each command lives in its own module under :mod:`rnnkit.cli` and exposes
+``register(app: typer.Typer) -> None``. A command only parses its arguments and
+calls one plain function from the library, so tests can import that function.
+
+Every :class:`rnnkit.errors.RnnkitError` raised below this app is printed as one
+line, ``error: <message>``, on stderr, and the process exits with code 2: no
+traceback for mistakes a user can make.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+import typer
+from typer.core import TyperGroup
+
+from rnnkit import __version__
+from rnnkit.errors import RnnkitError
+
+EXIT_USAGE = 2
+
+# Modules that add commands, in the order `rnnkit --help` lists them.
+COMMAND_MODULES = (
+    "rnnkit.cli.demo",
+    "rnnkit.cli.tutorial",
+    "rnnkit.cli.forecast",
+    "rnnkit.cli.text",
+    "rnnkit.cli.classify",
+    "rnnkit.cli.datasets",
+    "rnnkit.cli.export",
+)
+
+
+class _OneLineErrors(TyperGroup):
+    """Turns an RnnkitError anywhere in a command into ``error: ...`` and exit code 2."""
+
+    def invoke(self, ctx):  # noqa: D401 - click API
+        try:
+            return super().invoke(ctx)
+        except RnnkitError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(EXIT_USAGE) from None
+
+
+app = typer.Typer(
+    cls=_OneLineErrors,
+    name="rnnkit",
+    help="Recurrent neural networks for sequence data: forecasting, text and speech.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"rnnkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """rnnkit: RNN, LSTM and GRU built from the equations, proven against torch.nn."""
+
+
+for _module in COMMAND_MODULES:
+    # A command module that is not written yet is simply absent; one that exists
+    # but fails to import is a bug and must raise.
+    if importlib.util.find_spec(_module) is not None:
+        importlib.import_module(_module).register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
