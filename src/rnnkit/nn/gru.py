@@ -1,0 +1,76 @@
+"""GRU: a drop-in ``torch.nn.GRU`` written from the gate equations."""
+from __future__ import annotations
+
+import warnings
+
+from torch import Tensor, nn
+
+from rnnkit.nn.base import RNNBase
+
+__all__ = ["GRU"]
+
+
+class GRU(RNNBase):
+    r"""Multi-layer gated recurrent unit, same arguments and results as ``torch.nn.GRU``.
+
+    Each layer computes, for t = 1 … T (σ the sigmoid, ⊙ the elementwise product)::
+
+        r_t = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+        z_t = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+        n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))
+        h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+
+    The reset gate multiplies W_hn h_{t-1} + b_hn (torch's and cuDNN's placement), not
+    h_{t-1}. Layers, dropout between layers and directions work as in ``LSTM``.
+
+    Args: as ``torch.nn.GRU`` (input_size, hidden_size, num_layers=1, bias=True,
+    batch_first=False, dropout=0.0, bidirectional=False, device, dtype), plus the keyword
+    ``backend`` ("auto", "rnnkit" or "torch"; see docs/nn.md). ``proj_size`` raises
+    ValueError, as in torch.
+
+    Shapes (D = 2 if bidirectional else 1, L = num_layers):
+
+    - input: (T, B, I), or (B, T, I) when batch_first, or (T, I) unbatched, or a PackedSequence;
+    - h_0 and h_n: (D·L, B, H) or (D·L, H) unbatched; h_0 defaults to zeros;
+    - output: (T, B, D·H), (B, T, D·H) when batch_first, or (T, D·H); packed when the input is.
+
+    Parameters: ``weight_ih_l{k}`` (3H, I_k) = [W_ir | W_iz | W_in], ``weight_hh_l{k}``
+    (3H, H), ``bias_ih_l{k}``, ``bias_hh_l{k}`` (3H,); ``_reverse`` for the backward
+    direction. All ~ U(-1/sqrt(H), 1/sqrt(H)).
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+        *,
+        backend: str = "auto",
+        **kwargs,
+    ) -> None:
+        if "proj_size" in kwargs:
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        if kwargs:
+            raise TypeError(f"GRU.__init__() got an unexpected keyword argument '{next(iter(kwargs))}'")
+        super().__init__(
+            "GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+            bidirectional, 0, device, dtype, backend=backend,
+        )
+
+    def forward(self, input, hx: Tensor | None = None):
+        return self._forward_one_state(input, hx, "GRU: Expected input to be 2D or 3D, got {}D instead")
+
+    def to_torch(self, share_parameters: bool = False) -> nn.GRU:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the dropout/num_layers warning was given already
+            module = nn.GRU(
+                self.input_size, self.hidden_size, self.num_layers, self.bias, self.batch_first,
+                self.dropout, self.bidirectional,
+            )
+        return self._copy_into(module, share_parameters)
