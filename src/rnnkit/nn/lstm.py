@@ -91,10 +91,11 @@ class LSTM(RNNBase):
         is_batched = True
         batch_dim = 0 if self.batch_first else 1
         if batch_sizes is not None:
+            # torch leaves this case to its C++ kernel; we check first, in torch's words.
             if hx is None:
                 hx = self._zeros(data, int(batch_sizes[0]))
+                self.check_forward_args(data, hx, batch_sizes)
             else:
-                # torch leaves this case to its C++ kernel; we check first, in torch's words.
                 self.check_forward_args(data, hx, batch_sizes)
                 hx = permute(hx, sorted_indices)
         else:
