@@ -1,0 +1,236 @@
+"""Checkpoint and model folders: safetensors weights, JSON config, a weights-only state file.
+
+A model folder holds ``model.safetensors`` (the state_dict) and ``model.json`` (the
+model's constructor arguments). A training checkpoint adds ``state.pt``: optimizer,
+scheduler, epoch, step, RNG states and early-stopping state, written by
+``torch.save`` and read back only with ``torch.load(weights_only=True)``.
+
+Safety rules for reading (a checkpoint may come from anyone):
+
+- nothing is ever unpickled: safetensors has no code path for it, and ``state.pt``
+  must be a torch zip archive loaded with ``weights_only=True``;
+- the safetensors header is checked by hand before the library sees the file: a
+  truncated file, a header longer than the file (or than 100 MB), a header that is
+  not JSON, or tensor offsets past the end give a one-line CheckpointError.
+
+Every folder is written whole into a ``.tmp-*`` sibling, then swapped in
+(:func:`rnnkit.training.atomic.swap_dir`), so a kill at any moment leaves the
+previous complete folder in place.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from rnnkit.errors import CheckpointError
+from rnnkit.training.atomic import TMP_PREFIX, fsync_dir, recover_dir, swap_dir
+
+__all__ = [
+    "WEIGHTS",
+    "MODEL_JSON",
+    "STATE",
+    "save_model",
+    "load_model",
+    "save_checkpoint",
+    "load_state",
+    "read_model_config",
+    "read_safetensors",
+    "load_weights_into",
+    "all_finite",
+]
+
+WEIGHTS = "model.safetensors"
+MODEL_JSON = "model.json"
+STATE = "state.pt"
+MAX_HEADER_BYTES = 100 * 1024 * 1024
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+# ----------------------------------------------------------------------------- write
+
+
+def _weights_bytes(model: torch.nn.Module) -> bytes:
+    tensors = {
+        name: t.detach().to("cpu").clone().contiguous()  # clone: no shared storage
+        for name, t in model.state_dict().items()
+        if isinstance(t, torch.Tensor)
+    }
+    return st_save(tensors, metadata={"format": "pt"})
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    with path.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _write_folder(target: Path, files: dict[str, bytes]) -> None:
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{target.name}-", dir=target.parent))
+    for name, data in files.items():
+        _write_file(tmp / name, data)
+    fsync_dir(tmp)
+    swap_dir(tmp, target)
+
+
+def _json_bytes(data: Any) -> bytes:
+    try:
+        return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    except TypeError as err:
+        raise CheckpointError(f"model config is not JSON-serialisable: {err}") from None
+
+
+def save_model(dir: str | Path, model: torch.nn.Module, model_config: dict) -> None:
+    """Write ``model.safetensors`` and ``model.json`` into ``dir`` atomically."""
+    _write_folder(Path(dir), {WEIGHTS: _weights_bytes(model), MODEL_JSON: _json_bytes(model_config)})
+
+
+def save_checkpoint(
+    dir: str | Path, model: torch.nn.Module, model_config: dict, state: dict
+) -> None:
+    """Write a training checkpoint (weights, model.json, state.pt) into ``dir`` atomically."""
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    _write_folder(
+        Path(dir),
+        {WEIGHTS: _weights_bytes(model), MODEL_JSON: _json_bytes(model_config), STATE: buf.getvalue()},
+    )
+
+
+# ------------------------------------------------------------------------------ read
+
+
+def _need_file(path: Path) -> None:
+    recover_dir(path.parent)
+    if not path.parent.is_dir():
+        raise CheckpointError(f"checkpoint folder {str(path.parent)!r} does not exist")
+    if not path.is_file():
+        raise CheckpointError(f"{str(path)!r} is missing")
+
+
+def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a safetensors file after checking its header by hand (see module docstring)."""
+    path = Path(path)
+    _need_file(path)
+    data = path.read_bytes()
+    size = len(data)
+    where = str(path)
+    if data[:1] == b"\x80" or data[:4] == _ZIP_MAGIC:
+        raise CheckpointError(f"{where!r} is a pickle/torch archive, not safetensors; refusing to load it")
+    if size < 8:
+        raise CheckpointError(f"{where!r} is truncated: {size} bytes, no safetensors header")
+    (header_len,) = struct.unpack("<Q", data[:8])
+    if header_len > MAX_HEADER_BYTES:
+        raise CheckpointError(
+            f"{where!r} has an oversized safetensors header: {header_len} bytes (limit {MAX_HEADER_BYTES})"
+        )
+    if 8 + header_len > size:
+        raise CheckpointError(
+            f"{where!r} is truncated: header says {header_len} bytes but the file has {size - 8} after the length"
+        )
+    try:
+        header = json.loads(data[8 : 8 + header_len])
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{where!r} has a corrupt safetensors header: {err}") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{where!r} has a corrupt safetensors header: not a JSON object")
+    payload = size - 8 - header_len
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        offsets = info.get("data_offsets") if isinstance(info, dict) else None
+        if not (isinstance(offsets, list) and len(offsets) == 2):
+            raise CheckpointError(f"{where!r}: tensor {name!r} has no valid data_offsets")
+        if offsets[1] > payload:
+            raise CheckpointError(
+                f"{where!r} is truncated: tensor {name!r} ends at byte {offsets[1]} of a {payload}-byte payload"
+            )
+    try:
+        return st_load(data)
+    except Exception as err:  # safetensors raises its own Rust-side error types
+        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise CheckpointError(f"{where!r} is not a valid safetensors file: {msg}") from None
+
+
+def read_model_config(dir: str | Path) -> dict:
+    path = Path(dir) / MODEL_JSON
+    _need_file(path)
+    try:
+        cfg = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{str(path)!r} is not valid JSON: {err}") from None
+    if not isinstance(cfg, dict):
+        raise CheckpointError(f"{str(path)!r} must hold a JSON object, got {type(cfg).__name__}")
+    return cfg
+
+
+def load_weights_into(model: torch.nn.Module, tensors: dict[str, torch.Tensor], where: str) -> None:
+    """``model.load_state_dict(tensors)`` with names and shapes checked first (one-line errors)."""
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{where}: weights do not match the model (missing {missing[:5]}, unexpected {unexpected[:5]})"
+        )
+    for name, t in tensors.items():
+        if tuple(t.shape) != tuple(expected[name].shape):
+            raise CheckpointError(
+                f"{where}: {name!r} has shape {tuple(t.shape)} in the checkpoint "
+                f"but {tuple(expected[name].shape)} in the model"
+            )
+    model.load_state_dict(tensors)
+
+
+def load_model(
+    dir: str | Path, build: Callable[[dict], torch.nn.Module]
+) -> tuple[torch.nn.Module, dict]:
+    """Rebuild a model from ``model.json`` with ``build`` and load ``model.safetensors``."""
+    dir = Path(dir)
+    cfg = read_model_config(dir)
+    tensors = read_safetensors(dir / WEIGHTS)
+    try:
+        model = build(cfg)
+    except CheckpointError:
+        raise
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{str(dir / MODEL_JSON)!r} cannot build the model: {err}") from None
+    load_weights_into(model, tensors, str(dir))
+    return model, cfg
+
+
+def load_state(dir: str | Path) -> dict:
+    """Read ``state.pt`` with ``torch.load(weights_only=True)``; refuse anything else."""
+    path = Path(dir) / STATE
+    _need_file(path)
+    with path.open("rb") as fh:
+        magic = fh.read(4)
+    if magic != _ZIP_MAGIC:
+        raise CheckpointError(f"{str(path)!r} is not a torch checkpoint archive; refusing to unpickle it")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # UnpicklingError, RuntimeError (bad zip), ...
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{str(path)!r} was refused by the weights-only loader: {first}") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{str(path)!r} must hold a dict, got {type(state).__name__}")
+    return state
+
+
+def all_finite(model: torch.nn.Module) -> bool:
+    """True when every floating-point parameter and buffer is finite."""
+    return all(
+        bool(torch.isfinite(t).all()) for t in model.state_dict().values() if t.is_floating_point()
+    )
+

@@ -1,0 +1,49 @@
+"""Optimizer and learning-rate schedule from a :class:`TrainConfig`."""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+
+from rnnkit.training.config import TrainConfig
+
+__all__ = ["build_optimizer", "build_scheduler", "step_scheduler"]
+
+
+def build_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in params if p.requires_grad]
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+def build_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig) -> Optional[object]:
+    """Schedules are stepped once per epoch (see :func:`step_scheduler`).
+
+    cosine: lr_e = lr_min + (lr - lr_min) (1 + cos(pi e / epochs)) / 2, lr_min = lr * min_lr_ratio
+    step:   lr_e = lr * gamma ** floor(e / step_size)
+    plateau: lr <- lr * gamma after ``scheduler_patience`` epochs without improvement
+    """
+    if cfg.scheduler == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(
+            opt, T_max=max(cfg.epochs, 1), eta_min=cfg.lr * cfg.min_lr_ratio
+        )
+    if cfg.scheduler == "step":
+        return torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.step_size, gamma=cfg.gamma)
+    if cfg.scheduler == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            opt, mode="min", factor=cfg.gamma, patience=cfg.scheduler_patience
+        )
+    return None
+
+
+def step_scheduler(sched, monitored: float) -> None:
+    if sched is None:
+        return
+    if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        sched.step(monitored if math.isfinite(monitored) else float("inf"))
+    else:
+        sched.step()

@@ -1,0 +1,362 @@
+"""The one model-agnostic trainer shared by every task.
+
+The model owns its forward pass and its loss (``model.compute_loss(batch)``, a
+scalar mean over the batch); the trainer owns everything else: the minibatch loop,
+validation, early stopping, the LR schedule, gradient clipping, mixed precision,
+checkpoints, metrics and the progress bar. It never looks inside a batch.
+
+Per optimizer step::
+
+    loss = model.compute_loss(move_to(batch, device))     # non-finite -> NonFiniteLossError
+    loss.backward()
+    norm = ||grad||_2 over all parameters                 # logged; non-finite -> error
+    grad <- grad * min(1, grad_clip / norm)               # when grad_clip > 0
+    optimizer.step()
+
+Per epoch: validation loss (mean of batch losses, ``model.eval()``, no grad), LR
+schedule step, a metrics row, ``checkpoints/best`` when the monitored loss improved
+(validation loss, or training loss without a validation loader), then
+``checkpoints/last``; early stopping after ``patience`` epochs without improvement.
+
+Seeding: ``fit`` seeds Python/NumPy/torch with ``config.seed`` before the first
+epoch (shuffling and dropout). Seeding the model's initialisation is the caller's
+job (do it before building the model). ``fit(resume=True)`` instead restores the
+weights, optimizer, scheduler, step counters, early-stopping state and every RNG
+from ``checkpoints/last``, so an interrupted CPU run finishes bit-identical to an
+uninterrupted one. A DataLoader that shuffles with its own ``generator`` is
+restored too.
+
+Errors: a non-finite loss or gradient norm raises :class:`NonFiniteLossError` (an
+``RnnkitError``, so the CLI prints one line and exits with code 2) naming the epoch
+and step; the checkpoints from the last complete epoch are left untouched.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import torch
+
+from rnnkit.errors import CheckpointError, RnnkitError
+from rnnkit.training import checkpoint as ckpt
+from rnnkit.training.atomic import recover_dir, remove_stale_temps
+from rnnkit.training.callbacks import TensorBoardLogger, dispatch
+from rnnkit.training.config import TrainConfig, save_json, to_dict
+from rnnkit.training.device import move_to, resolve_device
+from rnnkit.training.metrics import write_metrics_csv
+from rnnkit.training.optim import build_optimizer, build_scheduler, step_scheduler
+from rnnkit.training.plots import plot_loss
+from rnnkit.training.progress import EpochProgress, progress_enabled
+from rnnkit.training.seed import get_rng_state, seed_everything, set_rng_state
+
+__all__ = ["Trainer", "FitResult", "NonFiniteLossError"]
+
+
+class NonFiniteLossError(RnnkitError):
+    """The loss or gradient norm became NaN/Inf; training stopped (CLI exit code 2)."""
+
+
+@dataclass
+class FitResult:
+    best_val_loss: float
+    best_epoch: int
+    epochs_run: int
+    history: list = field(default_factory=list)
+    stopped_reason: str = "completed"  # completed | early_stopping | time_budget | <callback reason>
+    seconds: float = 0.0
+    run_dir: Optional[Path] = None
+
+
+class Trainer:
+    """Trains ``model`` with ``config``; writes the run folder ``run_dir`` (None: no files).
+
+    ``model_config`` (the model's constructor arguments, saved as model.json) defaults
+    to ``model.model_config`` when the model has it. ``run_config`` is the full
+    resolved config saved as config.json (default: ``{"train": ..., "model": ...}``).
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        config: TrainConfig,
+        run_dir: str | Path | None = None,
+        callbacks: Iterable[Any] = (),
+        model_config: Optional[dict] = None,
+        run_config: Optional[dict] = None,
+    ) -> None:
+        self.model = model
+        self.config = config
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.callbacks = list(callbacks)
+        raw = model_config if model_config is not None else getattr(model, "model_config", None)
+        self.model_config = json.loads(json.dumps(dict(raw or {})))  # as model.json reads back
+        self.run_config = run_config
+        self.device = resolve_device(config.device)
+        self.optimizer: Optional[torch.optim.Optimizer] = None
+        self.scheduler = None
+        self.epoch = 0  # last completed epoch
+        self.step = 0  # optimizer steps so far
+        self.history: list[dict] = []
+        self.best_val = math.inf
+        self.best_epoch = 0
+        self.bad_epochs = 0
+        self.stop_reason: Optional[str] = None
+        self._best_state: Optional[dict] = None
+        self._autocast = nullcontext
+        self._callbacks: list = []
+
+    # ------------------------------------------------------------------ paths
+    @property
+    def checkpoint_dir(self) -> Optional[Path]:
+        return self.run_dir / "checkpoints" if self.run_dir is not None else None
+
+    def request_stop(self, reason: str = "callback") -> None:
+        """Stop after the current epoch (callbacks use this)."""
+        self.stop_reason = reason
+
+    # -------------------------------------------------------------------- fit
+    def fit(self, train_loader, val_loader=None, *, resume: bool = False) -> FitResult:
+        cfg = self.config
+        self.model.to(self.device)
+        self.optimizer = build_optimizer(self.model.parameters(), cfg)
+        self.scheduler = build_scheduler(self.optimizer, cfg)
+        use_amp = cfg.amp and self.device.type == "cuda"
+        amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+        self._autocast = (
+            (lambda: torch.autocast("cuda", dtype=amp_dtype)) if use_amp else nullcontext
+        )
+        generators = _loader_generators(train_loader)
+        if self.checkpoint_dir is not None:
+            for name in ("last", "best"):
+                recover_dir(self.checkpoint_dir / name)
+            remove_stale_temps(self.checkpoint_dir)
+            remove_stale_temps(self.run_dir)
+        if resume:
+            self._restore(generators)
+        else:
+            seed_everything(cfg.seed, cfg.deterministic)
+            if self.run_dir is not None:
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+                run_config = self.run_config or {"train": to_dict(cfg), "model": self.model_config}
+                save_json(self.run_dir / "config.json", run_config)
+        callbacks = list(self.callbacks)
+        if cfg.tensorboard and self.run_dir is not None:
+            callbacks.append(TensorBoardLogger(self.run_dir / "tensorboard"))
+        self._callbacks = callbacks
+        dispatch(callbacks, "on_fit_start", self)
+        start = time.perf_counter()
+        with EpochProgress(progress_enabled(cfg.progress)) as bar:
+            for epoch in range(self.epoch + 1, cfg.epochs + 1):
+                row = self._run_epoch(epoch, train_loader, val_loader, bar, start, generators)
+                bar.end_epoch(_summary(row))
+                if self.stop_reason is not None:
+                    break
+        seconds = time.perf_counter() - start
+        if self.run_dir is not None and self.history:
+            plot_loss(self.history, self.run_dir / "loss.png")
+        dispatch(callbacks, "on_fit_end", self)
+        return FitResult(
+            best_val_loss=self.best_val,
+            best_epoch=self.best_epoch,
+            epochs_run=self.epoch,
+            history=list(self.history),
+            stopped_reason=self.stop_reason or "completed",
+            seconds=seconds,
+            run_dir=self.run_dir,
+        )
+
+    def _run_epoch(self, epoch, train_loader, val_loader, bar, start, generators) -> dict:
+        cfg, model = self.config, self.model
+        model.train()
+        if hasattr(model, "on_epoch_start"):
+            model.on_epoch_start()
+        dispatch(self._callbacks, "on_epoch_start", self, epoch)
+        try:
+            total = len(train_loader)
+        except TypeError:
+            total = None
+        bar.start_epoch(epoch, cfg.epochs, total)
+        t_epoch = time.perf_counter()
+        loss_sum, norm_sum, norm_max, batches = 0.0, 0.0, 0.0, 0
+        params = [p for p in model.parameters() if p.requires_grad]
+        for batch in train_loader:
+            batch = move_to(batch, self.device, non_blocking=True)
+            with self._autocast():
+                loss = model.compute_loss(batch)
+            loss_value = float(loss.detach())
+            where = f"epoch {epoch}, step {self.step + 1} (batch {batches + 1} of the epoch)"
+            if not math.isfinite(loss_value):
+                raise NonFiniteLossError(f"non-finite loss ({loss_value}) at {where}; " + self._kept())
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.optimizer)
+            max_norm = cfg.grad_clip if cfg.grad_clip else math.inf
+            norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
+            if not math.isfinite(norm) and not self.scaler.is_enabled():
+                raise NonFiniteLossError(f"non-finite gradient norm ({norm}) at {where}; " + self._kept())
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.step += 1
+            batches += 1
+            loss_sum += loss_value
+            if math.isfinite(norm):
+                norm_sum += norm
+                norm_max = max(norm_max, norm)
+            dispatch(self._callbacks, "on_batch_end", self, self.step, loss_value)
+            bar.advance(loss_value)
+            if cfg.time_budget is not None and time.perf_counter() - start > cfg.time_budget:
+                self.stop_reason = "time_budget"
+                break
+        train_loss = loss_sum / max(batches, 1)
+        val_loss = self.evaluate(val_loader) if val_loader is not None else None
+        monitored = val_loss if val_loss is not None else train_loss
+        step_scheduler(self.scheduler, monitored)
+        row = {
+            "epoch": epoch,
+            "step": self.step,
+            "train_loss": train_loss,
+            "val_loss": val_loss,
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "grad_norm": norm_sum / max(batches, 1),
+            "grad_norm_max": norm_max,
+            "seconds": time.perf_counter() - t_epoch,
+        }
+        improved = monitored < self.best_val - cfg.min_delta
+        if improved:
+            self.best_val, self.best_epoch, self.bad_epochs = monitored, epoch, 0
+        else:
+            self.bad_epochs += 1
+        self.epoch = epoch
+        self.history.append(row)
+        if cfg.patience is not None and self.bad_epochs >= cfg.patience and self.stop_reason is None:
+            self.stop_reason = "early_stopping"
+        self._save(improved, generators)
+        dispatch(self._callbacks, "on_epoch_end", self, epoch, row)
+        return row
+
+    @torch.no_grad()
+    def evaluate(self, loader) -> float:
+        """Mean of ``compute_loss`` over the loader's batches, in eval mode."""
+        model = self.model
+        was_training = model.training
+        model.eval()
+        if hasattr(model, "on_eval_start"):
+            model.on_eval_start()
+        total, n = 0.0, 0
+        for batch in loader:
+            batch = move_to(batch, self.device, non_blocking=True)
+            with self._autocast():
+                total += float(model.compute_loss(batch))
+            n += 1
+        model.train(was_training)
+        return total / max(n, 1)
+
+    # ------------------------------------------------------------ checkpoints
+    def _kept(self) -> str:
+        if self.checkpoint_dir is not None and (self.checkpoint_dir / "last").is_dir():
+            return f"training stopped; the last good checkpoint is kept in {self.checkpoint_dir / 'last'}"
+        return "training stopped before any checkpoint was written"
+
+    def _state(self, generators) -> dict:
+        return {
+            "epoch": self.epoch,
+            "step": self.step,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+            "rng": get_rng_state(),
+            "loader_rng": [g.get_state() for g in generators],
+            "best_val": self.best_val,
+            "best_epoch": self.best_epoch,
+            "bad_epochs": self.bad_epochs,
+            "stop_reason": self.stop_reason,
+            "history": json.dumps(self.history),
+        }
+
+    def _save(self, improved: bool, generators) -> None:
+        if self.checkpoint_dir is None or not self.config.checkpoint:
+            if improved:
+                self._best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            if self.run_dir is not None:
+                write_metrics_csv(self.run_dir / "metrics.csv", self.history)
+            return
+        state = self._state(generators)
+        if improved:  # best first: a kill before `last` is written just repeats this epoch
+            ckpt.save_checkpoint(self.checkpoint_dir / "best", self.model, self.model_config, state)
+        ckpt.save_checkpoint(self.checkpoint_dir / "last", self.model, self.model_config, state)
+        write_metrics_csv(self.run_dir / "metrics.csv", self.history)
+
+    def _restore(self, generators) -> None:
+        if self.checkpoint_dir is None:
+            raise CheckpointError("resume needs a run folder, got none")
+        last = self.checkpoint_dir / "last"
+        if not last.is_dir():
+            raise CheckpointError(f"cannot resume: {str(last)!r} does not exist")
+        saved_cfg = ckpt.read_model_config(last)
+        if saved_cfg != self.model_config:
+            raise CheckpointError(f"cannot resume from {self.run_dir}: " + _config_diff(saved_cfg, self.model_config))
+        tensors = ckpt.read_safetensors(last / ckpt.WEIGHTS)
+        state = ckpt.load_state(last)
+        ckpt.load_weights_into(self.model, tensors, str(last))
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+            if self.scheduler is not None and state.get("scheduler") is not None:
+                self.scheduler.load_state_dict(state["scheduler"])
+            if state.get("scaler") is not None and self.scaler.is_enabled():
+                self.scaler.load_state_dict(state["scaler"])
+            self.epoch, self.step = int(state["epoch"]), int(state["step"])
+            self.best_val, self.best_epoch = float(state["best_val"]), int(state["best_epoch"])
+            self.bad_epochs = int(state["bad_epochs"])
+            self.stop_reason = None
+            self.history = json.loads(state["history"])
+            set_rng_state(state["rng"])
+            for g, s in zip(generators, state.get("loader_rng", [])):
+                g.set_state(s)
+        except (KeyError, ValueError, TypeError, RuntimeError) as err:
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise CheckpointError(f"{str(last / ckpt.STATE)!r} does not fit this run: {first}") from None
+
+    def load_best(self) -> torch.nn.Module:
+        """Put the best epoch's weights back into ``model`` (from disk or memory)."""
+        if self.checkpoint_dir is not None and self.config.checkpoint:
+            best = self.checkpoint_dir / "best"
+            ckpt.load_weights_into(self.model, ckpt.read_safetensors(best / ckpt.WEIGHTS), str(best))
+        elif self._best_state is not None:
+            self.model.load_state_dict(self._best_state)
+        return self.model
+
+
+def _loader_generators(loader) -> list[torch.Generator]:
+    """Explicit torch.Generators a DataLoader shuffles with (restored on resume)."""
+    found = []
+    for obj in (loader, getattr(loader, "sampler", None), getattr(loader, "batch_sampler", None)):
+        g = getattr(obj, "generator", None)
+        if isinstance(g, torch.Generator) and all(g is not x for x in found):
+            found.append(g)
+    sampler = getattr(getattr(loader, "batch_sampler", None), "sampler", None)
+    g = getattr(sampler, "generator", None)
+    if isinstance(g, torch.Generator) and all(g is not x for x in found):
+        found.append(g)
+    return found
+
+
+def _config_diff(saved: dict, current: dict) -> str:
+    for key in sorted(set(saved) | set(current)):
+        if saved.get(key, "<absent>") != current.get(key, "<absent>"):
+            return (
+                f"model {key} is {saved.get(key, '<absent>')!r} in the checkpoint "
+                f"but {current.get(key, '<absent>')!r} in this config"
+            )
+    return "the model configs differ"
+
+
+def _summary(row: dict) -> str:
+    val = f", val {row['val_loss']:.4g}" if row.get("val_loss") is not None else ""
+    return f"epoch {row['epoch']}: train {row['train_loss']:.4g}{val}, grad norm {row['grad_norm']:.3g}"
+
