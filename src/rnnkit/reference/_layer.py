@@ -152,6 +152,9 @@ class RecurrentReference:
     def _pack_state(self, arrays: tuple[np.ndarray, ...]) -> Any:
         return arrays[0] if len(arrays) == 1 else tuple(arrays)
 
+    def _unpack_state(self, state: Any) -> tuple[np.ndarray, ...]:
+        return (state,) if len(self.state_names) == 1 else tuple(state)
+
     # ------------------------------------------------------------------ forward
     def forward(self, x: Any, state: Any = None) -> tuple[np.ndarray, Any, dict]:
         """Run all layers over ``x`` (T, B, I); return ``(y, state_n, cache)``.
@@ -220,7 +223,7 @@ class RecurrentReference:
             for name, g in g_w.items():
                 grads[name] += g
             if lo == 0:  # the path reached the initial state
-                for acc, d in zip(dstates0, ds0_w):
+                for acc, d in zip(dstates0, self._unpack_state(ds0_w), strict=True):
                     acc += d
         return dx, self._pack_state(tuple(dstates0)), grads
 
