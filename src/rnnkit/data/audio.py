@@ -1,0 +1,270 @@
+"""WAV reading and the audio front end: log-mel or MFCC features with deltas.
+
+Reading uses :func:`scipy.io.wavfile.read` (PCM 8/16/24/32-bit and float WAVs).
+Handling of awkward files, all documented in ``docs/classification.md``:
+
+- a file that is not a RIFF/WAVE file, or is unreadable: :class:`DataError` naming it;
+- zero samples: :class:`DataError` (a silent file has no features to classify);
+- more than one channel: averaged to mono (``stereo="mix"``, the default) or refused
+  (``stereo="refuse"``);
+- another sample rate than the configured one: resampled with a polyphase filter,
+  :func:`scipy.signal.resample_poly` (``rate_mismatch="resample"``, the default), or
+  refused (``rate_mismatch="refuse"``);
+- shorter than one analysis window: zero-padded to one frame.
+
+Features, per utterance x of N samples at rate r (W = window, S = hop, in samples)::
+
+    frames_t = hann(W) * x[t*S : t*S + W]                 t = 0 .. T-1, T = 1 + (N-W)//S
+    P_t      = |rfft(frames_t, n_fft)|^2                  (T, n_fft//2 + 1)
+    M_t      = log(max(P_t @ F^T, 1e-10))                 (T, n_mels)   F: mel filterbank
+    C_t      = DCT-II_ortho(M_t)[:n_mfcc]                 (T, n_mfcc)   if n_mfcc > 0
+    d_t      = sum_k k (C_{t+k} - C_{t-k}) / (2 sum_k k^2) k = 1..K   (the regression delta)
+
+The mel scale is HTK's, mel(f) = 2595 log10(1 + f/700); filter m is a triangle from
+the centre of filter m-1 to that of m+1, peak 1, not area-normalised (HTK, and
+``librosa.filters.mel(htk=True, norm=None)``). The delta is a Savitzky-Golay first
+derivative of order 1 (:func:`scipy.signal.savgol_filter`), which equals the
+regression formula above with edge frames repeated. Per-utterance normalisation
+subtracts each feature's mean over time and divides by its standard deviation.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit.errors import DataError
+
+__all__ = [
+    "AudioConfig",
+    "read_wav",
+    "resample",
+    "hz_to_mel",
+    "mel_to_hz",
+    "mel_filterbank",
+    "power_spectrogram",
+    "log_mel",
+    "mfcc",
+    "add_deltas",
+    "normalize_utterance",
+    "features_from_signal",
+    "wav_features",
+    "augment",
+]
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    """How WAV files become feature sequences of shape (T, F)."""
+
+    sample_rate: int = 8000          # every file is brought to this rate
+    rate_mismatch: str = "resample"  # "resample" | "refuse"
+    stereo: str = "mix"              # "mix" (average channels) | "refuse"
+    win_ms: float = 25.0
+    hop_ms: float = 10.0
+    n_mels: int = 40
+    n_mfcc: int = 13                 # 0: use the log-mel energies themselves
+    deltas: int = 2                  # 0 none, 1 deltas, 2 deltas and delta-deltas
+    delta_width: int = 2             # K in the regression delta
+    fmin: float = 20.0
+    fmax: float | None = None        # None: Nyquist
+    normalize: bool = True           # per-utterance mean/variance normalisation
+
+    def __post_init__(self) -> None:
+        if self.sample_rate <= 0:
+            raise DataError(f"audio sample_rate must be positive, got {self.sample_rate}")
+        if self.rate_mismatch not in ("resample", "refuse"):
+            raise DataError(f"audio rate_mismatch must be 'resample' or 'refuse', got {self.rate_mismatch!r}")
+        if self.stereo not in ("mix", "refuse"):
+            raise DataError(f"audio stereo must be 'mix' or 'refuse', got {self.stereo!r}")
+        if self.deltas not in (0, 1, 2):
+            raise DataError(f"audio deltas must be 0, 1 or 2, got {self.deltas}")
+        if not 0 <= self.n_mfcc <= self.n_mels:
+            raise DataError(f"audio n_mfcc must be in 0..n_mels={self.n_mels}, got {self.n_mfcc}")
+
+    @property
+    def win_length(self) -> int:
+        return int(round(self.sample_rate * self.win_ms / 1000))
+
+    @property
+    def hop_length(self) -> int:
+        return max(1, int(round(self.sample_rate * self.hop_ms / 1000)))
+
+    @property
+    def n_fft(self) -> int:
+        return 1 << max(0, (self.win_length - 1).bit_length())  # next power of two
+
+    @property
+    def n_features(self) -> int:
+        base = self.n_mfcc if self.n_mfcc > 0 else self.n_mels
+        return base * (1 + self.deltas)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def read_wav(path: str | Path, sample_rate: int | None = None, stereo: str = "mix",
+             rate_mismatch: str = "resample") -> tuple[np.ndarray, int]:
+    """Read a WAV file -> (samples (N,) float32 in [-1, 1], rate).
+
+    With ``sample_rate`` given, a file at another rate is resampled (or refused when
+    ``rate_mismatch="refuse"``). See the module docstring for the other rules.
+    """
+    from scipy.io import wavfile
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such WAV file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scipy warns on unknown chunks; they are harmless
+            rate, data = wavfile.read(path)
+    except (ValueError, EOFError, OSError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DataError(f"{path}: not a readable WAV file ({first})") from None
+    data = np.asarray(data)
+    if data.dtype == np.uint8:
+        x = (data.astype(np.float32) - 128.0) / 128.0
+    elif np.issubdtype(data.dtype, np.integer):
+        x = data.astype(np.float32) / float(-np.iinfo(data.dtype).min)  # int16 -> /32768
+    else:
+        x = data.astype(np.float32)
+    if x.ndim == 2:  # (N, channels)
+        if x.shape[1] > 1 and stereo == "refuse":
+            raise DataError(f"{path}: has {x.shape[1]} channels; only mono audio is accepted (stereo='refuse')")
+        x = x.mean(axis=1)  # (N,)
+    if x.shape[0] == 0:
+        raise DataError(f"{path}: has zero audio samples")
+    if not np.isfinite(x).all():
+        raise DataError(f"{path}: holds NaN or infinite samples")
+    if sample_rate is not None and rate != sample_rate:
+        if rate_mismatch == "refuse":
+            raise DataError(f"{path}: sample rate is {rate} Hz but {sample_rate} Hz is required (rate_mismatch='refuse')")
+        x = resample(x, rate, sample_rate)
+        rate = sample_rate
+    return x, int(rate)
+
+
+def resample(x: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
+    """Polyphase resampling (anti-aliased) from ``orig_rate`` to ``target_rate``."""
+    from scipy.signal import resample_poly
+
+    if orig_rate == target_rate:
+        return x
+    g = math.gcd(int(orig_rate), int(target_rate))
+    return resample_poly(x, target_rate // g, orig_rate // g).astype(np.float32)
+
+
+def hz_to_mel(f):
+    """HTK mel scale: 2595 log10(1 + f/700)."""
+    return 2595.0 * np.log10(1.0 + np.asarray(f, dtype=np.float64) / 700.0)
+
+
+def mel_to_hz(m):
+    return 700.0 * (10.0 ** (np.asarray(m, dtype=np.float64) / 2595.0) - 1.0)
+
+
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0,
+                   fmax: float | None = None) -> np.ndarray:
+    """Triangular mel filters -> (n_mels, n_fft//2 + 1), peak 1 at each centre."""
+    fmax = sample_rate / 2 if fmax is None else fmax
+    if not 0 <= fmin < fmax <= sample_rate / 2:
+        raise DataError(f"mel filterbank needs 0 <= fmin < fmax <= {sample_rate / 2}, got fmin={fmin}, fmax={fmax}")
+    edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))  # (n_mels+2,)
+    bins = np.linspace(0.0, sample_rate / 2, n_fft // 2 + 1)                       # (n_bins,)
+    left, centre, right = edges[:-2, None], edges[1:-1, None], edges[2:, None]      # (n_mels, 1)
+    rising = (bins[None, :] - left) / (centre - left)                              # (n_mels, n_bins)
+    falling = (right - bins[None, :]) / (right - centre)
+    return np.maximum(0.0, np.minimum(rising, falling))
+
+
+def power_spectrogram(x: np.ndarray, win_length: int, hop_length: int, n_fft: int) -> np.ndarray:
+    """Hann-windowed |STFT|^2 -> (T, n_fft//2 + 1); shorter signals are zero-padded."""
+    from scipy.signal import get_window
+
+    if x.shape[0] < win_length:
+        x = np.pad(x, (0, win_length - x.shape[0]))
+    frames = np.lib.stride_tricks.sliding_window_view(x, win_length)[::hop_length]  # (T, W)
+    window = get_window("hann", win_length, fftbins=True)                            # (W,)
+    spec = np.fft.rfft(frames * window, n=n_fft, axis=1)                              # (T, n_fft//2+1)
+    return spec.real**2 + spec.imag**2
+
+
+def log_mel(x: np.ndarray, cfg: AudioConfig) -> np.ndarray:
+    """Log mel energies -> (T, n_mels)."""
+    power = power_spectrogram(x, cfg.win_length, cfg.hop_length, cfg.n_fft)  # (T, n_bins)
+    fb = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax)  # (n_mels, n_bins)
+    return np.log(np.maximum(power @ fb.T, 1e-10))  # (T, n_mels)
+
+
+def mfcc(logmel: np.ndarray, n_mfcc: int) -> np.ndarray:
+    """DCT-II (orthonormal) of log mel energies -> (T, n_mfcc)."""
+    from scipy.fft import dct
+
+    return dct(logmel, type=2, norm="ortho", axis=1)[:, :n_mfcc]
+
+
+def add_deltas(feats: np.ndarray, order: int = 2, width: int = 2) -> np.ndarray:
+    """Append deltas (and delta-deltas) along the feature axis: (T, F) -> (T, F*(1+order))."""
+    from scipy.signal import savgol_filter
+
+    out = [feats]
+    for _ in range(order):
+        out.append(savgol_filter(out[-1], 2 * width + 1, polyorder=1, deriv=1, axis=0, mode="nearest"))
+    return np.concatenate(out, axis=1)
+
+
+def normalize_utterance(feats: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+    """Per-feature mean 0 and standard deviation 1 over time: (T, F) -> (T, F)."""
+    mean = feats.mean(axis=0, keepdims=True)  # (1, F)
+    std = feats.std(axis=0, keepdims=True)
+    return (feats - mean) / (std + eps)
+
+
+def features_from_signal(x: np.ndarray, cfg: AudioConfig) -> np.ndarray:
+    """Signal at ``cfg.sample_rate`` -> features (T, cfg.n_features), float32."""
+    feats = log_mel(x, cfg)  # (T, n_mels)
+    if cfg.n_mfcc > 0:
+        feats = mfcc(feats, cfg.n_mfcc)  # (T, n_mfcc)
+    if cfg.deltas:
+        feats = add_deltas(feats, cfg.deltas, cfg.delta_width)  # (T, F)
+    if cfg.normalize:
+        feats = normalize_utterance(feats)
+    return feats.astype(np.float32)
+
+
+def wav_features(path: str | Path, cfg: AudioConfig | None = None) -> np.ndarray:
+    """Read one WAV file and compute its features -> (T, F) float32."""
+    cfg = cfg or AudioConfig()
+    x, _ = read_wav(path, cfg.sample_rate, cfg.stereo, cfg.rate_mismatch)
+    return features_from_signal(x, cfg)
+
+
+def augment(x: np.ndarray, rate: int, rng: np.random.Generator, noise_snr_db: float | None = 30.0,
+            max_shift_ms: float = 100.0, speed_range: tuple[float, float] | None = (0.9, 1.1)) -> np.ndarray:
+    """Light random augmentation of a signal (N,): speed change, time shift, white noise.
+
+    - speed: resample by a factor drawn uniformly from ``speed_range`` (changes pitch
+      and duration together, like playing a tape faster);
+    - shift: roll by up to ``max_shift_ms`` either way, filling the gap with zeros;
+    - noise: white noise at a signal-to-noise ratio of ``noise_snr_db``.
+    """
+    y = np.asarray(x, dtype=np.float32)
+    if speed_range is not None:
+        factor = round(float(rng.uniform(*speed_range)), 2)  # 0.01 steps keep the resampling ratio small
+        y = resample(y, int(round(rate * factor)), rate) if factor != 1.0 else y
+    limit = min(int(rate * max_shift_ms / 1000), y.size - 1)
+    shift = int(rng.integers(-limit, limit + 1)) if limit > 0 else 0
+    shifted = np.zeros_like(y)  # (N,)
+    if shift >= 0:
+        shifted[shift:] = y[: y.size - shift]
+    else:
+        shifted[:shift] = y[-shift:]
+    y = shifted
+    if noise_snr_db is not None:
+        power = float(np.mean(y**2)) + 1e-12
+        y = y + rng.normal(0.0, math.sqrt(power / 10 ** (noise_snr_db / 10)), y.shape).astype(np.float32)
+    return y

@@ -1,0 +1,117 @@
+"""Labelled file lists from folders, label/group regexes, and group-disjoint splits.
+
+Two ways to label a folder of audio files:
+
+- **ImageFolder convention** (no ``label_pattern``): ``root/<label>/<file>.wav``; each
+  sub-folder of ``root`` is one class, named after the folder (files deeper down count
+  for that class too);
+- **a regex on file names** (``label_pattern``): every ``.wav`` file under ``root``
+  (recursively); the label is the regex's first capture group, or its whole match when
+  it has no group. ``^(\\d)_`` labels ``3_spk07.wav`` as ``3``.
+
+A ``group_pattern`` works the same way and gives each file a group key (a speaker, a
+session); files of one group always land on the same side of a split. Without it each
+file is its own group.
+
+Handling: hidden files and files that do not end in ``.wav`` (any case) are skipped, so
+a README or PROVENANCE.md beside the audio does no harm; a ``.wav`` file that is not
+valid audio fails later, when it is read, with its name. An empty folder, a pattern
+that does not match a file name, or a bad regex raises :class:`DataError`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit.errors import DataError
+
+__all__ = ["LabelledFile", "compile_pattern", "match_key", "scan_folder", "group_disjoint_split"]
+
+AUDIO_SUFFIXES = (".wav",)
+
+
+@dataclass(frozen=True)
+class LabelledFile:
+    path: Path
+    label: str
+    group: str
+
+
+def compile_pattern(pattern: str, option: str) -> re.Pattern:
+    """Compile a user regex; ``option`` names it in the error (e.g. ``--label-pattern``)."""
+    try:
+        return re.compile(pattern)
+    except re.error as err:
+        raise DataError(f"{option} '{pattern}' is not a valid regular expression: {err}") from None
+
+
+def match_key(regex: re.Pattern, name: str, option: str, where: Path | str) -> str:
+    """The first capture group (or whole match) of ``regex`` searched in ``name``."""
+    found = regex.search(name)
+    if found is None:
+        raise DataError(f"{where}: {option} '{regex.pattern}' does not match the file name {name!r}")
+    key = found.group(1) if regex.groups else found.group(0)
+    if key is None or key == "":
+        raise DataError(f"{where}: {option} '{regex.pattern}' matches {name!r} but captures an empty key")
+    return key
+
+
+def _audio_files(folder: Path) -> list[Path]:
+    files = [
+        p for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    ]
+    return sorted(files)
+
+
+def scan_folder(root: str | Path, label_pattern: str | None = None,
+                group_pattern: str | None = None) -> list[LabelledFile]:
+    """List the labelled audio files under ``root`` (see the module docstring)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: not a folder of WAV files")
+    group_re = compile_pattern(group_pattern, "--group-pattern") if group_pattern else None
+    items: list[tuple[Path, str]] = []
+    if label_pattern:
+        label_re = compile_pattern(label_pattern, "--label-pattern")
+        files = _audio_files(root)
+        if not files:
+            raise DataError(f"{root}: folder holds no .wav files")
+        items = [(p, match_key(label_re, p.name, "--label-pattern", p)) for p in files]
+    else:
+        classes = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+        if not classes:
+            hint = " (give --label-pattern to take labels from file names)" if _audio_files(root) else ""
+            raise DataError(f"{root}: folder has no class sub-folders{hint}")
+        for folder in classes:
+            files = _audio_files(folder)
+            if not files:
+                raise DataError(f"{folder}: class folder holds no .wav files")
+            items += [(p, folder.name) for p in files]
+    return [
+        LabelledFile(p, label, match_key(group_re, p.name, "--group-pattern", p) if group_re else str(p))
+        for p, label in items
+    ]
+
+
+def group_disjoint_split(groups: list[str], test_fraction: float, seed: int = 0) -> tuple[list[int], list[int]]:
+    """Split indices so that no group is on both sides -> (keep, held_out).
+
+    ``round(test_fraction * n_groups)`` groups (at least one, at most all but one), drawn
+    at random with ``seed``, go to the held-out side with all their items.
+    """
+    if not 0.0 < test_fraction < 1.0:
+        raise DataError(f"split fraction must be in (0, 1), got {test_fraction}")
+    unique = sorted(set(groups))
+    if len(unique) < 2:
+        raise DataError(f"a group-disjoint split needs at least 2 groups, got {len(unique)}: {unique[:3]}")
+    n_out = min(max(1, round(test_fraction * len(unique))), len(unique) - 1)
+    order = np.random.default_rng(seed).permutation(len(unique))
+    held = {unique[i] for i in order[:n_out]}
+    keep_idx = [i for i, g in enumerate(groups) if g not in held]
+    held_idx = [i for i, g in enumerate(groups) if g in held]
+    return keep_idx, held_idx
