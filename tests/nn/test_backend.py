@@ -1,0 +1,144 @@
+"""backend="rnnkit" never touches torch's fused kernels; "torch" and "auto" dispatch as documented."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.nn.utils.rnn import pack_sequence
+
+import rnnkit.nn
+from rnnkit.errors import RnnkitError
+from rnnkit.nn import functional, stack
+from tests.nn.helpers import bptt_available, sequence_impl  # noqa: F401  (fixture)
+
+FUSED = [
+    "lstm", "gru", "rnn_tanh", "rnn_relu", "lstm_cell", "gru_cell", "rnn_tanh_cell",
+    "rnn_relu_cell", "mkldnn_rnn_layer", "_thnn_fused_lstm_cell", "_thnn_fused_gru_cell",
+]
+
+
+class FusedKernelCalled(Exception):
+    pass
+
+
+def _forbid(name):
+    def forbidden(*args, **kwargs):
+        raise FusedKernelCalled(name)
+    return forbidden
+
+
+@pytest.fixture
+def no_fused_kernels(monkeypatch):
+    """Every fused recurrent kernel, under every name Python code reaches it by, raises."""
+    for name in FUSED:
+        for owner in (torch._VF, torch, torch._C._VariableFunctions):
+            if hasattr(owner, name):
+                try:
+                    monkeypatch.setattr(owner, name, _forbid(name))
+                except (TypeError, AttributeError):  # an immutable builtin type
+                    pass
+
+
+def _everything(backend):
+    """Forward and backward through every layer and cell, padded and packed."""
+    seqs = [torch.randn(4, 3), torch.randn(2, 3), torch.randn(3, 3)]
+    for cls, kwargs in [("LSTM", {"proj_size": 2}), ("GRU", {}), ("RNN", {"nonlinearity": "relu"})]:
+        layer = getattr(rnnkit.nn, cls)(3, 4, num_layers=2, bidirectional=True, backend=backend, **kwargs)
+        out, _ = layer(torch.randn(4, 2, 3))
+        packed_out, _ = layer(pack_sequence(seqs, enforce_sorted=False))
+        (out.sum() + packed_out.data.sum()).backward()
+    x = torch.randn(2, 3)
+    rnnkit.nn.LSTMCell(3, 4)(x)[0].sum().backward()
+    rnnkit.nn.GRUCell(3, 4)(x).sum().backward()
+    rnnkit.nn.RNNCell(3, 4, nonlinearity="relu")(x).sum().backward()
+
+
+def test_rnnkit_path_runs_without_fused_kernels(no_fused_kernels, sequence_impl):  # noqa: F811
+    _everything("rnnkit")
+
+
+def test_the_patch_catches_real_calls(no_fused_kernels):
+    with pytest.raises(FusedKernelCalled):
+        rnnkit.nn.LSTM(3, 4, backend="torch")(torch.randn(4, 2, 3))
+    with pytest.raises(FusedKernelCalled):
+        torch.nn.GRUCell(3, 4)(torch.randn(2, 3))
+
+
+class Spy:
+    def __init__(self, monkeypatch, owner, name):
+        self.calls = 0
+        original = getattr(owner, name)
+
+        def spy(*args, **kwargs):
+            self.calls += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, spy)
+
+
+@pytest.mark.parametrize("cls,kernel", [("LSTM", "lstm"), ("GRU", "gru"), ("RNN", "rnn_tanh")])
+@pytest.mark.parametrize("backend,expected_calls", [("torch", 1), ("auto", 1), ("rnnkit", 0)])
+def test_dispatch(monkeypatch, cls, kernel, backend, expected_calls):
+    spy = Spy(monkeypatch, torch._VF, kernel)
+    layer = getattr(rnnkit.nn, cls)(3, 4, backend=backend)
+    layer(torch.randn(4, 2, 3))
+    assert spy.calls == expected_calls
+    assert layer.resolved_backend() == ("rnnkit" if backend == "rnnkit" else "torch")
+
+
+class NoKernelLSTM(rnnkit.nn.LSTM):
+    """Stands for an extension that torch's kernel cannot run."""
+
+    def torch_kernel_unsupported(self):
+        return "layer_norm=True"
+
+
+def test_auto_falls_back_to_rnnkit_without_a_kernel(monkeypatch):
+    spy = Spy(monkeypatch, torch._VF, "lstm")
+    layer = NoKernelLSTM(3, 4)
+    layer(torch.randn(4, 2, 3))
+    assert spy.calls == 0 and layer.resolved_backend() == "rnnkit"
+
+
+def test_torch_backend_without_a_kernel_is_a_clear_error():
+    layer = NoKernelLSTM(3, 4, backend="torch")
+    with pytest.raises(RnnkitError) as info:
+        layer(torch.randn(4, 2, 3))
+    assert str(info.value) == (
+        "backend='torch': torch has no fused kernel for NoKernelLSTM with layer_norm=True; "
+        "use backend='rnnkit' or backend='auto'"
+    )
+
+
+def test_backend_can_be_changed_after_construction():
+    layer = rnnkit.nn.GRU(3, 4)
+    layer.backend = "rnnkit"
+    assert layer.resolved_backend() == "rnnkit"
+
+
+def test_functional_switch_runs_functional(monkeypatch):
+    monkeypatch.setattr(stack, "SEQUENCE_IMPL", "functional")
+    spy = Spy(monkeypatch, functional, "gru_sequence")
+    rnnkit.nn.GRU(3, 4, num_layers=2, backend="rnnkit")(torch.randn(4, 2, 3))
+    assert spy.calls == 2
+
+
+@pytest.mark.skipif(not bptt_available(), reason="rnnkit.nn.bptt has not landed")
+def test_bptt_switch_runs_bptt(monkeypatch):
+    import rnnkit.nn.bptt as bptt
+
+    monkeypatch.setattr(stack, "SEQUENCE_IMPL", "bptt")
+    spies = [Spy(monkeypatch, bptt, name) for name in ("lstm_sequence", "gru_sequence", "rnn_sequence")]
+    forbid = [Spy(monkeypatch, functional, name) for name in ("lstm_sequence", "gru_sequence", "rnn_sequence")]
+    for cls in ("LSTM", "GRU", "RNN"):
+        getattr(rnnkit.nn, cls)(3, 4, backend="rnnkit")(torch.randn(4, 2, 3))
+    assert [s.calls for s in spies] == [1, 1, 1]
+    assert [s.calls for s in forbid] == [0, 0, 0]
+
+
+@pytest.mark.skipif(bptt_available(), reason="rnnkit.nn.bptt has landed")
+def test_auto_impl_falls_back_to_functional_until_bptt_lands(monkeypatch):
+    monkeypatch.setattr(stack, "SEQUENCE_IMPL", "auto")
+    assert stack.sequence_function("LSTM") is functional.lstm_sequence
+    monkeypatch.setattr(stack, "SEQUENCE_IMPL", "bptt")
+    with pytest.raises(RuntimeError, match="rnnkit.nn.bptt.lstm_sequence is not available"):
+        stack.sequence_function("LSTM")
