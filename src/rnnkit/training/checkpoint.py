@@ -46,6 +46,7 @@ __all__ = [
     "read_safetensors",
     "load_weights_into",
     "all_finite",
+    "check_model_config",
 ]
 
 WEIGHTS = "model.safetensors"
@@ -234,3 +235,15 @@ def all_finite(model: torch.nn.Module) -> bool:
         bool(torch.isfinite(t).all()) for t in model.state_dict().values() if t.is_floating_point()
     )
 
+
+
+def check_model_config(dir: str | Path, model_config: dict, context: str) -> None:
+    """Refuse a checkpoint whose model.json differs from ``model_config`` (first difference named)."""
+    saved = read_model_config(dir)
+    current = json.loads(json.dumps(model_config))
+    for key in sorted(set(saved) | set(current)):
+        a, b = saved.get(key, "<absent>"), current.get(key, "<absent>")
+        if a != b:
+            raise CheckpointError(
+                f"{context}: model {key} is {a!r} in the checkpoint but {b!r} in this config"
+            )

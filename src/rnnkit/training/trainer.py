@@ -141,10 +141,10 @@ class Trainer:
             self._restore(generators)
         else:
             seed_everything(cfg.seed, cfg.deterministic)
-            if self.run_dir is not None:
-                self.run_dir.mkdir(parents=True, exist_ok=True)
-                run_config = self.run_config or {"train": to_dict(cfg), "model": self.model_config}
-                save_json(self.run_dir / "config.json", run_config)
+        if self.run_dir is not None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            run_config = self.run_config or {"train": to_dict(cfg), "model": self.model_config}
+            save_json(self.run_dir / "config.json", run_config)
         callbacks = list(self.callbacks)
         if cfg.tensorboard and self.run_dir is not None:
             callbacks.append(TensorBoardLogger(self.run_dir / "tensorboard"))
@@ -298,9 +298,7 @@ class Trainer:
         last = self.checkpoint_dir / "last"
         if not last.is_dir():
             raise CheckpointError(f"cannot resume: {str(last)!r} does not exist")
-        saved_cfg = ckpt.read_model_config(last)
-        if saved_cfg != self.model_config:
-            raise CheckpointError(f"cannot resume from {self.run_dir}: " + _config_diff(saved_cfg, self.model_config))
+        ckpt.check_model_config(last, self.model_config, f"cannot resume from {self.run_dir}")
         tensors = ckpt.read_safetensors(last / ckpt.WEIGHTS)
         state = ckpt.load_state(last)
         ckpt.load_weights_into(self.model, tensors, str(last))
@@ -344,16 +342,6 @@ def _loader_generators(loader) -> list[torch.Generator]:
     if isinstance(g, torch.Generator) and all(g is not x for x in found):
         found.append(g)
     return found
-
-
-def _config_diff(saved: dict, current: dict) -> str:
-    for key in sorted(set(saved) | set(current)):
-        if saved.get(key, "<absent>") != current.get(key, "<absent>"):
-            return (
-                f"model {key} is {saved.get(key, '<absent>')!r} in the checkpoint "
-                f"but {current.get(key, '<absent>')!r} in this config"
-            )
-    return "the model configs differ"
 
 
 def _summary(row: dict) -> str:

@@ -23,6 +23,7 @@ Prediction: y = x_T + s * model(x').
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
@@ -30,14 +31,47 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from rnnkit.models.tutorial import SequenceRNN
-from rnnkit.training.config import TrainConfig
+from rnnkit.training.config import TrainConfig, to_dict
 from rnnkit.training.trainer import Trainer
 
-__all__ = ["TARGETS", "exercise_data", "run_as_written", "run_rnnkit", "run_tutorial"]
+__all__ = [
+    "TARGETS",
+    "TutorialConfig",
+    "TutorialModelConfig",
+    "exercise_data",
+    "run_as_written",
+    "run_rnnkit",
+    "run_tutorial",
+]
 
 WINDOW = 5
 #: window end -> the true next number
 TARGETS = {99: 100, 54: 55, 204: 205}
+
+
+def _tutorial_train() -> TrainConfig:
+    return TrainConfig(
+        epochs=150, batch_size=16, lr=0.01, grad_clip=1.0, patience=30, min_delta=1e-9,
+        device="cpu", progress=False,
+    )
+
+
+@dataclass
+class TutorialModelConfig:
+    """The ``[model]`` table: SequenceRNN(1, hidden_size, 1)."""
+
+    hidden_size: int = 10
+
+
+@dataclass
+class TutorialConfig:
+    """``rnnkit tutorial``'s config: ``[train]`` for rnnkit's version, ``[model]``."""
+
+    train: TrainConfig = field(default_factory=_tutorial_train)
+    model: TutorialModelConfig = field(default_factory=TutorialModelConfig)
+
+    def model_config(self) -> dict:
+        return {"input_size": 1, "hidden_size": self.model.hidden_size, "output_size": 1}
 
 
 def exercise_data() -> tuple[torch.Tensor, torch.Tensor]:
@@ -74,29 +108,30 @@ def run_as_written(seed: int = 0) -> tuple[dict[int, float], float]:
 
 
 def run_rnnkit(
-    seed: int = 0, run_dir: Optional[Path] = None, device: str = "cpu", epochs: int = 150
+    config: Optional[TutorialConfig] = None, run_dir: Optional[Path] = None, resume: bool = False
 ) -> tuple[dict[int, float], float]:
     """Scaled, window-relative inputs and the rnnkit trainer; returns ({target: prediction}, seconds)."""
+    config = config or TutorialConfig()
+    train_cfg = config.train
     start = time.perf_counter()
     x, y = exercise_data()  # (N, T, 1), (N, 1)
-    n_val = len(x) // 5
-    x_train = x[: len(x) - n_val]  # chronological split: the last 20 windows validate
-    scale = float(x_train.std())  # fitted on training data only
+    n_train = len(x) - len(x) // 5  # chronological split: the last 20 windows validate
+    scale = float(x[:n_train].std())  # fitted on training data only
     last = x[:, -1:, :]  # (N, 1, 1)
     x_rel = (x - last) / scale  # (N, T, 1)
     y_rel = (y - last[:, :, 0]) / scale  # (N, 1)
-    train = TensorDataset(x_rel[: len(x) - n_val], y_rel[: len(x) - n_val])
-    val = TensorDataset(x_rel[len(x) - n_val :], y_rel[len(x) - n_val :])
-    torch.manual_seed(seed)
-    model = SequenceRNN(1, 10, 1)
-    config = TrainConfig(
-        epochs=epochs, batch_size=16, lr=0.01, grad_clip=1.0, patience=30, min_delta=1e-9,
-        seed=seed, device=device, progress=False, checkpoint=run_dir is not None,
-    )
-    trainer = Trainer(model, config, run_dir=run_dir)
+    train = TensorDataset(x_rel[:n_train], y_rel[:n_train])
+    val = TensorDataset(x_rel[n_train:], y_rel[n_train:])
+    torch.manual_seed(train_cfg.seed)
+    model = SequenceRNN(**config.model_config())
+    if run_dir is None and train_cfg.checkpoint:
+        train_cfg = replace(train_cfg, checkpoint=False)
+    run_config = {"train": to_dict(train_cfg), "model": to_dict(config.model)}
+    trainer = Trainer(model, train_cfg, run_dir=run_dir, run_config=run_config)
     trainer.fit(
-        DataLoader(train, batch_size=config.batch_size, shuffle=True),
+        DataLoader(train, batch_size=train_cfg.batch_size, shuffle=True),
         DataLoader(val, batch_size=64),
+        resume=resume,
     )
     trainer.load_best()
     seconds = time.perf_counter() - start
@@ -110,10 +145,18 @@ def run_rnnkit(
     return preds, seconds
 
 
-def run_tutorial(seed: int = 0, run_dir: Optional[Path] = None, device: str = "cpu") -> dict:
-    """Both versions; the JSON that ``rnnkit tutorial --json`` prints."""
-    as_written, t_written = run_as_written(seed)
-    ours, t_ours = run_rnnkit(seed, run_dir=run_dir, device=device)
+def run_tutorial(
+    config: Optional[TutorialConfig] = None, run_dir: Optional[Path] = None, resume: bool = False
+) -> dict:
+    """Both versions; the dict that ``rnnkit tutorial --json`` prints.
+
+    ``{"as_written": {"100": p, "55": p, "205": p}, "rnnkit": {...},
+    "seconds": {"as_written": s, "rnnkit": s}}``. The as-written part uses
+    ``config.train.seed`` and always runs on the CPU, as printed in the tutorial.
+    """
+    config = config or TutorialConfig()
+    as_written, t_written = run_as_written(config.train.seed)
+    ours, t_ours = run_rnnkit(config, run_dir=run_dir, resume=resume)
     return {
         "as_written": {str(k): v for k, v in as_written.items()},
         "rnnkit": {str(k): v for k, v in ours.items()},

@@ -1,0 +1,156 @@
+"""Options and helpers every training command shares: run folders, config, overrides, resume.
+
+A task command uses them like this::
+
+    from rnnkit.cli import common
+
+    @app.command(context_settings=common.EXTRA_ARGS)
+    def train(ctx: typer.Context, out: common.Out = None, config: common.Config = None,
+              set_: common.Set = None, seed: common.Seed = None,
+              device: common.Device = None, resume: common.Resume = None):
+        cfg, run_dir = common.prepare_run(
+            MyTaskConfig, "forecast", out=out, config=config,
+            overrides=common.overrides(ctx, set_), seed=seed, device=device, resume=resume)
+        my_task.train(cfg, run_dir, resume=resume is not None)   # a plain function
+
+Precedence (lowest first): dataclass defaults; the resumed run's ``config.json``;
+``--config FILE.toml``; ``--set key=value`` / ``--train.lr 3e-3``; ``--seed`` and
+``--device`` (which set ``train.seed`` and ``train.device``). Every mistake is a
+ConfigError/CheckpointError: the root app prints one line and exits with code 2.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Optional, TypeVar
+
+import typer
+
+from rnnkit.errors import CheckpointError, ConfigError
+
+__all__ = [
+    "Out",
+    "Config",
+    "Set",
+    "Seed",
+    "Device",
+    "Resume",
+    "EXTRA_ARGS",
+    "overrides",
+    "resolve_config",
+    "resolve_run_dir",
+    "prepare_run",
+    "check_resume",
+]
+
+T = TypeVar("T")
+
+Out = Annotated[Optional[Path], typer.Option("--out", help="Run folder to write (created).")]
+Config = Annotated[Optional[Path], typer.Option("--config", help="TOML config file.")]
+Set = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", help="Override a config key, e.g. --set train.lr=3e-3 (repeatable)."),
+]
+Seed = Annotated[Optional[int], typer.Option("--seed", help="Random seed (sets train.seed).")]
+Device = Annotated[
+    Optional[str], typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps (sets train.device).")
+]
+Resume = Annotated[
+    Optional[Path], typer.Option("--resume", help="Continue the run in this folder exactly.")
+]
+
+#: ``context_settings`` that let a command also take ``--train.lr 3e-3`` style overrides.
+EXTRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def overrides(ctx: Optional[typer.Context], set_: Optional[list[str]] = None) -> list[str]:
+    """``--set a.b=v`` values plus ``--a.b v`` / ``--a.b=v`` extra arguments, in order given."""
+    result = list(set_ or [])
+    args = list(ctx.args) if ctx is not None else []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--") or "." not in arg.split("=", 1)[0]:
+            raise ConfigError(
+                f"unexpected argument {arg!r}; overrides look like --train.lr 3e-3 or --set train.lr=3e-3"
+            )
+        if "=" in arg:
+            result.append(arg[2:])
+            i += 1
+        elif i + 1 < len(args):
+            result.append(f"{arg[2:]}={args[i + 1]}")
+            i += 2
+        else:
+            raise ConfigError(f"override {arg!r} needs a value, e.g. {arg} 3e-3")
+    return result
+
+
+def _read_run_config(run_dir: Path) -> dict:
+    path = run_dir / "config.json"
+    if not run_dir.is_dir():
+        raise CheckpointError(f"--resume: run folder {str(run_dir)!r} does not exist")
+    if not path.is_file():
+        raise CheckpointError(f"--resume: {str(path)!r} is missing; is this a run folder?")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"--resume: {str(path)!r} is not valid JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"--resume: {str(path)!r} must hold a JSON object")
+    return data
+
+
+def resolve_config(
+    cls: type[T],
+    config: Optional[Path] = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    *,
+    resume: Optional[Path] = None,
+    seed: Optional[int] = None,
+    device: Optional[str] = None,
+) -> T:
+    """The typed config of a run, from defaults, resumed config, file and overrides."""
+    from rnnkit.training.config import load_config
+
+    base = _read_run_config(Path(resume)) if resume is not None else None
+    extra = list(overrides)
+    if seed is not None:
+        extra.append(f"train.seed={int(seed)}")
+    if device is not None:
+        extra.append(f'train.device="{device}"')
+    return load_config(cls, path=config, overrides=extra, base=base)
+
+
+def resolve_run_dir(out: Optional[Path], resume: Optional[Path], name: str) -> Path:
+    """``--resume`` wins (and must agree with ``--out``); else ``--out``; else runs/<name>-<time>."""
+    if resume is not None:
+        if out is not None and Path(out).resolve() != Path(resume).resolve():
+            raise ConfigError(f"--out {str(out)!r} and --resume {str(resume)!r} name different folders")
+        return Path(resume)
+    if out is not None:
+        return Path(out)
+    return Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def prepare_run(
+    cls: type[T],
+    name: str,
+    *,
+    out: Optional[Path] = None,
+    config: Optional[Path] = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    seed: Optional[int] = None,
+    device: Optional[str] = None,
+    resume: Optional[Path] = None,
+) -> tuple[T, Path]:
+    """Resolve (config, run folder) for a training command; see the module docstring."""
+    cfg = resolve_config(cls, config, overrides, resume=resume, seed=seed, device=device)
+    return cfg, resolve_run_dir(out, resume, name)
+
+
+def check_resume(run_dir: Path, model_config: dict) -> None:
+    """Fail early (before any work) when ``--resume`` meets a different model config."""
+    from rnnkit.training.checkpoint import check_model_config
+
+    check_model_config(Path(run_dir) / "checkpoints" / "last", model_config, f"cannot resume from {run_dir}")
