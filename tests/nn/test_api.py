@@ -157,6 +157,9 @@ def test_parameters_can_be_replaced():
 
 
 # ----------------------------------------------------------------- TorchScript
+# torch 2.13 deprecates torch.jit.script; it still works and we still support it.
+jit = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+
 class Wrapper(torch.nn.Module):
     """Scripted models hold the layer as a submodule (as with torch.nn's layers, a
     top-level scripted LSTM only exposes its overloads forward__0/forward__1)."""
@@ -169,6 +172,7 @@ class Wrapper(torch.nn.Module):
         return self.layer(x)[0]
 
 
+@jit
 @pytest.mark.parametrize("cls,kwargs", CONFIGS)
 def test_jit_script_scripts_the_torch_equivalent(cls, kwargs):
     layer = getattr(rnnkit.nn, cls)(**kwargs).eval()
@@ -179,16 +183,17 @@ def test_jit_script_scripts_the_torch_equivalent(cls, kwargs):
     assert scripted.layer.weight_ih_l0.data_ptr() == layer.weight_ih_l0.data_ptr()
 
 
+@jit
 def test_jit_script_refuses_the_rnnkit_backend():
     with pytest.raises(RuntimeError) as info:
         torch.jit.script(Wrapper(rnnkit.nn.LSTM(3, 4, backend="rnnkit")))
     assert str(info.value) == (
         "torch.jit.script: LSTM with backend='rnnkit' cannot be scripted (TorchScript cannot "
-        "compile torch.autograd.Function); use backend='auto' or 'torch', torch.jit.trace, or "
-        "torch.compile"
+        "compile torch.autograd.Function); use backend='auto' or 'torch', or torch.compile"
     )
 
 
+@jit
 @pytest.mark.parametrize("cls,kwargs", CELLS)
 def test_jit_script_cells(cls, kwargs):
     cell = getattr(rnnkit.nn, cls)(**kwargs)
@@ -197,12 +202,3 @@ def test_jit_script_cells(cls, kwargs):
     expected = expected[0] if isinstance(expected, tuple) else expected
     got = got[0] if isinstance(got, tuple) else got
     assert torch.allclose(expected, got, atol=1e-6)
-
-
-@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
-def test_jit_trace_of_the_rnnkit_path():
-    layer = rnnkit.nn.LSTM(3, 4, backend="rnnkit")
-    x = torch.randn(5, 2, 3)
-    traced = torch.jit.trace(layer, (x,), check_trace=False)
-    other = torch.randn(5, 2, 3)
-    assert torch.allclose(traced(other)[0], layer(other)[0], atol=1e-6)

@@ -323,7 +323,7 @@ class RNNBase(nn.Module):
             raise RuntimeError(
                 f"torch.jit.script: {type(self).__name__} with backend='rnnkit' cannot be "
                 "scripted (TorchScript cannot compile torch.autograd.Function); use "
-                "backend='auto' or 'torch', torch.jit.trace, or torch.compile"
+                "backend='auto' or 'torch', or torch.compile"
             )
         return self.to_torch(share_parameters=True)
 
