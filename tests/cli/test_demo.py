@@ -17,7 +17,8 @@ def test_demo_prints_loss_falling_and_a_prediction():
     assert len(losses) == 4  # steps 1, 50, 100, 150
     assert losses[-1] < losses[0] / 10
     assert "held-out MSE" in result.stdout
-    assert re.search(r"prediction: after .* the next value is [+-]\d\.\d{3}; the truth is", result.stdout)
+    assert re.search(r"prediction: after .* the next value is [+-]\d\.\d{3}; the truth is",
+                     result.stdout)
 
 
 def test_demo_rejects_a_bad_step_count_in_one_line():

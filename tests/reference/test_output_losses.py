@@ -77,9 +77,11 @@ def test_loss_input_errors():
         mse_loss(np.zeros((3, 2)), np.zeros(3))
     with pytest.raises(RnnkitError, match=r"^target: expected class indices in \[0, 4\), got 4$"):
         cross_entropy_loss(np.zeros((2, 4)), np.array([0, 4]))
-    with pytest.raises(RnnkitError, match=r"^target: expected integer class indices, got dtype float64$"):
+    with pytest.raises(
+            RnnkitError, match=r"^target: expected integer class indices, got dtype float64$"):
         nll_loss(np.full((2, 4), 0.25), np.array([0.0, 1.0]))
-    with pytest.raises(RnnkitError, match=r"^activation: expected 'identity' or 'softmax', got 'tanh'$"):
+    with pytest.raises(
+            RnnkitError, match=r"^activation: expected 'identity' or 'softmax', got 'tanh'$"):
         Output(4, 2, activation="tanh")
     with pytest.raises(RnnkitError, match=r"^h: expected shape \(\.\.\., 4\), got \(2, 3\)$"):
         Output(4, 2).forward(np.zeros((2, 3)))
