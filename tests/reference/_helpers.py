@@ -1,7 +1,6 @@
 """Shared helpers for the reference tests: build a layer and its torch.nn twin."""
 from __future__ import annotations
 
-
 from rnnkit.reference import GRU, LSTM, RNN
 
 # (id, reference class, torch class name, extra kwargs) for every recurrent kind.
