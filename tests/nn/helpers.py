@@ -15,11 +15,12 @@ TOL = 1e-10
 
 
 def bptt_available() -> bool:
+    """True once rnnkit.nn.bptt offers all three sequence functions."""
     try:
-        importlib.import_module("rnnkit.nn.bptt")
+        bptt = importlib.import_module("rnnkit.nn.bptt")
     except ImportError:
         return False
-    return True
+    return all(hasattr(bptt, f"{m}_sequence") for m in ("lstm", "gru", "rnn"))
 
 
 @pytest.fixture(params=["functional", "bptt"])
