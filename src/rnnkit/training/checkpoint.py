@@ -185,7 +185,8 @@ def load_weights_into(model: torch.nn.Module, tensors: dict[str, torch.Tensor], 
         raise CheckpointError(
             f"{where}: weights do not match the model (missing {missing[:5]}, unexpected {unexpected[:5]})"
         )
-    for name, t in tensors.items():
+    for name in expected:  # the model's order: the first layer's mismatch is named first
+        t = tensors[name]
         if tuple(t.shape) != tuple(expected[name].shape):
             raise CheckpointError(
                 f"{where}: {name!r} has shape {tuple(t.shape)} in the checkpoint "

@@ -1,0 +1,138 @@
+"""Checkpoint folders: round trip, atomic swap, and refusing hostile or broken files."""
+from __future__ import annotations
+
+import builtins
+import pickle
+import struct
+
+import pytest
+import torch
+
+from rnnkit.errors import CheckpointError
+from rnnkit.models import RecurrentModel
+from rnnkit.training import checkpoint as ckpt
+from rnnkit.training import load_model, load_state, save_checkpoint, save_model
+
+
+def _model() -> RecurrentModel:
+    return RecurrentModel(2, 4, 1, cell="gru")
+
+
+def test_save_and_load_model_round_trip(tmp_path):
+    model = _model()
+    save_model(tmp_path / "m", model, model.model_config)
+    loaded, cfg = load_model(tmp_path / "m", RecurrentModel.from_config)
+    assert cfg == model.model_config
+    for name, t in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], t)
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["model.json", "model.safetensors"]
+
+
+def test_checkpoint_overwrite_leaves_no_temp_and_keeps_newest(tmp_path):
+    model = _model()
+    save_checkpoint(tmp_path / "last", model, model.model_config, {"epoch": 1})
+    with torch.no_grad():
+        model.fc.bias.fill_(3.0)
+    save_checkpoint(tmp_path / "last", model, model.model_config, {"epoch": 2})
+    assert load_state(tmp_path / "last")["epoch"] == 2
+    assert torch.equal(ckpt.read_safetensors(tmp_path / "last" / ckpt.WEIGHTS)["fc.bias"], torch.tensor([3.0]))
+    assert [p.name for p in tmp_path.iterdir()] == ["last"]
+
+
+def test_interrupted_swap_is_recovered(tmp_path):
+    # A kill between the two renames of swap_dir leaves only the old folder, aside.
+    model = _model()
+    save_checkpoint(tmp_path / "last", model, model.model_config, {"epoch": 5})
+    (tmp_path / "last").rename(tmp_path / ".tmp-old-last")
+    assert load_state(tmp_path / "last")["epoch"] == 5
+
+
+class _Evil:
+    """Unpickling this would create the marker file."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (builtins.open, (self.marker, "w"))
+
+
+def _hostile_dir(tmp_path, marker):
+    d = tmp_path / "hostile"
+    d.mkdir()
+    payload = pickle.dumps(_Evil(marker))
+    for name in (ckpt.WEIGHTS, ckpt.MODEL_JSON, ckpt.STATE):
+        (d / name).write_bytes(payload)
+    return d
+
+
+def test_hostile_pickle_files_are_refused_without_running(tmp_path):
+    marker = tmp_path / "pwned"
+    d = _hostile_dir(tmp_path, marker)
+    with pytest.raises(CheckpointError, match="is not valid JSON"):
+        load_model(d, RecurrentModel.from_config)
+    with pytest.raises(CheckpointError, match="is a pickle/torch archive, not safetensors; refusing"):
+        ckpt.read_safetensors(d / ckpt.WEIGHTS)
+    with pytest.raises(CheckpointError, match="is not a torch checkpoint archive; refusing to unpickle"):
+        load_state(d)
+    assert not marker.exists()
+
+
+def test_hostile_object_inside_torch_archive_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+    d = tmp_path / "ck"
+    d.mkdir()
+    torch.save({"epoch": 1, "evil": _Evil(marker)}, d / ckpt.STATE)
+    with pytest.raises(CheckpointError, match="was refused by the weights-only loader") as err:
+        load_state(d)
+    assert "\n" not in str(err.value)
+    assert not marker.exists()
+
+
+def test_truncated_safetensors_gives_one_line_error(tmp_path):
+    model = _model()
+    save_model(tmp_path / "m", model, model.model_config)
+    path = tmp_path / "m" / ckpt.WEIGHTS
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 10])
+    with pytest.raises(CheckpointError) as err:
+        load_model(tmp_path / "m", RecurrentModel.from_config)
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert msg.startswith(f"{str(path)!r} is truncated: tensor ")
+    path.write_bytes(data[:5])
+    with pytest.raises(CheckpointError, match=r"is truncated: 5 bytes, no safetensors header"):
+        ckpt.read_safetensors(path)
+    path.write_bytes(data[:40])
+    with pytest.raises(CheckpointError, match=r"is truncated: header says \d+ bytes but the file has 32"):
+        ckpt.read_safetensors(path)
+
+
+def test_oversized_header_gives_one_line_error(tmp_path):
+    path = tmp_path / ckpt.WEIGHTS
+    path.write_bytes(struct.pack("<Q", 2**40) + b"{}")
+    with pytest.raises(CheckpointError) as err:
+        ckpt.read_safetensors(path)
+    assert str(err.value) == (
+        f"{str(path)!r} has an oversized safetensors header: {2**40} bytes (limit {100 * 1024 * 1024})"
+    )
+
+
+def test_corrupt_header_json(tmp_path):
+    path = tmp_path / ckpt.WEIGHTS
+    path.write_bytes(struct.pack("<Q", 4) + b"{{{{")
+    with pytest.raises(CheckpointError, match="has a corrupt safetensors header"):
+        ckpt.read_safetensors(path)
+
+
+def test_shape_mismatch_names_the_tensor(tmp_path):
+    model = _model()
+    save_model(tmp_path / "m", model, model.model_config)
+    bigger = RecurrentModel(2, 6, 1, cell="gru")
+    with pytest.raises(CheckpointError, match=r"'rnn.weight_ih_l0' has shape \(12, 2\) in the checkpoint but \(18, 2\)"):
+        ckpt.load_weights_into(bigger, ckpt.read_safetensors(tmp_path / "m" / ckpt.WEIGHTS), "m")
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(CheckpointError, match=r"checkpoint folder '.*nope' does not exist"):
+        load_model(tmp_path / "nope", RecurrentModel.from_config)
