@@ -202,3 +202,37 @@ def test_jit_script_cells(cls, kwargs):
     expected = expected[0] if isinstance(expected, tuple) else expected
     got = got[0] if isinstance(got, tuple) else got
     assert torch.allclose(expected, got, atol=1e-6)
+
+
+def test_to_torch_copies():
+    layer = rnnkit.nn.LSTM(3, 4, proj_size=2, dtype=torch.float64)
+    twin = layer.to_torch()
+    assert type(twin) is torch.nn.LSTM and twin.weight_hr_l0.dtype == torch.float64
+    assert twin.weight_ih_l0.data_ptr() != layer.weight_ih_l0.data_ptr()
+    x = torch.randn(5, 2, 3, dtype=torch.float64)
+    assert_close(twin(x)[0], layer(x)[0])
+    cell = rnnkit.nn.RNNCell(3, 4, nonlinearity="relu")
+    assert repr(cell.to_torch()) == "RNNCell(3, 4, nonlinearity=relu)"
+
+
+class NoTorchGRU(rnnkit.nn.GRU):
+    def torch_kernel_unsupported(self):
+        return "zoneout=0.1"
+
+
+class NoTorchCell(rnnkit.nn.LSTMCell):
+    def torch_kernel_unsupported(self):
+        return "layer_norm=True"
+
+
+@jit
+@pytest.mark.parametrize("module,message", [
+    (NoTorchGRU(3, 4, backend="auto"), "NoTorchGRU with zoneout=0.1 has no torch.nn equivalent"),
+    (NoTorchCell(3, 4), "NoTorchCell with layer_norm=True has no torch.nn equivalent"),
+])
+def test_extensions_are_never_silently_dropped(module, message):
+    with pytest.raises(RuntimeError) as info:
+        module.to_torch()
+    assert str(info.value) == message
+    with pytest.raises(RuntimeError):
+        torch.jit.script(Wrapper(module) if isinstance(module, rnnkit.nn.GRU) else module)

@@ -332,6 +332,9 @@ class RNNBase(nn.Module):
         raise NotImplementedError
 
     def _copy_into(self, module: nn.Module, share_parameters: bool) -> nn.Module:
+        reason = self.torch_kernel_unsupported()
+        if reason is not None:
+            raise RuntimeError(f"{type(self).__name__} with {reason} has no torch.nn equivalent")
         module = module.to(device=self.weight_ih_l0.device, dtype=self.weight_ih_l0.dtype)
         if share_parameters:
             for name in self._flat_weights_names:

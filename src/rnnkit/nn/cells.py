@@ -88,13 +88,23 @@ class RNNCellBase(nn.Module):
         )
         return input, states, is_batched
 
+    def torch_kernel_unsupported(self) -> str | None:
+        """Why torch.nn's cell cannot compute this configuration, or None when it can.
+
+        Extensions (layer norm, ...) override this to name themselves.
+        """
+        return None
+
     def __prepare_scriptable__(self):
         """torch.jit.script scripts the equivalent torch.nn cell sharing these parameters."""
         return self.to_torch(share_parameters=True)
 
     def to_torch(self, share_parameters: bool = False) -> nn.Module:
         """The equivalent torch.nn cell, with copies of (or the same) parameters."""
-        cls = getattr(nn, type(self).__name__)
+        reason = self.torch_kernel_unsupported()
+        if reason is not None:
+            raise RuntimeError(f"{type(self).__name__} with {reason} has no torch.nn equivalent")
+        cls = self._torch_class
         extra = {"nonlinearity": self.nonlinearity} if hasattr(self, "nonlinearity") else {}
         module = cls(self.input_size, self.hidden_size, self.bias, device=self.weight_ih.device,
                      dtype=self.weight_ih.dtype, **extra)
@@ -108,6 +118,8 @@ class RNNCellBase(nn.Module):
 
 class RNNCell(RNNCellBase):
     r"""Elman cell: h' = act(W_ih x + b_ih + W_hh h + b_hh), act = tanh or relu."""
+
+    _torch_class = nn.RNNCell
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: str = "tanh", device=None, dtype=None) -> None:
@@ -135,6 +147,8 @@ class LSTMCell(RNNCellBase):
     Returns (h', c').
     """
 
+    _torch_class = nn.LSTMCell
+
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  device=None, dtype=None) -> None:
         super().__init__(input_size, hidden_size, bias, 4, device, dtype)
@@ -157,6 +171,8 @@ class GRUCell(RNNCellBase):
         n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
         h' = (1 - z) ⊙ n + z ⊙ h
     """
+
+    _torch_class = nn.GRUCell
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  device=None, dtype=None) -> None:
