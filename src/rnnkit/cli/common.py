@@ -119,7 +119,13 @@ def resolve_config(
         extra.append(f"train.seed={int(seed)}")
     if device is not None:
         extra.append(f'train.device="{device}"')
-    return load_config(cls, path=config, overrides=extra, base=base)
+    cfg = load_config(cls, path=config, overrides=extra, base=base)
+    train = getattr(cfg, "train", None)
+    if isinstance(getattr(train, "device", None), str):
+        from rnnkit.training.device import resolve_device
+
+        resolve_device(train.device)  # an unknown or absent device fails before any work
+    return cfg
 
 
 def resolve_run_dir(out: Optional[Path], resume: Optional[Path], name: str) -> Path:

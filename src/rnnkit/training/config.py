@@ -70,7 +70,8 @@ class TrainConfig:
     Reproducibility: ``seed``; ``deterministic`` asks torch for deterministic
     kernels. Hardware: ``device`` (auto, cpu, cuda, cuda:N, mps); ``amp`` uses
     mixed precision on CUDA (bfloat16 where supported, else float16 with loss
-    scaling) and is ignored elsewhere.
+    scaling) and is ignored elsewhere; ``threads`` sets torch's CPU threads during
+    ``fit`` (None: leave as is; 1 is often fastest for tiny models on busy CPUs).
     Output: ``progress`` (a rich bar, off anyway under CI=true or without a
     terminal), ``tensorboard`` (needs the tensorboard package), ``checkpoint``
     (write checkpoints/last and checkpoints/best).
@@ -95,6 +96,7 @@ class TrainConfig:
     deterministic: bool = False
     device: str = "auto"
     amp: bool = False
+    threads: Optional[int] = None
     progress: bool = True
     tensorboard: bool = False
     checkpoint: bool = True
@@ -109,6 +111,8 @@ class TrainConfig:
             _positive(self, "patience", self.patience)
         if self.time_budget is not None:
             _positive(self, "time_budget", self.time_budget)
+        if self.threads is not None:
+            _positive(self, "threads", self.threads)
 
 
 def _positive(cfg: Any, name: str, value: float, allow_zero: bool = False) -> None:

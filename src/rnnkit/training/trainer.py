@@ -121,6 +121,16 @@ class Trainer:
 
     # -------------------------------------------------------------------- fit
     def fit(self, train_loader, val_loader=None, *, resume: bool = False) -> FitResult:
+        """Train for ``config.epochs`` (from the last checkpoint when ``resume``)."""
+        threads = torch.get_num_threads()
+        if self.config.threads is not None:
+            torch.set_num_threads(self.config.threads)
+        try:
+            return self._fit(train_loader, val_loader, resume)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _fit(self, train_loader, val_loader, resume: bool) -> FitResult:
         cfg = self.config
         self.model.to(self.device)
         self.optimizer = build_optimizer(self.model.parameters(), cfg)

@@ -52,7 +52,7 @@ TARGETS = {99: 100, 54: 55, 204: 205}
 def _tutorial_train() -> TrainConfig:
     return TrainConfig(
         epochs=150, batch_size=16, lr=0.01, grad_clip=1.0, patience=30, min_delta=1e-9,
-        device="cpu", progress=False,
+        device="cpu", progress=False, threads=1,
     )
 
 
@@ -155,7 +155,12 @@ def run_tutorial(
     ``config.train.seed`` and always runs on the CPU, as printed in the tutorial.
     """
     config = config or TutorialConfig()
-    as_written, t_written = run_as_written(config.train.seed)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a 10-unit RNN: thread hand-offs cost more than they save
+    try:
+        as_written, t_written = run_as_written(config.train.seed)
+    finally:
+        torch.set_num_threads(threads)
     ours, t_ours = run_rnnkit(config, run_dir=run_dir, resume=resume)
     return {
         "as_written": {str(k): v for k, v in as_written.items()},
