@@ -1,0 +1,239 @@
+"""LSTM layer-direction with a hand-written backward through time.
+
+Forward, per step (gates i, f, g, o; σ the logistic sigmoid; P = H_out)::
+
+    a_t = W_ih x_t + b_ih + b_hh + W_hh h_{t-1}          (B, 4H), W_ih x hoisted: one GEMM
+    i, f, o = σ(a_i), σ(a_f), σ(a_o);   g = tanh(a_g)
+    c_t = f ⊙ c_{t-1} + i ⊙ g
+    r_t = o ⊙ tanh(c_t);   h_t = r_t  (or h_t = W_hr r_t with a projection)
+
+tanh is about five times slower than σ on this CPU, so the kernel uses
+tanh(a) = 2σ(2a) - 1: the g rows of the weights are doubled once per call, one σ
+covers all four gates, and the cell runs on the doubled state c2 = 2c.
+
+Backward, per step in reverse processing order (dh_t = ∂L/∂h_t including dy_t)::
+
+    dr   = dh_t                (or dh_t W_hr with a projection)
+    dc   = dc_{t+1} ⊙ f_{t+1} + dr ⊙ o ⊙ (1 - tanh²(c_t))
+    da_i = dc ⊙ g ⊙ i(1-i)      da_f = dc ⊙ c_{t-1} ⊙ f(1-f)
+    da_g = dc ⊙ i ⊙ (1-g²)      da_o = dr ⊙ tanh(c_t) ⊙ o(1-o)
+    dh_{t-1} += da_t W_hh
+
+The factors after ``dc``/``dr`` depend on the forward pass only, so they are computed
+for all T at once before the loop; the loop is one GEMM and four elementwise ops. After
+it, dW_ih = da^T x, dW_hh = da^T h_prev, dx = da W_ih, db = Σ da and dW_hr = dh^T r
+are single large GEMMs over all T·B rows.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from rnnkit.nn.bptt._autograd import lstm_loop, recompute_grads
+from rnnkit.nn.bptt._gemm import StepMatmul
+from rnnkit.nn.bptt._schedule import Schedule
+
+__all__ = ["lstm_sequence"]
+
+
+def _scaled_weights(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None):
+    """Copies with the g rows doubled, and the two biases summed."""
+    H = w_hh.shape[0] // 4
+    w_ih_s = w_ih.detach().clone()
+    w_hh_s = w_hh.detach().clone()
+    w_ih_s[2 * H : 3 * H] *= 2
+    w_hh_s[2 * H : 3 * H] *= 2
+    bias = None
+    if b_ih is not None or b_hh is not None:
+        bias = (b_ih.detach() if b_ih is not None else 0) + (b_hh.detach() if b_hh is not None else 0)
+        bias = bias.clone()
+        bias[2 * H : 3 * H] *= 2
+    return w_ih_s, w_hh_s, bias
+
+
+def _forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched: Schedule, save: bool):
+    T, B, I = x.shape
+    H = w_hh.shape[0] // 4
+    P = h0.shape[1]
+    w_ih_s, w_hh_s, bias = _scaled_weights(w_ih, w_hh, b_ih, b_hh)
+    x2 = x.reshape(T * B, I)
+    G = torch.mm(x2, w_ih_s.t()) if bias is None else torch.addmm(bias, x2, w_ih_s.t())
+    G = G.view(T, B, 4 * H)  # pre-activations, then gates in place
+    rec = StepMatmul(w_hh_s)
+    w_hr_t = w_hr.detach().t() if w_hr is not None else None  # (H, P)
+    new = x.new_zeros if sched.packed else x.new_empty
+    y = new(T, B, P)
+    c0s = c0.detach() * 2  # (B, H) doubled cell state
+    if save:
+        C, TC = new(T, B, H), new(T, B, H)  # c2 history and tanh(c) history
+        R = new(T, B, H) if w_hr is not None else None
+    else:
+        cstate = c0s.clone()  # one running state: rows outside a step keep theirs
+        tcb = x.new_empty(B, H)
+        rb = x.new_empty(B, H) if w_hr is not None else None
+    neg1, neg2 = x.new_tensor(-1.0), x.new_tensor(-2.0)
+    h0d = h0.detach()
+
+    for t in sched.order:
+        b = sched.bs[t]
+        if b == 0:
+            continue
+        gates = G[t, :b]  # (b, 4H)
+        if sched.is_first(t):
+            hp = h0d[:b]
+            cp = c0s[:b] if save else cstate[:b]
+        else:
+            tp = sched.prev(t)
+            bp = sched.bs[tp]
+            if b <= bp:
+                hp = y[tp, :b]
+            else:  # reversed packed input: rows [bp:b] start here from h0
+                hp = torch.cat([y[tp, :bp], h0d[bp:b]])
+                if save:
+                    C[tp, bp:b] = c0s[bp:b]
+            cp = C[tp, :b] if save else cstate[:b]
+        rec.addmm_(gates, hp)  # a_t += h_{t-1} W_hh^T          (b, 4H)
+        gates.sigmoid_()  # i, f, σ(2a_g), o
+        i, f, g, o = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H : 3 * H], gates[:, 3 * H :]
+        torch.add(neg2, g, alpha=4, out=g)  # 2g = 4σ(2a_g) - 2
+        c = C[t, :b] if save else cstate[:b]
+        torch.mul(f, cp, out=c)
+        c.addcmul_(i, g)  # c2_t = f ⊙ c2_{t-1} + i ⊙ 2g    (b, H)
+        tc = TC[t, :b] if save else tcb[:b]
+        torch.sigmoid(c, out=tc)
+        torch.add(neg1, tc, alpha=2, out=tc)  # tanh(c_t) = 2σ(c2_t) - 1
+        if w_hr is None:
+            torch.mul(o, tc, out=y[t, :b])  # h_t                (b, H)
+        else:
+            r = R[t, :b] if save else rb[:b]
+            torch.mul(o, tc, out=r)
+            torch.mm(r, w_hr_t, out=y[t, :b])  # h_t = r_t W_hr^T  (b, P)
+
+    h_n = sched.final_state(y, h0d)
+    if save:
+        c_n = sched.final_state(C, c0s).mul_(0.5)
+        return y, h_n, c_n, (G, C, TC, R)
+    return y, h_n, cstate.mul_(0.5), None
+
+
+def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, G, C, TC, R, y = saved
+    T, B, I = x.shape
+    H = w_hh.shape[0] // 4
+    P = h0.shape[1]
+    packed = sched.packed
+
+    # Gate-derivative factors for all steps at once.                  (T, B, H) each
+    i, f, g2, o = G.view(T, B, 4, H).unbind(2)
+    g = g2 * 0.5
+    A = o * (1 - TC * TC)  # ∂h/∂c through tanh
+    K = torch.empty_like(G).view(T, B, 4, H)
+    torch.mul(g, i * (1 - i), out=K[:, :, 0])
+    c_prev = sched.prev_states(C, c0 * 2).mul_(0.5)
+    torch.mul(c_prev, f * (1 - f), out=K[:, :, 1])
+    del c_prev
+    torch.mul(i, 1 - g * g, out=K[:, :, 2])
+    torch.mul(TC, o * (1 - o), out=K[:, :, 3])
+    K3, Ko = K[:, :, :3], K[:, :, 3]
+
+    new = x.new_zeros if packed else x.new_empty
+    dG = new(T, B, 4 * H)
+    dGv = dG.view(T, B, 4, H)
+    DR = new(T, B, H) if w_hr is not None else None
+    back = StepMatmul(w_hh.t())  # dh_{t-1} = da_t W_hh
+    DC = dc_n.clone()  # (B, H) cell-state gradient carry
+    if packed:
+        DH = sched.carry_from_grads(dy, dh_n)  # (T+1, B, P)
+    else:
+        DH = x.new_empty(T + 1, B, P)
+        last = sched.order[-1]
+        torch.add(dy[last], dh_n, out=DH[sched.slot(last)])
+
+    for t in reversed(sched.order):
+        b = sched.bs[t]
+        if b == 0:
+            continue
+        dh = DH[sched.slot(t), :b]  # (b, P)
+        dr = dh if w_hr is None else torch.mm(dh, w_hr, out=DR[t, :b])  # (b, H)
+        dc = DC[:b]
+        dc.addcmul_(dr, A[t, :b])
+        torch.mul(K3[t, :b], dc.unsqueeze(1), out=dGv[t, :b, :3])  # da_i, da_f, da_g
+        torch.mul(dr, Ko[t, :b], out=dGv[t, :b, 3])  # da_o
+        dc.mul_(f[t, :b])
+        sp = sched.prev_slot(t)
+        if packed:
+            back.addmm_(DH[sp, :b], dG[t, :b])
+        elif sched.is_first(t):
+            back.mm(dG[t], out=DH[sp])
+        else:
+            back.addmm(dy[sched.prev(t)], dG[t], out=DH[sp])
+
+    dG2 = dG.view(T * B, 4 * H)
+    d_x = torch.mm(dG2, w_ih).view(T, B, I) if needs[0] else None
+    dh0 = (sched.initial_grad(DH) if packed else DH[sched.h0_slot]) if needs[1] else None
+    d_w_ih = dG2.t().mm(x.reshape(T * B, I)) if needs[3] else None
+    d_w_hh = None
+    if needs[4]:
+        d_w_hh = dG2.t().mm(sched.prev_states(y, h0).view(T * B, P))
+    d_b = dG2.sum(0) if (needs[5] or needs[6]) else None
+    d_w_hr = None
+    if w_hr is not None and needs[7]:
+        dh_t = DH[:-1] if sched.reverse else DH[1:]  # (T, B, P) in time order
+        d_w_hr = dh_t.reshape(T * B, P).t().mm(R.view(T * B, H))
+    return (
+        d_x,
+        dh0,
+        DC if needs[2] else None,
+        d_w_ih,
+        d_w_hh,
+        d_b if needs[5] else None,
+        d_b if needs[6] else None,
+        d_w_hr,
+    )
+
+
+class _LSTMFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
+        y, h_n, c_n, (G, C, TC, R) = _forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched, True)
+        ctx.sched = sched
+        ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, G, C, TC, R, y)
+        return y, h_n, c_n
+
+    @staticmethod
+    def backward(ctx, dy, dh_n, dc_n):
+        saved = ctx.saved_tensors
+        sched, needs = ctx.sched, ctx.needs_input_grad[:8]
+        if torch.is_grad_enabled():  # create_graph: differentiate a plain-autograd recompute
+
+            def loop(*args):
+                return lstm_loop(*args, sched)
+
+            return (*recompute_grads(loop, list(saved[:8]), [dy, dh_n, dc_n], needs), None)
+        return (*_backward(saved, sched, needs, dy.contiguous(), dh_n, dc_n), None)
+
+
+def lstm_sequence(
+    x: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+    weight_ih: Tensor,
+    weight_hh: Tensor,
+    bias_ih: Tensor | None,
+    bias_hh: Tensor | None,
+    weight_hr: Tensor | None = None,
+    batch_sizes=None,
+    reverse: bool = False,
+):
+    """One LSTM layer-direction: x (T, B, I), h0 (B, P), c0 (B, H) -> y (T, B, P), h_n, c_n.
+
+    Same contract and numbers as ``rnnkit.nn.functional.lstm_sequence``; see the module
+    docstring for the equations. Without gradients nothing is kept for backward.
+    """
+    T, B, _ = x.shape
+    sched = Schedule(T, B, batch_sizes, reverse)
+    args = (x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, weight_hr)
+    if torch.is_grad_enabled() and any(a is not None and a.requires_grad for a in args):
+        return _LSTMFunction.apply(*args, sched)
+    y, h_n, c_n, _ = _forward(*args, sched, False)
+    return y, h_n, c_n

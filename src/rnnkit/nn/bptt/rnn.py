@@ -1,0 +1,151 @@
+"""Elman RNN layer-direction (tanh or relu) with a hand-written backward through time.
+
+Forward, per step::
+
+    a_t = W_ih x_t + b_ih + b_hh + W_hh h_{t-1}      (B, H), W_ih x hoisted: one GEMM
+    h_t = tanh(a_t)   or   relu(a_t)
+
+For tanh the weights and biases are doubled once per call and h_t = 2σ(2a_t) - 1, since
+σ is about five times faster than tanh on this CPU.
+
+Backward, per step in reverse processing order (dh_t includes dy_t)::
+
+    da_t = dh_t ⊙ act'(a_t)      with act' = 1 - h_t² (tanh) or [h_t > 0] (relu)
+    dh_{t-1} += da_t W_hh
+
+act' comes from the saved outputs for all T at once; the loop is two ops. Then
+dW_ih = da^T x, dW_hh = da^T h_prev, dx = da W_ih and db = Σ da over all T·B rows.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from rnnkit.nn.bptt._autograd import recompute_grads, rnn_loop
+from rnnkit.nn.bptt._gemm import StepMatmul
+from rnnkit.nn.bptt._schedule import Schedule
+
+__all__ = ["rnn_sequence"]
+
+
+def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity: str, sched: Schedule):
+    T, B, I = x.shape
+    H = w_hh.shape[0]
+    scale = 2.0 if nonlinearity == "tanh" else 1.0
+    w_ih_s, w_hh_s = w_ih.detach() * scale, w_hh.detach() * scale
+    bias = None
+    if b_ih is not None or b_hh is not None:
+        bias = (b_ih.detach() if b_ih is not None else 0) + (b_hh.detach() if b_hh is not None else 0)
+        bias = bias * scale
+    x2 = x.reshape(T * B, I)
+    A = torch.mm(x2, w_ih_s.t()) if bias is None else torch.addmm(bias, x2, w_ih_s.t())
+    A = A.view(T, B, H)  # (scaled) pre-activations
+    y = x.new_zeros(T, B, H) if sched.packed else x.new_empty(T, B, H)
+    rec = StepMatmul(w_hh_s)
+    neg1 = x.new_tensor(-1.0)
+    h0d = h0.detach()
+
+    for t in sched.order:
+        b = sched.bs[t]
+        if b == 0:
+            continue
+        if sched.is_first(t):
+            hp = h0d[:b]
+        else:
+            tp = sched.prev(t)
+            bp = sched.bs[tp]
+            hp = y[tp, :b] if b <= bp else torch.cat([y[tp, :bp], h0d[bp:b]])
+        a = A[t, :b]  # (b, H)
+        rec.addmm_(a, hp)
+        if scale == 2.0:
+            torch.add(neg1, a.sigmoid_(), alpha=2, out=y[t, :b])  # tanh(a) = 2σ(2a) - 1
+        else:
+            torch.clamp_min(a, 0, out=y[t, :b])  # relu(a)
+
+    return y, sched.final_state(y, h0d)
+
+
+def _backward(saved, nonlinearity: str, sched: Schedule, needs, dy, dh_n):
+    x, h0, w_ih, w_hh, b_ih, b_hh, y = saved
+    T, B, I = x.shape
+    H = w_hh.shape[0]
+    packed = sched.packed
+    K = 1 - y * y if nonlinearity == "tanh" else (y > 0).to(y.dtype)  # act'(a_t)  (T, B, H)
+
+    new = x.new_zeros if packed else x.new_empty
+    dA = new(T, B, H)
+    back = StepMatmul(w_hh.t())  # da_t W_hh
+    if packed:
+        DH = sched.carry_from_grads(dy, dh_n)  # (T+1, B, H)
+    else:
+        DH = x.new_empty(T + 1, B, H)
+        last = sched.order[-1]
+        torch.add(dy[last], dh_n, out=DH[sched.slot(last)])
+
+    for t in reversed(sched.order):
+        b = sched.bs[t]
+        if b == 0:
+            continue
+        torch.mul(DH[sched.slot(t), :b], K[t, :b], out=dA[t, :b])  # da_t   (b, H)
+        sp = sched.prev_slot(t)
+        if packed:
+            back.addmm_(DH[sp, :b], dA[t, :b])
+        elif sched.is_first(t):
+            back.mm(dA[t], out=DH[sp])
+        else:
+            back.addmm(dy[sched.prev(t)], dA[t], out=DH[sp])
+
+    dA2 = dA.view(T * B, H)
+    d_x = torch.mm(dA2, w_ih).view(T, B, I) if needs[0] else None
+    dh0 = (sched.initial_grad(DH) if packed else DH[sched.h0_slot]) if needs[1] else None
+    d_w_ih = dA2.t().mm(x.reshape(T * B, I)) if needs[2] else None
+    d_w_hh = dA2.t().mm(sched.prev_states(y, h0).view(T * B, H)) if needs[3] else None
+    d_b = dA2.sum(0) if (needs[4] or needs[5]) else None
+    return d_x, dh0, d_w_ih, d_w_hh, d_b if needs[4] else None, d_b if needs[5] else None
+
+
+class _RNNFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity, sched):
+        y, h_n = _forward(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity, sched)
+        ctx.sched, ctx.nonlinearity = sched, nonlinearity
+        ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, y)
+        return y, h_n
+
+    @staticmethod
+    def backward(ctx, dy, dh_n):
+        saved = ctx.saved_tensors
+        sched, nl, needs = ctx.sched, ctx.nonlinearity, ctx.needs_input_grad[:6]
+        if torch.is_grad_enabled():  # create_graph: differentiate a plain-autograd recompute
+
+            def loop(*args):
+                return rnn_loop(*args, nl, sched)
+
+            return (*recompute_grads(loop, list(saved[:6]), [dy, dh_n], needs), None, None)
+        return (*_backward(saved, nl, sched, needs, dy.contiguous(), dh_n), None, None)
+
+
+def rnn_sequence(
+    x: Tensor,
+    h0: Tensor,
+    weight_ih: Tensor,
+    weight_hh: Tensor,
+    bias_ih: Tensor | None,
+    bias_hh: Tensor | None,
+    nonlinearity: str = "tanh",
+    batch_sizes=None,
+    reverse: bool = False,
+):
+    """One RNN layer-direction: x (T, B, I), h0 (B, H) -> y (T, B, H), h_n (B, H).
+
+    Same contract and numbers as ``rnnkit.nn.functional.rnn_sequence``; see the module
+    docstring for the equations. Without gradients nothing is kept for backward.
+    """
+    if nonlinearity not in ("tanh", "relu"):
+        raise RuntimeError(f"Unknown nonlinearity: {nonlinearity}")
+    T, B, _ = x.shape
+    sched = Schedule(T, B, batch_sizes, reverse)
+    args = (x, h0, weight_ih, weight_hh, bias_ih, bias_hh)
+    if torch.is_grad_enabled() and any(a is not None and a.requires_grad for a in args):
+        return _RNNFunction.apply(*args, nonlinearity, sched)
+    return _forward(*args, nonlinearity, sched)
