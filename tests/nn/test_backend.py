@@ -7,7 +7,7 @@ from torch.nn.utils.rnn import pack_sequence
 
 import rnnkit.nn
 from rnnkit.errors import RnnkitError
-from rnnkit.nn import functional, stack
+from rnnkit.nn import base, functional, stack
 from tests.nn.helpers import bptt_available, sequence_impl  # noqa: F401  (fixture)
 
 FUSED = [
@@ -75,14 +75,29 @@ class Spy:
         monkeypatch.setattr(owner, name, spy)
 
 
+def auto_choice(cls):
+    """The documented rule on CPU: GRU runs rnnkit's BPTT kernel once it exists, else torch's."""
+    return "rnnkit" if cls == "GRU" and bptt_available() else "torch"
+
+
 @pytest.mark.parametrize("cls,kernel", [("LSTM", "lstm"), ("GRU", "gru"), ("RNN", "rnn_tanh")])
-@pytest.mark.parametrize("backend,expected_calls", [("torch", 1), ("auto", 1), ("rnnkit", 0)])
-def test_dispatch(monkeypatch, cls, kernel, backend, expected_calls):
+@pytest.mark.parametrize("backend", ["torch", "auto", "rnnkit"])
+def test_dispatch(monkeypatch, cls, kernel, backend):
     spy = Spy(monkeypatch, torch._VF, kernel)
     layer = getattr(rnnkit.nn, cls)(3, 4, backend=backend)
     layer(torch.randn(4, 2, 3))
-    assert spy.calls == expected_calls
-    assert layer.resolved_backend() == ("rnnkit" if backend == "rnnkit" else "torch")
+    expected = auto_choice(cls) if backend == "auto" else backend
+    assert layer.resolved_backend() == expected
+    assert spy.calls == (1 if expected == "torch" else 0)
+
+
+def test_auto_uses_torch_when_only_the_functional_loops_are_on(monkeypatch):
+    monkeypatch.setattr(stack, "SEQUENCE_IMPL", "functional")
+    assert rnnkit.nn.GRU(3, 4).resolved_backend() == "torch"
+
+
+def test_auto_rule_is_the_documented_table():
+    assert base.AUTO_RNNKIT_ON_CPU == frozenset({"GRU"})
 
 
 class NoKernelLSTM(rnnkit.nn.LSTM):

@@ -15,9 +15,10 @@ G is 4 for LSTM (gates i, f, g, o), 3 for GRU (r, z, n) and 1 for RNN. H_out is
 ``proj_size`` when it is set, else ``hidden_size``. I_k is ``input_size`` for layer 0
 and D·H_out above it (D = 2 when bidirectional).
 
-Backend rule (``backend="auto"``): torch's fused kernel when it exists for the
-configuration (it is the fastest path measured on CPU and GPU; see docs/nn.md), else
-this package's code. ``SEQUENCE_IMPL`` picks, for the "rnnkit" path, between the
+Backend rule (``backend="auto"``): this package's code when torch has no fused kernel
+for the configuration, or for the modes in ``AUTO_RNNKIT_ON_CPU`` on CPU (float32/64)
+when the hand-written BPTT kernels are available; torch's fused kernel otherwise (oneDNN
+for the LSTM on CPU, cuDNN on GPU). See docs/nn.md for the measurements behind it. ``SEQUENCE_IMPL`` picks, for the "rnnkit" path, between the
 hand-written BPTT kernels in ``rnnkit.nn.bptt`` and the plain-autograd loops in
 ``rnnkit.nn.functional``; tests switch it to run both.
 """
@@ -34,9 +35,12 @@ from torch.nn.utils.rnn import PackedSequence
 from rnnkit.errors import RnnkitError
 from rnnkit.nn import stack
 
-__all__ = ["RNNBase", "BACKENDS", "GATES"]
+__all__ = ["RNNBase", "BACKENDS", "GATES", "AUTO_RNNKIT_ON_CPU"]
 
 BACKENDS = ("auto", "rnnkit", "torch")
+# Modes for which "auto" prefers the "rnnkit" path on CPU once rnnkit.nn.bptt provides it:
+# torch has no oneDNN kernel for them and the hand-written BPTT measured faster (docs/nn.md).
+AUTO_RNNKIT_ON_CPU = frozenset({"GRU"})
 GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 
@@ -278,6 +282,14 @@ class RNNBase(nn.Module):
             return "torch"
         if self.backend == "rnnkit" or reason is not None:
             return "rnnkit"
+        weight = self.weight_ih_l0
+        if (
+            self.mode in AUTO_RNNKIT_ON_CPU
+            and weight.device.type == "cpu"
+            and weight.dtype in (torch.float32, torch.float64)
+            and stack.has_fast_kernel(self.mode)
+        ):
+            return "rnnkit"
         return "torch"
 
     def run(self, input: Tensor, hx: tuple, batch_sizes: Tensor | None) -> tuple[Tensor, tuple]:
@@ -319,7 +331,7 @@ class RNNBase(nn.Module):
         TorchScript cannot compile torch.autograd.Function, which the "rnnkit" path uses,
         so a scripted layer runs torch's kernel with these very parameters.
         """
-        if self.resolved_backend() != "torch":
+        if self.backend == "rnnkit":
             raise RuntimeError(
                 f"torch.jit.script: {type(self).__name__} with backend='rnnkit' cannot be "
                 "scripted (TorchScript cannot compile torch.autograd.Function); use "

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from rnnkit.nn import functional, packing
 
-__all__ = ["SEQUENCE_IMPL", "sequence_function", "run_layers"]
+__all__ = ["SEQUENCE_IMPL", "has_fast_kernel", "sequence_function", "run_layers"]
 
 SEQUENCE_IMPL = "auto"
 _NAMES = {"LSTM": "lstm_sequence", "GRU": "gru_sequence", "RNN_TANH": "rnn_sequence", "RNN_RELU": "rnn_sequence"}
@@ -34,6 +34,21 @@ def _bptt_module():
         return None
 
 
+def _bptt_function(mode: str):
+    """rnnkit.nn.bptt's function for ``mode``, or None when it offers none."""
+    bptt = _bptt_module()
+    fn = getattr(bptt, _NAMES[mode], None)
+    supports = getattr(bptt, "supports", None)
+    if fn is None or (supports is not None and not supports(mode)):
+        return None
+    return fn
+
+
+def has_fast_kernel(mode: str) -> bool:
+    """Whether the "rnnkit" path would run rnnkit.nn.bptt's kernel for ``mode`` now."""
+    return SEQUENCE_IMPL != "functional" and _bptt_function(mode) is not None
+
+
 def sequence_function(mode: str):
     """The function that runs one layer-direction of ``mode`` under ``SEQUENCE_IMPL``."""
     name = _NAMES[mode]
@@ -41,7 +56,7 @@ def sequence_function(mode: str):
         return getattr(functional, name)
     if SEQUENCE_IMPL not in ("auto", "bptt"):
         raise ValueError(f"SEQUENCE_IMPL must be 'auto', 'bptt' or 'functional', got {SEQUENCE_IMPL!r}")
-    fn = getattr(_bptt_module(), name, None)
+    fn = _bptt_function(mode)
     if fn is None:
         if SEQUENCE_IMPL == "bptt":
             raise RuntimeError(f"rnnkit.nn.bptt.{name} is not available")
