@@ -132,3 +132,18 @@ def test_full_tutorial_meets_the_acceptance_figures(tmp_path):
 def test_register_adds_the_command():
     assert callable(tutorial_cli.register)
     assert "tutorial" in runner.invoke(app, ["--help"]).stdout
+
+
+def test_out_then_resume_continues_the_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        "rnnkit.training.tutorial.run_as_written", lambda seed: ({100: 0.0, 55: 0.0, 205: 0.0}, 0.0)
+    )
+    run = tmp_path / "run"
+    first = runner.invoke(app, ["tutorial", "--json", "--out", str(run), "--set", "train.epochs=2"])
+    assert first.exit_code == 0, first.output
+    assert len((run / "metrics.csv").read_text().splitlines()) == 1 + 2
+    again = runner.invoke(app, ["tutorial", "--json", "--resume", str(run), "--train.epochs", "3"])
+    assert again.exit_code == 0, again.output
+    rows = (run / "metrics.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3"]
+    assert json.loads((run / "config.json").read_text())["train"]["epochs"] == 3

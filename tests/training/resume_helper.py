@@ -54,10 +54,13 @@ def main(argv: list[str] | None = None) -> Trainer:
     parser.add_argument("--pause-epoch", type=int, default=0)
     parser.add_argument("--pause-batch", type=int, default=0)
     parser.add_argument("--marker", type=Path)
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
     model, train, val = build()
     config = TrainConfig(
-        epochs=EPOCHS, batch_size=8, lr=1e-2, scheduler="cosine", seed=0, device="cpu", progress=False
+        epochs=args.epochs, batch_size=8, lr=1e-2, scheduler="cosine", seed=0, device=args.device,
+        progress=False,
     )
     callbacks = [PauseAt(args.pause_epoch, args.pause_batch, args.marker)] if args.marker else []
     trainer = Trainer(model, config, run_dir=args.run_dir, callbacks=callbacks)

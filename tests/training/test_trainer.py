@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from typer.testing import CliRunner
 
 from rnnkit.cli.app import _OneLineErrors
-from rnnkit.errors import CheckpointError
+from rnnkit.errors import CheckpointError, ConfigError
 from rnnkit.models import RecurrentModel
 from rnnkit.training import NonFiniteLossError, TrainConfig, Trainer, load_model
 from rnnkit.training import checkpoint as ckpt
@@ -264,3 +264,19 @@ def test_same_seed_same_result():
         train, val = _loaders()
         runs.append(Trainer(model, _cfg(epochs=2, seed=3)).fit(train, val).history)
     assert [r["train_loss"] for r in runs[0]] == [r["train_loss"] for r in runs[1]]
+
+
+def test_tensorboard_when_asked(tmp_path):
+    train, val = _loaders()
+    cfg = _cfg(epochs=1, tensorboard=True)
+    try:
+        import torch.utils.tensorboard  # noqa: F401
+    except ImportError:
+        with pytest.raises(ConfigError) as err:
+            Trainer(_model(), cfg, run_dir=tmp_path / "run").fit(train, val)
+        assert str(err.value) == (
+            "train.tensorboard = true needs the tensorboard package: pip install 'rnnkit[tensorboard]'"
+        )
+        return
+    Trainer(_model(), cfg, run_dir=tmp_path / "run").fit(train, val)
+    assert list((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
