@@ -1,0 +1,81 @@
+"""Training script run under torchrun by the distributed tests (tests/training, tests/faults).
+
+Trains a tiny 2-layer LSTM (no dropout) on 32 fixed sequences, global batch 8, with
+shuffling, through the Trainer and rnnkit.training.distributed. Every rank writes its
+final weights to ``OUT/rank<r>.safetensors``. With ``--run-dir`` the trainer keeps
+checkpoints there and a restarted worker resumes from ``checkpoints/last``;
+``--kill-at-step K`` makes rank ``--kill-rank`` SIGKILL itself after optimizer step K,
+once (only in torchrun's first attempt, TORCHELASTIC_RESTART_COUNT=0).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+from torch.utils.data import DataLoader, TensorDataset
+
+from rnnkit.models import RecurrentModel
+from rnnkit.training import TrainConfig, Trainer
+from rnnkit.training import distributed as D
+
+GLOBAL_BATCH = 8
+
+
+class KillAt:
+    def __init__(self, step: int, rank: int) -> None:
+        self.step, self.rank = step, rank
+
+    def on_batch_end(self, trainer, step: int, loss: float) -> None:
+        first_attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") == "0"
+        if step == self.step and D.rank() == self.rank and first_attempt:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def build(cell: str):
+    g = torch.Generator().manual_seed(123)
+    x = torch.randn(32, 5, 3, generator=g)  # (N, T, I)
+    y = x.sum(dim=(1, 2)).unsqueeze(1)  # (N, 1)
+    torch.manual_seed(0)
+    model = RecurrentModel(3, 8, 1, cell=cell, num_layers=2)
+    loader = DataLoader(TensorDataset(x, y), batch_size=GLOBAL_BATCH, shuffle=True)
+    return model, loader
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("out", type=Path)
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--cell", default="lstm")
+    p.add_argument("--run-dir", type=Path)
+    p.add_argument("--kill-at-step", type=int, default=0)
+    p.add_argument("--kill-rank", type=int, default=1)
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    D.init_distributed("cpu")
+    model, loader = build(args.cell)
+    loader = D.distributed_loader(loader, seed=0)
+    config = TrainConfig(epochs=args.epochs, batch_size=GLOBAL_BATCH, lr=1e-2, seed=0, device="cpu",
+                         progress=False, checkpoint=args.run_dir is not None)
+    callbacks = [D.SetEpoch(loader)]
+    if args.kill_at_step:
+        callbacks.append(KillAt(args.kill_at_step, args.kill_rank))
+    wrapped = D.DistributedModel(model, torch.device("cpu"), D.first_batch(loader))
+    run_dir = args.run_dir
+    if run_dir is not None and not D.is_main():
+        run_dir = run_dir / f"rank{D.rank()}"  # until the trainer writes from rank 0 only
+    resume = run_dir is not None and (run_dir / "checkpoints" / "last").is_dir()
+    trainer = Trainer(wrapped, config, run_dir=run_dir, callbacks=callbacks)
+    trainer.fit(loader, resume=resume)
+    args.out.mkdir(parents=True, exist_ok=True)
+    weights = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    save_file(weights, str(args.out / f"rank{D.rank()}.safetensors"))
+    D.barrier()
+    D.cleanup()
+
+
+if __name__ == "__main__":
+    main()
