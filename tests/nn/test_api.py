@@ -8,8 +8,10 @@ import pickle
 import pytest
 import torch
 
+from torch.nn.utils.rnn import pack_sequence
+
 import rnnkit.nn
-from tests.nn.helpers import assert_close, make_twins
+from tests.nn.helpers import assert_close, flat, make_twins, sequence_impl, weighted_sum  # noqa: F401
 
 CONFIGS = [
     ("LSTM", dict(input_size=3, hidden_size=4, num_layers=2, bidirectional=True, proj_size=2)),
@@ -125,13 +127,30 @@ def test_to_dtype(backend):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU here")
-@pytest.mark.parametrize("backend", ["rnnkit", "torch"])
-def test_to_device(backend):
-    ours, theirs = make_twins("GRU", backend=backend, input_size=3, hidden_size=4, num_layers=2)
-    x = torch.randn(5, 2, 3, dtype=torch.float64)
-    y = ours.to("cuda")(x.cuda())[0]
-    assert y.device.type == "cuda"
-    assert_close(y.cpu(), theirs(x)[0])
+@pytest.mark.parametrize("mode", ["LSTM", "GRU", "RNN_RELU"])
+@pytest.mark.parametrize("backend", ["rnnkit", "torch", "auto"])
+@pytest.mark.parametrize("packed", [False, True])
+def test_to_device(mode, backend, packed, sequence_impl):  # noqa: F811
+    """On the GPU: same numbers and gradients as torch.nn on the CPU (float64)."""
+    kwargs = dict(input_size=3, hidden_size=4, num_layers=2, bidirectional=True)
+    if mode == "LSTM":
+        kwargs["proj_size"] = 2
+    ours, theirs = make_twins(mode, backend=backend, **kwargs)
+    ours = ours.to("cuda")
+    assert all(p.device.type == "cuda" for p in ours.parameters())
+    seqs = [torch.randn(n, 3, dtype=torch.float64) for n in (4, 2, 3)]
+    results = []
+    for module, device in ((ours, "cuda"), (theirs, "cpu")):
+        leaves = [s.to(device).requires_grad_() for s in seqs]
+        if packed:
+            out = module(pack_sequence(leaves, enforce_sorted=False))
+        else:
+            out = module(torch.nn.utils.rnn.pad_sequence(leaves))
+        weighted_sum([t.cpu() for t in flat(out)]).backward()
+        results.append([t.cpu() for t in flat(out)] + [leaf.grad.cpu() for leaf in leaves]
+                       + [p.grad.cpu() for p in module.parameters()])
+    for a, b in zip(*results, strict=True):
+        assert_close(a, b)
 
 
 def test_factory_kwargs():
