@@ -1,0 +1,352 @@
+"""CSV -> validated time series: time column, targets, covariates, frequency, gaps, groups.
+
+``read_series(path, targets, time_col=...)`` reads a CSV through pandas and checks it
+cell by cell, so that every problem is one :class:`~rnnkit.errors.DataError` line that
+names the file, the row and the column. Rows are numbered as in a spreadsheet: the
+header is row 1, the first data row is row 2 (so a row number is also the file's line
+number when no cell spans lines).
+
+Time column: integers give integer steps (``year`` 1700, 1701, ...); anything else is
+parsed as dates. Without ``time_col`` the row order is the time (steps 0, 1, 2, ...).
+Frequency: ``pd.infer_freq``, else a guess from the median step (weekly, monthly,
+quarterly, yearly or fixed), or ``freq`` given (``--freq``). Every timestamp must lie on
+that grid; grid points with no row are *gaps*.
+
+Missing values (empty cells, ``NaN``, ``NA``) and gaps follow ``missing``:
+``error`` (the default; the message names the rows), ``interpolate`` (linear in time)
+or ``ffill`` (last value carried forward; leading gaps are back-filled).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+import numpy as np
+import pandas as pd
+
+from rnnkit.errors import DataError
+
+__all__ = ["Series", "read_series", "MISSING_POLICIES", "next_times"]
+
+MISSING_POLICIES = ("error", "interpolate", "ffill")
+_NA_STRINGS = {"", "nan", "NaN", "NAN", "NA", "N/A", "na", "null", "NULL", "None"}
+Freq = Union[str, int]
+
+
+@dataclass
+class Series:
+    """One validated series (one group of the file), on a regular time grid.
+
+    ``time`` is a ``DatetimeIndex`` or an integer ``Index``; ``values`` (N, C) holds
+    the targets, ``covariates`` (N, K) the past-covariate columns (both float64).
+    """
+
+    name: str
+    time: pd.Index
+    values: np.ndarray  # (N, C)
+    targets: list[str]
+    freq: Freq
+    covariates: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (N, K)
+    covariate_names: list[str] = field(default_factory=list)
+    filled: int = 0  # values filled by the missing policy
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @property
+    def is_datetime(self) -> bool:
+        return isinstance(self.time, pd.DatetimeIndex)
+
+
+def _where(path: str, row: Optional[int] = None, column: Optional[str] = None) -> str:
+    parts = [path]
+    if row is not None:
+        parts.append(f"row {row}")
+    if column is not None:
+        parts.append(f"column {column!r}")
+    return ", ".join(parts)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _rows(rows: Sequence[int], limit: int = 8) -> str:
+    shown = ", ".join(str(r) for r in rows[:limit])
+    return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+# ------------------------------------------------------------------------ reading
+def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        row = data[: err.start].count(b"\n") + 1
+        raise DataError(
+            f"{_where(str(path), row)}: byte 0x{data[err.start]:02x} is not UTF-8; "
+            "save the file as UTF-8"
+        ) from None
+    if not text.strip():
+        raise DataError(f"{path}: the file is empty; expected a header row and data rows")
+    return text
+
+
+def _check_shape(path: str, text: str) -> list[str]:
+    """Header names; a ragged row (wrong number of fields) is an error naming the row."""
+    records = list(csv.reader(io.StringIO(text)))
+    header = [h.strip() for h in records[0]]
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise DataError(f"{_where(path, 1)}: duplicate column name {dupes[0]!r} in the header")
+    for i, rec in enumerate(records[1:], start=2):
+        if rec and len(rec) != len(header):
+            raise DataError(
+                f"{_where(path, i)}: has {len(rec)} fields but the header has {len(header)}"
+            )
+    if not any(records[1:]):
+        raise DataError(f"{path}: has a header but no data rows")
+    return header
+
+
+def _numeric(path: str, frame: pd.DataFrame, col: str) -> np.ndarray:
+    """Column as float64, NaN where the cell is missing; a non-number is an error."""
+    cells = frame[col].astype(str).str.strip()
+    missing = cells.isin(_NA_STRINGS).to_numpy()
+    values = pd.to_numeric(cells.where(~missing), errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(np.isnan(values) & ~missing)
+    if bad.size:
+        row = int(frame.index[bad[0]])
+        raise DataError(
+            f"{_where(path, row, col)}: {cells.iloc[bad[0]]!r} is not a number"
+        )
+    inf = np.flatnonzero(np.isinf(values))
+    if inf.size:
+        row = int(frame.index[inf[0]])
+        raise DataError(f"{_where(path, row, col)}: {cells.iloc[inf[0]]!r} is not finite")
+    return values
+
+
+def _parse_time(path: str, frame: pd.DataFrame, col: str) -> pd.Index:
+    cells = frame[col].astype(str).str.strip()
+    empty = np.flatnonzero(cells.isin(_NA_STRINGS).to_numpy())
+    if empty.size:
+        raise DataError(f"{_where(path, int(frame.index[empty[0]]), col)}: the time is empty")
+    as_int = pd.to_numeric(cells, errors="coerce")
+    if as_int.notna().all() and (as_int == as_int.round()).all():
+        return pd.Index(as_int.astype("int64").to_numpy(), name=col)
+    parsed = pd.to_datetime(cells, errors="coerce", format="mixed")
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if bad.size:
+        row = int(frame.index[bad[0]])
+        raise DataError(
+            f"{_where(path, row, col)}: {cells.iloc[bad[0]]!r} is neither a date nor an integer step"
+        )
+    return pd.DatetimeIndex(parsed.to_numpy(), name=col)
+
+
+# ---------------------------------------------------------------------- frequency
+def _guess_freq(time: pd.DatetimeIndex) -> Optional[str]:
+    """A pandas alias for the grid the timestamps sit on, or None."""
+    if len(time) >= 3:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas 3 announces an offset return type
+            inferred = pd.infer_freq(time)
+        if inferred:
+            return pd.tseries.frequencies.to_offset(inferred).freqstr
+    days = float(np.median(np.diff(time.as_unit("ns").asi8))) / 86_400e9
+    if abs(days - 7) < 0.5:
+        return "W-" + time[0].day_name()[:3].upper()
+    for lo, hi, start, end, is_start, is_end in (
+        (28, 31, "MS", "ME", time.is_month_start, time.is_month_end),
+        (89, 92, "QS", "QE", time.is_quarter_start, time.is_quarter_end),
+        (365, 366, "YS", "YE", time.is_year_start, time.is_year_end),
+    ):
+        if lo <= days <= hi:
+            return start if is_start.mean() > 0.5 else end if is_end.mean() > 0.5 else None
+    step = pd.Timedelta(np.median(np.diff(time.as_unit("ns").asi8)))
+    return pd.tseries.frequencies.to_offset(step).freqstr if step > pd.Timedelta(0) else None
+
+
+def _grid(time: pd.Index, freq: Freq) -> pd.Index:
+    if isinstance(time, pd.DatetimeIndex):
+        return pd.date_range(time[0], time[-1], freq=freq)
+    return pd.Index(np.arange(time[0], time[-1] + 1, int(freq)), name=time.name)
+
+
+def next_times(time: pd.Index, freq: Freq, steps: int) -> pd.Index:
+    """The ``steps`` timestamps after ``time[-1]`` on the grid ``freq``."""
+    if isinstance(time, pd.DatetimeIndex):
+        return pd.date_range(time[-1], periods=steps + 1, freq=freq)[1:]
+    return pd.Index(time[-1] + int(freq) * np.arange(1, steps + 1), name=time.name)
+
+
+def _resolve_freq(path: str, time: pd.Index, rows: np.ndarray, col: str, freq) -> Freq:
+    if isinstance(time, pd.DatetimeIndex):
+        if freq is not None:
+            try:
+                return pd.tseries.frequencies.to_offset(str(freq)).freqstr
+            except ValueError:
+                raise DataError(f"--freq {freq!r} is not a pandas frequency (e.g. D, W, MS, YS)") from None
+        guessed = _guess_freq(time)
+        if guessed is None:
+            raise DataError(
+                f"{_where(path, None, col)}: cannot infer a regular frequency from the "
+                "timestamps; pass --freq (e.g. D, W-SAT, MS, YS) or fix the irregular rows"
+            )
+        return guessed
+    if freq is not None:
+        try:
+            step = int(freq)
+        except ValueError:
+            raise DataError(f"--freq {freq!r} must be an integer step for integer times") from None
+        if step <= 0:
+            raise DataError(f"--freq must be a positive integer step, got {freq!r}")
+        return step
+    return int(np.min(np.diff(time.to_numpy()))) if len(time) > 1 else 1
+
+
+# ------------------------------------------------------------------------ checking
+def _check_order(path: str, time: pd.Index, rows: np.ndarray, col: str) -> None:
+    stamps = time.as_unit("ns").asi8 if isinstance(time, pd.DatetimeIndex) else time.to_numpy()
+    steps = np.diff(stamps)
+    dup = np.flatnonzero(steps == 0)
+    if dup.size:
+        i = dup[0]
+        raise DataError(
+            f"{_where(path, int(rows[i + 1]), col)}: duplicate time {str(time[i + 1])!r} "
+            f"(also row {int(rows[i])}); keep one row per time or aggregate them"
+        )
+    back = np.flatnonzero(steps < 0)
+    if back.size:
+        i = back[0]
+        raise DataError(
+            f"{_where(path, int(rows[i + 1]), col)}: time {str(time[i + 1])!r} comes before "
+            f"the previous row's {str(time[i])!r}; sort the file by time"
+        )
+
+
+def _fill(path: str, name: str, values: np.ndarray, rows: Sequence, missing: str, what: str):
+    """Apply the missing policy to one column (NaN = missing); returns (values, n_filled)."""
+    gaps = np.flatnonzero(np.isnan(values))
+    if not gaps.size:
+        return values, 0
+    if missing == "error":
+        where = _rows([rows[i] for i in gaps])
+        raise DataError(
+            f"{_where(path, None, name)}: {_n(int(gaps.size), what)} at {'row' if gaps.size == 1 else 'rows'} {where}; "
+            "pass --missing interpolate or --missing ffill"
+        )
+    s = pd.Series(values)
+    s = s.interpolate(limit_direction="both") if missing == "interpolate" else s.ffill().bfill()
+    if s.isna().all():
+        raise DataError(f"{_where(path, None, name)}: every value is missing")
+    return s.to_numpy(dtype=float), int(gaps.size)
+
+
+def _one_series(path, name, frame, time_col, targets, covariates, freq, missing) -> Series:
+    rows = frame.index.to_numpy()
+    if time_col is None:
+        time = pd.Index(np.arange(len(frame)), name="step")
+        resolved: Freq = 1
+    else:
+        time = _parse_time(path, frame, time_col)
+        _check_order(path, time, rows, time_col)
+        resolved = _resolve_freq(path, time, rows, time_col, freq)
+    columns = {c: _numeric(path, frame, c) for c in [*targets, *covariates]}
+    if time_col is not None:
+        grid = _grid(time, resolved)
+        off = ~time.isin(grid)
+        if off.any():
+            i = int(np.flatnonzero(off)[0])
+            raise DataError(
+                f"{_where(path, int(rows[i]), time_col)}: time {str(time[i])!r} is off the "
+                f"{resolved} grid that starts at {str(time[0])!r}; pass --freq or fix the time"
+            )
+        if len(grid) > len(time):
+            missing_times = grid[~grid.isin(time)]
+            if missing == "error":
+                after = sorted({int(rows[time.get_indexer([t], method="ffill")[0]]) for t in missing_times})
+                raise DataError(
+                    f"{_where(path, None, time_col)}: {_n(len(missing_times), 'missing time step')} "
+                    f"(gaps in the {resolved} grid) after {'row' if len(after) == 1 else 'rows'} {_rows(after)}, first "
+                    f"{str(missing_times[0])!r}; pass --missing interpolate or --missing ffill"
+                )
+            pos = grid.get_indexer(time)
+            for c, v in columns.items():
+                full = np.full(len(grid), np.nan)
+                full[pos] = v
+                columns[c] = full
+            row_of = np.full(len(grid), -1)
+            row_of[pos] = rows
+            rows, time = row_of, grid
+    filled = 0
+    for c in columns:
+        columns[c], n = _fill(path, c, columns[c], rows, missing, "missing value")
+        filled += n
+    values = np.stack([columns[c] for c in targets], axis=1)  # (N, C)
+    cov = np.stack([columns[c] for c in covariates], axis=1) if covariates else np.zeros((len(time), 0))
+    return Series(name, time, values, list(targets), resolved, cov, list(covariates), filled)
+
+
+def read_series(
+    path: str | Path,
+    targets: Sequence[str] | str | None = None,
+    time_col: Optional[str] = None,
+    *,
+    freq: Optional[Freq] = None,
+    missing: str = "error",
+    group_col: Optional[str] = None,
+    covariates: Sequence[str] = (),
+) -> list[Series]:
+    """Read and validate a CSV; one :class:`Series` per group (one when no ``group_col``).
+
+    ``targets`` defaults to every column other than the time, group and covariates.
+    """
+    if missing not in MISSING_POLICIES:
+        raise DataError(f"--missing must be one of {', '.join(MISSING_POLICIES)}, got {missing!r}")
+    path = Path(path)
+    where = str(path)
+    text = _read_text(path)
+    header = _check_shape(where, text)
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True)
+    frame.columns = header
+    frame.index = _data_rows(text)[: len(frame)]
+    targets = [targets] if isinstance(targets, str) else list(targets or [])
+    named = [c for c in (time_col, group_col) if c] + list(covariates) + targets
+    for col in named:
+        if col not in header:
+            raise DataError(
+                f"{_where(where, 1, col)}: no such column; the header has {', '.join(header)}"
+            )
+    if not targets:
+        targets = [c for c in header if c not in named]
+        if not targets:
+            raise DataError(f"{_where(where, 1)}: no target column left; pass --target")
+    if group_col is None:
+        return [_one_series(where, path.stem, frame, time_col, targets, list(covariates), freq, missing)]
+    out = []
+    for key, part in frame.groupby(group_col, sort=False):
+        out.append(
+            _one_series(where, str(key), part, time_col, targets, list(covariates), freq, missing)
+        )
+    return out
+
+
+def _data_rows(text: str) -> list[int]:
+    """Spreadsheet row number of each non-blank data record (header = row 1)."""
+    out, line = [], 1
+    reader = csv.reader(io.StringIO(text))
+    next(reader)
+    line = reader.line_num
+    for rec in reader:
+        if rec:
+            out.append(line + 1)
+        line = reader.line_num
+    return out

@@ -1,0 +1,84 @@
+"""The typed config of ``rnnkit forecast``: ``[data]``, ``[model]``, ``[train]`` and ``max_steps``.
+
+Defaults are the benchmarked ones (benchmarks/RESULTS_forecast.md): a 32-unit GRU,
+direct multi-output with a seasonal-naive residual, an ensemble of 3 members, Adam at
+3e-3 with a cosine schedule, at most 150 epochs and at most ``max_steps`` optimizer
+steps (so a 10k-point series stays well under a minute on 2 CPU cores).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Optional
+
+from rnnkit.errors import ConfigError
+from rnnkit.training.config import TrainConfig, load_config, to_dict
+
+__all__ = ["ForecastConfig", "ForecastDataConfig", "ForecastModelConfig", "load_forecast_config"]
+
+
+@dataclass
+class ForecastDataConfig:
+    """What to read and how to split it (see rnnkit.data.timeseries)."""
+
+    data: Optional[str] = None  # a CSV path or a bundled series name; None: airline
+    target: list[str] = field(default_factory=list)  # empty: every non-time column
+    time_col: Optional[str] = None
+    group_col: Optional[str] = None
+    past_covariates: list[str] = field(default_factory=list)
+    freq: Optional[str] = None
+    missing: Literal["error", "interpolate", "ffill"] = "error"
+    horizon: Optional[int] = None  # None: the bundled series' horizon
+    season: Optional[int] = None  # None: from the frequency (12 monthly, 52 weekly, ...)
+    test_size: Optional[int] = None  # None: horizon
+    window: Optional[int] = None  # RNN input length; None: max(2 * horizon, season, 8)
+    log: Literal["auto", "on", "off"] = "auto"
+    diff: int = 0
+    calendar: bool = True
+    interval: Optional[float] = 0.8  # central interval probability; None: no bands
+
+    def __post_init__(self) -> None:
+        for name in ("horizon", "season", "test_size", "window"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"data.{name} (--{name.replace('_', '-')}) must be >= 1, got {value}")
+        if self.interval is not None and not 0 < self.interval < 1:
+            raise ConfigError(f"data.interval (--interval) must be in (0, 1), got {self.interval}")
+
+
+@dataclass
+class ForecastModelConfig:
+    """Constructor arguments of rnnkit.models.forecaster.RNNForecaster that users choose."""
+
+    cell: Literal["rnn", "lstm", "gru"] = "gru"
+    hidden_size: int = 32
+    num_layers: int = 1
+    strategy: Literal["direct", "recursive", "seq2seq"] = "direct"
+    residual: Literal["seasonal", "last", "none"] = "seasonal"
+    dropout: float = 0.0
+    members: int = 3
+
+
+def _default_train() -> TrainConfig:
+    return TrainConfig(
+        epochs=150, batch_size=32, lr=3e-3, scheduler="cosine", grad_clip=1.0,
+        progress=False, checkpoint=False,
+    )
+
+
+@dataclass
+class ForecastConfig:
+    data: ForecastDataConfig = field(default_factory=ForecastDataConfig)
+    model: ForecastModelConfig = field(default_factory=ForecastModelConfig)
+    train: TrainConfig = field(default_factory=_default_train)
+    max_steps: int = 800  # cap on optimizer steps: epochs = min(train.epochs, max_steps / batches)
+    threads: int = 1  # torch CPU threads while training and forecasting; 1 is fastest for small models
+
+    def __post_init__(self) -> None:
+        if self.max_steps < 1 or self.threads < 1:
+            raise ConfigError(f"max_steps and threads must be >= 1, got {self.max_steps} and {self.threads}")
+
+
+def load_forecast_config(path: Optional[Path] = None, overrides=()) -> ForecastConfig:
+    """Defaults above, then a TOML file, then ``key=value`` overrides (unknown keys fail)."""
+    return load_config(ForecastConfig, path=path, overrides=list(overrides), base=to_dict(ForecastConfig()))
