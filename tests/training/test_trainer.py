@@ -34,7 +34,7 @@ def _loaders(batch_size=4):
 
 
 def _cfg(**kw):
-    base = dict(epochs=3, batch_size=4, lr=1e-2, device="cpu", progress=False)
+    base = dict(epochs=3, batch_size=4, lr=1e-2, device="cpu", progress=False, threads=1)
     base.update(kw)
     return TrainConfig(**base)
 
