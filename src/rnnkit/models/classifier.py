@@ -1,0 +1,150 @@
+"""Sequence classifier: a (bidirectional, multi-layer) RNN/LSTM/GRU over packed batches,
+mask-aware pooling over time, and a linear head.
+
+For a sequence x_1..x_T (T its own length, F features), with D = 2 if bidirectional::
+
+    z_t      = (x_t - mu) / sigma                          input standardisation (buffers)
+    y_t      = RNN(z)_t                                    (T, D*H), top layer's outputs
+    pooled   = last:      [h_T^fwd ; h_1^bwd]              final state of each direction
+               mean:      (1/T) sum_t y_t                  over valid steps only
+               attention: sum_t a_t y_t,  a = softmax_t(v^T tanh(W y_t + b))   valid t only
+    logits   = W_o dropout(pooled) + b_o                   (C,)
+    loss     = cross_entropy(logits, target, weight=class_weights)
+
+A batch is a PackedSequence, or a padded (B, T, F) tensor with ``lengths`` (B,); the two
+give the same logits, since padding never enters a recurrence, a mean or a softmax.
+``class_weights`` (C,) weight each class's terms; the loss is then the weighted mean
+``sum_i w_{y_i} l_i / sum_i w_{y_i}``, as in ``torch.nn.functional.cross_entropy``.
+
+The recurrent layer comes from :mod:`rnnkit.nn` (``rnn_impl="rnnkit"``, the default) or
+:mod:`torch.nn` (``rnn_impl="torch"``); they share argument names and ``state_dict``
+keys, so weights load in either.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from rnnkit.errors import ConfigError
+
+__all__ = ["SequenceClassifier", "recurrent_layer_class", "CELLS", "POOLINGS"]
+
+CELLS = ("lstm", "gru", "rnn")
+POOLINGS = ("last", "mean", "attention")
+
+
+def recurrent_layer_class(cell: str, rnn_impl: str = "rnnkit") -> type[nn.Module]:
+    """The one import point for recurrent layers: ``rnnkit.nn`` or ``torch.nn``."""
+    name = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}[cell]
+    if rnn_impl == "rnnkit":
+        try:
+            from rnnkit import nn as rnnkit_nn
+        except ImportError:  # rnnkit.nn not built yet in this checkout
+            rnnkit_nn = None
+        layer = getattr(rnnkit_nn, name, None)
+        if layer is not None:
+            return layer
+    return getattr(nn, name)
+
+
+class SequenceClassifier(nn.Module):
+    """Classifies variable-length sequences (B of them, each (T_i, F)) into C classes."""
+
+    def __init__(
+        self,
+        input_size: int,
+        num_classes: int,
+        hidden_size: int = 64,
+        num_layers: int = 2,
+        cell: str = "lstm",
+        bidirectional: bool = True,
+        pooling: str = "last",
+        dropout: float = 0.0,
+        class_weights: list[float] | None = None,
+        input_mean: list[float] | None = None,
+        input_std: list[float] | None = None,
+        rnn_impl: str = "rnnkit",
+    ) -> None:
+        super().__init__()
+        if cell not in CELLS:
+            raise ConfigError(f"model cell must be one of {', '.join(CELLS)}, got {cell!r}")
+        if pooling not in POOLINGS:
+            raise ConfigError(f"model pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+        if rnn_impl not in ("rnnkit", "torch"):
+            raise ConfigError(f"model rnn_impl must be 'rnnkit' or 'torch', got {rnn_impl!r}")
+        for arg, value in (("input_size", input_size), ("num_classes", num_classes),
+                           ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if int(value) < 1:
+                raise ConfigError(f"model {arg} must be >= 1, got {value}")
+        if num_classes < 2:
+            raise ConfigError(f"model num_classes must be >= 2, got {num_classes}")
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError(f"model dropout must be in [0, 1), got {dropout}")
+        self.pooling = pooling
+        self.num_directions = 2 if bidirectional else 1
+        layer = recurrent_layer_class(cell, rnn_impl)
+        self.rnn = layer(
+            input_size, hidden_size, num_layers=num_layers, bidirectional=bidirectional,
+            dropout=dropout if num_layers > 1 else 0.0, batch_first=False,
+        )
+        width = self.num_directions * hidden_size
+        if pooling == "attention":
+            self.attn_proj = nn.Linear(width, hidden_size)
+            self.attn_score = nn.Linear(hidden_size, 1, bias=False)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(width, num_classes)
+
+        mean = torch.zeros(input_size) if input_mean is None else torch.tensor(input_mean, dtype=torch.float32)
+        std = torch.ones(input_size) if input_std is None else torch.tensor(input_std, dtype=torch.float32)
+        if mean.shape != (input_size,) or std.shape != (input_size,):
+            raise ConfigError(f"model input_mean/input_std must have {input_size} values each")
+        if class_weights is not None and len(class_weights) != num_classes:
+            raise ConfigError(f"model class_weights must have {num_classes} values, got {len(class_weights)}")
+        self.register_buffer("input_mean", mean)
+        self.register_buffer("input_std", std.clamp_min(1e-8))
+        weights = torch.ones(num_classes) if class_weights is None else torch.tensor(class_weights, dtype=torch.float32)
+        self.register_buffer("class_weights", weights)
+
+    # ---------------------------------------------------------------- forward
+    def _as_packed(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None) -> PackedSequence:
+        if isinstance(x, PackedSequence):
+            return x
+        if lengths is None:
+            raise ConfigError("a padded batch (B, T, F) needs lengths (B,)")
+        return pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+
+    def forward(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Packed (sum T_i, F), or padded (B, T, F) with lengths (B,) -> logits (B, C)."""
+        packed = self._as_packed(x, lengths)
+        data = (packed.data - self.input_mean) / self.input_std  # (sum T_i, F)
+        packed = packed._replace(data=data)
+        out, state = self.rnn(packed)
+        h_n = state[0] if isinstance(state, tuple) else state  # (L*D, B, H), original batch order
+        if self.pooling == "last":
+            top = h_n[-self.num_directions:]                   # (D, B, H)
+            pooled = top.permute(1, 0, 2).reshape(top.shape[1], -1)  # (B, D*H)
+        else:
+            y, lens = pad_packed_sequence(out, batch_first=True)  # (B, T, D*H), (B,) original order
+            steps = torch.arange(y.shape[1], device=y.device)
+            mask = steps[None, :] < lens.to(y.device)[:, None]    # (B, T)
+            if self.pooling == "mean":
+                pooled = y.sum(dim=1) / lens.to(y.device, y.dtype)[:, None]  # (B, D*H); pads are 0
+            else:
+                scores = self.attn_score(torch.tanh(self.attn_proj(y))).squeeze(-1)  # (B, T)
+                scores = scores.masked_fill(~mask, float("-inf"))
+                weights = torch.softmax(scores, dim=1)             # (B, T)
+                pooled = torch.einsum("bt,btd->bd", weights, y)    # (B, D*H)
+        return self.head(self.dropout(pooled))                     # (B, C)
+
+    def compute_loss(self, batch: dict) -> torch.Tensor:
+        """Weighted mean cross-entropy of a batch ``{"x", "y"[, "lengths"]}``."""
+        logits = self(batch["x"], batch.get("lengths"))  # (B, C)
+        weight = self.class_weights.to(logits.dtype)
+        return F.cross_entropy(logits, batch["y"], weight=weight)
+
+    @torch.no_grad()
+    def predict_proba(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Class probabilities (B, C)."""
+        return torch.softmax(self(x, lengths), dim=-1)

@@ -1,0 +1,131 @@
+"""SequenceClassifier: packed == each sequence alone (float64), pooling, class weights."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from rnnkit.data.sequences import collate_packed, collate_padded
+from rnnkit.errors import ConfigError
+from rnnkit.models.classifier import SequenceClassifier
+
+LENGTHS = (5, 2, 7, 1, 4)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Tiny float64 models: one thread avoids thread-pool contention on a shared CPU.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _items(seed=0, n_features=3, n_classes=4):
+    rng = np.random.default_rng(seed)
+    return [(rng.normal(size=(t, n_features)), int(rng.integers(0, n_classes))) for t in LENGTHS]
+
+
+def _model(cell, pooling, impl="rnnkit", **kw):
+    torch.manual_seed(0)
+    args = dict(hidden_size=5, num_layers=2, cell=cell, pooling=pooling, rnn_impl=impl,
+                class_weights=[1.0, 2.0, 0.5, 1.5], input_mean=[0.1, -0.2, 0.3], input_std=[1.0, 2.0, 0.5])
+    args.update(kw)
+    return SequenceClassifier(3, 4, **args).double()
+
+
+@pytest.mark.parametrize("cell, pooling", list(itertools.product(["lstm", "gru", "rnn"], ["last", "mean", "attention"])))
+def test_packed_batch_loss_and_grads_equal_each_sequence_alone(cell, pooling):
+    items = _items()
+    model = _model(cell, pooling)
+    loss = model.compute_loss(collate_packed(items))
+    grads = torch.autograd.grad(loss, list(model.parameters()))
+    # The weighted mean over the batch, rebuilt from one-sequence batches.
+    w = model.class_weights
+    singles = [w[t] * model.compute_loss(collate_packed([(f, t)])) for f, t in items]
+    alone = sum(singles) / sum(w[t] for _, t in items)
+    grads_alone = torch.autograd.grad(alone, list(model.parameters()))
+    torch.testing.assert_close(loss, alone, rtol=1e-12, atol=1e-12)
+    for g, h in zip(grads, grads_alone):
+        torch.testing.assert_close(g, h, rtol=1e-10, atol=1e-12)
+    # The padded layout gives the same loss too.
+    torch.testing.assert_close(model.compute_loss(collate_padded(items)), loss, rtol=1e-12, atol=1e-12)
+
+
+def test_training_on_packed_batches_follows_the_per_sequence_trajectory():
+    items = _items(seed=1)
+    packed_model, alone_model = _model("lstm", "mean", dropout=0.0), _model("lstm", "mean", dropout=0.0)
+    opt_a = torch.optim.SGD(packed_model.parameters(), lr=0.5)
+    opt_b = torch.optim.SGD(alone_model.parameters(), lr=0.5)
+    w = alone_model.class_weights
+    for _ in range(3):
+        opt_a.zero_grad()
+        loss_a = packed_model.compute_loss(collate_packed(items))
+        loss_a.backward()
+        opt_a.step()
+        opt_b.zero_grad()
+        loss_b = sum(w[t] * alone_model.compute_loss(collate_packed([(f, t)])) for f, t in items)
+        loss_b = loss_b / sum(w[t] for _, t in items)
+        loss_b.backward()
+        opt_b.step()
+        torch.testing.assert_close(loss_a, loss_b, rtol=1e-12, atol=1e-12)
+    for p, q in zip(packed_model.parameters(), alone_model.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-10, atol=1e-12)
+
+
+def test_last_pooling_is_the_final_state_of_each_direction():
+    items = _items()
+    model = _model("gru", "last", num_layers=1)
+    logits = model(collate_packed(items)["x"])  # (B, C)
+    rnn = torch.nn.GRU(3, 5, bidirectional=True).double()
+    rnn.load_state_dict(model.rnn.state_dict())
+    for b, (feats, _) in enumerate(items):
+        z = (torch.as_tensor(feats) - model.input_mean) / model.input_std  # (T, F)
+        y, _ = rnn(z[:, None, :])                                          # (T, 1, 2H)
+        pooled = torch.cat([y[-1, 0, :5], y[0, 0, 5:]])                    # fwd at T, bwd at 1
+        torch.testing.assert_close(logits[b], model.head(pooled), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("pooling", ["mean", "attention", "last"])
+def test_padding_values_never_reach_the_output(pooling):
+    model = _model("lstm", pooling)
+    batch = collate_padded(_items())
+    noisy = batch["x"].clone()
+    for b, t in enumerate(LENGTHS):
+        noisy[b, t:] = 1e3  # garbage after each end
+    torch.testing.assert_close(model(noisy, batch["lengths"]), model(batch["x"], batch["lengths"]))
+
+
+def test_class_weighted_loss_by_hand():
+    items = _items()
+    model = _model("rnn", "mean")
+    batch = collate_packed(items)
+    logits = model(batch["x"])                     # (B, C)
+    logp = logits - logits.logsumexp(dim=1, keepdim=True)
+    w = torch.tensor([1.0, 2.0, 0.5, 1.5], dtype=torch.float64)[batch["y"]]
+    want = -(w * logp[torch.arange(len(items)), batch["y"]]).sum() / w.sum()
+    torch.testing.assert_close(model.compute_loss(batch), want, rtol=1e-12, atol=1e-12)
+
+
+def test_rnnkit_and_torch_layers_agree():
+    items = _items()
+    ours, theirs = _model("lstm", "attention"), _model("lstm", "attention", impl="torch")
+    theirs.load_state_dict(ours.state_dict())
+    assert type(theirs.rnn) is torch.nn.LSTM
+    batch = collate_packed(items)
+    torch.testing.assert_close(ours(batch["x"]), theirs(batch["x"]), rtol=1e-10, atol=1e-12)
+
+
+def test_bad_arguments():
+    with pytest.raises(ConfigError, match=r"^model cell must be one of lstm, gru, rnn, got 'tcn'$"):
+        SequenceClassifier(3, 4, cell="tcn")
+    with pytest.raises(ConfigError, match=r"^model pooling must be one of last, mean, attention, got 'max'$"):
+        SequenceClassifier(3, 4, pooling="max")
+    with pytest.raises(ConfigError, match=r"^model num_classes must be >= 2, got 1$"):
+        SequenceClassifier(3, 1)
+    with pytest.raises(ConfigError, match=r"^model class_weights must have 4 values, got 2$"):
+        SequenceClassifier(3, 4, class_weights=[1.0, 2.0])
+    with pytest.raises(ConfigError, match=r"^a padded batch \(B, T, F\) needs lengths \(B,\)$"):
+        SequenceClassifier(3, 4)(torch.zeros(2, 3, 3))
