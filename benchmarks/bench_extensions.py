@@ -1,0 +1,135 @@
+"""Side-by-side timings for rnnkit's extensions (issue 6).
+
+    .venv/bin/python benchmarks/bench_extensions.py mingru [--threads 1] [--rounds 3] [--T 1000 4000]
+    .venv/bin/python benchmarks/bench_extensions.py cells  [--threads 1] [--rounds 5]
+
+Every contender runs once per round, in an interleaved order, and we report the
+median time of forward+backward (loss = sum of outputs) and the ratio to the
+baseline measured in the same rounds. This keeps ratios honest on a shared CPU
+whose absolute speed drifts.
+
+* ``mingru``: B=16, I=H=256. torch.nn.GRU (baseline), torch.nn.LSTM, rnnkit MinGRU
+  and MinLSTM (chunked scan, fused hand-written backward), and two alternatives
+  we measured to choose the scan: the paper's log-space scan (``logcumsumexp``)
+  and a plain autograd loop of one ``lerp`` per step with the projection hoisted.
+* ``cells``: (B, T, I, H) = (64, 100, 64, 256). Layer-norm LSTM and zoneout LSTM
+  as plain autograd loops (as a user would write them) against rnnkit's
+  hand-written-backward versions.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from rnnkit.nn.mingru import MinGRU, MinLSTM, g_activation  # noqa: E402
+
+
+def _time_once(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def interleaved(contenders: dict, rounds: int) -> dict[str, list[float]]:
+    """Run each contender once per round (warm-up round discarded)."""
+    for fn in contenders.values():
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for r in range(rounds):
+        names = list(contenders)
+        if r % 2:
+            names.reverse()
+        for name in names:
+            times[name].append(_time_once(contenders[name]))
+    return times
+
+
+def report(title: str, times: dict[str, list[float]], baseline: str) -> None:
+    base = statistics.median(times[baseline])
+    print(f"\n{title}")
+    print(f"| contender | median ms | all rounds ms | speed-up vs {baseline} |")
+    print("|---|---|---|---|")
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        rounds = ", ".join(f"{t * 1e3:.0f}" for t in ts)
+        print(f"| {name} | {med * 1e3:.1f} | {rounds} | {base / med:.2f}x |")
+
+
+# --- minGRU alternatives used to choose the scan -----------------------------------
+def logspace_mingru(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """The paper's log-space parallel scan (h0 = 0), for comparison only."""
+    pre_z, pre_h = F.linear(x, weight, bias).chunk(2, dim=-1)  # (T, B, H) each
+    log_a = -F.softplus(pre_z)  # log(1 − z)
+    log_z = -F.softplus(-pre_z)  # log z
+    log_cand = torch.where(pre_h >= 0, (F.relu(pre_h) + 0.5).log(), -F.softplus(-pre_h))
+    a_star = log_a.cumsum(0)  # (T, B, H)
+    return (a_star + (log_z + log_cand - a_star).logcumsumexp(0)).exp()
+
+
+def loop_mingru(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """One torch.lerp per step under autograd, projection hoisted (h0 = 0)."""
+    pre_z, pre_h = F.linear(x, weight, bias).chunk(2, dim=-1)
+    zs, cands = torch.sigmoid(pre_z).unbind(0), g_activation(pre_h).unbind(0)
+    h = x.new_zeros(zs[0].shape)
+    out = []
+    for z, cand in zip(zs, cands):
+        h = torch.lerp(h, cand, z)  # (B, H)
+        out.append(h)
+    return torch.stack(out)
+
+
+def bench_mingru(T_values: list[int], rounds: int) -> None:
+    B, I, H = 16, 256, 256
+    for T in T_values:
+        x = torch.randn(T, B, I, requires_grad=True)
+        gru, lstm = torch.nn.GRU(I, H), torch.nn.LSTM(I, H)
+        mingru, minlstm = MinGRU(I, H), MinLSTM(I, H)
+        w, b = mingru.weight_ih_l0, mingru.bias_ih_l0
+
+        def step(fn):
+            def run():
+                x.grad = None
+                fn().sum().backward()
+            return run
+
+        contenders = {
+            "torch.nn.GRU": step(lambda: gru(x)[0]),
+            "torch.nn.LSTM": step(lambda: lstm(x)[0]),
+            "rnnkit MinGRU": step(lambda: mingru(x)[0]),
+            "rnnkit MinLSTM": step(lambda: minlstm(x)[0]),
+            "log-space scan minGRU": step(lambda: logspace_mingru(x, w, b)),
+            "lerp loop minGRU": step(lambda: loop_mingru(x, w, b)),
+        }
+        times = interleaved(contenders, rounds)
+        report(f"fwd+bwd, B={B} T={T} I={I} H={H}, threads={torch.get_num_threads()}",
+               times, "torch.nn.GRU")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("what", choices=["mingru", "cells"])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--T", type=int, nargs="+", default=[1000, 4000])
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    print(f"torch {torch.__version__}, threads={torch.get_num_threads()}, "
+          f"rounds={args.rounds} (+1 warm-up), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    if args.what == "mingru":
+        bench_mingru(args.T, args.rounds)
+    else:
+        from bench_extensions_cells import bench_cells  # filled in with phase 2
+        bench_cells(args.rounds)
+
+
+if __name__ == "__main__":
+    main()
