@@ -1,31 +1,69 @@
-"""The per-step recurrent product ``out = base + h @ W^T`` in one call.
+"""The per-step recurrent product ``base + h @ W^T``, on MKL or on oneDNN with packed weights.
 
-``StepMatmul(W)`` holds ``W^T`` once per sequence, so the time loop makes one
-``addmm`` per step with no transposes or allocations: ``base`` is the step's slice of
-the hoisted input projection and ``out`` a slice of a preallocated buffer.
+The time loops make one small GEMM per step, (B, K) × (K, N). On x86 CPUs oneDNN's GEMM
+with a weight reordered once into its blocked layout is faster at these shapes than
+MKL's ``addmm`` (docs/performance.md), and it adds ``base`` in the same call. It goes
+through private ops (``torch.ops.mkldnn._reorder_linear_weight`` and
+``_linear_pointwise``), so it is used only for float32 CPU tensors when those ops
+exist and the one-off packing works; everything else takes ``torch.addmm`` with ``out=``.
+``RNNKIT_ONEDNN=0`` in the environment turns the oneDNN route off (for comparisons).
+
+The oneDNN route returns a new tensor; the MKL route writes ``out``. Callers use the
+returned tensor either way.
 """
 from __future__ import annotations
+
+import os
 
 import torch
 from torch import Tensor
 
-__all__ = ["StepMatmul"]
+__all__ = ["StepMatmul", "onednn_available"]
+
+
+def onednn_available() -> bool:
+    """Whether the private oneDNN linear ops are present in this torch build."""
+    if os.environ.get("RNNKIT_ONEDNN", "1") == "0":
+        return False
+    if not torch.backends.mkldnn.is_available():
+        return False
+    ops = getattr(torch.ops, "mkldnn", None)
+    try:
+        return ops is not None and hasattr(ops, "_reorder_linear_weight") and hasattr(ops, "_linear_pointwise")
+    except RuntimeError:  # lazily loaded op namespaces raise instead of returning False
+        return False
 
 
 class StepMatmul:
-    """h (b, K) ↦ h @ W^T (b, N), for W (N, K), written into preallocated buffers."""
+    """h (b, K) ↦ base + h @ W^T (b, N), for a fixed W (N, K), once per time step.
 
-    def __init__(self, weight: Tensor):
+    ``batch`` is the usual number of rows; ``onednn=False`` forces MKL (the packed
+    sequences' loops slice rows and need the in-place form).
+    """
+
+    def __init__(self, weight: Tensor, batch: int, onednn: bool = True):
         self.weight_t = weight.t()  # (K, N), a view: MKL reads the transposed layout
+        self.packed = None
+        if onednn and weight.device.type == "cpu" and weight.dtype == torch.float32 and onednn_available():
+            try:
+                self.packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), batch)
+            except (RuntimeError, NotImplementedError):  # no oneDNN kernel for this build/shape
+                self.packed = None
 
-    def addmm_(self, out: Tensor, h: Tensor) -> Tensor:
-        """out += h @ W^T, in place."""
-        return out.addmm_(h, self.weight_t)
-
-    def addmm(self, base: Tensor, h: Tensor, out: Tensor) -> Tensor:
-        """out = base + h @ W^T."""
+    def step(self, base: Tensor, h: Tensor, out: Tensor) -> Tensor:
+        """base + h @ W^T, in ``out`` (MKL, ``out`` may be ``base``) or a new tensor (oneDNN)."""
+        if self.packed is not None:
+            return torch.ops.mkldnn._linear_pointwise.binary(h, base, self.packed, None, "add")
         return torch.addmm(base, h, self.weight_t, out=out)
 
-    def mm(self, h: Tensor, out: Tensor) -> Tensor:
-        """out = h @ W^T."""
-        return torch.mm(h, self.weight_t, out=out)
+    def step_bias(self, bias: Tensor | None, h: Tensor, out: Tensor) -> Tensor:
+        """h @ W^T + bias (bias (N,) or None), in ``out`` or a new tensor."""
+        if self.packed is not None:
+            return torch.ops.mkldnn._linear_pointwise(h, self.packed, bias, "none", [], "")
+        if bias is None:
+            return torch.mm(h, self.weight_t, out=out)
+        return torch.addmm(bias, h, self.weight_t, out=out)
+
+    def addmm_(self, out: Tensor, h: Tensor) -> Tensor:
+        """out += h @ W^T, in place (always MKL)."""
+        return out.addmm_(h, self.weight_t)

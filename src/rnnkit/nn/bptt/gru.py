@@ -52,7 +52,7 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, sched: Schedule, save: bool):
     new = x.new_zeros if sched.packed else x.new_empty
     y = new(T, B, H)
     V = new(T, B, 3 * H) if save else x.new_empty(B, 3 * H)  # v_t (n block doubled)
-    rec = StepMatmul(w_hh_s)
+    rec = StepMatmul(w_hh_s, B, onednn=not sched.packed)
     neg1 = x.new_tensor(-1.0)
     h0d = h0.detach()
 
@@ -66,11 +66,10 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, sched: Schedule, save: bool):
             tp = sched.prev(t)
             bp = sched.bs[tp]
             hp = y[tp, :b] if b <= bp else torch.cat([y[tp, :bp], h0d[bp:b]])
-        v = V[t, :b] if save else V[:b]  # (b, 3H)
-        if b_hh_s is None:
-            rec.mm(hp, out=v)
-        else:
-            rec.addmm(b_hh_s, hp, out=v)
+        v_out = V[t, :b] if save else V[:b]
+        v = rec.step_bias(b_hh_s, hp, out=v_out)  # v_t                  (b, 3H)
+        if save and v.data_ptr() != v_out.data_ptr():
+            v_out[:, 2 * H :] = v[:, 2 * H :]  # backward needs v_n
         gates = U[t, :b]  # (b, 3H)
         rz = gates[:, : 2 * H]
         rz.add_(v[:, : 2 * H]).sigmoid_()  # r, z
@@ -104,28 +103,34 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n):
     new = x.new_zeros if packed else x.new_empty
     dV = new(T, B, 3 * H)
     dVv = dV.view(T, B, 3, H)
-    back = StepMatmul(w_hh.t())  # dv_t W_hh
+    back = StepMatmul(w_hh.t(), B, onednn=not packed)  # dv_t W_hh
     if packed:
         DH = sched.carry_from_grads(dy, dh_n)  # (T+1, B, H)
     else:
-        DH = x.new_empty(T + 1, B, H)
+        DH = x.new_empty(T + 1, B, H)  # every dh_t, for du_n after the loop
         last = sched.order[-1]
-        torch.add(dy[last], dh_n, out=DH[sched.slot(last)])
+        dh = torch.add(dy[last], dh_n, out=DH[sched.slot(last)])
 
     for t in reversed(sched.order):
         b = sched.bs[t]
         if b == 0:
             continue
-        dh = DH[sched.slot(t), :b]  # (b, H)
+        if packed:
+            dh = DH[sched.slot(t), :b]  # (b, H)
         torch.mul(K[t, :b], dh.unsqueeze(1), out=dVv[t, :b])  # dv_t   (b, 3, H)
         sp = sched.prev_slot(t)
         if packed:
             DH[sp, :b].addcmul_(dh, z[t, :b])
-        elif sched.is_first(t):
-            torch.mul(dh, z[t], out=DH[sp])
+            back.addmm_(DH[sp, :b], dV[t, :b])
+            continue
+        out = DH[sp]
+        if sched.is_first(t):
+            base = torch.mul(dh, z[t], out=out)
         else:
-            torch.addcmul(dy[sched.prev(t)], dh, z[t], out=DH[sp])
-        back.addmm_(DH[sp, :b], dV[t, :b])
+            base = torch.addcmul(dy[sched.prev(t)], dh, z[t], out=out)
+        dh = back.step(base, dV[t], out=out)  # dh_{t-1} = base + dv_t W_hh   (B, H)
+        if dh.data_ptr() != out.data_ptr():
+            out.copy_(dh)
 
     dh_t = DH[:-1] if sched.reverse else DH[1:]  # (T, B, H) in time order
     dU = dV.clone()

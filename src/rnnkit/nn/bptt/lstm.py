@@ -59,7 +59,7 @@ def _forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched: Schedule, save: boo
     x2 = x.reshape(T * B, I)
     G = torch.mm(x2, w_ih_s.t()) if bias is None else torch.addmm(bias, x2, w_ih_s.t())
     G = G.view(T, B, 4 * H)  # pre-activations, then gates in place
-    rec = StepMatmul(w_hh_s)
+    rec = StepMatmul(w_hh_s, B, onednn=not sched.packed)
     w_hr_t = w_hr.detach().t() if w_hr is not None else None  # (H, P)
     new = x.new_zeros if sched.packed else x.new_empty
     y = new(T, B, P)
@@ -92,8 +92,8 @@ def _forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched: Schedule, save: boo
                 if save:
                     C[tp, bp:b] = c0s[bp:b]
             cp = C[tp, :b] if save else cstate[:b]
-        rec.addmm_(gates, hp)  # a_t += h_{t-1} W_hh^T          (b, 4H)
-        gates.sigmoid_()  # i, f, σ(2a_g), o
+        a = rec.step(gates, hp, out=gates)  # a_t = u_t + h_{t-1} W_hh^T   (b, 4H)
+        torch.sigmoid(a, out=gates)  # i, f, σ(2a_g), o
         i, f, g, o = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H : 3 * H], gates[:, 3 * H :]
         torch.add(neg2, g, alpha=4, out=g)  # 2g = 4σ(2a_g) - 2
         c = C[t, :b] if save else cstate[:b]
@@ -140,20 +140,24 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
     dG = new(T, B, 4 * H)
     dGv = dG.view(T, B, 4, H)
     DR = new(T, B, H) if w_hr is not None else None
-    back = StepMatmul(w_hh.t())  # dh_{t-1} = da_t W_hh
+    back = StepMatmul(w_hh.t(), B, onednn=not packed)  # dh_{t-1} = da_t W_hh
     DC = dc_n.clone()  # (B, H) cell-state gradient carry
+    hist = w_hr is not None  # dW_hr needs every dh_t
     if packed:
         DH = sched.carry_from_grads(dy, dh_n)  # (T+1, B, P)
     else:
-        DH = x.new_empty(T + 1, B, P)
         last = sched.order[-1]
-        torch.add(dy[last], dh_n, out=DH[sched.slot(last)])
+        dh = dy[last] + dh_n  # (B, P)
+        DH = x.new_empty(T + 1, B, P) if hist else x.new_empty(1, B, P)
+        if hist:
+            DH[sched.slot(last)] = dh
 
     for t in reversed(sched.order):
         b = sched.bs[t]
         if b == 0:
             continue
-        dh = DH[sched.slot(t), :b]  # (b, P)
+        if packed:
+            dh = DH[sched.slot(t), :b]  # (b, P)
         dr = dh if w_hr is None else torch.mm(dh, w_hr, out=DR[t, :b])  # (b, H)
         dc = DC[:b]
         dc.addcmul_(dr, A[t, :b])
@@ -163,14 +167,18 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
         sp = sched.prev_slot(t)
         if packed:
             back.addmm_(DH[sp, :b], dG[t, :b])
-        elif sched.is_first(t):
-            back.mm(dG[t], out=DH[sp])
+            continue
+        out = DH[sp] if hist else DH[0]
+        if sched.is_first(t):
+            dh = back.step_bias(None, dG[t], out=out)
         else:
-            back.addmm(dy[sched.prev(t)], dG[t], out=DH[sp])
+            dh = back.step(dy[sched.prev(t)], dG[t], out=out)  # dh_{t-1}  (B, P)
+        if hist and dh.data_ptr() != out.data_ptr():
+            out.copy_(dh)
 
     dG2 = dG.view(T * B, 4 * H)
     d_x = torch.mm(dG2, w_ih).view(T, B, I) if needs[0] else None
-    dh0 = (sched.initial_grad(DH) if packed else DH[sched.h0_slot]) if needs[1] else None
+    dh0 = (sched.initial_grad(DH) if packed else dh) if needs[1] else None
     d_w_ih = dG2.t().mm(x.reshape(T * B, I)) if needs[3] else None
     d_w_hh = None
     if needs[4]:

@@ -41,7 +41,7 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity: str, sched: Schedule):
     A = torch.mm(x2, w_ih_s.t()) if bias is None else torch.addmm(bias, x2, w_ih_s.t())
     A = A.view(T, B, H)  # (scaled) pre-activations
     y = x.new_zeros(T, B, H) if sched.packed else x.new_empty(T, B, H)
-    rec = StepMatmul(w_hh_s)
+    rec = StepMatmul(w_hh_s, B, onednn=not sched.packed)
     neg1 = x.new_tensor(-1.0)
     h0d = h0.detach()
 
@@ -55,8 +55,7 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity: str, sched: Schedule):
             tp = sched.prev(t)
             bp = sched.bs[tp]
             hp = y[tp, :b] if b <= bp else torch.cat([y[tp, :bp], h0d[bp:b]])
-        a = A[t, :b]  # (b, H)
-        rec.addmm_(a, hp)
+        a = rec.step(A[t, :b], hp, out=A[t, :b])  # a_t               (b, H)
         if scale == 2.0:
             torch.add(neg1, a.sigmoid_(), alpha=2, out=y[t, :b])  # tanh(a) = 2σ(2a) - 1
         else:
@@ -74,30 +73,30 @@ def _backward(saved, nonlinearity: str, sched: Schedule, needs, dy, dh_n):
 
     new = x.new_zeros if packed else x.new_empty
     dA = new(T, B, H)
-    back = StepMatmul(w_hh.t())  # da_t W_hh
+    back = StepMatmul(w_hh.t(), B, onednn=not packed)  # da_t W_hh
     if packed:
         DH = sched.carry_from_grads(dy, dh_n)  # (T+1, B, H)
     else:
-        DH = x.new_empty(T + 1, B, H)
-        last = sched.order[-1]
-        torch.add(dy[last], dh_n, out=DH[sched.slot(last)])
+        scratch = x.new_empty(B, H)
+        dh = dy[sched.order[-1]] + dh_n  # (B, H)
 
     for t in reversed(sched.order):
         b = sched.bs[t]
         if b == 0:
             continue
-        torch.mul(DH[sched.slot(t), :b], K[t, :b], out=dA[t, :b])  # da_t   (b, H)
-        sp = sched.prev_slot(t)
         if packed:
-            back.addmm_(DH[sp, :b], dA[t, :b])
+            dh = DH[sched.slot(t), :b]
+        torch.mul(dh, K[t, :b], out=dA[t, :b])  # da_t   (b, H)
+        if packed:
+            back.addmm_(DH[sched.prev_slot(t), :b], dA[t, :b])
         elif sched.is_first(t):
-            back.mm(dA[t], out=DH[sp])
+            dh = back.step_bias(None, dA[t], out=scratch)
         else:
-            back.addmm(dy[sched.prev(t)], dA[t], out=DH[sp])
+            dh = back.step(dy[sched.prev(t)], dA[t], out=scratch)  # dh_{t-1}  (B, H)
 
     dA2 = dA.view(T * B, H)
     d_x = torch.mm(dA2, w_ih).view(T, B, I) if needs[0] else None
-    dh0 = (sched.initial_grad(DH) if packed else DH[sched.h0_slot]) if needs[1] else None
+    dh0 = (sched.initial_grad(DH) if packed else dh) if needs[1] else None
     d_w_ih = dA2.t().mm(x.reshape(T * B, I)) if needs[2] else None
     d_w_hh = dA2.t().mm(sched.prev_states(y, h0).view(T * B, H)) if needs[3] else None
     d_b = dA2.sum(0) if (needs[4] or needs[5]) else None

@@ -1,0 +1,194 @@
+"""rnnkit.nn layers (backend="rnnkit", hand-written BPTT) against torch.nn, side by side.
+
+    .venv/bin/python benchmarks/bench_layers.py            # full table, ~3-6 min on 2 cores
+    .venv/bin/python benchmarks/bench_layers.py --quick    # small shapes only, < 1 min
+    .venv/bin/python benchmarks/bench_layers.py --layers lstm --profile   # where time goes
+
+For each layer (LSTM, GRU, RNN-tanh) and shape (B, T, I, H), one layer, float32,
+time-major input, both modules holding the same weights:
+
+* forward under ``torch.inference_mode``;
+* forward + backward (loss = sum of outputs and of h_n; x needs no gradient, as for a
+  first layer, so both skip dx).
+
+Every repetition times torch and rnnkit back to back, alternating which goes first,
+after warm-up; we report the median of ``--reps`` (≥ 7) repetitions, the ratio
+rnnkit / torch of those medians, and GFLOP/s from the usual count: forward
+2·G·H·(I + H)·B·T per layer (G = 4 LSTM, 3 GRU, 1 RNN), forward + backward ≈ 3× that.
+Then a T-scaling check: LSTM forward+backward at T = 1000 should take about 10× T = 100.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import rnnkit.nn as rnn  # noqa: E402
+
+SHAPES = [(64, 100, 32, 128), (64, 100, 64, 256), (32, 200, 128, 512), (100, 5, 1, 10)]
+QUICK_SHAPES = [(64, 100, 32, 128), (100, 5, 1, 10)]
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+
+
+def build(kind: str, I: int, H: int):
+    """(torch.nn module, rnnkit.nn module) with identical float32 weights."""
+    cls_t = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[kind]
+    cls_r = {"lstm": rnn.LSTM, "gru": rnn.GRU, "rnn": rnn.RNN}[kind]
+    ref = cls_t(I, H)
+    mine = cls_r(I, H, backend="rnnkit")
+    mine.load_state_dict(ref.state_dict())
+    return ref, mine
+
+
+def forward_fn(m, x):
+    def run():
+        with torch.inference_mode():
+            m(x)
+
+    return run
+
+
+def train_fn(m, x):
+    params = list(m.parameters())
+
+    def run():
+        for p in params:
+            p.grad = None
+        y, h = m(x)
+        h = h[0] if isinstance(h, tuple) else h
+        (y.sum() + h.sum()).backward()
+
+    return run
+
+
+def time_pair(fa, fb, reps: int, warmup: int = 2) -> tuple[float, float]:
+    """Median seconds of fa and fb, interleaved, alternating which goes first."""
+    for _ in range(warmup):
+        fa()
+        fb()
+    ta, tb = [], []
+    for r in range(reps):
+        order = [(fa, ta), (fb, tb)] if r % 2 == 0 else [(fb, tb), (fa, ta)]
+        for f, acc in order:
+            t0 = time.perf_counter()
+            f()
+            acc.append(time.perf_counter() - t0)
+    return statistics.median(ta), statistics.median(tb)
+
+
+def flops(kind: str, B: int, T: int, I: int, H: int) -> float:
+    return 2.0 * GATES[kind] * H * (I + H) * B * T
+
+
+
+
+def run_table(kinds, shapes, reps) -> list[str]:
+    lines = [
+        "| layer | (B, T, I, H) | torch fwd ms | rnnkit fwd ms | fwd ratio | rnnkit fwd GFLOP/s "
+        "| torch fwd+bwd ms | rnnkit fwd+bwd ms | fwd+bwd ratio | rnnkit fwd+bwd GFLOP/s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    print(lines[0], flush=True)
+    print(lines[1], flush=True)
+    for kind in kinds:
+        for B, T, I, H in shapes:
+            torch.manual_seed(0)
+            ref, mine = build(kind, I, H)
+            x = torch.randn(T, B, I)
+            tf, mf = time_pair(forward_fn(ref, x), forward_fn(mine, x), reps)
+            tt, mt = time_pair(train_fn(ref, x), train_fn(mine, x), reps)
+            fl = flops(kind, B, T, I, H)
+            line = (
+                f"| {kind.upper()} | ({B}, {T}, {I}, {H}) | {tf * 1e3:.2f} | {mf * 1e3:.2f} | "
+                f"{mf / tf:.2f} | {fl / mf / 1e9:.1f} | {tt * 1e3:.2f} | {mt * 1e3:.2f} | "
+                f"{mt / tt:.2f} | {3 * fl / mt / 1e9:.1f} |"
+            )
+            print(line, flush=True)
+            lines.append(line)
+    return lines
+
+
+def t_scaling(reps: int) -> list[str]:
+    """LSTM forward+backward at T=100 and T=1000 (B=16, I=32, H=64): ratio ≈ 10 if O(T)."""
+    torch.manual_seed(0)
+    ref, mine = build("lstm", 32, 64)
+    out = []
+    times = {}
+    for T in (100, 1000):
+        x = torch.randn(T, 16, 32)
+        times[T] = time_pair(train_fn(ref, x), train_fn(mine, x), reps)
+    for name, k in (("torch.nn.LSTM", 0), ("rnnkit LSTM", 1)):
+        a, b = times[100][k], times[1000][k]
+        out.append(f"T-scaling {name}: T=100 {a * 1e3:.1f} ms, T=1000 {b * 1e3:.1f} ms, ratio {b / a:.1f}x")
+        print(out[-1], flush=True)
+    return out
+
+
+def profile(kind: str, shape) -> None:
+    """Top ops of rnnkit forward+backward at one shape (torch.profiler, CPU time)."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as prof
+
+    B, T, I, H = shape
+    _, mine = build(kind, I, H)
+    x = torch.randn(T, B, I)
+    run = train_fn(mine, x)
+    run()
+    with prof(activities=[ProfilerActivity.CPU]) as p:
+        run()
+    print(p.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{cpu}, {os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"load average {load:.1f} at start"
+    )
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="two small shapes, no T-scaling")
+    ap.add_argument("--layers", default="lstm,gru,rnn", help="comma list of lstm, gru, rnn")
+    ap.add_argument("--reps", type=int, default=7, help="timed repetitions (median; at least 7)")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--profile", action="store_true", help="profile rnnkit at (64,100,64,256) and stop")
+    args = ap.parse_args(argv)
+    if args.reps < 7:
+        ap.error(f"--reps: expected at least 7, got {args.reps}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    kinds = [k.strip() for k in args.layers.split(",") if k.strip()]
+    for k in kinds:
+        if k not in GATES:
+            ap.error(f"--layers: expected names from lstm, gru, rnn, got {k!r}")
+    print(machine(), flush=True)
+    if args.profile:
+        for k in kinds:
+            profile(k, (64, 100, 64, 256))
+        return 0
+    run_table(kinds, QUICK_SHAPES if args.quick else SHAPES, args.reps)
+    if not args.quick:
+        t_scaling(args.reps)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

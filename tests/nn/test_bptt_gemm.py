@@ -1,0 +1,52 @@
+"""The per-step GEMM: oneDNN packed weights (float32 CPU) and MKL give the same layers."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rnnkit.nn.bptt import _gemm
+from tests.nn.test_bptt_layers import CELLS, direction_weights, initial_states, ours, torch_layer, weighted_grads
+
+
+def test_step_matmul_routes_agree():
+    torch.manual_seed(0)
+    w, h, base = torch.randn(12, 5), torch.randn(4, 5), torch.randn(4, 12)
+    want = base + h @ w.t()
+    mkl = _gemm.StepMatmul(w, 4, onednn=False)
+    assert mkl.packed is None
+    torch.testing.assert_close(mkl.step(base, h, out=torch.empty(4, 12)), want)
+    fast = _gemm.StepMatmul(w, 4)
+    if not _gemm.onednn_available():
+        pytest.skip("this torch build has no oneDNN linear ops")
+    assert fast.packed is not None
+    torch.testing.assert_close(fast.step(base, h, out=torch.empty(4, 12)), want)
+    torch.testing.assert_close(fast.step_bias(base[0], h, out=torch.empty(4, 12)), h @ w.t() + base[0])
+
+
+def test_float64_never_takes_onednn():
+    assert _gemm.StepMatmul(torch.randn(3, 2, dtype=torch.float64), 4).packed is None
+
+
+@pytest.mark.parametrize("cell", CELLS + ["lstm_proj"])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_layers_agree_with_onednn_off(cell, reverse, monkeypatch):
+    proj = 2 if cell == "lstm_proj" else 0
+    cell = "lstm" if proj else cell
+    T, B, I, H = 6, 4, 3, 8
+    m = torch_layer(cell, I, H, proj=proj, dtype=torch.float32)
+    x = torch.randn(T, B, I, requires_grad=True)
+    states = initial_states(cell, m, B, dtype=torch.float32)
+    ws = direction_weights(m, reverse)
+    leaves = [x, *states, *[w for w in ws if w is not None]]
+    d = int(reverse)
+
+    def run():
+        outs = ours(cell, x, [s[d] for s in states], ws, reverse=reverse)
+        seeds = [torch.ones_like(o) * 0.5 for o in outs]
+        return outs, weighted_grads(outs, leaves, seeds)
+
+    fast_outs, fast_grads = run()
+    monkeypatch.setenv("RNNKIT_ONEDNN", "0")
+    slow_outs, slow_grads = run()
+    for a, b in zip(list(fast_outs) + list(fast_grads), list(slow_outs) + list(slow_grads)):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
