@@ -1,0 +1,36 @@
+"""The fault and bad-input suite: markers by area.
+
+    pytest tests/faults                    # the quick cases (part of the default suite)
+    pytest tests/faults -m slow            # the long ones (real torchrun restarts, big sweeps)
+    pytest tests -m "hostile_files"        # one area, wherever its tests live
+
+``kill`` also selects the SIGKILL-mid-epoch exact-resume test, which lives with the
+trainer (tests/training/test_resume.py) and is reused here rather than duplicated.
+"""
+from __future__ import annotations
+
+MARKERS = {
+    "hostile_files": "fault suite: hostile or broken model files are refused cleanly",
+    "bad_csv": "fault suite: property-based bad CSVs parse or raise the one-line DataError",
+    "unwritable": "fault suite: an unwritable output folder is an error, never silent loss",
+    "kill": "fault suite: killed processes and ranks resume to the uninterrupted result",
+}
+
+# Tests elsewhere that belong to an area of this suite.
+REUSED = {
+    "tests/training/test_resume.py::test_sigkill_mid_epoch_then_resume_is_bit_identical": "kill",
+}
+
+
+def pytest_configure(config):
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+
+
+def pytest_collection_modifyitems(config, items):
+    import pytest
+
+    for item in items:
+        area = REUSED.get(item.nodeid)
+        if area is not None:
+            item.add_marker(getattr(pytest.mark, area))
