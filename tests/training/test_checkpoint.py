@@ -136,3 +136,29 @@ def test_shape_mismatch_names_the_tensor(tmp_path):
 def test_missing_folder(tmp_path):
     with pytest.raises(CheckpointError, match=r"checkpoint folder '.*nope' does not exist"):
         load_model(tmp_path / "nope", RecurrentModel.from_config)
+
+
+def test_resume_from_a_hostile_run_folder_is_refused(tmp_path):
+    from rnnkit.training import TrainConfig, Trainer
+
+    marker = tmp_path / "pwned"
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    hostile = _hostile_dir(tmp_path, marker)
+    hostile.rename(run / "checkpoints" / "last")
+    model = _model()
+    trainer = Trainer(model, TrainConfig(epochs=1, device="cpu", progress=False), run_dir=run)
+    with pytest.raises(CheckpointError, match="is not valid JSON"):
+        trainer.fit([(torch.randn(2, 3, 2), torch.randn(2, 1))], resume=True)
+    # A genuine model.json next to the hostile weights and state: still refused.
+    (run / "checkpoints" / "last" / ckpt.MODEL_JSON).write_text(__import__("json").dumps(model.model_config))
+    with pytest.raises(CheckpointError, match="is a pickle/torch archive, not safetensors; refusing"):
+        trainer.fit([(torch.randn(2, 3, 2), torch.randn(2, 1))], resume=True)
+    assert not marker.exists()
+
+
+def test_model_json_that_cannot_build(tmp_path):
+    model = _model()
+    save_model(tmp_path / "m", model, {"input_size": 2})
+    with pytest.raises(CheckpointError, match=r"model.json' cannot build the model: "):
+        load_model(tmp_path / "m", RecurrentModel.from_config)

@@ -206,7 +206,7 @@ def load_model(
         model = build(cfg)
     except CheckpointError:
         raise
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, KeyError) as err:
         raise CheckpointError(f"{str(dir / MODEL_JSON)!r} cannot build the model: {err}") from None
     load_weights_into(model, tensors, str(dir))
     return model, cfg
