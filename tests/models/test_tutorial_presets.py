@@ -55,3 +55,9 @@ def test_compute_loss_is_mse():
     model = SimpleRNN(2, 3, 1)
     x, y = torch.randn(5, 4, 2), torch.randn(5, 1)
     torch.testing.assert_close(model.compute_loss((x, y)), torch.mean((model(x) - y) ** 2))
+
+
+def test_models_use_rnnkit_nn_layers():
+    import rnnkit.nn
+
+    assert isinstance(SequenceRNN(1, 4, 1).rnn, rnnkit.nn.RNN)

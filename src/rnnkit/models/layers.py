@@ -1,24 +1,17 @@
-"""The one place task models get their recurrent layers from.
+"""The one place task models get their recurrent layers from: ``rnnkit.nn``.
 
-Models use ``rnnkit.nn`` (drop-in ``torch.nn`` replacements). While ``rnnkit.nn`` is
-still being written this falls back to ``torch.nn``: same arguments, same
-``state_dict`` names, same RNG use, so nothing else changes when it lands.
-``LAYERS_FROM`` says which one is in use.
+``rnnkit.nn`` layers are drop-in ``torch.nn`` replacements (same arguments, same
+``state_dict`` names, same RNG use), so a model built here loads torch.nn weights and
+the same seed gives the same initial weights. ``LAYERS_FROM`` names the source.
 """
 from __future__ import annotations
 
 import torch
 
 from rnnkit.errors import ConfigError
+from rnnkit.nn import GRU, LSTM, RNN
 
-try:  # pragma: no cover - which branch runs depends on the tree's state
-    from rnnkit.nn import GRU, LSTM, RNN
-
-    LAYERS_FROM = "rnnkit.nn"
-except ImportError:  # pragma: no cover
-    from torch.nn import GRU, LSTM, RNN
-
-    LAYERS_FROM = "torch.nn"
+LAYERS_FROM = "rnnkit.nn"
 
 __all__ = ["RNN", "LSTM", "GRU", "LAYERS_FROM", "recurrent_layer"]
 
