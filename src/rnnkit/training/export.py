@@ -182,6 +182,8 @@ def spec_for(model: nn.Module, kind: str) -> ExportSpec:
 
 def _check_writable(out: Path) -> None:
     parent = out.parent if str(out.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise ExportError(f"--out {str(out)!r}: {str(parent)!r} is a file, not a folder")
     if not parent.is_dir():
         raise ExportError(f"--out {str(out)!r}: folder {str(parent)!r} does not exist")
     if out.is_dir():
