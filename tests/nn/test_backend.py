@@ -96,6 +96,16 @@ def test_auto_uses_torch_when_only_the_functional_loops_are_on(monkeypatch):
     assert rnnkit.nn.GRU(3, 4).resolved_backend() == "torch"
 
 
+def test_auto_uses_torch_for_inference():
+    layer = rnnkit.nn.GRU(3, 4)
+    with torch.no_grad():
+        assert layer.resolved_backend() == "torch"
+    with torch.inference_mode():
+        assert layer.resolved_backend() == "torch"
+    layer.requires_grad_(False)
+    assert layer.resolved_backend() == "torch"
+
+
 def test_auto_rule_is_the_documented_table():
     assert base.AUTO_RNNKIT_ON_CPU == frozenset({"GRU"})
 

@@ -16,9 +16,9 @@ G is 4 for LSTM (gates i, f, g, o), 3 for GRU (r, z, n) and 1 for RNN. H_out is
 and D·H_out above it (D = 2 when bidirectional).
 
 Backend rule (``backend="auto"``): this package's code when torch has no fused kernel
-for the configuration, or for the modes in ``AUTO_RNNKIT_ON_CPU`` on CPU (float32/64)
-when the hand-written BPTT kernels are available; torch's fused kernel otherwise (oneDNN
-for the LSTM on CPU, cuDNN on GPU). See docs/nn.md for the measurements behind it. ``SEQUENCE_IMPL`` picks, for the "rnnkit" path, between the
+for the configuration, or, for the modes in ``AUTO_RNNKIT_ON_CPU``, on CPU (float32/64)
+when autograd records and the hand-written BPTT kernels are available; torch's fused
+kernel otherwise (oneDNN for the LSTM on CPU, cuDNN on GPU, any kernel for inference). See docs/nn.md for the measurements behind it. ``SEQUENCE_IMPL`` picks, for the "rnnkit" path, between the
 hand-written BPTT kernels in ``rnnkit.nn.bptt`` and the plain-autograd loops in
 ``rnnkit.nn.functional``; tests switch it to run both.
 """
@@ -38,8 +38,9 @@ from rnnkit.nn import stack
 __all__ = ["RNNBase", "BACKENDS", "GATES", "AUTO_RNNKIT_ON_CPU"]
 
 BACKENDS = ("auto", "rnnkit", "torch")
-# Modes for which "auto" prefers the "rnnkit" path on CPU once rnnkit.nn.bptt provides it:
-# torch has no oneDNN kernel for them and the hand-written BPTT measured faster (docs/nn.md).
+# Modes for which "auto" prefers the "rnnkit" path on CPU when training (autograd on and
+# the weights require grad) once rnnkit.nn.bptt provides it: torch has no oneDNN kernel
+# for them and the hand-written BPTT measured faster there (docs/nn.md).
 AUTO_RNNKIT_ON_CPU = frozenset({"GRU"})
 GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
@@ -287,6 +288,8 @@ class RNNBase(nn.Module):
             self.mode in AUTO_RNNKIT_ON_CPU
             and weight.device.type == "cpu"
             and weight.dtype in (torch.float32, torch.float64)
+            and torch.is_grad_enabled()
+            and weight.requires_grad
             and stack.has_fast_kernel(self.mode)
         ):
             return "rnnkit"
