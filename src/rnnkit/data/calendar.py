@@ -26,10 +26,10 @@ def _fields(time: pd.Index) -> list[tuple[np.ndarray, float]]:
     if step_days >= 28:  # monthly, quarterly
         return [(time.month.to_numpy() - 1, 12.0)]
     if step_days >= 7:  # weekly
-        return [(time.dayofyear.to_numpy() - 1, 365.25)]
+        return [(time.day_of_year.to_numpy() - 1, 365.25)]
     if step_days >= 1:  # daily
-        return [(time.dayofweek.to_numpy(), 7.0), (time.dayofyear.to_numpy() - 1, 365.25)]
-    return [(time.hour.to_numpy(), 24.0), (time.dayofweek.to_numpy(), 7.0)]
+        return [(time.day_of_week.to_numpy(), 7.0), (time.day_of_year.to_numpy() - 1, 365.25)]
+    return [(time.hour.to_numpy(), 24.0), (time.day_of_week.to_numpy(), 7.0)]
 
 
 def calendar_features(time: pd.Index, reference: pd.Index | None = None) -> np.ndarray:
@@ -56,9 +56,9 @@ def _fields_like(time: pd.DatetimeIndex, ref_fields) -> list[tuple[np.ndarray, f
         if period == 12.0:
             out.append((time.month.to_numpy() - 1, period))
         elif period == 365.25:
-            out.append((time.dayofyear.to_numpy() - 1, period))
+            out.append((time.day_of_year.to_numpy() - 1, period))
         elif period == 7.0:
-            out.append((time.dayofweek.to_numpy(), period))
+            out.append((time.day_of_week.to_numpy(), period))
         else:
             out.append((time.hour.to_numpy(), period))
     return out

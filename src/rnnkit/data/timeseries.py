@@ -171,7 +171,12 @@ def _guess_freq(time: pd.DatetimeIndex) -> Optional[str]:
         if lo <= days <= hi:
             return start if is_start.mean() > 0.5 else end if is_end.mean() > 0.5 else None
     step = pd.Timedelta(np.median(np.diff(time.as_unit("ns").asi8)))
-    return pd.tseries.frequencies.to_offset(step).freqstr if step > pd.Timedelta(0) else None
+    if step <= pd.Timedelta(0):
+        return None
+    if step % pd.Timedelta(days=1) == pd.Timedelta(0):
+        n = step // pd.Timedelta(days=1)
+        return "D" if n == 1 else f"{n}D"
+    return pd.tseries.frequencies.to_offset(step).freqstr
 
 
 def _grid(time: pd.Index, freq: Freq) -> pd.Index:

@@ -50,7 +50,7 @@ def infer_season(freq) -> int:
     """Seasonal period from a frequency: 12 monthly, 4 quarterly, 52 weekly, 7 daily, 24 hourly."""
     if isinstance(freq, (int, np.integer)):
         return 1
-    name = pd.tseries.frequencies.to_offset(freq).name.upper()
+    name = pd.tseries.frequencies.to_offset(freq).rule_code.upper()
     for prefix, m in (("MIN", 60), ("M", 12), ("Q", 4), ("W", 52), ("D", 7), ("B", 5), ("H", 24)):
         if name.startswith(prefix):
             return m

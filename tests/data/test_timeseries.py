@@ -1,0 +1,76 @@
+"""CSV -> Series: frequency, integer steps, groups, and the --missing policies on real gaps (co2)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnkit.data.timeseries import next_times, read_series
+from rnnkit.datasets import dataset_path
+from rnnkit.errors import DataError
+
+CO2 = dataset_path("forecasting", "co2_weekly.csv")
+
+
+def test_co2_error_policy_names_the_rows():
+    with pytest.raises(DataError) as err:
+        read_series(CO2, "co2", "week")
+    assert str(err.value) == (
+        f"{CO2}, column 'co2': 59 missing values at rows 8, 11, 12, 13, 14, 15, 23, 26 and 51 more; "
+        "pass --missing interpolate or --missing ffill"
+    )
+
+
+def test_co2_interpolate_and_ffill_fill_the_real_gaps():
+    raw = pd.read_csv(CO2)["co2"].to_numpy()
+    gaps = np.flatnonzero(np.isnan(raw))
+    assert gaps.size == 59
+    (lin,) = read_series(CO2, "co2", "week", missing="interpolate")
+    (ff,) = read_series(CO2, "co2", "week", missing="ffill")
+    assert lin.freq == "W-SAT" and len(lin) == 2284 and lin.filled == 59
+    assert not np.isnan(lin.values).any() and not np.isnan(ff.values).any()
+    # Row 8 of the file (index 6) is a lone gap between 317.5 (index 5)... and its neighbour.
+    i = 6
+    assert np.isnan(raw[i]) and not np.isnan(raw[i - 1]) and not np.isnan(raw[i + 1])
+    assert lin.values[i, 0] == pytest.approx((raw[i - 1] + raw[i + 1]) / 2)
+    assert ff.values[i, 0] == raw[i - 1]
+    # Values that were present are untouched by either policy.
+    keep = ~np.isnan(raw)
+    assert np.array_equal(lin.values[keep, 0], raw[keep]) and np.array_equal(ff.values[keep, 0], raw[keep])
+
+
+def test_missing_rows_become_gaps_that_the_policy_fills(tmp_path):
+    path = tmp_path / "g.csv"
+    path.write_text("d,y\n2020-01-01,1\n2020-01-02,2\n2020-01-05,5\n2020-01-06,6\n")
+    with pytest.raises(DataError, match=r"2 missing time steps \(gaps in the D grid\) after row 3"):
+        read_series(path, "y", "d")
+    (s,) = read_series(path, "y", "d", missing="interpolate")
+    assert list(s.values[:, 0]) == [1, 2, 3, 4, 5, 6]
+    (s,) = read_series(path, "y", "d", missing="ffill")
+    assert list(s.values[:, 0]) == [1, 2, 2, 2, 5, 6]
+
+
+def test_integer_steps_and_bundled_frequencies():
+    (sun,) = read_series(dataset_path("forecasting", "sunspots_yearly.csv"), "sunspots", "year")
+    assert sun.freq == 1 and sun.time[0] == 1700 and not sun.is_datetime
+    assert list(next_times(sun.time, sun.freq, 2)) == [2009, 2010]
+    (air,) = read_series(dataset_path("forecasting", "airline_passengers.csv"), "Passengers", "Date")
+    assert air.freq == "MS" and len(air) == 144
+    assert str(next_times(air.time, air.freq, 1)[0].date()) == "1961-01-01"
+
+
+def test_groups_targets_and_covariates(tmp_path):
+    path = tmp_path / "multi.csv"
+    rows = ["id,t,y,x"] + [f"{g},{t},{t * (2 if g == 'b' else 1)},{t % 3}" for g in "ab" for t in range(5)]
+    path.write_text("\n".join(rows) + "\n")
+    a, b = read_series(path, "y", "t", group_col="id", covariates=["x"])
+    assert (a.name, b.name) == ("a", "b")
+    assert list(b.values[:, 0]) == [0, 2, 4, 6, 8]
+    assert a.covariates.shape == (5, 1) and a.covariate_names == ["x"]
+
+
+def test_default_targets_exclude_time_and_group(tmp_path):
+    path = tmp_path / "two.csv"
+    path.write_text("t,u,v\n1,1,2\n2,3,4\n3,5,6\n")
+    (s,) = read_series(path, None, "t")
+    assert s.targets == ["u", "v"] and s.values.shape == (3, 2)
