@@ -10,7 +10,8 @@ from rnnkit.cli.app import app
 from rnnkit.datasets import dataset_path
 
 runner = CliRunner()
-TINY = ["--members", "1", "--epochs", "2", "--max-steps", "4", "--set", "model.hidden_size=8"]
+TINY = ["--members", "1", "--epochs", "2", "--max-steps", "4", "--set", "model.hidden_size=8",
+        "--set", 'baselines=["naive", "seasonal_naive", "drift"]']
 
 
 def test_train_default_series_prints_the_table_and_predict_reloads(tmp_path):
@@ -58,7 +59,8 @@ def test_co2_missing_policies(tmp_path):
 
 def test_backtest_prints_a_summary(tmp_path):
     result = runner.invoke(app, ["forecast", "backtest", "--folds", "2", "--out", str(tmp_path),
-                                 "--epochs", "1", "--set", "model.members=1", "--set", "max_steps=2"])
+                                 "--epochs", "1", "--set", "model.members=1", "--set", "max_steps=2",
+                                 "--set", 'baselines=["naive"]'])
     assert result.exit_code == 0, result.output
     assert "mean over 2 folds (horizon 12, step 12, refit False)" in result.stdout
     assert (tmp_path / "backtest.json").is_file()

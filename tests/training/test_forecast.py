@@ -14,7 +14,8 @@ from rnnkit.training.forecast import backtest, predict, train_forecaster
 from rnnkit.training.forecast_config import load_forecast_config
 from rnnkit.training.forecast_report import PNG_SIZE
 
-TINY = ["model.members=1", "model.hidden_size=8", "train.epochs=2", "max_steps=6"]
+TINY = ["model.members=1", "model.hidden_size=8", "train.epochs=2", "max_steps=6",
+        'baselines=["naive", "seasonal_naive", "drift"]']
 AIRLINE = dataset_path("forecasting", "airline_passengers.csv")
 
 

@@ -48,7 +48,7 @@ def _threads(n: int):
         torch.set_num_threads(before)
 
 
-def _evaluate(model, states, series, origins: dict, horizon_total: dict, meta, baselines=None):
+def _evaluate(model, states, series, origins: dict, horizon_total: dict, meta, baselines):
     """Forecast each series from its origins; returns (rows, panels, model_metrics, baseline_metrics)."""
     H, season = meta["horizon"], meta["season"]
     rows, panels, model_m, base_m = [], [], [], {}
@@ -114,7 +114,9 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
     origins = {s.name: list(range(n_train[s.name], len(s), d.horizon)) for s in series}
     with _threads(cfg.threads):
         model, states, fit = fit_model(series, n_train, cfg, out / "run")
-        frame, panels, model_m, base_m = _evaluate(model, states, series, origins, {s.name: test for s in series}, meta)
+        frame, panels, model_m, base_m = _evaluate(
+            model, states, series, origins, {s.name: test for s in series}, meta, cfg.baselines
+        )
     save_forecaster(out / "model", model, states, meta, grouped=d.group_col is not None)
     s0 = series[0]
     metrics = {
@@ -166,6 +168,23 @@ def predict(model_dir: Path, data: Path, out_csv: Optional[Path] = None, missing
     return result
 
 
+def _backtest_folds(cfg: ForecastConfig, series, origins: dict, folds: int, refit: bool, out: Path) -> list:
+    H = cfg.data.horizon
+    meta = meta_of(cfg, series)
+    results, model, states = [], None, None
+    for k in range(folds):
+        if refit or model is None:
+            n_train = {name: o[k] for name, o in origins.items()}
+            model, states, _ = fit_model(series, n_train, cfg, out / f"run_fold{k}")
+        fold_origins = {name: [o[k]] for name, o in origins.items()}
+        _, _, model_m, base_m = _evaluate(
+            model, states, series, fold_origins, {s.name: H for s in series}, meta, cfg.baselines
+        )
+        origin = str(series[0].time[origins[series[0].name][k]])
+        results.append({"fold": k, "origin": origin, "model": model_m, "baselines": base_m})
+    return results
+
+
 def backtest(cfg: ForecastConfig, out: Path, folds: int = 3, step: Optional[int] = None,
              refit: bool = False, log: Callable[[str], None] = print) -> dict:
     """Rolling-origin evaluation; writes backtest.json and prints a per-fold summary table."""
@@ -179,20 +198,8 @@ def backtest(cfg: ForecastConfig, out: Path, folds: int = 3, step: Optional[int]
     first = {name: o[0] for name, o in origins.items()}
     check_series(series, first, cfg, cfg.data.data)
     out.mkdir(parents=True, exist_ok=True)
-    results = []
-    model = states = None
-    torch_threads = _threads(cfg.threads)
-    torch_threads.__enter__()
-    for k in range(folds):
-        if refit or model is None:
-            n_train = {name: o[k] for name, o in origins.items()}
-            model, states, _ = fit_model(series, n_train, cfg, out / f"run_fold{k}")
-        meta = meta_of(cfg, series)
-        fold_origins = {name: [o[k]] for name, o in origins.items()}
-        _, _, model_m, base_m = _evaluate(model, states, series, fold_origins, {s.name: H for s in series}, meta)
-        results.append({"fold": k, "origin": str(series[0].time[origins[series[0].name][k]]),
-                        "model": model_m, "baselines": base_m})
-    torch_threads.__exit__(None, None, None)
+    with _threads(cfg.threads):
+        results = _backtest_folds(cfg, series, origins, folds, refit, out)
     summary = {
         "model": mean_metrics([r["model"] for r in results]),
         "baselines": {n: mean_metrics([r["baselines"][n] for r in results]) for n in results[0]["baselines"]},

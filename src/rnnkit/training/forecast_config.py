@@ -3,7 +3,9 @@
 Defaults are the benchmarked ones (benchmarks/RESULTS_forecast.md): a 32-unit GRU,
 direct multi-output with a seasonal-naive residual, an ensemble of 3 members, Adam at
 3e-3 with a cosine schedule, at most 150 epochs and at most ``max_steps`` optimizer
-steps (so a 10k-point series stays well under a minute on 2 CPU cores).
+steps (so a 10k-point series stays well under a minute on 2 CPU cores). Training runs
+on the CPU by default (``train.device="cpu"``): these models are too small for a GPU to help.
+``baselines`` lists the baselines to compute (``ets`` is skipped without statsmodels).
 """
 from __future__ import annotations
 
@@ -62,7 +64,7 @@ class ForecastModelConfig:
 def _default_train() -> TrainConfig:
     return TrainConfig(
         epochs=150, batch_size=32, lr=3e-3, scheduler="cosine", grad_clip=1.0,
-        progress=False, checkpoint=False,
+        progress=False, checkpoint=False, device="cpu",
     )
 
 
@@ -73,10 +75,16 @@ class ForecastConfig:
     train: TrainConfig = field(default_factory=_default_train)
     max_steps: int = 800  # cap on optimizer steps: epochs = min(train.epochs, max_steps / batches)
     threads: int = 1  # torch CPU threads while training and forecasting; 1 is fastest for small models
+    baselines: list[str] = field(default_factory=lambda: ["naive", "seasonal_naive", "drift", "ets"])
 
     def __post_init__(self) -> None:
         if self.max_steps < 1 or self.threads < 1:
             raise ConfigError(f"max_steps and threads must be >= 1, got {self.max_steps} and {self.threads}")
+        from rnnkit.training.baselines import BASELINES
+
+        for name in self.baselines:
+            if name not in BASELINES:
+                raise ConfigError(f"baselines: unknown baseline {name!r} (known: {', '.join(BASELINES)})")
 
 
 def load_forecast_config(path: Optional[Path] = None, overrides=()) -> ForecastConfig:

@@ -181,7 +181,7 @@ def fit_model(series: list[Series], n_train: dict, cfg: ForecastConfig, run_dir:
 
     trainer = Trainer(model, train_cfg, run_dir=run_dir, run_config=to_dict(replace(cfg, train=train_cfg)))
     result = trainer.fit(loader)
-    return model, states, result
+    return model.cpu().eval(), states, result
 
 
 # ---------------------------------------------------------------------- save / load
