@@ -255,3 +255,14 @@ def test_extensions_are_never_silently_dropped(module, message):
     assert str(info.value) == message
     with pytest.raises(RuntimeError):
         torch.jit.script(Wrapper(module) if isinstance(module, rnnkit.nn.GRU) else module)
+
+
+@pytest.mark.parametrize("cls,kwargs", CONFIGS + CELLS)
+def test_same_seed_gives_torchs_initial_weights(cls, kwargs):
+    """Parameters are created and initialised in torch's order, drawing the same numbers."""
+    torch.manual_seed(123)
+    theirs = getattr(torch.nn, cls)(**kwargs)
+    torch.manual_seed(123)
+    ours = getattr(rnnkit.nn, cls)(**kwargs)
+    for (name, a), (t_name, b) in zip(ours.state_dict().items(), theirs.state_dict().items(), strict=True):
+        assert name == t_name and torch.equal(a, b), name
