@@ -8,7 +8,19 @@ from rnnkit.nn.bptt import _gemm
 from tests.nn.test_bptt_layers import CELLS, direction_weights, initial_states, ours, torch_layer, weighted_grads
 
 
-def test_step_matmul_routes_agree():
+@pytest.fixture
+def onednn_even_when_small(monkeypatch):
+    """Tiny test sizes would skip the oneDNN route (its packing has a fixed cost)."""
+    monkeypatch.setattr(_gemm, "MIN_STEPS", 1)
+    monkeypatch.setattr(_gemm, "MIN_WEIGHT", 1)
+
+
+def test_small_problems_skip_the_packing():
+    w = torch.randn(12, 5)
+    assert _gemm.StepMatmul(w, 4, steps=5).packed is None
+
+
+def test_step_matmul_routes_agree(onednn_even_when_small):
     torch.manual_seed(0)
     w, h, base = torch.randn(12, 5), torch.randn(4, 5), torch.randn(4, 12)
     want = base + h @ w.t()
@@ -29,7 +41,7 @@ def test_float64_never_takes_onednn():
 
 @pytest.mark.parametrize("cell", CELLS + ["lstm_proj"])
 @pytest.mark.parametrize("reverse", [False, True])
-def test_layers_agree_with_onednn_off(cell, reverse, monkeypatch):
+def test_layers_agree_with_onednn_off(cell, reverse, monkeypatch, onednn_even_when_small):
     proj = 2 if cell == "lstm_proj" else 0
     cell = "lstm" if proj else cell
     T, B, I, H = 6, 4, 3, 8
@@ -45,8 +57,20 @@ def test_layers_agree_with_onednn_off(cell, reverse, monkeypatch):
         seeds = [torch.ones_like(o) * 0.5 for o in outs]
         return outs, weighted_grads(outs, leaves, seeds)
 
+    routes = []
+    original = _gemm.StepMatmul.step
+
+    def spy(self, *args, **kwargs):
+        routes.append(self.packed is not None)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(_gemm.StepMatmul, "step", spy)
     fast_outs, fast_grads = run()
+    if _gemm.onednn_available():
+        assert routes and all(routes)
     monkeypatch.setenv("RNNKIT_ONEDNN", "0")
+    routes.clear()
     slow_outs, slow_grads = run()
+    assert not any(routes)
     for a, b in zip(list(fast_outs) + list(fast_grads), list(slow_outs) + list(slow_grads)):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)

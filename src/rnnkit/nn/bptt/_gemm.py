@@ -18,7 +18,11 @@ import os
 import torch
 from torch import Tensor
 
-__all__ = ["StepMatmul", "onednn_available"]
+__all__ = ["StepMatmul", "onednn_available", "MIN_STEPS", "MIN_WEIGHT"]
+
+# Below these sizes the one-off weight reorder costs more than oneDNN saves.
+MIN_STEPS = 16
+MIN_WEIGHT = 64 * 64
 
 
 def onednn_available() -> bool:
@@ -37,14 +41,16 @@ def onednn_available() -> bool:
 class StepMatmul:
     """h (b, K) ↦ base + h @ W^T (b, N), for a fixed W (N, K), once per time step.
 
-    ``batch`` is the usual number of rows; ``onednn=False`` forces MKL (the packed
-    sequences' loops slice rows and need the in-place form).
+    ``batch`` is the usual number of rows and ``steps`` the number of products the
+    weight serves; ``onednn=False`` forces MKL (the packed sequences' loops slice rows
+    and need the in-place form).
     """
 
-    def __init__(self, weight: Tensor, batch: int, onednn: bool = True):
+    def __init__(self, weight: Tensor, batch: int, onednn: bool = True, steps: int = MIN_STEPS):
         self.weight_t = weight.t()  # (K, N), a view: MKL reads the transposed layout
         self.packed = None
-        if onednn and weight.device.type == "cpu" and weight.dtype == torch.float32 and onednn_available():
+        worth_it = steps >= MIN_STEPS and weight.numel() >= MIN_WEIGHT  # packing has a fixed cost
+        if onednn and worth_it and weight.device.type == "cpu" and weight.dtype == torch.float32 and onednn_available():
             try:
                 self.packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), batch)
             except (RuntimeError, NotImplementedError):  # no oneDNN kernel for this build/shape

@@ -116,6 +116,31 @@ class Schedule:
                     prev[t, lo:hi] = first[lo:hi]
         return prev
 
+    def mul_prev_(self, buf: Tensor, out: Tensor, first: Tensor) -> Tensor:
+        """buf[t] *= (state step t read), in place, without copying the history when possible."""
+        if self.packed and self.reverse:
+            return buf.mul_(self.prev_states(out, first))
+        if self.reverse:
+            buf[:-1].mul_(out[1:])
+            buf[-1].mul_(first)
+        else:
+            buf[1:].mul_(out[:-1])
+            buf[0].mul_(first)
+        return buf
+
+    def prev_matmul(self, d: Tensor, out: Tensor, first: Tensor) -> Tensor:
+        """Σ_t d[t]^T (state step t read): (N, P) for d (T, B, N), out (T, B, P), first (B, P)."""
+        N, P = d.shape[-1], out.shape[-1]
+        if self.packed and self.reverse:
+            return d.reshape(-1, N).t().mm(self.prev_states(out, first).reshape(-1, P))
+        if self.T == 1:
+            return d[0].t().mm(first)
+        if self.reverse:
+            acc = d[:-1].reshape(-1, N).t().mm(out[1:].reshape(-1, P))
+            return acc.addmm_(d[-1].t(), first)
+        acc = d[1:].reshape(-1, N).t().mm(out[:-1].reshape(-1, P))
+        return acc.addmm_(d[0].t(), first)
+
     def carry_from_grads(self, dy: Tensor, dh_n: Tensor) -> Tensor:
         """The packed gradient carry (T + 1, B, P): dy in its slots, dh_n at each row's end.
 

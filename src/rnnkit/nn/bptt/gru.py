@@ -52,7 +52,7 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, sched: Schedule, save: bool):
     new = x.new_zeros if sched.packed else x.new_empty
     y = new(T, B, H)
     V = new(T, B, 3 * H) if save else x.new_empty(B, 3 * H)  # v_t (n block doubled)
-    rec = StepMatmul(w_hh_s, B, onednn=not sched.packed)
+    rec = StepMatmul(w_hh_s, B, onednn=not sched.packed, steps=T)
     neg1 = x.new_tensor(-1.0)
     h0d = h0.detach()
 
@@ -103,7 +103,7 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n):
     new = x.new_zeros if packed else x.new_empty
     dV = new(T, B, 3 * H)
     dVv = dV.view(T, B, 3, H)
-    back = StepMatmul(w_hh.t(), B, onednn=not packed)  # dv_t W_hh
+    back = StepMatmul(w_hh.t(), B, onednn=not packed, steps=T)  # dv_t W_hh
     if packed:
         DH = sched.carry_from_grads(dy, dh_n)  # (T+1, B, H)
     else:

@@ -59,7 +59,7 @@ def _forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched: Schedule, save: boo
     x2 = x.reshape(T * B, I)
     G = torch.mm(x2, w_ih_s.t()) if bias is None else torch.addmm(bias, x2, w_ih_s.t())
     G = G.view(T, B, 4 * H)  # pre-activations, then gates in place
-    rec = StepMatmul(w_hh_s, B, onednn=not sched.packed)
+    rec = StepMatmul(w_hh_s, B, onednn=not sched.packed, steps=T)
     w_hr_t = w_hr.detach().t() if w_hr is not None else None  # (H, P)
     new = x.new_zeros if sched.packed else x.new_empty
     y = new(T, B, P)
@@ -123,25 +123,26 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
     P = h0.shape[1]
     packed = sched.packed
 
-    # Gate-derivative factors for all steps at once.                  (T, B, H) each
+    # Gate-derivative factors for all steps at once, per unit of dc2 = ∂L/∂c2 (c2 = 2c)
+    # and of dr, written into two preallocated buffers.                 (T, B, H) each
     i, f, g2, o = G.view(T, B, 4, H).unbind(2)
-    g = g2 * 0.5
-    A = o * (1 - TC * TC)  # ∂h/∂c through tanh
-    K = torch.empty_like(G).view(T, B, 4, H)
-    torch.mul(g, i * (1 - i), out=K[:, :, 0])
-    c_prev = sched.prev_states(C, c0 * 2).mul_(0.5)
-    torch.mul(c_prev, f * (1 - f), out=K[:, :, 1])
-    del c_prev
-    torch.mul(i, 1 - g * g, out=K[:, :, 2])
-    torch.mul(TC, o * (1 - o), out=K[:, :, 3])
-    K3, Ko = K[:, :, :3], K[:, :, 3]
+    K = torch.addcmul(G, G, G, value=-1).view(T, B, 4, H)  # s(1-s), one contiguous pass
+    K_i, K_f, K_g, K_o = K.unbind(2)
+    K_i.mul_(g2)  # ∂c2/∂a_i = 2g i(1-i)
+    sched.mul_prev_(K_f, C, c0.detach() * 2)  # ∂c2/∂a_f = c2_{t-1} f(1-f)
+    torch.mul(g2, g2, out=K_g)
+    torch.add(x.new_tensor(2.0), K_g, alpha=-0.5, out=K_g).mul_(i)  # ∂c2/∂a_g = 2i(1-g²)
+    K_o.mul_(TC)  # ∂h/∂a_o = tanh(c) o(1-o)
+    A = torch.mul(TC, TC)
+    torch.addcmul(o, o, A, value=-1, out=A).mul_(0.5)  # ∂h/∂c2 = o(1-tanh²c)/2
+    K3 = K[:, :, :3]
 
     new = x.new_zeros if packed else x.new_empty
     dG = new(T, B, 4 * H)
     dGv = dG.view(T, B, 4, H)
     DR = new(T, B, H) if w_hr is not None else None
-    back = StepMatmul(w_hh.t(), B, onednn=not packed)  # dh_{t-1} = da_t W_hh
-    DC = dc_n.clone()  # (B, H) cell-state gradient carry
+    back = StepMatmul(w_hh.t(), B, onednn=not packed, steps=T)  # dh_{t-1} = da_t W_hh
+    DC = dc_n * 0.5  # (B, H) carry of ∂L/∂c2
     hist = w_hr is not None  # dW_hr needs every dh_t
     if packed:
         DH = sched.carry_from_grads(dy, dh_n)  # (T+1, B, P)
@@ -162,7 +163,7 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
         dc = DC[:b]
         dc.addcmul_(dr, A[t, :b])
         torch.mul(K3[t, :b], dc.unsqueeze(1), out=dGv[t, :b, :3])  # da_i, da_f, da_g
-        torch.mul(dr, Ko[t, :b], out=dGv[t, :b, 3])  # da_o
+        torch.mul(dr, K_o[t, :b], out=dGv[t, :b, 3])  # da_o
         dc.mul_(f[t, :b])
         sp = sched.prev_slot(t)
         if packed:
@@ -182,7 +183,7 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
     d_w_ih = dG2.t().mm(x.reshape(T * B, I)) if needs[3] else None
     d_w_hh = None
     if needs[4]:
-        d_w_hh = dG2.t().mm(sched.prev_states(y, h0).view(T * B, P))
+        d_w_hh = sched.prev_matmul(dG, y, h0)  # Σ_t da_t^T h_{t-1}
     d_b = dG2.sum(0) if (needs[5] or needs[6]) else None
     d_w_hr = None
     if w_hr is not None and needs[7]:
@@ -191,7 +192,7 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
     return (
         d_x,
         dh0,
-        DC if needs[2] else None,
+        DC.mul_(2) if needs[2] else None,
         d_w_ih,
         d_w_hh,
         d_b if needs[5] else None,

@@ -41,7 +41,7 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity: str, sched: Schedule):
     A = torch.mm(x2, w_ih_s.t()) if bias is None else torch.addmm(bias, x2, w_ih_s.t())
     A = A.view(T, B, H)  # (scaled) pre-activations
     y = x.new_zeros(T, B, H) if sched.packed else x.new_empty(T, B, H)
-    rec = StepMatmul(w_hh_s, B, onednn=not sched.packed)
+    rec = StepMatmul(w_hh_s, B, onednn=not sched.packed, steps=T)
     neg1 = x.new_tensor(-1.0)
     h0d = h0.detach()
 
@@ -73,7 +73,7 @@ def _backward(saved, nonlinearity: str, sched: Schedule, needs, dy, dh_n):
 
     new = x.new_zeros if packed else x.new_empty
     dA = new(T, B, H)
-    back = StepMatmul(w_hh.t(), B, onednn=not packed)  # da_t W_hh
+    back = StepMatmul(w_hh.t(), B, onednn=not packed, steps=T)  # da_t W_hh
     if packed:
         DH = sched.carry_from_grads(dy, dh_n)  # (T+1, B, H)
     else:
