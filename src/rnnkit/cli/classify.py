@@ -1,0 +1,102 @@
+"""``rnnkit classify train|predict|evaluate``: sequence classification from ``.ts`` files
+or folders of WAV files. Each command parses its arguments and calls one function of
+:mod:`rnnkit.training.classify`.
+
+    rnnkit classify train --train TRAIN.ts --test TEST.ts --out runs/jv
+    rnnkit classify train --train digits/ --label-pattern '^(\\d)_' \\
+        --group-pattern 'spk(\\d+)' --out runs/digits
+    rnnkit classify predict --model runs/digits a.wav b.wav     # input<TAB>label<TAB>probability
+    rnnkit classify evaluate --model runs/jv --test TEST.ts     # metrics as JSON
+
+Configuration: ``--config FILE.toml`` with ``[train]``, ``[model]``, ``[data]`` and
+``[audio]`` tables, then ``--set key=value`` / ``--model.cell gru`` overrides, then the
+dedicated options below. The defaults are those of ``ClassifyConfig``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from rnnkit.cli import common
+
+__all__ = ["register"]
+
+classify_app = typer.Typer(
+    name="classify",
+    help="Sequence classification: .ts files or folders of WAV files (speech).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+LabelPattern = typer.Option(None, "--label-pattern", help="Regex on file names; its first group (or whole match) is the label. Default: class sub-folders.")
+GroupPattern = typer.Option(None, "--group-pattern", help="Regex on file names giving the group (e.g. speaker) kept on one side of every split.")
+
+
+@classify_app.command("train", context_settings=common.EXTRA_ARGS)
+def train(
+    ctx: typer.Context,
+    train_path: Path = typer.Option(..., "--train", help="Training data: a .ts file or a folder of WAV files."),
+    test_path: Optional[Path] = typer.Option(None, "--test", help="Test data; default: hold out data.test_fraction of the groups."),
+    out: common.Out = None,
+    label_pattern: Optional[str] = LabelPattern,
+    group_pattern: Optional[str] = GroupPattern,
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Sets train.epochs."),
+    augment: bool = typer.Option(False, "--augment", help="Audio: random speed, shift and noise while training."),
+    config: common.Config = None,
+    set_: common.Set = None,
+    seed: common.Seed = None,
+    device: common.Device = None,
+) -> None:
+    """Train a classifier; write metrics.json, confusion.png and the model to --out."""
+    from rnnkit.training.classify import ClassifyConfig, default_config, train_classifier
+    from rnnkit.training.config import load_config
+
+    extra = common.overrides(ctx, set_)
+    for key, value in (("train.epochs", epochs), ("train.seed", seed)):
+        if value is not None:
+            extra.append(f"{key}={int(value)}")
+    if augment:
+        extra.append("data.augment=true")
+    # The classify defaults are the base, so a partial [train] table keeps the others.
+    cfg = load_config(ClassifyConfig, path=config, overrides=extra, base=default_config())
+    # Strings are set directly: a regex must not go through TOML quoting.
+    if label_pattern is not None:
+        cfg.data.label_pattern = label_pattern
+    if group_pattern is not None:
+        cfg.data.group_pattern = group_pattern
+    if device is not None:
+        cfg.train.device = device
+    run_dir = common.resolve_run_dir(out, None, "classify")
+    train_classifier(train_path, run_dir, test_path, cfg, log=typer.echo)
+
+
+@classify_app.command("predict")
+def predict(
+    model: Path = typer.Option(..., "--model", help="A run folder written by 'classify train' (or its model/ folder)."),
+    inputs: list[Path] = typer.Argument(..., help="WAV files or .ts files (one line per case)."),
+) -> None:
+    """Print input<TAB>label<TAB>probability for each WAV file or .ts case."""
+    from rnnkit.training.classify import predict_classifier
+
+    for name, label, prob in predict_classifier(model, inputs):
+        typer.echo(f"{name}\t{label}\t{prob:.4f}")
+
+
+@classify_app.command("evaluate")
+def evaluate(
+    model: Path = typer.Option(..., "--model", help="A run folder written by 'classify train' (or its model/ folder)."),
+    test_path: Path = typer.Option(..., "--test", help="Labelled test data: a .ts file or a folder of WAV files."),
+    label_pattern: Optional[str] = LabelPattern,
+    group_pattern: Optional[str] = GroupPattern,
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write metrics.json and confusion.png here."),
+) -> None:
+    """Print accuracy, per-class precision/recall/F1/support and macro F1 as JSON."""
+    from rnnkit.training.classify import evaluate_classifier, metrics_text
+
+    typer.echo(metrics_text(evaluate_classifier(model, test_path, out, label_pattern, group_pattern)))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(classify_app, name="classify")

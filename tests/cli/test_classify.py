@@ -1,0 +1,108 @@
+"""`rnnkit classify`: tiny train -> predict -> evaluate round trips on WAVs and on .ts,
+and one-line errors with exit code 2."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.io import wavfile
+from typer.testing import CliRunner
+
+from rnnkit.cli.app import app
+from rnnkit.data.ts_format import read_ts, write_ts
+
+runner = CliRunner()
+DATASETS = Path(__file__).resolve().parents[2] / "src" / "rnnkit" / "datasets"
+DIGITS = DATASETS / "speech" / "spoken_digits_synth"
+TINY = ["--set", "train.progress=false", "--model.hidden_size", "8", "--model.num_layers", "1", "--epochs", "2"]
+
+
+@pytest.fixture
+def wavs(tmp_path):
+    folder = tmp_path / "wavs"
+    folder.mkdir()
+    for digit in (0, 1):
+        for spk in range(4):
+            shutil.copy(DIGITS / f"{digit}_spk{spk:02d}.wav", folder)
+    return folder
+
+
+def test_wav_round_trip(wavs, tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["classify", "train", "--train", str(wavs), "--label-pattern", r"^(\d)_",
+                                 "--group-pattern", r"spk(\d+)", "--out", str(out), *TINY])
+    assert result.exit_code == 0, result.output
+    assert "2 classes, 39 features per step" in result.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"accuracy", "n_test", "per_class"} <= set(metrics) and set(metrics["per_class"]) == {"0", "1"}
+    assert (out / "confusion.png").is_file()
+    split = json.loads((out / "summary.json").read_text())["split"]
+    assert split["test"]["n_groups"] == 1 and not set(split["test"]["groups"]) & set(split["train"]["groups"])
+
+    inputs = [str(wavs / "0_spk00.wav"), str(wavs / "1_spk03.wav")]
+    result = runner.invoke(app, ["classify", "predict", "--model", str(out), *inputs])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    for line, name in zip(lines, inputs):
+        path, label, prob = line.split("\t")
+        assert path == name and label in ("0", "1") and 0.5 <= float(prob) <= 1.0
+
+    result = runner.invoke(app, ["classify", "evaluate", "--model", str(out), "--test", str(wavs),
+                                 "--label-pattern", r"^(\d)_"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert printed["n_test"] == 8 and set(printed["per_class"]) == {"0", "1"}
+
+
+def test_ts_round_trip_with_config_file(tmp_path):
+    full = read_ts(DATASETS / "classification" / "JapaneseVowels_TRAIN.ts")
+    keep = [i for i, y in enumerate(full.labels) if y in ("1", "2")]
+    train, test = keep[0:8] + keep[30:38], keep[8:12] + keep[38:42]  # the file is sorted by label
+    write_ts(tmp_path / "train.ts", [full.series[i] for i in train], [full.labels[i] for i in train])
+    write_ts(tmp_path / "test.ts", [full.series[i] for i in test], [full.labels[i] for i in test])
+    (tmp_path / "c.toml").write_text("[train]\nbatch_size = 4\n[model]\ncell = 'gru'\npooling = 'attention'\n")
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["classify", "train", "--train", str(tmp_path / "train.ts"),
+                                 "--test", str(tmp_path / "test.ts"), "--out", str(out),
+                                 "--config", str(tmp_path / "c.toml"), *TINY])
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["train"]["batch_size"] == 4 and config["model"]["cell"] == "gru"
+    assert config["train"]["lr"] == 3e-3  # the classify default survives a partial [train] table
+    result = runner.invoke(app, ["classify", "predict", "--model", str(out), str(tmp_path / "test.ts")])
+    assert result.exit_code == 0, result.output
+    lines = [line.split("\t") for line in result.stdout.splitlines()]
+    assert len(lines) == 8 and all(label in ("1", "2") for _, label, _ in lines)
+    assert lines[0][0] == f"{tmp_path / 'test.ts'}:{read_ts(tmp_path / 'test.ts').lines[0]}"
+
+
+def _error(args):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+    return result.stderr.strip()
+
+
+def test_bad_inputs_give_one_line_errors(wavs, tmp_path):
+    out = str(tmp_path / "run")
+    assert _error(["classify", "train", "--train", str(wavs), "--label-pattern", r"^x(\d)", "--out", out]) == (
+        f"error: {wavs / '0_spk00.wav'}: --label-pattern '^x(\\d)' does not match the file name '0_spk00.wav'")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _error(["classify", "train", "--train", str(empty), "--out", out]) == (
+        f"error: {empty}: folder has no class sub-folders")
+    (wavs / "9_spk09.wav").write_text("not audio")
+    message = _error(["classify", "train", "--train", str(wavs), "--label-pattern", r"^(\d)_", "--out", out])
+    assert message.startswith(f"error: {wavs / '9_spk09.wav'}: not a readable WAV file (")
+    (wavs / "9_spk09.wav").unlink()
+    wavfile.write(wavs / "9_spk09.wav", 8000, np.zeros(0, dtype=np.int16))
+    assert _error(["classify", "train", "--train", str(wavs), "--label-pattern", r"^(\d)_", "--out", out]) == (
+        f"error: {wavs / '9_spk09.wav'}: has zero audio samples")
+    assert _error(["classify", "predict", "--model", str(tmp_path / "nothing"), str(wavs / "0_spk00.wav")]) == (
+        f"error: {tmp_path / 'nothing'}: no classifier here (expected {tmp_path / 'nothing' / 'model' / 'model.json'})")
+    assert _error(["classify", "train", "--train", str(wavs), "--out", out, "--set", "model.cell=tcn"]) == (
+        "error: model.cell must be one of 'lstm' | 'gru' | 'rnn', got 'tcn'")
