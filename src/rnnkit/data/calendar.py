@@ -3,66 +3,58 @@
 For a ``DatetimeIndex`` each cyclic field becomes a (sin, cos) pair, so that December
 sits next to January:
 
-    phase = 2 pi * (value - lo) / period,  features = (sin phase, cos phase)
+    phase = 2 pi * value / period,   features = (sin phase, cos phase)
 
-Fields used depend on the frequency: month of year for monthly and coarser-than-daily
-data, week of year for weekly data, day of week and day of year for daily data, hour
-for sub-daily data. Integer-step times have no calendar: zero features.
+The fields depend on the data's step: month of year (period 12) for monthly and
+quarterly data, day of year (365.25) for weekly data, day of week (7) and day of year
+for daily data, hour (24) and day of week below a day. Yearly data and integer-step
+times have no calendar: zero features.
 """
 from __future__ import annotations
+
+from typing import Optional
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["calendar_features", "calendar_size"]
+__all__ = ["calendar_fields", "calendar_features"]
+
+_FIELDS = {  # name: (value of a DatetimeIndex, period)
+    "month": (lambda t: t.month - 1, 12.0),
+    "day_of_year": (lambda t: t.day_of_year - 1, 365.25),
+    "day_of_week": (lambda t: t.day_of_week, 7.0),
+    "hour": (lambda t: t.hour, 24.0),
+}
 
 
-def _fields(time: pd.Index) -> list[tuple[np.ndarray, float]]:
-    if not isinstance(time, pd.DatetimeIndex) or len(time) < 2:
+def calendar_fields(reference: pd.Index) -> list[str]:
+    """The calendar fields used for series with the step of ``reference``."""
+    if not isinstance(reference, pd.DatetimeIndex) or len(reference) < 2:
         return []
-    step_days = float(np.median(np.diff(time.as_unit("ns").asi8))) / 86_400e9 if len(time) > 1 else 1.0
-    if step_days >= 360:  # yearly: nothing cyclic within a year
+    step_days = float(np.median(np.diff(reference.as_unit("ns").asi8))) / 86_400e9
+    if step_days >= 360:
         return []
-    if step_days >= 28:  # monthly, quarterly
-        return [(time.month.to_numpy() - 1, 12.0)]
-    if step_days >= 7:  # weekly
-        return [(time.day_of_year.to_numpy() - 1, 365.25)]
-    if step_days >= 1:  # daily
-        return [(time.day_of_week.to_numpy(), 7.0), (time.day_of_year.to_numpy() - 1, 365.25)]
-    return [(time.hour.to_numpy(), 24.0), (time.day_of_week.to_numpy(), 7.0)]
+    if step_days >= 28:
+        return ["month"]
+    if step_days >= 7:
+        return ["day_of_year"]
+    if step_days >= 1:
+        return ["day_of_week", "day_of_year"]
+    return ["hour", "day_of_week"]
 
 
-def calendar_features(time: pd.Index, reference: pd.Index | None = None) -> np.ndarray:
-    """(N, F) sin/cos calendar features of ``time``.
+def calendar_features(time: pd.Index, reference: Optional[pd.Index] = None) -> np.ndarray:
+    """(N, 2 * fields) sin/cos features of ``time``.
 
-    ``reference`` (default ``time``) decides which fields are used, so that a forecast's
-    few future timestamps get the same features as the training data.
+    ``reference`` (default ``time``) decides the fields, so that a forecast's few future
+    timestamps get the same columns as the history they follow.
     """
-    fields = _fields(reference if reference is not None else time)
-    if not fields:
+    names = calendar_fields(reference if reference is not None else time)
+    if not names:
         return np.zeros((len(time), 0))
-    ref_fields = _fields(reference) if reference is not None else fields
     cols = []
-    for (_, period), (values, _) in zip(ref_fields, _fields_like(time, ref_fields)):
-        phase = 2 * np.pi * values / period
+    for name in names:
+        value, period = _FIELDS[name]
+        phase = 2 * np.pi * np.asarray(value(time), dtype=float) / period  # (N,)
         cols += [np.sin(phase), np.cos(phase)]
     return np.stack(cols, axis=1)  # (N, 2 * fields)
-
-
-def _fields_like(time: pd.DatetimeIndex, ref_fields) -> list[tuple[np.ndarray, float]]:
-    """The same fields as ``ref_fields`` (by period), computed for ``time``."""
-    out = []
-    for _, period in ref_fields:
-        if period == 12.0:
-            out.append((time.month.to_numpy() - 1, period))
-        elif period == 365.25:
-            out.append((time.day_of_year.to_numpy() - 1, period))
-        elif period == 7.0:
-            out.append((time.day_of_week.to_numpy(), period))
-        else:
-            out.append((time.hour.to_numpy(), period))
-    return out
-
-
-def calendar_size(time: pd.Index) -> int:
-    return 2 * len(_fields(time))
