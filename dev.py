@@ -25,7 +25,7 @@ STAMP = VENV / ".rnnkit-setup"
 # while an unpinned torch pulls a multi-GB CUDA build.
 PINS = ["torch==2.13.0"]
 # The project's main job, run on bundled data by `python3 dev.py run`.
-MAIN_JOB = ["-m", "rnnkit", "demo"]
+MAIN_JOB = ["-m", "rnnkit", "tutorial"]
 
 
 def _python() -> Path:
