@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import importlib
 
-import pytest
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
 import rnnkit.nn
-from rnnkit.nn import stack
 
 KINDS = {"LSTM": "LSTM", "GRU": "GRU", "RNN_TANH": "RNN", "RNN_RELU": "RNN"}
 TOL = 1e-10
@@ -21,15 +19,6 @@ def bptt_available() -> bool:
     except ImportError:
         return False
     return all(hasattr(bptt, f"{m}_sequence") for m in ("lstm", "gru", "rnn"))
-
-
-@pytest.fixture(params=["functional", "bptt"])
-def sequence_impl(request, monkeypatch):
-    """Run a test once per implementation of the "rnnkit" path."""
-    if request.param == "bptt" and not bptt_available():
-        pytest.skip("rnnkit.nn.bptt has not landed")
-    monkeypatch.setattr(stack, "SEQUENCE_IMPL", request.param)
-    return request.param
 
 
 def make_twins(mode: str, backend: str = "rnnkit", **kwargs):

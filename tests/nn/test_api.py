@@ -11,7 +11,7 @@ import torch
 from torch.nn.utils.rnn import pack_sequence
 
 import rnnkit.nn
-from tests.nn.helpers import assert_close, flat, make_twins, sequence_impl, weighted_sum  # noqa: F401
+from tests.nn.helpers import assert_close, flat, make_twins, weighted_sum
 
 CONFIGS = [
     ("LSTM", dict(input_size=3, hidden_size=4, num_layers=2, bidirectional=True, proj_size=2)),
@@ -130,7 +130,7 @@ def test_to_dtype(backend):
 @pytest.mark.parametrize("mode", ["LSTM", "GRU", "RNN_RELU"])
 @pytest.mark.parametrize("backend", ["rnnkit", "torch", "auto"])
 @pytest.mark.parametrize("packed", [False, True])
-def test_to_device(mode, backend, packed, sequence_impl):  # noqa: F811
+def test_to_device(mode, backend, packed, sequence_impl):
     """On the GPU: same numbers and gradients as torch.nn on the CPU (float64)."""
     kwargs = dict(input_size=3, hidden_size=4, num_layers=2, bidirectional=True)
     if mode == "LSTM":

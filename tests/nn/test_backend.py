@@ -8,7 +8,7 @@ from torch.nn.utils.rnn import pack_sequence
 import rnnkit.nn
 from rnnkit.errors import RnnkitError
 from rnnkit.nn import base, functional, stack
-from tests.nn.helpers import bptt_available, sequence_impl  # noqa: F401  (fixture)
+from tests.nn.helpers import bptt_available
 
 FUSED = [
     "lstm", "gru", "rnn_tanh", "rnn_relu", "lstm_cell", "gru_cell", "rnn_tanh_cell",
@@ -52,7 +52,7 @@ def _everything(backend):
     rnnkit.nn.RNNCell(3, 4, nonlinearity="relu")(x).sum().backward()
 
 
-def test_rnnkit_path_runs_without_fused_kernels(no_fused_kernels, sequence_impl):  # noqa: F811
+def test_rnnkit_path_runs_without_fused_kernels(no_fused_kernels, sequence_impl):
     _everything("rnnkit")
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import rnnkit.nn
-from tests.nn.helpers import assert_close, make_twins, sequence_impl  # noqa: F401  (fixture)
+from tests.nn.helpers import assert_close, make_twins
 
 
 class Recorder:
@@ -23,7 +23,7 @@ class Recorder:
 
 
 @pytest.mark.parametrize("p", [0.2, 0.5])
-def test_drop_rate_and_scaling(p, sequence_impl):  # noqa: F811
+def test_drop_rate_and_scaling(p, sequence_impl):
     torch.manual_seed(1)
     layer = rnnkit.nn.RNN(4, 64, num_layers=2, backend="rnnkit").train()
     layer.dropout = p
@@ -42,7 +42,7 @@ def test_drop_rate_and_scaling(p, sequence_impl):  # noqa: F811
     torch.testing.assert_close(seen[~dropped], clean[~dropped] / (1 - p))
 
 
-def test_no_dropout_after_last_layer(sequence_impl):  # noqa: F811
+def test_no_dropout_after_last_layer(sequence_impl):
     ours, theirs = make_twins("GRU", input_size=3, hidden_size=4, num_layers=1, dropout=0.0)
     ours.dropout = 0.9  # even a huge rate must leave a 1-layer output alone
     ours.train()
@@ -51,7 +51,7 @@ def test_no_dropout_after_last_layer(sequence_impl):  # noqa: F811
 
 
 @pytest.mark.parametrize("mode", ["LSTM", "GRU", "RNN_TANH"])
-def test_dropout_zero_in_training_equals_eval(mode, sequence_impl):  # noqa: F811
+def test_dropout_zero_in_training_equals_eval(mode, sequence_impl):
     layer = make_twins(mode, input_size=3, hidden_size=4, num_layers=3, bidirectional=True)[0]
     x = torch.randn(5, 2, 3, dtype=torch.float64)
     train_out = layer.train()(x)
@@ -59,7 +59,7 @@ def test_dropout_zero_in_training_equals_eval(mode, sequence_impl):  # noqa: F81
     assert_close(train_out[0], eval_out[0])
 
 
-def test_dropout_changes_training_output_only(sequence_impl):  # noqa: F811
+def test_dropout_changes_training_output_only(sequence_impl):
     layer = rnnkit.nn.LSTM(3, 8, num_layers=2, dropout=0.5, backend="rnnkit")
     x = torch.randn(5, 2, 3)
     eval_a, eval_b = layer.eval()(x)[0], layer(x)[0]
@@ -68,7 +68,7 @@ def test_dropout_changes_training_output_only(sequence_impl):  # noqa: F811
     assert not torch.equal(train_a, train_b)
 
 
-def test_dropout_gradients_flow_through_the_mask(sequence_impl):  # noqa: F811
+def test_dropout_gradients_flow_through_the_mask(sequence_impl):
     torch.manual_seed(0)
     layer = rnnkit.nn.GRU(3, 4, num_layers=2, dropout=0.5, backend="rnnkit", dtype=torch.float64).train()
     x = torch.randn(4, 2, 3, dtype=torch.float64, requires_grad=True)

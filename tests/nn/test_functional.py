@@ -6,7 +6,7 @@ import torch
 
 import rnnkit.nn
 from rnnkit.nn import packing, stack
-from tests.nn.helpers import assert_close, make_twins, sequence_impl  # noqa: F401  (fixture)
+from tests.nn.helpers import assert_close, make_twins
 
 B, I, H, P = 3, 3, 4, 2
 MODES = ["LSTM", "GRU", "RNN_TANH", "RNN_RELU"]
@@ -37,7 +37,7 @@ def call(mode, x, states, ws, **kwargs):
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("reverse", [False, True])
-def test_hold_semantics_equal_separate_sequences(mode, reverse, sequence_impl):  # noqa: F811
+def test_hold_semantics_equal_separate_sequences(mode, reverse, sequence_impl):
     """With batch_sizes, each row equals running that sequence alone over its own length."""
     lengths = [5, 3, 2]  # sorted, as in a PackedSequence
     batch_sizes = [sum(n > t for n in lengths) for t in range(5)]  # [3, 3, 2, 1, 1]
@@ -53,7 +53,7 @@ def test_hold_semantics_equal_separate_sequences(mode, reverse, sequence_impl): 
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_reverse_equals_flipped_forward(mode, sequence_impl):  # noqa: F811
+def test_reverse_equals_flipped_forward(mode, sequence_impl):
     x = torch.randn(5, B, I, dtype=torch.float64)
     states, ws = weights(mode)
     y, *finals = call(mode, x, states, ws, reverse=True)
@@ -65,7 +65,7 @@ def test_reverse_equals_flipped_forward(mode, sequence_impl):  # noqa: F811
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("packed", [False, True])
-def test_gradcheck_and_gradgradcheck(mode, packed, sequence_impl):  # noqa: F811
+def test_gradcheck_and_gradgradcheck(mode, packed, sequence_impl):
     b, i, h = 3, 2, 3  # tiny: gradgradcheck's cost grows with every size
     x = (torch.randn(3, b, i, dtype=torch.float64) * 0.5).requires_grad_()
     states, ws = weights(mode, proj=P if mode == "LSTM" else 0, requires_grad=True, seed=3, B=b, I=i, H=h)
@@ -85,7 +85,7 @@ def test_gradcheck_and_gradgradcheck(mode, packed, sequence_impl):  # noqa: F811
 
 
 @pytest.mark.parametrize("mode", ["LSTM", "GRU"])
-def test_layer_gradcheck_packed_bidirectional(mode, sequence_impl):  # noqa: F811
+def test_layer_gradcheck_packed_bidirectional(mode, sequence_impl):
     layer = make_twins(mode, input_size=2, hidden_size=3, num_layers=2, bidirectional=True)[0]
     seqs = [torch.randn(n, 2, dtype=torch.float64, requires_grad=True) for n in (3, 1, 2)]
 
@@ -97,7 +97,7 @@ def test_layer_gradcheck_packed_bidirectional(mode, sequence_impl):  # noqa: F81
 
 
 @pytest.mark.parametrize("cls", ["LSTM", "GRU", "RNN"])
-def test_chunks_with_carried_state_equal_one_call(cls, sequence_impl):  # noqa: F811
+def test_chunks_with_carried_state_equal_one_call(cls, sequence_impl):
     layer = getattr(rnnkit.nn, cls)(I, H, num_layers=2, backend="rnnkit", dtype=torch.float64)
     x = torch.randn(6, B, I, dtype=torch.float64)
     y, state = layer(x)

@@ -16,8 +16,7 @@ from tests.nn.helpers import (
     flat,
     make_twins,
     pack,
-    sequence_impl,  # noqa: F401  (fixture)
-    state_shapes,
+        state_shapes,
     weighted_sum,
 )
 
@@ -65,7 +64,7 @@ def run_case(mode, num_layers, bidirectional, kind, flags, backend="rnnkit"):
 
 
 @pytest.mark.parametrize("mode,num_layers,bidirectional,kind,flags", GRID)
-def test_matches_torch(mode, num_layers, bidirectional, kind, flags, sequence_impl):  # noqa: F811
+def test_matches_torch(mode, num_layers, bidirectional, kind, flags, sequence_impl):
     (out, grads, params), (t_out, t_grads, t_params) = run_case(mode, num_layers, bidirectional, kind, flags)
     assert type(out[0]) is type(t_out[0])
     if kind == "packed":

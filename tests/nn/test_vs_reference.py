@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import rnnkit.nn
-from tests.nn.helpers import assert_close, sequence_impl  # noqa: F401  (fixture)
+from tests.nn.helpers import assert_close
 
 reference = pytest.importorskip("rnnkit.reference")
 
@@ -23,7 +23,7 @@ MODES = {"LSTM": ("LSTM", {}), "GRU": ("GRU", {}), "RNN_TANH": ("RNN", {"nonline
 
 
 @pytest.mark.parametrize("mode,num_layers,bias", list(itertools.product(MODES, [1, 2, 3], [True, False])))
-def test_matches_reference(mode, num_layers, bias, sequence_impl):  # noqa: F811
+def test_matches_reference(mode, num_layers, bias, sequence_impl):
     cls, extra = MODES[mode]
     oracle = getattr(reference, cls)(I, H, num_layers, bias=bias, seed=5, **extra)
     ours = getattr(rnnkit.nn, cls)(I, H, num_layers, bias=bias, backend="rnnkit",
