@@ -167,3 +167,27 @@ def test_auto_impl_falls_back_to_functional_until_bptt_lands(monkeypatch):
     monkeypatch.setattr(stack, "SEQUENCE_IMPL", "bptt")
     with pytest.raises(RuntimeError, match="rnnkit.nn.bptt.lstm_sequence is not available"):
         stack.sequence_function("LSTM")
+
+
+@pytest.mark.parametrize("cls", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("backend", ["auto", "rnnkit"])
+def test_torch_func_grad_works_like_torch(cls, backend):
+    ours = getattr(rnnkit.nn, cls)(3, 4, num_layers=2, backend=backend, dtype=torch.float64)
+    theirs = getattr(torch.nn, cls)(3, 4, num_layers=2, dtype=torch.float64)
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(5, 2, 3, dtype=torch.float64)
+
+    def grads(module):
+        loss = lambda p: torch.func.functional_call(module, p, (x,))[0].sum()  # noqa: E731
+        return torch.func.grad(loss)(dict(module.named_parameters()))
+
+    got, expected = grads(ours), grads(theirs)
+    for name in expected:
+        torch.testing.assert_close(got[name], expected[name], rtol=0, atol=1e-10)
+
+
+def test_vmap_over_the_rnnkit_path():
+    layer = rnnkit.nn.GRU(3, 4, backend="rnnkit")
+    xs = torch.randn(4, 5, 2, 3)
+    batched = torch.vmap(lambda x: layer(x)[0])(xs)
+    torch.testing.assert_close(batched, torch.stack([layer(x)[0] for x in xs]))

@@ -8,7 +8,8 @@ Per layer k and direction d, one sequence function runs the whole time loop::
 ``SEQUENCE_IMPL`` chooses the sequence functions:
 
 - ``"auto"``: ``rnnkit.nn.bptt`` (hand-written BPTT) when it is importable and offers
-  the function, else ``rnnkit.nn.functional`` (plain autograd);
+  the function, else ``rnnkit.nn.functional`` (plain autograd); also the latter inside
+  torch.func transforms (grad, vmap, ...) unless bptt sets ``SUPPORTS_FUNCTORCH = True``;
 - ``"bptt"`` / ``"functional"``: that one, always (tests set it to run both).
 """
 from __future__ import annotations
@@ -34,8 +35,18 @@ def _bptt_module():
         return None
 
 
+def _functorch_active() -> bool:
+    """Inside torch.func.grad / vmap / jacrev ...: autograd.Functions without
+    ``setup_context`` cannot run there, the plain-autograd loops can."""
+    check = getattr(torch._C, "_are_functorch_transforms_active", None)
+    return bool(check and check())
+
+
 def _bptt_function(mode: str):
-    """rnnkit.nn.bptt's function for ``mode``, or None when it offers none."""
+    """rnnkit.nn.bptt's function for ``mode``, or None when it offers none (or cannot run
+    under an active torch.func transform)."""
+    if _functorch_active() and not getattr(_bptt_module(), "SUPPORTS_FUNCTORCH", False):
+        return None
     bptt = _bptt_module()
     fn = getattr(bptt, _NAMES[mode], None)
     supports = getattr(bptt, "supports", None)
