@@ -1,0 +1,164 @@
+"""A character-level language model with state carried across chunks.
+
+For input ids x_1..x_T and the state (h_0, c_0) left by the previous chunk:
+
+    e_t          = E[x_t]                                  embedding, (B, E)
+    h_t, c_t     = Cell_L(... Cell_1(e_t, h_{t-1}, c_{t-1}))   L stacked layers
+    p(x_{t+1})   = softmax(W_o dropout(h_t^{(L)}) + b_o)   (B, V)
+
+and the loss is the mean cross-entropy  -1/(T·B) Σ log p(y_t), in nats per character
+(divide by ln 2 for bits per character).
+
+Truncated BPTT with carried state (char-rnn's scheme): :meth:`CharLM.compute_loss`
+starts each chunk from the state the previous chunk ended in, *detached* so that
+gradients stop at the chunk boundary, and keeps the new end state for the next
+chunk. :meth:`reset_state` forgets it; the trainer calls :meth:`on_epoch_start`
+and :meth:`on_eval_start`, which both reset, so every epoch and every validation
+pass starts from zeros.
+
+Shapes are time-major: x, y (T, B) int64; logits (T, B, V); state h (L, B, H)
+(and c (L, B, H) for LSTM).
+
+The recurrent layer comes from one import point, :func:`recurrent_layer`:
+``backend="torch"`` takes ``torch.nn`` (oneDNN LSTM on CPU), ``backend="rnnkit"``
+takes ``rnnkit.nn`` (same arguments and state_dict names).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rnnkit.errors import ConfigError
+
+__all__ = ["CharLM", "recurrent_layer", "CELLS", "BACKENDS"]
+
+CELLS = ("lstm", "gru", "rnn")
+BACKENDS = ("torch", "rnnkit")
+_CLASS_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
+
+State = Tensor | tuple[Tensor, Tensor]
+
+
+def recurrent_layer(cell: str, backend: str, **kwargs) -> nn.Module:
+    """The one place that chooses the recurrent layer class."""
+    if cell not in CELLS:
+        raise ConfigError(f"cell: must be one of {', '.join(CELLS)}, saw {cell!r}")
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend: must be one of {', '.join(BACKENDS)}, saw {backend!r}")
+    if backend == "rnnkit":
+        import rnnkit.nn as source  # imported lazily: it may not export every layer yet
+
+        if not hasattr(source, _CLASS_NAMES[cell]):
+            raise ConfigError(f"backend: rnnkit.nn has no {_CLASS_NAMES[cell]} yet; use torch")
+    else:
+        source = nn
+    return getattr(source, _CLASS_NAMES[cell])(**kwargs)
+
+
+def detach_state(state: State | None) -> State | None:
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)  # type: ignore[return-value]
+    return state.detach()
+
+
+class CharLM(nn.Module):
+    """Embedding → L-layer LSTM/GRU/RNN with dropout → linear → softmax over V chars.
+
+    Args:
+        vocab_size: V, including the unknown symbol.
+        embed_dim: E.
+        hidden_size: H.
+        num_layers: L.
+        cell: ``"lstm"``, ``"gru"`` or ``"rnn"``.
+        dropout: applied between layers and before the output layer.
+        backend: ``"torch"`` or ``"rnnkit"`` (see :func:`recurrent_layer`).
+    """
+
+    def __init__(self, vocab_size: int, embed_dim: int = 64, hidden_size: int = 256,
+                 num_layers: int = 2, cell: str = "lstm", dropout: float = 0.0,
+                 backend: str = "torch") -> None:
+        super().__init__()
+        for name, value in (("vocab_size", vocab_size), ("embed_dim", embed_dim),
+                            ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name}: must be a positive integer, saw {value!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError(f"dropout: must be in [0, 1), saw {dropout}")
+        self.model_config = dict(vocab_size=vocab_size, embed_dim=embed_dim, hidden_size=hidden_size,
+                           num_layers=num_layers, cell=cell, dropout=dropout, backend=backend)
+        self.cell = cell
+        self.embed = nn.Embedding(vocab_size, embed_dim)
+        self.rnn = recurrent_layer(cell, backend, input_size=embed_dim, hidden_size=hidden_size,
+                                   num_layers=num_layers,
+                                   dropout=dropout if num_layers > 1 else 0.0)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden_size, vocab_size)
+        self._state: State | None = None
+
+    # ----- forward -------------------------------------------------------------
+    def forward(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+        """x (T, B) int64 → logits (T, B, V) and the end state."""
+        e = self.embed(x)  # (T, B, E)
+        out, state = self.rnn(e, state)  # (T, B, H)
+        logits = self.head(self.drop(out))  # (T, B, V)
+        return logits, state
+
+    # ----- carried state ---------------------------------------------------------
+    @property
+    def state(self) -> State | None:
+        """The (detached) state the last chunk ended in, or None after a reset."""
+        return self._state
+
+    def reset_state(self) -> None:
+        self._state = None
+
+    def on_epoch_start(self) -> None:
+        self.reset_state()
+
+    def on_eval_start(self) -> None:
+        self.reset_state()
+
+    def _carried_for(self, batch_size: int) -> State | None:
+        state = self._state
+        if state is None:
+            return None
+        h = state[0] if isinstance(state, tuple) else state
+        if h.shape[1] != batch_size:  # a different stream layout: start afresh
+            return None
+        return state
+
+    # ----- loss ------------------------------------------------------------------
+    def compute_loss(self, batch: tuple[Tensor, Tensor]) -> Tensor:
+        """Mean cross-entropy in nats over the chunk; carries the state forward."""
+        x, y = batch  # (T, B), (T, B)
+        logits, state = self(x, self._carried_for(x.shape[1]))
+        self._state = detach_state(state)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+
+    @torch.no_grad()
+    def sum_nats(self, batch: tuple[Tensor, Tensor]) -> tuple[float, int]:
+        """Summed cross-entropy (nats) and character count for one chunk, carrying
+        the state like :meth:`compute_loss`; for exact per-character averages."""
+        x, y = batch
+        logits, state = self(x, self._carried_for(x.shape[1]))
+        self._state = detach_state(state)
+        total = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
+                                reduction="sum")
+        return float(total), int(y.numel())
+
+    # ----- generation --------------------------------------------------------------
+    @torch.no_grad()
+    def step(self, ids: Tensor, state: State | None) -> tuple[Tensor, State]:
+        """One or more steps for generation: ids (T, B) → last logits (B, V), state."""
+        logits, state = self(ids, state)
+        return logits[-1], state
+
+
+def bits(nats: float) -> float:
+    """Nats → bits."""
+    return nats / math.log(2.0)
