@@ -18,7 +18,7 @@ import os
 import torch
 from torch import Tensor
 
-__all__ = ["StepMatmul", "onednn_available", "MIN_STEPS", "MIN_WEIGHT"]
+__all__ = ["StepMatmul", "input_projection", "onednn_available", "MIN_STEPS", "MIN_WEIGHT"]
 
 # Below these sizes the one-off weight reorder costs more than oneDNN saves.
 MIN_STEPS = 16
@@ -73,3 +73,15 @@ class StepMatmul:
     def addmm_(self, out: Tensor, h: Tensor) -> Tensor:
         """out += h @ W^T, in place (always MKL)."""
         return out.addmm_(h, self.weight_t)
+
+
+def input_projection(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """x (N, I) @ W^T + bias for all time steps at once: one GEMM, oneDNN when it applies."""
+    big = x.shape[0] >= MIN_STEPS and weight.numel() >= MIN_WEIGHT
+    if big and x.device.type == "cpu" and x.dtype == torch.float32 and onednn_available():
+        try:
+            packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), x.shape[0])
+            return torch.ops.mkldnn._linear_pointwise(x.contiguous(), packed, bias, "none", [], "")
+        except (RuntimeError, NotImplementedError):
+            pass
+    return torch.mm(x, weight.t()) if bias is None else torch.addmm(bias, x, weight.t())

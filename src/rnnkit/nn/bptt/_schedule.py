@@ -25,7 +25,12 @@ from torch import Tensor
 
 from rnnkit.errors import RnnkitError
 
-__all__ = ["Schedule"]
+__all__ = ["Schedule", "rows"]
+
+
+def rows(view: Tensor, b: int) -> Tensor:
+    """The first b rows of a (B, ·) view, without a new view when b is all of them."""
+    return view if b == view.shape[0] else view[:b]
 
 
 class Schedule:
@@ -59,6 +64,14 @@ class Schedule:
     def prev_slot(self, t: int) -> int:
         """Carry slot of the state step t reads (``h0_slot`` for the first step)."""
         return t + 1 if self.reverse else t
+
+    def steps(self):
+        """(t, b, tp) in processing order, skipping empty steps; tp is None for the first step."""
+        first = self.order[0]
+        for t in self.order:
+            b = self.bs[t]
+            if b:
+                yield t, b, (None if t == first else self.prev(t))
 
     def b(self, t: int) -> int:
         return self.bs[t]

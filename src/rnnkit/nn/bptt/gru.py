@@ -26,8 +26,8 @@ import torch
 from torch import Tensor
 
 from rnnkit.nn.bptt._autograd import gru_loop, recompute_grads
-from rnnkit.nn.bptt._gemm import StepMatmul
-from rnnkit.nn.bptt._schedule import Schedule
+from rnnkit.nn.bptt._gemm import StepMatmul, input_projection
+from rnnkit.nn.bptt._schedule import Schedule, rows
 
 __all__ = ["gru_sequence"]
 
@@ -46,9 +46,7 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, sched: Schedule, save: bool):
     T, B, I = x.shape
     H = w_hh.shape[0] // 3
     w_ih_s, w_hh_s, b_ih_s, b_hh_s = map(_doubled_n, (w_ih, w_hh, b_ih, b_hh))
-    x2 = x.reshape(T * B, I)
-    U = torch.mm(x2, w_ih_s.t()) if b_ih_s is None else torch.addmm(b_ih_s, x2, w_ih_s.t())
-    U = U.view(T, B, 3 * H)  # u_t, then r, z, n in place
+    U = input_projection(x.reshape(T * B, I), w_ih_s, b_ih_s).view(T, B, 3 * H)  # u_t → r, z, n
     new = x.new_zeros if sched.packed else x.new_empty
     y = new(T, B, H)
     V = new(T, B, 3 * H) if save else x.new_empty(B, 3 * H)  # v_t (n block doubled)
@@ -56,27 +54,34 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, sched: Schedule, save: bool):
     neg1 = x.new_tensor(-1.0)
     h0d = h0.detach()
 
-    for t in sched.order:
-        b = sched.bs[t]
-        if b == 0:
-            continue
-        if sched.is_first(t):
-            hp = h0d[:b]
+    # Per-step views made once: no indexing in the loop.
+    Us, Ys = U.unbind(0), y.unbind(0)  # T × (B, 3H), T × (B, H)
+    Uv = U.view(T, B, 3, H)
+    RZ_, R_, Z_, N_ = U[:, :, : 2 * H].unbind(0), Uv[:, :, 0].unbind(0), Uv[:, :, 1].unbind(0), Uv[:, :, 2].unbind(0)
+    if save:
+        Vs, VNs = V.unbind(0), V[:, :, 2 * H :].unbind(0)
+
+    for t, b, tp in sched.steps():
+        if tp is None:
+            hp = rows(h0d, b)
         else:
-            tp = sched.prev(t)
             bp = sched.bs[tp]
-            hp = y[tp, :b] if b <= bp else torch.cat([y[tp, :bp], h0d[bp:b]])
-        v_out = V[t, :b] if save else V[:b]
-        v = rec.step_bias(b_hh_s, hp, out=v_out)  # v_t                  (b, 3H)
+            hp = rows(Ys[tp], b) if b <= bp else torch.cat([Ys[tp][:bp], h0d[bp:b]])
+        v_out = rows(Vs[t] if save else V, b)
+        v = rec.step_bias(b_hh_s, hp, out=v_out)  # v_t = h_{t-1} W_hh^T + b_hh   (b, 3H)
         if save and v.data_ptr() != v_out.data_ptr():
-            v_out[:, 2 * H :] = v[:, 2 * H :]  # backward needs v_n
-        gates = U[t, :b]  # (b, 3H)
-        rz = gates[:, : 2 * H]
-        rz.add_(v[:, : 2 * H]).sigmoid_()  # r, z
-        r, z, n = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H :]
-        n.addcmul_(r, v[:, 2 * H :]).sigmoid_()  # σ(2 a_n)
+            rows(VNs[t], b).copy_(v[:, 2 * H :])  # backward needs v_n
+        v_rz, v_n = v.split([2 * H, H], 1)
+        if b == B:
+            rz, r, z, n = RZ_[t], R_[t], Z_[t], N_[t]
+        else:
+            gates = Us[t][:b]  # (b, 3H)
+            rz, n = gates.split([2 * H, H], 1)
+            r, z = rz.chunk(2, 1)
+        rz.add_(v_rz).sigmoid_()  # r, z
+        n.addcmul_(r, v_n).sigmoid_()  # σ(2 a_n)
         torch.add(neg1, n, alpha=2, out=n)  # n = tanh(a_n)
-        torch.lerp(n, hp, z, out=y[t, :b])  # h_t                (b, H)
+        torch.lerp(n, hp, z, out=rows(Ys[t], b))  # h_t        (b, H)
 
     h_n = sched.final_state(y, h0d)
     return y, h_n, ((U, V) if save else None)
@@ -88,22 +93,22 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n):
     H = w_hh.shape[0] // 3
     packed = sched.packed
 
-    # Factors for all steps at once.                                  (T, B, H) each
+    # Factors for all steps at once, in few passes.                   (T, B, H) each
     r, z, n = U.view(T, B, 3, H).unbind(2)
-    v_n = V[:, :, 2 * H :] * 0.5
-    h_prev = sched.prev_states(y, h0)  # (T, B, H)
-    Kn = (1 - z) * (1 - n * n)  # ∂h/∂a_n
+    K = torch.addcmul(U, U, U, value=-1).view(T, B, 3, H)  # s(1-s) for r and z
+    K_r, K_z, K_n = K.unbind(2)
+    Kn = torch.addcmul(x.new_tensor(1.0), n, n, value=-1)  # 1 - n²
+    torch.addcmul(Kn, Kn, z, value=-1, out=Kn)  # ∂h/∂a_n = (1-z)(1-n²)
     sched.zero_inactive_(Kn)
-    K = torch.empty_like(U).view(T, B, 3, H)
-    torch.mul(Kn * v_n, r * (1 - r), out=K[:, :, 0])
-    torch.mul(h_prev - n, z * (1 - z), out=K[:, :, 1])
-    torch.mul(Kn, r, out=K[:, :, 2])
-    del v_n
+    K_r.mul_(Kn).mul_(V[:, :, 2 * H :]).mul_(0.5)  # (1-z)(1-n²) v_n r(1-r)
+    nk = torch.mul(n, K_z)
+    sched.mul_prev_(K_z, y, h0).sub_(nk)  # (h_{t-1} - n) z(1-z)
+    del nk
+    torch.mul(Kn, r, out=K_n)  # (1-z)(1-n²) r
 
     new = x.new_zeros if packed else x.new_empty
     dV = new(T, B, 3 * H)
-    dVv = dV.view(T, B, 3, H)
-    back = StepMatmul(w_hh.t(), B, onednn=not packed, steps=T)  # dv_t W_hh
+    back = StepMatmul(w_hh.t(), B, onednn=False)  # dv_t W_hh (MKL measured faster here)
     if packed:
         DH = sched.carry_from_grads(dy, dh_n)  # (T+1, B, H)
     else:
@@ -111,36 +116,35 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n):
         last = sched.order[-1]
         dh = torch.add(dy[last], dh_n, out=DH[sched.slot(last)])
 
-    for t in reversed(sched.order):
-        b = sched.bs[t]
-        if b == 0:
-            continue
+    # Per-step views made once: no indexing in the loop.
+    Ks, Zs, dVs, dVvs = K.unbind(0), z.unbind(0), dV.unbind(0), dV.view(T, B, 3, H).unbind(0)
+    DHs, dys = DH.unbind(0), dy.unbind(0)
+    for t, b, tp in reversed(list(sched.steps())):
         if packed:
-            dh = DH[sched.slot(t), :b]  # (b, H)
-        torch.mul(K[t, :b], dh.unsqueeze(1), out=dVv[t, :b])  # dv_t   (b, 3, H)
-        sp = sched.prev_slot(t)
+            dh = DHs[sched.slot(t)][:b]  # (b, H)
+        torch.mul(rows(Ks[t], b), dh.unsqueeze(1), out=rows(dVvs[t], b))  # dv_t   (b, 3, H)
+        out = rows(DHs[sched.prev_slot(t)], b)
         if packed:
-            DH[sp, :b].addcmul_(dh, z[t, :b])
-            back.addmm_(DH[sp, :b], dV[t, :b])
-            continue
-        out = DH[sp]
-        if sched.is_first(t):
-            base = torch.mul(dh, z[t], out=out)
+            out.addcmul_(dh, Zs[t][:b])
+        elif tp is None:
+            torch.mul(dh, Zs[t], out=out)
         else:
-            base = torch.addcmul(dy[sched.prev(t)], dh, z[t], out=out)
-        dh = back.step(base, dV[t], out=out)  # dh_{t-1} = base + dv_t W_hh   (B, H)
-        if dh.data_ptr() != out.data_ptr():
-            out.copy_(dh)
+            torch.addcmul(dys[tp], dh, Zs[t], out=out)
+        dh = back.addmm_(out, rows(dVs[t], b))  # dh_{t-1} += dv_t W_hh   (b, H)
 
+    # du equals dv except its n block, du_n = dh ⊙ (1-z)(1-n²): GEMMs on the two parts.
     dh_t = DH[:-1] if sched.reverse else DH[1:]  # (T, B, H) in time order
-    dU = dV.clone()
-    torch.mul(dh_t, Kn, out=dU[:, :, 2 * H :])
-    dU2, dV2 = dU.view(T * B, 3 * H), dV.view(T * B, 3 * H)
-    d_x = torch.mm(dU2, w_ih).view(T, B, I) if needs[0] else None
+    du_n = torch.mul(dh_t, Kn).view(T * B, H)
+    dV2 = dV.view(T * B, 3 * H)
+    dv_rz = dV2[:, : 2 * H]  # (T·B, 2H), row stride 3H
+    x2 = x.reshape(T * B, I)
+    d_x = None
+    if needs[0]:
+        d_x = torch.mm(dv_rz, w_ih[: 2 * H]).addmm_(du_n, w_ih[2 * H :]).view(T, B, I)
     dh0 = (sched.initial_grad(DH) if packed else DH[sched.h0_slot]) if needs[1] else None
-    d_w_ih = dU2.t().mm(x.reshape(T * B, I)) if needs[2] else None
-    d_w_hh = dV2.t().mm(h_prev.view(T * B, H)) if needs[3] else None
-    d_b_ih = dU2.sum(0) if needs[4] else None
+    d_w_ih = torch.cat([dv_rz.t().mm(x2), du_n.t().mm(x2)]) if needs[2] else None
+    d_w_hh = sched.prev_matmul(dV, y, h0) if needs[3] else None  # Σ_t dv_t^T h_{t-1}
+    d_b_ih = torch.cat([dv_rz.sum(0), du_n.sum(0)]) if needs[4] else None
     d_b_hh = dV2.sum(0) if needs[5] else None
     return d_x, dh0, d_w_ih, d_w_hh, d_b_ih, d_b_hh
 

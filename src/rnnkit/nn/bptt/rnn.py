@@ -22,8 +22,8 @@ import torch
 from torch import Tensor
 
 from rnnkit.nn.bptt._autograd import recompute_grads, rnn_loop
-from rnnkit.nn.bptt._gemm import StepMatmul
-from rnnkit.nn.bptt._schedule import Schedule
+from rnnkit.nn.bptt._gemm import StepMatmul, input_projection
+from rnnkit.nn.bptt._schedule import Schedule, rows
 
 __all__ = ["rnn_sequence"]
 
@@ -37,29 +37,25 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity: str, sched: Schedule):
     if b_ih is not None or b_hh is not None:
         bias = (b_ih.detach() if b_ih is not None else 0) + (b_hh.detach() if b_hh is not None else 0)
         bias = bias * scale
-    x2 = x.reshape(T * B, I)
-    A = torch.mm(x2, w_ih_s.t()) if bias is None else torch.addmm(bias, x2, w_ih_s.t())
-    A = A.view(T, B, H)  # (scaled) pre-activations
+    A = input_projection(x.reshape(T * B, I), w_ih_s, bias).view(T, B, H)  # (scaled) pre-activations
     y = x.new_zeros(T, B, H) if sched.packed else x.new_empty(T, B, H)
-    rec = StepMatmul(w_hh_s, B, onednn=not sched.packed, steps=T)
+    rec = StepMatmul(w_hh_s, B, onednn=False)  # MKL measured faster for (B, H) x (H, H)
     neg1 = x.new_tensor(-1.0)
     h0d = h0.detach()
+    As, Ys = A.unbind(0), y.unbind(0)  # per-step views made once
 
-    for t in sched.order:
-        b = sched.bs[t]
-        if b == 0:
-            continue
-        if sched.is_first(t):
-            hp = h0d[:b]
+    for t, b, tp in sched.steps():
+        if tp is None:
+            hp = rows(h0d, b)
         else:
-            tp = sched.prev(t)
             bp = sched.bs[tp]
-            hp = y[tp, :b] if b <= bp else torch.cat([y[tp, :bp], h0d[bp:b]])
-        a = rec.step(A[t, :b], hp, out=A[t, :b])  # a_t               (b, H)
+            hp = rows(Ys[tp], b) if b <= bp else torch.cat([Ys[tp][:bp], h0d[bp:b]])
+        a = rows(As[t], b)
+        rec.addmm_(a, hp)  # a_t += h_{t-1} W_hh^T               (b, H)
         if scale == 2.0:
-            torch.add(neg1, a.sigmoid_(), alpha=2, out=y[t, :b])  # tanh(a) = 2σ(2a) - 1
+            torch.add(neg1, a.sigmoid_(), alpha=2, out=rows(Ys[t], b))  # tanh(a) = 2σ(2a) - 1
         else:
-            torch.clamp_min(a, 0, out=y[t, :b])  # relu(a)
+            torch.clamp_min(a, 0, out=rows(Ys[t], b))  # relu(a)
 
     return y, sched.final_state(y, h0d)
 
@@ -69,36 +65,38 @@ def _backward(saved, nonlinearity: str, sched: Schedule, needs, dy, dh_n):
     T, B, I = x.shape
     H = w_hh.shape[0]
     packed = sched.packed
-    K = 1 - y * y if nonlinearity == "tanh" else (y > 0).to(y.dtype)  # act'(a_t)  (T, B, H)
+    if nonlinearity == "tanh":  # act'(a_t) for all steps at once     (T, B, H)
+        K = torch.addcmul(x.new_tensor(1.0), y, y, value=-1)
+    else:
+        K = (y > 0).to(y.dtype)
 
     new = x.new_zeros if packed else x.new_empty
     dA = new(T, B, H)
-    back = StepMatmul(w_hh.t(), B, onednn=not packed, steps=T)  # da_t W_hh
+    back = StepMatmul(w_hh.t(), B, onednn=False)  # da_t W_hh
     if packed:
         DH = sched.carry_from_grads(dy, dh_n)  # (T+1, B, H)
+        DHs = DH.unbind(0)
     else:
         scratch = x.new_empty(B, H)
         dh = dy[sched.order[-1]] + dh_n  # (B, H)
+    Ks, dAs, dys = K.unbind(0), dA.unbind(0), dy.unbind(0)  # per-step views made once
 
-    for t in reversed(sched.order):
-        b = sched.bs[t]
-        if b == 0:
-            continue
+    for t, b, tp in reversed(list(sched.steps())):
         if packed:
-            dh = DH[sched.slot(t), :b]
-        torch.mul(dh, K[t, :b], out=dA[t, :b])  # da_t   (b, H)
+            dh = DHs[sched.slot(t)][:b]
+        da = torch.mul(dh, rows(Ks[t], b), out=rows(dAs[t], b))  # da_t   (b, H)
         if packed:
-            back.addmm_(DH[sched.prev_slot(t), :b], dA[t, :b])
-        elif sched.is_first(t):
-            dh = back.step_bias(None, dA[t], out=scratch)
+            back.addmm_(DHs[sched.prev_slot(t)][:b], da)
+        elif tp is None:
+            dh = torch.mm(da, w_hh, out=scratch)
         else:
-            dh = back.step(dy[sched.prev(t)], dA[t], out=scratch)  # dh_{t-1}  (B, H)
+            dh = torch.addmm(dys[tp], da, w_hh, out=scratch)  # dh_{t-1}  (B, H)
 
     dA2 = dA.view(T * B, H)
     d_x = torch.mm(dA2, w_ih).view(T, B, I) if needs[0] else None
     dh0 = (sched.initial_grad(DH) if packed else dh) if needs[1] else None
     d_w_ih = dA2.t().mm(x.reshape(T * B, I)) if needs[2] else None
-    d_w_hh = dA2.t().mm(sched.prev_states(y, h0).view(T * B, H)) if needs[3] else None
+    d_w_hh = sched.prev_matmul(dA, y, h0) if needs[3] else None  # Σ_t da_t^T h_{t-1}
     d_b = dA2.sum(0) if (needs[4] or needs[5]) else None
     return d_x, dh0, d_w_ih, d_w_hh, d_b if needs[4] else None, d_b if needs[5] else None
 
