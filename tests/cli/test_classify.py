@@ -33,9 +33,10 @@ def wavs(tmp_path):
 def test_wav_round_trip(wavs, tmp_path):
     out = tmp_path / "run"
     result = runner.invoke(app, ["classify", "train", "--train", str(wavs), "--label-pattern", r"^(\d)_",
-                                 "--group-pattern", r"spk(\d+)", "--out", str(out), *TINY])
+                                 "--group-pattern", r"spk(\d+)", "--out", str(out), "--augment", *TINY])
     assert result.exit_code == 0, result.output
     assert "2 classes, 39 features per step" in result.stdout
+    assert json.loads((out / "config.json").read_text())["data"]["augment"] is True
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"accuracy", "n_test", "per_class"} <= set(metrics) and set(metrics["per_class"]) == {"0", "1"}
     assert (out / "confusion.png").is_file()
