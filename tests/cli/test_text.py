@@ -1,0 +1,109 @@
+"""`rnnkit text train | evaluate | generate`: round trip and one-line errors."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from rnnkit.cli.app import app
+
+runner = CliRunner()
+CORPUS = "".join(f"Speaker{i % 3}:\nLine {i}, to be or not to be.\n\n" for i in range(100))
+TINY = ["--set", "model.hidden_size=16", "--set", "model.embed_dim=8", "--set", "train.batch_size=4",
+        "--set", "data.seq_len=16", "--set", "train.threads=1", "--set", "train.progress=false"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli_text")
+    data = root / "corpus.txt"
+    data.write_text(CORPUS, encoding="utf-8")
+    out = root / "run"
+    result = runner.invoke(app, ["text", "train", "--data", str(data), "--out", str(out),
+                                 "--epochs", "1", "--time-budget", "30", *TINY])
+    assert result.exit_code == 0, result.output
+    assert "bits/char" in result.stdout
+    return data, out
+
+
+def test_train_evaluate_generate_round_trip(run_dir):
+    data, out = run_dir
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"val_bits_per_char", "val_nats_per_char", "train_chars", "val_chars"} <= set(metrics)
+    assert (out / "loss.png").is_file() and (out / "model" / "model.json").is_file()
+
+    result = runner.invoke(app, ["text", "evaluate", "--model", str(out), "--data", str(data), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["chars"] == len(CORPUS)
+
+    result = runner.invoke(app, ["text", "evaluate", "--model", str(out), "--data", str(data)])
+    assert result.exit_code == 0 and result.stdout.strip().endswith("characters scored)")
+    assert f"{report['bits_per_char']:.4f} bits/char" in result.stdout
+
+    args = ["text", "generate", "--model", str(out), "--prime", "Speaker", "--length", "40",
+            "--temperature", "0.8", "--top-k", "5", "--top-p", "0.9", "--seed", "1"]
+    first, second = runner.invoke(app, args), runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert first.stdout == second.stdout
+    assert first.stdout.startswith("Speaker") and len(first.stdout) == len("Speaker") + 40 + 1
+
+
+def test_time_budget_is_passed_to_the_trainer(run_dir):
+    _, out = run_dir
+    config = json.loads((out / "config.json").read_text())
+    assert config["train"]["time_budget"] == 30.0 and config["train"]["epochs"] == 1
+
+
+def test_prime_with_unseen_characters_warns_in_one_line(run_dir):
+    _, out = run_dir
+    result = runner.invoke(app, ["text", "generate", "--model", str(out), "--prime", "Zoë",
+                                 "--length", "5", "--seed", "0"])
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "warning: --prime: 2 character(s) not in the model's vocabulary were mapped to the "
+        "unknown symbol: 'Z' (U+005A), 'ë' (U+00EB)\n"
+    )
+    assert result.stdout.startswith("Zoë") and len(result.stdout) == 3 + 5 + 1
+
+
+def _train(tmp_path, content: bytes):
+    data = tmp_path / "bad.txt"
+    data.write_bytes(content)
+    return data, runner.invoke(app, ["text", "train", "--data", str(data), "--out",
+                                     str(tmp_path / "run"), *TINY])
+
+
+def test_empty_file_exits_2_with_one_line(tmp_path):
+    data, result = _train(tmp_path, b"")
+    assert result.exit_code == 2
+    assert result.stderr == f"error: text file {data}: the file is empty; a corpus needs text\n"
+
+
+def test_non_utf8_exits_2_with_one_line(tmp_path):
+    data, result = _train(tmp_path, b"Romeo:\n\xff\xfe bad\n")
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: text file {data}: line 2, column 1: byte 0xff at offset 7 "
+                             "is not valid UTF-8; re-save the file as UTF-8\n")
+
+
+def test_corpus_shorter_than_one_chunk_exits_2(tmp_path):
+    data, result = _train(tmp_path, b"Romeo:\nWherefore art thou.\n\n" * 2)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: text file {data} (training part): ")
+    assert "is shorter than one training chunk, which needs batch_size * seq_len + 1 = 4 * 16 + 1 = 65" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_bad_sampling_option_exits_2(run_dir):
+    _, out = run_dir
+    result = runner.invoke(app, ["text", "generate", "--model", str(out), "--top-p", "2"])
+    assert result.exit_code == 2
+    assert result.stderr == "error: --top-p: must be in (0, 1], saw 2.0\n"
+
+
+def test_missing_model_exits_2(tmp_path):
+    result = runner.invoke(app, ["text", "generate", "--model", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: --model: {str(tmp_path / 'nope')!r} does not exist\n"
