@@ -27,8 +27,19 @@ Data = Annotated[Optional[Path], typer.Option(
     "--data", help="UTF-8 text file (default: the bundled ~1 MB Shakespeare sample).")]
 TimeBudget = Annotated[Optional[float], typer.Option(
     "--time-budget", help="Stop training after this many seconds (sets train.time_budget).")]
-Epochs = Annotated[Optional[int], typer.Option("--epochs", help="Passes over the text (train.epochs).")]
-Model = Annotated[Path, typer.Option("--model", help="Run folder written by `rnnkit text train`.")]
+Epochs = Annotated[Optional[int], typer.Option("--epochs",
+                                               help="Passes over the text (train.epochs).")]
+Model = Annotated[Path, typer.Option("--model", help="Run folder of `rnnkit text train`.")]
+Prime = Annotated[str, typer.Option("--prime", help="Text to start from (printed first).")]
+Length = Annotated[int, typer.Option("--length", help="Characters to generate.")]
+Temperature = Annotated[float, typer.Option("--temperature",
+                                            help="0 = greedy; <1 safer, >1 wilder.")]
+TopK = Annotated[Optional[int], typer.Option("--top-k", help="Sample among the k likeliest.")]
+TopP = Annotated[Optional[float], typer.Option("--top-p",
+                                               help="Nucleus: smallest set with mass >= p.")]
+SampleSeed = Annotated[Optional[int], typer.Option("--seed", help="Same seed, same text.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+EvalData = Annotated[Path, typer.Option("--data", help="UTF-8 text file.")]
 
 
 def _warn_unseen(what: str, unseen: Counter) -> None:
@@ -67,8 +78,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"wrote {run_dir}/metrics.json, loss.png, model/")
 
     @text.command("evaluate")
-    def evaluate(model: Model, data: Annotated[Path, typer.Option("--data", help="UTF-8 text file.")],
-                 as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    def evaluate(model: Model, data: EvalData, as_json: JsonFlag = False) -> None:
         """Bits per character (and nats, perplexity) of a trained model on a text file."""
         from rnnkit.training.text import evaluate_text
 
@@ -82,15 +92,9 @@ def register(app: typer.Typer) -> None:
                        f"({report['chars_scored']} characters scored)")
 
     @text.command("generate")
-    def generate(
-        model: Model,
-        prime: Annotated[str, typer.Option("--prime", help="Text to start from (printed first).")] = "",
-        length: Annotated[int, typer.Option("--length", help="Characters to generate.")] = 500,
-        temperature: Annotated[float, typer.Option("--temperature", help="0 = greedy; <1 safer, >1 wilder.")] = 1.0,
-        top_k: Annotated[Optional[int], typer.Option("--top-k", help="Sample among the k likeliest.")] = None,
-        top_p: Annotated[Optional[float], typer.Option("--top-p", help="Nucleus: smallest set with mass >= p.")] = None,
-        seed: Annotated[Optional[int], typer.Option("--seed", help="Same seed, same text.")] = None,
-    ) -> None:
+    def generate(model: Model, prime: Prime = "", length: Length = 500,
+                 temperature: Temperature = 1.0, top_k: TopK = None, top_p: TopP = None,
+                 seed: SampleSeed = None) -> None:
         """Sample text, streaming each character as it is drawn."""
         from rnnkit.training.text import generate_text
 

@@ -25,8 +25,6 @@ takes ``rnnkit.nn`` (same arguments and state_dict names).
 """
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -89,8 +87,9 @@ class CharLM(nn.Module):
                 raise ConfigError(f"{name}: must be a positive integer, saw {value!r}")
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"dropout: must be in [0, 1), saw {dropout}")
-        self.model_config = dict(vocab_size=vocab_size, embed_dim=embed_dim, hidden_size=hidden_size,
-                           num_layers=num_layers, cell=cell, dropout=dropout, backend=backend)
+        self.model_config = dict(vocab_size=vocab_size, embed_dim=embed_dim,
+                                 hidden_size=hidden_size, num_layers=num_layers, cell=cell,
+                                 dropout=dropout, backend=backend)
         self.cell = cell
         self.embed = nn.Embedding(vocab_size, embed_dim)
         self.rnn = recurrent_layer(cell, backend, input_size=embed_dim, hidden_size=hidden_size,
@@ -158,7 +157,3 @@ class CharLM(nn.Module):
         logits, state = self(ids, state)
         return logits[-1], state
 
-
-def bits(nats: float) -> float:
-    """Nats → bits."""
-    return nats / math.log(2.0)

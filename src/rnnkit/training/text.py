@@ -164,7 +164,8 @@ def train_text(cfg: TextConfig, data: Optional[Path], run_dir: Path, *,
         raise DataError(f"text file {path}: the validation part has {val_ids.numel()} "
                         f"character(s); use more text or a larger data.val_fraction")
     val_streams = max(1, min(b, (val_ids.numel() - 1) // t))
-    val_batches = ContiguousBatches(val_ids, val_streams, min(t, (val_ids.numel() - 1) // val_streams),
+    val_t = min(t, (val_ids.numel() - 1) // val_streams)
+    val_batches = ContiguousBatches(val_ids, val_streams, val_t,
                                     name=f"text file {path} (validation part)")
 
     torch.manual_seed(cfg.train.seed)  # the initialisation; fit() seeds the rest
@@ -211,7 +212,8 @@ def load_charlm(model_dir: Path) -> tuple[CharLM, Vocab]:
         try:
             vocab_holder["vocab"] = Vocab.from_dict({"chars": args.pop("vocab")})
         except (KeyError, DataError) as err:
-            raise CheckpointError(f"{str(model_dir / 'model.json')!r}: no usable vocabulary ({err})") from None
+            where = str(model_dir / "model.json")
+            raise CheckpointError(f"{where!r}: no usable vocabulary ({err})") from None
         return CharLM(**args)
 
     model, _ = load_model(model_dir, build)
