@@ -13,6 +13,7 @@ def onednn_even_when_small(monkeypatch):
     """Tiny test sizes would skip the oneDNN route (its packing has a fixed cost)."""
     monkeypatch.setattr(_gemm, "MIN_STEPS", 1)
     monkeypatch.setattr(_gemm, "MIN_WEIGHT", 1)
+    monkeypatch.setattr(_gemm, "MIN_STEP_WEIGHT", 1)
 
 
 def test_small_problems_skip_the_packing():

@@ -25,7 +25,19 @@ from torch import Tensor
 
 from rnnkit.errors import RnnkitError
 
-__all__ = ["Schedule", "rows"]
+__all__ = ["Schedule", "rows", "const"]
+
+_CONSTANTS: dict = {}
+
+
+def const(value: float, like: Tensor) -> Tensor:
+    """A cached 0-dim tensor of ``like``'s dtype and device (read-only; saves a copy per call)."""
+    key = (value, like.dtype, like.device)
+    c = _CONSTANTS.get(key)
+    if c is None:
+        with torch.inference_mode(False):  # usable outside inference mode too
+            c = _CONSTANTS[key] = torch.tensor(value, dtype=like.dtype, device=like.device)
+    return c
 
 
 def rows(view: Tensor, b: int) -> Tensor:

@@ -27,7 +27,7 @@ from torch import Tensor
 
 from rnnkit.nn.bptt._autograd import gru_loop, recompute_grads
 from rnnkit.nn.bptt._gemm import StepMatmul, input_projection
-from rnnkit.nn.bptt._schedule import Schedule, rows
+from rnnkit.nn.bptt._schedule import Schedule, const, rows
 
 __all__ = ["gru_sequence"]
 
@@ -51,7 +51,7 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, sched: Schedule, save: bool):
     y = new(T, B, H)
     V = new(T, B, 3 * H) if save else x.new_empty(B, 3 * H)  # v_t (n block doubled)
     rec = StepMatmul(w_hh_s, B, onednn=not sched.packed, steps=T)
-    neg1 = x.new_tensor(-1.0)
+    neg1 = const(-1.0, x)
     h0d = h0.detach()
 
     # Per-step views made once: no indexing in the loop.
@@ -97,7 +97,7 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n):
     r, z, n = U.view(T, B, 3, H).unbind(2)
     K = torch.addcmul(U, U, U, value=-1).view(T, B, 3, H)  # s(1-s) for r and z
     K_r, K_z, K_n = K.unbind(2)
-    Kn = torch.addcmul(x.new_tensor(1.0), n, n, value=-1)  # 1 - n²
+    Kn = torch.addcmul(const(1.0, x), n, n, value=-1)  # 1 - n²
     torch.addcmul(Kn, Kn, z, value=-1, out=Kn)  # ∂h/∂a_n = (1-z)(1-n²)
     sched.zero_inactive_(Kn)
     K_r.mul_(Kn).mul_(V[:, :, 2 * H :]).mul_(0.5)  # (1-z)(1-n²) v_n r(1-r)

@@ -31,7 +31,7 @@ from torch import Tensor
 
 from rnnkit.nn.bptt._autograd import lstm_loop, recompute_grads
 from rnnkit.nn.bptt._gemm import StepMatmul, input_projection
-from rnnkit.nn.bptt._schedule import Schedule, rows
+from rnnkit.nn.bptt._schedule import Schedule, const, rows
 
 __all__ = ["lstm_sequence"]
 
@@ -70,7 +70,7 @@ def _forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched: Schedule, save: boo
         cstate = c0s.clone()  # one running state: rows outside a step keep theirs
         tcb = x.new_empty(B, H)
         rb = x.new_empty(B, H) if w_hr is not None else None
-    neg1, neg2 = x.new_tensor(-1.0), x.new_tensor(-2.0)
+    neg1, neg2 = const(-1.0, x), const(-2.0, x)
     h0d = h0.detach()
 
     # Per-step views made once: no indexing in the loop.
@@ -136,7 +136,7 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
     K_i.mul_(g2)  # ∂c2/∂a_i = 2g i(1-i)
     sched.mul_prev_(K_f, C, c0.detach() * 2)  # ∂c2/∂a_f = c2_{t-1} f(1-f)
     torch.mul(g2, g2, out=K_g)
-    torch.add(x.new_tensor(2.0), K_g, alpha=-0.5, out=K_g).mul_(i)  # ∂c2/∂a_g = 2i(1-g²)
+    torch.add(const(2.0, x), K_g, alpha=-0.5, out=K_g).mul_(i)  # ∂c2/∂a_g = 2i(1-g²)
     K_o.mul_(TC)  # ∂h/∂a_o = tanh(c) o(1-o)
     A = torch.mul(TC, TC)
     torch.addcmul(o, o, A, value=-1, out=A).mul_(0.5)  # ∂h/∂c2 = o(1-tanh²c)/2

@@ -23,7 +23,7 @@ from torch import Tensor
 
 from rnnkit.nn.bptt._autograd import recompute_grads, rnn_loop
 from rnnkit.nn.bptt._gemm import StepMatmul, input_projection
-from rnnkit.nn.bptt._schedule import Schedule, rows
+from rnnkit.nn.bptt._schedule import Schedule, const, rows
 
 __all__ = ["rnn_sequence"]
 
@@ -40,7 +40,7 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity: str, sched: Schedule):
     A = input_projection(x.reshape(T * B, I), w_ih_s, bias).view(T, B, H)  # (scaled) pre-activations
     y = x.new_zeros(T, B, H) if sched.packed else x.new_empty(T, B, H)
     rec = StepMatmul(w_hh_s, B, onednn=False)  # MKL measured faster for (B, H) x (H, H)
-    neg1 = x.new_tensor(-1.0)
+    neg1 = const(-1.0, x)
     h0d = h0.detach()
     As, Ys = A.unbind(0), y.unbind(0)  # per-step views made once
 
@@ -66,7 +66,7 @@ def _backward(saved, nonlinearity: str, sched: Schedule, needs, dy, dh_n):
     H = w_hh.shape[0]
     packed = sched.packed
     if nonlinearity == "tanh":  # act'(a_t) for all steps at once     (T, B, H)
-        K = torch.addcmul(x.new_tensor(1.0), y, y, value=-1)
+        K = torch.addcmul(const(1.0, x), y, y, value=-1)
     else:
         K = (y > 0).to(y.dtype)
 
