@@ -130,17 +130,19 @@ def test_bad_arguments_name_the_argument():
         CharLM(10, dropout=1.0)
     with pytest.raises(ConfigError, match="cell: must be one of lstm, gru, rnn, saw 'tcn'"):
         CharLM(10, cell="tcn")
-    with pytest.raises(ConfigError, match="backend: must be one of torch, rnnkit, saw 'x'"):
+    with pytest.raises(ConfigError, match="backend: must be one of auto, rnnkit, torch, saw 'x'"):
         CharLM(10, backend="x")
 
 
-def test_rnnkit_backend_matches_torch_backend_with_copied_weights():
-    import rnnkit.nn
-
-    if not hasattr(rnnkit.nn, "LSTM"):
-        pytest.skip("rnnkit.nn has no LSTM yet")
-    ours = CharLM(11, 5, 7, 2, backend="rnnkit")
-    ref = CharLM(11, 5, 7, 2, backend="torch")
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_rnnkit_backend_matches_torch_backend_with_copied_weights(cell):
+    ours = CharLM(11, 5, 7, 2, cell=cell, backend="rnnkit")
+    ref = CharLM(11, 5, 7, 2, cell=cell, backend="torch")
     ours.load_state_dict(ref.state_dict())
     x = torch.randint(0, 11, (6, 3))
+    y = torch.randint(0, 11, (6, 3))
     assert torch.allclose(ours(x)[0], ref(x)[0], atol=1e-5)
+    ours.compute_loss((x, y)).backward()
+    ref.compute_loss((x, y)).backward()
+    for (name, a), b in zip(ours.named_parameters(), ref.parameters()):
+        assert torch.allclose(a.grad, b.grad, atol=1e-5), name

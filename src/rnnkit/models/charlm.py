@@ -19,9 +19,10 @@ pass starts from zeros.
 Shapes are time-major: x, y (T, B) int64; logits (T, B, V); state h (L, B, H)
 (and c (L, B, H) for LSTM).
 
-The recurrent layer comes from one import point, :func:`recurrent_layer`:
-``backend="torch"`` takes ``torch.nn`` (oneDNN LSTM on CPU), ``backend="rnnkit"``
-takes ``rnnkit.nn`` (same arguments and state_dict names).
+The recurrent layer comes from one place, :func:`recurrent_layer`: ``rnnkit.nn``'s
+drop-in LSTM/GRU/RNN. Its ``backend`` is ``"auto"`` (the fastest correct path: torch's
+oneDNN kernel for the LSTM on CPU, rnnkit's hand-written BPTT for the GRU),
+``"rnnkit"`` or ``"torch"``; all give the same numbers.
 """
 from __future__ import annotations
 
@@ -29,31 +30,26 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+import rnnkit.nn as rnnkit_nn
 from rnnkit.errors import ConfigError
 
 __all__ = ["CharLM", "recurrent_layer", "CELLS", "BACKENDS"]
 
 CELLS = ("lstm", "gru", "rnn")
-BACKENDS = ("torch", "rnnkit")
+BACKENDS = ("auto", "rnnkit", "torch")
 _CLASS_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 
 State = Tensor | tuple[Tensor, Tensor]
 
 
 def recurrent_layer(cell: str, backend: str, **kwargs) -> nn.Module:
-    """The one place that chooses the recurrent layer class."""
+    """The one place that builds the recurrent layer: ``rnnkit.nn.LSTM/GRU/RNN`` (same
+    arguments, parameters and results as ``torch.nn``) with its ``backend`` keyword."""
     if cell not in CELLS:
         raise ConfigError(f"cell: must be one of {', '.join(CELLS)}, saw {cell!r}")
     if backend not in BACKENDS:
         raise ConfigError(f"backend: must be one of {', '.join(BACKENDS)}, saw {backend!r}")
-    if backend == "rnnkit":
-        import rnnkit.nn as source  # imported lazily: it may not export every layer yet
-
-        if not hasattr(source, _CLASS_NAMES[cell]):
-            raise ConfigError(f"backend: rnnkit.nn has no {_CLASS_NAMES[cell]} yet; use torch")
-    else:
-        source = nn
-    return getattr(source, _CLASS_NAMES[cell])(**kwargs)
+    return getattr(rnnkit_nn, _CLASS_NAMES[cell])(backend=backend, **kwargs)
 
 
 def detach_state(state: State | None) -> State | None:
@@ -74,12 +70,12 @@ class CharLM(nn.Module):
         num_layers: L.
         cell: ``"lstm"``, ``"gru"`` or ``"rnn"``.
         dropout: applied between layers and before the output layer.
-        backend: ``"torch"`` or ``"rnnkit"`` (see :func:`recurrent_layer`).
+        backend: ``"auto"``, ``"rnnkit"`` or ``"torch"`` (see :func:`recurrent_layer`).
     """
 
     def __init__(self, vocab_size: int, embed_dim: int = 64, hidden_size: int = 256,
                  num_layers: int = 2, cell: str = "lstm", dropout: float = 0.0,
-                 backend: str = "torch") -> None:
+                 backend: str = "auto") -> None:
         super().__init__()
         for name, value in (("vocab_size", vocab_size), ("embed_dim", embed_dim),
                             ("hidden_size", hidden_size), ("num_layers", num_layers)):

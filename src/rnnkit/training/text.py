@@ -65,7 +65,7 @@ class TextModelConfig:
     hidden_size: int = 512
     num_layers: int = 1
     dropout: float = 0.0
-    backend: Literal["torch", "rnnkit"] = "torch"
+    backend: Literal["auto", "rnnkit", "torch"] = "auto"
 
 
 @dataclass
