@@ -19,10 +19,18 @@ Backward, per step in reverse processing order (dh_t = ∂L/∂h_t including dy_
     da_g = dc ⊙ i ⊙ (1-g²)      da_o = dr ⊙ tanh(c_t) ⊙ o(1-o)
     dh_{t-1} += da_t W_hh
 
-The factors after ``dc``/``dr`` depend on the forward pass only, so they are computed
-for all T at once before the loop; the loop is one GEMM and four elementwise ops. After
-it, dW_ih = da^T x, dW_hh = da^T h_prev, dx = da W_ih, db = Σ da and dW_hr = dh^T r
-are single large GEMMs over all T·B rows.
+The code carries dc2 = ∂L/∂c2 = dc/2, which makes each factor a product of saved
+tensors. The factors after ``dc``/``dr`` depend on the forward pass only, so they are
+computed for all T at once before the loop; the loop is one GEMM and four elementwise
+ops. After it, dW_ih = da^T x, dW_hh = da^T h_prev, dx = da W_ih, db = Σ da and
+dW_hr = dh^T r are single large GEMMs over all T·B rows.
+
+Equivalent plain loop (what ``_autograd.lstm_loop`` runs for double backward)::
+
+    for t in order:
+        i, f, g, o = (x[t] @ W_ih.T + b_ih + h @ W_hh.T + b_hh).chunk(4, 1)
+        c = sigmoid(f) * c + sigmoid(i) * tanh(g)
+        h = sigmoid(o) * tanh(c)            # then h @ W_hr.T with a projection
 """
 from __future__ import annotations
 
