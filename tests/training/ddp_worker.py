@@ -1,7 +1,7 @@
 """Training script run under torchrun by the distributed tests (tests/training, tests/faults).
 
 Trains a tiny 2-layer LSTM (no dropout) on 32 fixed sequences, global batch 8, with
-shuffling, through the Trainer and rnnkit.training.distributed. Every rank writes its
+shuffling, through the plain Trainer, which goes data-parallel by itself under torchrun. Every rank writes its
 final weights to ``OUT/rank<r>.safetensors``. With ``--run-dir`` the trainer keeps
 checkpoints there and a restarted worker resumes from ``checkpoints/last``;
 ``--kill-at-step K`` makes rank ``--kill-rank`` SIGKILL itself after optimizer step K,
@@ -55,21 +55,15 @@ def main(argv=None) -> None:
     p.add_argument("--kill-rank", type=int, default=1)
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    D.init_distributed("cpu")
-    model, loader = build(args.cell)
-    loader = D.distributed_loader(loader, seed=0)
+    model, loader = build(args.cell)  # the plain loader: the trainer shards it under torchrun
     config = TrainConfig(epochs=args.epochs, batch_size=GLOBAL_BATCH, lr=1e-2, seed=0, device="cpu",
                          progress=False, checkpoint=args.run_dir is not None)
-    callbacks = [D.SetEpoch(loader)]
-    if args.kill_at_step:
-        callbacks.append(KillAt(args.kill_at_step, args.kill_rank))
-    wrapped = D.DistributedModel(model, torch.device("cpu"), D.first_batch(loader))
+    callbacks = [KillAt(args.kill_at_step, args.kill_rank)] if args.kill_at_step else []
     run_dir = args.run_dir
-    if run_dir is not None and not D.is_main():
-        run_dir = run_dir / f"rank{D.rank()}"  # until the trainer writes from rank 0 only
     resume = run_dir is not None and (run_dir / "checkpoints" / "last").is_dir()
-    trainer = Trainer(wrapped, config, run_dir=run_dir, callbacks=callbacks)
+    trainer = Trainer(model, config, run_dir=run_dir, callbacks=callbacks)
     trainer.fit(loader, resume=resume)
+    assert D.is_active() and D.world_size() == int(os.environ["WORLD_SIZE"])
     args.out.mkdir(parents=True, exist_ok=True)
     weights = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
     save_file(weights, str(args.out / f"rank{D.rank()}.safetensors"))

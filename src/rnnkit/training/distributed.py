@@ -50,6 +50,10 @@ __all__ = [
     "is_main",
     "barrier",
     "all_reduce_mean",
+    "any_rank",
+    "device_for_rank",
+    "first_batch",
+    "ColumnShard",
     "broadcast_object",
     "distributed_loader",
     "SetEpoch",
@@ -110,13 +114,34 @@ def init_distributed(device: Optional[torch.device | str] = None, timeout_s: flo
         torch.cuda.set_device(info.local_rank)
     elif os.environ["MASTER_ADDR"] in _LOOPBACK_NAMES and sys.platform.startswith("linux"):
         os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")  # gloo traffic stays on loopback
+    timeout = timedelta(seconds=timeout_s)
     dist.init_process_group(
         backend="nccl" if use_cuda else "gloo",
+        store=_attempt_store(info, timeout),
         rank=info.rank,
         world_size=info.world_size,
-        timeout=timedelta(seconds=timeout_s),
+        timeout=timeout,
     )
     return info
+
+
+def _attempt_store(info: DistInfo, timeout: timedelta) -> Optional[dist.Store]:
+    """The rendezvous store, with keys private to this torchrun attempt.
+
+    After ``--max-restarts`` restarts the workers, torchrun's store still holds the
+    previous attempt's addresses; without a per-attempt prefix the new ranks try to
+    connect to the dead ones (measured: "Connection refused" in gloo's connectFullMesh
+    with the static rendezvous hanging outright). None outside torchrun: env:// then.
+    """
+    attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT")
+    if attempt is None:
+        return None
+    agent_hosts_store = os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True"
+    store = dist.TCPStore(
+        os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), info.world_size,
+        is_master=info.rank == 0 and not agent_hosts_store, timeout=timeout,
+    )
+    return dist.PrefixStore(f"rnnkit/attempt_{attempt}/", store)
 
 
 def device_for_rank(device: torch.device) -> torch.device:
@@ -161,6 +186,17 @@ def all_reduce_mean(value: float) -> float:
     return float(t.item()) / world_size()
 
 
+def any_rank(flag: bool) -> bool:
+    """True on every rank when ``flag`` is true on any rank (a stop decision all ranks share)."""
+    if not is_active() or world_size() == 1:
+        return bool(flag)
+    t = torch.tensor([1.0 if flag else 0.0])
+    if dist.get_backend() == "nccl":
+        t = t.cuda()
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item() > 0)
+
+
 def broadcast_object(obj: Any) -> Any:
     """Rank 0's ``obj`` on every rank (e.g. an error message or a stop decision)."""
     if not is_active() or world_size() == 1:
@@ -179,8 +215,34 @@ def cleanup() -> None:
 # ----------------------------------------------------------------------------- data
 
 
-def distributed_loader(loader: DataLoader, seed: int = 0, *, rank_: Optional[int] = None,
-                       world: Optional[int] = None) -> DataLoader:
+class ColumnShard:
+    """This rank's share of B parallel time-major streams: every (T, B) tensor of a batch
+    is cut to columns ``[r*B/W, (r+1)*B/W)``. For carried-state text batches
+    (:class:`rnnkit.data.text.ContiguousBatches`), where chunk k+1 continues chunk k and
+    so cannot be shuffled or dealt out whole; each rank keeps its own streams' state."""
+
+    def __init__(self, batches: Any, rank_: int, world: int) -> None:
+        per = batches.batch_size // world
+        self.batches, self.lo, self.hi = batches, rank_ * per, (rank_ + 1) * per
+        self.batch_size = per
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        for batch in self.batches:
+            yield tuple(t[:, self.lo : self.hi] for t in batch)  # (T, B/W) each
+
+    def peek(self) -> tuple:
+        """The first batch, without advancing a sub-epoch pass."""
+        return tuple(t[:, self.lo : self.hi] for t in self.batches.chunk(0))
+
+    def __getattr__(self, name: str) -> Any:  # chars_per_pass, seq_len, ... of the whole
+        return getattr(self.__dict__["batches"], name)
+
+
+def distributed_loader(loader: Any, seed: int = 0, *, rank_: Optional[int] = None,
+                       world: Optional[int] = None) -> Any:
     """The same loader, sharded: each rank gets ``batch_size / W`` of every global batch.
 
     Keeps the dataset, collate function, workers and drop_last; shuffles (seeded by
@@ -190,13 +252,20 @@ def distributed_loader(loader: DataLoader, seed: int = 0, *, rank_: Optional[int
     """
     w = world if world is not None else world_size()
     r = rank_ if rank_ is not None else rank()
-    if not isinstance(loader, DataLoader) or loader.batch_size is None:
-        raise ConfigError("distributed training needs a torch DataLoader with a batch_size")
+    from rnnkit.data.text import ContiguousBatches
+
+    streams = isinstance(loader, ContiguousBatches)
+    if not streams and (not isinstance(loader, DataLoader) or loader.batch_size is None):
+        raise ConfigError(
+            f"distributed training needs a torch DataLoader with a batch_size, got {type(loader).__name__}"
+        )
     if loader.batch_size % w:
         raise ConfigError(
             f"train.batch_size ({loader.batch_size}) is the global batch and must be a multiple "
             f"of the number of processes ({w})"
         )
+    if streams:
+        return ColumnShard(loader, r, w)
     shuffle = isinstance(loader.sampler, RandomSampler)
     sampler = DistributedSampler(loader.dataset, num_replicas=w, rank=r, shuffle=shuffle,
                                  seed=seed, drop_last=False)
@@ -313,5 +382,7 @@ class DistributedModel(nn.Module):
 
 def first_batch(loader: Iterable) -> Any:
     """The loader's first batch, drawn without disturbing any global RNG."""
+    if hasattr(loader, "peek"):
+        return loader.peek()
     with torch.random.fork_rng():
         return next(iter(loader))

@@ -26,6 +26,12 @@ from ``checkpoints/last``, so an interrupted CPU run finishes bit-identical to a
 uninterrupted one. A DataLoader that shuffles with its own ``generator`` is
 restored too.
 
+Under torchrun (``RANK``/``WORLD_SIZE`` set) ``fit`` joins the process group and
+trains data-parallel (:mod:`rnnkit.training.distributed`): the train loader is
+sharded (``batch_size`` is the global batch), the loss runs through DDP, stop
+decisions are shared by all ranks, and only rank 0 writes the run folder, followed
+by a barrier. Without torchrun nothing changes.
+
 Errors: a non-finite loss or gradient norm raises :class:`NonFiniteLossError` (an
 ``RnnkitError``, so the CLI prints one line and exits with code 2) naming the epoch
 and step; the checkpoints from the last complete epoch are left untouched.
@@ -44,6 +50,7 @@ import torch
 
 from rnnkit.errors import CheckpointError, RnnkitError
 from rnnkit.training import checkpoint as ckpt
+from rnnkit.training import distributed as dist_
 from rnnkit.training.atomic import recover_dir, remove_stale_temps
 from rnnkit.training.callbacks import TensorBoardLogger, dispatch
 from rnnkit.training.config import TrainConfig, save_json, to_dict
@@ -132,6 +139,11 @@ class Trainer:
 
     def _fit(self, train_loader, val_loader, resume: bool) -> FitResult:
         cfg = self.config
+        dist_.init_distributed(self.device)  # a no-op unless launched by torchrun
+        self.device = dist_.device_for_rank(self.device)
+        main = dist_.is_main()
+        if dist_.is_active():
+            train_loader = dist_.distributed_loader(train_loader, seed=cfg.seed)
         self.model.to(self.device)
         self.optimizer = build_optimizer(self.model.parameters(), cfg)
         self.scheduler = build_scheduler(self.optimizer, cfg)
@@ -142,33 +154,38 @@ class Trainer:
             (lambda: torch.autocast("cuda", dtype=amp_dtype)) if use_amp else nullcontext
         )
         generators = _loader_generators(train_loader)
-        if self.checkpoint_dir is not None:
+        if self.checkpoint_dir is not None and main:
             for name in ("last", "best"):
                 recover_dir(self.checkpoint_dir / name)
             remove_stale_temps(self.checkpoint_dir)
             remove_stale_temps(self.run_dir)
+        dist_.barrier()
         if resume:
             self._restore(generators)
         else:
             seed_everything(cfg.seed, cfg.deterministic)
-        if self.run_dir is not None:
+        self._loss_fn = self.model.compute_loss
+        if dist_.is_active():  # after the restore: DDP starts from the resumed weights
+            sample = move_to(dist_.first_batch(train_loader), self.device)
+            self._loss_fn = dist_.ddp_loss(self.model, self.device, sample)
+        if self.run_dir is not None and main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             run_config = self.run_config or {"train": to_dict(cfg), "model": self.model_config}
             save_json(self.run_dir / "config.json", run_config)
-        callbacks = list(self.callbacks)
-        if cfg.tensorboard and self.run_dir is not None:
+        callbacks = [dist_.SetEpoch(train_loader)] + list(self.callbacks)
+        if cfg.tensorboard and self.run_dir is not None and main:
             callbacks.append(TensorBoardLogger(self.run_dir / "tensorboard"))
         self._callbacks = callbacks
         dispatch(callbacks, "on_fit_start", self)
         start = time.perf_counter()
-        with EpochProgress(progress_enabled(cfg.progress)) as bar:
+        with EpochProgress(progress_enabled(cfg.progress) and main) as bar:
             for epoch in range(self.epoch + 1, cfg.epochs + 1):
                 row = self._run_epoch(epoch, train_loader, val_loader, bar, start, generators)
                 bar.end_epoch(_summary(row))
                 if self.stop_reason is not None:
                     break
         seconds = time.perf_counter() - start
-        if self.run_dir is not None and self.history:
+        if self.run_dir is not None and self.history and main:
             plot_loss(self.history, self.run_dir / "loss.png")
         dispatch(callbacks, "on_fit_end", self)
         return FitResult(
@@ -198,10 +215,10 @@ class Trainer:
         for batch in train_loader:
             batch = move_to(batch, self.device, non_blocking=True)
             with self._autocast():
-                loss = model.compute_loss(batch)
+                loss = self._loss_fn(batch)
             loss_value = float(loss.detach())
             where = f"epoch {epoch}, step {self.step + 1} (batch {batches + 1} of the epoch)"
-            if not math.isfinite(loss_value):
+            if dist_.any_rank(not math.isfinite(loss_value)):  # every rank stops together
                 raise NonFiniteLossError(f"non-finite loss ({loss_value}) at {where}; " + self._kept())
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
@@ -220,10 +237,10 @@ class Trainer:
                 norm_max = max(norm_max, norm)
             dispatch(self._callbacks, "on_batch_end", self, self.step, loss_value)
             bar.advance(loss_value)
-            if cfg.time_budget is not None and time.perf_counter() - start > cfg.time_budget:
+            if cfg.time_budget is not None and dist_.any_rank(time.perf_counter() - start > cfg.time_budget):
                 self.stop_reason = "time_budget"
                 break
-        train_loss = loss_sum / max(batches, 1)
+        train_loss = dist_.all_reduce_mean(loss_sum / max(batches, 1))  # over all ranks
         val_loss = self.evaluate(val_loader) if val_loader is not None else None
         monitored = val_loss if val_loss is not None else train_loss
         step_scheduler(self.scheduler, monitored)
@@ -290,6 +307,11 @@ class Trainer:
         }
 
     def _save(self, improved: bool, generators) -> None:
+        if dist_.is_main():
+            self._write(improved, generators)
+        dist_.barrier()  # no rank reads a checkpoint that is still being written
+
+    def _write(self, improved: bool, generators) -> None:
         if self.checkpoint_dir is None or not self.config.checkpoint:
             if improved:
                 self._best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
