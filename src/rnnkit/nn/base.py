@@ -34,6 +34,9 @@ from torch.nn.utils.rnn import PackedSequence
 
 from rnnkit.errors import RnnkitError
 from rnnkit.nn import stack
+from rnnkit.nn.extensions import runner as ext_runner
+from rnnkit.nn.extensions import stateful as ext_stateful
+from rnnkit.nn.extensions.options import Extensions
 
 __all__ = ["RNNBase", "BACKENDS", "GATES", "AUTO_RNNKIT_ON_CPU"]
 
@@ -71,9 +74,22 @@ class RNNBase(nn.Module):
         dtype=None,
         *,
         backend: str = "auto",
+        layer_norm: bool = False,
+        recurrent_dropout: float = 0.0,
+        zoneout: float = 0.0,
+        nonlinearity="tanh",
+        stateful: bool = False,
     ) -> None:
         super().__init__()
         factory = {"device": device, "dtype": dtype}
+        # Extensions beyond torch.nn (docs/extensions.md); the defaults are the plain layer.
+        self.extensions = Extensions.checked(layer_norm, recurrent_dropout, zoneout, nonlinearity)
+        if self.extensions.active and proj_size > 0:
+            raise ValueError(f"{self.extensions.describe()} does not support proj_size > 0, "
+                             f"got proj_size={proj_size}")
+        if not isinstance(stateful, bool):
+            raise ValueError(f"stateful must be True or False, got {stateful!r}")
+        self.stateful = stateful
         self.mode = mode
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -106,7 +122,11 @@ class RNNBase(nn.Module):
                     names.append(stem + suffix)
                 self._flat_weights_names.extend(names)
                 self._all_weights.append(names)
+                if layer_norm:
+                    ext_runner.add_ln_parameters(self, mode, hidden_size, suffix, factory)
         self.reset_parameters()
+        if stateful:
+            ext_stateful.attach_stateful(self)
 
     def _check_arguments(self, dropout: object) -> None:
         """torch.nn.RNNBase's checks, in its order and with its messages."""
@@ -145,6 +165,11 @@ class RNNBase(nn.Module):
         bound = 1.0 / math.sqrt(self.hidden_size)
         for weight in self.parameters():
             nn.init.uniform_(weight, -bound, bound)
+        ext_runner.reset_ln_parameters(self)  # layer-norm gains 1, biases 0
+
+    def reset_state(self) -> None:
+        """Forget the state carried between calls by ``stateful=True`` (a no-op otherwise)."""
+        ext_stateful.reset_state(self)
 
     def flatten_parameters(self) -> None:
         """A no-op, kept so code written for torch.nn runs unchanged."""
@@ -180,12 +205,19 @@ class RNNBase(nn.Module):
             s += f", bidirectional={self.bidirectional}"
         if self.backend != "auto":
             s += f", backend={self.backend!r}"
+        extensions = getattr(self, "extensions", Extensions())
+        if extensions.active:
+            s += ", " + extensions.describe()
+        if getattr(self, "stateful", False):
+            s += ", stateful=True"
         return s
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
         # Pickles from before a field existed still load.
         self.__dict__.setdefault("backend", "auto")
+        self.__dict__.setdefault("extensions", Extensions())
+        self.__dict__.setdefault("stateful", False)
 
     # ------------------------------------------------------------------ checks
     def check_input(self, input: Tensor, batch_sizes: Tensor | None) -> None:
@@ -267,9 +299,10 @@ class RNNBase(nn.Module):
     def torch_kernel_unsupported(self) -> str | None:
         """Why torch has no fused kernel for this configuration, or None when it has one.
 
-        Extensions (layer norm, zoneout, ...) override this to name themselves.
+        Extensions (layer norm, zoneout, ...) name themselves here.
         """
-        return None
+        extensions = getattr(self, "extensions", None)
+        return extensions.describe() if extensions is not None and extensions.active else None
 
     def resolved_backend(self) -> str:
         """"torch" or "rnnkit": what a forward call runs now (see the module doc)."""
@@ -309,8 +342,10 @@ class RNNBase(nn.Module):
     def run_direction(self, x: Tensor, states: tuple, layer: int, direction: int, batch_sizes):
         """One layer-direction on the "rnnkit" path: x (T, B, I_k) -> y (T, B, H_out), states.
 
-        Extensions that change the recurrence override this.
+        Extensions that change the recurrence go to ``rnnkit.nn.extensions``.
         """
+        if self.extensions.active:
+            return ext_runner.run_extended_direction(self, x, states, layer, direction, batch_sizes)
         return stack.run_direction(self, x, states, layer, direction, batch_sizes)
 
     def _run_torch(self, input: Tensor, hx: tuple, batch_sizes: Tensor | None):

@@ -15,6 +15,8 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.nn import functional
+from rnnkit.nn.extensions import runner as ext_runner
+from rnnkit.nn.extensions.options import Extensions
 
 __all__ = ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -23,9 +25,10 @@ class RNNCellBase(nn.Module):
     """Parameters, initialisation and input checks shared by the three cells."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int,
-                 device=None, dtype=None) -> None:
+                 device=None, dtype=None, extensions: Extensions = Extensions()) -> None:
         super().__init__()
         factory = {"device": device, "dtype": dtype}
+        self.extensions = extensions  # rnnkit extensions (docs/extensions.md)
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.bias = bias
@@ -37,6 +40,9 @@ class RNNCellBase(nn.Module):
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
+        if extensions.layer_norm:
+            mode = {4: "LSTM", 3: "GRU"}[num_chunks]
+            ext_runner.add_ln_parameters(self, mode, hidden_size, "", factory)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -44,13 +50,17 @@ class RNNCellBase(nn.Module):
         bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
         for weight in self.parameters():
             nn.init.uniform_(weight, -bound, bound)
+        ext_runner.reset_ln_parameters(self)  # layer-norm gains 1, biases 0
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if self.bias is not True:
             s += f", bias={self.bias}"
-        if getattr(self, "nonlinearity", "tanh") != "tanh":
+        if getattr(self, "nonlinearity", "tanh") == "relu":
             s += f", nonlinearity={self.nonlinearity}"
+        extensions = getattr(self, "extensions", Extensions())
+        if extensions.active:
+            s += ", " + extensions.describe()
         return s
 
     def _check_dims(self, input: Tensor, states: tuple, names: tuple) -> None:
@@ -91,9 +101,10 @@ class RNNCellBase(nn.Module):
     def torch_kernel_unsupported(self) -> str | None:
         """Why torch.nn's cell cannot compute this configuration, or None when it can.
 
-        Extensions (layer norm, ...) override this to name themselves.
+        Extensions (layer norm, a custom nonlinearity) name themselves here.
         """
-        return None
+        extensions = getattr(self, "extensions", None)
+        return extensions.describe() if extensions is not None and extensions.active else None
 
     def __prepare_scriptable__(self):
         """torch.jit.script scripts the equivalent torch.nn cell sharing these parameters."""
@@ -123,12 +134,19 @@ class RNNCell(RNNCellBase):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: str = "tanh", device=None, dtype=None) -> None:
-        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+        # nonlinearity may also be any elementwise callable (rnnkit extension).
+        custom = callable(nonlinearity) and not isinstance(nonlinearity, str)
+        extensions = Extensions(nonlinearity=nonlinearity) if custom else Extensions()
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype, extensions)
         self.nonlinearity = nonlinearity
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         self._check_dims(input, (hx,), ("hidden",))
         input, (hx,), is_batched = self._batched(input, (hx,))
+        if self.extensions.active:  # a callable nonlinearity
+            self._check_sizes(input, (hx,))
+            (h,) = ext_runner.extended_cell(self, "RNN_TANH", input, (hx,))  # (B, H)
+            return h if is_batched else h.squeeze(0)
         if self.nonlinearity not in ("tanh", "relu"):
             raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
         self._check_sizes(input, (hx,))
@@ -150,14 +168,18 @@ class LSTMCell(RNNCellBase):
     _torch_class = nn.LSTMCell
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 device=None, dtype=None) -> None:
-        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+                 device=None, dtype=None, *, layer_norm: bool = False) -> None:
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype,
+                         Extensions.checked(layer_norm=layer_norm))
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
         states = (None, None) if hx is None else tuple(hx)
         self._check_dims(input, states, ("hx[0]", "hx[1]"))
         input, states, is_batched = self._batched(input, states)
         self._check_sizes(input, states)
+        if self.extensions.active:  # layer norm (rnnkit.nn.extensions.layernorm)
+            h, c = ext_runner.extended_cell(self, "LSTM", input, states)
+            return (h, c) if is_batched else (h.squeeze(0), c.squeeze(0))
         h, c = functional.lstm_cell(input, *states, self.weight_ih, self.weight_hh,
                                     self.bias_ih, self.bias_hh)  # (B, H) each
         return (h, c) if is_batched else (h.squeeze(0), c.squeeze(0))
@@ -175,13 +197,17 @@ class GRUCell(RNNCellBase):
     _torch_class = nn.GRUCell
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 device=None, dtype=None) -> None:
-        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
+                 device=None, dtype=None, *, layer_norm: bool = False) -> None:
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype,
+                         Extensions.checked(layer_norm=layer_norm))
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         self._check_dims(input, (hx,), ("hidden",))
         input, (hx,), is_batched = self._batched(input, (hx,))
         self._check_sizes(input, (hx,))
+        if self.extensions.active:  # layer norm (rnnkit.nn.extensions.layernorm)
+            (h,) = ext_runner.extended_cell(self, "GRU", input, (hx,))
+            return h if is_batched else h.squeeze(0)
         h = functional.gru_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih,
                                 self.bias_hh)  # (B, H)
         return h if is_batched else h.squeeze(0)

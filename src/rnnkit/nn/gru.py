@@ -52,6 +52,10 @@ class GRU(RNNBase):
         dtype=None,
         *,
         backend: str = "auto",
+        layer_norm: bool = False,
+        recurrent_dropout: float = 0.0,
+        zoneout: float = 0.0,
+        stateful: bool = False,
         **kwargs,
     ) -> None:
         if "proj_size" in kwargs:
@@ -60,7 +64,8 @@ class GRU(RNNBase):
             raise TypeError(f"GRU.__init__() got an unexpected keyword argument '{next(iter(kwargs))}'")
         super().__init__(
             "GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-            bidirectional, 0, device, dtype, backend=backend,
+            bidirectional, 0, device, dtype, backend=backend, layer_norm=layer_norm,
+            recurrent_dropout=recurrent_dropout, zoneout=zoneout, stateful=stateful,
         )
 
     def forward(self, input, hx: Tensor | None = None):

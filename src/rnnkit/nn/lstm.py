@@ -66,10 +66,15 @@ class LSTM(RNNBase):
         dtype=None,
         *,
         backend: str = "auto",
+        layer_norm: bool = False,
+        recurrent_dropout: float = 0.0,
+        zoneout: float = 0.0,
+        stateful: bool = False,
     ) -> None:
         super().__init__(
             "LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-            bidirectional, proj_size, device, dtype, backend=backend,
+            bidirectional, proj_size, device, dtype, backend=backend, layer_norm=layer_norm,
+            recurrent_dropout=recurrent_dropout, zoneout=zoneout, stateful=stateful,
         )
 
     def check_forward_args(self, input: Tensor, hidden: tuple, batch_sizes: Tensor | None) -> None:

@@ -48,19 +48,24 @@ class RNN(RNNBase):
         dtype=None,
         *,
         backend: str = "auto",
+        recurrent_dropout: float = 0.0,
+        zoneout: float = 0.0,
+        stateful: bool = False,
         **kwargs,
     ) -> None:
         if "proj_size" in kwargs:
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         if kwargs:
             raise TypeError(f"RNN.__init__() got an unexpected keyword argument '{next(iter(kwargs))}'")
-        if nonlinearity not in ("tanh", "relu"):
+        # Any elementwise callable is accepted too (rnnkit extension, docs/extensions.md).
+        if nonlinearity not in ("tanh", "relu") and not callable(nonlinearity):
             raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
         self.nonlinearity = nonlinearity
-        mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        mode = "RNN_RELU" if nonlinearity == "relu" else "RNN_TANH"
         super().__init__(
             mode, input_size, hidden_size, num_layers, bias, batch_first, dropout,
-            bidirectional, 0, device, dtype, backend=backend,
+            bidirectional, 0, device, dtype, backend=backend, recurrent_dropout=recurrent_dropout,
+            zoneout=zoneout, nonlinearity=nonlinearity, stateful=stateful,
         )
 
     def forward(self, input, hx: Tensor | None = None):
@@ -70,7 +75,7 @@ class RNN(RNNBase):
 
     def extra_repr(self) -> str:
         s = super().extra_repr()
-        if self.nonlinearity != "tanh":
+        if self.nonlinearity == "relu":  # a callable is named by the extensions part
             s += f", nonlinearity={self.nonlinearity!r}"
         return s
 

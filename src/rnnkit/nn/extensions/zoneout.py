@@ -1,0 +1,36 @@
+"""Zoneout (Krueger et al. 2017): units randomly keep their previous value.
+
+At every step t and for every unit, independently, a mask m_t ~ Bernoulli(p) chooses
+between the previous value and the new one; the LSTM zones out h and c with
+separate masks::
+
+    h_t = m^h_t ⊙ h_{t−1} + (1 − m^h_t) ⊙ h̃_t          h̃_t the plain cell's new state
+    c_t = m^c_t ⊙ c_{t−1} + (1 − m^c_t) ⊙ c̃_t          (LSTM)
+
+In evaluation the masks are replaced by their expectation p (the paper's choice)::
+
+    h_t = p h_{t−1} + (1 − p) h̃_t
+
+so a trained network's mean behaviour is kept. p = 0 is the plain layer.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = ["zoneout_masks", "zoneout_mix"]
+
+
+def zoneout_masks(like: Tensor, T: int, p: float, training: bool) -> Tensor | float | None:
+    """Keep-masks m (T, B, H) in training, the constant p in evaluation, None when p = 0."""
+    if p == 0:
+        return None
+    if not training:
+        return p
+    return torch.empty((T, *like.shape), dtype=like.dtype, device=like.device).bernoulli_(p)
+
+
+def zoneout_mix(m: Tensor | float, previous: Tensor, new: Tensor) -> Tensor:
+    """m ⊙ previous + (1 − m) ⊙ new  =  new + m ⊙ (previous − new)."""
+    return torch.lerp(new, previous, m) if isinstance(m, Tensor) else \
+        torch.lerp(new, previous, float(m))
