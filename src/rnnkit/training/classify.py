@@ -35,6 +35,7 @@ from rnnkit.models.classifier import SequenceClassifier
 from rnnkit.training.checkpoint import load_model, save_model
 from rnnkit.training.classify_metrics import classification_metrics, plot_confusion
 from rnnkit.training.config import TrainConfig, save_json, to_dict
+from rnnkit.training.distributed import leave_unless_main
 from rnnkit.training.trainer import Trainer
 
 __all__ = [
@@ -67,7 +68,8 @@ class ClassifyDataConfig:
     val_fraction: float = 0.15    # of the remaining groups; 0: no validation set
     split_seed: int = 0
     class_weights: Literal["none", "balanced"] = "none"
-    augment: bool = False         # audio only: speed, shift, noise (see data.audio.augment)
+    augment: bool = False         # audio: speed, shift, noise (data.audio.augment); .ts: jitter
+    jitter: float = 0.05          # .ts augmentation: noise std as a fraction of each feature's std
 
 
 def _train_defaults() -> TrainConfig:
@@ -203,10 +205,14 @@ def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log) -> dict:
     model = build_classifier(model_json)
 
     transform = None
+    rng = np.random.default_rng(cfg.train.seed)
     if dcfg.augment and data.kind == "wav":
-        rng = np.random.default_rng(cfg.train.seed)
         signals = train_set.signals
         transform = lambda i: features_from_signal(augment(signals[i], audio.sample_rate, rng), audio)  # noqa: E731
+    elif dcfg.augment:  # .ts: Gaussian jitter, data.jitter standard deviations of each feature
+        scale = (dcfg.jitter * frames.std(axis=0)).astype(np.float32)  # (F,)
+        feats = train_set.features
+        transform = lambda i: feats[i] + scale * rng.standard_normal(feats[i].shape, dtype=np.float32)  # noqa: E731
     train_ds = SequenceDataset(train_set.features, y_train, train_set.names, transform=transform)
     loader = torch.utils.data.DataLoader(
         train_ds, batch_size=cfg.train.batch_size, shuffle=True, collate_fn=collate_packed,
@@ -223,6 +229,7 @@ def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log) -> dict:
                       run_config={**to_dict(cfg), "train_path": str(train_path),
                                   "test_path": None if test_path is None else str(test_path)})
     result = trainer.fit(loader, val_loader)
+    leave_unless_main()  # under torchrun, rank 0 alone evaluates and writes
     trainer.load_best()
     model.cpu().eval()
     save_model(out / "model", model, model_json)

@@ -62,6 +62,7 @@ __all__ = [
     "ddp_loss",
     "DistributedModel",
     "cleanup",
+    "leave_unless_main",
     "LOOPBACK",
 ]
 
@@ -204,6 +205,18 @@ def broadcast_object(obj: Any) -> Any:
     box = [obj]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+def leave_unless_main() -> None:
+    """After training, ranks other than 0 exit the process (status 0); rank 0 goes on.
+
+    Task functions call this right after ``Trainer.fit``: evaluation, reports and the
+    exported model folder are rank 0's job alone, so no two processes write one file.
+    Does nothing outside torchrun.
+    """
+    if is_active() and not is_main():
+        dist.destroy_process_group()
+        raise SystemExit(0)
 
 
 def cleanup() -> None:

@@ -26,6 +26,7 @@ import torch
 from rnnkit.data.timeseries import read_series
 from rnnkit.errors import DataError
 from rnnkit.training.baselines import run_baselines
+from rnnkit.training.distributed import leave_unless_main
 from rnnkit.training.forecast_config import ForecastConfig
 from rnnkit.training.forecast_core import (
     ALL, check_series, fit_model, forecast_from_history, load_forecaster, meta_of,
@@ -114,6 +115,7 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
     origins = {s.name: list(range(n_train[s.name], len(s), d.horizon)) for s in series}
     with _threads(cfg.threads):
         model, states, fit = fit_model(series, n_train, cfg, out / "run")
+        leave_unless_main()  # under torchrun, rank 0 alone evaluates and writes
         frame, panels, model_m, base_m = _evaluate(
             model, states, series, origins, {s.name: test for s in series}, meta, cfg.baselines
         )

@@ -37,6 +37,7 @@ from rnnkit.models.charlm import CharLM
 from rnnkit.models.sampling import check_sampling_args, generate
 from rnnkit.training.checkpoint import load_model, save_model
 from rnnkit.training.config import TrainConfig, load_config, save_json, to_dict
+from rnnkit.training.distributed import leave_unless_main
 from rnnkit.training.trainer import Trainer
 
 __all__ = [
@@ -176,6 +177,7 @@ def train_text(cfg: TextConfig, data: Optional[Path], run_dir: Path, *,
     run_config = {**to_dict(cfg), "data_file": str(path)}
     trainer = Trainer(model, cfg.train, run_dir, model_config=model_config, run_config=run_config)
     result = trainer.fit(train_batches, val_batches, resume=resume)
+    leave_unless_main()  # under torchrun, rank 0 alone scores and writes
     trainer.load_best()
 
     nats, count = score_ids(model, val_ids, name=f"text file {path} (validation part)")
