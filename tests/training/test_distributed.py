@@ -122,3 +122,45 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     torch.manual_seed(0)
     init = RecurrentModel(3, 8, 1, cell="lstm", num_layers=2).state_dict()
     assert dh.max_diff(single, dict(init)) > 1e-2  # training really moved the weights
+
+
+def test_text_streams_are_dealt_out_by_column():
+    from rnnkit.data.text import ContiguousBatches
+
+    ids = torch.arange(200)
+    whole = ContiguousBatches(ids, batch_size=4, seq_len=5, max_chunks=3)
+    parts = [D.distributed_loader(ContiguousBatches(ids, batch_size=4, seq_len=5, max_chunks=3),
+                                  rank_=r, world=2) for r in (0, 1)]
+    assert parts[0].peek()[0].shape == (5, 2)
+    assert torch.equal(torch.cat([p.peek()[0] for p in parts], dim=1), whole.chunk(0)[0])
+    for _ in range(2):  # two sub-epoch passes: each rank keeps its own streams, in step
+        for (x, y), (x0, y0), (x1, y1) in zip(whole, *parts):
+            assert torch.equal(torch.cat([x0, x1], dim=1), x) and torch.equal(torch.cat([y0, y1], dim=1), y)
+    assert len(parts[0]) == len(whole) == 3
+    assert parts[1].chars_per_pass == whole.chars_per_pass
+
+
+def test_other_loaders_are_refused():
+    with pytest.raises(ConfigError, match=r"^distributed training needs a torch DataLoader with a "
+                                          r"batch_size, got list$"):
+        D.distributed_loader([1, 2], rank_=0, world=2)
+
+
+@pytest.mark.slow
+def test_classify_command_runs_unchanged_under_torchrun(tmp_path):
+    """`torchrun --nproc-per-node 2 -m rnnkit classify train ...`: one complete run folder."""
+    import subprocess
+
+    data = dh.REPO / "src" / "rnnkit" / "datasets" / "classification"
+    cmd = [str(dh.TORCHRUN), "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
+           "--master-port", str(dh.free_port()), "-m", "rnnkit", "classify", "train",
+           "--train", str(data / "JapaneseVowels_TRAIN.ts"), "--test", str(data / "JapaneseVowels_TEST.ts"),
+           "--out", str(tmp_path / "run"), "--epochs", "2", "--set", "model.hidden_size=8",
+           "--set", "model.num_layers=1"]
+    env = {**__import__("os").environ, "PYTHONPATH": str(dh.REPO / "src"), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("classify: test accuracy") == 1  # rank 0 alone evaluates
+    names = sorted(p.name for p in (tmp_path / "run").iterdir())
+    assert names == ["checkpoints", "config.json", "confusion.png", "loss.png", "metrics.csv",
+                     "metrics.json", "model", "summary.json"]
