@@ -16,6 +16,11 @@ after warm-up; we report the median of ``--reps`` (≥ 7) repetitions, the ratio
 rnnkit / torch of those medians, and GFLOP/s from the usual count: forward
 2·G·H·(I + H)·B·T per layer (G = 4 LSTM, 3 GRU, 1 RNN), forward + backward ≈ 3× that.
 Then a T-scaling check: LSTM forward+backward at T = 1000 should take about 10× T = 100.
+
+``--clock cpu`` times with the process's CPU time instead of the wall clock. On a
+shared machine with one thread (``--threads 1``) this leaves out the time spent
+waiting for other processes, so the ratios are much steadier; with several threads it
+would also count the pool's spinning, so use it with ``--threads 1`` only.
 """
 from __future__ import annotations
 
@@ -69,6 +74,9 @@ def train_fn(m, x):
     return run
 
 
+CLOCK = time.perf_counter
+
+
 def time_pair(fa, fb, reps: int, warmup: int = 2) -> tuple[float, float]:
     """Median seconds of fa and fb, interleaved, alternating which goes first."""
     for _ in range(warmup):
@@ -78,9 +86,9 @@ def time_pair(fa, fb, reps: int, warmup: int = 2) -> tuple[float, float]:
     for r in range(reps):
         order = [(fa, ta), (fb, tb)] if r % 2 == 0 else [(fb, tb), (fa, ta)]
         for f, acc in order:
-            t0 = time.perf_counter()
+            t0 = CLOCK()
             f()
-            acc.append(time.perf_counter() - t0)
+            acc.append(CLOCK() - t0)
     return statistics.median(ta), statistics.median(tb)
 
 
@@ -170,7 +178,10 @@ def main(argv=None) -> int:
     ap.add_argument("--reps", type=int, default=7, help="timed repetitions (median; at least 7)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--profile", action="store_true", help="profile rnnkit at (64,100,64,256) and stop")
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall", help="wall clock or process CPU time")
     args = ap.parse_args(argv)
+    global CLOCK
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
     if args.reps < 7:
         ap.error(f"--reps: expected at least 7, got {args.reps}")
     if args.threads:
@@ -179,7 +190,7 @@ def main(argv=None) -> int:
     for k in kinds:
         if k not in GATES:
             ap.error(f"--layers: expected names from lstm, gru, rnn, got {k!r}")
-    print(machine(), flush=True)
+    print(f"{machine()}, {args.clock} clock, median of {args.reps}", flush=True)
     if args.profile:
         for k in kinds:
             profile(k, (64, 100, 64, 256))
