@@ -22,6 +22,9 @@ def test_rank_killed_mid_epoch_restarts_and_matches_uninterrupted(tmp_path):
     dh.finish(straight)
     log = dh.finish(killed)
     assert "exitcode: -9" in log and "local_rank: 1" in log  # the kill really happened
+    for rank in (0, 1):  # attempt 0 began at step 1; attempt 1 resumed after epoch 1 (step 4)
+        lines = (tmp_path / "killed" / f"first-steps-rank{rank}.txt").read_text().split("\n")
+        assert lines[:2] == ["0 1", "1 5"], lines
 
     want = dh.weights(tmp_path / "straight", 0)
     for rank in (0, 1):

@@ -1,10 +1,11 @@
 """Training script run under torchrun by the distributed tests (tests/training, tests/faults).
 
 Trains a tiny 2-layer LSTM (no dropout) on 32 fixed sequences, global batch 8, with
-shuffling, through the plain Trainer, which goes data-parallel by itself under torchrun. Every rank writes its
-final weights to ``OUT/rank<r>.safetensors``. With ``--run-dir`` the trainer keeps
-checkpoints there and a restarted worker resumes from ``checkpoints/last``;
-``--kill-at-step K`` makes rank ``--kill-rank`` SIGKILL itself after optimizer step K,
+shuffling, through the plain Trainer, which goes data-parallel by itself under
+torchrun. Every rank writes its final weights to ``OUT/rank<r>.safetensors`` and the
+first optimizer step of each torchrun attempt to ``OUT/first-steps-rank<r>.txt``. With
+``--run-dir`` the trainer keeps checkpoints there and, after a torchrun restart,
+resumes from ``checkpoints/last`` by itself. ``--kill-at-step K`` makes rank ``--kill-rank`` SIGKILL itself after optimizer step K,
 once (only in torchrun's first attempt, TORCHELASTIC_RESTART_COUNT=0).
 """
 from __future__ import annotations
@@ -35,6 +36,20 @@ class KillAt:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+class FirstStep:
+    """Appends "<attempt> <first step>" to a file once per torchrun attempt."""
+
+    def __init__(self, out: Path) -> None:
+        self.out, self.done = out, False
+
+    def on_batch_end(self, trainer, step: int, loss: float) -> None:
+        if not self.done:
+            self.done = True
+            self.out.mkdir(parents=True, exist_ok=True)
+            with (self.out / f"first-steps-rank{D.rank()}.txt").open("a") as fh:
+                fh.write(f"{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')} {step}\n")
+
+
 def build(cell: str):
     g = torch.Generator().manual_seed(123)
     x = torch.randn(32, 5, 3, generator=g)  # (N, T, I)
@@ -58,11 +73,11 @@ def main(argv=None) -> None:
     model, loader = build(args.cell)  # the plain loader: the trainer shards it under torchrun
     config = TrainConfig(epochs=args.epochs, batch_size=GLOBAL_BATCH, lr=1e-2, seed=0, device="cpu",
                          progress=False, checkpoint=args.run_dir is not None)
-    callbacks = [KillAt(args.kill_at_step, args.kill_rank)] if args.kill_at_step else []
-    run_dir = args.run_dir
-    resume = run_dir is not None and (run_dir / "checkpoints" / "last").is_dir()
-    trainer = Trainer(model, config, run_dir=run_dir, callbacks=callbacks)
-    trainer.fit(loader, resume=resume)
+    callbacks = [FirstStep(args.out)]
+    if args.kill_at_step:
+        callbacks.append(KillAt(args.kill_at_step, args.kill_rank))
+    trainer = Trainer(model, config, run_dir=args.run_dir, callbacks=callbacks)
+    trainer.fit(loader)  # after a torchrun restart the trainer resumes from checkpoints/last
     assert D.is_active() and D.world_size() == int(os.environ["WORLD_SIZE"])
     args.out.mkdir(parents=True, exist_ok=True)
     weights = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}

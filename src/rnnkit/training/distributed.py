@@ -45,6 +45,7 @@ __all__ = [
     "launched",
     "init_distributed",
     "is_active",
+    "restart_attempt",
     "rank",
     "world_size",
     "is_main",
@@ -150,6 +151,11 @@ def device_for_rank(device: torch.device) -> torch.device:
     if launched() and device.type == "cuda":
         return torch.device("cuda", env_info().local_rank)
     return device
+
+
+def restart_attempt() -> int:
+    """How many times torchrun has restarted this job (``--max-restarts``); 0 otherwise."""
+    return _env_int("TORCHELASTIC_RESTART_COUNT", 0)
 
 
 def is_active() -> bool:

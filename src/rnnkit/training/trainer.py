@@ -160,6 +160,8 @@ class Trainer:
             remove_stale_temps(self.checkpoint_dir)
             remove_stale_temps(self.run_dir)
         dist_.barrier()
+        if not resume and dist_.restart_attempt() > 0 and self.checkpoint_dir is not None:
+            resume = (self.checkpoint_dir / "last").is_dir()  # torchrun restarted this job
         if resume:
             self._restore(generators)
         else:
