@@ -9,6 +9,7 @@ MAPE next to seasonal naive, this run's ETS and the issue's statsmodels targets.
     .venv/bin/python benchmarks/bench_forecast.py --seeds 0 --series airline
     .venv/bin/python benchmarks/bench_forecast.py --markdown      # the table for RESULTS_forecast.md
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,14 +38,19 @@ def run(series: list[str], seeds: list[int], overrides: list[str]) -> dict:
     for name in series:
         runs = []
         for seed in seeds:
-            cfg = load_forecast_config(overrides=[f'data.data="{name}"', f"train.seed={seed}", *overrides])
+            cfg = load_forecast_config(
+                overrides=[f'data.data="{name}"', f"train.seed={seed}", *overrides]
+            )
             with tempfile.TemporaryDirectory() as tmp:
                 t0, c0 = time.perf_counter(), time.process_time()
                 m = train_forecaster(cfg, Path(tmp), log=lambda s: None)
                 m["wall"], m["cpu"] = time.perf_counter() - t0, time.process_time() - c0
             runs.append(m)
-            print(f"{name} seed {seed}: MASE {m['model']['mase']:.3f} MAPE {m['model']['mape']:.2f}% "
-                  f"coverage {m['model']['coverage']:.2f} ({m['wall']:.1f} s wall, {m['cpu']:.1f} s CPU)", flush=True)
+            print(
+                f"{name} seed {seed}: MASE {m['model']['mase']:.3f} MAPE {m['model']['mape']:.2f}% "
+                f"coverage {m['model']['coverage']:.2f} ({m['wall']:.1f} s wall, {m['cpu']:.1f} s CPU)",
+                flush=True,
+            )
         results[name] = runs
     return results
 
@@ -67,14 +73,19 @@ def table(results: dict) -> str:
             f"{TARGETS[name][1]:.3f} | {TARGETS[name][2]:.3f} | {statistics.mean(r['cpu'] for r in runs):.1f} / {statistics.mean(r['wall'] for r in runs):.1f} |"
         )
     if len(results) == 4:
-        per_seed = [statistics.mean(results[n][i]["model"]["mase"] for n in results) for i in range(len(next(iter(results.values()))))]
+        per_seed = [
+            statistics.mean(results[n][i]["model"]["mase"] for n in results)
+            for i in range(len(next(iter(results.values()))))
+        ]
         lines.append(f"| **mean of 4** | | {_ms(per_seed)} | | | 1.162 | | 1.045 | 1.572 | |")
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--series", nargs="+", default=list(FORECAST_SERIES), choices=list(FORECAST_SERIES))
+    p.add_argument(
+        "--series", nargs="+", default=list(FORECAST_SERIES), choices=list(FORECAST_SERIES)
+    )
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--set", nargs="*", default=[], help="config overrides, e.g. model.members=1")
     p.add_argument("--markdown", action="store_true", help="print the markdown results table")

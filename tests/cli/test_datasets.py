@@ -1,4 +1,5 @@
 """`rnnkit datasets` discovers every area's bundled data from its PROVENANCE.md."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,15 @@ def test_lists_the_forecasting_series_with_descriptions():
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["dataset", "files", "size", "description"]
     names = [line.split()[0] for line in lines[1:]]
-    assert names == [f"forecasting/{n}" for n in (
-        "airline_passengers.csv", "co2_weekly.csv", "elec_equip_monthly.csv", "sunspots_yearly.csv")]
+    assert names == [
+        f"forecasting/{n}"
+        for n in (
+            "airline_passengers.csv",
+            "co2_weekly.csv",
+            "elec_equip_monthly.csv",
+            "sunspots_yearly.csv",
+        )
+    ]
     assert "monthly international airline passengers" in result.stdout
 
 
@@ -31,5 +39,7 @@ def test_every_area_folder_with_a_provenance_is_listed():
 
 def test_dataset_path_errors():
     assert dataset_path("forecasting", "co2_weekly.csv").is_file()
-    with pytest.raises(DataError, match=r"bundled dataset forecasting/nope.csv does not exist; bundled: "):
+    with pytest.raises(
+        DataError, match=r"bundled dataset forecasting/nope.csv does not exist; bundled: "
+    ):
         dataset_path("forecasting", "nope.csv")

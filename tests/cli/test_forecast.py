@@ -1,4 +1,5 @@
 """`rnnkit forecast train | predict | backtest` through typer's CliRunner, on tiny budgets."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,18 @@ from rnnkit.cli.app import app
 from rnnkit.datasets import dataset_path
 
 runner = CliRunner()
-TINY = ["--members", "1", "--epochs", "2", "--max-steps", "4", "--set", "model.hidden_size=8",
-        "--set", 'baselines=["naive", "seasonal_naive", "drift"]']
+TINY = [
+    "--members",
+    "1",
+    "--epochs",
+    "2",
+    "--max-steps",
+    "4",
+    "--set",
+    "model.hidden_size=8",
+    "--set",
+    'baselines=["naive", "seasonal_naive", "drift"]',
+]
 
 
 def test_train_default_series_prints_the_table_and_predict_reloads(tmp_path):
@@ -19,23 +30,47 @@ def test_train_default_series_prints_the_table_and_predict_reloads(tmp_path):
     result = runner.invoke(app, ["forecast", "train", "--out", str(out), *TINY])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("airline_passengers.csv: horizon 12, season 12, test from 1960-01-01")
+    assert lines[0].startswith(
+        "airline_passengers.csv: horizon 12, season 12, test from 1960-01-01"
+    )
     assert lines[1].split() == ["MAE", "RMSE", "MAPE%", "sMAPE%", "MASE", "coverage"]
     assert [line.split()[0] for line in lines[2:6]] == ["model", "naive", "seasonal_naive", "drift"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert f"{metrics['baselines']['seasonal_naive']['mase']:.3f}" == "1.571"  # the issue's figure
     pred = tmp_path / "pred.csv"
-    result = runner.invoke(app, ["forecast", "predict", "--model", str(out / "model"),
-                                 "--data", str(dataset_path("forecasting", "airline_passengers.csv")),
-                                 "--out", str(pred)])
+    result = runner.invoke(
+        app,
+        [
+            "forecast",
+            "predict",
+            "--model",
+            str(out / "model"),
+            "--data",
+            str(dataset_path("forecasting", "airline_passengers.csv")),
+            "--out",
+            str(pred),
+        ],
+    )
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(pred)
     assert frame["time"].tolist()[0] == "1961-01-01" and len(frame) == 12
 
 
 def test_no_interval_drops_the_bands(tmp_path):
-    result = runner.invoke(app, ["forecast", "train", "--data", "sunspots", "--interval", "0",
-                                 "--out", str(tmp_path), *TINY])
+    result = runner.invoke(
+        app,
+        [
+            "forecast",
+            "train",
+            "--data",
+            "sunspots",
+            "--interval",
+            "0",
+            "--out",
+            str(tmp_path),
+            *TINY,
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert list(pd.read_csv(tmp_path / "forecast.csv").columns) == ["time", "actual", "forecast"]
     assert json.loads((tmp_path / "metrics.json").read_text())["model"]["coverage"] is None
@@ -43,24 +78,57 @@ def test_no_interval_drops_the_bands(tmp_path):
 
 def test_co2_missing_policies(tmp_path):
     co2 = str(dataset_path("forecasting", "co2_weekly.csv"))
-    base = ["forecast", "train", "--data", co2, "--time-col", "week", "--target", "co2", "--horizon", "52"]
+    base = [
+        "forecast",
+        "train",
+        "--data",
+        co2,
+        "--time-col",
+        "week",
+        "--target",
+        "co2",
+        "--horizon",
+        "52",
+    ]
     result = runner.invoke(app, [*base, "--out", str(tmp_path / "e"), *TINY])
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"error: {co2}, column 'co2': 59 missing values at rows 8, 11, 12")
+    assert result.stderr.startswith(
+        f"error: {co2}, column 'co2': 59 missing values at rows 8, 11, 12"
+    )
     for policy in ("interpolate", "ffill"):
-        result = runner.invoke(app, [*base, "--missing", policy, "--out", str(tmp_path / policy), *TINY])
+        result = runner.invoke(
+            app, [*base, "--missing", policy, "--out", str(tmp_path / policy), *TINY]
+        )
         assert result.exit_code == 0, result.output
         metrics = json.loads((tmp_path / policy / "metrics.json").read_text())
         assert metrics["season"] == 52 and metrics["test_start"] == "2001-01-06 00:00:00"
     # The bundled name applies interpolate by default, as the benchmark does.
-    result = runner.invoke(app, ["forecast", "train", "--data", "co2", "--out", str(tmp_path / "b"), *TINY])
+    result = runner.invoke(
+        app, ["forecast", "train", "--data", "co2", "--out", str(tmp_path / "b"), *TINY]
+    )
     assert result.exit_code == 0, result.output
 
 
 def test_backtest_prints_a_summary(tmp_path):
-    result = runner.invoke(app, ["forecast", "backtest", "--folds", "2", "--out", str(tmp_path),
-                                 "--epochs", "1", "--set", "model.members=1", "--set", "max_steps=2",
-                                 "--set", 'baselines=["naive"]'])
+    result = runner.invoke(
+        app,
+        [
+            "forecast",
+            "backtest",
+            "--folds",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--epochs",
+            "1",
+            "--set",
+            "model.members=1",
+            "--set",
+            "max_steps=2",
+            "--set",
+            'baselines=["naive"]',
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "mean over 2 folds (horizon 12, step 12, refit False)" in result.stdout
     assert (tmp_path / "backtest.json").is_file()
@@ -76,4 +144,6 @@ def test_unknown_bundled_series_and_missing_horizon(tmp_path):
     csv = tmp_path / "x.csv"
     csv.write_text("t,y\n1,2\n2,3\n")
     result = runner.invoke(app, ["forecast", "train", "--data", str(csv), "--out", str(tmp_path)])
-    assert result.exit_code == 2 and result.stderr == "error: --horizon is required with --data FILE\n"
+    assert (
+        result.exit_code == 2 and result.stderr == "error: --horizon is required with --data FILE\n"
+    )

@@ -1,4 +1,5 @@
 """Calendar features: fields chosen by the step, sin/cos values, future steps match history."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +11,14 @@ from rnnkit.data.calendar import calendar_features, calendar_fields
 def test_fields_follow_the_step():
     assert calendar_fields(pd.date_range("2000-01", periods=5, freq="MS")) == ["month"]
     assert calendar_fields(pd.date_range("2000-01-01", periods=5, freq="W-SAT")) == ["day_of_year"]
-    assert calendar_fields(pd.date_range("2000-01-01", periods=5, freq="D")) == ["day_of_week", "day_of_year"]
-    assert calendar_fields(pd.date_range("2000-01-01", periods=5, freq="h")) == ["hour", "day_of_week"]
+    assert calendar_fields(pd.date_range("2000-01-01", periods=5, freq="D")) == [
+        "day_of_week",
+        "day_of_year",
+    ]
+    assert calendar_fields(pd.date_range("2000-01-01", periods=5, freq="h")) == [
+        "hour",
+        "day_of_week",
+    ]
     assert calendar_fields(pd.date_range("2000", periods=5, freq="YS")) == []
     assert calendar_fields(pd.Index([1700, 1701, 1702])) == []
 

@@ -1,4 +1,5 @@
 """CSV -> Series: frequency, integer steps, groups, and the --missing policies on real gaps (co2)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,7 +37,9 @@ def test_co2_interpolate_and_ffill_fill_the_real_gaps():
     assert ff.values[i, 0] == raw[i - 1]
     # Values that were present are untouched by either policy.
     keep = ~np.isnan(raw)
-    assert np.array_equal(lin.values[keep, 0], raw[keep]) and np.array_equal(ff.values[keep, 0], raw[keep])
+    assert np.array_equal(lin.values[keep, 0], raw[keep]) and np.array_equal(
+        ff.values[keep, 0], raw[keep]
+    )
 
 
 def test_missing_rows_become_gaps_that_the_policy_fills(tmp_path):
@@ -54,14 +57,18 @@ def test_integer_steps_and_bundled_frequencies():
     (sun,) = read_series(dataset_path("forecasting", "sunspots_yearly.csv"), "sunspots", "year")
     assert sun.freq == 1 and sun.time[0] == 1700 and not sun.is_datetime
     assert list(next_times(sun.time, sun.freq, 2)) == [2009, 2010]
-    (air,) = read_series(dataset_path("forecasting", "airline_passengers.csv"), "Passengers", "Date")
+    (air,) = read_series(
+        dataset_path("forecasting", "airline_passengers.csv"), "Passengers", "Date"
+    )
     assert air.freq == "MS" and len(air) == 144
     assert str(next_times(air.time, air.freq, 1)[0].date()) == "1961-01-01"
 
 
 def test_groups_targets_and_covariates(tmp_path):
     path = tmp_path / "multi.csv"
-    rows = ["id,t,y,x"] + [f"{g},{t},{t * (2 if g == 'b' else 1)},{t % 3}" for g in "ab" for t in range(5)]
+    rows = ["id,t,y,x"] + [
+        f"{g},{t},{t * (2 if g == 'b' else 1)},{t % 3}" for g in "ab" for t in range(5)
+    ]
     path.write_text("\n".join(rows) + "\n")
     a, b = read_series(path, "y", "t", group_col="id", covariates=["x"])
     assert (a.name, b.name) == ("a", "b")

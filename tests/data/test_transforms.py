@@ -1,4 +1,5 @@
 """log / difference / scale: fitted on train only, inverted exactly on the forecast."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Sliding windows: shapes, alignment of past/known/target, and the length errors."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,12 +28,20 @@ def test_stride_and_too_short():
     assert x.shape == (0, 9, 2) and y.shape == (0, 2, 1)
 
 
-@pytest.mark.parametrize("n, context, horizon, message", [
-    (10, 3, 0, "--horizon must be >= 1, got 0"),
-    (10, 3, 10, "s: --horizon 10 is longer than the data (10 points)"),
-    (10, 8, 3, "s: the input window (8 steps) plus --horizon 3 needs 11 points but the training "
-               "data has 10; pass a smaller --window or --horizon"),
-])
+@pytest.mark.parametrize(
+    "n, context, horizon, message",
+    [
+        (10, 3, 0, "--horizon must be >= 1, got 0"),
+        (10, 3, 10, "s: --horizon 10 is longer than the data (10 points)"),
+        (
+            10,
+            8,
+            3,
+            "s: the input window (8 steps) plus --horizon 3 needs 11 points but the training "
+            "data has 10; pass a smaller --window or --horizon",
+        ),
+    ],
+)
 def test_length_errors(n, context, horizon, message):
     with pytest.raises(DataError) as err:
         check_lengths(n, context, horizon, "s")

@@ -1,4 +1,5 @@
 """RNNForecaster: shapes per strategy, the seasonal-naive base, the ensemble mixture, the loss."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,8 +19,17 @@ def _zero_correction(model: RNNForecaster) -> None:
 
 @pytest.mark.parametrize("strategy", ["direct", "recursive", "seq2seq"])
 def test_shapes_and_loss_per_strategy(strategy):
-    model = RNNForecaster(n_targets=2, n_past=1, n_known=2, input_len=6, horizon=5, season=4,
-                          hidden_size=8, strategy=strategy, members=2)
+    model = RNNForecaster(
+        n_targets=2,
+        n_past=1,
+        n_known=2,
+        input_len=6,
+        horizon=5,
+        season=4,
+        hidden_size=8,
+        strategy=strategy,
+        members=2,
+    )
     assert model.context == 10
     x = torch.randn(3, 10, 3)  # (B, context, C + K)
     known = torch.randn(3, 5, 2)  # (B, H, F)
@@ -33,7 +43,9 @@ def test_shapes_and_loss_per_strategy(strategy):
 
 @pytest.mark.parametrize("strategy", ["direct", "recursive", "seq2seq"])
 def test_untrained_correction_gives_seasonal_naive(strategy):
-    model = RNNForecaster(input_len=4, horizon=6, season=3, hidden_size=4, strategy=strategy, n_known=0)
+    model = RNNForecaster(
+        input_len=4, horizon=6, season=3, hidden_size=4, strategy=strategy, n_known=0
+    )
     _zero_correction(model)
     z = torch.arange(7.0).view(1, 7, 1)  # context = 4 + 3; last season is 4, 5, 6
     mu, _ = model(z, torch.zeros(1, 6, 0))

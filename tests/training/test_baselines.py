@@ -1,4 +1,5 @@
 """Baselines by hand on tiny series; ETS only when statsmodels is installed."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -6,7 +7,13 @@ import importlib.util
 import numpy as np
 import pytest
 
-from rnnkit.training.baselines import available_baselines, drift, naive, run_baselines, seasonal_naive
+from rnnkit.training.baselines import (
+    available_baselines,
+    drift,
+    naive,
+    run_baselines,
+    seasonal_naive,
+)
 
 HIST = np.array([1.0, 2.0, 3.0, 10.0, 11.0, 12.0, 4.0])
 
@@ -23,7 +30,9 @@ def test_run_baselines_names():
     assert list(out) == ["naive", "drift"]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("statsmodels") is None, reason="statsmodels not installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("statsmodels") is None, reason="statsmodels not installed"
+)
 def test_ets_follows_a_trend_and_a_season():
     t = np.arange(48)
     y = 100 + 2 * t + 10 * np.sin(2 * np.pi * t / 12)

@@ -1,4 +1,5 @@
 """train_forecaster / predict / backtest end to end, on tiny budgets."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,13 @@ from rnnkit.training.forecast import backtest, predict, train_forecaster
 from rnnkit.training.forecast_config import load_forecast_config
 from rnnkit.training.forecast_report import PNG_SIZE
 
-TINY = ["model.members=1", "model.hidden_size=8", "train.epochs=2", "max_steps=6",
-        'baselines=["naive", "seasonal_naive", "drift"]']
+TINY = [
+    "model.members=1",
+    "model.hidden_size=8",
+    "train.epochs=2",
+    "max_steps=6",
+    'baselines=["naive", "seasonal_naive", "drift"]',
+]
 AIRLINE = dataset_path("forecasting", "airline_passengers.csv")
 
 
@@ -43,13 +49,19 @@ def test_train_writes_the_run_folder(airline_run):
     frame = pd.read_csv(out / "forecast.csv")
     assert list(frame.columns) == ["time", "actual", "forecast", "lower", "upper"]
     assert len(frame) == 12 and frame["time"].iloc[0] == "1960-01-01"
-    assert (frame["lower"] <= frame["forecast"]).all() and (frame["forecast"] <= frame["upper"]).all()
+    assert (frame["lower"] <= frame["forecast"]).all() and (
+        frame["forecast"] <= frame["upper"]
+    ).all()
     truth = pd.read_csv(AIRLINE)["Passengers"].to_numpy()[-12:]
     assert frame["actual"].tolist() == truth.tolist()
     covered = np.mean((truth >= frame["lower"]) & (truth <= frame["upper"]))
     assert saved["model"]["coverage"] == pytest.approx(covered)
     assert png_size(out / "forecast.png") == PNG_SIZE
-    assert {p.name for p in (out / "model").iterdir()} >= {"model.safetensors", "model.json", "forecast.json"}
+    assert {p.name for p in (out / "model").iterdir()} >= {
+        "model.safetensors",
+        "model.json",
+        "forecast.json",
+    }
 
 
 def test_predict_reproduces_train_exactly(airline_run, tmp_path):
@@ -83,14 +95,28 @@ def test_groups_covariates_and_other_strategies(tmp_path, strategy):
     rows = []
     for g, amp in (("north", 1.0), ("south", 2.0)):
         for i in t:
-            rows.append({"shop": g, "day": str(pd.Timestamp("2021-01-01") + pd.Timedelta(days=int(i)))[:10],
-                         "sales": 10 + amp * np.sin(2 * np.pi * i / 7) + 0.1 * i, "promo": i % 2})
+            rows.append(
+                {
+                    "shop": g,
+                    "day": str(pd.Timestamp("2021-01-01") + pd.Timedelta(days=int(i)))[:10],
+                    "sales": 10 + amp * np.sin(2 * np.pi * i / 7) + 0.1 * i,
+                    "promo": i % 2,
+                }
+            )
     path = tmp_path / "shops.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
-    cfg = load_forecast_config(overrides=TINY + [
-        f'data.data="{path}"', 'data.target=["sales"]', 'data.time_col="day"', 'data.group_col="shop"',
-        'data.past_covariates=["promo"]', "data.horizon=5", f'model.strategy="{strategy}"',
-    ])
+    cfg = load_forecast_config(
+        overrides=TINY
+        + [
+            f'data.data="{path}"',
+            'data.target=["sales"]',
+            'data.time_col="day"',
+            'data.group_col="shop"',
+            'data.past_covariates=["promo"]',
+            "data.horizon=5",
+            f'model.strategy="{strategy}"',
+        ]
+    )
     metrics = train_forecaster(cfg, tmp_path / "run", log=lambda s: None)
     assert metrics["season"] == 7 and metrics["series"] == ["north", "south"]
     frame = pd.read_csv(tmp_path / "run" / "forecast.csv")

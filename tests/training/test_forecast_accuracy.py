@@ -2,6 +2,7 @@
 
 Run with: python3 dev.py test -m slow  (benchmarks/bench_forecast.py does 3 seeds).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -16,7 +17,9 @@ ETS_ISSUE = {"airline": 0.800, "sunspots": 2.898, "elec_equip": 0.158, "co2": 0.
 def test_default_beats_seasonal_naive_everywhere_and_ets_on_average(tmp_path):
     mase = {}
     for name in ETS_ISSUE:
-        cfg = load_forecast_config(overrides=[f'data.data="{name}"', 'baselines=["seasonal_naive"]'])
+        cfg = load_forecast_config(
+            overrides=[f'data.data="{name}"', 'baselines=["seasonal_naive"]']
+        )
         m = train_forecaster(cfg, tmp_path / name, log=lambda s: None)
         assert m["model"]["mase"] < m["baselines"]["seasonal_naive"]["mase"], name
         if name == "airline":

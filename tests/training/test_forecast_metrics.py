@@ -1,4 +1,5 @@
 """The six forecast metrics against hand-computed values."""
+
 from __future__ import annotations
 
 import numpy as np

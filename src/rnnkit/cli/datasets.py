@@ -1,11 +1,12 @@
 """``rnnkit datasets``: list the bundled data sets of every area, with size and description."""
+
 from __future__ import annotations
 
 import typer
 
 from rnnkit.datasets import list_datasets
 
-__all__ = ["register", "format_table"]
+__all__ = ["format_table", "register"]
 
 
 def _human(n: int) -> str:

@@ -4,31 +4,82 @@ Each command parses its options into a :class:`ForecastConfig` (defaults, then
 ``--config FILE.toml``, then ``--set key=value``, then the named options) and calls one
 plain function from :mod:`rnnkit.training.forecast`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from rnnkit.cli import common
 from rnnkit.training.forecast_config import ForecastConfig, load_forecast_config
 
-__all__ = ["register", "build_config"]
+__all__ = ["build_config", "register"]
 
-Data = Annotated[Optional[str], typer.Option("--data", help="CSV file, or a bundled series: airline (default), sunspots, elec_equip, co2.")]
-Target = Annotated[Optional[list[str]], typer.Option("--target", help="Target column (repeatable; default: every other column).")]
-TimeCol = Annotated[Optional[str], typer.Option("--time-col", help="Time column: dates, or integer steps.")]
-GroupCol = Annotated[Optional[str], typer.Option("--group-col", help="Column naming the series; all groups train one global model.")]
-PastCov = Annotated[Optional[list[str]], typer.Option("--past-covariate", help="Past-covariate column (repeatable).")]
-Freq = Annotated[Optional[str], typer.Option("--freq", help="Frequency (pandas alias, e.g. MS, W-SAT, D; or an integer step). Default: inferred.")]
-Missing = Annotated[Optional[str], typer.Option("--missing", help="Missing values and gaps: error (default), interpolate or ffill.")]
-Horizon = Annotated[Optional[int], typer.Option("--horizon", help="Steps to forecast (H). Default for bundled series: their benchmark horizon.")]
-Season = Annotated[Optional[int], typer.Option("--season", help="Seasonal period m. Default: from the frequency (12 monthly, 52 weekly, ...).")]
-Interval = Annotated[Optional[float], typer.Option("--interval", help="Central interval probability for lower/upper (default 0.8); 0 turns bands off.")]
+Data = Annotated[
+    str | None,
+    typer.Option(
+        "--data",
+        help="CSV file, or a bundled series: airline (default), sunspots, elec_equip, co2.",
+    ),
+]
+Target = Annotated[
+    list[str] | None,
+    typer.Option("--target", help="Target column (repeatable; default: every other column)."),
+]
+TimeCol = Annotated[
+    str | None, typer.Option("--time-col", help="Time column: dates, or integer steps.")
+]
+GroupCol = Annotated[
+    str | None,
+    typer.Option(
+        "--group-col", help="Column naming the series; all groups train one global model."
+    ),
+]
+PastCov = Annotated[
+    list[str] | None,
+    typer.Option("--past-covariate", help="Past-covariate column (repeatable)."),
+]
+Freq = Annotated[
+    str | None,
+    typer.Option(
+        "--freq",
+        help="Frequency (pandas alias, e.g. MS, W-SAT, D; or an integer step). Default: inferred.",
+    ),
+]
+Missing = Annotated[
+    str | None,
+    typer.Option(
+        "--missing", help="Missing values and gaps: error (default), interpolate or ffill."
+    ),
+]
+Horizon = Annotated[
+    int | None,
+    typer.Option(
+        "--horizon",
+        help="Steps to forecast (H). Default for bundled series: their benchmark horizon.",
+    ),
+]
+Season = Annotated[
+    int | None,
+    typer.Option(
+        "--season",
+        help="Seasonal period m. Default: from the frequency (12 monthly, 52 weekly, ...).",
+    ),
+]
+Interval = Annotated[
+    float | None,
+    typer.Option(
+        "--interval",
+        help="Central interval probability for lower/upper (default 0.8); 0 turns bands off.",
+    ),
+]
 
 
-def build_config(config: Optional[Path], set_: Optional[list[str]], ctx: Optional[typer.Context] = None, **named) -> ForecastConfig:
+def build_config(
+    config: Path | None, set_: list[str] | None, ctx: typer.Context | None = None, **named
+) -> ForecastConfig:
     """Defaults < --config < --set/--a.b overrides < the named options that were given."""
     extra = common.overrides(ctx, set_)
     extra += [f"{key}={_toml(value)}" for key, value in named.items() if value not in (None, [])]
@@ -46,42 +97,102 @@ def _toml(value) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    fc = typer.Typer(help="Time-series forecasting from CSV: train, predict, backtest.", no_args_is_help=True)
+    fc = typer.Typer(
+        help="Time-series forecasting from CSV: train, predict, backtest.", no_args_is_help=True
+    )
     app.add_typer(fc, name="forecast")
 
     @fc.command("train", context_settings=common.EXTRA_ARGS)
     def train(
         ctx: typer.Context,
-        data: Data = None, target: Target = None, time_col: TimeCol = None, group_col: GroupCol = None,
-        past_covariate: PastCov = None, freq: Freq = None, missing: Missing = None,
-        horizon: Horizon = None, season: Season = None,
-        test_size: Annotated[Optional[int], typer.Option("--test-size", help="Points held out at the end (default: H).")] = None,
-        window: Annotated[Optional[int], typer.Option("--window", help="RNN input length (default max(2H, m, 8)).")] = None,
-        log_: Annotated[Optional[str], typer.Option("--log", help="Log transform: auto (when all > 0), on, off.")] = None,
-        diff: Annotated[Optional[int], typer.Option("--diff", help="Difference at this lag before scaling (0: none).")] = None,
-        calendar: Annotated[Optional[bool], typer.Option("--calendar/--no-calendar", help="Calendar features as known-future inputs.")] = None,
+        data: Data = None,
+        target: Target = None,
+        time_col: TimeCol = None,
+        group_col: GroupCol = None,
+        past_covariate: PastCov = None,
+        freq: Freq = None,
+        missing: Missing = None,
+        horizon: Horizon = None,
+        season: Season = None,
+        test_size: Annotated[
+            int | None,
+            typer.Option("--test-size", help="Points held out at the end (default: H)."),
+        ] = None,
+        window: Annotated[
+            int | None,
+            typer.Option("--window", help="RNN input length (default max(2H, m, 8))."),
+        ] = None,
+        log_: Annotated[
+            str | None,
+            typer.Option("--log", help="Log transform: auto (when all > 0), on, off."),
+        ] = None,
+        diff: Annotated[
+            int | None,
+            typer.Option("--diff", help="Difference at this lag before scaling (0: none)."),
+        ] = None,
+        calendar: Annotated[
+            bool | None,
+            typer.Option(
+                "--calendar/--no-calendar", help="Calendar features as known-future inputs."
+            ),
+        ] = None,
         interval: Interval = None,
-        strategy: Annotated[Optional[str], typer.Option("--strategy", help="direct (default), recursive or seq2seq.")] = None,
-        cell: Annotated[Optional[str], typer.Option("--cell", help="gru (default), lstm or rnn.")] = None,
-        hidden_size: Annotated[Optional[int], typer.Option("--hidden-size")] = None,
-        members: Annotated[Optional[int], typer.Option("--members", help="Ensemble members trained together (default 3).")] = None,
-        epochs: Annotated[Optional[int], typer.Option("--epochs")] = None,
-        time_budget: Annotated[Optional[float], typer.Option("--time-budget", help="Seconds of training at most.")] = None,
-        max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Optimizer steps at most (default 800).")] = None,
-        out: common.Out = None, config: common.Config = None, set_: common.Set = None, seed: common.Seed = None,
+        strategy: Annotated[
+            str | None,
+            typer.Option("--strategy", help="direct (default), recursive or seq2seq."),
+        ] = None,
+        cell: Annotated[
+            str | None, typer.Option("--cell", help="gru (default), lstm or rnn.")
+        ] = None,
+        hidden_size: Annotated[int | None, typer.Option("--hidden-size")] = None,
+        members: Annotated[
+            int | None,
+            typer.Option("--members", help="Ensemble members trained together (default 3)."),
+        ] = None,
+        epochs: Annotated[int | None, typer.Option("--epochs")] = None,
+        time_budget: Annotated[
+            float | None, typer.Option("--time-budget", help="Seconds of training at most.")
+        ] = None,
+        max_steps: Annotated[
+            int | None,
+            typer.Option("--max-steps", help="Optimizer steps at most (default 800)."),
+        ] = None,
+        out: common.Out = None,
+        config: common.Config = None,
+        set_: common.Set = None,
+        seed: common.Seed = None,
     ) -> None:
         """Train on all but the last H points, forecast them, compare with baselines, write DIR."""
         from rnnkit.training.forecast import train_forecaster
 
         cfg = build_config(
-            config, set_, ctx,
-            **{"data.data": data, "data.target": target, "data.time_col": time_col,
-               "data.group_col": group_col, "data.past_covariates": past_covariate, "data.freq": freq,
-               "data.missing": missing, "data.horizon": horizon, "data.season": season,
-               "data.test_size": test_size, "data.window": window, "data.log": log_, "data.diff": diff,
-               "data.calendar": calendar, "model.strategy": strategy, "model.cell": cell,
-               "model.hidden_size": hidden_size, "model.members": members, "train.epochs": epochs,
-               "train.time_budget": time_budget, "train.seed": seed, "max_steps": max_steps},
+            config,
+            set_,
+            ctx,
+            **{
+                "data.data": data,
+                "data.target": target,
+                "data.time_col": time_col,
+                "data.group_col": group_col,
+                "data.past_covariates": past_covariate,
+                "data.freq": freq,
+                "data.missing": missing,
+                "data.horizon": horizon,
+                "data.season": season,
+                "data.test_size": test_size,
+                "data.window": window,
+                "data.log": log_,
+                "data.diff": diff,
+                "data.calendar": calendar,
+                "model.strategy": strategy,
+                "model.cell": cell,
+                "model.hidden_size": hidden_size,
+                "model.members": members,
+                "train.epochs": epochs,
+                "train.time_budget": time_budget,
+                "train.seed": seed,
+                "max_steps": max_steps,
+            },
         )
         if interval is not None:
             from dataclasses import replace
@@ -95,8 +206,12 @@ def register(app: typer.Typer) -> None:
     @fc.command("predict")
     def predict_cmd(
         model: Annotated[Path, typer.Option("--model", help="DIR/model of a train run (or DIR).")],
-        data: Annotated[Path, typer.Option("--data", help="CSV with the history to forecast from.")],
-        out: Annotated[Path, typer.Option("--out", help="CSV to write: time, forecast, lower, upper.")],
+        data: Annotated[
+            Path, typer.Option("--data", help="CSV with the history to forecast from.")
+        ],
+        out: Annotated[
+            Path, typer.Option("--out", help="CSV to write: time, forecast, lower, upper.")
+        ],
         missing: Missing = None,
     ) -> None:
         """Forecast H steps past the end of --data with a saved model."""
@@ -109,22 +224,46 @@ def register(app: typer.Typer) -> None:
     @fc.command("backtest", context_settings=common.EXTRA_ARGS)
     def backtest_cmd(
         ctx: typer.Context,
-        data: Data = None, target: Target = None, time_col: TimeCol = None, group_col: GroupCol = None,
-        freq: Freq = None, missing: Missing = None, horizon: Horizon = None, season: Season = None,
+        data: Data = None,
+        target: Target = None,
+        time_col: TimeCol = None,
+        group_col: GroupCol = None,
+        freq: Freq = None,
+        missing: Missing = None,
+        horizon: Horizon = None,
+        season: Season = None,
         folds: Annotated[int, typer.Option("--folds", help="Forecast origins.")] = 3,
-        step: Annotated[Optional[int], typer.Option("--step", help="Steps between origins (default H).")] = None,
-        refit: Annotated[bool, typer.Option("--refit/--no-refit", help="Retrain at every origin.")] = False,
-        epochs: Annotated[Optional[int], typer.Option("--epochs")] = None,
-        out: common.Out = None, config: common.Config = None, set_: common.Set = None, seed: common.Seed = None,
+        step: Annotated[
+            int | None, typer.Option("--step", help="Steps between origins (default H).")
+        ] = None,
+        refit: Annotated[
+            bool, typer.Option("--refit/--no-refit", help="Retrain at every origin.")
+        ] = False,
+        epochs: Annotated[int | None, typer.Option("--epochs")] = None,
+        out: common.Out = None,
+        config: common.Config = None,
+        set_: common.Set = None,
+        seed: common.Seed = None,
     ) -> None:
         """Rolling-origin evaluation of the model and the baselines, with a summary table."""
         from rnnkit.training.forecast import backtest
 
         cfg = build_config(
-            config, set_, ctx,
-            **{"data.data": data, "data.target": target, "data.time_col": time_col,
-               "data.group_col": group_col, "data.freq": freq, "data.missing": missing,
-               "data.horizon": horizon, "data.season": season, "train.epochs": epochs, "train.seed": seed},
+            config,
+            set_,
+            ctx,
+            **{
+                "data.data": data,
+                "data.target": target,
+                "data.time_col": time_col,
+                "data.group_col": group_col,
+                "data.freq": freq,
+                "data.missing": missing,
+                "data.horizon": horizon,
+                "data.season": season,
+                "train.epochs": epochs,
+                "train.seed": seed,
+            },
         )
         run_dir = common.resolve_run_dir(out, None, "forecast-backtest")
         backtest(cfg, run_dir, folds=folds, step=step, refit=refit, log=typer.echo)

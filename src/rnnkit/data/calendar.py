@@ -10,14 +10,13 @@ quarterly data, day of year (365.25) for weekly data, day of week (7) and day of
 for daily data, hour (24) and day of week below a day. Yearly data and integer-step
 times have no calendar: zero features.
 """
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["calendar_fields", "calendar_features"]
+__all__ = ["calendar_features", "calendar_fields"]
 
 _FIELDS = {  # name: (value of a DatetimeIndex, period)
     "month": (lambda t: t.month - 1, 12.0),
@@ -43,7 +42,7 @@ def calendar_fields(reference: pd.Index) -> list[str]:
     return ["hour", "day_of_week"]
 
 
-def calendar_features(time: pd.Index, reference: Optional[pd.Index] = None) -> np.ndarray:
+def calendar_features(time: pd.Index, reference: pd.Index | None = None) -> np.ndarray:
     """(N, 2 * fields) sin/cos features of ``time``.
 
     ``reference`` (default ``time``) decides the fields, so that a forecast's few future

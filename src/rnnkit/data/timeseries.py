@@ -16,21 +16,23 @@ Missing values (empty cells, ``NaN``, ``NA``) and gaps follow ``missing``:
 ``error`` (the default; the message names the rows), ``interpolate`` (linear in time)
 or ``ffill`` (last value carried forward; leading gaps are back-filled).
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Union
 
 import numpy as np
 import pandas as pd
 
 from rnnkit.errors import DataError
 
-__all__ = ["Series", "read_series", "MISSING_POLICIES", "next_times"]
+__all__ = ["MISSING_POLICIES", "Series", "next_times", "read_series"]
 
 MISSING_POLICIES = ("error", "interpolate", "ffill")
 _NA_STRINGS = {"", "nan", "NaN", "NAN", "NA", "N/A", "na", "null", "NULL", "None"}
@@ -62,7 +64,7 @@ class Series:
         return isinstance(self.time, pd.DatetimeIndex)
 
 
-def _where(path: str, row: Optional[int] = None, column: Optional[str] = None) -> str:
+def _where(path: str, row: int | None = None, column: str | None = None) -> str:
     parts = [path]
     if row is not None:
         parts.append(f"row {row}")
@@ -123,9 +125,7 @@ def _numeric(path: str, frame: pd.DataFrame, col: str) -> np.ndarray:
     bad = np.flatnonzero(np.isnan(values) & ~missing)
     if bad.size:
         row = int(frame.index[bad[0]])
-        raise DataError(
-            f"{_where(path, row, col)}: {cells.iloc[bad[0]]!r} is not a number"
-        )
+        raise DataError(f"{_where(path, row, col)}: {cells.iloc[bad[0]]!r} is not a number")
     inf = np.flatnonzero(np.isinf(values))
     if inf.size:
         row = int(frame.index[inf[0]])
@@ -152,7 +152,7 @@ def _parse_time(path: str, frame: pd.DataFrame, col: str) -> pd.Index:
 
 
 # ---------------------------------------------------------------------- frequency
-def _guess_freq(time: pd.DatetimeIndex) -> Optional[str]:
+def _guess_freq(time: pd.DatetimeIndex) -> str | None:
     """A pandas alias for the grid the timestamps sit on, or None."""
     if len(time) >= 3:
         with warnings.catch_warnings():
@@ -198,7 +198,9 @@ def _resolve_freq(path: str, time: pd.Index, rows: np.ndarray, col: str, freq) -
             try:
                 return pd.tseries.frequencies.to_offset(str(freq)).freqstr
             except ValueError:
-                raise DataError(f"--freq {freq!r} is not a pandas frequency (e.g. D, W, MS, YS)") from None
+                raise DataError(
+                    f"--freq {freq!r} is not a pandas frequency (e.g. D, W, MS, YS)"
+                ) from None
         guessed = _guess_freq(time)
         if guessed is None:
             raise DataError(
@@ -277,7 +279,9 @@ def _one_series(path, name, frame, time_col, targets, covariates, freq, missing)
         if len(grid) > len(time):
             missing_times = grid[~grid.isin(time)]
             if missing == "error":
-                after = sorted({int(rows[time.get_indexer([t], method="ffill")[0]]) for t in missing_times})
+                after = sorted(
+                    {int(rows[time.get_indexer([t], method="ffill")[0]]) for t in missing_times}
+                )
                 raise DataError(
                     f"{_where(path, None, time_col)}: {_n(len(missing_times), 'missing time step')} "
                     f"(gaps in the {resolved} grid) after {'row' if len(after) == 1 else 'rows'} {_rows(after)}, first "
@@ -296,18 +300,22 @@ def _one_series(path, name, frame, time_col, targets, covariates, freq, missing)
         columns[c], n = _fill(path, c, columns[c], rows, missing, "missing value")
         filled += n
     values = np.stack([columns[c] for c in targets], axis=1)  # (N, C)
-    cov = np.stack([columns[c] for c in covariates], axis=1) if covariates else np.zeros((len(time), 0))
+    cov = (
+        np.stack([columns[c] for c in covariates], axis=1)
+        if covariates
+        else np.zeros((len(time), 0))
+    )
     return Series(name, time, values, list(targets), resolved, cov, list(covariates), filled)
 
 
 def read_series(
     path: str | Path,
     targets: Sequence[str] | str | None = None,
-    time_col: Optional[str] = None,
+    time_col: str | None = None,
     *,
-    freq: Optional[Freq] = None,
+    freq: Freq | None = None,
     missing: str = "error",
-    group_col: Optional[str] = None,
+    group_col: str | None = None,
     covariates: Sequence[str] = (),
 ) -> list[Series]:
     """Read and validate a CSV; one :class:`Series` per group (one when no ``group_col``).
@@ -335,7 +343,9 @@ def read_series(
         if not targets:
             raise DataError(f"{_where(where, 1)}: no target column left; pass --target")
     if group_col is None:
-        return [_one_series(where, path.stem, frame, time_col, targets, list(covariates), freq, missing)]
+        return [
+            _one_series(where, path.stem, frame, time_col, targets, list(covariates), freq, missing)
+        ]
     out = []
     for key, part in frame.groupby(group_col, sort=False):
         out.append(

@@ -16,6 +16,7 @@ Every step is monotone for d = 0, so quantiles (interval bounds) map through exa
 with differencing the bounds are mapped as if the steps were perfectly correlated
 (an approximation, documented in docs/forecasting.md).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ import numpy as np
 
 from rnnkit.errors import DataError
 
-__all__ = ["SeriesTransform", "LOG_CHOICES"]
+__all__ = ["LOG_CHOICES", "SeriesTransform"]
 
 LOG_CHOICES = ("auto", "on", "off")
 
@@ -39,7 +40,9 @@ class SeriesTransform:
     std: np.ndarray  # (C,)
 
     @classmethod
-    def fit(cls, train: np.ndarray, log: str = "auto", diff: int = 0, where: str = "series") -> "SeriesTransform":
+    def fit(
+        cls, train: np.ndarray, log: str = "auto", diff: int = 0, where: str = "series"
+    ) -> SeriesTransform:
         """Fit on ``train`` (N, C). ``log``: auto (log when every value is > 0), on or off."""
         if log not in LOG_CHOICES:
             raise DataError(f"--log must be one of {', '.join(LOG_CHOICES)}, got {log!r}")
@@ -51,7 +54,9 @@ class SeriesTransform:
                 f"{where}: --log on needs every training value > 0, got a minimum of {train.min():g}"
             )
         if train.shape[0] <= diff + 1:
-            raise DataError(f"{where}: {train.shape[0]} training points are too few for --diff {diff}")
+            raise DataError(
+                f"{where}: {train.shape[0]} training points are too few for --diff {diff}"
+            )
         use_log = log == "on" or (log == "auto" and positive)
         v = _difference(np.log(train) if use_log else train, diff)  # (N - d, C)
         std = v.std(axis=0)
@@ -74,11 +79,21 @@ class SeriesTransform:
         return np.exp(v) if self.log else v
 
     def to_dict(self) -> dict:
-        return {"log": self.log, "diff": self.diff, "mean": self.mean.tolist(), "std": self.std.tolist()}
+        return {
+            "log": self.log,
+            "diff": self.diff,
+            "mean": self.mean.tolist(),
+            "std": self.std.tolist(),
+        }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "SeriesTransform":
-        return cls(bool(d["log"]), int(d["diff"]), np.asarray(d["mean"], float), np.asarray(d["std"], float))
+    def from_dict(cls, d: dict) -> SeriesTransform:
+        return cls(
+            bool(d["log"]),
+            int(d["diff"]),
+            np.asarray(d["mean"], float),
+            np.asarray(d["std"], float),
+        )
 
 
 def _difference(u: np.ndarray, d: int) -> np.ndarray:

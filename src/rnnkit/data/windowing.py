@@ -8,15 +8,14 @@ A window that ends at step e (exclusive) pairs
 
 for every e with context <= e <= N - horizon, stepping by ``stride``.
 """
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 import numpy as np
 
 from rnnkit.errors import DataError
 
-__all__ = ["make_windows", "last_window", "check_lengths"]
+__all__ = ["check_lengths", "last_window", "make_windows"]
 
 
 def check_lengths(n: int, context: int, horizon: int, where: str = "series") -> None:
@@ -38,7 +37,7 @@ def make_windows(
     target: np.ndarray,
     context: int,
     horizon: int,
-    known: Optional[np.ndarray] = None,
+    known: np.ndarray | None = None,
     stride: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(past (N, F_past), target (N, C), known (N, F_known)) -> X, K, Y.
@@ -65,8 +64,12 @@ def make_windows(
     )
 
 
-def last_window(past: np.ndarray, context: int, known_future: Optional[np.ndarray] = None):
+def last_window(past: np.ndarray, context: int, known_future: np.ndarray | None = None):
     """The window at the very end: X (1, context, F_past), K (1, horizon, F_known)."""
     x = past[-context:][None].astype(np.float32)
-    k = np.zeros((1, 0, 0), np.float32) if known_future is None else known_future[None].astype(np.float32)
+    k = (
+        np.zeros((1, 0, 0), np.float32)
+        if known_future is None
+        else known_future[None].astype(np.float32)
+    )
     return x, k

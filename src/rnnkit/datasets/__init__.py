@@ -13,6 +13,7 @@ has one, described by that note's heading. :func:`dataset_path` returns a real p
 The forecasting series also have defaults (time and target column, horizon, season)
 in :data:`FORECAST_SERIES`, so that ``rnnkit forecast train --data airline`` works.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,14 +24,14 @@ from pathlib import Path
 from rnnkit.errors import DataError
 
 __all__ = [
+    "DEFAULT_FORECAST_SERIES",
+    "FORECAST_SERIES",
     "DatasetInfo",
     "SeriesInfo",
-    "FORECAST_SERIES",
-    "DEFAULT_FORECAST_SERIES",
-    "list_datasets",
     "dataset_path",
     "datasets_root",
     "forecast_series",
+    "list_datasets",
 ]
 
 PROVENANCE = "PROVENANCE.md"
@@ -86,7 +87,9 @@ def _descriptions(provenance: Path) -> tuple[str, dict[str, str]]:
     for line in provenance.read_text(encoding="utf-8").splitlines():
         if not title and line.startswith("# "):
             title = line[2:].strip()
-        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
+        cells = (
+            [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
+        )
         if len(cells) >= 2 and not set(cells[0]) <= set("-: "):
             name = cells[0].strip("`").strip()
             rows[name] = cells[-1].strip("`")
@@ -122,7 +125,11 @@ def list_datasets() -> list[DatasetInfo]:
 def dataset_path(area: str, name: str) -> Path:
     """Path of the bundled ``area/name``; a :class:`DataError` lists what exists if absent."""
     path = datasets_root() / area / name
-    if not re.fullmatch(r"[\w.-]+", area) or not re.fullmatch(r"[\w.-]+", name) or not path.exists():
+    if (
+        not re.fullmatch(r"[\w.-]+", area)
+        or not re.fullmatch(r"[\w.-]+", name)
+        or not path.exists()
+    ):
         known = ", ".join(f"{d.area}/{d.name}" for d in list_datasets())
         raise DataError(f"bundled dataset {area}/{name!s} does not exist; bundled: {known}")
     return path

@@ -29,6 +29,7 @@ member's gradients are those it would get alone); the forecast is the moment-mat
 mixture: mu = mean_m mu_m, sigma^2 = mean_m (sigma_m^2 + mu_m^2) - mu^2.
 Shapes: B batch, C targets, K past covariates, F known-future features, H horizon.
 """
+
 from __future__ import annotations
 
 import torch
@@ -38,22 +39,28 @@ from torch.nn import functional as F
 from rnnkit.errors import ConfigError
 from rnnkit.models.layers import recurrent_layer
 
-__all__ = ["RNNForecaster", "STRATEGIES", "RESIDUALS"]
+__all__ = ["RESIDUALS", "STRATEGIES", "RNNForecaster"]
 
 STRATEGIES = ("direct", "recursive", "seq2seq")
 RESIDUALS = ("seasonal", "last", "none")
 
 
 class _Member(nn.Module):
-    def __init__(self, c, k, f, input_len, horizon, season, hidden, layers, cell, strategy, residual, dropout):
+    def __init__(
+        self, c, k, f, input_len, horizon, season, hidden, layers, cell, strategy, residual, dropout
+    ):
         super().__init__()
         self.c, self.f, self.input_len, self.horizon, self.season = c, f, input_len, horizon, season
         self.strategy, self.residual = strategy, residual
         self.steps = 1 if strategy == "recursive" else horizon
         drop = dropout if layers > 1 else 0.0
-        self.encoder = recurrent_layer(cell, 2 * c + k, hidden, num_layers=layers, batch_first=True, dropout=drop)
+        self.encoder = recurrent_layer(
+            cell, 2 * c + k, hidden, num_layers=layers, batch_first=True, dropout=drop
+        )
         if strategy == "seq2seq":
-            self.decoder = recurrent_layer(cell, f + c, hidden, num_layers=layers, batch_first=True, dropout=drop)
+            self.decoder = recurrent_layer(
+                cell, f + c, hidden, num_layers=layers, batch_first=True, dropout=drop
+            )
             self.out = nn.Linear(hidden, 2 * c)
         else:
             self.head = nn.Linear(hidden + self.steps * f, self.steps * 2 * c)
@@ -110,23 +117,56 @@ class RNNForecaster(nn.Module):
         members: int = 1,
     ) -> None:
         super().__init__()
-        for name, value, allowed in (("strategy", strategy, STRATEGIES), ("residual", residual, RESIDUALS)):
+        for name, value, allowed in (
+            ("strategy", strategy, STRATEGIES),
+            ("residual", residual, RESIDUALS),
+        ):
             if value not in allowed:
-                raise ConfigError(f"model.{name} must be one of {', '.join(allowed)}, got {value!r}")
-        for name, value in (("input_len", input_len), ("horizon", horizon), ("season", season),
-                            ("hidden_size", hidden_size), ("members", members), ("n_targets", n_targets)):
+                raise ConfigError(
+                    f"model.{name} must be one of {', '.join(allowed)}, got {value!r}"
+                )
+        for name, value in (
+            ("input_len", input_len),
+            ("horizon", horizon),
+            ("season", season),
+            ("hidden_size", hidden_size),
+            ("members", members),
+            ("n_targets", n_targets),
+        ):
             if int(value) < 1:
                 raise ConfigError(f"model.{name} must be >= 1, got {value!r}")
         self.model_config = dict(
-            n_targets=n_targets, n_past=n_past, n_known=n_known, input_len=input_len,
-            horizon=horizon, season=season, hidden_size=hidden_size, num_layers=num_layers,
-            cell=cell, strategy=strategy, residual=residual, dropout=dropout, members=members,
+            n_targets=n_targets,
+            n_past=n_past,
+            n_known=n_known,
+            input_len=input_len,
+            horizon=horizon,
+            season=season,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            cell=cell,
+            strategy=strategy,
+            residual=residual,
+            dropout=dropout,
+            members=members,
         )
         self.horizon, self.strategy, self.n_targets = horizon, strategy, n_targets
         self.context = input_len + season
         self.members = nn.ModuleList(
-            _Member(n_targets, n_past, n_known, input_len, horizon, season, hidden_size,
-                    num_layers, cell, strategy, residual, dropout)
+            _Member(
+                n_targets,
+                n_past,
+                n_known,
+                input_len,
+                horizon,
+                season,
+                hidden_size,
+                num_layers,
+                cell,
+                strategy,
+                residual,
+                dropout,
+            )
             for _ in range(members)
         )
 

@@ -11,15 +11,24 @@ For a history y_1..y_N, season m and steps h = 1..H:
 
 statsmodels is optional (``pip install rnnkit[stats]``): without it ``ets`` is skipped.
 """
+
 from __future__ import annotations
 
 import importlib.util
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["naive", "seasonal_naive", "drift", "ets", "BASELINES", "available_baselines", "run_baselines"]
+__all__ = [
+    "BASELINES",
+    "available_baselines",
+    "drift",
+    "ets",
+    "naive",
+    "run_baselines",
+    "seasonal_naive",
+]
 
 
 def naive(history: np.ndarray, horizon: int, season: int = 1) -> np.ndarray:
@@ -68,7 +77,11 @@ def available_baselines() -> list[str]:
     return [name for name in BASELINES if name != "ets" or has_sm]
 
 
-def run_baselines(history: np.ndarray, horizon: int, season: int, names=None) -> dict[str, np.ndarray]:
+def run_baselines(
+    history: np.ndarray, horizon: int, season: int, names=None
+) -> dict[str, np.ndarray]:
     """{name: forecast (H,)} for each available baseline (or those in ``names``)."""
-    names = available_baselines() if names is None else [n for n in names if n in available_baselines()]
+    names = (
+        available_baselines() if names is None else [n for n in names if n in available_baselines()]
+    )
     return {name: BASELINES[name](np.asarray(history, float), horizon, season) for name in names}

@@ -11,13 +11,14 @@ The CLI (``rnnkit forecast ...``) only parses arguments and calls these.
   o_k = N - H - (folds - 1 - k) * step; the model is trained once on the points
   before o_0 (or again at each origin with ``refit``) and forecasts H steps from each.
 """
+
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Optional
 
 import numpy as np
 import pandas as pd
@@ -29,13 +30,24 @@ from rnnkit.training.baselines import run_baselines
 from rnnkit.training.distributed import leave_unless_main
 from rnnkit.training.forecast_config import ForecastConfig
 from rnnkit.training.forecast_core import (
-    ALL, check_series, fit_model, forecast_from_history, load_forecaster, meta_of,
-    resolve_data, save_forecaster,
+    ALL,
+    check_series,
+    fit_model,
+    forecast_from_history,
+    load_forecaster,
+    meta_of,
+    resolve_data,
+    save_forecaster,
 )
 from rnnkit.training.forecast_metrics import forecast_metrics
-from rnnkit.training.forecast_report import format_table, mean_metrics, plot_forecast, write_forecast_csv
+from rnnkit.training.forecast_report import (
+    format_table,
+    mean_metrics,
+    plot_forecast,
+    write_forecast_csv,
+)
 
-__all__ = ["train_forecaster", "predict", "backtest"]
+__all__ = ["backtest", "predict", "train_forecaster"]
 
 
 @contextmanager
@@ -61,7 +73,9 @@ def _evaluate(model, states, series, origins: dict, horizon_total: dict, meta, b
         base: dict = {}
         for o in origins[s.name]:
             k = min(H, end - o)
-            _, mu, lo, hi = forecast_from_history(model, st, s.values[:o], s.covariates[:o], s.time[:o], s.freq, meta)
+            _, mu, lo, hi = forecast_from_history(
+                model, st, s.values[:o], s.covariates[:o], s.time[:o], s.freq, meta
+            )
             sl = slice(o - first, o - first + k)
             mean[sl] = mu[:k]
             if lo is not None:
@@ -72,8 +86,16 @@ def _evaluate(model, states, series, origins: dict, horizon_total: dict, meta, b
         has_band = meta.get("interval") is not None
         for c, target in enumerate(s.targets):
             hist, actual = s.values[:first, c], s.values[first:end, c]
-            model_m.append(forecast_metrics(actual, mean[:, c], hist, season,
-                                            lower[:, c] if has_band else None, upper[:, c] if has_band else None))
+            model_m.append(
+                forecast_metrics(
+                    actual,
+                    mean[:, c],
+                    hist,
+                    season,
+                    lower[:, c] if has_band else None,
+                    upper[:, c] if has_band else None,
+                )
+            )
             for name, f in base.items():
                 base_m.setdefault(name, []).append(forecast_metrics(actual, f[:, c], hist, season))
             row = {"time": s.time[first:end], "actual": actual, "forecast": mean[:, c]}
@@ -86,12 +108,18 @@ def _evaluate(model, states, series, origins: dict, horizon_total: dict, meta, b
                 frame.insert(0, meta["group_col"], s.name)
             rows.append(frame)
             shown = max(4 * H, 3 * season)
-            panels.append({
-                "title": f"{s.name} / {target}", "history_time": s.time[max(0, first - shown):first],
-                "history": hist[-shown:], "time": s.time[first:end], "actual": actual,
-                "forecast": mean[:, c], "lower": lower[:, c] if has_band else None,
-                "upper": upper[:, c] if has_band else None,
-            })
+            panels.append(
+                {
+                    "title": f"{s.name} / {target}",
+                    "history_time": s.time[max(0, first - shown) : first],
+                    "history": hist[-shown:],
+                    "time": s.time[first:end],
+                    "actual": actual,
+                    "forecast": mean[:, c],
+                    "lower": lower[:, c] if has_band else None,
+                    "upper": upper[:, c] if has_band else None,
+                }
+            )
     baselines_out = {name: mean_metrics(ms) for name, ms in base_m.items()}
     return pd.concat(rows, ignore_index=True), panels, mean_metrics(model_m), baselines_out
 
@@ -122,37 +150,63 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
     save_forecaster(out / "model", model, states, meta, grouped=d.group_col is not None)
     s0 = series[0]
     metrics = {
-        "model": model_m, "baselines": base_m, "horizon": d.horizon, "season": d.season,
-        "test_start": str(s0.time[n_train[s0.name]]), "test_size": test, "interval": d.interval,
-        "data": d.data, "targets": d.target, "series": [s.name for s in series],
-        "epochs": fit.epochs_run, "seconds": round(time.perf_counter() - start, 2),
+        "model": model_m,
+        "baselines": base_m,
+        "horizon": d.horizon,
+        "season": d.season,
+        "test_start": str(s0.time[n_train[s0.name]]),
+        "test_size": test,
+        "interval": d.interval,
+        "data": d.data,
+        "targets": d.target,
+        "series": [s.name for s in series],
+        "epochs": fit.epochs_run,
+        "seconds": round(time.perf_counter() - start, 2),
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     write_forecast_csv(out / "forecast.csv", frame)
     plot_forecast(out / "forecast.png", panels, d.interval)
-    log(format_table(metrics, f"{Path(d.data).name}: horizon {d.horizon}, season {d.season}, "
-                              f"test from {metrics['test_start']} ({fit.epochs_run} epochs, "
-                              f"{metrics['seconds']:.1f} s)"))
+    log(
+        format_table(
+            metrics,
+            f"{Path(d.data).name}: horizon {d.horizon}, season {d.season}, "
+            f"test from {metrics['test_start']} ({fit.epochs_run} epochs, "
+            f"{metrics['seconds']:.1f} s)",
+        )
+    )
     return metrics
 
 
-def predict(model_dir: Path, data: Path, out_csv: Optional[Path] = None, missing: Optional[str] = None) -> pd.DataFrame:
+def predict(
+    model_dir: Path, data: Path, out_csv: Path | None = None, missing: str | None = None
+) -> pd.DataFrame:
     """Forecast ``horizon`` steps past the end of ``data`` with a saved model."""
     model, meta, states = load_forecaster(Path(model_dir))
     series = read_series(
-        data, meta["targets"], meta["time_col"], freq=meta["freq"], missing=missing or meta["missing"],
-        group_col=meta["group_col"], covariates=meta["past_covariates"],
+        data,
+        meta["targets"],
+        meta["time_col"],
+        freq=meta["freq"],
+        missing=missing or meta["missing"],
+        group_col=meta["group_col"],
+        covariates=meta["past_covariates"],
     )
     frames = []
     for s in series:
         key = s.name if meta["group_col"] else ALL
         if key not in states:
-            raise DataError(f"{data}, column {meta['group_col']!r}: group {s.name!r} was not in the training data")
+            raise DataError(
+                f"{data}, column {meta['group_col']!r}: group {s.name!r} was not in the training data"
+            )
         need = model.context + states[key].transform.diff
         if len(s) < need:
-            raise DataError(f"{data}: the model needs at least {need} points of history, got {len(s)}")
+            raise DataError(
+                f"{data}: the model needs at least {need} points of history, got {len(s)}"
+            )
         with _threads(1):
-            times, mean, lower, upper = forecast_from_history(model, states[key], s.values, s.covariates, s.time, s.freq, meta)
+            times, mean, lower, upper = forecast_from_history(
+                model, states[key], s.values, s.covariates, s.time, s.freq, meta
+            )
         for c, target in enumerate(s.targets):
             row = {"time": times, "forecast": mean[:, c]}
             if lower is not None:
@@ -170,7 +224,9 @@ def predict(model_dir: Path, data: Path, out_csv: Optional[Path] = None, missing
     return result
 
 
-def _backtest_folds(cfg: ForecastConfig, series, origins: dict, folds: int, refit: bool, out: Path) -> list:
+def _backtest_folds(
+    cfg: ForecastConfig, series, origins: dict, folds: int, refit: bool, out: Path
+) -> list:
     H = cfg.data.horizon
     meta = meta_of(cfg, series)
     results, model, states = [], None, None
@@ -187,8 +243,14 @@ def _backtest_folds(cfg: ForecastConfig, series, origins: dict, folds: int, refi
     return results
 
 
-def backtest(cfg: ForecastConfig, out: Path, folds: int = 3, step: Optional[int] = None,
-             refit: bool = False, log: Callable[[str], None] = print) -> dict:
+def backtest(
+    cfg: ForecastConfig,
+    out: Path,
+    folds: int = 3,
+    step: int | None = None,
+    refit: bool = False,
+    log: Callable[[str], None] = print,
+) -> dict:
     """Rolling-origin evaluation; writes backtest.json and prints a per-fold summary table."""
     if folds < 1:
         raise DataError(f"--folds must be >= 1, got {folds}")
@@ -204,15 +266,32 @@ def backtest(cfg: ForecastConfig, out: Path, folds: int = 3, step: Optional[int]
         results = _backtest_folds(cfg, series, origins, folds, refit, out)
     summary = {
         "model": mean_metrics([r["model"] for r in results]),
-        "baselines": {n: mean_metrics([r["baselines"][n] for r in results]) for n in results[0]["baselines"]},
+        "baselines": {
+            n: mean_metrics([r["baselines"][n] for r in results]) for n in results[0]["baselines"]
+        },
     }
-    report = {"folds": results, "mean": summary, "horizon": H, "season": cfg.data.season, "step": step, "refit": refit}
+    report = {
+        "folds": results,
+        "mean": summary,
+        "horizon": H,
+        "season": cfg.data.season,
+        "step": step,
+        "refit": refit,
+    }
     (out / "backtest.json").write_text(json.dumps(report, indent=2) + "\n")
-    lines = [f"{'fold':<5} {'origin':<20} {'model MASE':>10} " + " ".join(f"{n + ' MASE':>20}" for n in summary["baselines"])]
+    lines = [
+        f"{'fold':<5} {'origin':<20} {'model MASE':>10} "
+        + " ".join(f"{n + ' MASE':>20}" for n in summary["baselines"])
+    ]
     for r in results:
         vals = [r["model"]["mase"]] + [r["baselines"][n]["mase"] for n in summary["baselines"]]
-        lines.append(f"{r['fold']:<5} {r['origin']:<20} " + " ".join(
-            f"{'-' if v is None else f'{v:.3f}':>{10 if i == 0 else 20}}" for i, v in enumerate(vals)))
+        lines.append(
+            f"{r['fold']:<5} {r['origin']:<20} "
+            + " ".join(
+                f"{'-' if v is None else f'{v:.3f}':>{10 if i == 0 else 20}}"
+                for i, v in enumerate(vals)
+            )
+        )
     log("\n".join(lines))
     log(format_table(summary, f"mean over {folds} folds (horizon {H}, step {step}, refit {refit})"))
     return report

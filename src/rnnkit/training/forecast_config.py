@@ -7,11 +7,12 @@ steps (so a 10k-point series stays well under a minute on 2 CPU cores). Training
 on the CPU by default (``train.device="cpu"``): these models are too small for a GPU to help.
 ``baselines`` lists the baselines to compute (``ets`` is skipped without statsmodels).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 from rnnkit.errors import ConfigError
 from rnnkit.training.config import TrainConfig, load_config, to_dict
@@ -23,27 +24,29 @@ __all__ = ["ForecastConfig", "ForecastDataConfig", "ForecastModelConfig", "load_
 class ForecastDataConfig:
     """What to read and how to split it (see rnnkit.data.timeseries)."""
 
-    data: Optional[str] = None  # a CSV path or a bundled series name; None: airline
+    data: str | None = None  # a CSV path or a bundled series name; None: airline
     target: list[str] = field(default_factory=list)  # empty: every non-time column
-    time_col: Optional[str] = None
-    group_col: Optional[str] = None
+    time_col: str | None = None
+    group_col: str | None = None
     past_covariates: list[str] = field(default_factory=list)
-    freq: Optional[str] = None
+    freq: str | None = None
     missing: Literal["error", "interpolate", "ffill"] = "error"
-    horizon: Optional[int] = None  # None: the bundled series' horizon
-    season: Optional[int] = None  # None: from the frequency (12 monthly, 52 weekly, ...)
-    test_size: Optional[int] = None  # None: horizon
-    window: Optional[int] = None  # RNN input length; None: max(2 * horizon, season, 8)
+    horizon: int | None = None  # None: the bundled series' horizon
+    season: int | None = None  # None: from the frequency (12 monthly, 52 weekly, ...)
+    test_size: int | None = None  # None: horizon
+    window: int | None = None  # RNN input length; None: max(2 * horizon, season, 8)
     log: Literal["auto", "on", "off"] = "auto"
     diff: int = 0
     calendar: bool = True
-    interval: Optional[float] = 0.8  # central interval probability; None: no bands
+    interval: float | None = 0.8  # central interval probability; None: no bands
 
     def __post_init__(self) -> None:
         for name in ("horizon", "season", "test_size", "window"):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise ConfigError(f"data.{name} (--{name.replace('_', '-')}) must be >= 1, got {value}")
+                raise ConfigError(
+                    f"data.{name} (--{name.replace('_', '-')}) must be >= 1, got {value}"
+                )
         if self.interval is not None and not 0 < self.interval < 1:
             raise ConfigError(f"data.interval (--interval) must be in (0, 1), got {self.interval}")
 
@@ -63,8 +66,14 @@ class ForecastModelConfig:
 
 def _default_train() -> TrainConfig:
     return TrainConfig(
-        epochs=150, batch_size=32, lr=3e-3, scheduler="cosine", grad_clip=1.0,
-        progress=False, checkpoint=False, device="cpu",
+        epochs=150,
+        batch_size=32,
+        lr=3e-3,
+        scheduler="cosine",
+        grad_clip=1.0,
+        progress=False,
+        checkpoint=False,
+        device="cpu",
     )
 
 
@@ -74,19 +83,29 @@ class ForecastConfig:
     model: ForecastModelConfig = field(default_factory=ForecastModelConfig)
     train: TrainConfig = field(default_factory=_default_train)
     max_steps: int = 800  # cap on optimizer steps: epochs = min(train.epochs, max_steps / batches)
-    threads: int = 1  # torch CPU threads while training and forecasting; 1 is fastest for small models
-    baselines: list[str] = field(default_factory=lambda: ["naive", "seasonal_naive", "drift", "ets"])
+    threads: int = (
+        1  # torch CPU threads while training and forecasting; 1 is fastest for small models
+    )
+    baselines: list[str] = field(
+        default_factory=lambda: ["naive", "seasonal_naive", "drift", "ets"]
+    )
 
     def __post_init__(self) -> None:
         if self.max_steps < 1 or self.threads < 1:
-            raise ConfigError(f"max_steps and threads must be >= 1, got {self.max_steps} and {self.threads}")
+            raise ConfigError(
+                f"max_steps and threads must be >= 1, got {self.max_steps} and {self.threads}"
+            )
         from rnnkit.training.baselines import BASELINES
 
         for name in self.baselines:
             if name not in BASELINES:
-                raise ConfigError(f"baselines: unknown baseline {name!r} (known: {', '.join(BASELINES)})")
+                raise ConfigError(
+                    f"baselines: unknown baseline {name!r} (known: {', '.join(BASELINES)})"
+                )
 
 
-def load_forecast_config(path: Optional[Path] = None, overrides=()) -> ForecastConfig:
+def load_forecast_config(path: Path | None = None, overrides=()) -> ForecastConfig:
     """Defaults above, then a TOML file, then ``key=value`` overrides (unknown keys fail)."""
-    return load_config(ForecastConfig, path=path, overrides=list(overrides), base=to_dict(ForecastConfig()))
+    return load_config(
+        ForecastConfig, path=path, overrides=list(overrides), base=to_dict(ForecastConfig())
+    )

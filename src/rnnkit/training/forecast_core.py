@@ -14,13 +14,13 @@ Pipeline for each series (group) of the CSV, with n_train points before the test
 ``forecast_from_history`` is the single forecasting path, shared by train (on the test
 part) and predict (past the end of the data), which is why predict reproduces train.
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from statistics import NormalDist
-from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -38,8 +38,16 @@ from rnnkit.training.forecast_config import ForecastConfig
 from rnnkit.training.trainer import Trainer
 
 __all__ = [
-    "resolve_data", "infer_season", "check_series", "fit_model", "forecast_from_history",
-    "save_forecaster", "load_forecaster", "meta_of", "SeriesState", "STATE_FILE",
+    "STATE_FILE",
+    "SeriesState",
+    "check_series",
+    "fit_model",
+    "forecast_from_history",
+    "infer_season",
+    "load_forecaster",
+    "meta_of",
+    "resolve_data",
+    "save_forecaster",
 ]
 
 STATE_FILE = "forecast.json"
@@ -64,15 +72,24 @@ def resolve_data(cfg: ForecastConfig) -> tuple[list[Series], ForecastConfig]:
     if not Path(name).exists() and "/" not in name and not name.endswith(".csv"):
         path, info = forecast_series(name)
         d = replace(
-            d, data=str(path), target=d.target or [info.target], time_col=d.time_col or info.time_col,
-            horizon=d.horizon or info.horizon, season=d.season or info.season,
+            d,
+            data=str(path),
+            target=d.target or [info.target],
+            time_col=d.time_col or info.time_col,
+            horizon=d.horizon or info.horizon,
+            season=d.season or info.season,
             missing=d.missing if d.missing != "error" else info.missing,
         )
     elif d.horizon is None:
         raise ConfigError("--horizon is required with --data FILE")
     series = read_series(
-        d.data, d.target or None, d.time_col, freq=d.freq, missing=d.missing,
-        group_col=d.group_col, covariates=d.past_covariates,
+        d.data,
+        d.target or None,
+        d.time_col,
+        freq=d.freq,
+        missing=d.missing,
+        group_col=d.group_col,
+        covariates=d.past_covariates,
     )
     d = replace(d, target=list(series[0].targets), season=d.season or infer_season(series[0].freq))
     return series, replace(cfg, data=d)
@@ -88,11 +105,19 @@ class SeriesState:
     cov_std: np.ndarray  # (K,)
 
     def to_dict(self) -> dict:
-        return {"transform": self.transform.to_dict(), "cov_mean": self.cov_mean.tolist(), "cov_std": self.cov_std.tolist()}
+        return {
+            "transform": self.transform.to_dict(),
+            "cov_mean": self.cov_mean.tolist(),
+            "cov_std": self.cov_std.tolist(),
+        }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "SeriesState":
-        return cls(SeriesTransform.from_dict(d["transform"]), np.asarray(d["cov_mean"], float), np.asarray(d["cov_std"], float))
+    def from_dict(cls, d: dict) -> SeriesState:
+        return cls(
+            SeriesTransform.from_dict(d["transform"]),
+            np.asarray(d["cov_mean"], float),
+            np.asarray(d["cov_std"], float),
+        )
 
 
 def fit_state(s: Series, n_train: int, cfg: ForecastConfig) -> SeriesState:
@@ -100,7 +125,11 @@ def fit_state(s: Series, n_train: int, cfg: ForecastConfig) -> SeriesState:
     tf = SeriesTransform.fit(s.values[:n_train], cfg.data.log, cfg.data.diff, where=where)
     cov = s.covariates[:n_train]
     std = cov.std(axis=0) if cov.size else np.zeros(cov.shape[1])
-    return SeriesState(tf, cov.mean(axis=0) if cov.size else np.zeros(cov.shape[1]), np.where(std > 1e-12, std, 1.0))
+    return SeriesState(
+        tf,
+        cov.mean(axis=0) if cov.size else np.zeros(cov.shape[1]),
+        np.where(std > 1e-12, std, 1.0),
+    )
 
 
 def features(state: SeriesState, values, cov, times, calendar: bool):
@@ -117,7 +146,9 @@ def forecast_from_history(model, state: SeriesState, values, cov, times, freq, m
     horizon, context = meta["horizon"], model.context
     past, _ = features(state, values, cov, times, meta["calendar"])
     future = next_times(times, freq, horizon)
-    known = calendar_features(future, reference=times) if meta["calendar"] else np.zeros((horizon, 0))
+    known = (
+        calendar_features(future, reference=times) if meta["calendar"] else np.zeros((horizon, 0))
+    )
     x = torch.as_tensor(past[-context:][None], dtype=torch.float32)  # (1, context, C+K)
     k = torch.as_tensor(known[None], dtype=torch.float32)  # (1, H, F)
     model.eval()
@@ -146,11 +177,13 @@ def check_series(series: list[Series], n_train: dict, cfg: ForecastConfig, path:
     for s in series:
         where = path if len(series) == 1 else f"{path}, group {s.name!r}"
         if cfg.data.horizon >= len(s):
-            raise DataError(f"{where}: --horizon {cfg.data.horizon} is longer than the data ({len(s)} points)")
+            raise DataError(
+                f"{where}: --horizon {cfg.data.horizon} is longer than the data ({len(s)} points)"
+            )
         check_lengths(n_train[s.name] - cfg.data.diff, context, cfg.data.horizon, where)
 
 
-def fit_model(series: list[Series], n_train: dict, cfg: ForecastConfig, run_dir: Optional[Path]):
+def fit_model(series: list[Series], n_train: dict, cfg: ForecastConfig, run_dir: Path | None):
     """Train one global model on the training parts; returns (model, {name: state}, fit result)."""
     d, mc = cfg.data, cfg.model
     window, context = _context(cfg)
@@ -165,21 +198,35 @@ def fit_model(series: list[Series], n_train: dict, cfg: ForecastConfig, run_dir:
     x, k, y = (torch.from_numpy(np.concatenate(a)) for a in (xs, ks, ys))  # (W, context, C+K) ...
     torch.manual_seed(cfg.train.seed)
     model = RNNForecaster(
-        n_targets=len(series[0].targets), n_past=len(d.past_covariates), n_known=k.shape[-1],
-        input_len=window, horizon=d.horizon, season=d.season, hidden_size=mc.hidden_size,
-        num_layers=mc.num_layers, cell=mc.cell, strategy=mc.strategy, residual=mc.residual,
-        dropout=mc.dropout, members=mc.members,
+        n_targets=len(series[0].targets),
+        n_past=len(d.past_covariates),
+        n_known=k.shape[-1],
+        input_len=window,
+        horizon=d.horizon,
+        season=d.season,
+        hidden_size=mc.hidden_size,
+        num_layers=mc.num_layers,
+        cell=mc.cell,
+        strategy=mc.strategy,
+        residual=mc.residual,
+        dropout=mc.dropout,
+        members=mc.members,
     )
     batches = -(-len(x) // cfg.train.batch_size)
     epochs = max(1, min(cfg.train.epochs, cfg.max_steps // batches))
     train_cfg = replace(cfg.train, epochs=epochs)
     gen = torch.Generator().manual_seed(cfg.train.seed)
     loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(x, k, y), batch_size=cfg.train.batch_size, shuffle=True, generator=gen
+        torch.utils.data.TensorDataset(x, k, y),
+        batch_size=cfg.train.batch_size,
+        shuffle=True,
+        generator=gen,
     )
     from rnnkit.training.config import to_dict
 
-    trainer = Trainer(model, train_cfg, run_dir=run_dir, run_config=to_dict(replace(cfg, train=train_cfg)))
+    trainer = Trainer(
+        model, train_cfg, run_dir=run_dir, run_config=to_dict(replace(cfg, train=train_cfg))
+    )
     result = trainer.fit(loader)
     return model.cpu().eval(), states, result
 
@@ -189,17 +236,27 @@ def meta_of(cfg: ForecastConfig, series: list[Series]) -> dict:
     d = cfg.data
     freq = series[0].freq
     return {
-        "targets": list(series[0].targets), "time_col": d.time_col, "group_col": d.group_col,
-        "past_covariates": list(d.past_covariates), "freq": freq if isinstance(freq, int) else str(freq),
-        "season": d.season, "horizon": d.horizon, "interval": d.interval, "calendar": d.calendar,
+        "targets": list(series[0].targets),
+        "time_col": d.time_col,
+        "group_col": d.group_col,
+        "past_covariates": list(d.past_covariates),
+        "freq": freq if isinstance(freq, int) else str(freq),
+        "season": d.season,
+        "horizon": d.horizon,
+        "interval": d.interval,
+        "calendar": d.calendar,
         "missing": d.missing,
     }
 
 
-def save_forecaster(dir: Path, model: RNNForecaster, states: dict, meta: dict, grouped: bool) -> None:
+def save_forecaster(
+    dir: Path, model: RNNForecaster, states: dict, meta: dict, grouped: bool
+) -> None:
     save_model(dir, model, model.model_config)
     keyed = {name if grouped else ALL: st.to_dict() for name, st in states.items()}
-    (Path(dir) / STATE_FILE).write_text(json.dumps({"meta": meta, "series": keyed}, indent=2) + "\n")
+    (Path(dir) / STATE_FILE).write_text(
+        json.dumps({"meta": meta, "series": keyed}, indent=2) + "\n"
+    )
 
 
 def load_forecaster(dir: Path) -> tuple[RNNForecaster, dict, dict]:
@@ -209,13 +266,16 @@ def load_forecaster(dir: Path) -> tuple[RNNForecaster, dict, dict]:
         dir = dir / "model"  # accept the run folder too
     path = dir / STATE_FILE
     if not path.is_file():
-        raise CheckpointError(f"--model {str(dir)!r}: {STATE_FILE} is missing; pass the DIR/model of a forecast run")
+        raise CheckpointError(
+            f"--model {str(dir)!r}: {STATE_FILE} is missing; pass the DIR/model of a forecast run"
+        )
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
-        meta, states = saved["meta"], {k: SeriesState.from_dict(v) for k, v in saved["series"].items()}
+        meta, states = (
+            saved["meta"],
+            {k: SeriesState.from_dict(v) for k, v in saved["series"].items()},
+        )
     except (ValueError, KeyError, TypeError) as err:
         raise CheckpointError(f"{str(path)!r} is not a valid forecast state: {err}") from None
     model, _ = load_model(dir, lambda c: RNNForecaster(**c))
     return model, meta, states
-
-

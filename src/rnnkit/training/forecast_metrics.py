@@ -8,13 +8,12 @@ With actuals y, forecasts f, training history x_1..x_N and season m:
     MASE  = MAE / mean_{t>m} |x_t - x_{t-m}|  (scaled by the in-sample seasonal-naive MAE)
     coverage = fraction of y inside [lower, upper]  (None when there is no interval)
 """
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["forecast_metrics", "mase_scale", "METRICS"]
+__all__ = ["METRICS", "forecast_metrics", "mase_scale"]
 
 METRICS = ("mae", "rmse", "mape", "smape", "mase", "coverage")
 
@@ -32,9 +31,9 @@ def forecast_metrics(
     forecast: np.ndarray,
     history: np.ndarray,
     season: int,
-    lower: Optional[np.ndarray] = None,
-    upper: Optional[np.ndarray] = None,
-) -> dict[str, Optional[float]]:
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+) -> dict[str, float | None]:
     """The six metrics as plain floats (None where undefined)."""
     y, f = np.asarray(actual, float).ravel(), np.asarray(forecast, float).ravel()
     err = np.abs(y - f)
@@ -42,7 +41,7 @@ def forecast_metrics(
     denom = np.abs(y) + np.abs(f)
     smape_terms = np.where(denom > 0, 2 * err / np.where(denom > 0, denom, 1), 0.0)
     scale = mase_scale(history, season)
-    out: dict[str, Optional[float]] = {
+    out: dict[str, float | None] = {
         "mae": float(err.mean()),
         "rmse": float(np.sqrt(np.mean(err**2))),
         "mape": float(100 * np.mean(err[nonzero] / np.abs(y[nonzero]))) if nonzero.any() else None,
