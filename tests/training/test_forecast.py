@@ -143,3 +143,40 @@ def test_backtest_rolls_the_origin(tmp_path):
     assert saved["mean"]["model"]["mase"] == pytest.approx(
         np.mean([f["model"]["mase"] for f in report["folds"]])
     )
+
+
+def test_future_covariates_round_trip_and_need_the_rows_ahead(tmp_path):
+    i = np.arange(80)
+    promo = (i % 5 == 0).astype(int)
+    frame = pd.DataFrame({"step": i, "sales": 20 + 5 * promo + (i % 4), "promo": promo})
+    path = tmp_path / "promo.csv"
+    frame.to_csv(path, index=False)
+    cfg = load_forecast_config(
+        overrides=TINY
+        + [
+            f'data.data="{path}"',
+            'data.target=["sales"]',
+            'data.time_col="step"',
+            'data.future_covariates=["promo"]',
+            "data.horizon=6",
+            "data.season=4",
+        ]
+    )
+    train_forecaster(cfg, tmp_path / "run", log=lambda s: None)
+    trained = pd.read_csv(tmp_path / "run" / "forecast.csv")
+    # History plus the 6 known-future rows with the target left empty.
+    ahead = frame.copy().astype({"sales": "object"})
+    ahead.loc[74:, "sales"] = ""
+    ahead_path = tmp_path / "ahead.csv"
+    ahead.to_csv(ahead_path, index=False)
+    pred = predict(tmp_path / "run" / "model", ahead_path)
+    assert pred["time"].tolist() == list(range(74, 80))
+    assert np.array_equal(pred["forecast"].to_numpy(), trained["forecast"].to_numpy())
+    history_only = tmp_path / "hist.csv"
+    frame.iloc[:74].to_csv(history_only, index=False)
+    with pytest.raises(DataError) as err:
+        predict(tmp_path / "run" / "model", history_only)
+    assert str(err.value) == (
+        f"{history_only}: --future-covariate promo needs the 6 rows after the history "
+        "(targets empty), found 0"
+    )

@@ -37,6 +37,13 @@ GroupCol = Annotated[
         "--group-col", help="Column naming the series; all groups train one global model."
     ),
 ]
+FutureCov = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--future-covariate",
+        help="Known-future column (repeatable); predict needs its next H rows, targets empty.",
+    ),
+]
 PastCov = Annotated[
     list[str] | None,
     typer.Option("--past-covariate", help="Past-covariate column (repeatable)."),
@@ -110,6 +117,7 @@ def register(app: typer.Typer) -> None:
         time_col: TimeCol = None,
         group_col: GroupCol = None,
         past_covariate: PastCov = None,
+        future_covariate: FutureCov = None,
         freq: Freq = None,
         missing: Missing = None,
         horizon: Horizon = None,
@@ -175,6 +183,7 @@ def register(app: typer.Typer) -> None:
                 "data.time_col": time_col,
                 "data.group_col": group_col,
                 "data.past_covariates": past_covariate,
+                "data.future_covariates": future_covariate,
                 "data.freq": freq,
                 "data.missing": missing,
                 "data.horizon": horizon,

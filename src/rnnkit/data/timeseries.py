@@ -55,6 +55,9 @@ class Series:
     covariates: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (N, K)
     covariate_names: list[str] = field(default_factory=list)
     filled: int = 0  # values filled by the missing policy
+    future: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (N, J) known-future
+    future_names: list[str] = field(default_factory=list)
+    ahead: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (k, J) rows after the end
 
     def __len__(self) -> int:
         return len(self.values)
@@ -257,7 +260,21 @@ def _fill(path: str, name: str, values: np.ndarray, rows: Sequence, missing: str
     return s.to_numpy(dtype=float), int(gaps.size)
 
 
-def _one_series(path, name, frame, time_col, targets, covariates, freq, missing) -> Series:
+def _split_ahead(path, frame, targets, future) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Trailing rows whose targets are all empty: the known-future rows (predict only)."""
+    empty = np.ones(len(frame), bool)
+    for c in targets:
+        empty &= frame[c].astype(str).str.strip().isin(_NA_STRINGS).to_numpy()
+    n_ahead = len(frame) - (int(np.flatnonzero(~empty)[-1]) + 1 if (~empty).any() else 0)
+    return frame.iloc[: len(frame) - n_ahead], frame.iloc[len(frame) - n_ahead :]
+
+
+def _one_series(
+    path, name, frame, time_col, targets, covariates, freq, missing, future=(), with_ahead=False
+) -> Series:
+    ahead_frame = frame.iloc[:0]
+    if with_ahead and future:
+        frame, ahead_frame = _split_ahead(path, frame, targets, future)
     rows = frame.index.to_numpy()
     if time_col is None:
         time = pd.Index(np.arange(len(frame)), name="step")
@@ -266,7 +283,7 @@ def _one_series(path, name, frame, time_col, targets, covariates, freq, missing)
         time = _parse_time(path, frame, time_col)
         _check_order(path, time, rows, time_col)
         resolved = _resolve_freq(path, time, rows, time_col, freq)
-    columns = {c: _numeric(path, frame, c) for c in [*targets, *covariates]}
+    columns = {c: _numeric(path, frame, c) for c in [*targets, *covariates, *future]}
     if time_col is not None:
         grid = _grid(time, resolved)
         off = ~time.isin(grid)
@@ -305,7 +322,39 @@ def _one_series(path, name, frame, time_col, targets, covariates, freq, missing)
         if covariates
         else np.zeros((len(time), 0))
     )
-    return Series(name, time, values, list(targets), resolved, cov, list(covariates), filled)
+    fut = np.stack([columns[c] for c in future], axis=1) if future else np.zeros((len(time), 0))
+    ahead = np.zeros((0, len(future)))
+    if len(ahead_frame):
+        ahead = np.stack([_numeric(path, ahead_frame, c) for c in future], axis=1)  # (k, J)
+        bad = np.flatnonzero(np.isnan(ahead).any(axis=1))
+        if bad.size:
+            row = int(ahead_frame.index[bad[0]])
+            raise DataError(
+                f"{_where(path, row)}: a known-future row needs every --future-covariate"
+            )
+        if time_col is not None:
+            stamps = _parse_time(path, ahead_frame, time_col)
+            expected = next_times(time, resolved, len(stamps))
+            wrong = np.flatnonzero(np.asarray(stamps) != np.asarray(expected))
+            if wrong.size:
+                row = int(ahead_frame.index[wrong[0]])
+                raise DataError(
+                    f"{_where(path, row, time_col)}: known-future time {str(stamps[wrong[0]])!r} "
+                    f"should be {str(expected[wrong[0]])!r}"
+                )
+    return Series(
+        name,
+        time,
+        values,
+        list(targets),
+        resolved,
+        cov,
+        list(covariates),
+        filled,
+        fut,
+        list(future),
+        ahead,
+    )
 
 
 def read_series(
@@ -317,10 +366,15 @@ def read_series(
     missing: str = "error",
     group_col: str | None = None,
     covariates: Sequence[str] = (),
+    future_covariates: Sequence[str] = (),
+    with_ahead: bool = False,
 ) -> list[Series]:
     """Read and validate a CSV; one :class:`Series` per group (one when no ``group_col``).
 
     ``targets`` defaults to every column other than the time, group and covariates.
+    ``future_covariates`` are known-future columns; with ``with_ahead`` (predict), trailing
+    rows whose targets are all empty hold their values for the steps after the end
+    (``Series.ahead``).
     """
     if missing not in MISSING_POLICIES:
         raise DataError(f"--missing must be one of {', '.join(MISSING_POLICIES)}, got {missing!r}")
@@ -332,7 +386,7 @@ def read_series(
     frame.columns = header
     frame.index = _data_rows(text)[: len(frame)]
     targets = [targets] if isinstance(targets, str) else list(targets or [])
-    named = [c for c in (time_col, group_col) if c] + list(covariates) + targets
+    named = [c for c in (time_col, group_col) if c] + [*covariates, *future_covariates] + targets
     for col in named:
         if col not in header:
             raise DataError(
@@ -342,15 +396,12 @@ def read_series(
         targets = [c for c in header if c not in named]
         if not targets:
             raise DataError(f"{_where(where, 1)}: no target column left; pass --target")
+    extra = (list(covariates), freq, missing, list(future_covariates), with_ahead)
     if group_col is None:
-        return [
-            _one_series(where, path.stem, frame, time_col, targets, list(covariates), freq, missing)
-        ]
+        return [_one_series(where, path.stem, frame, time_col, targets, *extra)]
     out = []
     for key, part in frame.groupby(group_col, sort=False):
-        out.append(
-            _one_series(where, str(key), part, time_col, targets, list(covariates), freq, missing)
-        )
+        out.append(_one_series(where, str(key), part, time_col, targets, *extra))
     return out
 
 

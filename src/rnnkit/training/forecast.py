@@ -74,7 +74,15 @@ def _evaluate(model, states, series, origins: dict, horizon_total: dict, meta, b
         for o in origins[s.name]:
             k = min(H, end - o)
             _, mu, lo, hi = forecast_from_history(
-                model, st, s.values[:o], s.covariates[:o], s.time[:o], s.freq, meta
+                model,
+                st,
+                s.values[:o],
+                s.covariates[:o],
+                s.future[:o],
+                s.time[:o],
+                s.freq,
+                meta,
+                s.future[o : o + H],
             )
             sl = slice(o - first, o - first + k)
             mean[sl] = mu[:k]
@@ -190,6 +198,8 @@ def predict(
         missing=missing or meta["missing"],
         group_col=meta["group_col"],
         covariates=meta["past_covariates"],
+        future_covariates=meta.get("future_covariates", []),
+        with_ahead=True,
     )
     frames = []
     for s in series:
@@ -198,6 +208,11 @@ def predict(
             raise DataError(
                 f"{data}, column {meta['group_col']!r}: group {s.name!r} was not in the training data"
             )
+        if s.future_names and len(s.ahead) < meta["horizon"]:
+            raise DataError(
+                f"{data}: --future-covariate {', '.join(s.future_names)} needs the "
+                f"{meta['horizon']} rows after the history (targets empty), found {len(s.ahead)}"
+            )
         need = model.context + states[key].transform.diff
         if len(s) < need:
             raise DataError(
@@ -205,7 +220,7 @@ def predict(
             )
         with _threads(1):
             times, mean, lower, upper = forecast_from_history(
-                model, states[key], s.values, s.covariates, s.time, s.freq, meta
+                model, states[key], s.values, s.covariates, s.future, s.time, s.freq, meta, s.ahead
             )
         for c, target in enumerate(s.targets):
             row = {"time": times, "forecast": mean[:, c]}

@@ -29,6 +29,7 @@ class ForecastDataConfig:
     time_col: str | None = None
     group_col: str | None = None
     past_covariates: list[str] = field(default_factory=list)
+    future_covariates: list[str] = field(default_factory=list)  # known for future steps too
     freq: str | None = None
     missing: Literal["error", "interpolate", "ffill"] = "error"
     horizon: int | None = None  # None: the bundled series' horizon

@@ -90,65 +90,78 @@ def resolve_data(cfg: ForecastConfig) -> tuple[list[Series], ForecastConfig]:
         missing=d.missing,
         group_col=d.group_col,
         covariates=d.past_covariates,
+        future_covariates=d.future_covariates,
     )
     d = replace(d, target=list(series[0].targets), season=d.season or infer_season(series[0].freq))
     return series, replace(cfg, data=d)
 
 
 # ----------------------------------------------------------------------- features
+def _stats(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column mean and std (std 1 where constant) of a (N, K) array; K may be 0."""
+    if a.shape[1] == 0:
+        return np.zeros(0), np.ones(0)
+    std = a.std(axis=0)
+    return a.mean(axis=0), np.where(std > 1e-12, std, 1.0)
+
+
 @dataclass
 class SeriesState:
     """What a forecast from one series needs besides the weights (saved in forecast.json)."""
 
     transform: SeriesTransform
-    cov_mean: np.ndarray  # (K,)
+    cov_mean: np.ndarray  # (K,) past covariates
     cov_std: np.ndarray  # (K,)
+    fut_mean: np.ndarray  # (J,) known-future covariates
+    fut_std: np.ndarray  # (J,)
 
     def to_dict(self) -> dict:
-        return {
-            "transform": self.transform.to_dict(),
-            "cov_mean": self.cov_mean.tolist(),
-            "cov_std": self.cov_std.tolist(),
-        }
+        out = {"transform": self.transform.to_dict()}
+        for key in ("cov_mean", "cov_std", "fut_mean", "fut_std"):
+            out[key] = getattr(self, key).tolist()
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> SeriesState:
-        return cls(
-            SeriesTransform.from_dict(d["transform"]),
-            np.asarray(d["cov_mean"], float),
-            np.asarray(d["cov_std"], float),
-        )
+        arrays = [np.asarray(d[k], float) for k in ("cov_mean", "cov_std", "fut_mean", "fut_std")]
+        return cls(SeriesTransform.from_dict(d["transform"]), *arrays)
 
 
 def fit_state(s: Series, n_train: int, cfg: ForecastConfig) -> SeriesState:
     where = f"series {s.name!r}"
     tf = SeriesTransform.fit(s.values[:n_train], cfg.data.log, cfg.data.diff, where=where)
-    cov = s.covariates[:n_train]
-    std = cov.std(axis=0) if cov.size else np.zeros(cov.shape[1])
-    return SeriesState(
-        tf,
-        cov.mean(axis=0) if cov.size else np.zeros(cov.shape[1]),
-        np.where(std > 1e-12, std, 1.0),
-    )
+    return SeriesState(tf, *_stats(s.covariates[:n_train]), *_stats(s.future[:n_train]))
 
 
-def features(state: SeriesState, values, cov, times, calendar: bool):
+def _known(state: SeriesState, times, reference, fut, calendar: bool) -> np.ndarray:
+    """Known-future inputs (N, F): calendar features, then scaled future covariates."""
+    cal = calendar_features(times, reference=reference) if calendar else np.zeros((len(times), 0))
+    if not len(state.fut_mean):
+        return cal
+    return np.concatenate([cal, (fut - state.fut_mean) / state.fut_std], axis=1)
+
+
+def features(state: SeriesState, values, cov, fut, times, calendar: bool):
     """past (N - d, C + K), known (N - d, F) for the history ``values`` (N, C)."""
     d = state.transform.diff
     z = state.transform.transform(values)  # (N - d, C)
     c = (cov[d:] - state.cov_mean) / state.cov_std  # (N - d, K)
-    known = calendar_features(times[d:], reference=times) if calendar else np.zeros((len(z), 0))
+    known = _known(state, times[d:], times, fut[d:], calendar)  # (N - d, F)
     return np.concatenate([z, c], axis=1), known
 
 
-def forecast_from_history(model, state: SeriesState, values, cov, times, freq, meta: dict):
-    """Forecast ``meta['horizon']`` steps after the history: (times, mean, lower, upper), each (H, C)."""
+def forecast_from_history(model, state: SeriesState, values, cov, fut, times, freq, meta, ahead):
+    """Forecast ``meta['horizon']`` steps after the history: (times, mean, lower, upper), each (H, C).
+
+    ``ahead`` (k, J) holds the known-future covariates of the next steps; fewer than H rows
+    are padded with the last one (only train's last test block, past the data, needs it).
+    """
     horizon, context = meta["horizon"], model.context
-    past, _ = features(state, values, cov, times, meta["calendar"])
+    past, _ = features(state, values, cov, fut, times, meta["calendar"])
     future = next_times(times, freq, horizon)
-    known = (
-        calendar_features(future, reference=times) if meta["calendar"] else np.zeros((horizon, 0))
-    )
+    if ahead.shape[1] and len(ahead) < horizon:
+        ahead = np.concatenate([ahead, np.repeat(ahead[-1:], horizon - len(ahead), axis=0)])
+    known = _known(state, future, times, ahead[:horizon], meta["calendar"])  # (H, F)
     x = torch.as_tensor(past[-context:][None], dtype=torch.float32)  # (1, context, C+K)
     k = torch.as_tensor(known[None], dtype=torch.float32)  # (1, H, F)
     model.eval()
@@ -192,7 +205,9 @@ def fit_model(series: list[Series], n_train: dict, cfg: ForecastConfig, run_dir:
         n = n_train[s.name]
         state = fit_state(s, n, cfg)
         states[s.name] = state
-        past, known = features(state, s.values[:n], s.covariates[:n], s.time[:n], d.calendar)
+        past, known = features(
+            state, s.values[:n], s.covariates[:n], s.future[:n], s.time[:n], d.calendar
+        )
         x, k, y = make_windows(past, past[:, : len(s.targets)], context, d.horizon, known)
         xs.append(x), ks.append(k), ys.append(y)
     x, k, y = (torch.from_numpy(np.concatenate(a)) for a in (xs, ks, ys))  # (W, context, C+K) ...
@@ -240,6 +255,7 @@ def meta_of(cfg: ForecastConfig, series: list[Series]) -> dict:
         "time_col": d.time_col,
         "group_col": d.group_col,
         "past_covariates": list(d.past_covariates),
+        "future_covariates": list(d.future_covariates),
         "freq": freq if isinstance(freq, int) else str(freq),
         "season": d.season,
         "horizon": d.horizon,
