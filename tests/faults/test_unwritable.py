@@ -78,9 +78,19 @@ def _fit(run_dir, epochs=2):
 
 def test_training_into_a_file_instead_of_a_folder_is_an_error(tmp_path):
     (tmp_path / "afile").write_text("x")
-    with pytest.raises((RnnkitError, OSError)):
-        _fit(tmp_path / "afile" / "run")
+    run = tmp_path / "afile" / "run"
+    with pytest.raises(RnnkitError) as info:
+        _fit(run)
+    assert str(info.value) == f"run folder {str(run)!r} cannot be created: Not a directory"
     assert (tmp_path / "afile").read_text() == "x"
+
+
+def test_cli_training_into_a_file_is_one_line(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    run = tmp_path / "afile" / "run"
+    result = runner.invoke(app, ["tutorial", "--out", str(run), "--set", "train.epochs=1"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"error: run folder {str(run)!r} cannot be created: Not a directory\n"
 
 
 def test_disk_full_during_a_checkpoint_keeps_the_last_good_one(tmp_path, monkeypatch):
@@ -95,8 +105,11 @@ def test_disk_full_during_a_checkpoint_keeps_the_last_good_one(tmp_path, monkeyp
         real_write(path, data)
 
     monkeypatch.setattr(ckpt, "_write_file", full)
-    with pytest.raises((RnnkitError, OSError), match="No space left on device"):
+    with pytest.raises(RnnkitError) as info:
         _fit(run, epochs=1)  # a fresh run into the same folder: its first save fails
+    assert str(info.value) == (f"cannot write to run folder {str(run)!r}: No space left on device; "
+                               f"training stopped; the last good checkpoint is kept in "
+                               f"{run / 'checkpoints' / 'last'}")
     kept = ckpt.read_safetensors(run / "checkpoints" / "last" / ckpt.WEIGHTS)
     assert all(torch.equal(kept[k], good[k]) for k in good)  # the old checkpoint is intact
     assert ckpt.load_state(run / "checkpoints" / "last")["epoch"] == 2  # not the failed run's 1

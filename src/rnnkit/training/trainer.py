@@ -48,7 +48,7 @@ from typing import Any, Iterable, Optional
 
 import torch
 
-from rnnkit.errors import CheckpointError, RnnkitError
+from rnnkit.errors import CheckpointError, ConfigError, RnnkitError
 from rnnkit.training import checkpoint as ckpt
 from rnnkit.training import distributed as dist_
 from rnnkit.training.atomic import recover_dir, remove_stale_temps
@@ -171,7 +171,11 @@ class Trainer:
             sample = move_to(dist_.first_batch(train_loader), self.device)
             self._loss_fn = dist_.ddp_loss(self.model, self.device, sample)
         if self.run_dir is not None and main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as err:  # e.g. a file in the way, a read-only disk: one line, exit 2
+                raise ConfigError(f"run folder {str(self.run_dir)!r} cannot be created: "
+                                  f"{err.strerror or err}") from None
             run_config = self.run_config or {"train": to_dict(cfg), "model": self.model_config}
             save_json(self.run_dir / "config.json", run_config)
         callbacks = [dist_.SetEpoch(train_loader)] + list(self.callbacks)
@@ -310,7 +314,11 @@ class Trainer:
 
     def _save(self, improved: bool, generators) -> None:
         if dist_.is_main():
-            self._write(improved, generators)
+            try:
+                self._write(improved, generators)
+            except OSError as err:  # disk full, folder removed, ...: the last good one is kept
+                raise CheckpointError(f"cannot write to run folder {str(self.run_dir)!r}: "
+                                      f"{err.strerror or err}; " + self._kept()) from None
         dist_.barrier()  # no rank reads a checkpoint that is still being written
 
     def _write(self, improved: bool, generators) -> None:
