@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_extensions.py mingru [--threads 1] [--rounds 3] [--T 1000 4000]
     .venv/bin/python benchmarks/bench_extensions.py cells  [--threads 1] [--rounds 5]
+    .venv/bin/python benchmarks/bench_extensions.py accuracy
 
 Every contender runs once per round, in an interleaved order, and we report the
 median time of forward+backward (loss = sum of outputs) and the ratio to the
@@ -32,13 +33,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from rnnkit.nn.mingru import MinGRU, MinLSTM, g_activation  # noqa: E402
 
 
-def _time_once(fn) -> float:
-    t0 = time.perf_counter()
+def _time_once(fn, clock: str = "wall") -> float:
+    """Seconds of wall-clock time, or of this process's CPU time (``clock="cpu"``).
+
+    On a CPU shared with other jobs the CPU time of a single-threaded run is the
+    steadier measure of work: it leaves out the time spent waiting for a core.
+    """
+    now = time.perf_counter if clock == "wall" else time.process_time
+    t0 = now()
     fn()
-    return time.perf_counter() - t0
+    return now() - t0
 
 
-def interleaved(contenders: dict, rounds: int) -> dict[str, list[float]]:
+def interleaved(contenders: dict, rounds: int, clock: str = "wall") -> dict[str, list[float]]:
     """Run each contender once per round (warm-up round discarded)."""
     for fn in contenders.values():
         fn()
@@ -48,7 +55,7 @@ def interleaved(contenders: dict, rounds: int) -> dict[str, list[float]]:
         if r % 2:
             names.reverse()
         for name in names:
-            times[name].append(_time_once(contenders[name]))
+            times[name].append(_time_once(contenders[name], clock))
     return times
 
 
@@ -108,9 +115,82 @@ def bench_mingru(T_values: list[int], rounds: int) -> None:
             "log-space scan minGRU": step(lambda: logspace_mingru(x, w, b)),
             "lerp loop minGRU": step(lambda: loop_mingru(x, w, b)),
         }
-        times = interleaved(contenders, rounds)
-        report(f"fwd+bwd, B={B} T={T} I={I} H={H}, threads={torch.get_num_threads()}",
-               times, "torch.nn.GRU")
+        for clock in ("wall", "cpu"):
+            times = interleaved(contenders, rounds, clock)
+            report(f"fwd+bwd, B={B} T={T} I={I} H={H}, threads={torch.get_num_threads()}, "
+                   f"{clock} clock", times, "torch.nn.GRU")
+
+
+# --- layer-norm and zoneout LSTM -------------------------------------------------------
+class UserLayerNormLSTMCell(torch.nn.Module):
+    """An LN-LSTM cell the way a user writes it: nn.LayerNorm modules, autograd does the rest."""
+
+    def __init__(self, I: int, H: int) -> None:
+        super().__init__()
+        self.ih, self.hh = torch.nn.Linear(I, 4 * H), torch.nn.Linear(H, 4 * H)
+        self.ln_ih, self.ln_hh, self.ln_c = (torch.nn.LayerNorm(4 * H), torch.nn.LayerNorm(4 * H),
+                                             torch.nn.LayerNorm(H))
+
+    def forward(self, x_t, h, c):
+        i, f, g, o = (self.ln_ih(self.ih(x_t)) + self.ln_hh(self.hh(h))).chunk(4, -1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(self.ln_c(c)), c
+
+
+class UserZoneoutLSTMCell(torch.nn.Module):
+    """A zoneout LSTM cell the way a user writes it (a fresh mask per step and unit)."""
+
+    def __init__(self, I: int, H: int, p: float) -> None:
+        super().__init__()
+        self.cell, self.p = torch.nn.LSTMCell(I, H), p
+
+    def forward(self, x_t, h, c):
+        h_new, c_new = self.cell(x_t, (h, c))
+        m_h = torch.empty_like(h).bernoulli_(self.p)
+        m_c = torch.empty_like(c).bernoulli_(self.p)
+        return m_h * h + (1 - m_h) * h_new, m_c * c + (1 - m_c) * c_new
+
+
+def user_loop(cell, x, H):
+    h = c = x.new_zeros(x.shape[1], H)
+    ys = []
+    for x_t in x.unbind(0):
+        h, c = cell(x_t, h, c)
+        ys.append(h)
+    return torch.stack(ys)
+
+
+def bench_cells(rounds: int) -> None:
+    from rnnkit.nn import LSTM
+    from rnnkit.nn.extensions import runner
+
+    B, T, I, H = 64, 100, 64, 256
+    x = torch.randn(T, B, I, requires_grad=True)
+    ln_user, zo_user = UserLayerNormLSTMCell(I, H), UserZoneoutLSTMCell(I, H, 0.1)
+    ln_rnnkit, zo_rnnkit = LSTM(I, H, layer_norm=True), LSTM(I, H, zoneout=0.1)
+
+    def step(fn, fused=True):
+        def run():
+            runner.USE_FUSED_LSTM = fused
+            x.grad = None
+            fn().sum().backward()
+            runner.USE_FUSED_LSTM = "auto"
+        return run
+
+    contenders = {
+        "LN-LSTM, user autograd cell": step(lambda: user_loop(ln_user, x, H)),
+        "LN-LSTM, rnnkit autograd loop": step(lambda: ln_rnnkit(x)[0], fused=False),
+        "LN-LSTM, rnnkit (hand-written backward)": step(lambda: ln_rnnkit(x)[0]),
+        "zoneout LSTM, user autograd cell": step(lambda: user_loop(zo_user, x, H)),
+        "zoneout LSTM, rnnkit autograd loop": step(lambda: zo_rnnkit(x)[0], fused=False),
+        "zoneout LSTM, rnnkit (hand-written backward)": step(lambda: zo_rnnkit(x)[0]),
+    }
+    for clock in ("wall", "cpu"):
+        times = interleaved(contenders, rounds, clock)
+        for kind in ("LN-LSTM", "zoneout LSTM"):
+            sub = {k: v for k, v in times.items() if k.startswith(kind)}
+            report(f"{kind} fwd+bwd, (B,T,I,H)=({B},{T},{I},{H}), threads="
+                   f"{torch.get_num_threads()}, {clock} clock", sub, f"{kind}, user autograd cell")
 
 
 def main(argv=None) -> None:
@@ -127,7 +207,6 @@ def main(argv=None) -> None:
     if args.what == "mingru":
         bench_mingru(args.T, args.rounds)
     else:
-        from bench_extensions_cells import bench_cells  # filled in with phase 2
         bench_cells(args.rounds)
 
 

@@ -7,17 +7,22 @@ from importlib import resources
 import torch
 
 
+def sunspot_series(dtype=torch.float32) -> torch.Tensor:
+    """Yearly sunspot numbers 1700-2008 (bundled, real data), standardised: (N,)."""
+    path = resources.files("rnnkit.datasets") / "forecasting" / "sunspots_yearly.csv"
+    with path.open() as fh:
+        values = [float(row["sunspots"]) for row in csv.DictReader(fh)]
+    series = torch.tensor(values, dtype=dtype)
+    return (series - series.mean()) / series.std()
+
+
 def sunspot_windows(window: int = 24, dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
     """Yearly sunspot numbers (bundled, real data) as next-year prediction windows.
 
     Returns x (T, B, 1) and y (B, 1): each column of x is `window` standardised years
     and y the following year.
     """
-    path = resources.files("rnnkit.datasets") / "forecasting" / "sunspots_yearly.csv"
-    with path.open() as fh:
-        values = [float(row["sunspots"]) for row in csv.DictReader(fh)]
-    series = torch.tensor(values, dtype=dtype)
-    series = (series - series.mean()) / series.std()
+    series = sunspot_series(dtype)
     windows = series.unfold(0, window + 1, 3)  # (B, window + 1)
     x = windows[:, :window].T.unsqueeze(-1).contiguous()  # (T, B, 1)
     return x, windows[:, window:].contiguous()  # (B, 1)

@@ -83,3 +83,27 @@ def test_not_in_state_dict_and_repr():
     assert "stateful=True" in repr(m)
     with pytest.raises(ValueError, match=r"^stateful must be True or False, got 'yes'$"):
         rnnkit.nn.GRU(3, 4, stateful="yes")
+
+
+@pytest.mark.slow
+def test_truncated_bptt_over_a_stream_learns():
+    """A stateful LSTM fed the sunspot series in chunks of 20 years learns to predict it."""
+    from tests.nn.ext_helpers import sunspot_series
+    torch.manual_seed(0)
+    series = sunspot_series()  # (N,)
+    x, y = series[:-1, None, None], series[1:, None, None]  # (N, 1, 1): one long stream
+    m = rnnkit.nn.LSTM(1, 16, stateful=True)
+    head = torch.nn.Linear(16, 1)
+    opt = torch.optim.Adam(list(m.parameters()) + list(head.parameters()), lr=1e-2)
+    epoch_losses = []
+    for _ in range(15):
+        m.reset_state()
+        total = 0.0
+        for xc, yc in zip(x.split(20), y.split(20)):
+            loss = torch.nn.functional.mse_loss(head(m(xc)[0]), yc)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item()
+        epoch_losses.append(total)
+    assert epoch_losses[-1] < 0.5 * epoch_losses[0]

@@ -21,8 +21,11 @@ from rnnkit.nn.extensions.zoneout import zoneout_masks
 __all__ = ["USE_FUSED_LSTM", "add_ln_parameters", "reset_ln_parameters", "ln_parameters",
            "run_extended_direction", "extended_cell"]
 
-# Tests switch this off to compare the hand-written backward with the autograd loop.
-USE_FUSED_LSTM = True
+# When the LSTM takes the hand-written backward of .lstm_bptt: "auto" (the default)
+# uses it for zoneout and recurrent dropout, where it measured faster, and keeps the
+# autograd loop for layer norm, where it did not (benchmarks/RESULTS_extensions.md);
+# True / False force one or the other (tests compare both).
+USE_FUSED_LSTM: bool | str = "auto"
 
 
 def add_ln_parameters(module: nn.Module, mode: str, hidden_size: int, suffix: str = "",
@@ -57,7 +60,8 @@ def run_extended_direction(module, x: Tensor, states: tuple, layer: int, directi
     w_ih, w_hh, b_ih, b_hh, _ = module.layer_weights(layer, direction)
     ln = ln_parameters(module, f"_l{layer}" + ("_reverse" if direction == 1 else ""))
     reverse = direction == 1
-    if module.mode == "LSTM" and batch_sizes is None and USE_FUSED_LSTM:
+    fused = (not ext.layer_norm) if USE_FUSED_LSTM == "auto" else USE_FUSED_LSTM
+    if module.mode == "LSTM" and batch_sizes is None and fused:
         ax = input_part("LSTM", x, w_ih, b_ih, b_hh, ln, ext.eps)  # (T, B, 4H)
         d = recurrent_mask(states[0], ext.recurrent_dropout, module.training)
         m_h = zoneout_masks(states[0], x.shape[0], ext.zoneout, module.training)
