@@ -94,3 +94,11 @@ def test_bad_batch_sizes_name_the_argument(batch_sizes, message):
     with pytest.raises(RnnkitError) as info:
         lstm_sequence(x, h0, h0, *direction_weights(m, False), batch_sizes=batch_sizes)
     assert str(info.value) == message
+
+
+def test_empty_sequence_is_refused_like_torch():
+    m = torch_layer("gru", 2, 3)
+    x = torch.zeros(0, 2, 2, dtype=torch.float64)
+    with pytest.raises(RuntimeError) as info:
+        ours("gru", x, [torch.zeros(2, 3, dtype=torch.float64)], direction_weights(m, False))
+    assert str(info.value) == "Expected sequence length to be larger than 0 in RNN"

@@ -49,6 +49,8 @@ class Schedule:
     """Processing order and per-step batch sizes of one layer-direction."""
 
     def __init__(self, T: int, B: int, batch_sizes: Sequence[int] | Tensor | None, reverse: bool):
+        if T < 1:  # torch.nn's wording for the same input
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
         self.T, self.B, self.reverse = T, B, bool(reverse)
         self.packed = batch_sizes is not None
         if batch_sizes is None:
