@@ -124,7 +124,8 @@ def test_held_out_split_is_group_disjoint_and_reported(tmp_path):
     rng = np.random.default_rng(1)
     write_ts(tmp_path / "all.ts", *_ramps(rng, 20))
     summary = train_classifier(tmp_path / "all.ts", tmp_path / "run", None,
-                               _config(val_fraction=0.25, test_fraction=0.25), log=lambda _: None)
+                               _config(val_fraction=0.25, test_fraction=0.25, augment=True), log=lambda _: None)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["data"]["augment"] is True  # jitter path
     split = summary["split"]
     assert (split["train"]["n"], split["validation"]["n"], split["test"]["n"]) == (11, 4, 5)
     sides = [set(split[k]["groups"]) for k in ("train", "validation", "test")]
