@@ -45,5 +45,5 @@ def classifier_dir(path: Path, cell: str = "lstm") -> Path:
 
 def charlm_dir(path: Path, cell: str = "gru") -> Path:
     model = charlm(cell)
-    save_model(path, model, dict(model.config))
+    save_model(path, model, {**model.model_config, "vocab": [chr(0xFFFD)] + [chr(97 + i) for i in range(10)]})
     return path

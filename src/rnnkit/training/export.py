@@ -64,6 +64,7 @@ class ExportSpec:
     batch_first: bool  # x is (B, T, ...) rather than (T, B)
     y_axes: dict  # dynamic axes of y
     reference: Callable[[Tensor, tuple], Optional[tuple]]  # task model's own outputs, or None
+    info: Optional[dict] = None  # model.json, when loaded from a folder
 
     @property
     def state_names(self) -> tuple:
@@ -117,7 +118,9 @@ def load_for_export(path: str | Path) -> ExportSpec:
     for name, t in model.state_dict().items():
         if t.is_floating_point() and not bool(torch.isfinite(t).all()):
             raise CheckpointError(f"{str(folder / ckpt.WEIGHTS)!r}: tensor {name!r} holds NaN/Inf; refusing to export")
-    return spec_for(model.eval(), kind)
+    spec = spec_for(model.eval(), kind)
+    spec.info = info
+    return spec
 
 
 def _wrap(front: nn.Module, rnn: nn.Module, back: nn.Module) -> nn.Module:
@@ -279,29 +282,79 @@ def _compare(what: str, got, want) -> float:
 
 @torch.no_grad()
 def check_export(spec: ExportSpec, path: str | Path, fmt: str,
-                 batches=BATCHES, lengths=LENGTHS, seed: int = 0) -> dict:
-    """Compare the exported file with eager PyTorch; returns the figures, raises ExportError."""
+                 batches=BATCHES, lengths=LENGTHS, seed: int = 0,
+                 real: Optional[Callable[[int, int], Optional[Tensor]]] = None) -> dict:
+    """Compare the exported file with eager PyTorch; returns the figures, raises ExportError.
+
+    ``real`` (from :func:`real_inputs`) adds the same comparisons on real data.
+    """
     run = _runner(spec, Path(path), fmt)
     g = torch.Generator().manual_seed(seed)
     rows = []
-    for b in batches:
-        for t in lengths:
-            x = spec.make_x(b, t, g)
-            zeros = spec.zero_state(b)
-            states = tuple(0.5 * torch.randn(s.shape, generator=g) for s in zeros)
-            where = f"{fmt} B={b} T={t}"
-            eager = [o.numpy() for o in spec.wrapper(x, *states)]
-            row = {"batch": b, "time": t,
-                   "exported_vs_eager": _compare(where, run(x, *states), eager)}
-            ref = spec.reference(x, states)
-            if ref is None:  # the task model has no state input: compare from zeros
-                ref = spec.reference(x, zeros)
-                eager = [o.numpy() for o in spec.wrapper(x, *zeros)]
-            row["wrapper_vs_model"] = _compare(f"{where} (streaming form vs model)",
-                                               eager[: len(ref)], [r.numpy() for r in ref])
-            rows.append(row)
+    sources = [("random", lambda b, t: spec.make_x(b, t, g))] + ([("real", real)] if real else [])
+    for (source, make), b, t in ((s, b, t) for s in sources for b in batches for t in lengths):
+        x = make(b, t)
+        if x is None:
+            continue
+        zeros = spec.zero_state(b)
+        states = tuple(0.5 * torch.randn(s.shape, generator=g) for s in zeros)
+        where = f"{fmt} {source} B={b} T={t}"
+        eager = [o.numpy() for o in spec.wrapper(x, *states)]
+        row = {"input": source, "batch": b, "time": t,
+               "exported_vs_eager": _compare(where, run(x, *states), eager)}
+        ref = spec.reference(x, states)
+        if ref is None:  # the task model has no state input: compare from zeros
+            ref = spec.reference(x, zeros)
+            eager = [o.numpy() for o in spec.wrapper(x, *zeros)]
+        row["wrapper_vs_model"] = _compare(f"{where} (streaming form vs model)",
+                                           eager[: len(ref)], [r.numpy() for r in ref])
+        rows.append(row)
     return {"format": fmt, "kind": spec.kind, "rtol": RTOL, "atol": ATOL, "cases": rows,
             "max_abs_diff": max(max(r["exported_vs_eager"], r["wrapper_vs_model"]) for r in rows)}
+
+
+def real_inputs(spec: ExportSpec, path: str | Path) -> Callable[[int, int], Optional[Tensor]]:
+    """``(B, T) -> x`` cut from a real data file, or None where the file is too short.
+
+    Text models: a UTF-8 text file, encoded with the model's vocabulary (B consecutive
+    runs of T characters). Classifiers: a ``.ts`` file (or WAV for audio models): the
+    first B sequences at least T steps long, cut to T steps.
+    """
+    from rnnkit.errors import DataError
+
+    path = Path(path)
+    info = spec.info or {}
+    if spec.kind == "text":
+        from rnnkit.data.text import Vocab, read_corpus
+
+        if "vocab" not in info:
+            raise ExportError("--data needs the model's vocabulary (model.json 'vocab')")
+        ids, _ = Vocab(tuple(info["vocab"])).encode(read_corpus(path))  # (N,)
+
+        def text_x(b: int, t: int) -> Optional[Tensor]:
+            if ids.numel() < b * t:
+                return None
+            return ids[: b * t].view(b, t).t().contiguous()  # (T, B)
+
+        return text_x
+    if spec.kind == "classify":
+        from rnnkit.data.audio import AudioConfig
+        from rnnkit.data.classify_inputs import load_unlabelled
+
+        audio = (info.get("input") or {}).get("audio")
+        seqs = load_unlabelled([path], AudioConfig(**audio) if audio else None).features
+        if seqs[0].shape[1] != spec.model.input_mean.shape[0]:
+            raise DataError(f"{path}: {seqs[0].shape[1]} features per step, the model takes "
+                            f"{spec.model.input_mean.shape[0]}")
+
+        def clf_x(b: int, t: int) -> Optional[Tensor]:
+            long = [s[:t] for s in seqs if len(s) >= t][:b]
+            if len(long) < b:
+                return None
+            return torch.from_numpy(np.stack(long)).float()  # (B, T, F)
+
+        return clf_x
+    raise ExportError(f"--data: real inputs are supported for classify and text models, not {spec.kind}")
 
 
 def describe(spec: ExportSpec) -> dict:
