@@ -100,7 +100,8 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n):
     Kn = torch.addcmul(const(1.0, x), n, n, value=-1)  # 1 - n²
     torch.addcmul(Kn, Kn, z, value=-1, out=Kn)  # ∂h/∂a_n = (1-z)(1-n²)
     sched.zero_inactive_(Kn)
-    K_r.mul_(Kn).mul_(V[:, :, 2 * H :]).mul_(0.5)  # (1-z)(1-n²) v_n r(1-r)
+    K_r.mul_(V[:, :, 2 * H :])  # v_n is stored doubled: halve below
+    torch.addcmul(const(0.0, x), K_r, Kn, value=0.5, out=K_r)  # (1-z)(1-n²) v_n r(1-r)
     nk = torch.mul(n, K_z)
     sched.mul_prev_(K_z, y, h0).sub_(nk)  # (h_{t-1} - n) z(1-z)
     del nk

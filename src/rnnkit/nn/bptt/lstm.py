@@ -143,11 +143,9 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
     K_i, K_f, K_g, K_o = K.unbind(2)
     K_i.mul_(g2)  # ∂c2/∂a_i = 2g i(1-i)
     sched.mul_prev_(K_f, C, c0.detach() * 2)  # ∂c2/∂a_f = c2_{t-1} f(1-f)
-    torch.mul(g2, g2, out=K_g)
-    torch.add(const(2.0, x), K_g, alpha=-0.5, out=K_g).mul_(i)  # ∂c2/∂a_g = 2i(1-g²)
+    torch.addcmul(const(2.0, x), g2, g2, value=-0.5, out=K_g).mul_(i)  # ∂c2/∂a_g = 2i(1-g²)
     K_o.mul_(TC)  # ∂h/∂a_o = tanh(c) o(1-o)
-    A = torch.mul(TC, TC)
-    torch.addcmul(o, o, A, value=-1, out=A).mul_(0.5)  # ∂h/∂c2 = o(1-tanh²c)/2
+    A = torch.addcmul(const(1.0, x), TC, TC, value=-1).mul_(o)  # 2 ∂h/∂c2 = o(1-tanh²c)
     K3 = K[:, :, :3]
 
     new = x.new_zeros if packed else x.new_empty
@@ -176,7 +174,7 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
             dh = DHs[sched.slot(t)][:b]  # (b, P)
         dr = dh if w_hr is None else torch.mm(dh, w_hr, out=rows(DRs[t], b))  # (b, H)
         dc = rows(DC, b)
-        dc.addcmul_(dr, rows(As[t], b))
+        dc.addcmul_(dr, rows(As[t], b), value=0.5)
         torch.mul(rows(K3s[t], b), dc.unsqueeze(1), out=rows(dG3s[t], b))  # da_i, da_f, da_g
         torch.mul(dr, rows(K_os[t], b), out=rows(dGos[t], b))  # da_o
         dc.mul_(rows(F_[t], b))
