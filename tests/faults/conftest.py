@@ -4,8 +4,9 @@
     pytest tests/faults -m slow            # the long ones (real torchrun restarts, big sweeps)
     pytest tests -m "hostile_files"        # one area, wherever its tests live
 
-``kill`` also selects the SIGKILL-mid-epoch exact-resume test, which lives with the
-trainer (tests/training/test_resume.py) and is reused here rather than duplicated.
+``kill`` also selects the SIGKILL-mid-epoch exact-resume test, and ``hostile_files`` the
+checkpoint reader's own hostile-file tests; they live with the trainer (tests/training)
+and are reused here rather than duplicated (``REUSED`` below).
 """
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ MARKERS = {
 # Tests elsewhere that belong to an area of this suite.
 REUSED = {
     "tests/training/test_resume.py::test_sigkill_mid_epoch_then_resume_is_bit_identical": "kill",
+    "tests/training/test_checkpoint.py::test_hostile_pickle_files_are_refused_without_running": "hostile_files",
+    "tests/training/test_checkpoint.py::test_hostile_object_inside_torch_archive_is_refused": "hostile_files",
+    "tests/training/test_checkpoint.py::test_truncated_safetensors_gives_one_line_error": "hostile_files",
+    "tests/training/test_checkpoint.py::test_oversized_header_gives_one_line_error": "hostile_files",
+    "tests/training/test_checkpoint.py::test_resume_from_a_hostile_run_folder_is_refused": "hostile_files",
 }
 
 
