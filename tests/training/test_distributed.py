@@ -93,17 +93,18 @@ def test_bad_rank_variable(monkeypatch):
         D.env_info()
 
 
-def test_distributed_model_keeps_the_models_state_dict():
+def test_ddp_loss_finds_the_unused_head_and_trains():
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{dh.free_port()}", rank=0, world_size=1)
     try:
         model = _WithSpareHead()
-        wrapped = D.DistributedModel(model, torch.device("cpu"), torch.randn(4, 2))
-        assert wrapped.ddp.find_unused_parameters is True
-        assert list(wrapped.state_dict()) == list(model.state_dict())
-        assert len(list(wrapped.parameters())) == 4
-        loss = wrapped.compute_loss(torch.randn(4, 2))
-        loss.backward()
-        assert model.used.weight.grad is not None
+        loss_fn = D.ddp_loss(model, torch.device("cpu"), torch.randn(4, 2))
+        assert loss_fn.find_unused_parameters is True
+        assert D.ddp_loss(RecurrentModel(1, 4, 1), torch.device("cpu"),
+                          (torch.randn(2, 3, 1), torch.randn(2, 1))).find_unused_parameters is False
+        for _ in range(2):  # a second step would hang or fail if the spare head were not handled
+            model.zero_grad()
+            loss_fn(torch.randn(4, 2)).backward()
+            assert model.used.weight.grad is not None and model.spare.weight.grad is None
     finally:
         dist.destroy_process_group()
 

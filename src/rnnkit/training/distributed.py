@@ -1,6 +1,9 @@
 """Data-parallel training with PyTorch's own engine: ``torch.distributed`` + DDP, under torchrun.
 
-    torchrun --nproc-per-node 2 -m rnnkit classify train data.ts --out runs/jv
+    torchrun --nproc-per-node 2 -m rnnkit classify train --train data.ts --out runs/jv
+
+:meth:`rnnkit.training.Trainer.fit` calls what it needs from here by itself, and task
+functions call :func:`leave_unless_main` after training, so commands run unchanged.
 
 ``torchrun`` starts N copies of the command and sets ``RANK``, ``WORLD_SIZE``,
 ``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT``. :func:`init_distributed` reads them
@@ -61,7 +64,6 @@ __all__ = [
     "unused_parameters",
     "LossModule",
     "ddp_loss",
-    "DistributedModel",
     "cleanup",
     "leave_unless_main",
     "LOOPBACK",
@@ -266,7 +268,8 @@ def distributed_loader(loader: Any, seed: int = 0, *, rank_: Optional[int] = Non
 
     Keeps the dataset, collate function, workers and drop_last; shuffles (seeded by
     ``seed`` and the epoch, via ``set_epoch``) exactly when the original did. The global
-    batch ``loader.batch_size`` must be a multiple of the world size. ``rank_`` and
+    batch ``loader.batch_size`` must be a multiple of the world size. Carried-state text
+    batches are dealt out by stream instead (:class:`ColumnShard`). ``rank_`` and
     ``world`` override the process group's (for tests and tools).
     """
     w = world if world is not None else world_size()
@@ -359,44 +362,6 @@ def ddp_loss(model: nn.Module, device: torch.device, sample_batch: Any = None,
     if device.type == "cuda":
         kwargs.update(device_ids=[device.index], output_device=device.index)
     return nn.parallel.DistributedDataParallel(LossModule(model), **kwargs)
-
-
-class DistributedModel(nn.Module):
-    """A task model whose ``compute_loss`` runs through DDP; everything else is the model's.
-
-    ``state_dict``/``load_state_dict`` and ``model_config`` are the wrapped model's, so
-    checkpoints are identical to single-process ones. Hand it to :class:`Trainer` in
-    place of the model, with :func:`distributed_loader` and :class:`SetEpoch`.
-    """
-
-    def __init__(self, model: nn.Module, device: torch.device, sample_batch: Any = None,
-                 find_unused: Optional[bool] = None) -> None:
-        super().__init__()
-        model.to(device)
-        self.inner = model
-        self.ddp = ddp_loss(model, device, sample_batch, find_unused)
-        if hasattr(model, "model_config"):
-            self.model_config = model.model_config
-
-    def compute_loss(self, batch: Any) -> torch.Tensor:
-        return self.ddp(batch)
-
-    def forward(self, *args: Any, **kwargs: Any) -> Any:
-        return self.inner(*args, **kwargs)
-
-    def state_dict(self, *args: Any, **kwargs: Any):  # type: ignore[override]
-        return self.inner.state_dict(*args, **kwargs)
-
-    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):  # type: ignore[override]
-        return self.inner.load_state_dict(state_dict, strict=strict, assign=assign)
-
-    def on_epoch_start(self) -> None:
-        if hasattr(self.inner, "on_epoch_start"):
-            self.inner.on_epoch_start()
-
-    def on_eval_start(self) -> None:
-        if hasattr(self.inner, "on_eval_start"):
-            self.inner.on_eval_start()
 
 
 def first_batch(loader: Iterable) -> Any:
