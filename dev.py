@@ -24,8 +24,9 @@ STAMP = VENV / ".rnnkit-setup"
 # Development and CI pin: the CPU build of torch 2.13.0 installs in seconds here,
 # while an unpinned torch pulls a multi-GB CUDA build.
 PINS = ["torch==2.13.0"]
-# The project's main job, run on bundled data by `python3 dev.py run`.
-MAIN_JOB = ["-m", "rnnkit", "tutorial"]
+# The project's main job, run on bundled data by `python3 dev.py run`: forecast the
+# bundled airline-passengers series 12 months ahead and compare with the baselines.
+MAIN_JOB = ["-m", "rnnkit", "forecast", "train", "--out", "runs/quickstart"]
 
 
 def _python() -> Path:
