@@ -26,11 +26,9 @@ def params(layer_norm, dtype=torch.float64):
     return w, ln
 
 
-@pytest.mark.parametrize("layer_norm", [False, True])
-@pytest.mark.parametrize("zoneout", [0.0, 0.3])
-@pytest.mark.parametrize("recurrent_dropout", [0.0, 0.4])
-@pytest.mark.parametrize("reverse", [False, True])
-@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("layer_norm, zoneout, recurrent_dropout", [
+    (False, 0.0, 0.0), (True, 0.0, 0.0), (False, 0.3, 0.0), (False, 0.0, 0.4), (True, 0.3, 0.4)])
+@pytest.mark.parametrize("reverse, training", [(False, True), (True, False)])
 def test_fused_equals_autograd_loop(layer_norm, zoneout, recurrent_dropout, reverse, training):
     w, ln = params(layer_norm)
     ext = Extensions(layer_norm, recurrent_dropout, zoneout)
@@ -57,14 +55,14 @@ def test_fused_equals_autograd_loop(layer_norm, zoneout, recurrent_dropout, reve
 @pytest.mark.parametrize("layer_norm", [False, True])
 def test_gradcheck_with_every_extension(layer_norm):
     torch.manual_seed(2)
-    ax = torch.randn(3, 2, 8, dtype=torch.float64, requires_grad=True)
+    ax = torch.randn(2, 2, 8, dtype=torch.float64, requires_grad=True)
     h0 = torch.randn(2, 2, dtype=torch.float64, requires_grad=True)
     c0 = torch.randn(2, 2, dtype=torch.float64, requires_grad=True)
     w_hh = torch.randn(8, 2, dtype=torch.float64, requires_grad=True)
     ln_vals = [torch.randn(n, dtype=torch.float64, requires_grad=True) for n in (8, 8, 2, 2)]
     d = torch.tensor([[2.0, 0.0], [2.0, 2.0]], dtype=torch.float64)
-    m_h = torch.bernoulli(torch.full((3, 2, 2), 0.3, dtype=torch.float64))
-    m_c = torch.bernoulli(torch.full((3, 2, 2), 0.3, dtype=torch.float64))
+    m_h = torch.bernoulli(torch.full((2, 2, 2), 0.3, dtype=torch.float64))
+    m_c = torch.bernoulli(torch.full((2, 2, 2), 0.3, dtype=torch.float64))
 
     def fn(ax, h0, c0, w_hh, *ln_vals):
         ln = dict(zip(("ln_gain_hh", "ln_bias_hh", "ln_gain_c", "ln_bias_c"), ln_vals)) \
