@@ -107,6 +107,14 @@ def test_co2_missing_policies(tmp_path):
         app, ["forecast", "train", "--data", "co2", "--out", str(tmp_path / "b"), *TINY]
     )
     assert result.exit_code == 0, result.output
+    # ... but an explicit --missing error is the user's choice and is kept.
+    result = runner.invoke(
+        app,
+        ["forecast", "train", "--data", "co2", "--missing", "error",
+         "--out", str(tmp_path / "x"), *TINY],
+    )
+    assert result.exit_code == 2
+    assert "59 missing values at rows 8, 11, 12" in result.stderr
 
 
 def test_backtest_prints_a_summary(tmp_path):
