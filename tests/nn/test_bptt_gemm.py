@@ -70,8 +70,8 @@ def test_layers_agree_with_onednn_off(cell, reverse, monkeypatch, onednn_even_wh
     monkeypatch.setattr(_gemm.StepMatmul, "step", spying(_gemm.StepMatmul.step))
     monkeypatch.setattr(_gemm.StepMatmul, "step_bias", spying(_gemm.StepMatmul.step_bias))
     fast_outs, fast_grads = run()
-    if _gemm.onednn_available() and cell != "rnn_tanh" and cell != "rnn_relu":
-        assert any(routes)  # the forward steps of LSTM and GRU (backward and RNN use MKL)
+    if _gemm.onednn_available():
+        assert routes and all(routes)  # every per-step product of an unpacked layer
     monkeypatch.setenv("RNNKIT_ONEDNN", "0")
     routes.clear()
     slow_outs, slow_grads = run()

@@ -109,7 +109,7 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n):
 
     new = x.new_zeros if packed else x.new_empty
     dV = new(T, B, 3 * H)
-    back = StepMatmul(w_hh.t(), B, onednn=False)  # dv_t W_hh (MKL measured faster here)
+    back = StepMatmul(w_hh.t(), B, onednn=not packed, steps=T)  # dv_t W_hh
     if packed:
         DH = sched.carry_from_grads(dy, dh_n)  # (T+1, B, H)
     else:
@@ -131,7 +131,12 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n):
             torch.mul(dh, Zs[t], out=out)
         else:
             torch.addcmul(dys[tp], dh, Zs[t], out=out)
-        dh = back.addmm_(out, rows(dVs[t], b))  # dh_{t-1} += dv_t W_hh   (b, H)
+        if packed:
+            back.addmm_(out, dVs[t][:b])
+            continue
+        dh = back.step(out, dVs[t], out=out)  # dh_{t-1} += dv_t W_hh   (B, H)
+        if dh.data_ptr() != out.data_ptr():
+            out.copy_(dh)  # du_n after the loop reads every dh_t
 
     # du equals dv except its n block, du_n = dh ⊙ (1-z)(1-n²): GEMMs on the two parts.
     dh_t = DH[:-1] if sched.reverse else DH[1:]  # (T, B, H) in time order

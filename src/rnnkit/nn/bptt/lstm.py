@@ -152,7 +152,7 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
     dG = new(T, B, 4 * H)
     dGv = dG.view(T, B, 4, H)
     DR = new(T, B, H) if w_hr is not None else None
-    back = StepMatmul(w_hh.t(), B, onednn=False)  # MKL measured faster for this shape  # dh_{t-1} = da_t W_hh
+    back = StepMatmul(w_hh.t(), B, onednn=not packed, steps=T)  # dh_{t-1} += da_t W_hh  # dh_{t-1} = da_t W_hh
     DC = dc_n * 0.5  # (B, H) carry of ∂L/∂c2
     hist = w_hr is not None  # dW_hr needs every dh_t
     if packed:

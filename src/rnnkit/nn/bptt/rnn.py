@@ -39,7 +39,7 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity: str, sched: Schedule):
         bias = bias * scale
     A = input_projection(x.reshape(T * B, I), w_ih_s, bias).view(T, B, H)  # (scaled) pre-activations
     y = x.new_zeros(T, B, H) if sched.packed else x.new_empty(T, B, H)
-    rec = StepMatmul(w_hh_s, B, onednn=False)  # MKL measured faster for (B, H) x (H, H)
+    rec = StepMatmul(w_hh_s, B, onednn=not sched.packed, steps=T)
     neg1 = const(-1.0, x)
     h0d = h0.detach()
     As, Ys = A.unbind(0), y.unbind(0)  # per-step views made once
@@ -51,7 +51,7 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity: str, sched: Schedule):
             bp = sched.bs[tp]
             hp = rows(Ys[tp], b) if b <= bp else torch.cat([Ys[tp][:bp], h0d[bp:b]])
         a = rows(As[t], b)
-        rec.addmm_(a, hp)  # a_t += h_{t-1} W_hh^T               (b, H)
+        a = rec.step(a, hp, out=a)  # a_t += h_{t-1} W_hh^T       (b, H)
         if scale == 2.0:
             torch.add(neg1, a.sigmoid_(), alpha=2, out=rows(Ys[t], b))  # tanh(a) = 2σ(2a) - 1
         else:
@@ -72,7 +72,7 @@ def _backward(saved, nonlinearity: str, sched: Schedule, needs, dy, dh_n):
 
     new = x.new_zeros if packed else x.new_empty
     dA = new(T, B, H)
-    back = StepMatmul(w_hh.t(), B, onednn=False)  # da_t W_hh
+    back = StepMatmul(w_hh.t(), B, onednn=not packed, steps=T)  # da_t W_hh
     if packed:
         DH = sched.carry_from_grads(dy, dh_n)  # (T+1, B, H)
         DHs = DH.unbind(0)
@@ -88,9 +88,9 @@ def _backward(saved, nonlinearity: str, sched: Schedule, needs, dy, dh_n):
         if packed:
             back.addmm_(DHs[sched.prev_slot(t)][:b], da)
         elif tp is None:
-            dh = torch.mm(da, w_hh, out=scratch)
+            dh = back.step_bias(None, da, out=scratch)
         else:
-            dh = torch.addmm(dys[tp], da, w_hh, out=scratch)  # dh_{t-1}  (B, H)
+            dh = back.step(dys[tp], da, out=scratch)  # dh_{t-1}  (B, H)
 
     dA2 = dA.view(T * B, H)
     d_x = torch.mm(dA2, w_ih).view(T, B, I) if needs[0] else None
