@@ -18,7 +18,8 @@ scripted, not traced). The check runs, for B in (1, 4) and three T:
 2. exported (ONNX Runtime, or ``torch.jit.load`` of the saved file) against the eager
    wrapper, from a random non-zero state: proves the file is.
 
-Both must agree within rtol 1e-4, atol 1e-5 (``np.allclose`` rule), else ExportError.
+on random inputs at the data's scale and, with ``real=real_inputs(spec, FILE)``, on real
+ones. Both must agree within rtol 1e-4, atol 1e-5 (``np.allclose`` rule), else ExportError.
 Supported: classifiers (``rnnkit classify``), character models (``rnnkit text``) and
 :class:`rnnkit.models.RecurrentModel`. ONNX needs the optional ``onnx`` extra
 (``pip install 'rnnkit[onnx]'``); TorchScript needs nothing more.
