@@ -41,7 +41,7 @@ from rnnkit.training import checkpoint as ckpt
 from rnnkit.training import export_wrappers as ew
 
 __all__ = ["ExportError", "ExportSpec", "FORMATS", "load_for_export", "spec_for", "export_model",
-           "check_export", "RTOL", "ATOL"]
+           "check_export", "real_inputs", "describe", "write_description", "RTOL", "ATOL"]
 
 FORMATS = ("torchscript", "onnx")
 RTOL, ATOL = 1e-4, 1e-5
