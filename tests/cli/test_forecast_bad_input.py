@@ -179,5 +179,5 @@ def test_bad_missing_policy_names_the_key(tmp_path):
     )
     assert result.exit_code == 2
     assert result.stderr == (
-        "error: data.missing must be one of 'error' | 'interpolate' | 'ffill', got 'drop'\n"
+        "error: data.missing must be one of 'auto' | 'error' | 'interpolate' | 'ffill', got 'drop'\n"
     )

@@ -91,20 +91,9 @@ def _check(data: bytes, options: dict) -> None:
         os.unlink(name)
 
 
-# Found by this test and reported (the reader is the forecasting engineer's): an unclosed
-# quote escapes as pandas' ParserError, a bare carriage return inside a field as csv.Error.
-# Any other exception still fails; once the reader wraps these, the tests pass outright.
-def _known_reader_bugs():
-    import pandas
-
-    return pytest.mark.xfail(raises=(pandas.errors.ParserError, csv.Error), strict=False,
-                             reason="read_series lets ParserError/csv.Error escape (reported)")
-
-
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 
 
-@_known_reader_bugs()
 @settings(max_examples=150, **SETTINGS)
 @given(csv_files(), OPTIONS)
 def test_csv_parses_or_raises_one_line_data_error(data, options):
@@ -118,7 +107,6 @@ def test_random_bytes_parse_or_raise_one_line_data_error(data, options):
 
 
 @pytest.mark.slow
-@_known_reader_bugs()
 @settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(csv_files(), OPTIONS)
 def test_csv_property_long_run(data, options):

@@ -58,7 +58,9 @@ Freq = Annotated[
 Missing = Annotated[
     str | None,
     typer.Option(
-        "--missing", help="Missing values and gaps: error (default), interpolate or ffill."
+        "--missing",
+        help="Missing values and gaps: error (default for files), interpolate or ffill; "
+        "a bundled series brings its own policy (co2: interpolate).",
     ),
 ]
 Horizon = Annotated[

@@ -105,7 +105,11 @@ def _read_text(path: Path) -> str:
 
 def _check_shape(path: str, text: str) -> list[str]:
     """Header names; a ragged row (wrong number of fields) is an error naming the row."""
-    records = list(csv.reader(io.StringIO(text)))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        records = list(reader)
+    except csv.Error as err:  # an unclosed quote, a bare carriage return in a field, ...
+        raise DataError(f"{_where(path, max(reader.line_num, 1))}: not valid CSV ({err})") from None
     header = [h.strip() for h in records[0]]
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
@@ -382,7 +386,12 @@ def read_series(
     where = str(path)
     text = _read_text(path)
     header = _check_shape(where, text)
-    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True
+        )
+    except pd.errors.ParserError as err:
+        raise DataError(f"{where}: not valid CSV ({err})") from None
     frame.columns = header
     frame.index = _data_rows(text)[: len(frame)]
     targets = [targets] if isinstance(targets, str) else list(targets or [])

@@ -127,7 +127,9 @@ def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
     data = path.read_bytes()
     size = len(data)
     where = str(path)
-    if data[:1] == b"\x80" or data[:4] == _ZIP_MAGIC:
+    # A pickle starts with 0x80 (PROTO); so may a valid header length (128 + 256k), but then
+    # byte 8 opens the JSON header.
+    if (data[:1] == b"\x80" and data[8:9] != b"{") or data[:4] == _ZIP_MAGIC:
         raise CheckpointError(f"{where!r} is a pickle/torch archive, not safetensors; refusing to load it")
     if size < 8:
         raise CheckpointError(f"{where!r} is truncated: {size} bytes, no safetensors header")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 from rnnkit.errors import ConfigError
 from rnnkit.training.config import TrainConfig, load_config, to_dict
@@ -31,8 +31,8 @@ class ForecastDataConfig:
     past_covariates: list[str] = field(default_factory=list)
     future_covariates: list[str] = field(default_factory=list)  # known for future steps too
     freq: str | None = None
-    # None: "error" for a file; a bundled series brings its own policy (co2: interpolate).
-    missing: Optional[Literal["error", "interpolate", "ffill"]] = None
+    # auto: "error" for a file; a bundled series brings its own policy (co2: interpolate).
+    missing: Literal["auto", "error", "interpolate", "ffill"] = "auto"
     horizon: int | None = None  # None: the bundled series' horizon
     season: int | None = None  # None: from the frequency (12 monthly, 52 weekly, ...)
     test_size: int | None = None  # None: horizon

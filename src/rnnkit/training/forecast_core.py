@@ -78,12 +78,12 @@ def resolve_data(cfg: ForecastConfig) -> tuple[list[Series], ForecastConfig]:
             time_col=d.time_col or info.time_col,
             horizon=d.horizon or info.horizon,
             season=d.season or info.season,
-            missing=d.missing or info.missing,
+            missing=info.missing if d.missing == "auto" else d.missing,
         )
     elif d.horizon is None:
         raise ConfigError("--horizon is required with --data FILE")
     else:
-        d = replace(d, missing=d.missing or "error")
+        d = replace(d, missing="error" if d.missing == "auto" else d.missing)
     series = read_series(
         d.data,
         d.target or None,
