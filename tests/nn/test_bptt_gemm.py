@@ -71,7 +71,8 @@ def test_layers_agree_with_onednn_off(cell, reverse, monkeypatch, onednn_even_wh
     monkeypatch.setattr(_gemm.StepMatmul, "step_bias", spying(_gemm.StepMatmul.step_bias))
     fast_outs, fast_grads = run()
     if _gemm.onednn_available():
-        assert routes and all(routes)  # every per-step product of an unpacked layer
+        # Every forward step takes oneDNN; the GRU backward stays on MKL by choice.
+        assert sum(routes) >= T and (cell == "gru" or all(routes))
     monkeypatch.setenv("RNNKIT_ONEDNN", "0")
     routes.clear()
     slow_outs, slow_grads = run()
