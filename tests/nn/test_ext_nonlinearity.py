@@ -40,7 +40,8 @@ def test_callable_tanh_equals_named_tanh(monkeypatch):
 
 def test_named_ones_keep_the_fast_path():
     assert rnnkit.nn.RNN(3, 4, nonlinearity="relu").torch_kernel_unsupported() is None
-    assert rnnkit.nn.RNN(3, 4, nonlinearity=F.gelu).torch_kernel_unsupported() == "nonlinearity=gelu"
+    custom = rnnkit.nn.RNN(3, 4, nonlinearity=F.gelu)
+    assert custom.torch_kernel_unsupported() == "nonlinearity=gelu"
     assert rnnkit.nn.RNNCell(3, 4).torch_kernel_unsupported() is None
 
 

@@ -30,7 +30,9 @@ Glossary: x_t input (B, I); h_t state (B, H); σ the logistic sigmoid. Shapes:
 input (T, B, I), or (B, T, I) with ``batch_first=True``, or unbatched (T, I);
 ``hx`` (D·L, B, H). Returns ``(output, h_n)`` like :class:`torch.nn.GRU`: output
 (T, B, D·H) and h_n (D·L, B, H). MinLSTM has no separate cell state, so it returns
-the same pair (not ``(h_n, c_n)``). Parameters ``weight_ih_l{k}`` / ``bias_ih_l{k}``
+the same pair (not ``(h_n, c_n)``). ``stateful=True`` carries h_n (detached) into the
+next call, as for rnnkit's LSTM/GRU (see :mod:`rnnkit.nn.extensions.stateful`).
+Parameters ``weight_ih_l{k}`` / ``bias_ih_l{k}``
 (``_reverse`` for the backward direction) are initialised from U(−1/√H, 1/√H) as
 in torch. A ``PackedSequence`` input is supported: padded steps hold the state
 (z = 0) and give a zero output, as in torch.
@@ -52,6 +54,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
+from rnnkit.nn.extensions import stateful as ext_stateful
 from rnnkit.nn.scan import min_recurrence
 
 __all__ = ["MinGRU", "MinLSTM", "g_activation"]
@@ -67,8 +70,10 @@ class _MinRNNBase(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, device=None, dtype=None) -> None:
+                 bidirectional: bool = False, device=None, dtype=None, *,
+                 stateful: bool = False) -> None:
         super().__init__()
+        self.mode = type(self).__name__
         if not isinstance(hidden_size, int) or hidden_size <= 0:
             raise ValueError("hidden_size must be an integer greater than zero, "
                              f"got {hidden_size!r}")
@@ -92,6 +97,15 @@ class _MinRNNBase(nn.Module):
                 self.register_parameter(f"bias_ih_l{layer}{suffix}", nn.Parameter(
                     torch.empty(self._gates * hidden_size, **kw)) if bias else None)
         self.reset_parameters()
+        if not isinstance(stateful, bool):
+            raise ValueError(f"stateful must be True or False, got {stateful!r}")
+        self.stateful = stateful
+        if stateful:  # the final state becomes the next call's h0, detached
+            ext_stateful.attach_stateful(self)
+
+    def reset_state(self) -> None:
+        """Forget the state carried between calls by ``stateful=True``."""
+        ext_stateful.reset_state(self)
 
     def reset_parameters(self) -> None:
         bound = 1.0 / math.sqrt(self.hidden_size)
@@ -103,7 +117,7 @@ class _MinRNNBase(nn.Module):
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         for name, default in (("bias", True), ("batch_first", False), ("dropout", 0.0),
-                              ("bidirectional", False)):
+                              ("bidirectional", False), ("stateful", False)):
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)}"
         return s

@@ -135,30 +135,18 @@ class LinearScan(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dh: Tensor):
         a, h0, h = ctx.saved_tensors
-        reverse = ctx.reverse
-        dh = dh.contiguous()
-        T = a.shape[0]
-        g = torch.empty_like(dh)  # total gradient wrt h_t, (T, B, H)
-        if T == 0:
+        if a.shape[0] == 0:
             return torch.zeros_like(a), torch.zeros_like(dh), torch.zeros_like(h0), None
-        if not reverse:
-            # g_t = dh_t + a_{t+1} g_{t+1}: a reverse scan over t = T-2 … 0.
-            g[T - 1].copy_(dh[T - 1])
-            if T > 1:
-                _chunked(a[1:], dh[:-1], g[T - 1], g[:-1], reverse=True)
-            da = torch.empty_like(a)
+        g = _scan_grad(a, h0, dh.contiguous(), ctx.reverse)  # ∂L/∂b = total gradient of h
+        da = torch.empty_like(a)  # ∂L/∂a_t = g_t ⊙ h_prev
+        if not ctx.reverse:
             torch.mul(g[0], h0, out=da[0])
             torch.mul(g[1:], h[:-1], out=da[1:])  # h_{t-1}
-            dh0 = a[0] * g[0] if ctx.needs_input_grad[2] else None
+            dh0 = a[0] * g[0]
         else:
-            # g_t = dh_t + a_{t-1} g_{t-1}: a forward scan over t = 1 … T-1.
-            g[0].copy_(dh[0])
-            if T > 1:
-                _chunked(a[:-1], dh[1:], g[0], g[1:], reverse=False)
-            da = torch.empty_like(a)
-            torch.mul(g[T - 1], h0, out=da[T - 1])
+            torch.mul(g[-1], h0, out=da[-1])
             torch.mul(g[:-1], h[1:], out=da[:-1])  # h_{t+1}
-            dh0 = a[T - 1] * g[T - 1] if ctx.needs_input_grad[2] else None
+            dh0 = a[-1] * g[-1]
         return da, g, dh0, None
 
 
