@@ -133,3 +133,15 @@ def test_bundled_corpus_is_about_a_megabyte_of_plays():
     assert 1_000_000 < len(text) < 1_100_000
     assert text.startswith("Theseus:\n") and text.endswith("all our own be won.\n")
     assert (bundled_corpus().parent / "PROVENANCE.md").is_file()
+
+
+def test_resume_continues_a_run(tmp_path):
+    data = tmp_path / "corpus.txt"
+    data.write_text(CORPUS, encoding="utf-8")
+    run = tmp_path / "run"
+    first = train_text(tiny_config(**{"train.epochs": 1}), data, run)
+    assert first["epochs_run"] == 1
+    again = train_text(tiny_config(**{"train.epochs": 2}), data, run, resume=True)
+    assert again["epochs_run"] == 2
+    rows = (run / "metrics.csv").read_text().strip().splitlines()
+    assert len(rows) == 1 + 2  # header + one row per epoch, the first kept from before
