@@ -43,7 +43,7 @@ def train(
     label_pattern: Optional[str] = LabelPattern,
     group_pattern: Optional[str] = GroupPattern,
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Sets train.epochs."),
-    augment: bool = typer.Option(False, "--augment", help="Audio: random speed, shift and noise while training."),
+    augment: bool = typer.Option(False, "--augment", help="Augment while training: audio gets random speed, shift and noise; .ts series get Gaussian jitter."),
     config: common.Config = None,
     set_: common.Set = None,
     seed: common.Seed = None,
