@@ -65,7 +65,7 @@ class ClassifyDataConfig:
     label_pattern: Optional[str] = None
     group_pattern: Optional[str] = None
     test_fraction: float = 0.25   # of groups, when no test set is given
-    val_fraction: float = 0.15    # of the remaining groups; 0: no validation set
+    val_fraction: float = 0.0     # of the remaining groups; 0: none, keep the last epoch
     split_seed: int = 0
     class_weights: Literal["none", "balanced"] = "none"
     augment: bool = False         # audio: speed, shift, noise (data.audio.augment); .ts: jitter
@@ -73,7 +73,7 @@ class ClassifyDataConfig:
 
 
 def _train_defaults() -> TrainConfig:
-    return TrainConfig(epochs=40, batch_size=32, lr=3e-3, grad_clip=1.0, scheduler="cosine")
+    return TrainConfig(epochs=60, batch_size=32, lr=1e-2, grad_clip=1.0, scheduler="cosine")
 
 
 @dataclass
