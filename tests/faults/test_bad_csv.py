@@ -8,7 +8,6 @@ fails the test.
 """
 from __future__ import annotations
 
-import csv
 import os
 import tempfile
 from pathlib import Path

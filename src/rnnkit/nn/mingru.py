@@ -162,7 +162,7 @@ class _MinRNNBase(nn.Module):
         if x.shape[-1] != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. "
                                f"Expected {self.input_size}, got {x.shape[-1]}")
-        T, B = x.shape[0], x.shape[1]
+        B = x.shape[1]  # x is (T, B, I) here
         D, H = (2 if self.bidirectional else 1), self.hidden_size
         expected = (D * self.num_layers, B, H)
         if hx is None:
