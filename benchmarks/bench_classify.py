@@ -12,6 +12,7 @@ equivalent ``rnnkit classify train`` command line, printed by ``--commands``, do
     .venv/bin/python benchmarks/bench_classify.py                    # both, seeds 0 1 2
     .venv/bin/python benchmarks/bench_classify.py --task jv --seeds 0
     .venv/bin/python benchmarks/bench_classify.py --commands         # the CLI equivalents
+    .venv/bin/python benchmarks/bench_classify.py --task jv --set train.lr=2e-2   # a variant
 """
 from __future__ import annotations
 
@@ -47,8 +48,11 @@ TASKS = {
 }
 
 
+EXTRA: list[str] = []  # --set overrides from the command line, applied last
+
+
 def config_for(task: str, seed: int) -> ClassifyConfig:
-    overrides = TASKS[task]["overrides"] + [f"train.seed={seed}", "train.progress=false"]
+    overrides = TASKS[task]["overrides"] + EXTRA + [f"train.seed={seed}", "train.progress=false"]
     return from_dict(ClassifyConfig, apply_overrides(default_config(), overrides))
 
 
@@ -63,7 +67,7 @@ def command_for(task: str) -> str:
             parts.append(f"--{key.split('.')[1].replace('_', '-')} {value}")  # value keeps its quotes
         else:
             parts.append(f"--set {key}={value.strip(chr(39))}")
-    parts += ["--seed S", f"--out runs/{task}-S"]
+    parts += [f"--set {o}" for o in EXTRA] + ["--seed S", f"--out runs/{task}-S"]
     return " ".join(parts)
 
 
@@ -100,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="Keep the run folders here (default: a temp dir).")
     parser.add_argument("--json", type=Path, default=None, help="Write all results as JSON here.")
     parser.add_argument("--commands", action="store_true", help="Print the equivalent CLI commands and exit.")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        help="Extra config override for every run, e.g. --set train.lr=2e-2 (repeatable).")
     args = parser.parse_args(argv)
+    EXTRA[:] = args.overrides
     tasks = ["jv", "digits"] if args.task == "all" else [args.task]
     if args.commands:
         for task in tasks:
