@@ -18,7 +18,6 @@ arguments, labels and the input front end), ``metrics.json``, ``confusion.png`` 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal, Optional, Sequence
