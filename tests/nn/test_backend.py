@@ -76,8 +76,8 @@ class Spy:
 
 
 def auto_choice(cls):
-    """The documented rule on CPU: GRU runs rnnkit's BPTT kernel once it exists, else torch's."""
-    return "rnnkit" if cls == "GRU" and bptt_available() else "torch"
+    """The documented rule on CPU: GRU and RNN train on rnnkit's BPTT kernel once it exists."""
+    return "rnnkit" if cls in ("GRU", "RNN") and bptt_available() else "torch"
 
 
 @pytest.mark.parametrize("cls,kernel", [("LSTM", "lstm"), ("GRU", "gru"), ("RNN", "rnn_tanh")])
@@ -107,7 +107,7 @@ def test_auto_uses_torch_for_inference():
 
 
 def test_auto_rule_is_the_documented_table():
-    assert base.AUTO_RNNKIT_ON_CPU == frozenset({"GRU"})
+    assert base.AUTO_RNNKIT_ON_CPU == frozenset({"GRU", "RNN_TANH", "RNN_RELU"})
 
 
 class NoKernelLSTM(rnnkit.nn.LSTM):

@@ -44,7 +44,7 @@ BACKENDS = ("auto", "rnnkit", "torch")
 # Modes for which "auto" prefers the "rnnkit" path on CPU when training (autograd on and
 # the weights require grad) once rnnkit.nn.bptt provides it: torch has no oneDNN kernel
 # for them and the hand-written BPTT measured faster there (docs/nn.md).
-AUTO_RNNKIT_ON_CPU = frozenset({"GRU"})
+AUTO_RNNKIT_ON_CPU = frozenset({"GRU", "RNN_TANH", "RNN_RELU"})
 GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 
