@@ -105,6 +105,20 @@ def _toml(value) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _series_overrides(data, target, time_col, group_col, freq, missing, horizon, season) -> dict:
+    """The ``[data]`` overrides that train and backtest share (None: keep the config's)."""
+    return {
+        "data.data": data,
+        "data.target": target,
+        "data.time_col": time_col,
+        "data.group_col": group_col,
+        "data.freq": freq,
+        "data.missing": missing,
+        "data.horizon": horizon,
+        "data.season": season,
+    }
+
+
 def register(app: typer.Typer) -> None:
     fc = typer.Typer(
         help="Time-series forecasting from CSV: train, predict, backtest.", no_args_is_help=True
@@ -180,16 +194,9 @@ def register(app: typer.Typer) -> None:
             set_,
             ctx,
             **{
-                "data.data": data,
-                "data.target": target,
-                "data.time_col": time_col,
-                "data.group_col": group_col,
+                **_series_overrides(data, target, time_col, group_col, freq, missing, horizon, season),
                 "data.past_covariates": past_covariate,
                 "data.future_covariates": future_covariate,
-                "data.freq": freq,
-                "data.missing": missing,
-                "data.horizon": horizon,
-                "data.season": season,
                 "data.test_size": test_size,
                 "data.window": window,
                 "data.log": log_,
@@ -264,14 +271,7 @@ def register(app: typer.Typer) -> None:
             set_,
             ctx,
             **{
-                "data.data": data,
-                "data.target": target,
-                "data.time_col": time_col,
-                "data.group_col": group_col,
-                "data.freq": freq,
-                "data.missing": missing,
-                "data.horizon": horizon,
-                "data.season": season,
+                **_series_overrides(data, target, time_col, group_col, freq, missing, horizon, season),
                 "train.epochs": epochs,
                 "train.seed": seed,
             },
