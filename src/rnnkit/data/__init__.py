@@ -1,6 +1,7 @@
 """Readers and batching for rnnkit's tasks.
 
 - forecasting: :mod:`~rnnkit.data.timeseries` (CSV → validated series),
+  :mod:`~rnnkit.data.frequency` (time grids),
   :mod:`~rnnkit.data.windowing`, :mod:`~rnnkit.data.transforms`, :mod:`~rnnkit.data.calendar`;
 - text: :mod:`~rnnkit.data.text` (UTF-8 corpus, vocabulary, truncated-BPTT batches);
 - classification and speech: :mod:`~rnnkit.data.ts_format` (.ts files),

@@ -25,18 +25,18 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import pandas as pd
 
+from rnnkit.data.frequency import Freq, guess_freq, next_times
+from rnnkit.data.frequency import grid as make_grid
 from rnnkit.errors import DataError
 
 __all__ = ["MISSING_POLICIES", "Series", "next_times", "read_series"]
 
 MISSING_POLICIES = ("error", "interpolate", "ffill")
 _NA_STRINGS = {"", "nan", "NaN", "NAN", "NA", "N/A", "na", "null", "NULL", "None"}
-Freq = Union[str, int]
 
 
 @dataclass
@@ -159,46 +159,6 @@ def _parse_time(path: str, frame: pd.DataFrame, col: str) -> pd.Index:
 
 
 # ---------------------------------------------------------------------- frequency
-def _guess_freq(time: pd.DatetimeIndex) -> str | None:
-    """A pandas alias for the grid the timestamps sit on, or None."""
-    if len(time) >= 3:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pandas 3 announces an offset return type
-            inferred = pd.infer_freq(time)
-        if inferred:
-            return pd.tseries.frequencies.to_offset(inferred).freqstr
-    days = float(np.median(np.diff(time.as_unit("ns").asi8))) / 86_400e9
-    if abs(days - 7) < 0.5:
-        return "W-" + time[0].day_name()[:3].upper()
-    for lo, hi, start, end, is_start, is_end in (
-        (28, 31, "MS", "ME", time.is_month_start, time.is_month_end),
-        (89, 92, "QS", "QE", time.is_quarter_start, time.is_quarter_end),
-        (365, 366, "YS", "YE", time.is_year_start, time.is_year_end),
-    ):
-        if lo <= days <= hi:
-            return start if is_start.mean() > 0.5 else end if is_end.mean() > 0.5 else None
-    step = pd.Timedelta(np.median(np.diff(time.as_unit("ns").asi8)))
-    if step <= pd.Timedelta(0):
-        return None
-    if step % pd.Timedelta(days=1) == pd.Timedelta(0):
-        n = step // pd.Timedelta(days=1)
-        return "D" if n == 1 else f"{n}D"
-    return pd.tseries.frequencies.to_offset(step).freqstr
-
-
-def _grid(time: pd.Index, freq: Freq) -> pd.Index:
-    if isinstance(time, pd.DatetimeIndex):
-        return pd.date_range(time[0], time[-1], freq=freq)
-    return pd.Index(np.arange(time[0], time[-1] + 1, int(freq)), name=time.name)
-
-
-def next_times(time: pd.Index, freq: Freq, steps: int) -> pd.Index:
-    """The ``steps`` timestamps after ``time[-1]`` on the grid ``freq``."""
-    if isinstance(time, pd.DatetimeIndex):
-        return pd.date_range(time[-1], periods=steps + 1, freq=freq)[1:]
-    return pd.Index(time[-1] + int(freq) * np.arange(1, steps + 1), name=time.name)
-
-
 def _resolve_freq(path: str, time: pd.Index, rows: np.ndarray, col: str, freq) -> Freq:
     if isinstance(time, pd.DatetimeIndex):
         if freq is not None:
@@ -208,7 +168,7 @@ def _resolve_freq(path: str, time: pd.Index, rows: np.ndarray, col: str, freq) -
                 raise DataError(
                     f"--freq {freq!r} is not a pandas frequency (e.g. D, W, MS, YS)"
                 ) from None
-        guessed = _guess_freq(time)
+        guessed = guess_freq(time)
         if guessed is None:
             raise DataError(
                 f"{_where(path, None, col)}: cannot infer a regular frequency from the "
@@ -289,7 +249,7 @@ def _one_series(
         resolved = _resolve_freq(path, time, rows, time_col, freq)
     columns = {c: _numeric(path, frame, c) for c in [*targets, *covariates, *future]}
     if time_col is not None:
-        grid = _grid(time, resolved)
+        grid = make_grid(time, resolved)
         off = ~time.isin(grid)
         if off.any():
             i = int(np.flatnonzero(off)[0])
