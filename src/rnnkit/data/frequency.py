@@ -13,7 +13,7 @@ from typing import Union
 import numpy as np
 import pandas as pd
 
-__all__ = ["Freq", "guess_freq", "grid", "next_times"]
+__all__ = ["Freq", "guess_freq", "regular_grid", "next_times"]
 
 Freq = Union[str, int]
 
@@ -45,7 +45,7 @@ def guess_freq(time: pd.DatetimeIndex) -> str | None:
     return pd.tseries.frequencies.to_offset(step).freqstr
 
 
-def grid(time: pd.Index, freq: Freq) -> pd.Index:
+def regular_grid(time: pd.Index, freq: Freq) -> pd.Index:
     if isinstance(time, pd.DatetimeIndex):
         return pd.date_range(time[0], time[-1], freq=freq)
     return pd.Index(np.arange(time[0], time[-1] + 1, int(freq)), name=time.name)

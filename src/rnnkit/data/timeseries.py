@@ -28,8 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rnnkit.data.frequency import Freq, guess_freq, next_times
-from rnnkit.data.frequency import grid as make_grid
+from rnnkit.data.frequency import Freq, guess_freq, next_times, regular_grid
 from rnnkit.errors import DataError
 
 __all__ = ["MISSING_POLICIES", "Series", "next_times", "read_series"]
@@ -248,7 +247,7 @@ def _one_series(
         resolved = _resolve_freq(path, time, rows, time_col, freq)
     columns = {c: _numeric(path, frame, c) for c in [*targets, *covariates, *future]}
     if time_col is not None:
-        grid = make_grid(time, resolved)
+        grid = regular_grid(time, resolved)
         off = ~time.isin(grid)
         if off.any():
             i = int(np.flatnonzero(off)[0])
