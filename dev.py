@@ -54,6 +54,9 @@ def ensure_env() -> Path:
     pip = [str(py), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, *PINS], check=True)
     subprocess.run([*pip, "-e", f"{ROOT}[dev]", *PINS], check=True)
+    # Build the optional fused C++ kernels now rather than inside the first test that
+    # needs them (rnnkit.nn.kernels; they rebuild on first use when their sources change).
+    subprocess.run([str(py), "-c", "from rnnkit.nn import kernels; kernels.available()"], check=False)
     STAMP.write_text(want + "\n")
     return py
 

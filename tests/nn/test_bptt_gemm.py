@@ -4,7 +4,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from rnnkit.nn import kernels
 from rnnkit.nn.bptt import _gemm
+from rnnkit.nn.bptt import lstm as bptt_lstm
 from tests.nn.test_bptt_layers import CELLS, direction_weights, initial_states, ours, torch_layer, weighted_grads
 
 
@@ -42,7 +44,17 @@ def test_float64_never_takes_onednn():
 
 @pytest.mark.parametrize("cell", CELLS + ["lstm_proj"])
 @pytest.mark.parametrize("reverse", [False, True])
-def test_layers_agree_with_onednn_off(cell, reverse, monkeypatch, onednn_even_when_small):
+@pytest.mark.parametrize("fused", [False, True])
+def test_layers_agree_with_onednn_off(cell, reverse, fused, monkeypatch, onednn_even_when_small):
+    """The Python loops' StepMatmul routes (spied), and the fused C++ loops given the
+    packed weight or not, agree with oneDNN turned off."""
+    if fused and (cell != "lstm" or cell == "lstm_proj" or not kernels.available()):
+        pytest.skip("the fused kernels cover the LSTM without projection")
+    if not fused:
+        monkeypatch.setattr(kernels, "_state", {**kernels._state, "off": 1})
+    took_fused = []
+    original_fused = bptt_lstm._fused
+    monkeypatch.setattr(bptt_lstm, "_fused", lambda *a: took_fused.append(original_fused(*a)) or took_fused[-1])
     proj = 2 if cell == "lstm_proj" else 0
     cell = "lstm" if proj else cell
     T, B, I, H = 6, 4, 3, 8
@@ -70,12 +82,14 @@ def test_layers_agree_with_onednn_off(cell, reverse, monkeypatch, onednn_even_wh
     monkeypatch.setattr(_gemm.StepMatmul, "step", spying(_gemm.StepMatmul.step))
     monkeypatch.setattr(_gemm.StepMatmul, "step_bias", spying(_gemm.StepMatmul.step_bias))
     fast_outs, fast_grads = run()
-    if _gemm.onednn_available():
+    if _gemm.onednn_available() and not fused:
         # Every forward step takes oneDNN; the GRU backward stays on MKL by choice.
         assert sum(routes) >= T and (cell == "gru" or all(routes))
     monkeypatch.setenv("RNNKIT_ONEDNN", "0")
     routes.clear()
     slow_outs, slow_grads = run()
     assert not any(routes)
+    if cell == "lstm":
+        assert took_fused and all(took_fused) == fused
     for a, b in zip(list(fast_outs) + list(fast_grads), list(slow_outs) + list(slow_grads)):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)

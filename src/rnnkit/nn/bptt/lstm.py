@@ -37,6 +37,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rnnkit.nn import kernels
 from rnnkit.nn.bptt._autograd import lstm_loop, recompute_grads
 from rnnkit.nn.bptt._gemm import StepMatmul, input_projection
 from rnnkit.nn.bptt._schedule import Schedule, const, rows
@@ -59,6 +60,17 @@ def _scaled_weights(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tenso
     return w_ih_s, w_hh_s, bias
 
 
+def _fused(x: Tensor, sched: Schedule, w_hr) -> bool:
+    """Whether the C++ time loops (rnnkit.nn.kernels) run this call: unpacked, no projection, CPU."""
+    return (
+        not sched.packed
+        and w_hr is None
+        and x.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.float64)
+        and kernels.available()
+    )
+
+
 def _forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched: Schedule, save: bool):
     T, B, I = x.shape
     H = w_hh.shape[0] // 4
@@ -67,6 +79,13 @@ def _forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched: Schedule, save: boo
     x2 = x.reshape(T * B, I)
     G = input_projection(x2, w_ih_s, bias).view(T, B, 4 * H)  # pre-activations, then gates in place
     rec = StepMatmul(w_hh_s, B, onednn=not sched.packed, steps=T)
+    if _fused(x, sched, w_hr):  # the same loop in C++: one GEMM and one fused pass per step
+        h0d, c0s = h0.detach().contiguous(), (c0.detach() * 2).contiguous()
+        y, C, TC = torch.ops.rnnkit.lstm_forward(G, h0d, c0s, w_hh_s.t(), rec.packed, sched.reverse, save)
+        h_n = y[sched.order[-1]].clone()
+        if save:
+            return y, h_n, C[sched.order[-1]] * 0.5, (G, C, TC, None)
+        return y, h_n, C.mul_(0.5), None
     w_hr_t = w_hr.detach().t() if w_hr is not None else None  # (H, P)
     new = x.new_zeros if sched.packed else x.new_empty
     y = new(T, B, P)
@@ -135,6 +154,14 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
     H = w_hh.shape[0] // 4
     P = h0.shape[1]
     packed = sched.packed
+    if _fused(x, sched, w_hr):
+        back = StepMatmul(w_hh.t(), B, onednn=True, steps=T)
+        c0s = (c0.detach() * 2).contiguous()
+        dG, dh, DC = torch.ops.rnnkit.lstm_backward(
+            G, C, TC, c0s, dy, dh_n.contiguous(), dc_n.contiguous(), w_hh.detach(), back.packed, sched.reverse
+        )
+        DH = None
+        return _weight_grads(x, h0, w_ih, w_hr, R, y, sched, needs, dG, dh, DH, DC)
 
     # Gate-derivative factors for all steps at once, per unit of dc2 = ∂L/∂c2 (c2 = 2c)
     # and of dr, written into two preallocated buffers.                 (T, B, H) each
@@ -152,7 +179,7 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
     dG = new(T, B, 4 * H)
     dGv = dG.view(T, B, 4, H)
     DR = new(T, B, H) if w_hr is not None else None
-    back = StepMatmul(w_hh.t(), B, onednn=not packed, steps=T)  # dh_{t-1} += da_t W_hh  # dh_{t-1} = da_t W_hh
+    back = StepMatmul(w_hh.t(), B, onednn=not packed, steps=T)  # dh_{t-1} = dy_{t-1} + da_t W_hh
     DC = dc_n * 0.5  # (B, H) carry of ∂L/∂c2
     hist = w_hr is not None  # dW_hr needs every dh_t
     if packed:
@@ -188,7 +215,16 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
             dh = back.step(dys[tp], dGs[t], out=out)  # dh_{t-1}  (B, P)
         if hist and dh.data_ptr() != out.data_ptr():
             out.copy_(dh)
+    if packed:
+        dh = None
+    return _weight_grads(x, h0, w_ih, w_hr, R, y, sched, needs, dG, dh, DH, DC * 2)
 
+
+def _weight_grads(x, h0, w_ih, w_hr, R, y, sched: Schedule, needs, dG, dh, DH, dc0):
+    """The gradients after the time loop: large GEMMs over all T·B rows."""
+    T, B, I = x.shape
+    H, P = dG.shape[-1] // 4, h0.shape[1]
+    packed = sched.packed
     dG2 = dG.view(T * B, 4 * H)
     d_x = torch.mm(dG2, w_ih).view(T, B, I) if needs[0] else None
     dh0 = (sched.initial_grad(DH) if packed else dh) if needs[1] else None
@@ -204,7 +240,7 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
     return (
         d_x,
         dh0,
-        DC.mul_(2) if needs[2] else None,
+        dc0 if needs[2] else None,
         d_w_ih,
         d_w_hh,
         d_b if needs[5] else None,

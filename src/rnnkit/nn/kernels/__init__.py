@@ -1,0 +1,115 @@
+"""Fused C++ CPU kernels for the time loops: optional, compiled on first use.
+
+The hand-written BPTT of :mod:`rnnkit.nn.bptt` spends most of its non-GEMM time on
+per-step costs: Python, op dispatch and a thread-pool hand-off for each of about ten
+small elementwise ops (docs/performance.md). The kernels here run a whole time loop
+in C++, with one GEMM (MKL, or oneDNN with packed weights) and *one* fused pass over
+the gates per step. They compute exactly the quantities of the Python loops they
+replace, so the surrounding code (input projection, weight gradients) is shared and
+the tests compare the two paths.
+
+They are built from the ``.cpp`` files beside this module with
+``torch.utils.cpp_extension`` the first time they are needed (about 30 s on two
+cores; ``python3 dev.py setup`` does it once for the development environment) and
+cached under ``~/.cache/rnnkit/kernels/`` (or ``$RNNKIT_KERNELS_DIR``), keyed by the
+sources, the torch and Python versions and the CPU's instruction-set flags, since the
+build targets this CPU (``-march=native``).
+
+Without a C++ compiler, or when the build fails, rnnkit says so once on stderr and
+runs the Python loops, with the same results. ``RNNKIT_KERNELS=0`` turns the kernels
+off; ``RNNKIT_KERNELS=require`` makes a failed build an error (CI sets nothing: a
+test asserts they build wherever a compiler exists).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import platform
+import sys
+from pathlib import Path
+
+import torch
+
+__all__ = ["available", "disabled", "build_directory", "SOURCES"]
+
+HERE = Path(__file__).parent
+SOURCES = sorted(HERE.glob("*.cpp"))  # one library; each file registers its ops in torch.ops.rnnkit
+HEADERS = sorted(HERE.glob("*.h"))
+# -fopenmp makes ATen's parallel_for (inline in its headers) use torch's OpenMP pool;
+# the library links against torch's own libgomp through libtorch_cpu, not a second one.
+CFLAGS = ["-O3", "-march=native", "-fopenmp"]
+LDFLAGS: list[str] = []
+
+_state: dict = {"loaded": None, "off": 0}
+
+
+def _cpu_key() -> str:
+    """The CPU's instruction-set flags (a -march=native build is only valid on a CPU that has them)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                return line
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def build_directory() -> Path:
+    digest = hashlib.sha256()
+    for src in SOURCES + HEADERS:
+        digest.update(src.read_bytes())
+    digest.update(" ".join(CFLAGS + LDFLAGS).encode())
+    digest.update(torch.__version__.encode())
+    digest.update(sys.version.encode())
+    digest.update(_cpu_key().encode())
+    root = Path(os.environ.get("RNNKIT_KERNELS_DIR") or Path.home() / ".cache" / "rnnkit" / "kernels")
+    return root / digest.hexdigest()[:16]
+
+
+def _load() -> bool:
+    mode = os.environ.get("RNNKIT_KERNELS", "1").strip().lower()
+    if mode in ("0", "off", "false", "no"):
+        return False
+    try:
+        from torch.utils import cpp_extension
+
+        where = build_directory()
+        where.mkdir(parents=True, exist_ok=True)
+        if not any(where.glob("*.so")):
+            print("rnnkit: building the fused CPU kernels (once per machine, about 30 s)", file=sys.stderr, flush=True)
+        cpp_extension.load(
+            name="rnnkit_kernels",
+            sources=[str(s) for s in SOURCES],
+            extra_cflags=CFLAGS,
+            extra_ldflags=LDFLAGS,
+            build_directory=str(where),
+            is_python_module=False,
+            verbose=False,
+        )
+        return hasattr(torch.ops.rnnkit, "lstm_forward")
+    except Exception as err:  # no compiler, no ninja, a failed build: fall back to Python
+        if mode == "require":
+            raise RuntimeError(f"rnnkit: RNNKIT_KERNELS=require, but the fused kernels did not build: {err}") from err
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"rnnkit: fused CPU kernels unavailable, using the Python loops ({first})", file=sys.stderr)
+        return False
+
+
+def available() -> bool:
+    """Whether the fused kernels are loaded (building them on the first call)."""
+    if _state["off"]:
+        return False
+    if _state["loaded"] is None:
+        _state["loaded"] = _load()
+    return _state["loaded"]
+
+
+@contextlib.contextmanager
+def disabled():
+    """Run the Python loops inside this block (tests compare both paths)."""
+    _state["off"] += 1
+    try:
+        yield
+    finally:
+        _state["off"] -= 1

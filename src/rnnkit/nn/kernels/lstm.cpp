@@ -1,0 +1,192 @@
+// Fused LSTM time loops for rnnkit.nn.bptt.lstm: one GEMM and one pass over the gates
+// per step, in C++ so that the loop pays no Python or per-op dispatch cost.
+//
+// Same quantities and layout as the Python loop in rnnkit/nn/bptt/lstm.py (see its
+// docstring for the equations): the g rows of the weights are doubled by the caller,
+// so one sigmoid covers all four gates, and the cell runs on c2 = 2c.
+//
+//   forward, per step:   a = G[t] + h_{t-1} W_hh^T                 (B, 4H)
+//                        i, f, o = σ(a_i, a_f, a_o);  g2 = 4σ(a_g) - 2   (= 2 tanh)
+//                        c2_t = f c2_{t-1} + i g2;   tc = 2σ(c2_t) - 1   (= tanh c_t)
+//                        h_t = o tc;   G[t] <- (i, f, g2, o)
+//   backward, per step:  dc2 += dh o (1 - tc²) / 2
+//                        da_i = dc2 g2 i(1-i)     da_f = dc2 c2_{t-1} f(1-f)
+//                        da_g = dc2 (2 - g2²/2) i da_o = dh tc o(1-o)
+//                        dc2 <- dc2 f;  dh_{t-1} = dy_{t-1} + da W_hh
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <torch/library.h>
+
+#include <optional>
+
+#include "vmath.h"
+
+namespace rnnkit_kernels {
+
+using at::Tensor;
+
+// Rows per parallel chunk: below about 16k elements a second thread costs more than it saves.
+inline int64_t grain_rows(int64_t width) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, width)); }
+
+// base + h @ W^T on oneDNN with a weight packed by torch.ops.mkldnn._reorder_linear_weight.
+inline Tensor onednn_add(const Tensor& h, const Tensor& base, const Tensor& packed) {
+  static const auto op =
+      c10::Dispatcher::singleton().findSchemaOrThrow("mkldnn::_linear_pointwise", "binary");
+  torch::jit::Stack stack{h, base, packed, c10::IValue(), c10::IValue(std::string("add"))};
+  op.callBoxed(&stack);
+  return stack[0].toTensor();
+}
+
+// h @ W^T on oneDNN, no bias.
+inline Tensor onednn_mm(const Tensor& h, const Tensor& packed) {
+  static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("mkldnn::_linear_pointwise", "");
+  torch::jit::Stack stack{h, packed, c10::IValue(), c10::IValue(std::string("none")),
+                          c10::IValue(c10::List<std::optional<at::Scalar>>()), c10::IValue(std::string(""))};
+  op.callBoxed(&stack);
+  return stack[0].toTensor();
+}
+
+template <typename T>
+void forward_rows(const T* pre, T* gates, const T* cprev, T* c, T* tc, T* y, int64_t r0, int64_t r1,
+                  int64_t H) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const T* a = pre + r * 4 * H;
+    T* gt = gates + r * 4 * H;
+    const T* cp = cprev + r * H;
+    T* cr = c + r * H;
+    T* tr = tc + r * H;
+    T* yr = y + r * H;
+#pragma omp simd
+    for (int64_t j = 0; j < H; ++j) {
+      const T i = sigm(a[j]);
+      const T f = sigm(a[H + j]);
+      const T g2 = T(4) * sigm(a[2 * H + j]) - T(2);
+      const T o = sigm(a[3 * H + j]);
+      gt[j] = i;
+      gt[H + j] = f;
+      gt[2 * H + j] = g2;
+      gt[3 * H + j] = o;
+      const T c2 = f * cp[j] + i * g2;
+      const T th = T(2) * sigm(c2) - T(1);
+      cr[j] = c2;
+      tr[j] = th;
+      yr[j] = o * th;
+    }
+  }
+}
+
+template <typename T>
+void backward_rows(const T* gates, const T* cprev, const T* tc, const T* dh, T* dc2, T* dgates,
+                   int64_t r0, int64_t r1, int64_t H) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const T* gt = gates + r * 4 * H;
+    const T* cp = cprev + r * H;
+    const T* tr = tc + r * H;
+    const T* d = dh + r * H;
+    T* dcr = dc2 + r * H;
+    T* dg = dgates + r * 4 * H;
+#pragma omp simd
+    for (int64_t j = 0; j < H; ++j) {
+      const T i = gt[j], f = gt[H + j], g2 = gt[2 * H + j], o = gt[3 * H + j];
+      const T th = tr[j];
+      const T dc = dcr[j] + T(0.5) * d[j] * o * (T(1) - th * th);
+      dg[j] = dc * g2 * i * (T(1) - i);
+      dg[H + j] = dc * cp[j] * f * (T(1) - f);
+      dg[2 * H + j] = dc * (T(2) - T(0.5) * g2 * g2) * i;
+      dg[3 * H + j] = d[j] * th * o * (T(1) - o);
+      dcr[j] = dc * f;
+    }
+  }
+}
+
+void check(const Tensor& t, const char* name) {
+  TORCH_CHECK(t.device().is_cpu() && t.is_contiguous(), "rnnkit lstm kernel: ", name,
+              " must be a contiguous CPU tensor");
+}
+
+// G (T, B, 4H): pre-activations without the recurrent term; overwritten with the
+// activations (i, f, g2, o). h0 (B, H), c0s (B, H) = 2 c0, w_hh_t (H, 4H) = scaled W_hh^T.
+// Returns y (T, B, H), C (T, B, H) c2 history and TC (T, B, H) tanh(c) history when
+// save, else y, the final c2 (B, H) and an empty tensor.
+std::vector<Tensor> lstm_forward(Tensor G, const Tensor& h0, const Tensor& c0s, const Tensor& w_hh_t,
+                                 const std::optional<Tensor>& packed, bool reverse, bool save) {
+  check(G, "G");
+  check(h0, "h0");
+  check(c0s, "c0s");
+  const int64_t T = G.size(0), B = G.size(1), H = G.size(2) / 4;
+  Tensor y = at::empty({T, B, H}, G.options());
+  Tensor C = save ? at::empty({T, B, H}, G.options()) : c0s.clone();
+  Tensor TC = save ? at::empty({T, B, H}, G.options()) : at::empty({B, H}, G.options());
+  const bool onednn = packed.has_value() && packed->defined();
+  AT_DISPATCH_FLOATING_TYPES(G.scalar_type(), "rnnkit_lstm_forward", [&] {
+    for (int64_t k = 0; k < T; ++k) {
+      const int64_t t = reverse ? T - 1 - k : k;
+      const int64_t tp = reverse ? t + 1 : t - 1;
+      Tensor g = G[t];
+      const Tensor hp = k == 0 ? h0 : y[tp];
+      Tensor pre = onednn ? onednn_add(hp, g, *packed) : at::addmm_out(g, g, hp, w_hh_t);
+      const scalar_t* cp = save ? (k == 0 ? c0s.data_ptr<scalar_t>() : C[tp].data_ptr<scalar_t>())
+                                : C.data_ptr<scalar_t>();
+      scalar_t* c = save ? C[t].data_ptr<scalar_t>() : C.data_ptr<scalar_t>();
+      scalar_t* tc = save ? TC[t].data_ptr<scalar_t>() : TC.data_ptr<scalar_t>();
+      const scalar_t* a = pre.data_ptr<scalar_t>();
+      scalar_t* gp = g.data_ptr<scalar_t>();
+      scalar_t* yp = y[t].data_ptr<scalar_t>();
+      at::parallel_for(0, B, grain_rows(4 * H), [&](int64_t r0, int64_t r1) {
+        forward_rows<scalar_t>(a, gp, cp, c, tc, yp, r0, r1, H);
+      });
+    }
+  });
+  return {y, C, save ? TC : Tensor()};
+}
+
+// Saved G (activations), C, TC from lstm_forward(save=true); dy (T, B, H); dh_n, dc_n
+// (B, H); w_hh (4H, H), the unscaled weight. Returns dG (T, B, 4H) with respect to the
+// unscaled pre-activations, dh0 and dc0 (B, H).
+std::vector<Tensor> lstm_backward(const Tensor& G, const Tensor& C, const Tensor& TC, const Tensor& c0s,
+                                  const Tensor& dy, const Tensor& dh_n, const Tensor& dc_n,
+                                  const Tensor& w_hh, const std::optional<Tensor>& packed, bool reverse) {
+  for (auto& p : {std::make_pair(&G, "G"), std::make_pair(&C, "C"), std::make_pair(&TC, "TC"),
+                  std::make_pair(&c0s, "c0s"), std::make_pair(&dy, "dy")})
+    check(*p.first, p.second);
+  const int64_t T = G.size(0), B = G.size(1), H = G.size(2) / 4;
+  Tensor dG = at::empty_like(G);
+  Tensor dc2 = dc_n.mul(0.5).contiguous();
+  const int64_t last = reverse ? 0 : T - 1;
+  Tensor dh = (dy[last] + dh_n).contiguous();
+  const bool onednn = packed.has_value() && packed->defined();
+  AT_DISPATCH_FLOATING_TYPES(G.scalar_type(), "rnnkit_lstm_backward", [&] {
+    for (int64_t k = T - 1; k >= 0; --k) {
+      const int64_t t = reverse ? T - 1 - k : k;
+      const int64_t tp = reverse ? t + 1 : t - 1;
+      const scalar_t* cp = k == 0 ? c0s.data_ptr<scalar_t>() : C[tp].data_ptr<scalar_t>();
+      const scalar_t* gp = G[t].data_ptr<scalar_t>();
+      const scalar_t* tc = TC[t].data_ptr<scalar_t>();
+      const scalar_t* d = dh.data_ptr<scalar_t>();
+      scalar_t* dcp = dc2.data_ptr<scalar_t>();
+      Tensor dg = dG[t];
+      scalar_t* dgp = dg.data_ptr<scalar_t>();
+      at::parallel_for(0, B, grain_rows(4 * H), [&](int64_t r0, int64_t r1) {
+        backward_rows<scalar_t>(gp, cp, tc, d, dcp, dgp, r0, r1, H);
+      });
+      if (k == 0) {
+        dh = onednn ? onednn_mm(dg, *packed) : at::mm(dg, w_hh);
+      } else if (onednn) {
+        dh = onednn_add(dg, dy[tp], *packed);
+      } else {
+        at::addmm_out(dh, dy[tp], dg, w_hh);
+      }
+    }
+  });
+  return {dG, dh, dc2.mul_(2)};
+}
+
+TORCH_LIBRARY_FRAGMENT(rnnkit, m) {
+  m.def("lstm_forward(Tensor G, Tensor h0, Tensor c0s, Tensor w_hh_t, Tensor? packed, bool reverse, bool save) -> Tensor[]",
+        &lstm_forward);
+  m.def("lstm_backward(Tensor G, Tensor C, Tensor TC, Tensor c0s, Tensor dy, Tensor dh_n, Tensor dc_n, Tensor w_hh, Tensor? packed, bool reverse) -> Tensor[]",
+        &lstm_backward);
+}
+
+}  // namespace rnnkit_kernels

@@ -1,0 +1,92 @@
+"""The fused C++ loops of rnnkit.nn.kernels: they build here, and equal the Python loops."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+
+from rnnkit.nn import LSTM, kernels
+from rnnkit.nn.bptt import lstm_sequence
+
+needs_kernels = pytest.mark.skipif(not kernels.available(), reason="fused kernels not built (no compiler)")
+
+
+def test_kernels_build_wherever_a_compiler_exists():
+    if shutil.which("c++") is None and shutil.which("g++") is None:
+        pytest.skip("no C++ compiler on this machine")
+    assert kernels.available(), "a C++ compiler exists but rnnkit.nn.kernels did not build"
+    assert (kernels.build_directory() / "rnnkit_kernels.so").exists()
+
+
+def test_disabled_turns_them_off():
+    with kernels.disabled():
+        assert not kernels.available()
+
+
+def _lstm_case(dtype, reverse, T=7, B=3, I=4, H=5, seed=0):
+    g = torch.Generator().manual_seed(seed)
+
+    def r(*shape):
+        return torch.randn(*shape, generator=g, dtype=dtype).requires_grad_()
+
+    return [r(T, B, I), r(B, H), r(B, H), r(4 * H, I), r(4 * H, H), r(4 * H), r(4 * H)], reverse
+
+
+def _run(args, reverse, weights):
+    y, h, c = lstm_sequence(*args, reverse=reverse)
+    loss = (y * weights[0]).sum() + (h * weights[1]).sum() + (c * weights[2]).sum()
+    return [y, h, c, *torch.autograd.grad(loss, args)]
+
+
+@needs_kernels
+@pytest.mark.parametrize("reverse", [False, True])
+def test_lstm_fused_equals_python_loop_float64(reverse):
+    args, reverse = _lstm_case(torch.float64, reverse)
+    T, B, H = 7, 3, 5
+    weights = [torch.randn(T, B, H, dtype=torch.float64), torch.randn(B, H, dtype=torch.float64),
+               torch.randn(B, H, dtype=torch.float64)]
+    fused = _run(args, reverse, weights)
+    with kernels.disabled():
+        python = _run(args, reverse, weights)
+    for a, b in zip(fused, python):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
+@needs_kernels
+def test_lstm_fused_float32_close_to_float64():
+    """The float32 kernel's own exp (vmath.h) keeps about float precision."""
+    torch.manual_seed(0)
+    m = LSTM(16, 32, num_layers=2, backend="rnnkit")
+    x = torch.randn(50, 8, 16) * 3  # large pre-activations exercise the exp's whole range
+    with torch.inference_mode():
+        y32 = m(x)[0]
+        y64 = m.double()(x.double())[0]
+    assert (y32.double() - y64).abs().max().item() < 2e-6
+
+
+@needs_kernels
+def test_lstm_fused_gradcheck():
+    args, reverse = _lstm_case(torch.float64, False, T=4, B=2, I=3, H=3)
+    assert torch.autograd.gradcheck(lambda *a: lstm_sequence(*a), args)
+
+
+@needs_kernels
+def test_nan_propagates_like_torch():
+    m = LSTM(3, 4, backend="rnnkit")
+    x = torch.randn(5, 2, 3)
+    x[2, 0, 1] = float("nan")
+    with torch.inference_mode():
+        y = m(x)[0]
+    assert torch.isnan(y[2:, 0]).all() and not torch.isnan(y[:, 1]).any() and not torch.isnan(y[:2]).any()
+
+
+@needs_kernels
+@pytest.mark.parametrize("x_value", [-1e4, 1e4])
+def test_saturated_gates_stay_finite(x_value):
+    m = LSTM(2, 3, backend="rnnkit")
+    ref = torch.nn.LSTM(2, 3)
+    ref.load_state_dict(m.state_dict())
+    x = torch.full((4, 1, 2), x_value)
+    with torch.inference_mode():
+        torch.testing.assert_close(m(x)[0], ref(x)[0], rtol=0, atol=1e-6)
