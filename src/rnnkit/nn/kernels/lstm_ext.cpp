@@ -1,0 +1,466 @@
+// Fused time loops of the extended LSTM (rnnkit/nn/extensions/lstm_bptt.py): layer norm
+// of the recurrent gate term and of the cell, zoneout and recurrent dropout, forward and
+// backward, with one GEMM and one fused pass over each batch row per step.
+//
+// Same equations and notation as the module docstring of lstm_bptt.py. Per step t (walk
+// order), for each row:
+//
+//   forward:   u = h_in W_hhᵀ  (GEMM),  h_in = d ⊙ h_{t−1}
+//              û = (u − μ(u)) ρ,  a = ax_t + γ_hh û + β_hh          (LN; else a = ax_t + u)
+//              i, f, o = σ(a_i, a_f, a_o);  g = 2σ(2a_g) − 1            (= tanh a_g)
+//              c̃ = f c_{t−1} + i g;  ĉ = (c̃ − μ(c̃)) ρ_c;  n = γ_c ĉ + β_c   (LN; else n = c̃)
+//              h̃ = o tanh(n);  h_t = m^h h_{t−1} + (1 − m^h) h̃;  c_t = m^c c_{t−1} + (1 − m^c) c̃
+//   backward:  dh = ∂L/∂y_t + m^h dh_{t+1} + d ⊙ (du_{t+1} W_hh)
+//              dh̃ = (1 − m^h) dh;  dn = dh̃ o (1 − tanh² n);  da_o = dh̃ tanh(n) o(1 − o)
+//              dc̃ = (1 − m^c) dc + ρ_c (γ_c dn − mean(γ_c dn) − ĉ mean(γ_c dn ĉ))   (LN; else + dn)
+//              da_i = dc̃ g i(1−i),  da_f = dc̃ c_{t−1} f(1−f),  da_g = dc̃ i (1 − g²)
+//              du = ρ (γ_hh da − mean(γ_hh da) − û mean(γ_hh da û))              (LN; else du = da)
+//              dc_{t−1} = m^c dc + f dc̃
+//
+// The weight and LN-parameter gradients (sums over all steps) are left to the caller:
+// it gets da (= ∂L/∂ax), du, and dn, and has û, ĉ saved from the forward.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <torch/library.h>
+
+#include <cmath>
+#include <optional>
+#include <vector>
+
+#include "vmath.h"
+
+namespace rnnkit_lstm_ext {
+namespace {
+
+using at::Tensor;
+using rnnkit_kernels::sigm;
+
+// Rows per parallel chunk: below about 16k elements a second thread costs more than it saves.
+int64_t grain_rows(int64_t width) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, width)); }
+
+// base + h @ W^T on oneDNN with a weight packed by torch.ops.mkldnn._reorder_linear_weight.
+Tensor onednn_add(const Tensor& h, const Tensor& base, const Tensor& packed) {
+  static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("mkldnn::_linear_pointwise", "binary");
+  torch::jit::Stack stack{h, base, packed, c10::IValue(), c10::IValue(std::string("add"))};
+  op.callBoxed(&stack);
+  return stack[0].toTensor();
+}
+
+// h @ W^T on oneDNN, no bias.
+Tensor onednn_mm(const Tensor& h, const Tensor& packed) {
+  static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("mkldnn::_linear_pointwise", "");
+  torch::jit::Stack stack{h, packed, c10::IValue(), c10::IValue(std::string("none")),
+                          c10::IValue(c10::List<std::optional<at::Scalar>>()), c10::IValue(std::string(""))};
+  op.callBoxed(&stack);
+  return stack[0].toTensor();
+}
+
+bool given(const std::optional<Tensor>& t) { return t.has_value() && t->defined(); }
+
+void check(const Tensor& t, const char* name) {
+  TORCH_CHECK(t.device().is_cpu() && t.is_contiguous(), "rnnkit lstm_ext kernel: ", name,
+              " must be a contiguous CPU tensor");
+}
+
+template <typename S>
+const S* ptr(const std::optional<Tensor>& t) {
+  if (!given(t)) return nullptr;
+  check(*t, "an optional argument");
+  return t->data_ptr<S>();
+}
+
+// What stays the same for every step of one call.
+template <typename S>
+struct Setup {
+  int64_t H;
+  const S *g_hh, *b_hh, *g_c, *b_c;  // layer norm (all null when off)
+  const S* d;                        // (B, H) recurrent dropout mask, or null
+  bool zone;                         // zoneout on: per-step masks, or the constants p_h, p_c
+  S p_h, p_c, eps;
+  bool ln() const { return g_hh != nullptr; }
+};
+
+// Row statistics of v (n): mean and 1/√(var + ε), var the biased variance (as LN).
+template <typename S>
+inline void moments(const S* v, int64_t n, S eps, S& mean, S& rstd) {
+  S sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < n; ++j) sum += v[j];
+  mean = sum / S(n);
+  S sq = 0;
+  const S m = mean;
+#pragma omp simd reduction(+ : sq)
+  for (int64_t j = 0; j < n; ++j) sq += (v[j] - m) * (v[j] - m);
+  rstd = S(1) / std::sqrt(sq / S(n) + eps);
+}
+
+// One step's pointers, rows [r0, r1) of (B, ·) blocks.
+template <typename S>
+struct Fwd {
+  const S* ax;     // (B, 4H) input part
+  const S* rec;    // (B, 4H) u (LN) or ax + u
+  S* act;          // (B, 4H) out: i, f, g, o
+  S* uhat;         // (B, 4H) out (LN)
+  S* rho;          // (B) out (LN)
+  const S* hprev;  // (B, H)
+  const S* cprev;  // (B, H)
+  const S* mh;     // (B, H) zoneout masks, or null (constant p)
+  const S* mc;
+  S* chat;   // (B, H) out (LN)
+  S* rho_c;  // (B) out (LN)
+  S* th;     // (B, H) out: tanh(n)
+  S* h;      // (B, H) out: h_t
+  S* c;      // (B, H) out: c_t (may be cprev: updated in place)
+  S* hin;    // (B, H) out: d ⊙ h_t for the next GEMM, or null
+};
+
+template <typename S>
+void forward_rows(const Setup<S>& P, const Fwd<S>& F, int64_t r0, int64_t r1) {
+  const int64_t H = P.H, G = 4 * H;
+  std::vector<S> cnew_v(H);
+  S* cn = cnew_v.data();
+  for (int64_t r = r0; r < r1; ++r) {
+    S* a = F.act + r * G;
+    const S* rec = F.rec + r * G;
+    if (P.ln()) {
+      S mu, rs;
+      moments(rec, G, P.eps, mu, rs);
+      F.rho[r] = rs;
+      const S* x = F.ax + r * G;
+      S* uh = F.uhat + r * G;
+#pragma omp simd
+      for (int64_t j = 0; j < G; ++j) {
+        const S v = (rec[j] - mu) * rs;
+        uh[j] = v;
+        a[j] = x[j] + (P.g_hh[j] * v + P.b_hh[j]);
+      }
+    } else if (rec != a) {
+#pragma omp simd
+      for (int64_t j = 0; j < G; ++j) a[j] = rec[j];
+    }
+    const S* cp = F.cprev + r * H;
+#pragma omp simd
+    for (int64_t j = 0; j < H; ++j) {
+      const S i = sigm(a[j]), f = sigm(a[H + j]);
+      const S g = S(2) * sigm(S(2) * a[2 * H + j]) - S(1);
+      a[j] = i;
+      a[H + j] = f;
+      a[2 * H + j] = g;
+      a[3 * H + j] = sigm(a[3 * H + j]);
+      cn[j] = f * cp[j] + i * g;
+    }
+    const S* n = cn;  // the cell's input to tanh
+    S mu_c = 0, rs_c = 1;
+    if (P.ln()) {
+      moments(cn, H, P.eps, mu_c, rs_c);
+      F.rho_c[r] = rs_c;
+    }
+    S* th = F.th + r * H;
+    S* ch = P.ln() ? F.chat + r * H : nullptr;
+    if (P.ln()) {
+#pragma omp simd
+      for (int64_t j = 0; j < H; ++j) {
+        const S v = (cn[j] - mu_c) * rs_c;
+        ch[j] = v;
+        th[j] = S(2) * sigm(S(2) * (P.g_c[j] * v + P.b_c[j])) - S(1);
+      }
+    } else {
+#pragma omp simd
+      for (int64_t j = 0; j < H; ++j) th[j] = S(2) * sigm(S(2) * n[j]) - S(1);
+    }
+    const S* o = a + 3 * H;
+    const S* hp = F.hprev + r * H;
+    S* h = F.h + r * H;
+    S* c = F.c + r * H;
+    if (P.zone) {
+      const S* mh = F.mh ? F.mh + r * H : nullptr;
+      const S* mc = F.mc ? F.mc + r * H : nullptr;
+#pragma omp simd
+      for (int64_t j = 0; j < H; ++j) {
+        const S wh = mh ? mh[j] : P.p_h, wc = mc ? mc[j] : P.p_c;
+        const S ht = o[j] * th[j];
+        h[j] = ht + wh * (hp[j] - ht);
+        c[j] = cn[j] + wc * (cp[j] - cn[j]);
+      }
+    } else {
+#pragma omp simd
+      for (int64_t j = 0; j < H; ++j) {
+        h[j] = o[j] * th[j];
+        c[j] = cn[j];
+      }
+    }
+    if (F.hin) {
+      const S* d = P.d + r * H;
+      S* hi = F.hin + r * H;
+#pragma omp simd
+      for (int64_t j = 0; j < H; ++j) hi[j] = d[j] * h[j];
+    }
+  }
+}
+
+template <typename S>
+struct Bwd {
+  const S* dy;     // (B, H) ∂L/∂y_t, or null
+  const S* gh;     // (B, H) du_{t+1} W_hh, or null at the walk's first step
+  S* dhc;          // (B, H) in: dh_n (first step) or m^h dh_{t+1}; out: m^h dh_t (zoneout)
+  S* dc;           // (B, H) in: dc_{t+1}; out: dc_t (the carry to step t − 1)
+  const S* act;    // (B, 4H) i, f, g, o
+  const S* th;     // (B, H)
+  const S* cprev;  // (B, H)
+  const S* mh;     // (B, H) or null
+  const S* mc;
+  const S* chat;   // (B, H) (LN)
+  const S* rho_c;  // (B) (LN)
+  const S* uhat;   // (B, 4H) (LN)
+  const S* rho;    // (B) (LN)
+  S* da;           // (B, 4H) out
+  S* du;           // (B, 4H) out (LN)
+  S* dn;           // (B, H) out (LN): ∂L/∂n
+};
+
+template <typename S>
+void backward_rows(const Setup<S>& P, const Bwd<S>& F, int64_t r0, int64_t r1) {
+  const int64_t H = P.H, G = 4 * H;
+  std::vector<S> dn_v(P.ln() ? 0 : H);
+  for (int64_t r = r0; r < r1; ++r) {
+    const S* a = F.act + r * G;
+    const S* th = F.th + r * H;
+    const S* dy = F.dy ? F.dy + r * H : nullptr;
+    const S* gh = F.gh ? F.gh + r * H : nullptr;
+    const S* d = P.d ? P.d + r * H : nullptr;
+    const S* mh = F.mh ? F.mh + r * H : nullptr;
+    const S* mc = F.mc ? F.mc + r * H : nullptr;
+    S* dhc = F.dhc + r * H;
+    S* da = F.da + r * G;
+    S* dn = P.ln() ? F.dn + r * H : dn_v.data();
+    const S* gc = P.g_c;
+    const S* ch = P.ln() ? F.chat + r * H : nullptr;
+    // dh, dh̃, the zoned-out carry, da_o and dn
+    const bool first = gh == nullptr;
+    S s1 = 0, s2 = 0;
+#pragma omp simd reduction(+ : s1, s2)
+    for (int64_t j = 0; j < H; ++j) {
+      S dh = dy ? dy[j] : S(0);
+      if (first) {
+        dh += dhc[j];
+      } else {
+        if (P.zone) dh += dhc[j];
+        dh += d ? d[j] * gh[j] : gh[j];
+      }
+      S dht = dh;
+      if (P.zone) {
+        const S keep = dh * (mh ? mh[j] : P.p_h);
+        dhc[j] = keep;
+        dht = dh - keep;
+      }
+      const S o = a[3 * H + j], t = th[j];
+      da[3 * H + j] = dht * t * (o * (S(1) - o));
+      const S v = dht * (o * (S(1) - t * t));
+      dn[j] = v;
+      if (ch) {
+        s1 += gc[j] * v;
+        s2 += gc[j] * v * ch[j];
+      }
+    }
+    // dc̃, da_i, da_f, da_g and the cell carry
+    const S* cp = F.cprev + r * H;
+    S* dc = F.dc + r * H;
+    const S m1 = s1 / S(H), m2 = s2 / S(H), rs_c = ch ? F.rho_c[r] : S(1);
+#pragma omp simd
+    for (int64_t j = 0; j < H; ++j) {
+      S dct = dc[j], keep = 0;
+      if (P.zone) {
+        keep = dct * (mc ? mc[j] : P.p_c);
+        dct -= keep;
+      }
+      dct += ch ? rs_c * (gc[j] * dn[j] - m1 - ch[j] * m2) : dn[j];
+      const S i = a[j], f = a[H + j], g = a[2 * H + j];
+      da[j] = dct * g * (i * (S(1) - i));
+      da[H + j] = dct * cp[j] * (f * (S(1) - f));
+      da[2 * H + j] = dct * i * (S(1) - g * g);
+      dc[j] = keep + dct * f;
+    }
+    if (P.ln()) {  // through the LN of the recurrent term
+      const S* uh = F.uhat + r * G;
+      S s3 = 0, s4 = 0;
+#pragma omp simd reduction(+ : s3, s4)
+      for (int64_t j = 0; j < G; ++j) {
+        const S v = P.g_hh[j] * da[j];
+        s3 += v;
+        s4 += v * uh[j];
+      }
+      const S m3 = s3 / S(G), m4 = s4 / S(G), rs = F.rho[r];
+      S* du = F.du + r * G;
+#pragma omp simd
+      for (int64_t j = 0; j < G; ++j) du[j] = rs * (P.g_hh[j] * da[j] - m3 - uh[j] * m4);
+    }
+  }
+}
+
+template <typename S>
+Setup<S> setup(int64_t H, const std::optional<Tensor>& g_hh, const std::optional<Tensor>& b_hh,
+               const std::optional<Tensor>& g_c, const std::optional<Tensor>& b_c,
+               const std::optional<Tensor>& d, bool zone, double p_h, double p_c, double eps) {
+  return Setup<S>{H, ptr<S>(g_hh), ptr<S>(b_hh), ptr<S>(g_c), ptr<S>(b_c), ptr<S>(d), zone, S(p_h), S(p_c), S(eps)};
+}
+
+// ax (T, B, 4H): the input part of the gates. h0, c0 (B, H). w_hh_t (H, 4H) = W_hhᵀ (any
+// strides), packed: W_hh for oneDNN, or None. LN parameters g_hh, b_hh (4H), g_c, b_c (H)
+// or None; d (B, H) or None; zoneout: m_h, m_c (T, B, H), or None with zoneout set, in
+// which case the constants p_h, p_c are the masks (evaluation). With save, returns
+// [y, cs, acts, th, uhat, rho, chat, rho_c] over all steps (the last four empty without
+// LN); without, [y, c_n] only.
+std::vector<Tensor> lstm_ext_forward(const Tensor& ax, const Tensor& h0, const Tensor& c0, const Tensor& w_hh_t,
+                                     const std::optional<Tensor>& packed, const std::optional<Tensor>& g_hh,
+                                     const std::optional<Tensor>& b_hh, const std::optional<Tensor>& g_c,
+                                     const std::optional<Tensor>& b_c, const std::optional<Tensor>& d,
+                                     const std::optional<Tensor>& m_h, const std::optional<Tensor>& m_c,
+                                     bool zoneout, double p_h, double p_c, double eps, bool reverse, bool save) {
+  check(ax, "ax");
+  check(h0, "h0");
+  check(c0, "c0");
+  const int64_t T = ax.size(0), B = ax.size(1), G = ax.size(2), H = G / 4;
+  const bool ln = given(g_hh), onednn = given(packed), drop = given(d);
+  TORCH_CHECK(given(b_hh) == ln && given(g_c) == ln && given(b_c) == ln,
+              "rnnkit lstm_ext kernel: the four layer-norm parameters come together");
+  const auto opt = ax.options();
+  const int64_t Ts = save ? T : 1;  // steps kept: all, or a scratch of one
+  Tensor y = at::empty({T, B, H}, opt);
+  Tensor cs = save ? at::empty({T, B, H}, opt) : c0.clone();
+  Tensor acts = at::empty({Ts, B, G}, opt);
+  Tensor th = at::empty({Ts, B, H}, opt);
+  Tensor uhat = ln ? at::empty({Ts, B, G}, opt) : at::empty({0}, opt);
+  Tensor rho = ln ? at::empty({Ts, B}, opt) : at::empty({0}, opt);
+  Tensor chat = ln ? at::empty({Ts, B, H}, opt) : at::empty({0}, opt);
+  Tensor rho_c = ln ? at::empty({Ts, B}, opt) : at::empty({0}, opt);
+  Tensor hin = drop ? h0 * *d : h0;
+  AT_DISPATCH_FLOATING_TYPES(ax.scalar_type(), "rnnkit_lstm_ext_forward", [&] {
+    using S = scalar_t;
+    const Setup<S> P = setup<S>(H, g_hh, b_hh, g_c, b_c, d, zoneout, p_h, p_c, eps);
+    const S* mh = ptr<S>(m_h);
+    const S* mc = ptr<S>(m_c);
+    for (int64_t k = 0; k < T; ++k) {
+      const int64_t t = reverse ? T - 1 - k : k;
+      const int64_t tp = reverse ? t + 1 : t - 1;
+      const int64_t s = save ? t : 0;  // slot of the saved buffers
+      Tensor act = acts[s];
+      Tensor rec;
+      if (ln) {
+        Tensor u = uhat[s];
+        rec = onednn ? onednn_mm(hin, *packed) : at::mm_out(u, hin, w_hh_t);
+      } else {
+        rec = onednn ? onednn_add(hin, ax[t], *packed) : at::addmm_out(act, ax[t], hin, w_hh_t);
+      }
+      Fwd<S> F{ax[t].data_ptr<S>(),
+               rec.data_ptr<S>(),
+               act.data_ptr<S>(),
+               ln ? uhat[s].data_ptr<S>() : nullptr,
+               ln ? rho[s].data_ptr<S>() : nullptr,
+               k == 0 ? h0.data_ptr<S>() : y[tp].data_ptr<S>(),
+               save ? (k == 0 ? c0.data_ptr<S>() : cs[tp].data_ptr<S>()) : cs.data_ptr<S>(),
+               mh ? mh + t * B * H : nullptr,
+               mc ? mc + t * B * H : nullptr,
+               ln ? chat[s].data_ptr<S>() : nullptr,
+               ln ? rho_c[s].data_ptr<S>() : nullptr,
+               th[s].data_ptr<S>(),
+               y[t].data_ptr<S>(),
+               save ? cs[t].data_ptr<S>() : cs.data_ptr<S>(),
+               nullptr};
+      if (drop) {
+        if (k == 0) hin = at::empty({B, H}, opt);  // h0 ⊙ d was a temporary
+        F.hin = hin.data_ptr<S>();
+      }
+      at::parallel_for(0, B, grain_rows(G), [&](int64_t r0, int64_t r1) { forward_rows<S>(P, F, r0, r1); });
+      if (!drop) hin = y[t];
+    }
+  });
+  if (save) return {y, cs, acts, th, uhat, rho, chat, rho_c};
+  return {y, cs};
+}
+
+// The backward of lstm_ext_forward(save=true). dy (T, B, H) or None; dh_n, dc_n (B, H);
+// w_hh (4H, H) (any strides), packed: W_hhᵀ for oneDNN, or None; the rest as saved.
+// Returns [da (T, B, 4H) = ∂L/∂ax, du (T, B, 4H) = ∂L/∂u (da itself without LN),
+// dn (T, B, H) = ∂L/∂n (LN, else empty), dh0, dc0].
+std::vector<Tensor> lstm_ext_backward(const std::optional<Tensor>& dy, const Tensor& dh_n, const Tensor& dc_n,
+                                      const Tensor& c0, const Tensor& w_hh, const std::optional<Tensor>& packed,
+                                      const std::optional<Tensor>& g_hh, const std::optional<Tensor>& g_c,
+                                      const std::optional<Tensor>& d, const std::optional<Tensor>& m_h,
+                                      const std::optional<Tensor>& m_c, bool zoneout, double p_h, double p_c,
+                                      const Tensor& cs, const Tensor& acts, const Tensor& th,
+                                      const Tensor& uhat, const Tensor& rho, const Tensor& chat,
+                                      const Tensor& rho_c, bool reverse) {
+  check(c0, "c0");
+  check(cs, "cs");
+  check(acts, "acts");
+  check(th, "th");
+  const int64_t T = acts.size(0), B = acts.size(1), G = acts.size(2), H = G / 4;
+  const bool ln = given(g_hh), onednn = given(packed), drop = given(d);
+  if (ln) {
+    check(uhat, "uhat");
+    check(rho, "rho");
+    check(chat, "chat");
+    check(rho_c, "rho_c");
+  }
+  const auto opt = acts.options();
+  Tensor da = at::empty({T, B, G}, opt);
+  Tensor du = ln ? at::empty({T, B, G}, opt) : da;
+  Tensor dn = ln ? at::empty({T, B, H}, opt) : at::empty({0}, opt);
+  Tensor dhc = dh_n.contiguous().clone();
+  Tensor dc = dc_n.contiguous().clone();
+  Tensor gh;
+  AT_DISPATCH_FLOATING_TYPES(acts.scalar_type(), "rnnkit_lstm_ext_backward", [&] {
+    using S = scalar_t;
+    const Setup<S> P = setup<S>(H, g_hh, std::nullopt, g_c, std::nullopt, d, zoneout, p_h, p_c, 0.0);
+    const S* mh = ptr<S>(m_h);
+    const S* mc = ptr<S>(m_c);
+    const S* dyp = ptr<S>(dy);
+    for (int64_t k = T - 1; k >= 0; --k) {
+      const int64_t t = reverse ? T - 1 - k : k;
+      const int64_t tp = reverse ? t + 1 : t - 1;
+      Bwd<S> F{dyp ? dyp + t * B * H : nullptr,
+               gh.defined() ? gh.data_ptr<S>() : nullptr,
+               dhc.data_ptr<S>(),
+               dc.data_ptr<S>(),
+               acts[t].data_ptr<S>(),
+               th[t].data_ptr<S>(),
+               k == 0 ? c0.data_ptr<S>() : cs[tp].data_ptr<S>(),
+               mh ? mh + t * B * H : nullptr,
+               mc ? mc + t * B * H : nullptr,
+               ln ? chat[t].data_ptr<S>() : nullptr,
+               ln ? rho_c[t].data_ptr<S>() : nullptr,
+               ln ? uhat[t].data_ptr<S>() : nullptr,
+               ln ? rho[t].data_ptr<S>() : nullptr,
+               da[t].data_ptr<S>(),
+               ln ? du[t].data_ptr<S>() : nullptr,
+               ln ? dn[t].data_ptr<S>() : nullptr};
+      at::parallel_for(0, B, grain_rows(G), [&](int64_t r0, int64_t r1) { backward_rows<S>(P, F, r0, r1); });
+      if (onednn) {
+        gh = onednn_mm(du[t], *packed);
+      } else {
+        if (!gh.defined()) gh = at::empty({B, H}, opt);
+        at::mm_out(gh, du[t], w_hh);
+      }
+    }
+  });
+  Tensor dh0 = drop ? gh * *d : gh;
+  if (zoneout) dh0 = dh0 + dhc;
+  return {da, du, dn, dh0, dc};
+}
+
+}  // namespace
+
+TORCH_LIBRARY_FRAGMENT(rnnkit, m) {
+  m.def("lstm_ext_forward(Tensor ax, Tensor h0, Tensor c0, Tensor w_hh_t, Tensor? packed, Tensor? g_hh, "
+        "Tensor? b_hh, Tensor? g_c, Tensor? b_c, Tensor? d, Tensor? m_h, Tensor? m_c, bool zoneout, "
+        "float p_h, float p_c, float eps, bool reverse, bool save) -> Tensor[]",
+        &lstm_ext_forward);
+  m.def("lstm_ext_backward(Tensor? dy, Tensor dh_n, Tensor dc_n, Tensor c0, Tensor w_hh, Tensor? packed, "
+        "Tensor? g_hh, Tensor? g_c, Tensor? d, Tensor? m_h, Tensor? m_c, bool zoneout, float p_h, float p_c, "
+        "Tensor cs, Tensor acts, Tensor th, Tensor uhat, Tensor rho, Tensor chat, Tensor rho_c, "
+        "bool reverse) -> Tensor[]",
+        &lstm_ext_backward);
+}
+
+}  // namespace rnnkit_lstm_ext
