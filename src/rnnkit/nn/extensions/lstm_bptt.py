@@ -24,6 +24,9 @@ Backward, walking the other way with dh = ∂L/∂y_t + dh_next and dc = dc_next
 and once for all steps: dW_hh = Σ_t du_tᵀ h_in,t, dγ_hh = Σ da ⊙ û, dβ_hh = Σ da,
 dγ_c = Σ dn ⊙ ĉ, dβ_c = Σ dn, ∂L/∂ax = da. In evaluation the zoneout masks are the
 constant p.
+
+On CPU in float32/float64, with the fused kernels built, both loops run in C++
+(:mod:`.lstm_kernel`); the Python loops below are the fallback and the tests' reference.
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.nn.bptt._gemm import StepMatmul  # per-step GEMM, oneDNN-packed when it pays
+from rnnkit.nn.extensions import lstm_kernel
 
 __all__ = ["LSTMExtendedFunction", "lstm_extended_sequence"]
 
@@ -47,6 +51,10 @@ def _tanh_(v: Tensor) -> Tensor:
 class LSTMExtendedFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, ax, h0, c0, w_hh, g_hh, b_hh, g_c, b_c, d, m_h, m_c, eps, reverse):
+        if lstm_kernel.applies(ax):
+            return lstm_kernel.forward(ctx, ax, h0, c0, w_hh, g_hh, b_hh, g_c, b_c, d, m_h, m_c,
+                                       eps, reverse)
+        ctx.fused = False
         T, B, G = ax.shape
         H = G // 4
         ln = g_hh is not None
@@ -108,6 +116,8 @@ class LSTMExtendedFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dy, dh_n, dc_n):
+        if ctx.fused:
+            return lstm_kernel.backward(ctx, dy, dh_n, dc_n)
         (h0, c0, w_hh, g_hh, b_hh, g_c, b_c, d, mh_t, mc_t, y, cs, acts, th, u_all,
          c_new_all) = ctx.saved_tensors
         stats = ctx.stats
@@ -177,15 +187,7 @@ class LSTMExtendedFunction(torch.autograd.Function):
                 dc = dc + dc_keep
             dh = dh_in
         du_all = du_all if ln else da_all  # (T, B, 4H)
-        # dW_hh = Σ_t du_tᵀ h_in,t, without building the shifted h sequence
-        first_in = h0 if d is None else h0 * d
-        rest_in = (y[1:] if reverse else y[:-1]).reshape(-1, H)  # (·, H)
-        if d is not None:
-            rest_in = (y[1:] if reverse else y[:-1]) * d
-            rest_in = rest_in.reshape(-1, H)
-        du_first = du_all[first]  # (B, 4H)
-        du_rest = (du_all[:-1] if reverse else du_all[1:]).reshape(-1, G)
-        dw_hh = torch.addmm(du_first.t() @ first_in, du_rest.t(), rest_in)  # (4H, H)
+        dw_hh = lstm_kernel.recurrent_weight_grad(du_all, h0, y, d, reverse)  # (4H, H)
         return (da_all, dh, dc, dw_hh, dg_hh, db_hh, dg_c, db_c,
                 None, None, None, None, None)
 
