@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from rnnkit.nn import LSTM, kernels
-from rnnkit.nn.bptt import lstm_sequence
+from rnnkit.nn.bptt import gru_sequence, lstm_sequence, rnn_sequence
 
 needs_kernels = pytest.mark.skipif(not kernels.available(), reason="fused kernels not built (no compiler)")
 
@@ -90,3 +90,65 @@ def test_saturated_gates_stay_finite(x_value):
     x = torch.full((4, 1, 2), x_value)
     with torch.inference_mode():
         torch.testing.assert_close(m(x)[0], ref(x)[0], rtol=0, atol=1e-6)
+
+
+def _gru_rnn_case(kind, T=6, B=5, I=4, H=3, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    G = 3 if kind == "gru" else 1
+
+    def r(*shape):
+        return torch.randn(*shape, generator=g, dtype=torch.float64).requires_grad_()
+
+    return [r(T, B, I), r(B, H), r(G * H, I), r(G * H, H), r(G * H), r(G * H)]
+
+
+@needs_kernels
+@pytest.mark.parametrize("kind", ["gru", "tanh", "relu"])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_gru_rnn_fused_equal_python_loops_float64(kind, reverse):
+    args = _gru_rnn_case(kind)
+
+    def run():
+        if kind == "gru":
+            y, h = gru_sequence(*args, reverse=reverse)
+        else:
+            y, h = rnn_sequence(*args, nonlinearity=kind, reverse=reverse)
+        w = torch.linspace(-1, 1, y.numel(), dtype=torch.float64).view_as(y)
+        loss = (y * w).sum() + (h * h).sum()
+        return [y, h, *torch.autograd.grad(loss, args)]
+
+    fused = run()
+    with kernels.disabled():
+        python = run()
+    for a, b in zip(fused, python):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
+@needs_kernels
+@pytest.mark.parametrize("kind", ["gru", "tanh", "relu"])
+def test_gru_rnn_fused_gradcheck(kind):
+    args = _gru_rnn_case(kind, T=3, B=2, I=2, H=3)
+    if kind == "gru":
+        assert torch.autograd.gradcheck(lambda *a: gru_sequence(*a), args)
+    else:
+        assert torch.autograd.gradcheck(lambda *a: rnn_sequence(*a, nonlinearity=kind), args)
+
+
+@needs_kernels
+@pytest.mark.parametrize("threads", [1, 3])
+def test_row_blocks_cover_every_row(threads):
+    """The batch is split over threads (common.h); odd sizes and more threads than
+    rows still give torch's numbers."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for B in (1, 2, 7):
+            ref = torch.nn.GRU(3, 4).double()
+            from rnnkit.nn import GRU
+
+            m = GRU(3, 4, backend="rnnkit").double()
+            m.load_state_dict(ref.state_dict())
+            x = torch.randn(5, B, 3, dtype=torch.float64)
+            torch.testing.assert_close(m(x)[0], ref(x)[0], rtol=0, atol=1e-12)
+    finally:
+        torch.set_num_threads(old)

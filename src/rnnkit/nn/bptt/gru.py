@@ -25,6 +25,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rnnkit.nn import kernels
 from rnnkit.nn.bptt._autograd import gru_loop, recompute_grads
 from rnnkit.nn.bptt._gemm import StepMatmul, input_projection
 from rnnkit.nn.bptt._schedule import Schedule, const, rows
@@ -42,11 +43,21 @@ def _doubled_n(t: Tensor | None) -> Tensor | None:
     return out
 
 
+def _fused(x: Tensor, sched: Schedule) -> bool:
+    """Whether the C++ time loops (rnnkit.nn.kernels, gru.cpp) run this call."""
+    return not sched.packed and kernels.applies(x, "gru_forward")
+
+
 def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, sched: Schedule, save: bool):
     T, B, I = x.shape
     H = w_hh.shape[0] // 3
     w_ih_s, w_hh_s, b_ih_s, b_hh_s = map(_doubled_n, (w_ih, w_hh, b_ih, b_hh))
     U = input_projection(x.reshape(T * B, I), w_ih_s, b_ih_s).view(T, B, 3 * H)  # u_t → r, z, n
+    if _fused(x, sched):  # the same loop in C++: one GEMM and one fused pass per step
+        rec = StepMatmul(w_hh_s, kernels.rows_per_thread(B), steps=T)
+        h0d = h0.detach().contiguous()
+        y, V = torch.ops.rnnkit.gru_forward(U, h0d, w_hh_s.t(), b_hh_s, rec.packed, sched.reverse, save)
+        return y, y[sched.order[-1]].clone(), ((U, V) if save else None)
     new = x.new_zeros if sched.packed else x.new_empty
     y = new(T, B, H)
     V = new(T, B, 3 * H) if save else x.new_empty(B, 3 * H)  # v_t (n block doubled)
@@ -92,6 +103,11 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n):
     T, B, I = x.shape
     H = w_hh.shape[0] // 3
     packed = sched.packed
+    if _fused(x, sched):
+        dV, dUn, dh0 = torch.ops.rnnkit.gru_backward(
+            U, V, y, h0.detach().contiguous(), dy, dh_n.contiguous(), w_hh.detach(), sched.reverse
+        )
+        return _grads_after_loop(x, h0, w_ih, y, sched, needs, dV, dUn.view(T * B, H), dh0)
 
     # Factors for all steps at once, in few passes.                   (T, B, H) each
     r, z, n = U.view(T, B, 3, H).unbind(2)
@@ -142,13 +158,21 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n):
     # du equals dv except its n block, du_n = dh ⊙ (1-z)(1-n²): GEMMs on the two parts.
     dh_t = DH[:-1] if sched.reverse else DH[1:]  # (T, B, H) in time order
     du_n = torch.mul(dh_t, Kn).view(T * B, H)
+    dh0 = sched.initial_grad(DH) if packed else DH[sched.h0_slot]
+    return _grads_after_loop(x, h0, w_ih, y, sched, needs, dV, du_n, dh0)
+
+
+def _grads_after_loop(x, h0, w_ih, y, sched: Schedule, needs, dV, du_n, dh0):
+    """dx, dh0 and the weight gradients: GEMMs and sums over all T·B rows."""
+    T, B, I = x.shape
+    H = dV.shape[-1] // 3
     dV2 = dV.view(T * B, 3 * H)
     dv_rz = dV2[:, : 2 * H]  # (T·B, 2H), row stride 3H
     x2 = x.reshape(T * B, I)
     d_x = None
     if needs[0]:
         d_x = torch.mm(dv_rz, w_ih[: 2 * H]).addmm_(du_n, w_ih[2 * H :]).view(T, B, I)
-    dh0 = (sched.initial_grad(DH) if packed else DH[sched.h0_slot]) if needs[1] else None
+    dh0 = dh0 if needs[1] else None
     d_w_ih = torch.cat([dv_rz.t().mm(x2), du_n.t().mm(x2)]) if needs[2] else None
     d_w_hh = sched.prev_matmul(dV, y, h0) if needs[3] else None  # Σ_t dv_t^T h_{t-1}
     d_b_ih = torch.cat([dv_rz.sum(0), du_n.sum(0)]) if needs[4] else None

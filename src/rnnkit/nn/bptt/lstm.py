@@ -62,13 +62,7 @@ def _scaled_weights(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tenso
 
 def _fused(x: Tensor, sched: Schedule, w_hr) -> bool:
     """Whether the C++ time loops (rnnkit.nn.kernels) run this call: unpacked, no projection, CPU."""
-    return (
-        not sched.packed
-        and w_hr is None
-        and x.device.type == "cpu"
-        and x.dtype in (torch.float32, torch.float64)
-        and kernels.available()
-    )
+    return not sched.packed and w_hr is None and kernels.applies(x, "lstm_forward")
 
 
 def _forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched: Schedule, save: bool):
@@ -78,14 +72,15 @@ def _forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched: Schedule, save: boo
     w_ih_s, w_hh_s, bias = _scaled_weights(w_ih, w_hh, b_ih, b_hh)
     x2 = x.reshape(T * B, I)
     G = input_projection(x2, w_ih_s, bias).view(T, B, 4 * H)  # pre-activations, then gates in place
-    rec = StepMatmul(w_hh_s, B, onednn=not sched.packed, steps=T)
     if _fused(x, sched, w_hr):  # the same loop in C++: one GEMM and one fused pass per step
+        rec = StepMatmul(w_hh_s, kernels.rows_per_thread(B), steps=T)
         h0d, c0s = h0.detach().contiguous(), (c0.detach() * 2).contiguous()
         y, C, TC = torch.ops.rnnkit.lstm_forward(G, h0d, c0s, w_hh_s.t(), rec.packed, sched.reverse, save)
         h_n = y[sched.order[-1]].clone()
         if save:
             return y, h_n, C[sched.order[-1]] * 0.5, (G, C, TC, None)
         return y, h_n, C.mul_(0.5), None
+    rec = StepMatmul(w_hh_s, B, onednn=not sched.packed, steps=T)
     w_hr_t = w_hr.detach().t() if w_hr is not None else None  # (H, P)
     new = x.new_zeros if sched.packed else x.new_empty
     y = new(T, B, P)
@@ -155,7 +150,7 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
     P = h0.shape[1]
     packed = sched.packed
     if _fused(x, sched, w_hr):
-        back = StepMatmul(w_hh.t(), B, onednn=True, steps=T)
+        back = StepMatmul(w_hh.t(), kernels.rows_per_thread(B), steps=T)
         c0s = (c0.detach() * 2).contiguous()
         dG, dh, DC = torch.ops.rnnkit.lstm_backward(
             G, C, TC, c0s, dy, dh_n.contiguous(), dc_n.contiguous(), w_hh.detach(), back.packed, sched.reverse

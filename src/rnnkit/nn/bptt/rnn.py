@@ -21,11 +21,17 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rnnkit.nn import kernels
 from rnnkit.nn.bptt._autograd import recompute_grads, rnn_loop
 from rnnkit.nn.bptt._gemm import StepMatmul, input_projection
 from rnnkit.nn.bptt._schedule import Schedule, const, rows
 
 __all__ = ["rnn_sequence"]
+
+
+def _fused(x: Tensor, sched: Schedule) -> bool:
+    """Whether the C++ time loops (rnnkit.nn.kernels, rnn.cpp) run this call."""
+    return not sched.packed and kernels.applies(x, "rnn_forward")
 
 
 def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity: str, sched: Schedule):
@@ -38,6 +44,11 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity: str, sched: Schedule):
         bias = (b_ih.detach() if b_ih is not None else 0) + (b_hh.detach() if b_hh is not None else 0)
         bias = bias * scale
     A = input_projection(x.reshape(T * B, I), w_ih_s, bias).view(T, B, H)  # (scaled) pre-activations
+    if _fused(x, sched):  # the same loop in C++: one GEMM and one elementwise pass per step
+        rec = StepMatmul(w_hh_s, kernels.rows_per_thread(B), steps=T)
+        h0d = h0.detach().contiguous()
+        (y,) = torch.ops.rnnkit.rnn_forward(A, h0d, w_hh_s.t(), rec.packed, scale == 2.0, sched.reverse)
+        return y, y[sched.order[-1]].clone()
     y = x.new_zeros(T, B, H) if sched.packed else x.new_empty(T, B, H)
     rec = StepMatmul(w_hh_s, B, onednn=not sched.packed, steps=T)
     neg1 = const(-1.0, x)
@@ -65,6 +76,12 @@ def _backward(saved, nonlinearity: str, sched: Schedule, needs, dy, dh_n):
     T, B, I = x.shape
     H = w_hh.shape[0]
     packed = sched.packed
+    if _fused(x, sched):
+        back = StepMatmul(w_hh.t(), kernels.rows_per_thread(B), steps=T)
+        dA, dh = torch.ops.rnnkit.rnn_backward(
+            y, dy, dh_n.contiguous(), w_hh.detach(), back.packed, nonlinearity == "tanh", sched.reverse
+        )
+        return _grads_after_loop(x, h0, w_ih, w_hh, y, sched, needs, dA, dh)
     if nonlinearity == "tanh":  # act'(a_t) for all steps at once     (T, B, H)
         K = torch.addcmul(const(1.0, x), y, y, value=-1)
     else:
@@ -92,9 +109,18 @@ def _backward(saved, nonlinearity: str, sched: Schedule, needs, dy, dh_n):
         else:
             dh = back.step(dys[tp], da, out=scratch)  # dh_{t-1}  (B, H)
 
+    if packed:
+        dh = sched.initial_grad(DH)
+    return _grads_after_loop(x, h0, w_ih, w_hh, y, sched, needs, dA, dh)
+
+
+def _grads_after_loop(x, h0, w_ih, w_hh, y, sched: Schedule, needs, dA, dh0):
+    """dx, dh0 and the weight gradients: GEMMs and sums over all T·B rows."""
+    T, B, I = x.shape
+    H = w_hh.shape[0]
     dA2 = dA.view(T * B, H)
     d_x = torch.mm(dA2, w_ih).view(T, B, I) if needs[0] else None
-    dh0 = (sched.initial_grad(DH) if packed else dh) if needs[1] else None
+    dh0 = dh0 if needs[1] else None
     d_w_ih = dA2.t().mm(x.reshape(T * B, I)) if needs[2] else None
     d_w_hh = sched.prev_matmul(dA, y, h0) if needs[3] else None  # Σ_t da_t^T h_{t-1}
     d_b = dA2.sum(0) if (needs[4] or needs[5]) else None

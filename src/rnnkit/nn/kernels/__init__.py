@@ -31,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["available", "disabled", "build_directory", "SOURCES"]
+__all__ = ["available", "applies", "rows_per_thread", "disabled", "build_directory", "SOURCES"]
 
 HERE = Path(__file__).parent
 SOURCES = sorted(HERE.glob("*.cpp"))  # one library; each file registers its ops in torch.ops.rnnkit
@@ -103,6 +103,24 @@ def available() -> bool:
     if _state["loaded"] is None:
         _state["loaded"] = _load()
     return _state["loaded"]
+
+
+def applies(x: torch.Tensor, op: str) -> bool:
+    """Whether ``torch.ops.rnnkit.<op>`` can run on ``x``: a CPU float32/float64 tensor,
+    with the kernels built (and this op in them)."""
+    return (
+        x.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.float64)
+        and available()
+        and hasattr(torch.ops.rnnkit, op)
+    )
+
+
+def rows_per_thread(B: int) -> int:
+    """Rows of the batch each thread's time loop takes in the kernels (common.h); the
+    oneDNN weights are packed for this many rows."""
+    n = max(1, min(torch.get_num_threads(), B))
+    return max(1, -(-B // n))
 
 
 @contextlib.contextmanager

@@ -13,39 +13,12 @@
 //                        da_i = dc2 g2 i(1-i)     da_f = dc2 c2_{t-1} f(1-f)
 //                        da_g = dc2 (2 - g2²/2) i da_o = dh tc o(1-o)
 //                        dc2 <- dc2 f;  dh_{t-1} = dy_{t-1} + da W_hh
-#include <ATen/ATen.h>
-#include <ATen/Parallel.h>
-#include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/library.h>
 
-#include <optional>
-
+#include "common.h"
 #include "vmath.h"
 
 namespace rnnkit_kernels {
-
-using at::Tensor;
-
-// Rows per parallel chunk: below about 16k elements a second thread costs more than it saves.
-inline int64_t grain_rows(int64_t width) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, width)); }
-
-// base + h @ W^T on oneDNN with a weight packed by torch.ops.mkldnn._reorder_linear_weight.
-inline Tensor onednn_add(const Tensor& h, const Tensor& base, const Tensor& packed) {
-  static const auto op =
-      c10::Dispatcher::singleton().findSchemaOrThrow("mkldnn::_linear_pointwise", "binary");
-  torch::jit::Stack stack{h, base, packed, c10::IValue(), c10::IValue(std::string("add"))};
-  op.callBoxed(&stack);
-  return stack[0].toTensor();
-}
-
-// h @ W^T on oneDNN, no bias.
-inline Tensor onednn_mm(const Tensor& h, const Tensor& packed) {
-  static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("mkldnn::_linear_pointwise", "");
-  torch::jit::Stack stack{h, packed, c10::IValue(), c10::IValue(std::string("none")),
-                          c10::IValue(c10::List<std::optional<at::Scalar>>()), c10::IValue(std::string(""))};
-  op.callBoxed(&stack);
-  return stack[0].toTensor();
-}
 
 template <typename T>
 void forward_rows(const T* pre, T* gates, const T* cprev, T* c, T* tc, T* y, int64_t r0, int64_t r1,
@@ -100,11 +73,6 @@ void backward_rows(const T* gates, const T* cprev, const T* tc, const T* dh, T* 
   }
 }
 
-void check(const Tensor& t, const char* name) {
-  TORCH_CHECK(t.device().is_cpu() && t.is_contiguous(), "rnnkit lstm kernel: ", name,
-              " must be a contiguous CPU tensor");
-}
-
 // G (T, B, 4H): pre-activations without the recurrent term; overwritten with the
 // activations (i, f, g2, o). h0 (B, H), c0s (B, H) = 2 c0, w_hh_t (H, 4H) = scaled W_hh^T.
 // Returns y (T, B, H), C (T, B, H) c2 history and TC (T, B, H) tanh(c) history when
@@ -120,23 +88,21 @@ std::vector<Tensor> lstm_forward(Tensor G, const Tensor& h0, const Tensor& c0s, 
   Tensor TC = save ? at::empty({T, B, H}, G.options()) : at::empty({B, H}, G.options());
   const bool onednn = packed.has_value() && packed->defined();
   AT_DISPATCH_FLOATING_TYPES(G.scalar_type(), "rnnkit_lstm_forward", [&] {
-    for (int64_t k = 0; k < T; ++k) {
-      const int64_t t = reverse ? T - 1 - k : k;
-      const int64_t tp = reverse ? t + 1 : t - 1;
-      Tensor g = G[t];
-      const Tensor hp = k == 0 ? h0 : y[tp];
-      Tensor pre = onednn ? onednn_add(hp, g, *packed) : at::addmm_out(g, g, hp, w_hh_t);
-      const scalar_t* cp = save ? (k == 0 ? c0s.data_ptr<scalar_t>() : C[tp].data_ptr<scalar_t>())
-                                : C.data_ptr<scalar_t>();
-      scalar_t* c = save ? C[t].data_ptr<scalar_t>() : C.data_ptr<scalar_t>();
-      scalar_t* tc = save ? TC[t].data_ptr<scalar_t>() : TC.data_ptr<scalar_t>();
-      const scalar_t* a = pre.data_ptr<scalar_t>();
-      scalar_t* gp = g.data_ptr<scalar_t>();
-      scalar_t* yp = y[t].data_ptr<scalar_t>();
-      at::parallel_for(0, B, grain_rows(4 * H), [&](int64_t r0, int64_t r1) {
-        forward_rows<scalar_t>(a, gp, cp, c, tc, yp, r0, r1, H);
-      });
-    }
+    over_row_blocks(B, [&](int64_t r0, int64_t r1) {
+      const int64_t nb = r1 - r0;
+      for (int64_t k = 0; k < T; ++k) {
+        const int64_t t = reverse ? T - 1 - k : k;
+        const int64_t tp = reverse ? t + 1 : t - 1;
+        Tensor g = G[t].narrow(0, r0, nb);                          // (nb, 4H)
+        const Tensor hp = (k == 0 ? h0 : y[tp]).narrow(0, r0, nb);  // (nb, H)
+        Tensor pre = onednn ? onednn_add(hp, g, *packed) : at::addmm_out(g, g, hp, w_hh_t);
+        const scalar_t* cp = (save && k > 0 ? C[tp] : save ? c0s : C).data_ptr<scalar_t>() + r0 * H;
+        scalar_t* c = (save ? C[t] : C).data_ptr<scalar_t>() + r0 * H;
+        scalar_t* tc = (save ? TC[t] : TC).data_ptr<scalar_t>() + r0 * H;
+        forward_rows<scalar_t>(pre.data_ptr<scalar_t>(), g.data_ptr<scalar_t>(), cp, c, tc,
+                               y[t].data_ptr<scalar_t>() + r0 * H, 0, nb, H);
+      }
+    });
   });
   return {y, C, save ? TC : Tensor()};
 }
@@ -154,32 +120,34 @@ std::vector<Tensor> lstm_backward(const Tensor& G, const Tensor& C, const Tensor
   Tensor dG = at::empty_like(G);
   Tensor dc2 = dc_n.mul(0.5).contiguous();
   const int64_t last = reverse ? 0 : T - 1;
-  Tensor dh = (dy[last] + dh_n).contiguous();
+  Tensor dh_all = (dy[last] + dh_n).contiguous();  // (B, H), then dh0
   const bool onednn = packed.has_value() && packed->defined();
   AT_DISPATCH_FLOATING_TYPES(G.scalar_type(), "rnnkit_lstm_backward", [&] {
-    for (int64_t k = T - 1; k >= 0; --k) {
-      const int64_t t = reverse ? T - 1 - k : k;
-      const int64_t tp = reverse ? t + 1 : t - 1;
-      const scalar_t* cp = k == 0 ? c0s.data_ptr<scalar_t>() : C[tp].data_ptr<scalar_t>();
-      const scalar_t* gp = G[t].data_ptr<scalar_t>();
-      const scalar_t* tc = TC[t].data_ptr<scalar_t>();
-      const scalar_t* d = dh.data_ptr<scalar_t>();
-      scalar_t* dcp = dc2.data_ptr<scalar_t>();
-      Tensor dg = dG[t];
-      scalar_t* dgp = dg.data_ptr<scalar_t>();
-      at::parallel_for(0, B, grain_rows(4 * H), [&](int64_t r0, int64_t r1) {
-        backward_rows<scalar_t>(gp, cp, tc, d, dcp, dgp, r0, r1, H);
-      });
-      if (k == 0) {
-        dh = onednn ? onednn_mm(dg, *packed) : at::mm(dg, w_hh);
-      } else if (onednn) {
-        dh = onednn_add(dg, dy[tp], *packed);
-      } else {
-        at::addmm_out(dh, dy[tp], dg, w_hh);
+    over_row_blocks(B, [&](int64_t r0, int64_t r1) {
+      const int64_t nb = r1 - r0;
+      Tensor dh = dh_all.narrow(0, r0, nb);  // (nb, H)
+      for (int64_t k = T - 1; k >= 0; --k) {
+        const int64_t t = reverse ? T - 1 - k : k;
+        const int64_t tp = reverse ? t + 1 : t - 1;
+        const scalar_t* cp = (k == 0 ? c0s : C[tp]).data_ptr<scalar_t>() + r0 * H;
+        Tensor dg = dG[t].narrow(0, r0, nb);  // (nb, 4H)
+        backward_rows<scalar_t>(G[t].data_ptr<scalar_t>() + r0 * 4 * H, cp,
+                                TC[t].data_ptr<scalar_t>() + r0 * H, dh.data_ptr<scalar_t>(),
+                                dc2.data_ptr<scalar_t>() + r0 * H, dg.data_ptr<scalar_t>(), 0, nb, H);
+        Tensor out = dh_all.narrow(0, r0, nb);
+        if (k == 0) {
+          if (onednn) out.copy_(onednn_linear(dg, *packed, std::nullopt));
+          else at::mm_out(out, dg, w_hh);
+        } else if (onednn) {
+          dh = onednn_add(dg, dy[tp].narrow(0, r0, nb), *packed);
+        } else {
+          at::addmm_out(out, dy[tp].narrow(0, r0, nb), dg, w_hh);
+          dh = out;
+        }
       }
-    }
+    });
   });
-  return {dG, dh, dc2.mul_(2)};
+  return {dG, dh_all, dc2.mul_(2)};
 }
 
 TORCH_LIBRARY_FRAGMENT(rnnkit, m) {

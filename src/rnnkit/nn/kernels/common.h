@@ -1,0 +1,71 @@
+// Shared pieces of the fused loops: argument checks, the per-step GEMM routes and the
+// split of the batch over threads.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/ThreadLocalState.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace rnnkit_kernels {
+
+using at::Tensor;
+
+inline void check(const Tensor& t, const char* name) {
+  TORCH_CHECK(t.device().is_cpu() && t.is_contiguous(), "rnnkit kernel: ", name,
+              " must be a contiguous CPU tensor");
+}
+
+inline bool given(const std::optional<Tensor>& t) { return t.has_value() && t->defined(); }
+
+// base + h @ W^T on oneDNN with a weight packed by torch.ops.mkldnn._reorder_linear_weight.
+inline Tensor onednn_add(const Tensor& h, const Tensor& base, const Tensor& packed) {
+  static const auto op =
+      c10::Dispatcher::singleton().findSchemaOrThrow("mkldnn::_linear_pointwise", "binary");
+  torch::jit::Stack stack{h, base, packed, c10::IValue(), c10::IValue(std::string("add"))};
+  op.callBoxed(&stack);
+  return stack[0].toTensor();
+}
+
+// h @ W^T (+ bias) on oneDNN.
+inline Tensor onednn_linear(const Tensor& h, const Tensor& packed, const std::optional<Tensor>& bias) {
+  static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("mkldnn::_linear_pointwise", "");
+  torch::jit::Stack stack{h,
+                          packed,
+                          given(bias) ? c10::IValue(*bias) : c10::IValue(),
+                          c10::IValue(std::string("none")),
+                          c10::IValue(c10::List<std::optional<at::Scalar>>()),
+                          c10::IValue(std::string(""))};
+  op.callBoxed(&stack);
+  return stack[0].toTensor();
+}
+
+// Batch rows never interact, so each thread takes a block of rows and runs the whole
+// time loop on it: its own GEMMs (single-threaded inside the parallel region) and
+// elementwise passes, with no synchronisation between steps. The caller packs oneDNN
+// weights for rows_per_thread(B) rows.
+inline int64_t rows_per_thread(int64_t B) {
+  const int64_t n = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), B));
+  return (B + n - 1) / n;
+}
+
+inline void over_row_blocks(int64_t B, const std::function<void(int64_t, int64_t)>& body) {
+  if (B <= 0) return;  // an empty batch: nothing to run
+  const int64_t per = rows_per_thread(B);
+  const int64_t n = (B + per - 1) / per;
+  const at::ThreadLocalState caller;  // inference/grad mode and dispatch keys, for the workers
+  at::parallel_for(0, n, 1, [&](int64_t k0, int64_t k1) {
+    at::ThreadLocalStateGuard guard(caller);
+    for (int64_t k = k0; k < k1; ++k) {
+      const int64_t r0 = k * per, r1 = std::min(B, r0 + per);
+      if (r0 < r1) body(r0, r1);
+    }
+  });
+}
+
+}  // namespace rnnkit_kernels

@@ -1,0 +1,143 @@
+// Fused GRU time loops for rnnkit.nn.bptt.gru: one GEMM and one pass over the gates
+// per step, in C++. Same quantities as the Python loop (rnnkit/nn/bptt/gru.py): the n
+// rows of the weights and biases are doubled by the caller so that
+// tanh(a) = 2σ(2a) - 1, and torch's placement of r inside n.
+//
+//   forward, per step:   v = h_{t-1} W_hh^T + b_hh                      (B, 3H)
+//                        r = σ(u_r + v_r);  z = σ(u_z + v_z);  n = 2σ(u_n + r v_n) - 1
+//                        h_t = n + z (h_{t-1} - n);   U[t] <- (r, z, n),  V[t] <- v
+//   backward, per step:  k = (1-z)(1-n²)
+//                        dv = dh [k v_n r(1-r),  (h_{t-1} - n) z(1-z),  k r]   (v_n unscaled)
+//                        du_n = dh k;   dh_{t-1} = dy_{t-1} + dh z + dv W_hh
+#include <torch/library.h>
+
+#include "common.h"
+#include "vmath.h"
+
+namespace rnnkit_kernels {
+
+template <typename T>
+void gru_forward_rows(T* u, const T* v, const T* hp, T* y, int64_t nb, int64_t H) {
+  for (int64_t r = 0; r < nb; ++r) {
+    T* ur = u + r * 3 * H;
+    const T* vr = v + r * 3 * H;
+    const T* hr = hp + r * H;
+    T* yr = y + r * H;
+#pragma omp simd
+    for (int64_t j = 0; j < H; ++j) {
+      const T rg = sigm(ur[j] + vr[j]);
+      const T z = sigm(ur[H + j] + vr[H + j]);
+      const T n = T(2) * sigm(ur[2 * H + j] + rg * vr[2 * H + j]) - T(1);
+      ur[j] = rg;
+      ur[H + j] = z;
+      ur[2 * H + j] = n;
+      yr[j] = n + z * (hr[j] - n);
+    }
+  }
+}
+
+template <typename T>
+void gru_backward_rows(const T* u, const T* v, const T* hp, const T* dyp, T* dh, T* dv, T* dun,
+                       int64_t nb, int64_t H) {
+  for (int64_t r = 0; r < nb; ++r) {
+    const T* ur = u + r * 3 * H;
+    const T* vr = v + r * 3 * H;
+    const T* hr = hp + r * H;
+    const T* dyr = dyp ? dyp + r * H : nullptr;
+    T* dhr = dh + r * H;
+    T* dvr = dv + r * 3 * H;
+    T* dur = dun + r * H;
+#pragma omp simd
+    for (int64_t j = 0; j < H; ++j) {
+      const T rg = ur[j], z = ur[H + j], n = ur[2 * H + j];
+      const T d = dhr[j];
+      const T k = (T(1) - z) * (T(1) - n * n);
+      dvr[j] = d * k * T(0.5) * vr[2 * H + j] * rg * (T(1) - rg);
+      dvr[H + j] = d * (hr[j] - n) * z * (T(1) - z);
+      dvr[2 * H + j] = d * k * rg;
+      dur[j] = d * k;
+      dhr[j] = (dyr ? dyr[j] : T(0)) + d * z;
+    }
+  }
+}
+
+// U (T, B, 3H): u_t = W_ih x_t + b_ih (n block doubled), overwritten with (r, z, n).
+// h0 (B, H); w_hh_t (H, 3H) = doubled W_hh^T; b_hh (3H,) doubled or None.
+// Returns y (T, B, H) and, when save, V (T, B, 3H) = v_t (n block doubled).
+std::vector<Tensor> gru_forward(Tensor U, const Tensor& h0, const Tensor& w_hh_t,
+                                const std::optional<Tensor>& b_hh, const std::optional<Tensor>& packed,
+                                bool reverse, bool save) {
+  check(U, "U");
+  check(h0, "h0");
+  const int64_t T = U.size(0), B = U.size(1), H = U.size(2) / 3;
+  Tensor y = at::empty({T, B, H}, U.options());
+  Tensor V = save ? at::empty({T, B, 3 * H}, U.options()) : Tensor();
+  AT_DISPATCH_FLOATING_TYPES(U.scalar_type(), "rnnkit_gru_forward", [&] {
+    over_row_blocks(B, [&](int64_t r0, int64_t r1) {
+      const int64_t nb = r1 - r0;
+      Tensor scratch = save ? Tensor() : at::empty({nb, 3 * H}, U.options());
+      for (int64_t k = 0; k < T; ++k) {
+        const int64_t t = reverse ? T - 1 - k : k;
+        const int64_t tp = reverse ? t + 1 : t - 1;
+        const Tensor hp = (k == 0 ? h0 : y[tp]).narrow(0, r0, nb);  // (nb, H)
+        Tensor v_out = save ? V[t].narrow(0, r0, nb) : scratch;      // (nb, 3H)
+        Tensor v;
+        if (given(packed)) {
+          v = onednn_linear(hp, *packed, b_hh);
+          if (save) v_out.copy_(v);
+        } else if (given(b_hh)) {
+          v = at::addmm_out(v_out, *b_hh, hp, w_hh_t);
+        } else {
+          v = at::mm_out(v_out, hp, w_hh_t);
+        }
+        gru_forward_rows<scalar_t>(U[t].data_ptr<scalar_t>() + r0 * 3 * H, v.data_ptr<scalar_t>(),
+                                   hp.data_ptr<scalar_t>(), y[t].data_ptr<scalar_t>() + r0 * H, nb, H);
+      }
+    });
+  });
+  return {y, save ? V : Tensor()};
+}
+
+// Saved U (r, z, n) and V from gru_forward(save=true), y (T, B, H), h0; dy (T, B, H),
+// dh_n (B, H); w_hh (3H, H) unscaled. Returns dV (T, B, 3H), du_n (T, B, H) and dh0.
+std::vector<Tensor> gru_backward(const Tensor& U, const Tensor& V, const Tensor& y, const Tensor& h0,
+                                 const Tensor& dy, const Tensor& dh_n, const Tensor& w_hh, bool reverse) {
+  check(U, "U");
+  check(V, "V");
+  check(y, "y");
+  check(h0, "h0");
+  check(dy, "dy");
+  const int64_t T = U.size(0), B = U.size(1), H = U.size(2) / 3;
+  Tensor dV = at::empty_like(U);
+  Tensor dUn = at::empty({T, B, H}, U.options());
+  const int64_t last = reverse ? 0 : T - 1;
+  Tensor dh = (dy[last] + dh_n).contiguous();  // (B, H), then dh0
+  AT_DISPATCH_FLOATING_TYPES(U.scalar_type(), "rnnkit_gru_backward", [&] {
+    over_row_blocks(B, [&](int64_t r0, int64_t r1) {
+      const int64_t nb = r1 - r0;
+      Tensor d = dh.narrow(0, r0, nb);  // (nb, H)
+      for (int64_t k = T - 1; k >= 0; --k) {
+        const int64_t t = reverse ? T - 1 - k : k;
+        const int64_t tp = reverse ? t + 1 : t - 1;
+        const Tensor hp = (k == 0 ? h0 : y[tp]).narrow(0, r0, nb);
+        Tensor dv = dV[t].narrow(0, r0, nb);
+        gru_backward_rows<scalar_t>(U[t].data_ptr<scalar_t>() + r0 * 3 * H, V[t].data_ptr<scalar_t>() + r0 * 3 * H,
+                                    hp.data_ptr<scalar_t>(),
+                                    k == 0 ? nullptr : dy[tp].data_ptr<scalar_t>() + r0 * H,
+                                    d.data_ptr<scalar_t>(), dv.data_ptr<scalar_t>(),
+                                    dUn[t].data_ptr<scalar_t>() + r0 * H, nb, H);
+        at::addmm_out(d, d, dv, w_hh);  // dh_{t-1} = dy_{t-1} + dh z + dv W_hh
+      }
+    });
+  });
+  return {dV, dUn, dh};
+}
+
+TORCH_LIBRARY_FRAGMENT(rnnkit, m) {
+  m.def("gru_forward(Tensor U, Tensor h0, Tensor w_hh_t, Tensor? b_hh, Tensor? packed, bool reverse, bool save) -> Tensor[]",
+        &gru_forward);
+  m.def("gru_backward(Tensor U, Tensor V, Tensor y, Tensor h0, Tensor dy, Tensor dh_n, Tensor w_hh, bool reverse) -> Tensor[]",
+        &gru_backward);
+}
+
+}  // namespace rnnkit_kernels
