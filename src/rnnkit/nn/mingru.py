@@ -3,7 +3,9 @@
 Both gates and the candidate depend on the input only, never on h_{t-1}, so a whole
 sequence is one input projection (a single GEMM) followed by the linear recurrence
 h_t = a_t ⊙ h_{t-1} + b_t, which :mod:`rnnkit.nn.scan` runs as a chunked scan with a
-hand-written backward.
+hand-written backward. Where the fused C++ kernels are built (:mod:`rnnkit.nn.kernels`),
+:mod:`rnnkit.nn.min_layer` runs the projection's GEMMs and one fused pass over time
+instead, with the same results.
 
 MinGRU (gate order z, h̃; weights (2H, I)):
 
@@ -55,6 +57,8 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
 from rnnkit.nn.extensions import stateful as ext_stateful
+from rnnkit.nn.min_layer import applies as min_layer_applies
+from rnnkit.nn.min_layer import min_layer
 from rnnkit.nn.scan import min_recurrence
 
 __all__ = ["MinGRU", "MinLSTM", "g_activation"]
@@ -175,10 +179,13 @@ class _MinRNNBase(nn.Module):
             outs = []
             for direction in range(D):
                 w, b = self._params(layer, direction)
-                proj = F.linear(layer_in, w, b)  # (T, B, G·H)
-                # padded steps hold the state (a = 1) inside min_recurrence
-                h = min_recurrence(proj, hx[layer * D + direction], mask,
-                                   reverse=bool(direction))  # (T, B, H)
+                h0 = hx[layer * D + direction]
+                # padded steps hold the state (a = 1) inside the recurrence
+                if min_layer_applies(layer_in, w):  # projection and scan in one Function
+                    h = min_layer(layer_in, w, b, h0, mask, reverse=bool(direction))  # (T, B, H)
+                else:
+                    proj = F.linear(layer_in, w, b)  # (T, B, G·H)
+                    h = min_recurrence(proj, h0, mask, reverse=bool(direction))  # (T, B, H)
                 finals.append(h[0] if direction else h[-1])
                 outs.append(h if mask is None else h * mask)
             layer_in = outs[0] if D == 1 else torch.cat(outs, -1)  # (T, B, D·H)

@@ -45,6 +45,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from rnnkit.nn import kernels
+
 __all__ = ["linear_scan", "scan_sequential", "LinearScan", "MinRecurrence", "min_recurrence"]
 
 # Below this length a plain loop is as fast as chunking.
@@ -188,6 +190,23 @@ def _shifted_diff(h: Tensor, h0: Tensor, cand: Tensor, reverse: bool, out: Tenso
     return out
 
 
+def _fused(proj: Tensor, h0: Tensor) -> bool:
+    """Whether the C++ kernel (rnnkit.nn.kernels) runs this recurrence: CPU, float32/64."""
+    return (
+        proj.device.type == "cpu"
+        and proj.dtype in (torch.float32, torch.float64)
+        and h0.dtype == proj.dtype
+        and kernels.available()
+    )
+
+
+def _time_batch(mask: Tensor | None, like: Tensor) -> Tensor | None:
+    """The kernel's mask layout: (T, B, 1) -> contiguous (T, B), in the dtype of ``like``."""
+    if mask is None:
+        return None
+    return mask.reshape(mask.shape[0], mask.shape[1]).to(like.dtype).contiguous()
+
+
 class MinRecurrence(torch.autograd.Function):
     """One layer and direction of MinGRU / MinLSTM from the input projection.
 
@@ -206,10 +225,22 @@ class MinRecurrence(torch.autograd.Function):
         g'(p) = 1 if p ≥ 0 else g(1 − g)   (and g ≥ 0.5 exactly when p ≥ 0)
 
     On padded steps a = 1, so a(1 − a) = 0 and 1 − a = 0: no gradient flows there.
+
+    Where the fused kernels are built (:mod:`rnnkit.nn.kernels`), forward and backward
+    each run as one C++ pass over time (``kernels/scan.cpp``); the backward recomputes
+    the gates from ``proj`` rather than saving them. The ops below are the fallback,
+    and the tests hold the two paths equal.
     """
 
     @staticmethod
     def forward(ctx, proj: Tensor, h0: Tensor, mask: Tensor | None, reverse: bool) -> Tensor:
+        ctx.fused = _fused(proj, h0)
+        if ctx.fused:  # the same recurrence in one C++ pass (kernels/scan.cpp)
+            h0, mask = h0.contiguous(), _time_batch(mask, proj)
+            h = torch.ops.rnnkit.min_scan_forward(proj, h0, mask, reverse)  # (T, B, H)
+            ctx.reverse = reverse
+            ctx.save_for_backward(proj, h0, mask, h)
+            return h
         G = proj.shape[-1] // h0.shape[-1]
         parts = proj.chunk(G, dim=-1)  # G × (T, B, H), strided views
         pre_h = parts[-1]
@@ -232,6 +263,11 @@ class MinRecurrence(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dh: Tensor):
+        if ctx.fused:  # recomputes the gates from proj; one reverse pass
+            proj, h0, mask, h = ctx.saved_tensors
+            dproj, dh0, _ = torch.ops.rnnkit.min_scan_backward(
+                proj, h0, mask, h, dh.contiguous(), ctx.reverse)
+            return dproj, dh0 if ctx.needs_input_grad[1] else None, None, None
         proj, h0, a, cand, h = ctx.saved_tensors
         reverse, G = ctx.reverse, ctx.G
         g = _scan_grad(a, h0, dh.contiguous(), reverse)  # (T, B, H)

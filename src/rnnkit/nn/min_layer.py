@@ -1,0 +1,96 @@
+"""One MinGRU / MinLSTM layer and direction from its input, on the fused C++ kernel.
+
+:class:`MinLayer` computes the same as ``min_recurrence(F.linear(x, W, b), h0, mask,
+reverse)`` (see :class:`rnnkit.nn.scan.MinRecurrence` for the equations), but owns
+the input projection's GEMMs as well as the scan, so that
+
+* the forward projection P = x W^T + b and the backward's ∂L/∂x = dP W run on oneDNN
+  with a packed weight where it applies (``bptt._gemm.input_projection``; about 1.2–1.5×
+  MKL's ``addmm`` at our shapes), and ∂L/∂W = dP^T x is one MKL GEMM;
+* ∂L/∂b comes from sums over time that the backward kernel accumulates on the way,
+  instead of a second pass over dP (T, B, G·H);
+* only x, P and h are saved: the backward recomputes the gates from P.
+
+Shapes: x (T, B, I), W (G·H, I), b (G·H,) or None, h0 (B, H), mask None or (T, B, 1)
+with 1 on real steps; returns h (T, B, H). Used by :mod:`rnnkit.nn.mingru` when
+:func:`applies`; otherwise the layer runs ``F.linear`` and ``min_recurrence``, which
+the tests hold equal to this.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.autograd.function import once_differentiable
+
+from rnnkit.nn import kernels
+from rnnkit.nn.bptt._gemm import input_projection
+
+__all__ = ["MinLayer", "min_layer", "applies"]
+
+
+def applies(x: Tensor, weight: Tensor) -> bool:
+    """Whether :func:`min_layer` can run: CPU float32/float64, one dtype, kernels built."""
+    return (
+        x.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.float64)
+        and weight.dtype == x.dtype
+        and kernels.available()
+    )
+
+
+def _mask_2d(mask: Tensor | None, like: Tensor) -> Tensor | None:
+    """(T, B, 1) -> contiguous (T, B) in the dtype of ``like``, as the kernel takes it."""
+    if mask is None:
+        return None
+    return mask.reshape(mask.shape[0], mask.shape[1]).to(like.dtype).contiguous()
+
+
+def _project(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    T, B, I = x.shape
+    proj = input_projection(x.reshape(T * B, I), weight, bias)  # (T·B, G·H)
+    return proj.view(T, B, weight.shape[0])
+
+
+class MinLayer(torch.autograd.Function):
+    """h = scan(gates(x W^T + b)) with the hand-written backward described in the module doc."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None, h0: Tensor,
+                mask: Tensor | None, reverse: bool) -> Tensor:
+        proj = _project(x, weight, bias)  # (T, B, G·H)
+        h0, mask = h0.contiguous(), _mask_2d(mask, proj)
+        h = torch.ops.rnnkit.min_scan_forward(proj, h0, mask, reverse)  # (T, B, H)
+        ctx.reverse = reverse
+        ctx.save_for_backward(x, weight, proj, h0, mask, h)
+        return h
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dh: Tensor):
+        x, weight, proj, h0, mask, h = ctx.saved_tensors
+        need_x, need_w, need_b, need_h0 = ctx.needs_input_grad[:4]
+        dproj, dh0, dproj_sum = torch.ops.rnnkit.min_scan_backward(
+            proj, h0, mask, h, dh.contiguous(), ctx.reverse
+        )  # (T, B, G·H), (B, H), (B, G·H) = Σ_t dproj
+        T, B, I = x.shape
+        dproj2 = dproj.view(T * B, -1)  # (T·B, G·H)
+        d_x = None
+        if need_x:  # dP W, as a projection with the weight W^T
+            d_x = input_projection(dproj2, weight.t(), None).view(T, B, I)
+        d_w = torch.mm(dproj2.t(), x.reshape(T * B, I)) if need_w else None  # dP^T x  (G·H, I)
+        d_b = dproj_sum.sum(0) if need_b else None
+        return d_x, d_w, d_b, dh0 if need_h0 else None, None, None
+
+
+def min_layer(x: Tensor, weight: Tensor, bias: Tensor | None, h0: Tensor,
+              mask: Tensor | None = None, reverse: bool = False) -> Tensor:
+    """Differentiable :class:`MinLayer`: x (T, B, I) -> h (T, B, H). Needs :func:`applies`."""
+    x = x.contiguous()
+    grads = (x.requires_grad or weight.requires_grad or h0.requires_grad
+             or (bias is not None and bias.requires_grad))
+    if torch.is_grad_enabled() and grads:
+        return MinLayer.apply(x, weight, bias, h0, mask, reverse)
+    with torch.no_grad():
+        proj = _project(x, weight, bias)
+        mask = _mask_2d(mask, proj)
+        return torch.ops.rnnkit.min_scan_forward(proj, h0.contiguous(), mask, reverse)
