@@ -8,6 +8,7 @@ import rnnkit.nn
 from rnnkit.nn import kernels
 from rnnkit.nn.extensions import lstm_kernel, runner
 from rnnkit.nn.extensions.lstm_bptt import lstm_extended_sequence
+from rnnkit.nn.extensions.sequence import input_part
 
 needs_kernels = pytest.mark.skipif(not kernels.available(), reason="fused kernels not built (no compiler)")
 
@@ -74,6 +75,63 @@ def test_fused_gradcheck_with_every_extension(layer_norm):
         return lstm_extended_sequence(ax, h0, c0, w_hh, ln, *masks)
 
     assert torch.autograd.gradcheck(fn, diff)
+
+
+def _input_ln_case(bias, seed=0, dtype=torch.float64):
+    """x, w_ih, b_ih, b_hh, the six LN parameters, h0, c0, w_hh: all differentiable."""
+    g = torch.Generator().manual_seed(seed)
+
+    def r(*shape, scale=1.0, centre=0.0):
+        return (centre + torch.randn(*shape, generator=g, dtype=dtype) * scale).requires_grad_()
+
+    I = 4
+    ln = {"ln_gain_ih": r(4 * H, scale=0.5, centre=1.0), "ln_bias_ih": r(4 * H),
+          "ln_gain_hh": r(4 * H, scale=0.5, centre=1.0), "ln_bias_hh": r(4 * H),
+          "ln_gain_c": r(H, scale=0.5, centre=1.0), "ln_bias_c": r(H)}
+    b_ih, b_hh = (r(4 * H), r(4 * H)) if bias else (None, None)
+    return r(T, B, I), r(4 * H, I), b_ih, b_hh, ln, r(B, H), r(B, H), r(4 * H, H, scale=0.5)
+
+
+def _leaves(x, w_ih, b_ih, b_hh, ln, h0, c0, w_hh):
+    return [t for t in (x, w_ih, b_ih, b_hh, *ln.values(), h0, c0, w_hh) if t is not None]
+
+
+@needs_kernels
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("zoneout, dropout, bias", [
+    ("none", False, True), ("masks", True, True), ("constant", False, False), ("masks", False, False)])
+def test_input_layer_norm_in_the_kernel_equals_python(zoneout, dropout, bias, reverse):
+    x, w_ih, b_ih, b_hh, ln, h0, c0, w_hh = case = _input_ln_case(bias)
+    _, masks = _case(False, zoneout, dropout)
+    leaves = _leaves(*case)
+    weights = [torch.randn(T, B, H, dtype=torch.float64), torch.randn(B, H, dtype=torch.float64),
+               torch.randn(B, H, dtype=torch.float64)]
+
+    def grads(outs):
+        loss = sum((o * w).sum() for o, w in zip(outs, weights))
+        return [*outs, *torch.autograd.grad(loss, leaves)]
+
+    fused = grads(lstm_kernel.ln_lstm_sequence(x, w_ih, b_ih, b_hh, ln, h0, c0, w_hh, *masks,
+                                               reverse=reverse))
+    with kernels.disabled():
+        ax = input_part("LSTM", x, w_ih, b_ih, b_hh, ln, 1e-5)
+        hh_c = {k: ln[k] for k in ("ln_gain_hh", "ln_bias_hh", "ln_gain_c", "ln_bias_c")}
+        python = grads(lstm_extended_sequence(ax, h0, c0, w_hh, hh_c, *masks, reverse=reverse))
+    for a, b in zip(fused, python):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
+@needs_kernels
+def test_input_layer_norm_in_the_kernel_gradcheck():
+    x, w_ih, b_ih, b_hh, ln, h0, c0, w_hh = _input_ln_case(True, seed=4)
+    _, masks = _case(False, "masks", True, seed=4)
+    names = list(ln)
+
+    def fn(x, w_ih, b_ih, b_hh, *rest):
+        ln_vals, (h0, c0, w_hh) = dict(zip(names, rest[:6])), rest[6:]
+        return lstm_kernel.ln_lstm_sequence(x, w_ih, b_ih, b_hh, ln_vals, h0, c0, w_hh, *masks)
+
+    assert torch.autograd.gradcheck(fn, (x, w_ih, b_ih, b_hh, *ln.values(), h0, c0, w_hh))
 
 
 @needs_kernels

@@ -50,10 +50,10 @@ def _tanh_(v: Tensor) -> Tensor:
 
 class LSTMExtendedFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, ax, h0, c0, w_hh, g_hh, b_hh, g_c, b_c, d, m_h, m_c, eps, reverse):
-        if lstm_kernel.applies(ax):
+    def forward(ctx, ax, h0, c0, w_hh, g_hh, b_hh, g_c, b_c, d, m_h, m_c, eps, reverse, save):
+        if lstm_kernel.applies(ax):  # save: whether a backward can follow (the Python loop always saves)
             return lstm_kernel.forward(ctx, ax, h0, c0, w_hh, g_hh, b_hh, g_c, b_c, d, m_h, m_c,
-                                       eps, reverse)
+                                       eps, reverse, save)
         ctx.fused = False
         T, B, G = ax.shape
         H = G // 4
@@ -188,8 +188,7 @@ class LSTMExtendedFunction(torch.autograd.Function):
             dh = dh_in
         du_all = du_all if ln else da_all  # (T, B, 4H)
         dw_hh = lstm_kernel.recurrent_weight_grad(du_all, h0, y, d, reverse)  # (4H, H)
-        return (da_all, dh, dc, dw_hh, dg_hh, db_hh, dg_c, db_c,
-                None, None, None, None, None)
+        return (da_all, dh, dc, dw_hh, dg_hh, db_hh, dg_c, db_c) + (None,) * 6
 
 
 def lstm_extended_sequence(ax: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
@@ -198,5 +197,6 @@ def lstm_extended_sequence(ax: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
     """ax (T, B, 4H), h0/c0 (B, H) -> y (T, B, H), h_n, c_n; see the module doc."""
     p = (None,) * 4 if ln is None else (ln["ln_gain_hh"], ln["ln_bias_hh"],
                                         ln["ln_gain_c"], ln["ln_bias_c"])
-    return LSTMExtendedFunction.apply(ax.contiguous(), h0.contiguous(), c0.contiguous(), w_hh,
-                                      *p, d, m_h, m_c, eps, reverse)
+    args = (ax.contiguous(), h0.contiguous(), c0.contiguous(), w_hh, *p)
+    save = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in args)
+    return LSTMExtendedFunction.apply(*args, d, m_h, m_c, eps, reverse, save)

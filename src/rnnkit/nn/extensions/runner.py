@@ -2,15 +2,18 @@
 
 The layers call :func:`run_extended_direction` from ``RNNBase.run_direction``; the
 cells call :func:`extended_cell`. The LSTM without packing takes the hand-written
-backward of :mod:`.lstm_bptt`; every other case runs the plain-autograd loop of
-:mod:`.sequence`. Both draw the random masks in the same order (recurrent dropout,
-then zoneout of h, then of c), so a fixed seed gives the same numbers on either.
+backward of :mod:`.lstm_bptt` (its time loops in C++ where the fused kernels are built,
+:mod:`.lstm_kernel`, which for layer norm also normalises the input part); every other
+case runs the plain-autograd loop of :mod:`.sequence`. All draw the random masks in the
+same order (recurrent dropout, then zoneout of h, then of c), so a fixed seed gives the
+same numbers on any route.
 """
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
 
+from rnnkit.nn.extensions import lstm_kernel
 from rnnkit.nn.extensions.layernorm import LN_NAMES, ln_shapes
 from rnnkit.nn.extensions.lstm_bptt import lstm_extended_sequence
 from rnnkit.nn.extensions.options import Extensions
@@ -22,9 +25,10 @@ __all__ = ["USE_FUSED_LSTM", "add_ln_parameters", "reset_ln_parameters", "ln_par
            "run_extended_direction", "extended_cell"]
 
 # When the LSTM takes the hand-written backward of .lstm_bptt: "auto" (the default)
-# uses it for zoneout and recurrent dropout, where it measured faster, and keeps the
-# autograd loop for layer norm, where it did not (benchmarks/RESULTS_extensions.md);
-# True / False force one or the other (tests compare both).
+# uses it for zoneout and recurrent dropout, and for layer norm where the fused C++
+# loops run; the Python version of the hand-written loop measured slower than the
+# autograd loop with layer norm (benchmarks/RESULTS_extensions.md). True / False force
+# one or the other (tests compare both).
 USE_FUSED_LSTM: bool | str = "auto"
 
 
@@ -60,12 +64,17 @@ def run_extended_direction(module, x: Tensor, states: tuple, layer: int, directi
     w_ih, w_hh, b_ih, b_hh, _ = module.layer_weights(layer, direction)
     ln = ln_parameters(module, f"_l{layer}" + ("_reverse" if direction == 1 else ""))
     reverse = direction == 1
-    fused = (not ext.layer_norm) if USE_FUSED_LSTM == "auto" else USE_FUSED_LSTM
+    in_cpp = lstm_kernel.applies(x)
+    fused = (not ext.layer_norm or in_cpp) if USE_FUSED_LSTM == "auto" else USE_FUSED_LSTM
     if module.mode == "LSTM" and batch_sizes is None and fused:
-        ax = input_part("LSTM", x, w_ih, b_ih, b_hh, ln, ext.eps)  # (T, B, 4H)
         d = recurrent_mask(states[0], ext.recurrent_dropout, module.training)
         m_h = zoneout_masks(states[0], x.shape[0], ext.zoneout, module.training)
         m_c = zoneout_masks(states[1], x.shape[0], ext.zoneout, module.training)
+        if ln is not None and in_cpp:  # the input LN inside the kernel too
+            y, h, c = lstm_kernel.ln_lstm_sequence(x, w_ih, b_ih, b_hh, ln, states[0], states[1],
+                                                   w_hh, d, m_h, m_c, ext.eps, reverse)
+            return y, (h, c)
+        ax = input_part("LSTM", x, w_ih, b_ih, b_hh, ln, ext.eps)  # (T, B, 4H)
         y, h, c = lstm_extended_sequence(ax, states[0], states[1], w_hh, ln, d, m_h, m_c,
                                          ext.eps, reverse)
         return y, (h, c)

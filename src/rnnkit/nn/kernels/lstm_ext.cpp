@@ -1,6 +1,7 @@
-// Fused time loops of the extended LSTM (rnnkit/nn/extensions/lstm_bptt.py): layer norm
-// of the recurrent gate term and of the cell, zoneout and recurrent dropout, forward and
-// backward, with one GEMM and one fused pass over each batch row per step.
+// Fused time loops of the extended LSTM (rnnkit/nn/extensions/lstm_bptt.py and
+// lstm_kernel.py): layer norm of the recurrent gate term and of the cell, zoneout and
+// recurrent dropout, forward and backward, with one GEMM and one fused pass over each
+// batch row per step; rows run in parallel.
 //
 // Same equations and notation as the module docstring of lstm_bptt.py. Per step t (walk
 // order), for each row:
@@ -17,15 +18,24 @@
 //              du = ρ (γ_hh da − mean(γ_hh da) − û mean(γ_hh da û))              (LN; else du = da)
 //              dc_{t−1} = m^c dc + f dc̃
 //
-// The weight and LN-parameter gradients (sums over all steps) are left to the caller:
-// it gets da (= ∂L/∂ax), du, and dn, and has û, ĉ saved from the forward.
+// With g_ih, the input part is normalised here too: ax holds xw = x W_ihᵀ, and
+// a = γ_ih x̂ + γ_hh û + s with x̂ = (xw − μ(xw)) ρ_ih and s every constant shift summed
+// (passed as b_hh); the backward then returns ∂L/∂xw = ρ_ih (γ_ih da − mean(γ_ih da) −
+// x̂ mean(γ_ih da x̂)), x̂ recomputed from xw and the saved μ, ρ_ih.
+//
+// The LN parameters' gradients are summed over the steps per batch row inside the loop
+// (no race: a row belongs to one thread), then over rows; dW_hh is left to the caller,
+// which gets du.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/library.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "vmath.h"
@@ -56,6 +66,64 @@ Tensor onednn_mm(const Tensor& h, const Tensor& packed) {
   return stack[0].toTensor();
 }
 
+// Large buffers recycled between calls. A training step allocates and frees the same
+// (T, B, ·) histories every call; through malloc, buffers this large go back to the
+// kernel when freed and page-fault on every first touch when allocated again, which on
+// the development VM cost 5-9 µs per 4 KiB page, more than the loop's own arithmetic.
+// The pool keeps freed buffers (exact byte sizes, up to kPoolBytes in all) for the next
+// call; the tensors are ordinary (from_blob with a deleter that returns the memory).
+class Pool {
+ public:
+  static constexpr size_t kMinBytes = size_t(1) << 20;   // smaller ones come from at::empty
+  static constexpr size_t kPoolBytes = size_t(1) << 30;  // most memory kept while unused
+
+  void* take(size_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = free_.find(bytes);
+      if (it != free_.end()) {
+        void* p = it->second;
+        free_.erase(it);
+        held_ -= bytes;
+        return p;
+      }
+    }
+    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    TORCH_CHECK(p != nullptr, "rnnkit lstm_ext kernel: out of memory allocating ", bytes, " bytes");
+    return p;
+  }
+
+  void give(void* p, size_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (held_ + bytes <= kPoolBytes) {
+        free_.emplace(bytes, p);
+        held_ += bytes;
+        return;
+      }
+    }
+    std::free(p);
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_multimap<size_t, void*> free_;
+  size_t held_ = 0;
+};
+
+Pool& pool() {
+  static Pool* p = new Pool();  // never destroyed: tensors may be freed during interpreter exit
+  return *p;
+}
+
+// at::empty for the large per-call buffers, through the pool.
+Tensor empty(at::IntArrayRef sizes, const at::TensorOptions& opt) {
+  const size_t bytes = size_t(c10::multiply_integers(sizes)) * opt.dtype().itemsize();
+  if (bytes < Pool::kMinBytes) return at::empty(sizes, opt);
+  void* p = pool().take(bytes);
+  return at::from_blob(p, sizes, [bytes](void* q) { pool().give(q, bytes); }, opt);
+}
+
 bool given(const std::optional<Tensor>& t) { return t.has_value() && t->defined(); }
 
 void check(const Tensor& t, const char* name) {
@@ -74,7 +142,8 @@ const S* ptr(const std::optional<Tensor>& t) {
 template <typename S>
 struct Setup {
   int64_t H;
-  const S *g_hh, *b_hh, *g_c, *b_c;  // layer norm (all null when off)
+  const S* g_ih;                     // LN of the input part done here (ax is then x W_ihᵀ), or null
+  const S *g_hh, *b_hh, *g_c, *b_c;  // layer norm (all null when off); b_hh: every constant shift
   const S* d;                        // (B, H) recurrent dropout mask, or null
   bool zone;                         // zoneout on: per-step masks, or the constants p_h, p_c
   S p_h, p_c, eps;
@@ -98,11 +167,13 @@ inline void moments(const S* v, int64_t n, S eps, S& mean, S& rstd) {
 // One step's pointers, rows [r0, r1) of (B, ·) blocks.
 template <typename S>
 struct Fwd {
-  const S* ax;     // (B, 4H) input part
+  const S* ax;     // (B, 4H) input part (x W_ihᵀ when P.g_ih)
   const S* rec;    // (B, 4H) u (LN) or ax + u
   S* act;          // (B, 4H) out: i, f, g, o
   S* uhat;         // (B, 4H) out (LN)
   S* rho;          // (B) out (LN)
+  S* mu_ih;        // (B) out (P.g_ih)
+  S* rho_ih;       // (B) out (P.g_ih)
   const S* hprev;  // (B, H)
   const S* cprev;  // (B, H)
   const S* mh;     // (B, H) zoneout masks, or null (constant p)
@@ -123,17 +194,30 @@ void forward_rows(const Setup<S>& P, const Fwd<S>& F, int64_t r0, int64_t r1) {
   for (int64_t r = r0; r < r1; ++r) {
     S* a = F.act + r * G;
     const S* rec = F.rec + r * G;
+    const S* x = F.ax + r * G;
     if (P.ln()) {
       S mu, rs;
       moments(rec, G, P.eps, mu, rs);
       F.rho[r] = rs;
-      const S* x = F.ax + r * G;
       S* uh = F.uhat + r * G;
+      if (P.g_ih) {  // a = γ_ih x̂ + γ_hh û + shift
+        S mu_i, rs_i;
+        moments(x, G, P.eps, mu_i, rs_i);
+        F.mu_ih[r] = mu_i;
+        F.rho_ih[r] = rs_i;
 #pragma omp simd
-      for (int64_t j = 0; j < G; ++j) {
-        const S v = (rec[j] - mu) * rs;
-        uh[j] = v;
-        a[j] = x[j] + (P.g_hh[j] * v + P.b_hh[j]);
+        for (int64_t j = 0; j < G; ++j) {
+          const S v = (rec[j] - mu) * rs;
+          uh[j] = v;
+          a[j] = P.g_ih[j] * ((x[j] - mu_i) * rs_i) + (P.g_hh[j] * v + P.b_hh[j]);
+        }
+      } else {  // a = ax + γ_hh û + β_hh
+#pragma omp simd
+        for (int64_t j = 0; j < G; ++j) {
+          const S v = (rec[j] - mu) * rs;
+          uh[j] = v;
+          a[j] = x[j] + (P.g_hh[j] * v + P.b_hh[j]);
+        }
       }
     } else if (rec != a) {
 #pragma omp simd
@@ -150,15 +234,12 @@ void forward_rows(const Setup<S>& P, const Fwd<S>& F, int64_t r0, int64_t r1) {
       a[3 * H + j] = sigm(a[3 * H + j]);
       cn[j] = f * cp[j] + i * g;
     }
-    const S* n = cn;  // the cell's input to tanh
-    S mu_c = 0, rs_c = 1;
+    S* th = F.th + r * H;
     if (P.ln()) {
+      S mu_c, rs_c;
       moments(cn, H, P.eps, mu_c, rs_c);
       F.rho_c[r] = rs_c;
-    }
-    S* th = F.th + r * H;
-    S* ch = P.ln() ? F.chat + r * H : nullptr;
-    if (P.ln()) {
+      S* ch = F.chat + r * H;
 #pragma omp simd
       for (int64_t j = 0; j < H; ++j) {
         const S v = (cn[j] - mu_c) * rs_c;
@@ -167,7 +248,7 @@ void forward_rows(const Setup<S>& P, const Fwd<S>& F, int64_t r0, int64_t r1) {
       }
     } else {
 #pragma omp simd
-      for (int64_t j = 0; j < H; ++j) th[j] = S(2) * sigm(S(2) * n[j]) - S(1);
+      for (int64_t j = 0; j < H; ++j) th[j] = S(2) * sigm(S(2) * cn[j]) - S(1);
     }
     const S* o = a + 3 * H;
     const S* hp = F.hprev + r * H;
@@ -214,15 +295,24 @@ struct Bwd {
   const S* rho_c;  // (B) (LN)
   const S* uhat;   // (B, 4H) (LN)
   const S* rho;    // (B) (LN)
-  S* da;           // (B, 4H) out
+  const S* xw;     // (B, 4H) x W_ihᵀ (P.g_ih)
+  const S* mu_ih;  // (B) (P.g_ih)
+  const S* rho_ih; // (B) (P.g_ih)
+  S* da;           // (B, 4H) out: ∂L/∂ax, or ∂L/∂(x W_ihᵀ) when P.g_ih
   S* du;           // (B, 4H) out (LN)
-  S* dn;           // (B, H) out (LN): ∂L/∂n
+  // Per-row sums over the steps, (B, ·), for the LN parameters' gradients (LN only):
+  S* acc_g_hh;  // Σ da ⊙ û        (B, 4H)
+  S* acc_b_hh;  // Σ da            (B, 4H)
+  S* acc_g_c;   // Σ dn ⊙ ĉ        (B, H)
+  S* acc_b_c;   // Σ dn            (B, H)
+  S* acc_g_ih;  // Σ da ⊙ x̂_ih     (B, 4H) (P.g_ih)
 };
 
 template <typename S>
 void backward_rows(const Setup<S>& P, const Bwd<S>& F, int64_t r0, int64_t r1) {
   const int64_t H = P.H, G = 4 * H;
-  std::vector<S> dn_v(P.ln() ? 0 : H);
+  std::vector<S> dn_v(H);
+  S* dn = dn_v.data();
   for (int64_t r = r0; r < r1; ++r) {
     const S* a = F.act + r * G;
     const S* th = F.th + r * H;
@@ -233,9 +323,10 @@ void backward_rows(const Setup<S>& P, const Bwd<S>& F, int64_t r0, int64_t r1) {
     const S* mc = F.mc ? F.mc + r * H : nullptr;
     S* dhc = F.dhc + r * H;
     S* da = F.da + r * G;
-    S* dn = P.ln() ? F.dn + r * H : dn_v.data();
     const S* gc = P.g_c;
     const S* ch = P.ln() ? F.chat + r * H : nullptr;
+    S* ag_c = P.ln() ? F.acc_g_c + r * H : nullptr;
+    S* ab_c = P.ln() ? F.acc_b_c + r * H : nullptr;
     // dh, dh̃, the zoned-out carry, da_o and dn
     const bool first = gh == nullptr;
     S s1 = 0, s2 = 0;
@@ -261,6 +352,8 @@ void backward_rows(const Setup<S>& P, const Bwd<S>& F, int64_t r0, int64_t r1) {
       if (ch) {
         s1 += gc[j] * v;
         s2 += gc[j] * v * ch[j];
+        ag_c[j] += v * ch[j];
+        ab_c[j] += v;
       }
     }
     // dc̃, da_i, da_f, da_g and the cell carry
@@ -281,63 +374,96 @@ void backward_rows(const Setup<S>& P, const Bwd<S>& F, int64_t r0, int64_t r1) {
       da[2 * H + j] = dct * i * (S(1) - g * g);
       dc[j] = keep + dct * f;
     }
-    if (P.ln()) {  // through the LN of the recurrent term
-      const S* uh = F.uhat + r * G;
-      S s3 = 0, s4 = 0;
+    if (!P.ln()) continue;
+    // through the LN of the recurrent term: du, and the sums for γ_hh, β_hh
+    const S* uh = F.uhat + r * G;
+    S* ag = F.acc_g_hh + r * G;
+    S* ab = F.acc_b_hh + r * G;
+    S s3 = 0, s4 = 0;
 #pragma omp simd reduction(+ : s3, s4)
-      for (int64_t j = 0; j < G; ++j) {
-        const S v = P.g_hh[j] * da[j];
-        s3 += v;
-        s4 += v * uh[j];
-      }
-      const S m3 = s3 / S(G), m4 = s4 / S(G), rs = F.rho[r];
-      S* du = F.du + r * G;
+    for (int64_t j = 0; j < G; ++j) {
+      const S v = P.g_hh[j] * da[j];
+      s3 += v;
+      s4 += v * uh[j];
+      ag[j] += da[j] * uh[j];
+      ab[j] += da[j];
+    }
+    const S m3 = s3 / S(G), m4 = s4 / S(G), rs = F.rho[r];
+    S* du = F.du + r * G;
 #pragma omp simd
-      for (int64_t j = 0; j < G; ++j) du[j] = rs * (P.g_hh[j] * da[j] - m3 - uh[j] * m4);
+    for (int64_t j = 0; j < G; ++j) du[j] = rs * (P.g_hh[j] * da[j] - m3 - uh[j] * m4);
+    if (!P.g_ih) continue;
+    // through the LN of the input part: da becomes ∂L/∂(x W_ihᵀ); x̂ recomputed
+    const S* x = F.xw + r * G;
+    const S mu_i = F.mu_ih[r], rs_i = F.rho_ih[r];
+    S* agi = F.acc_g_ih + r * G;
+    S s5 = 0, s6 = 0;
+#pragma omp simd reduction(+ : s5, s6)
+    for (int64_t j = 0; j < G; ++j) {
+      const S xh = (x[j] - mu_i) * rs_i;
+      const S v = P.g_ih[j] * da[j];
+      s5 += v;
+      s6 += v * xh;
+      agi[j] += da[j] * xh;
+    }
+    const S m5 = s5 / S(G), m6 = s6 / S(G);
+#pragma omp simd
+    for (int64_t j = 0; j < G; ++j) {
+      const S xh = (x[j] - mu_i) * rs_i;
+      da[j] = rs_i * (P.g_ih[j] * da[j] - m5 - xh * m6);
     }
   }
 }
 
 template <typename S>
-Setup<S> setup(int64_t H, const std::optional<Tensor>& g_hh, const std::optional<Tensor>& b_hh,
-               const std::optional<Tensor>& g_c, const std::optional<Tensor>& b_c,
-               const std::optional<Tensor>& d, bool zone, double p_h, double p_c, double eps) {
-  return Setup<S>{H, ptr<S>(g_hh), ptr<S>(b_hh), ptr<S>(g_c), ptr<S>(b_c), ptr<S>(d), zone, S(p_h), S(p_c), S(eps)};
+Setup<S> setup(int64_t H, const std::optional<Tensor>& g_ih, const std::optional<Tensor>& g_hh,
+               const std::optional<Tensor>& b_hh, const std::optional<Tensor>& g_c,
+               const std::optional<Tensor>& b_c, const std::optional<Tensor>& d, bool zone, double p_h,
+               double p_c, double eps) {
+  return Setup<S>{H,         ptr<S>(g_ih), ptr<S>(g_hh), ptr<S>(b_hh), ptr<S>(g_c), ptr<S>(b_c),
+                  ptr<S>(d), zone,         S(p_h),       S(p_c),       S(eps)};
 }
 
-// ax (T, B, 4H): the input part of the gates. h0, c0 (B, H). w_hh_t (H, 4H) = W_hhᵀ (any
-// strides), packed: W_hh for oneDNN, or None. LN parameters g_hh, b_hh (4H), g_c, b_c (H)
-// or None; d (B, H) or None; zoneout: m_h, m_c (T, B, H), or None with zoneout set, in
-// which case the constants p_h, p_c are the masks (evaluation). With save, returns
-// [y, cs, acts, th, uhat, rho, chat, rho_c] over all steps (the last four empty without
-// LN); without, [y, c_n] only.
+Tensor none_like(const Tensor& t) { return at::empty({0}, t.options()); }
+
+// ax (T, B, 4H): the input part of the gates, or with g_ih (4H) its pre-LN value x W_ihᵀ,
+// normalised here (then b_hh is the sum of every constant shift: β_ih, β_hh and the
+// biases). h0, c0 (B, H). w_hh_t (H, 4H) = W_hhᵀ (any strides), packed: W_hh for oneDNN,
+// or None. LN parameters g_hh, b_hh (4H), g_c, b_c (H) or None; d (B, H) or None;
+// zoneout: m_h, m_c (T, B, H), or None with zoneout set, in which case the constants p_h,
+// p_c are the masks (evaluation). With save, returns [y, cs, acts, th, uhat, rho, chat,
+// rho_c, mu_ih, rho_ih] over all steps (LN ones empty without LN, the last two without
+// g_ih); without, [y, c_n] only.
 std::vector<Tensor> lstm_ext_forward(const Tensor& ax, const Tensor& h0, const Tensor& c0, const Tensor& w_hh_t,
-                                     const std::optional<Tensor>& packed, const std::optional<Tensor>& g_hh,
-                                     const std::optional<Tensor>& b_hh, const std::optional<Tensor>& g_c,
-                                     const std::optional<Tensor>& b_c, const std::optional<Tensor>& d,
-                                     const std::optional<Tensor>& m_h, const std::optional<Tensor>& m_c,
-                                     bool zoneout, double p_h, double p_c, double eps, bool reverse, bool save) {
+                                     const std::optional<Tensor>& packed, const std::optional<Tensor>& g_ih,
+                                     const std::optional<Tensor>& g_hh, const std::optional<Tensor>& b_hh,
+                                     const std::optional<Tensor>& g_c, const std::optional<Tensor>& b_c,
+                                     const std::optional<Tensor>& d, const std::optional<Tensor>& m_h,
+                                     const std::optional<Tensor>& m_c, bool zoneout, double p_h, double p_c,
+                                     double eps, bool reverse, bool save) {
   check(ax, "ax");
   check(h0, "h0");
   check(c0, "c0");
   const int64_t T = ax.size(0), B = ax.size(1), G = ax.size(2), H = G / 4;
-  const bool ln = given(g_hh), onednn = given(packed), drop = given(d);
-  TORCH_CHECK(given(b_hh) == ln && given(g_c) == ln && given(b_c) == ln,
-              "rnnkit lstm_ext kernel: the four layer-norm parameters come together");
+  const bool ln = given(g_hh), onednn = given(packed), drop = given(d), in_ln = given(g_ih);
+  TORCH_CHECK(given(b_hh) == ln && given(g_c) == ln && given(b_c) == ln && (ln || !in_ln),
+              "rnnkit lstm_ext kernel: the layer-norm parameters come together");
   const auto opt = ax.options();
   const int64_t Ts = save ? T : 1;  // steps kept: all, or a scratch of one
-  Tensor y = at::empty({T, B, H}, opt);
-  Tensor cs = save ? at::empty({T, B, H}, opt) : c0.clone();
-  Tensor acts = at::empty({Ts, B, G}, opt);
-  Tensor th = at::empty({Ts, B, H}, opt);
-  Tensor uhat = ln ? at::empty({Ts, B, G}, opt) : at::empty({0}, opt);
-  Tensor rho = ln ? at::empty({Ts, B}, opt) : at::empty({0}, opt);
-  Tensor chat = ln ? at::empty({Ts, B, H}, opt) : at::empty({0}, opt);
-  Tensor rho_c = ln ? at::empty({Ts, B}, opt) : at::empty({0}, opt);
+  Tensor y = empty({T, B, H}, opt);
+  Tensor cs = save ? empty({T, B, H}, opt) : c0.clone();
+  Tensor acts = empty({Ts, B, G}, opt);
+  Tensor th = empty({Ts, B, H}, opt);
+  Tensor uhat = ln ? empty({Ts, B, G}, opt) : none_like(ax);
+  Tensor rho = ln ? at::empty({Ts, B}, opt) : none_like(ax);
+  Tensor chat = ln ? empty({Ts, B, H}, opt) : none_like(ax);
+  Tensor rho_c = ln ? at::empty({Ts, B}, opt) : none_like(ax);
+  Tensor mu_ih = in_ln ? at::empty({Ts, B}, opt) : none_like(ax);
+  Tensor rho_ih = in_ln ? at::empty({Ts, B}, opt) : none_like(ax);
   Tensor hin = drop ? h0 * *d : h0;
   AT_DISPATCH_FLOATING_TYPES(ax.scalar_type(), "rnnkit_lstm_ext_forward", [&] {
     using S = scalar_t;
-    const Setup<S> P = setup<S>(H, g_hh, b_hh, g_c, b_c, d, zoneout, p_h, p_c, eps);
+    const Setup<S> P = setup<S>(H, g_ih, g_hh, b_hh, g_c, b_c, d, zoneout, p_h, p_c, eps);
     const S* mh = ptr<S>(m_h);
     const S* mc = ptr<S>(m_c);
     for (int64_t k = 0; k < T; ++k) {
@@ -357,6 +483,8 @@ std::vector<Tensor> lstm_ext_forward(const Tensor& ax, const Tensor& h0, const T
                act.data_ptr<S>(),
                ln ? uhat[s].data_ptr<S>() : nullptr,
                ln ? rho[s].data_ptr<S>() : nullptr,
+               in_ln ? mu_ih[s].data_ptr<S>() : nullptr,
+               in_ln ? rho_ih[s].data_ptr<S>() : nullptr,
                k == 0 ? h0.data_ptr<S>() : y[tp].data_ptr<S>(),
                save ? (k == 0 ? c0.data_ptr<S>() : cs[tp].data_ptr<S>()) : cs.data_ptr<S>(),
                mh ? mh + t * B * H : nullptr,
@@ -375,47 +503,58 @@ std::vector<Tensor> lstm_ext_forward(const Tensor& ax, const Tensor& h0, const T
       if (!drop) hin = y[t];
     }
   });
-  if (save) return {y, cs, acts, th, uhat, rho, chat, rho_c};
+  if (save) return {y, cs, acts, th, uhat, rho, chat, rho_c, mu_ih, rho_ih};
   return {y, cs};
 }
 
 // The backward of lstm_ext_forward(save=true). dy (T, B, H) or None; dh_n, dc_n (B, H);
-// w_hh (4H, H) (any strides), packed: W_hhᵀ for oneDNN, or None; the rest as saved.
-// Returns [da (T, B, 4H) = ∂L/∂ax, du (T, B, 4H) = ∂L/∂u (da itself without LN),
-// dn (T, B, H) = ∂L/∂n (LN, else empty), dh0, dc0].
+// w_hh (4H, H) (any strides), packed: W_hhᵀ for oneDNN, or None; xw: the forward's ax
+// when it had g_ih; the rest as saved. Returns [da (T, B, 4H) = ∂L/∂ax, du (T, B, 4H) =
+// ∂L/∂u (da itself without LN), dh0, dc0, dγ_hh, dβ_hh, dγ_c, dβ_c, dγ_ih] (the LN
+// ones empty without LN, dγ_ih without g_ih; dβ_hh is then the shift's gradient).
 std::vector<Tensor> lstm_ext_backward(const std::optional<Tensor>& dy, const Tensor& dh_n, const Tensor& dc_n,
                                       const Tensor& c0, const Tensor& w_hh, const std::optional<Tensor>& packed,
+                                      const std::optional<Tensor>& xw, const std::optional<Tensor>& g_ih,
                                       const std::optional<Tensor>& g_hh, const std::optional<Tensor>& g_c,
                                       const std::optional<Tensor>& d, const std::optional<Tensor>& m_h,
                                       const std::optional<Tensor>& m_c, bool zoneout, double p_h, double p_c,
-                                      const Tensor& cs, const Tensor& acts, const Tensor& th,
-                                      const Tensor& uhat, const Tensor& rho, const Tensor& chat,
-                                      const Tensor& rho_c, bool reverse) {
+                                      const Tensor& cs, const Tensor& acts, const Tensor& th, const Tensor& uhat,
+                                      const Tensor& rho, const Tensor& chat, const Tensor& rho_c,
+                                      const Tensor& mu_ih, const Tensor& rho_ih, bool reverse) {
   check(c0, "c0");
   check(cs, "cs");
   check(acts, "acts");
   check(th, "th");
   const int64_t T = acts.size(0), B = acts.size(1), G = acts.size(2), H = G / 4;
-  const bool ln = given(g_hh), onednn = given(packed), drop = given(d);
+  const bool ln = given(g_hh), onednn = given(packed), drop = given(d), in_ln = given(g_ih);
+  TORCH_CHECK(!in_ln || (ln && given(xw)), "rnnkit lstm_ext kernel: g_ih needs xw and layer norm");
   if (ln) {
-    check(uhat, "uhat");
-    check(rho, "rho");
-    check(chat, "chat");
-    check(rho_c, "rho_c");
+    for (auto& p : {std::make_pair(&uhat, "uhat"), std::make_pair(&rho, "rho"), std::make_pair(&chat, "chat"),
+                    std::make_pair(&rho_c, "rho_c")})
+      check(*p.first, p.second);
+  }
+  if (in_ln) {
+    check(mu_ih, "mu_ih");
+    check(rho_ih, "rho_ih");
   }
   const auto opt = acts.options();
-  Tensor da = at::empty({T, B, G}, opt);
-  Tensor du = ln ? at::empty({T, B, G}, opt) : da;
-  Tensor dn = ln ? at::empty({T, B, H}, opt) : at::empty({0}, opt);
+  Tensor da = empty({T, B, G}, opt);
+  Tensor du = ln ? empty({T, B, G}, opt) : da;
+  Tensor acc_g_hh = ln ? at::zeros({B, G}, opt) : none_like(acts);
+  Tensor acc_b_hh = ln ? at::zeros({B, G}, opt) : none_like(acts);
+  Tensor acc_g_c = ln ? at::zeros({B, H}, opt) : none_like(acts);
+  Tensor acc_b_c = ln ? at::zeros({B, H}, opt) : none_like(acts);
+  Tensor acc_g_ih = in_ln ? at::zeros({B, G}, opt) : none_like(acts);
   Tensor dhc = dh_n.contiguous().clone();
   Tensor dc = dc_n.contiguous().clone();
   Tensor gh;
   AT_DISPATCH_FLOATING_TYPES(acts.scalar_type(), "rnnkit_lstm_ext_backward", [&] {
     using S = scalar_t;
-    const Setup<S> P = setup<S>(H, g_hh, std::nullopt, g_c, std::nullopt, d, zoneout, p_h, p_c, 0.0);
+    const Setup<S> P = setup<S>(H, g_ih, g_hh, std::nullopt, g_c, std::nullopt, d, zoneout, p_h, p_c, 0.0);
     const S* mh = ptr<S>(m_h);
     const S* mc = ptr<S>(m_c);
     const S* dyp = ptr<S>(dy);
+    const S* xwp = in_ln ? ptr<S>(xw) : nullptr;
     for (int64_t k = T - 1; k >= 0; --k) {
       const int64_t t = reverse ? T - 1 - k : k;
       const int64_t tp = reverse ? t + 1 : t - 1;
@@ -432,9 +571,16 @@ std::vector<Tensor> lstm_ext_backward(const std::optional<Tensor>& dy, const Ten
                ln ? rho_c[t].data_ptr<S>() : nullptr,
                ln ? uhat[t].data_ptr<S>() : nullptr,
                ln ? rho[t].data_ptr<S>() : nullptr,
+               xwp ? xwp + t * B * G : nullptr,
+               in_ln ? mu_ih[t].data_ptr<S>() : nullptr,
+               in_ln ? rho_ih[t].data_ptr<S>() : nullptr,
                da[t].data_ptr<S>(),
                ln ? du[t].data_ptr<S>() : nullptr,
-               ln ? dn[t].data_ptr<S>() : nullptr};
+               ln ? acc_g_hh.data_ptr<S>() : nullptr,
+               ln ? acc_b_hh.data_ptr<S>() : nullptr,
+               ln ? acc_g_c.data_ptr<S>() : nullptr,
+               ln ? acc_b_c.data_ptr<S>() : nullptr,
+               in_ln ? acc_g_ih.data_ptr<S>() : nullptr};
       at::parallel_for(0, B, grain_rows(G), [&](int64_t r0, int64_t r1) { backward_rows<S>(P, F, r0, r1); });
       if (onednn) {
         gh = onednn_mm(du[t], *packed);
@@ -446,20 +592,21 @@ std::vector<Tensor> lstm_ext_backward(const std::optional<Tensor>& dy, const Ten
   });
   Tensor dh0 = drop ? gh * *d : gh;
   if (zoneout) dh0 = dh0 + dhc;
-  return {da, du, dn, dh0, dc};
+  auto total = [&](const Tensor& acc) { return acc.numel() ? acc.sum(0) : acc; };
+  return {da, du, dh0, dc, total(acc_g_hh), total(acc_b_hh), total(acc_g_c), total(acc_b_c), total(acc_g_ih)};
 }
 
 }  // namespace
 
 TORCH_LIBRARY_FRAGMENT(rnnkit, m) {
-  m.def("lstm_ext_forward(Tensor ax, Tensor h0, Tensor c0, Tensor w_hh_t, Tensor? packed, Tensor? g_hh, "
-        "Tensor? b_hh, Tensor? g_c, Tensor? b_c, Tensor? d, Tensor? m_h, Tensor? m_c, bool zoneout, "
-        "float p_h, float p_c, float eps, bool reverse, bool save) -> Tensor[]",
+  m.def("lstm_ext_forward(Tensor ax, Tensor h0, Tensor c0, Tensor w_hh_t, Tensor? packed, Tensor? g_ih, "
+        "Tensor? g_hh, Tensor? b_hh, Tensor? g_c, Tensor? b_c, Tensor? d, Tensor? m_h, Tensor? m_c, "
+        "bool zoneout, float p_h, float p_c, float eps, bool reverse, bool save) -> Tensor[]",
         &lstm_ext_forward);
   m.def("lstm_ext_backward(Tensor? dy, Tensor dh_n, Tensor dc_n, Tensor c0, Tensor w_hh, Tensor? packed, "
-        "Tensor? g_hh, Tensor? g_c, Tensor? d, Tensor? m_h, Tensor? m_c, bool zoneout, float p_h, float p_c, "
-        "Tensor cs, Tensor acts, Tensor th, Tensor uhat, Tensor rho, Tensor chat, Tensor rho_c, "
-        "bool reverse) -> Tensor[]",
+        "Tensor? xw, Tensor? g_ih, Tensor? g_hh, Tensor? g_c, Tensor? d, Tensor? m_h, Tensor? m_c, "
+        "bool zoneout, float p_h, float p_c, Tensor cs, Tensor acts, Tensor th, Tensor uhat, Tensor rho, "
+        "Tensor chat, Tensor rho_c, Tensor mu_ih, Tensor rho_ih, bool reverse) -> Tensor[]",
         &lstm_ext_backward);
 }
 
