@@ -137,18 +137,20 @@ def test_gru_rnn_fused_gradcheck(kind):
 @needs_kernels
 @pytest.mark.parametrize("threads", [1, 3])
 def test_row_blocks_cover_every_row(threads):
-    """The batch is split over threads (common.h); odd sizes and more threads than
-    rows still give torch's numbers."""
+    """The batch is split over threads (common.h) once a call has enough work (here
+    T·B·3H² ≥ 2^22 multiply-adds); odd sizes and more threads than rows still give
+    torch's numbers."""
     old = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         for B in (1, 2, 7):
-            ref = torch.nn.GRU(3, 4).double()
+            ref = torch.nn.GRU(3, 200).double()
             from rnnkit.nn import GRU
 
-            m = GRU(3, 4, backend="rnnkit").double()
+            m = GRU(3, 200, backend="rnnkit").double()
             m.load_state_dict(ref.state_dict())
-            x = torch.randn(5, B, 3, dtype=torch.float64)
+            x = torch.randn(20, B, 3, dtype=torch.float64)
+            assert kernels.rows_per_thread(B, 20, 3 * 200 * 200) == -(-B // min(threads, B))
             torch.testing.assert_close(m(x)[0], ref(x)[0], rtol=0, atol=1e-12)
     finally:
         torch.set_num_threads(old)

@@ -54,7 +54,7 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, sched: Schedule, save: bool):
     w_ih_s, w_hh_s, b_ih_s, b_hh_s = map(_doubled_n, (w_ih, w_hh, b_ih, b_hh))
     U = input_projection(x.reshape(T * B, I), w_ih_s, b_ih_s).view(T, B, 3 * H)  # u_t → r, z, n
     if _fused(x, sched):  # the same loop in C++: one GEMM and one fused pass per step
-        rec = StepMatmul(w_hh_s, kernels.rows_per_thread(B), steps=T)
+        rec = StepMatmul(w_hh_s, kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
         h0d = h0.detach().contiguous()
         y, V = torch.ops.rnnkit.gru_forward(U, h0d, w_hh_s.t(), b_hh_s, rec.packed, sched.reverse, save)
         return y, y[sched.order[-1]].clone(), ((U, V) if save else None)

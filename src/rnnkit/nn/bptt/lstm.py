@@ -73,7 +73,7 @@ def _forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched: Schedule, save: boo
     x2 = x.reshape(T * B, I)
     G = input_projection(x2, w_ih_s, bias).view(T, B, 4 * H)  # pre-activations, then gates in place
     if _fused(x, sched, w_hr):  # the same loop in C++: one GEMM and one fused pass per step
-        rec = StepMatmul(w_hh_s, kernels.rows_per_thread(B), steps=T)
+        rec = StepMatmul(w_hh_s, kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
         h0d, c0s = h0.detach().contiguous(), (c0.detach() * 2).contiguous()
         y, C, TC = torch.ops.rnnkit.lstm_forward(G, h0d, c0s, w_hh_s.t(), rec.packed, sched.reverse, save)
         h_n = y[sched.order[-1]].clone()
@@ -150,7 +150,7 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
     P = h0.shape[1]
     packed = sched.packed
     if _fused(x, sched, w_hr):
-        back = StepMatmul(w_hh.t(), kernels.rows_per_thread(B), steps=T)
+        back = StepMatmul(w_hh.t(), kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
         c0s = (c0.detach() * 2).contiguous()
         dG, dh, DC = torch.ops.rnnkit.lstm_backward(
             G, C, TC, c0s, dy, dh_n.contiguous(), dc_n.contiguous(), w_hh.detach(), back.packed, sched.reverse

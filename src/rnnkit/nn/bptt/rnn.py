@@ -45,7 +45,7 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity: str, sched: Schedule):
         bias = bias * scale
     A = input_projection(x.reshape(T * B, I), w_ih_s, bias).view(T, B, H)  # (scaled) pre-activations
     if _fused(x, sched):  # the same loop in C++: one GEMM and one elementwise pass per step
-        rec = StepMatmul(w_hh_s, kernels.rows_per_thread(B), steps=T)
+        rec = StepMatmul(w_hh_s, kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
         h0d = h0.detach().contiguous()
         (y,) = torch.ops.rnnkit.rnn_forward(A, h0d, w_hh_s.t(), rec.packed, scale == 2.0, sched.reverse)
         return y, y[sched.order[-1]].clone()
@@ -77,7 +77,7 @@ def _backward(saved, nonlinearity: str, sched: Schedule, needs, dy, dh_n):
     H = w_hh.shape[0]
     packed = sched.packed
     if _fused(x, sched):
-        back = StepMatmul(w_hh.t(), kernels.rows_per_thread(B), steps=T)
+        back = StepMatmul(w_hh.t(), kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
         dA, dh = torch.ops.rnnkit.rnn_backward(
             y, dy, dh_n.contiguous(), w_hh.detach(), back.packed, nonlinearity == "tanh", sched.reverse
         )

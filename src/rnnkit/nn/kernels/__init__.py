@@ -116,10 +116,15 @@ def applies(x: torch.Tensor, op: str) -> bool:
     )
 
 
-def rows_per_thread(B: int) -> int:
-    """Rows of the batch each thread's time loop takes in the kernels (common.h); the
-    oneDNN weights are packed for this many rows."""
+MIN_PARALLEL_WORK = 1 << 22  # kMinParallelWork in common.h
+
+
+def rows_per_thread(B: int, T: int, row_work: int) -> int:
+    """Rows of the batch each thread's time loop takes in the kernels (common.h, with
+    ``row_work`` multiply-adds per row and step); oneDNN weights are packed for this many."""
     n = max(1, min(torch.get_num_threads(), B))
+    if B * T * row_work < MIN_PARALLEL_WORK:
+        n = 1
     return max(1, -(-B // n))
 
 

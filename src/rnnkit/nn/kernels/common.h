@@ -12,9 +12,25 @@
 #include <optional>
 #include <string>
 
+// MKL's per-thread limit (exported by torch builds that use MKL; weak, so builds
+// without MKL still load and simply skip the call).
+extern "C" int MKL_Set_Num_Threads_Local(int) __attribute__((weak));  // the C entry point
+
 namespace rnnkit_kernels {
 
 using at::Tensor;
+
+// Keeps MKL on this thread alone while it lives: a single-threaded time loop makes many
+// tiny GEMMs, and MKL's two-thread hand-off costs more than each of them.
+struct MklSingleThread {
+  int previous = 0;
+  MklSingleThread() {
+    if (MKL_Set_Num_Threads_Local) previous = MKL_Set_Num_Threads_Local(1);
+  }
+  ~MklSingleThread() {
+    if (MKL_Set_Num_Threads_Local) MKL_Set_Num_Threads_Local(previous);
+  }
+};
 
 inline void check(const Tensor& t, const char* name) {
   TORCH_CHECK(t.device().is_cpu() && t.is_contiguous(), "rnnkit kernel: ", name,
@@ -47,17 +63,28 @@ inline Tensor onednn_linear(const Tensor& h, const Tensor& packed, const std::op
 
 // Batch rows never interact, so each thread takes a block of rows and runs the whole
 // time loop on it: its own GEMMs (single-threaded inside the parallel region) and
-// elementwise passes, with no synchronisation between steps. The caller packs oneDNN
-// weights for rows_per_thread(B) rows.
-inline int64_t rows_per_thread(int64_t B) {
-  const int64_t n = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), B));
-  return (B + n - 1) / n;
+// elementwise passes, with no synchronisation between steps. Calls with less than
+// kMinParallelWork multiply-adds in all stay on one thread (waking a second one costs
+// more). rnnkit/nn/kernels/__init__.py mirrors this split to pack oneDNN weights.
+constexpr int64_t kMinParallelWork = int64_t(1) << 22;
+
+// row_work: multiply-adds per row and step (N·K of the recurrent GEMM).
+inline int64_t rows_per_thread(int64_t B, int64_t T, int64_t row_work) {
+  int64_t n = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), B));
+  if (B * T * row_work < kMinParallelWork) n = 1;
+  return std::max<int64_t>(1, (B + n - 1) / n);
 }
 
-inline void over_row_blocks(int64_t B, const std::function<void(int64_t, int64_t)>& body) {
+inline void over_row_blocks(int64_t B, int64_t T, int64_t row_work,
+                            const std::function<void(int64_t, int64_t)>& body) {
   if (B <= 0) return;  // an empty batch: nothing to run
-  const int64_t per = rows_per_thread(B);
+  const int64_t per = rows_per_thread(B, T, row_work);
   const int64_t n = (B + per - 1) / per;
+  if (n == 1) {
+    MklSingleThread one;
+    body(0, B);
+    return;
+  }
   const at::ThreadLocalState caller;  // inference/grad mode and dispatch keys, for the workers
   at::parallel_for(0, n, 1, [&](int64_t k0, int64_t k1) {
     at::ThreadLocalStateGuard guard(caller);

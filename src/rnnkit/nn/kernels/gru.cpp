@@ -73,7 +73,7 @@ std::vector<Tensor> gru_forward(Tensor U, const Tensor& h0, const Tensor& w_hh_t
   Tensor y = at::empty({T, B, H}, U.options());
   Tensor V = save ? at::empty({T, B, 3 * H}, U.options()) : Tensor();
   AT_DISPATCH_FLOATING_TYPES(U.scalar_type(), "rnnkit_gru_forward", [&] {
-    over_row_blocks(B, [&](int64_t r0, int64_t r1) {
+    over_row_blocks(B, T, 3 * H * H, [&](int64_t r0, int64_t r1) {
       const int64_t nb = r1 - r0;
       Tensor scratch = save ? Tensor() : at::empty({nb, 3 * H}, U.options());
       for (int64_t k = 0; k < T; ++k) {
@@ -113,7 +113,7 @@ std::vector<Tensor> gru_backward(const Tensor& U, const Tensor& V, const Tensor&
   const int64_t last = reverse ? 0 : T - 1;
   Tensor dh = (dy[last] + dh_n).contiguous();  // (B, H), then dh0
   AT_DISPATCH_FLOATING_TYPES(U.scalar_type(), "rnnkit_gru_backward", [&] {
-    over_row_blocks(B, [&](int64_t r0, int64_t r1) {
+    over_row_blocks(B, T, 3 * H * H, [&](int64_t r0, int64_t r1) {
       const int64_t nb = r1 - r0;
       Tensor d = dh.narrow(0, r0, nb);  // (nb, H)
       for (int64_t k = T - 1; k >= 0; --k) {

@@ -88,7 +88,7 @@ std::vector<Tensor> lstm_forward(Tensor G, const Tensor& h0, const Tensor& c0s, 
   Tensor TC = save ? at::empty({T, B, H}, G.options()) : at::empty({B, H}, G.options());
   const bool onednn = packed.has_value() && packed->defined();
   AT_DISPATCH_FLOATING_TYPES(G.scalar_type(), "rnnkit_lstm_forward", [&] {
-    over_row_blocks(B, [&](int64_t r0, int64_t r1) {
+    over_row_blocks(B, T, 4 * H * H, [&](int64_t r0, int64_t r1) {
       const int64_t nb = r1 - r0;
       for (int64_t k = 0; k < T; ++k) {
         const int64_t t = reverse ? T - 1 - k : k;
@@ -123,7 +123,7 @@ std::vector<Tensor> lstm_backward(const Tensor& G, const Tensor& C, const Tensor
   Tensor dh_all = (dy[last] + dh_n).contiguous();  // (B, H), then dh0
   const bool onednn = packed.has_value() && packed->defined();
   AT_DISPATCH_FLOATING_TYPES(G.scalar_type(), "rnnkit_lstm_backward", [&] {
-    over_row_blocks(B, [&](int64_t r0, int64_t r1) {
+    over_row_blocks(B, T, 4 * H * H, [&](int64_t r0, int64_t r1) {
       const int64_t nb = r1 - r0;
       Tensor dh = dh_all.narrow(0, r0, nb);  // (nb, H)
       for (int64_t k = T - 1; k >= 0; --k) {

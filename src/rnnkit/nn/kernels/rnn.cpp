@@ -40,7 +40,7 @@ std::vector<Tensor> rnn_forward(Tensor A, const Tensor& h0, const Tensor& w_hh_t
   const int64_t T = A.size(0), B = A.size(1), H = A.size(2);
   Tensor y = at::empty({T, B, H}, A.options());
   AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "rnnkit_rnn_forward", [&] {
-    over_row_blocks(B, [&](int64_t r0, int64_t r1) {
+    over_row_blocks(B, T, H * H, [&](int64_t r0, int64_t r1) {
       const int64_t nb = r1 - r0;
       for (int64_t k = 0; k < T; ++k) {
         const int64_t t = reverse ? T - 1 - k : k;
@@ -66,7 +66,7 @@ std::vector<Tensor> rnn_backward(const Tensor& y, const Tensor& dy, const Tensor
   const int64_t last = reverse ? 0 : T - 1;
   Tensor dh = (dy[last] + dh_n).contiguous();
   AT_DISPATCH_FLOATING_TYPES(y.scalar_type(), "rnnkit_rnn_backward", [&] {
-    over_row_blocks(B, [&](int64_t r0, int64_t r1) {
+    over_row_blocks(B, T, H * H, [&](int64_t r0, int64_t r1) {
       const int64_t nb = r1 - r0;
       Tensor d = dh.narrow(0, r0, nb);
       for (int64_t k = T - 1; k >= 0; --k) {
