@@ -26,7 +26,9 @@ import contextlib
 import hashlib
 import os
 import platform
+import shutil
 import sys
+import sysconfig
 from pathlib import Path
 
 import torch
@@ -67,6 +69,15 @@ def build_directory() -> Path:
     return root / digest.hexdigest()[:16]
 
 
+def _ninja_on_path() -> None:
+    """torch's builder runs ``ninja`` from PATH; a venv's own ninja (the PyPI package)
+    sits next to its python, which is not on PATH unless the venv is activated."""
+    if shutil.which("ninja") is None:
+        scripts = sysconfig.get_path("scripts")
+        if scripts and shutil.which("ninja", path=scripts):
+            os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+
 def _load() -> bool:
     mode = os.environ.get("RNNKIT_KERNELS", "1").strip().lower()
     if mode in ("0", "off", "false", "no"):
@@ -74,6 +85,7 @@ def _load() -> bool:
     try:
         from torch.utils import cpp_extension
 
+        _ninja_on_path()
         where = build_directory()
         where.mkdir(parents=True, exist_ok=True)
         if not any(where.glob("*.so")):
