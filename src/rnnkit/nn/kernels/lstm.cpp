@@ -20,7 +20,8 @@
 
 namespace rnnkit_kernels {
 
-template <typename T>
+// SAVE: write the activations back over the gates for backward (skipped in inference).
+template <typename T, bool SAVE>
 void forward_rows(const T* pre, T* gates, const T* cprev, T* c, T* tc, T* y, int64_t r0, int64_t r1,
                   int64_t H) {
   for (int64_t r = r0; r < r1; ++r) {
@@ -36,14 +37,16 @@ void forward_rows(const T* pre, T* gates, const T* cprev, T* c, T* tc, T* y, int
       const T f = sigm(a[H + j]);
       const T g2 = T(4) * sigm(a[2 * H + j]) - T(2);
       const T o = sigm(a[3 * H + j]);
-      gt[j] = i;
-      gt[H + j] = f;
-      gt[2 * H + j] = g2;
-      gt[3 * H + j] = o;
+      if constexpr (SAVE) {
+        gt[j] = i;
+        gt[H + j] = f;
+        gt[2 * H + j] = g2;
+        gt[3 * H + j] = o;
+      }
       const T c2 = f * cp[j] + i * g2;
       const T th = T(2) * sigm(c2) - T(1);
       cr[j] = c2;
-      tr[j] = th;
+      if constexpr (SAVE) tr[j] = th;
       yr[j] = o * th;
     }
   }
@@ -99,8 +102,12 @@ std::vector<Tensor> lstm_forward(Tensor G, const Tensor& h0, const Tensor& c0s, 
         const scalar_t* cp = (save && k > 0 ? C[tp] : save ? c0s : C).data_ptr<scalar_t>() + r0 * H;
         scalar_t* c = (save ? C[t] : C).data_ptr<scalar_t>() + r0 * H;
         scalar_t* tc = (save ? TC[t] : TC).data_ptr<scalar_t>() + r0 * H;
-        forward_rows<scalar_t>(pre.data_ptr<scalar_t>(), g.data_ptr<scalar_t>(), cp, c, tc,
-                               y[t].data_ptr<scalar_t>() + r0 * H, 0, nb, H);
+        scalar_t* yt = y[t].data_ptr<scalar_t>() + r0 * H;
+        if (save) {
+          forward_rows<scalar_t, true>(pre.data_ptr<scalar_t>(), g.data_ptr<scalar_t>(), cp, c, tc, yt, 0, nb, H);
+        } else {
+          forward_rows<scalar_t, false>(pre.data_ptr<scalar_t>(), g.data_ptr<scalar_t>(), cp, c, tc, yt, 0, nb, H);
+        }
       }
     });
   });
