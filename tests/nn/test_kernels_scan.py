@@ -138,3 +138,33 @@ def test_float32_kernel_close_to_float64(cls):
     out32 = model(x)[0]
     out64 = model.double()(x.double())[0]
     assert ((out32.double() - out64).abs().max() / out64.abs().max()).item() < 1e-5
+
+
+def test_large_buffers_on_huge_pages_behave_like_tensors():
+    like = torch.empty(0)
+    small = torch.ops.rnnkit.min_scan_empty([3, 4], like)
+    big = torch.ops.rnnkit.min_scan_empty([9, 1 << 20], like)  # 36 MiB: the huge-page route
+    assert small.shape == (3, 4) and big.shape == (9, 1 << 20) and big.is_contiguous()
+    big.fill_(0.5)
+    assert big.sum().item() == 0.5 * big.numel()
+    assert torch.ops.rnnkit.min_scan_empty([5], like.double()).dtype == F64
+
+
+def test_min_layer_mkl_route_equals_onednn_route(monkeypatch):
+    """Above _MMAP_BYTES the projection and dX go to MKL on huge pages instead of oneDNN."""
+    from rnnkit.nn import min_layer as module
+
+    torch.manual_seed(5)
+    x = torch.randn(200, 4, 32, requires_grad=True)
+    w, b = torch.randn(96, 32, requires_grad=True), torch.randn(96, requires_grad=True)
+    h0 = torch.randn(4, 32, requires_grad=True)
+
+    def run():
+        h = min_layer(x, w, b, h0, None, True)
+        return [h, *torch.autograd.grad((h * h).sum(), (x, w, b, h0))]
+
+    onednn = run()
+    monkeypatch.setattr(module, "_MMAP_BYTES", 0)
+    mkl = run()
+    for u, v in zip(onednn, mkl):
+        torch.testing.assert_close(u, v, rtol=1e-5, atol=1e-5)

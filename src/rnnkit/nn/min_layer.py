@@ -5,8 +5,10 @@ reverse)`` (see :class:`rnnkit.nn.scan.MinRecurrence` for the equations), but ow
 the input projection's GEMMs as well as the scan, so that
 
 * the forward projection P = x W^T + b and the backward's ∂L/∂x = dP W run on oneDNN
-  with a packed weight where it applies (``bptt._gemm.input_projection``; about 1.2–1.5×
+  with a packed weight where it applies (``bptt._gemm.input_projection``; about 1.15×
   MKL's ``addmm`` at our shapes), and ∂L/∂W = dP^T x is one MKL GEMM;
+* outputs above 32 MiB (P, h, dP, ∂L/∂x at long T) are put on transparent huge pages,
+  where first-touch page faults would otherwise cost as much as the GEMMs;
 * ∂L/∂b comes from sums over time that the backward kernel accumulates on the way,
   instead of a second pass over dP (T, B, G·H);
 * only x, P and h are saved: the backward recomputes the gates from P.
@@ -45,10 +47,34 @@ def _mask_2d(mask: Tensor | None, like: Tensor) -> Tensor | None:
     return mask.reshape(mask.shape[0], mask.shape[1]).to(like.dtype).contiguous()
 
 
+# glibc serves each allocation above 32 MiB with a fresh mmap, whose first touch costs a
+# page fault per 4 KB: about 0.5 ms per MB here, as much as the GEMM that fills it. Such
+# outputs go onto huge pages (the kernel's min_scan_empty) and MKL, which can write into
+# them; smaller ones to oneDNN (input_projection), ~15% faster than MKL at our shapes.
+_MMAP_BYTES = 32 << 20
+
+
+def _linear(a: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """a (N, K) @ weight^T + bias, weight (M, K): the projection and ∂L/∂x = dP W."""
+    N, M = a.shape[0], weight.shape[0]
+    if N * M * a.element_size() < _MMAP_BYTES:
+        return input_projection(a, weight, bias)
+    out = torch.ops.rnnkit.min_scan_empty([N, M], a)
+    if bias is None:
+        return torch.mm(a, weight.t(), out=out)
+    return torch.addmm(bias, a, weight.t(), out=out)
+
+
+def _contiguous(t: Tensor) -> Tensor:
+    """t.contiguous(), with a large copy on huge pages (e.g. the expanded gradient of a sum)."""
+    if t.is_contiguous():
+        return t
+    return torch.ops.rnnkit.min_scan_empty(list(t.shape), t).copy_(t)
+
+
 def _project(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     T, B, I = x.shape
-    proj = input_projection(x.reshape(T * B, I), weight, bias)  # (T·B, G·H)
-    return proj.view(T, B, weight.shape[0])
+    return _linear(x.reshape(T * B, I), weight, bias).view(T, B, weight.shape[0])  # (T, B, G·H)
 
 
 class MinLayer(torch.autograd.Function):
@@ -70,13 +96,13 @@ class MinLayer(torch.autograd.Function):
         x, weight, proj, h0, mask, h = ctx.saved_tensors
         need_x, need_w, need_b, need_h0 = ctx.needs_input_grad[:4]
         dproj, dh0, dproj_sum = torch.ops.rnnkit.min_scan_backward(
-            proj, h0, mask, h, dh.contiguous(), ctx.reverse
+            proj, h0, mask, h, _contiguous(dh), ctx.reverse
         )  # (T, B, G·H), (B, H), (B, G·H) = Σ_t dproj
         T, B, I = x.shape
         dproj2 = dproj.view(T * B, -1)  # (T·B, G·H)
         d_x = None
         if need_x:  # dP W, as a projection with the weight W^T
-            d_x = input_projection(dproj2, weight.t(), None).view(T, B, I)
+            d_x = _linear(dproj2, weight.t(), None).view(T, B, I)
         d_w = torch.mm(dproj2.t(), x.reshape(T * B, I)) if need_w else None  # dP^T x  (G·H, I)
         d_b = dproj_sum.sum(0) if need_b else None
         return d_x, d_w, d_b, dh0 if need_h0 else None, None, None

@@ -22,6 +22,9 @@
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
+#include <sys/mman.h>
+
+#include <cstdlib>
 #include <optional>
 
 #include "scan_math.h"
@@ -180,6 +183,21 @@ int check_all(const Tensor& proj, const Tensor& h0, const std::optional<Tensor>&
   return static_cast<int>(G);
 }
 
+// An uninitialised tensor of the given size and like's dtype. glibc serves allocations
+// from 32 MiB up with a fresh mmap, and the first touch of each 4 KB page then faults:
+// 0.5-1 ms per MB here, as long as a GEMM over the same data. Those go onto transparent
+// huge pages (2 MB per fault) instead; smaller ones come from torch's allocator.
+Tensor huge_empty(at::IntArrayRef size, const Tensor& like) {
+  constexpr size_t kHuge = size_t(2) << 20, kMmap = size_t(32) << 20;
+  const size_t bytes = static_cast<size_t>(c10::multiply_integers(size)) * like.element_size();
+  if (bytes < kMmap) return at::empty(size, like.options());
+  const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
+  void* data = std::aligned_alloc(kHuge, rounded);
+  TORCH_CHECK(data != nullptr, "rnnkit min_scan kernel: out of memory allocating ", bytes, " bytes");
+  madvise(data, rounded, MADV_HUGEPAGE);  // a hint: without THP the pages are simply small
+  return at::from_blob(data, size, [](void* p) { std::free(p); }, like.options());
+}
+
 template <typename T>
 const T* data_or_null(const std::optional<Tensor>& t) {
   return t.has_value() && t->defined() ? t->data_ptr<T>() : nullptr;
@@ -189,7 +207,7 @@ const T* data_or_null(const std::optional<Tensor>& t) {
 Tensor min_scan_forward(const Tensor& proj, const Tensor& h0, const std::optional<Tensor>& mask, bool reverse) {
   const int G = check_all(proj, h0, mask);
   const int64_t T = proj.size(0), B = proj.size(1), H = h0.size(1);
-  Tensor h = at::empty({T, B, H}, proj.options());
+  Tensor h = huge_empty({T, B, H}, proj);
   AT_DISPATCH_FLOATING_TYPES(proj.scalar_type(), "rnnkit_min_scan_forward", [&] {
     auto run = G == 2 ? forward_all<scalar_t, 2> : forward_all<scalar_t, 3>;
     run(proj.data_ptr<scalar_t>(), h0.data_ptr<scalar_t>(), data_or_null<scalar_t>(mask), h.data_ptr<scalar_t>(),
@@ -208,7 +226,7 @@ std::vector<Tensor> min_scan_backward(const Tensor& proj, const Tensor& h0, cons
   const int64_t T = proj.size(0), B = proj.size(1), H = h0.size(1);
   TORCH_CHECK(h.sizes() == dh.sizes() && h.dim() == 3 && h.size(0) == T && h.size(1) == B && h.size(2) == H,
               "rnnkit min_scan kernel: h and dh must be (T, B, H)");
-  Tensor dproj = at::empty_like(proj);
+  Tensor dproj = huge_empty(proj.sizes(), proj);
   Tensor dh0 = at::zeros_like(h0);  // the carry; after the last step, ∂L/∂h0
   Tensor dsum = at::zeros({B, proj.size(2)}, proj.options());
   AT_DISPATCH_FLOATING_TYPES(proj.scalar_type(), "rnnkit_min_scan_backward", [&] {
@@ -224,6 +242,7 @@ std::vector<Tensor> min_scan_backward(const Tensor& proj, const Tensor& h0, cons
 
 TORCH_LIBRARY_FRAGMENT(rnnkit, m) {
   m.def("min_scan_forward(Tensor proj, Tensor h0, Tensor? mask, bool reverse) -> Tensor", &min_scan_forward);
+  m.def("min_scan_empty(int[] size, Tensor like) -> Tensor", &huge_empty);
   m.def("min_scan_backward(Tensor proj, Tensor h0, Tensor? mask, Tensor h, Tensor dh, bool reverse) -> Tensor[]",
         &min_scan_backward);
 }
