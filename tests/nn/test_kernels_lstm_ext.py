@@ -206,3 +206,15 @@ def test_float32_close_to_float64(layer_norm):
 def test_python_route_when_kernels_are_off():
     with kernels.disabled():
         assert not lstm_kernel.applies(torch.zeros(1, 1, 4))
+
+
+@needs_kernels
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_zoned_out_units_keep_their_state_bit_for_bit(dtype):
+    diff, _ = _case(True, "none", False, dtype=dtype)
+    ax, h0, c0, w_hh, *ln_vals = diff
+    keep = torch.zeros(T, B, H, dtype=dtype)
+    keep[:, 0] = 1.0  # row 0 is zoned out at every step
+    y, h, c = lstm_extended_sequence(ax, h0, c0, w_hh, dict(zip(LN_NAMES, ln_vals)), None, keep, keep)
+    assert torch.equal(y[:, 0], h0[0].expand(T, H)) and torch.equal(c[0], c0[0])
+    assert not torch.equal(h[1], h0[1])

@@ -150,6 +150,13 @@ struct Setup {
   bool ln() const { return g_hh != nullptr; }
 };
 
+// start + w (end − start) as torch.lerp computes it: exactly `end` when w = 1 (a zoned-out
+// unit keeps its previous value bit for bit).
+template <typename S>
+inline S lerp(S start, S end, S w) {
+  return w < S(0.5) ? start + w * (end - start) : end - (end - start) * (S(1) - w);
+}
+
 // Row statistics of v (n): mean and 1/√(var + ε), var the biased variance (as LN).
 template <typename S>
 inline void moments(const S* v, int64_t n, S eps, S& mean, S& rstd) {
@@ -260,9 +267,8 @@ void forward_rows(const Setup<S>& P, const Fwd<S>& F, int64_t r0, int64_t r1) {
 #pragma omp simd
       for (int64_t j = 0; j < H; ++j) {
         const S wh = mh ? mh[j] : P.p_h, wc = mc ? mc[j] : P.p_c;
-        const S ht = o[j] * th[j];
-        h[j] = ht + wh * (hp[j] - ht);
-        c[j] = cn[j] + wc * (cp[j] - cn[j]);
+        h[j] = lerp(o[j] * th[j], hp[j], wh);
+        c[j] = lerp(cn[j], cp[j], wc);
       }
     } else {
 #pragma omp simd
