@@ -151,7 +151,7 @@ def test_large_buffers_on_huge_pages_behave_like_tensors():
 
 
 def test_min_layer_mkl_route_equals_onednn_route(monkeypatch):
-    """Above _MMAP_BYTES the projection and dX go to MKL on huge pages instead of oneDNN."""
+    """Above _MMAP_BYTES the projection and dX go to MKL on huge pages, the bias to the kernel."""
     from rnnkit.nn import min_layer as module
 
     torch.manual_seed(5)
@@ -168,3 +168,19 @@ def test_min_layer_mkl_route_equals_onednn_route(monkeypatch):
     mkl = run()
     for u, v in zip(onednn, mkl):
         torch.testing.assert_close(u, v, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("cls", [MinGRU, MinLSTM])
+def test_mkl_route_equals_python_float64(cls, monkeypatch):
+    from rnnkit.nn import min_layer as module
+
+    monkeypatch.setattr(module, "_MMAP_BYTES", 0)
+    torch.manual_seed(6)
+    model = cls(5, 6, bidirectional=True).double()
+    x = torch.randn(40, 3, 5, dtype=F64, requires_grad=True)
+    hx = torch.randn(2, 3, 6, dtype=F64, requires_grad=True)
+    weights = torch.randn(40, 3, 12, dtype=F64)
+    fused = _model_run(model, x, hx, weights)
+    with kernels.disabled():
+        python = _model_run(model, x, hx, weights)
+    assert _max_diff(fused, python) < 1e-12

@@ -50,19 +50,13 @@ def _mask_2d(mask: Tensor | None, like: Tensor) -> Tensor | None:
 # glibc serves each allocation above 32 MiB with a fresh mmap, whose first touch costs a
 # page fault per 4 KB: about 0.5 ms per MB here, as much as the GEMM that fills it. Such
 # outputs go onto huge pages (the kernel's min_scan_empty) and MKL, which can write into
-# them; smaller ones to oneDNN (input_projection), ~15% faster than MKL at our shapes.
+# them (the kernel then adds the bias); smaller ones to oneDNN (input_projection), ~15%
+# faster than MKL at our shapes.
 _MMAP_BYTES = 32 << 20
 
 
-def _linear(a: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    """a (N, K) @ weight^T + bias, weight (M, K): the projection and ∂L/∂x = dP W."""
-    N, M = a.shape[0], weight.shape[0]
-    if N * M * a.element_size() < _MMAP_BYTES:
-        return input_projection(a, weight, bias)
-    out = torch.ops.rnnkit.min_scan_empty([N, M], a)
-    if bias is None:
-        return torch.mm(a, weight.t(), out=out)
-    return torch.addmm(bias, a, weight.t(), out=out)
+def _big(rows: int, cols: int, like: Tensor) -> bool:
+    return rows * cols * like.element_size() >= _MMAP_BYTES
 
 
 def _contiguous(t: Tensor) -> Tensor:
@@ -72,9 +66,22 @@ def _contiguous(t: Tensor) -> Tensor:
     return torch.ops.rnnkit.min_scan_empty(list(t.shape), t).copy_(t)
 
 
-def _project(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+def _project(x: Tensor, weight: Tensor, bias: Tensor | None) -> tuple[Tensor, Tensor | None]:
+    """P = x W^T (T, B, G·H), and the bias still to add (None when P includes it)."""
     T, B, I = x.shape
-    return _linear(x.reshape(T * B, I), weight, bias).view(T, B, weight.shape[0])  # (T, B, G·H)
+    x2, M = x.reshape(T * B, I), weight.shape[0]
+    if not _big(T * B, M, x):
+        return input_projection(x2, weight, bias).view(T, B, M), None
+    proj = torch.mm(x2, weight.t(), out=torch.ops.rnnkit.min_scan_empty([T * B, M], x))
+    return proj.view(T, B, M), None if bias is None else bias.contiguous()
+
+
+def _grad_input(dproj2: Tensor, weight: Tensor) -> Tensor:
+    """∂L/∂x = dP W: (T·B, G·H) @ (G·H, I)."""
+    N, I = dproj2.shape[0], weight.shape[1]
+    if not _big(N, I, dproj2):
+        return input_projection(dproj2, weight.t(), None)  # a projection with the weight W^T
+    return torch.mm(dproj2, weight, out=torch.ops.rnnkit.min_scan_empty([N, I], dproj2))
 
 
 class MinLayer(torch.autograd.Function):
@@ -83,26 +90,24 @@ class MinLayer(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None, h0: Tensor,
                 mask: Tensor | None, reverse: bool) -> Tensor:
-        proj = _project(x, weight, bias)  # (T, B, G·H)
+        proj, kernel_bias = _project(x, weight, bias)  # (T, B, G·H)
         h0, mask = h0.contiguous(), _mask_2d(mask, proj)
-        h = torch.ops.rnnkit.min_scan_forward(proj, h0, mask, reverse)  # (T, B, H)
+        h = torch.ops.rnnkit.min_scan_forward(proj, h0, mask, reverse, kernel_bias)  # (T, B, H)
         ctx.reverse = reverse
-        ctx.save_for_backward(x, weight, proj, h0, mask, h)
+        ctx.save_for_backward(x, weight, proj, kernel_bias, h0, mask, h)
         return h
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dh: Tensor):
-        x, weight, proj, h0, mask, h = ctx.saved_tensors
+        x, weight, proj, kernel_bias, h0, mask, h = ctx.saved_tensors
         need_x, need_w, need_b, need_h0 = ctx.needs_input_grad[:4]
         dproj, dh0, dproj_sum = torch.ops.rnnkit.min_scan_backward(
-            proj, h0, mask, h, _contiguous(dh), ctx.reverse
+            proj, h0, mask, h, _contiguous(dh), ctx.reverse, kernel_bias
         )  # (T, B, G·H), (B, H), (B, G·H) = Σ_t dproj
         T, B, I = x.shape
         dproj2 = dproj.view(T * B, -1)  # (T·B, G·H)
-        d_x = None
-        if need_x:  # dP W, as a projection with the weight W^T
-            d_x = _linear(dproj2, weight.t(), None).view(T, B, I)
+        d_x = _grad_input(dproj2, weight).view(T, B, I) if need_x else None
         d_w = torch.mm(dproj2.t(), x.reshape(T * B, I)) if need_w else None  # dP^T x  (G·H, I)
         d_b = dproj_sum.sum(0) if need_b else None
         return d_x, d_w, d_b, dh0 if need_h0 else None, None, None
@@ -117,6 +122,6 @@ def min_layer(x: Tensor, weight: Tensor, bias: Tensor | None, h0: Tensor,
     if torch.is_grad_enabled() and grads:
         return MinLayer.apply(x, weight, bias, h0, mask, reverse)
     with torch.no_grad():
-        proj = _project(x, weight, bias)
+        proj, kernel_bias = _project(x, weight, bias)
         mask = _mask_2d(mask, proj)
-        return torch.ops.rnnkit.min_scan_forward(proj, h0.contiguous(), mask, reverse)
+        return torch.ops.rnnkit.min_scan_forward(proj, h0.contiguous(), mask, reverse, kernel_bias)
