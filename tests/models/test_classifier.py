@@ -129,3 +129,15 @@ def test_bad_arguments():
         SequenceClassifier(3, 4, class_weights=[1.0, 2.0])
     with pytest.raises(ConfigError, match=r"^a padded batch \(B, T, F\) needs lengths \(B,\)$"):
         SequenceClassifier(3, 4)(torch.zeros(2, 3, 3))
+    with pytest.raises(ConfigError, match=r"^model label_smoothing must be in \[0, 1\), got 1.0$"):
+        SequenceClassifier(3, 4, label_smoothing=1.0)
+
+
+def test_label_smoothing_is_the_mixture_with_uniform_targets():
+    items = _items(seed=2)
+    model = _model("gru", "mean", class_weights=None, label_smoothing=0.2)
+    batch = collate_packed(items)
+    logp = torch.log_softmax(model(batch["x"]), dim=-1)  # (B, C)
+    # (1 - eps) * NLL of the target + eps * mean over classes of -log p
+    want = (0.8 * -logp.gather(1, batch["y"][:, None]).squeeze(1) + 0.2 * -logp.mean(dim=1)).mean()
+    torch.testing.assert_close(model.compute_loss(batch), want, rtol=1e-12, atol=1e-12)

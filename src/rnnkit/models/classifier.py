@@ -9,7 +9,10 @@ For a sequence x_1..x_T (T its own length, F features), with D = 2 if bidirectio
                mean:      (1/T) sum_t y_t                  over valid steps only
                attention: sum_t a_t y_t,  a = softmax_t(v^T tanh(W y_t + b))   valid t only
     logits   = W_o dropout(pooled) + b_o                   (C,)
-    loss     = cross_entropy(logits, target, weight=class_weights)
+    loss     = cross_entropy(logits, target, weight=class_weights, label_smoothing=eps)
+
+``label_smoothing`` eps in [0, 1) trains against (1 - eps) one-hot + eps / C uniform
+targets (``torch.nn.functional.cross_entropy``'s definition); 0 is plain cross-entropy.
 
 A batch is a PackedSequence, or a padded (B, T, F) tensor with ``lengths`` (B,); the two
 give the same logits, since padding never enters a recurrence, a mean or a softmax.
@@ -66,6 +69,7 @@ class SequenceClassifier(nn.Module):
         input_mean: list[float] | None = None,
         input_std: list[float] | None = None,
         rnn_impl: str = "rnnkit",
+        label_smoothing: float = 0.0,
     ) -> None:
         super().__init__()
         if cell not in CELLS:
@@ -82,6 +86,9 @@ class SequenceClassifier(nn.Module):
             raise ConfigError(f"model num_classes must be >= 2, got {num_classes}")
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"model dropout must be in [0, 1), got {dropout}")
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ConfigError(f"model label_smoothing must be in [0, 1), got {label_smoothing}")
+        self.label_smoothing = float(label_smoothing)
         self.pooling = pooling
         self.num_directions = 2 if bidirectional else 1
         layer = recurrent_layer_class(cell, rnn_impl)
@@ -139,10 +146,10 @@ class SequenceClassifier(nn.Module):
         return self.head(self.dropout(pooled))                     # (B, C)
 
     def compute_loss(self, batch: dict) -> torch.Tensor:
-        """Weighted mean cross-entropy of a batch ``{"x", "y"[, "lengths"]}``."""
+        """Weighted mean (label-smoothed) cross-entropy of a batch ``{"x", "y"[, "lengths"]}``."""
         logits = self(batch["x"], batch.get("lengths"))  # (B, C)
         weight = self.class_weights.to(logits.dtype)
-        return F.cross_entropy(logits, batch["y"], weight=weight)
+        return F.cross_entropy(logits, batch["y"], weight=weight, label_smoothing=self.label_smoothing)
 
     @torch.no_grad()
     def predict_proba(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:

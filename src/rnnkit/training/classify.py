@@ -54,6 +54,7 @@ class ClassifyModelConfig:
     bidirectional: bool = True
     pooling: Literal["last", "mean", "attention"] = "last"
     dropout: float = 0.1
+    label_smoothing: float = 0.0
     rnn_impl: Literal["rnnkit", "torch"] = "rnnkit"
 
 
