@@ -107,3 +107,28 @@ def test_bad_inputs_give_one_line_errors(wavs, tmp_path):
         f"error: {tmp_path / 'nothing'}: no classifier here (expected {tmp_path / 'nothing' / 'model' / 'model.json'})")
     assert _error(["classify", "train", "--train", str(wavs), "--out", out, "--set", "model.cell=tcn"]) == (
         "error: model.cell must be one of 'lstm' | 'gru' | 'rnn', got 'tcn'")
+
+
+def test_resume_takes_the_run_config_and_data_paths(tmp_path):
+    full = read_ts(DATASETS / "classification" / "JapaneseVowels_TRAIN.ts")
+    keep = [i for i, y in enumerate(full.labels) if y in ("1", "2")]
+    keep = keep[0:6] + keep[30:36]  # the file is sorted by label
+    write_ts(tmp_path / "train.ts", [full.series[i] for i in keep], [full.labels[i] for i in keep])
+    out = tmp_path / "run"
+    args = ["classify", "train", "--train", str(tmp_path / "train.ts"), "--out", str(out), "--set", "model.cell=gru"]
+    assert runner.invoke(app, [*args, *TINY]).exit_code == 0
+    result = runner.invoke(app, ["classify", "train", "--resume", str(out)])  # nothing left to train
+    assert result.exit_code == 0, result.output
+    assert "after 2 epochs" in result.stdout
+    assert json.loads((out / "config.json").read_text())["model"]["cell"] == "gru"
+
+
+def test_resume_errors_are_one_line(tmp_path):
+    assert _error(["classify", "train", "--resume", str(tmp_path / "none")]) == (
+        f"error: --resume: run folder {str(tmp_path / 'none')!r} does not exist")
+    (tmp_path / "config.json").write_text(json.dumps({"train_path": str(tmp_path / "x.ts"), "test_path": None}))
+    assert _error(["classify", "train", "--resume", str(tmp_path)]) == (
+        f"error: cannot resume: {str(tmp_path)!r} holds no checkpoint "
+        f"({str(tmp_path / 'checkpoints' / 'last')!r} does not exist)")
+    assert _error(["classify", "train", "--out", str(tmp_path / "r")]) == (
+        "error: --train is required: a .ts file or a folder of WAV files")

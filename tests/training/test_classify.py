@@ -138,3 +138,61 @@ def test_unlabelled_training_file_is_refused(tmp_path):
     with pytest.raises(DataError) as err:
         train_classifier(tmp_path / "u.ts", tmp_path / "run", config=_config(), log=lambda _: None)
     assert str(err.value) == f"{tmp_path / 'u.ts'}: has no class labels (@classLabel false); training and evaluation need labels"
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _resume_config():
+    """Two layers with dropout, jitter and a cosine schedule: every RNG and the schedule matter."""
+    return ClassifyConfig(
+        train=TrainConfig(epochs=6, batch_size=8, lr=2e-2, progress=False, scheduler="cosine"),
+        model=ClassifyModelConfig(hidden_size=8, num_layers=2, dropout=0.2, label_smoothing=0.1),
+        data=ClassifyDataConfig(augment=True),
+    )
+
+
+def test_interrupted_then_resumed_run_ends_like_an_uninterrupted_one(tmp_path, monkeypatch):
+    from safetensors.torch import load_file
+
+    from rnnkit.training.trainer import Trainer
+
+    rng = np.random.default_rng(2)
+    write_ts(tmp_path / "train.ts", *_ramps(rng, 24), class_labels=["down", "up"])
+    write_ts(tmp_path / "test.ts", *_ramps(rng, 10), class_labels=["down", "up"])
+    train, test = tmp_path / "train.ts", tmp_path / "test.ts"
+    whole = train_classifier(train, tmp_path / "whole", test, _resume_config(), log=lambda _: None)
+
+    save = Trainer._save
+
+    def save_then_die(self, improved, generators):  # killed right after epoch 3's checkpoint
+        save(self, improved, generators)
+        if self.epoch == 3:
+            raise _Interrupted
+
+    monkeypatch.setattr(Trainer, "_save", save_then_die)
+    with pytest.raises(_Interrupted):
+        train_classifier(train, tmp_path / "cut", test, _resume_config(), log=lambda _: None)
+    monkeypatch.setattr(Trainer, "_save", save)
+    assert len((tmp_path / "cut" / "metrics.csv").read_text().splitlines()) == 1 + 3
+    resumed = train_classifier(train, tmp_path / "cut", test, _resume_config(), log=lambda _: None, resume=True)
+
+    assert resumed["epochs_run"] == whole["epochs_run"] == 6
+    a = load_file(tmp_path / "whole" / "model" / "model.safetensors")
+    b = load_file(tmp_path / "cut" / "model" / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert (json.loads((tmp_path / "whole" / "metrics.json").read_text())
+            == json.loads((tmp_path / "cut" / "metrics.json").read_text()))
+    losses = [[row.split(",")[:-1] for row in (tmp_path / run / "metrics.csv").read_text().splitlines()]
+              for run in ("whole", "cut")]
+    assert losses[0] == losses[1] and len(losses[0]) == 1 + 6  # every column but the seconds
+
+
+def test_resume_without_a_checkpoint(tmp_path):
+    write_ts(tmp_path / "train.ts", *_ramps(np.random.default_rng(3), 12))
+    (tmp_path / "run").mkdir()
+    with pytest.raises(CheckpointError) as err:
+        train_classifier(tmp_path / "train.ts", tmp_path / "run", config=_config(), log=lambda _: None, resume=True)
+    assert str(err.value) == (f"cannot resume: {str(tmp_path / 'run')!r} holds no checkpoint "
+                              f"({str(tmp_path / 'run' / 'checkpoints' / 'last')!r} does not exist)")

@@ -5,12 +5,15 @@ or folders of WAV files. Each command parses its arguments and calls one functio
     rnnkit classify train --train TRAIN.ts --test TEST.ts --out runs/jv
     rnnkit classify train --train digits/ --label-pattern '^(\\d)_' \\
         --group-pattern 'spk(\\d+)' --out runs/digits
+    rnnkit classify train --resume runs/jv                      # continue an interrupted run
     rnnkit classify predict --model runs/digits a.wav b.wav     # input<TAB>label<TAB>probability
     rnnkit classify evaluate --model runs/jv --test TEST.ts     # metrics as JSON
 
 Configuration: ``--config FILE.toml`` with ``[train]``, ``[model]``, ``[data]`` and
 ``[audio]`` tables, then ``--set key=value`` / ``--model.cell gru`` overrides, then the
-dedicated options below. The defaults are those of ``ClassifyConfig``.
+dedicated options below. The defaults are those of ``ClassifyConfig``. With
+``--resume DIR`` the base is DIR's ``config.json`` instead (its data paths too, unless
+``--train`` / ``--test`` are given), and training continues from DIR's last checkpoint.
 """
 from __future__ import annotations
 
@@ -37,7 +40,7 @@ GroupPattern = typer.Option(None, "--group-pattern", help="Regex on file names g
 @classify_app.command("train", context_settings=common.EXTRA_ARGS)
 def train(
     ctx: typer.Context,
-    train_path: Path = typer.Option(..., "--train", help="Training data: a .ts file or a folder of WAV files."),
+    train_path: Optional[Path] = typer.Option(None, "--train", help="Training data: a .ts file or a folder of WAV files (with --resume: the run's by default)."),
     test_path: Optional[Path] = typer.Option(None, "--test", help="Test data; default: hold out data.test_fraction of the groups."),
     out: common.Out = None,
     label_pattern: Optional[str] = LabelPattern,
@@ -48,10 +51,21 @@ def train(
     set_: common.Set = None,
     seed: common.Seed = None,
     device: common.Device = None,
+    resume: common.Resume = None,
 ) -> None:
     """Train a classifier; write metrics.json, confusion.png and the model to --out."""
-    from rnnkit.training.classify import ClassifyConfig, default_config, train_classifier
+    from rnnkit.errors import ConfigError
+    from rnnkit.training.classify import RUN_PATH_KEYS, ClassifyConfig, default_config, train_classifier
     from rnnkit.training.config import load_config
+
+    base = default_config()
+    if resume is not None:
+        base = common.read_run_config(resume)
+        saved = {key: base.pop(key, None) for key in RUN_PATH_KEYS}
+        train_path = train_path or (Path(saved["train_path"]) if saved["train_path"] else None)
+        test_path = test_path or (Path(saved["test_path"]) if saved["test_path"] else None)
+    if train_path is None:
+        raise ConfigError("--train is required: a .ts file or a folder of WAV files")
 
     extra = common.overrides(ctx, set_)
     for key, value in (("train.epochs", epochs), ("train.seed", seed)):
@@ -60,7 +74,7 @@ def train(
     if augment:
         extra.append("data.augment=true")
     # The classify defaults are the base, so a partial [train] table keeps the others.
-    cfg = load_config(ClassifyConfig, path=config, overrides=extra, base=default_config())
+    cfg = load_config(ClassifyConfig, path=config, overrides=extra, base=base)
     # Strings are set directly: a regex must not go through TOML quoting.
     if label_pattern is not None:
         cfg.data.label_pattern = label_pattern
@@ -68,8 +82,8 @@ def train(
         cfg.data.group_pattern = group_pattern
     if device is not None:
         cfg.train.device = device
-    run_dir = common.resolve_run_dir(out, None, "classify")
-    train_classifier(train_path, run_dir, test_path, cfg, log=typer.echo)
+    run_dir = common.resolve_run_dir(out, resume, "classify")
+    train_classifier(train_path, run_dir, test_path, cfg, log=typer.echo, resume=resume is not None)
 
 
 @classify_app.command("predict")

@@ -42,6 +42,7 @@ __all__ = [
     "resolve_run_dir",
     "prepare_run",
     "check_resume",
+    "read_run_config",
 ]
 
 T = TypeVar("T")
@@ -86,7 +87,9 @@ def overrides(ctx: Optional[typer.Context], set_: Optional[list[str]] = None) ->
     return result
 
 
-def _read_run_config(run_dir: Path) -> dict:
+def read_run_config(run_dir: Path) -> dict:
+    """A run folder's ``config.json`` as a dict; a missing folder or file is one line."""
+    run_dir = Path(run_dir)
     path = run_dir / "config.json"
     if not run_dir.is_dir():
         raise CheckpointError(f"--resume: run folder {str(run_dir)!r} does not exist")
@@ -113,7 +116,7 @@ def resolve_config(
     """The typed config of a run, from defaults, resumed config, file and overrides."""
     from rnnkit.training.config import load_config
 
-    base = _read_run_config(Path(resume)) if resume is not None else None
+    base = read_run_config(Path(resume)) if resume is not None else None
     extra = list(overrides)
     if seed is not None:
         extra.append(f"train.seed={int(seed)}")

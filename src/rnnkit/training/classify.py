@@ -10,6 +10,12 @@ for testing; ``data.val_fraction`` of the remaining groups is held out for valid
 (early stopping and the best checkpoint). Every split is group-disjoint and written to
 ``summary.json``.
 
+Resume: ``train_classifier(..., resume=True)`` continues the run in ``out`` from its
+``checkpoints/last`` (weights, optimizer, schedule, every RNG); an interrupted run then
+ends with the same weights and metrics as an uninterrupted one. Augmentation draws its
+noise from a generator re-seeded from ``(train.seed, epoch)`` at each epoch, so it too
+repeats exactly after a resume.
+
 Run folder ``out``: the trainer's files (``config.json``, ``metrics.csv``, ``loss.png``,
 ``checkpoints/``), ``model/`` (``model.safetensors`` + ``model.json``: constructor
 arguments, labels and the input front end), ``metrics.json``, ``confusion.png`` and
@@ -87,6 +93,10 @@ class ClassifyConfig:
     threads: Optional[int] = 1
 
 
+# Keys a run's config.json holds beside the config tables: the data it was trained on.
+RUN_PATH_KEYS = ("train_path", "test_path")
+
+
 def default_config() -> dict:
     """The defaults as a plain dict (the base that TOML files and overrides change)."""
     return to_dict(ClassifyConfig())
@@ -155,19 +165,42 @@ def _balanced_weights(targets: list[int], n_classes: int) -> list[float]:
 
 # --------------------------------------------------------------------- train
 def train_classifier(train_path: str | Path, out: str | Path, test_path: str | Path | None = None,
-                     config: ClassifyConfig | None = None, log: Callable[[str], None] = print) -> dict:
-    """Train on ``train_path``, test on ``test_path`` (or a held-out group split); see module doc."""
+                     config: ClassifyConfig | None = None, log: Callable[[str], None] = print,
+                     resume: bool = False) -> dict:
+    """Train on ``train_path``, test on ``test_path`` (or a held-out group split); see module doc.
+
+    ``resume``: continue the run in ``out`` from ``out/checkpoints/last``.
+    """
     cfg = config or ClassifyConfig()
+    out = Path(out)
+    if resume and not (out / "checkpoints" / "last").is_dir():
+        raise CheckpointError(f"cannot resume: {str(out)!r} holds no checkpoint "
+                              f"({str(out / 'checkpoints' / 'last')!r} does not exist)")
     before = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     try:
-        return _train(train_path, Path(out), test_path, cfg, log)
+        return _train(train_path, out, test_path, cfg, log, resume)
     finally:
         torch.set_num_threads(before)
 
 
-def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log) -> dict:
+class _EpochRng:
+    """A NumPy generator re-seeded from (seed, epoch) when each epoch starts (a callback).
+
+    Augmentation draws from ``.rng``; what epoch e draws depends on nothing before it,
+    so a resumed run draws exactly what an uninterrupted one would.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.rng = np.random.default_rng([seed, 0])
+
+    def on_epoch_start(self, trainer, epoch: int) -> None:
+        self.rng = np.random.default_rng([self.seed, epoch])
+
+
+def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log, resume: bool = False) -> dict:
     dcfg, audio = cfg.data, cfg.audio
     data = load_labelled(train_path, audio, dcfg.label_pattern, dcfg.group_pattern, keep_signals=dcfg.augment)
     labels = list(data.declared_labels) if data.declared_labels else sorted(set(data.labels), key=natural_key)
@@ -205,14 +238,14 @@ def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log) -> dict:
     model = build_classifier(model_json)
 
     transform = None
-    rng = np.random.default_rng(cfg.train.seed)
+    noise = _EpochRng(cfg.train.seed)
     if dcfg.augment and data.kind == "wav":
         signals = train_set.signals
-        transform = lambda i: features_from_signal(augment(signals[i], audio.sample_rate, rng), audio)  # noqa: E731
+        transform = lambda i: features_from_signal(augment(signals[i], audio.sample_rate, noise.rng), audio)  # noqa: E731
     elif dcfg.augment:  # .ts: Gaussian jitter, data.jitter standard deviations of each feature
         scale = (dcfg.jitter * frames.std(axis=0)).astype(np.float32)  # (F,)
         feats = train_set.features
-        transform = lambda i: feats[i] + scale * rng.standard_normal(feats[i].shape, dtype=np.float32)  # noqa: E731
+        transform = lambda i: feats[i] + scale * noise.rng.standard_normal(feats[i].shape, dtype=np.float32)  # noqa: E731
     train_ds = SequenceDataset(train_set.features, y_train, train_set.names, transform=transform)
     loader = torch.utils.data.DataLoader(
         train_ds, batch_size=cfg.train.batch_size, shuffle=True, collate_fn=collate_packed,
@@ -225,10 +258,10 @@ def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log) -> dict:
 
     log(f"classify: {len(train_idx)} train / {len(val_idx)} validation / {len(test.names)} test "
         f"sequences, {len(labels)} classes, {data.n_features} features per step")
-    trainer = Trainer(model, cfg.train, run_dir=out, model_config=model_json,
+    trainer = Trainer(model, cfg.train, run_dir=out, model_config=model_json, callbacks=[noise],
                       run_config={**to_dict(cfg), "train_path": str(train_path),
                                   "test_path": None if test_path is None else str(test_path)})
-    result = trainer.fit(loader, val_loader)
+    result = trainer.fit(loader, val_loader, resume=resume)
     leave_unless_main()  # under torchrun, rank 0 alone evaluates and writes
     trainer.load_best()
     model.cpu().eval()
