@@ -154,3 +154,20 @@ def test_row_blocks_cover_every_row(threads):
             torch.testing.assert_close(m(x)[0], ref(x)[0], rtol=0, atol=1e-12)
     finally:
         torch.set_num_threads(old)
+
+
+@needs_kernels
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+def test_lstm_inference_kernel_equals_python_loop(reverse, bias):
+    """Without gradients the LSTM runs lstm_infer (one GEMM on [x_t, h_{t-1}] per step)."""
+    args, _ = _lstm_case(torch.float64, reverse, T=9, B=4, I=3, H=6)
+    args = [a.detach() for a in args]
+    if not bias:
+        args[5] = args[6] = None
+    with torch.no_grad():
+        fused = lstm_sequence(*args, reverse=reverse)
+        with kernels.disabled():
+            python = lstm_sequence(*args, reverse=reverse)
+    for a, b in zip(fused, python):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)

@@ -70,6 +70,13 @@ def _forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched: Schedule, save: boo
     H = w_hh.shape[0] // 4
     P = h0.shape[1]
     w_ih_s, w_hh_s, bias = _scaled_weights(w_ih, w_hh, b_ih, b_hh)
+    if not save and _fused(x, sched, w_hr) and kernels.applies(x, "lstm_infer"):
+        # Inference: one GEMM per step on [x_t, h_{t-1}] with [W_ih | W_hh]; no G buffer.
+        w_cat = torch.cat([w_ih_s, w_hh_s], 1)  # (4H, I + H)
+        rec = StepMatmul(w_cat, kernels.rows_per_thread(B, T, w_cat.numel()), steps=T)
+        h0d, c0s = h0.detach().contiguous(), (c0.detach() * 2).contiguous()
+        y, c2 = torch.ops.rnnkit.lstm_infer(x.detach().contiguous(), h0d, c0s, w_cat.t(), bias, rec.packed, sched.reverse)
+        return y, y[sched.order[-1]].clone(), c2.mul_(0.5), None
     x2 = x.reshape(T * B, I)
     G = input_projection(x2, w_ih_s, bias).view(T, B, 4 * H)  # pre-activations, then gates in place
     if _fused(x, sched, w_hr):  # the same loop in C++: one GEMM and one fused pass per step

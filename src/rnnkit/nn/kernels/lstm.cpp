@@ -157,9 +157,76 @@ std::vector<Tensor> lstm_backward(const Tensor& G, const Tensor& C, const Tensor
   return {dG, dh_all, dc2.mul_(2)};
 }
 
+// One inference step over nb rows: gates from a (nb, 4H), cell c (nb, H) in place,
+// h into y (nb, H) and into the next GEMM's input h_next (row stride ld).
+template <typename T>
+void infer_rows(const T* a, T* c, T* y, T* h_next, int64_t ld, int64_t nb, int64_t H) {
+  for (int64_t r = 0; r < nb; ++r) {
+    const T* ar = a + r * 4 * H;
+    T* cr = c + r * H;
+    T* yr = y + r * H;
+    T* hr = h_next + r * ld;
+#pragma omp simd
+    for (int64_t j = 0; j < H; ++j) {
+      const T i = sigm(ar[j]);
+      const T f = sigm(ar[H + j]);
+      const T g2 = T(4) * sigm(ar[2 * H + j]) - T(2);
+      const T o = sigm(ar[3 * H + j]);
+      const T c2 = f * cr[j] + i * g2;
+      const T h = o * (T(2) * sigm(c2) - T(1));
+      cr[j] = c2;
+      yr[j] = h;
+      hr[j] = h;
+    }
+  }
+}
+
+// Inference only: no (T, B, 4H) pre-activation buffer at all. Each step makes one GEMM
+// of [x_t, h_{t-1}] (rows, I + H) with the stacked weight [W_ih | W_hh] (scaled), so the
+// gates never leave the cache. x (T, B, I); w_cat_t (I + H, 4H) = [W_ih | W_hh]^T scaled;
+// bias (4H,) scaled or None; packed: oneDNN packing of [W_ih | W_hh] or None.
+// Returns y (T, B, H) and the final c2 (B, H).
+std::vector<Tensor> lstm_infer(const Tensor& x, const Tensor& h0, const Tensor& c0s, const Tensor& w_cat_t,
+                               const std::optional<Tensor>& bias, const std::optional<Tensor>& packed,
+                               bool reverse) {
+  check(x, "x");
+  check(h0, "h0");
+  check(c0s, "c0s");
+  const int64_t T = x.size(0), B = x.size(1), I = x.size(2), H = h0.size(1);
+  Tensor y = at::empty({T, B, H}, x.options());
+  Tensor C = c0s.clone();
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "rnnkit_lstm_infer", [&] {
+    over_row_blocks(B, T, 4 * H * (I + H), [&](int64_t r0, int64_t r1) {
+      const int64_t nb = r1 - r0;
+      Tensor xh = at::empty({nb, I + H}, x.options());  // [x_t, h_{t-1}] for these rows
+      Tensor gates = at::empty({nb, 4 * H}, x.options());
+      xh.narrow(1, I, H).copy_(h0.narrow(0, r0, nb));
+      scalar_t* xhp = xh.data_ptr<scalar_t>();
+      scalar_t* c = C.data_ptr<scalar_t>() + r0 * H;
+      for (int64_t k = 0; k < T; ++k) {
+        const int64_t t = reverse ? T - 1 - k : k;
+        const scalar_t* xt = x[t].data_ptr<scalar_t>() + r0 * I;
+        for (int64_t r = 0; r < nb; ++r) std::copy(xt + r * I, xt + (r + 1) * I, xhp + r * (I + H));
+        Tensor pre;
+        if (given(packed)) {
+          pre = onednn_linear(xh, *packed, bias);
+        } else if (given(bias)) {
+          pre = at::addmm_out(gates, *bias, xh, w_cat_t);
+        } else {
+          pre = at::mm_out(gates, xh, w_cat_t);
+        }
+        infer_rows<scalar_t>(pre.data_ptr<scalar_t>(), c, y[t].data_ptr<scalar_t>() + r0 * H, xhp + I, I + H, nb, H);
+      }
+    });
+  });
+  return {y, C};
+}
+
 TORCH_LIBRARY_FRAGMENT(rnnkit, m) {
   m.def("lstm_forward(Tensor G, Tensor h0, Tensor c0s, Tensor w_hh_t, Tensor? packed, bool reverse, bool save) -> Tensor[]",
         &lstm_forward);
+  m.def("lstm_infer(Tensor x, Tensor h0, Tensor c0s, Tensor w_cat_t, Tensor? bias, Tensor? packed, bool reverse) -> Tensor[]",
+        &lstm_infer);
   m.def("lstm_backward(Tensor G, Tensor C, Tensor TC, Tensor c0s, Tensor dy, Tensor dh_n, Tensor dc_n, Tensor w_hh, Tensor? packed, bool reverse) -> Tensor[]",
         &lstm_backward);
 }
