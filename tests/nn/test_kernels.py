@@ -15,6 +15,9 @@ needs_kernels = pytest.mark.skipif(not kernels.available(), reason="fused kernel
 def test_kernels_build_wherever_a_compiler_exists():
     if shutil.which("c++") is None and shutil.which("g++") is None:
         pytest.skip("no C++ compiler on this machine")
+    kernels._ninja_on_path()
+    if shutil.which("ninja") is None:
+        pytest.skip("no ninja (pip install 'rnnkit[kernels]')")
     assert kernels.available(), "a C++ compiler exists but rnnkit.nn.kernels did not build"
     assert (kernels.build_directory() / "rnnkit_kernels.so").exists()
 
