@@ -71,7 +71,9 @@ def test_no_grad_runs_without_the_autograd_function(cell, monkeypatch):
             without = ours(cell, x, states, ws)
         for a, b in zip(without, with_grad):
             assert a.grad_fn is None
-            torch.testing.assert_close(a, b.detach(), rtol=0, atol=0)
+            # The LSTM's inference kernel makes one GEMM of [x_t, h] with [W_ih | W_hh]
+            # where training adds two products, so the last bits may differ.
+            torch.testing.assert_close(a, b.detach(), rtol=0, atol=1e-14 if a.dtype == torch.float64 else 0)
 
 
 def test_inference_forward_keeps_no_history():

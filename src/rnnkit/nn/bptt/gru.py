@@ -51,13 +51,15 @@ def _fused(x: Tensor, sched: Schedule) -> bool:
 def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, sched: Schedule, save: bool):
     T, B, I = x.shape
     H = w_hh.shape[0] // 3
+    if _fused(x, sched):  # the same loop in C++ (kernels/gru.cpp), on the unscaled weights
+        w_ih, w_hh = w_ih.detach(), w_hh.detach()
+        b_ih, b_hh = (b.detach() if b is not None else None for b in (b_ih, b_hh))
+        U = input_projection(x.reshape(T * B, I), w_ih, b_ih).view(T, B, 3 * H)  # u_t → r, z, n
+        rec = StepMatmul(w_hh, kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
+        y, V = torch.ops.rnnkit.gru_forward(U, h0.detach().contiguous(), w_hh.t(), b_hh, rec.packed, sched.reverse, save)
+        return y, y[sched.order[-1]].clone(), ((U, V) if save else None)  # V: v_t unscaled here
     w_ih_s, w_hh_s, b_ih_s, b_hh_s = map(_doubled_n, (w_ih, w_hh, b_ih, b_hh))
     U = input_projection(x.reshape(T * B, I), w_ih_s, b_ih_s).view(T, B, 3 * H)  # u_t → r, z, n
-    if _fused(x, sched):  # the same loop in C++: one GEMM and one fused pass per step
-        rec = StepMatmul(w_hh_s, kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
-        h0d = h0.detach().contiguous()
-        y, V = torch.ops.rnnkit.gru_forward(U, h0d, w_hh_s.t(), b_hh_s, rec.packed, sched.reverse, save)
-        return y, y[sched.order[-1]].clone(), ((U, V) if save else None)
     new = x.new_zeros if sched.packed else x.new_empty
     y = new(T, B, H)
     V = new(T, B, 3 * H) if save else x.new_empty(B, 3 * H)  # v_t (n block doubled)

@@ -65,28 +65,45 @@ def _fused(x: Tensor, sched: Schedule, w_hr) -> bool:
     return not sched.packed and w_hr is None and kernels.applies(x, "lstm_forward")
 
 
+def _summed_bias(b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor | None:
+    """b_ih + b_hh (detached), or None when the layer has no biases."""
+    if b_ih is None and b_hh is None:
+        return None
+    return (b_ih.detach() if b_ih is not None else 0) + (b_hh.detach() if b_hh is not None else 0)
+
+
+def _forward_fused(x, h0, c0, w_ih, w_hh, b_ih, b_hh, sched: Schedule, save: bool):
+    """The forward loop in C++ (kernels/lstm.cpp), on the unscaled weights; same outputs
+    and saved tensors as the Python loop below."""
+    T, B, I = x.shape
+    H = w_hh.shape[0] // 4
+    w_ih, w_hh, bias = w_ih.detach(), w_hh.detach(), _summed_bias(b_ih, b_hh)
+    h0d, c0s = h0.detach().contiguous(), (c0.detach() * 2).contiguous()  # the cell runs on c2 = 2c
+    last = sched.order[-1]
+    if not save and kernels.applies(x, "lstm_infer"):
+        # Inference: one GEMM per step on [x_t, h_{t-1}] with [W_ih | W_hh]; no G buffer.
+        w_cat = torch.cat([w_ih, w_hh], 1)  # (4H, I + H)
+        rec = StepMatmul(w_cat, kernels.rows_per_thread(B, T, w_cat.numel()), steps=T)
+        y, c2 = torch.ops.rnnkit.lstm_infer(x.detach().contiguous(), h0d, c0s, w_cat.t(), bias, rec.packed, sched.reverse)
+        return y, y[last].clone(), c2.mul_(0.5), None
+    G = input_projection(x.reshape(T * B, I), w_ih, bias).view(T, B, 4 * H)  # then the gates, in place
+    rec = StepMatmul(w_hh, kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
+    y, C, TC = torch.ops.rnnkit.lstm_forward(G, h0d, c0s, w_hh.t(), rec.packed, sched.reverse, save)
+    h_n = y[last].clone()
+    if save:
+        return y, h_n, C[last] * 0.5, (G, C, TC, None)
+    return y, h_n, C.mul_(0.5), None
+
+
 def _forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched: Schedule, save: bool):
+    if _fused(x, sched, w_hr):
+        return _forward_fused(x, h0, c0, w_ih, w_hh, b_ih, b_hh, sched, save)
     T, B, I = x.shape
     H = w_hh.shape[0] // 4
     P = h0.shape[1]
     w_ih_s, w_hh_s, bias = _scaled_weights(w_ih, w_hh, b_ih, b_hh)
-    if not save and _fused(x, sched, w_hr) and kernels.applies(x, "lstm_infer"):
-        # Inference: one GEMM per step on [x_t, h_{t-1}] with [W_ih | W_hh]; no G buffer.
-        w_cat = torch.cat([w_ih_s, w_hh_s], 1)  # (4H, I + H)
-        rec = StepMatmul(w_cat, kernels.rows_per_thread(B, T, w_cat.numel()), steps=T)
-        h0d, c0s = h0.detach().contiguous(), (c0.detach() * 2).contiguous()
-        y, c2 = torch.ops.rnnkit.lstm_infer(x.detach().contiguous(), h0d, c0s, w_cat.t(), bias, rec.packed, sched.reverse)
-        return y, y[sched.order[-1]].clone(), c2.mul_(0.5), None
     x2 = x.reshape(T * B, I)
     G = input_projection(x2, w_ih_s, bias).view(T, B, 4 * H)  # pre-activations, then gates in place
-    if _fused(x, sched, w_hr):  # the same loop in C++: one GEMM and one fused pass per step
-        rec = StepMatmul(w_hh_s, kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
-        h0d, c0s = h0.detach().contiguous(), (c0.detach() * 2).contiguous()
-        y, C, TC = torch.ops.rnnkit.lstm_forward(G, h0d, c0s, w_hh_s.t(), rec.packed, sched.reverse, save)
-        h_n = y[sched.order[-1]].clone()
-        if save:
-            return y, h_n, C[sched.order[-1]] * 0.5, (G, C, TC, None)
-        return y, h_n, C.mul_(0.5), None
     rec = StepMatmul(w_hh_s, B, onednn=not sched.packed, steps=T)
     w_hr_t = w_hr.detach().t() if w_hr is not None else None  # (H, P)
     new = x.new_zeros if sched.packed else x.new_empty

@@ -37,6 +37,15 @@ def _fused(x: Tensor, sched: Schedule) -> bool:
 def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity: str, sched: Schedule):
     T, B, I = x.shape
     H = w_hh.shape[0]
+    if _fused(x, sched):  # the same loop in C++ (kernels/rnn.cpp), on the unscaled weights
+        bias = None
+        if b_ih is not None or b_hh is not None:
+            bias = (b_ih.detach() if b_ih is not None else 0) + (b_hh.detach() if b_hh is not None else 0)
+        A = input_projection(x.reshape(T * B, I), w_ih.detach(), bias).view(T, B, H)
+        rec = StepMatmul(w_hh.detach(), kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
+        tanh = nonlinearity == "tanh"
+        (y,) = torch.ops.rnnkit.rnn_forward(A, h0.detach().contiguous(), w_hh.detach().t(), rec.packed, tanh, sched.reverse)
+        return y, y[sched.order[-1]].clone()
     scale = 2.0 if nonlinearity == "tanh" else 1.0
     w_ih_s, w_hh_s = w_ih.detach() * scale, w_hh.detach() * scale
     bias = None
@@ -44,11 +53,6 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity: str, sched: Schedule):
         bias = (b_ih.detach() if b_ih is not None else 0) + (b_hh.detach() if b_hh is not None else 0)
         bias = bias * scale
     A = input_projection(x.reshape(T * B, I), w_ih_s, bias).view(T, B, H)  # (scaled) pre-activations
-    if _fused(x, sched):  # the same loop in C++: one GEMM and one elementwise pass per step
-        rec = StepMatmul(w_hh_s, kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
-        h0d = h0.detach().contiguous()
-        (y,) = torch.ops.rnnkit.rnn_forward(A, h0d, w_hh_s.t(), rec.packed, scale == 2.0, sched.reverse)
-        return y, y[sched.order[-1]].clone()
     y = x.new_zeros(T, B, H) if sched.packed else x.new_empty(T, B, H)
     rec = StepMatmul(w_hh_s, B, onednn=not sched.packed, steps=T)
     neg1 = const(-1.0, x)

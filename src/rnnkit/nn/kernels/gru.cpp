@@ -1,13 +1,13 @@
 // Fused GRU time loops for rnnkit.nn.bptt.gru: one GEMM and one pass over the gates
-// per step, in C++. Same quantities as the Python loop (rnnkit/nn/bptt/gru.py): the n
-// rows of the weights and biases are doubled by the caller so that
-// tanh(a) = 2σ(2a) - 1, and torch's placement of r inside n.
+// per step, in C++. Same quantities as the Python loop (rnnkit/nn/bptt/gru.py), with
+// tanh(a) = 2σ(2a) - 1 and torch's placement of r inside n; the weights come unscaled
+// (the Python loop doubles the n rows instead, so its saved v_n is doubled).
 //
 //   forward, per step:   v = h_{t-1} W_hh^T + b_hh                      (B, 3H)
-//                        r = σ(u_r + v_r);  z = σ(u_z + v_z);  n = 2σ(u_n + r v_n) - 1
+//                        r = σ(u_r + v_r);  z = σ(u_z + v_z);  n = 2σ(2(u_n + r v_n)) - 1
 //                        h_t = n + z (h_{t-1} - n);   U[t] <- (r, z, n),  V[t] <- v
 //   backward, per step:  k = (1-z)(1-n²)
-//                        dv = dh [k v_n r(1-r),  (h_{t-1} - n) z(1-z),  k r]   (v_n unscaled)
+//                        dv = dh [k v_n r(1-r),  (h_{t-1} - n) z(1-z),  k r]
 //                        du_n = dh k;   dh_{t-1} = dy_{t-1} + dh z + dv W_hh
 #include <torch/library.h>
 
@@ -27,7 +27,7 @@ void gru_forward_rows(T* u, const T* v, const T* hp, T* y, int64_t nb, int64_t H
     for (int64_t j = 0; j < H; ++j) {
       const T rg = sigm(ur[j] + vr[j]);
       const T z = sigm(ur[H + j] + vr[H + j]);
-      const T n = T(2) * sigm(ur[2 * H + j] + rg * vr[2 * H + j]) - T(1);
+      const T n = T(2) * sigm(T(2) * (ur[2 * H + j] + rg * vr[2 * H + j])) - T(1);
       ur[j] = rg;
       ur[H + j] = z;
       ur[2 * H + j] = n;
@@ -52,7 +52,7 @@ void gru_backward_rows(const T* u, const T* v, const T* hp, const T* dyp, T* dh,
       const T rg = ur[j], z = ur[H + j], n = ur[2 * H + j];
       const T d = dhr[j];
       const T k = (T(1) - z) * (T(1) - n * n);
-      dvr[j] = d * k * T(0.5) * vr[2 * H + j] * rg * (T(1) - rg);
+      dvr[j] = d * k * vr[2 * H + j] * rg * (T(1) - rg);
       dvr[H + j] = d * (hr[j] - n) * z * (T(1) - z);
       dvr[2 * H + j] = d * k * rg;
       dur[j] = d * k;
@@ -61,9 +61,9 @@ void gru_backward_rows(const T* u, const T* v, const T* hp, const T* dyp, T* dh,
   }
 }
 
-// U (T, B, 3H): u_t = W_ih x_t + b_ih (n block doubled), overwritten with (r, z, n).
-// h0 (B, H); w_hh_t (H, 3H) = doubled W_hh^T; b_hh (3H,) doubled or None.
-// Returns y (T, B, H) and, when save, V (T, B, 3H) = v_t (n block doubled).
+// U (T, B, 3H): u_t = W_ih x_t + b_ih, overwritten with (r, z, n).
+// h0 (B, H); w_hh_t (H, 3H) = W_hh^T; b_hh (3H,) or None.
+// Returns y (T, B, H) and, when save, V (T, B, 3H) = v_t.
 std::vector<Tensor> gru_forward(Tensor U, const Tensor& h0, const Tensor& w_hh_t,
                                 const std::optional<Tensor>& b_hh, const std::optional<Tensor>& packed,
                                 bool reverse, bool save) {
@@ -99,7 +99,7 @@ std::vector<Tensor> gru_forward(Tensor U, const Tensor& h0, const Tensor& w_hh_t
 }
 
 // Saved U (r, z, n) and V from gru_forward(save=true), y (T, B, H), h0; dy (T, B, H),
-// dh_n (B, H); w_hh (3H, H) unscaled. Returns dV (T, B, 3H), du_n (T, B, H) and dh0.
+// dh_n (B, H); w_hh (3H, H). Returns dV (T, B, 3H), du_n (T, B, H) and dh0.
 std::vector<Tensor> gru_backward(const Tensor& U, const Tensor& V, const Tensor& y, const Tensor& h0,
                                  const Tensor& dy, const Tensor& dh_n, const Tensor& w_hh, bool reverse) {
   check(U, "U");

@@ -1,12 +1,12 @@
 // Fused LSTM time loops for rnnkit.nn.bptt.lstm: one GEMM and one pass over the gates
 // per step, in C++ so that the loop pays no Python or per-op dispatch cost.
 //
-// Same quantities and layout as the Python loop in rnnkit/nn/bptt/lstm.py (see its
-// docstring for the equations): the g rows of the weights are doubled by the caller,
-// so one sigmoid covers all four gates, and the cell runs on c2 = 2c.
+// Same saved quantities as the Python loop in rnnkit/nn/bptt/lstm.py (see its
+// docstring for the equations): tanh(a) = 2σ(2a) - 1, and the cell runs on c2 = 2c.
+// The weights come unscaled (the Python loop doubles the g rows instead).
 //
 //   forward, per step:   a = G[t] + h_{t-1} W_hh^T                 (B, 4H)
-//                        i, f, o = σ(a_i, a_f, a_o);  g2 = 4σ(a_g) - 2   (= 2 tanh)
+//                        i, f, o = σ(a_i, a_f, a_o);  g2 = 4σ(2a_g) - 2   (= 2 tanh)
 //                        c2_t = f c2_{t-1} + i g2;   tc = 2σ(c2_t) - 1   (= tanh c_t)
 //                        h_t = o tc;   G[t] <- (i, f, g2, o)
 //   backward, per step:  dc2 += dh o (1 - tc²) / 2
@@ -35,7 +35,7 @@ void forward_rows(const T* pre, T* gates, const T* cprev, T* c, T* tc, T* y, int
     for (int64_t j = 0; j < H; ++j) {
       const T i = sigm(a[j]);
       const T f = sigm(a[H + j]);
-      const T g2 = T(4) * sigm(a[2 * H + j]) - T(2);
+      const T g2 = T(4) * sigm(T(2) * a[2 * H + j]) - T(2);
       const T o = sigm(a[3 * H + j]);
       if constexpr (SAVE) {
         gt[j] = i;
@@ -77,7 +77,7 @@ void backward_rows(const T* gates, const T* cprev, const T* tc, const T* dh, T* 
 }
 
 // G (T, B, 4H): pre-activations without the recurrent term; overwritten with the
-// activations (i, f, g2, o). h0 (B, H), c0s (B, H) = 2 c0, w_hh_t (H, 4H) = scaled W_hh^T.
+// activations (i, f, g2, o). h0 (B, H), c0s (B, H) = 2 c0, w_hh_t (H, 4H) = W_hh^T.
 // Returns y (T, B, H), C (T, B, H) c2 history and TC (T, B, H) tanh(c) history when
 // save, else y, the final c2 (B, H) and an empty tensor.
 std::vector<Tensor> lstm_forward(Tensor G, const Tensor& h0, const Tensor& c0s, const Tensor& w_hh_t,
@@ -170,7 +170,7 @@ void infer_rows(const T* a, T* c, T* y, T* h_next, int64_t ld, int64_t nb, int64
     for (int64_t j = 0; j < H; ++j) {
       const T i = sigm(ar[j]);
       const T f = sigm(ar[H + j]);
-      const T g2 = T(4) * sigm(ar[2 * H + j]) - T(2);
+      const T g2 = T(4) * sigm(T(2) * ar[2 * H + j]) - T(2);
       const T o = sigm(ar[3 * H + j]);
       const T c2 = f * cr[j] + i * g2;
       const T h = o * (T(2) * sigm(c2) - T(1));
@@ -182,9 +182,9 @@ void infer_rows(const T* a, T* c, T* y, T* h_next, int64_t ld, int64_t nb, int64
 }
 
 // Inference only: no (T, B, 4H) pre-activation buffer at all. Each step makes one GEMM
-// of [x_t, h_{t-1}] (rows, I + H) with the stacked weight [W_ih | W_hh] (scaled), so the
-// gates never leave the cache. x (T, B, I); w_cat_t (I + H, 4H) = [W_ih | W_hh]^T scaled;
-// bias (4H,) scaled or None; packed: oneDNN packing of [W_ih | W_hh] or None.
+// of [x_t, h_{t-1}] (rows, I + H) with the stacked weight [W_ih | W_hh], so the gates
+// never leave the cache. x (T, B, I); w_cat_t (I + H, 4H) = [W_ih | W_hh]^T;
+// bias (4H,) = b_ih + b_hh or None; packed: oneDNN packing of [W_ih | W_hh] or None.
 // Returns y (T, B, H) and the final c2 (B, H).
 std::vector<Tensor> lstm_infer(const Tensor& x, const Tensor& h0, const Tensor& c0s, const Tensor& w_cat_t,
                                const std::optional<Tensor>& bias, const std::optional<Tensor>& packed,

@@ -1,8 +1,8 @@
 // Fused Elman RNN time loops for rnnkit.nn.bptt.rnn: one GEMM and one elementwise pass
-// per step, in C++. Same quantities as the Python loop (rnnkit/nn/bptt/rnn.py): for tanh
-// the caller doubles weights and biases, and h = 2σ(a) - 1.
+// per step, in C++. Same quantities as the Python loop (rnnkit/nn/bptt/rnn.py), with
+// tanh(a) = 2σ(2a) - 1; the weights come unscaled (the Python loop doubles them instead).
 //
-//   forward, per step:   a = A[t] + h_{t-1} W_hh^T;   h_t = 2σ(a) - 1   or   max(a, 0)
+//   forward, per step:   a = A[t] + h_{t-1} W_hh^T;   h_t = 2σ(2a) - 1   or   max(a, 0)
 //   backward, per step:  da = dh (1 - h_t²)  or  dh [h_t > 0];   dh_{t-1} = dy_{t-1} + da W_hh
 #include <torch/library.h>
 
@@ -15,7 +15,7 @@ template <typename T>
 void rnn_forward_rows(const T* a, T* y, int64_t n, bool tanh) {
   if (tanh) {
 #pragma omp simd
-    for (int64_t j = 0; j < n; ++j) y[j] = T(2) * sigm(a[j]) - T(1);
+    for (int64_t j = 0; j < n; ++j) y[j] = T(2) * sigm(T(2) * a[j]) - T(1);
   } else {
 #pragma omp simd
     for (int64_t j = 0; j < n; ++j) y[j] = a[j] > T(0) ? a[j] : T(0);
@@ -32,7 +32,7 @@ void rnn_backward_rows(const T* y, const T* dh, const T* dyp, T* da, T* dnext, i
   }
 }
 
-// A (T, B, H): (scaled) W_ih x_t + b, used as scratch. h0 (B, H); w_hh_t (H, H) scaled W_hh^T.
+// A (T, B, H): W_ih x_t + b_ih + b_hh, used as scratch. h0 (B, H); w_hh_t (H, H) = W_hh^T.
 std::vector<Tensor> rnn_forward(Tensor A, const Tensor& h0, const Tensor& w_hh_t,
                                 const std::optional<Tensor>& packed, bool tanh, bool reverse) {
   check(A, "A");
@@ -55,8 +55,8 @@ std::vector<Tensor> rnn_forward(Tensor A, const Tensor& h0, const Tensor& w_hh_t
   return {y};
 }
 
-// y (T, B, H) from rnn_forward; dy (T, B, H), dh_n (B, H); w_hh (H, H) unscaled.
-// Returns dA (T, B, H), the gradient of the unscaled pre-activations, and dh0.
+// y (T, B, H) from rnn_forward; dy (T, B, H), dh_n (B, H); w_hh (H, H).
+// Returns dA (T, B, H), the gradient of the pre-activations, and dh0.
 std::vector<Tensor> rnn_backward(const Tensor& y, const Tensor& dy, const Tensor& dh_n, const Tensor& w_hh,
                                  const std::optional<Tensor>& packed, bool tanh, bool reverse) {
   check(y, "y");
