@@ -107,3 +107,21 @@ def test_missing_model_exits_2(tmp_path):
     result = runner.invoke(app, ["text", "generate", "--model", str(tmp_path / "nope")])
     assert result.exit_code == 2
     assert result.stderr == f"error: --model: {str(tmp_path / 'nope')!r} does not exist\n"
+
+
+def test_resume_continues_the_run_from_its_config(tmp_path):
+    """`text train --resume DIR` reads DIR's config.json (whose data_file entry is not a
+    config table) and its text, and ends where an uninterrupted run ends."""
+    data = tmp_path / "corpus.txt"
+    data.write_text(CORPUS, encoding="utf-8")
+    full, part = tmp_path / "full", tmp_path / "part"
+    common = ["--data", str(data), *TINY, "--seed", "3"]
+    result = runner.invoke(app, ["text", "train", "--out", str(full), "--epochs", "2", *common])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["text", "train", "--out", str(part), "--epochs", "1", *common])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["text", "train", "--resume", str(part), "--epochs", "2"])
+    assert result.exit_code == 0, result.output
+    a = json.loads((full / "metrics.json").read_text())
+    b = json.loads((part / "metrics.json").read_text())
+    assert a["val_bits_per_char"] == pytest.approx(b["val_bits_per_char"], rel=1e-9)

@@ -112,11 +112,18 @@ def resolve_config(
     resume: Optional[Path] = None,
     seed: Optional[int] = None,
     device: Optional[str] = None,
+    run_keys: tuple[str, ...] = (),
 ) -> T:
-    """The typed config of a run, from defaults, resumed config, file and overrides."""
+    """The typed config of a run, from defaults, resumed config, file and overrides.
+
+    ``run_keys``: entries a task writes into ``config.json`` beside the config tables
+    (e.g. text's ``data_file``); they are left out of the resumed base.
+    """
     from rnnkit.training.config import load_config
 
     base = read_run_config(Path(resume)) if resume is not None else None
+    for key in run_keys if base is not None else ():
+        base.pop(key, None)
     extra = list(overrides)
     if seed is not None:
         extra.append(f"train.seed={int(seed)}")
@@ -152,9 +159,10 @@ def prepare_run(
     seed: Optional[int] = None,
     device: Optional[str] = None,
     resume: Optional[Path] = None,
+    run_keys: tuple[str, ...] = (),
 ) -> tuple[T, Path]:
     """Resolve (config, run folder) for a training command; see the module docstring."""
-    cfg = resolve_config(cls, config, overrides, resume=resume, seed=seed, device=device)
+    cfg = resolve_config(cls, config, overrides, resume=resume, seed=seed, device=device, run_keys=run_keys)
     return cfg, resolve_run_dir(out, resume, name)
 
 

@@ -67,9 +67,12 @@ def register(app: typer.Typer) -> None:
             extra.append(f"train.time_budget={float(time_budget)!r}")
         if epochs is not None:
             extra.append(f"train.epochs={int(epochs)}")
+        if resume is not None and data is None:  # the resumed run's own text by default
+            saved = common.read_run_config(resume).get("data_file")
+            data = Path(saved) if saved else None
         cfg, run_dir = common.prepare_run(TextConfig, "text", out=out, config=config,
                                           overrides=extra, seed=seed, device=device,
-                                          resume=resume)
+                                          resume=resume, run_keys=("data_file",))
         metrics = train_text(cfg, data, run_dir, resume=resume is not None)
         _warn_unseen("validation text", Counter(metrics["val_unseen_chars"]))
         typer.echo(f"validation: {metrics['val_bits_per_char']:.4f} bits/char, "
