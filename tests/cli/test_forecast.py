@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from rnnkit.cli.app import app
@@ -155,3 +156,49 @@ def test_unknown_bundled_series_and_missing_horizon(tmp_path):
     assert (
         result.exit_code == 2 and result.stderr == "error: --horizon is required with --data FILE\n"
     )
+
+
+def test_resume_continues_the_run_exactly(tmp_path, monkeypatch):
+    """A run killed after epoch 2 of 4 and continued with `forecast train --resume DIR`
+    (config from DIR/run/config.json) ends where an uninterrupted run ends."""
+    from rnnkit.training.trainer import Trainer
+
+    small = ["--members", "1", "--max-steps", "1000", "--epochs", "4", "--set", "model.hidden_size=8",
+             "--set", 'baselines=["naive"]', "--set", "train.checkpoint=true"]
+    full, part = tmp_path / "full", tmp_path / "part"
+    result = runner.invoke(app, ["forecast", "train", "--out", str(full), *small])
+    assert result.exit_code == 0, result.output
+
+    original = Trainer._run_epoch
+
+    def killed_after_two(self, epoch, *args):
+        row = original(self, epoch, *args)  # the epoch's checkpoint is written inside
+        if epoch == 2:
+            raise KeyboardInterrupt
+        return row
+
+    monkeypatch.setattr(Trainer, "_run_epoch", killed_after_two)
+    result = runner.invoke(app, ["forecast", "train", "--out", str(part), *small])
+    assert result.exit_code != 0 and not (part / "metrics.json").exists()
+    monkeypatch.setattr(Trainer, "_run_epoch", original)
+    result = runner.invoke(app, ["forecast", "train", "--resume", str(part)])
+    assert result.exit_code == 0, result.output
+    a = json.loads((full / "metrics.json").read_text())
+    b = json.loads((part / "metrics.json").read_text())
+    assert b["epochs"] == a["epochs"] == 4
+    assert b["model"] == a["model"]  # bit-identical on the CPU
+
+
+def test_resume_without_a_run_is_one_line(tmp_path):
+    result = runner.invoke(app, ["forecast", "train", "--resume", str(tmp_path / "nope")])
+    assert result.exit_code != 0
+    assert "--resume" in result.output and "does not exist" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_resume_of_a_run_without_checkpoints_says_how_to_get_them(tmp_path):
+    out = tmp_path / "run"
+    assert runner.invoke(app, ["forecast", "train", "--out", str(out), *TINY]).exit_code == 0
+    result = runner.invoke(app, ["forecast", "train", "--resume", str(out)])
+    assert result.exit_code != 0
+    assert "train.checkpoint=true" in result.output and len(result.output.strip().splitlines()) == 1

@@ -87,12 +87,13 @@ Interval = Annotated[
 
 
 def build_config(
-    config: Path | None, set_: list[str] | None, ctx: typer.Context | None = None, **named
+    config: Path | None, set_: list[str] | None, ctx: typer.Context | None = None,
+    base: dict | None = None, **named
 ) -> ForecastConfig:
-    """Defaults < --config < --set/--a.b overrides < the named options that were given."""
+    """Defaults (or ``base``) < --config < --set/--a.b overrides < the named options given."""
     extra = common.overrides(ctx, set_)
     extra += [f"{key}={_toml(value)}" for key, value in named.items() if value not in (None, [])]
-    return load_forecast_config(config, extra)
+    return load_forecast_config(config, extra, base=base)
 
 
 def _toml(value) -> str:
@@ -185,14 +186,25 @@ def register(app: typer.Typer) -> None:
         config: common.Config = None,
         set_: common.Set = None,
         seed: common.Seed = None,
+        resume: common.Resume = None,
     ) -> None:
         """Train on all but the last H points, forecast them, compare with baselines, write DIR."""
         from rnnkit.training.forecast import train_forecaster
 
+        # --resume DIR: DIR's saved config (written by the trainer into DIR/run) is the base.
+        base = common.read_run_config(Path(resume) / "run") if resume is not None else None
+        if base is not None and not (Path(resume) / "run" / "checkpoints" / "last").is_dir():
+            from rnnkit.errors import CheckpointError
+
+            raise CheckpointError(
+                f"--resume: {str(Path(resume) / 'run')!r} holds no checkpoint; forecast runs write "
+                "them only with --set train.checkpoint=true (off by default: it costs ~25% of a short run)"
+            )
         cfg = build_config(
             config,
             set_,
             ctx,
+            base,
             **{
                 **_series_overrides(data, target, time_col, group_col, freq, missing, horizon, season),
                 "data.past_covariates": past_covariate,
@@ -217,8 +229,8 @@ def register(app: typer.Typer) -> None:
 
             cfg = replace(cfg, data=replace(cfg.data, interval=interval if interval > 0 else None))
             cfg.data.__post_init__()
-        run_dir = common.resolve_run_dir(out, None, "forecast")
-        train_forecaster(cfg, run_dir, log=typer.echo)
+        run_dir = common.resolve_run_dir(out, resume, "forecast")
+        train_forecaster(cfg, run_dir, log=typer.echo, resume=resume is not None)
         typer.echo(f"wrote {run_dir}/metrics.json, forecast.csv, forecast.png, model/")
 
     @fc.command("predict")

@@ -132,8 +132,11 @@ def _evaluate(model, states, series, origins: dict, horizon_total: dict, meta, b
     return pd.concat(rows, ignore_index=True), panels, mean_metrics(model_m), baselines_out
 
 
-def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] = print) -> dict:
-    """Train, forecast the test part, compare with baselines; write the run folder. Returns metrics."""
+def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] = print,
+                     resume: bool = False) -> dict:
+    """Train, forecast the test part, compare with baselines; write the run folder. Returns metrics.
+
+    ``resume``: continue the training in ``out/run`` from its last checkpoint."""
     start = time.perf_counter()
     out = Path(out)
     series, cfg = resolve_data(cfg)
@@ -150,7 +153,7 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
     meta = meta_of(cfg, series)
     origins = {s.name: list(range(n_train[s.name], len(s), d.horizon)) for s in series}
     with _threads(cfg.threads):
-        model, states, fit = fit_model(series, n_train, cfg, out / "run")
+        model, states, fit = fit_model(series, n_train, cfg, out / "run", resume=resume)
         leave_unless_main()  # under torchrun, rank 0 alone evaluates and writes
         frame, panels, model_m, base_m = _evaluate(
             model, states, series, origins, {s.name: test for s in series}, meta, cfg.baselines

@@ -106,8 +106,10 @@ class ForecastConfig:
                 )
 
 
-def load_forecast_config(path: Path | None = None, overrides=()) -> ForecastConfig:
-    """Defaults above, then a TOML file, then ``key=value`` overrides (unknown keys fail)."""
+def load_forecast_config(path: Path | None = None, overrides=(), base: dict | None = None) -> ForecastConfig:
+    """Defaults above (or ``base``, e.g. a resumed run's config), then a TOML file, then
+    ``key=value`` overrides (unknown keys fail)."""
     return load_config(
-        ForecastConfig, path=path, overrides=list(overrides), base=to_dict(ForecastConfig())
+        ForecastConfig, path=path, overrides=list(overrides),
+        base=base if base is not None else to_dict(ForecastConfig()),
     )

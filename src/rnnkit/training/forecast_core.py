@@ -198,8 +198,11 @@ def check_series(series: list[Series], n_train: dict, cfg: ForecastConfig, path:
         check_lengths(n_train[s.name] - cfg.data.diff, context, cfg.data.horizon, where)
 
 
-def fit_model(series: list[Series], n_train: dict, cfg: ForecastConfig, run_dir: Path | None):
-    """Train one global model on the training parts; returns (model, {name: state}, fit result)."""
+def fit_model(series: list[Series], n_train: dict, cfg: ForecastConfig, run_dir: Path | None,
+              resume: bool = False):
+    """Train one global model on the training parts; returns (model, {name: state}, fit result).
+
+    ``resume``: continue from ``run_dir``'s last checkpoint (the trainer's exact resume)."""
     d, mc = cfg.data, cfg.model
     window, context = _context(cfg)
     states, xs, ks, ys = {}, [], [], []
@@ -244,7 +247,7 @@ def fit_model(series: list[Series], n_train: dict, cfg: ForecastConfig, run_dir:
     trainer = Trainer(
         model, train_cfg, run_dir=run_dir, run_config=to_dict(replace(cfg, train=train_cfg))
     )
-    result = trainer.fit(loader)
+    result = trainer.fit(loader, resume=resume)
     return model.cpu().eval(), states, result
 
 
