@@ -472,34 +472,42 @@ std::vector<Tensor> lstm_ext_forward(const Tensor& ax, const Tensor& h0, const T
     const Setup<S> P = setup<S>(H, g_ih, g_hh, b_hh, g_c, b_c, d, zoneout, p_h, p_c, eps);
     const S* mh = ptr<S>(m_h);
     const S* mc = ptr<S>(m_c);
+    // Raw pointers per step (a Tensor view per buffer and step costs a few µs each);
+    // views only where a GEMM needs them.
+    auto base = [](const Tensor& b) { return b.numel() ? b.data_ptr<S>() : nullptr; };
+    S *y_p = base(y), *cs_p = base(cs), *act_p = base(acts), *th_p = base(th), *uh_p = base(uhat);
+    S *rho_p = base(rho), *chat_p = base(chat), *rho_c_p = base(rho_c), *mu_i_p = base(mu_ih),
+      *rho_i_p = base(rho_ih);
+    const S* ax_p = ax.data_ptr<S>();
+    const int64_t BH = B * H, BG = B * G;
     for (int64_t k = 0; k < T; ++k) {
       const int64_t t = reverse ? T - 1 - k : k;
       const int64_t tp = reverse ? t + 1 : t - 1;
       const int64_t s = save ? t : 0;  // slot of the saved buffers
-      Tensor act = acts[s];
       Tensor rec;
       if (ln) {
         Tensor u = uhat[s];
         rec = onednn ? onednn_mm(hin, *packed) : at::mm_out(u, hin, w_hh_t);
       } else {
+        Tensor act = acts[s];
         rec = onednn ? onednn_add(hin, ax[t], *packed) : at::addmm_out(act, ax[t], hin, w_hh_t);
       }
-      Fwd<S> F{ax[t].data_ptr<S>(),
+      Fwd<S> F{ax_p + t * BG,
                rec.data_ptr<S>(),
-               act.data_ptr<S>(),
-               ln ? uhat[s].data_ptr<S>() : nullptr,
-               ln ? rho[s].data_ptr<S>() : nullptr,
-               in_ln ? mu_ih[s].data_ptr<S>() : nullptr,
-               in_ln ? rho_ih[s].data_ptr<S>() : nullptr,
-               k == 0 ? h0.data_ptr<S>() : y[tp].data_ptr<S>(),
-               save ? (k == 0 ? c0.data_ptr<S>() : cs[tp].data_ptr<S>()) : cs.data_ptr<S>(),
-               mh ? mh + t * B * H : nullptr,
-               mc ? mc + t * B * H : nullptr,
-               ln ? chat[s].data_ptr<S>() : nullptr,
-               ln ? rho_c[s].data_ptr<S>() : nullptr,
-               th[s].data_ptr<S>(),
-               y[t].data_ptr<S>(),
-               save ? cs[t].data_ptr<S>() : cs.data_ptr<S>(),
+               act_p + s * BG,
+               ln ? uh_p + s * BG : nullptr,
+               ln ? rho_p + s * B : nullptr,
+               in_ln ? mu_i_p + s * B : nullptr,
+               in_ln ? rho_i_p + s * B : nullptr,
+               k == 0 ? h0.data_ptr<S>() : y_p + tp * BH,
+               save ? (k == 0 ? c0.data_ptr<S>() : cs_p + tp * BH) : cs_p,
+               mh ? mh + t * BH : nullptr,
+               mc ? mc + t * BH : nullptr,
+               ln ? chat_p + s * BH : nullptr,
+               ln ? rho_c_p + s * B : nullptr,
+               th_p + s * BH,
+               y_p + t * BH,
+               save ? cs_p + t * BH : cs_p,
                nullptr};
       if (drop) {
         if (k == 0) hin = at::empty({B, H}, opt);  // h0 ⊙ d was a temporary
@@ -561,32 +569,41 @@ std::vector<Tensor> lstm_ext_backward(const std::optional<Tensor>& dy, const Ten
     const S* mc = ptr<S>(m_c);
     const S* dyp = ptr<S>(dy);
     const S* xwp = in_ln ? ptr<S>(xw) : nullptr;
+    auto base = [](const Tensor& b) { return b.numel() ? b.data_ptr<S>() : nullptr; };
+    const S *act_p = base(acts), *th_p = base(th), *cs_p = base(cs), *chat_p = base(chat),
+            *rho_c_p = base(rho_c), *uh_p = base(uhat), *rho_p = base(rho), *mu_i_p = base(mu_ih),
+            *rho_i_p = base(rho_ih);
+    S *da_p = da.data_ptr<S>(), *du_p = du.data_ptr<S>();
+    S *dhc_p = dhc.data_ptr<S>(), *dc_p = dc.data_ptr<S>();
+    S *ag_hh = base(acc_g_hh), *ab_hh = base(acc_b_hh), *ag_c = base(acc_g_c), *ab_c = base(acc_b_c),
+      *ag_ih = base(acc_g_ih);
+    const int64_t BH = B * H, BG = B * G;
     for (int64_t k = T - 1; k >= 0; --k) {
       const int64_t t = reverse ? T - 1 - k : k;
       const int64_t tp = reverse ? t + 1 : t - 1;
-      Bwd<S> F{dyp ? dyp + t * B * H : nullptr,
+      Bwd<S> F{dyp ? dyp + t * BH : nullptr,
                gh.defined() ? gh.data_ptr<S>() : nullptr,
-               dhc.data_ptr<S>(),
-               dc.data_ptr<S>(),
-               acts[t].data_ptr<S>(),
-               th[t].data_ptr<S>(),
-               k == 0 ? c0.data_ptr<S>() : cs[tp].data_ptr<S>(),
-               mh ? mh + t * B * H : nullptr,
-               mc ? mc + t * B * H : nullptr,
-               ln ? chat[t].data_ptr<S>() : nullptr,
-               ln ? rho_c[t].data_ptr<S>() : nullptr,
-               ln ? uhat[t].data_ptr<S>() : nullptr,
-               ln ? rho[t].data_ptr<S>() : nullptr,
-               xwp ? xwp + t * B * G : nullptr,
-               in_ln ? mu_ih[t].data_ptr<S>() : nullptr,
-               in_ln ? rho_ih[t].data_ptr<S>() : nullptr,
-               da[t].data_ptr<S>(),
-               ln ? du[t].data_ptr<S>() : nullptr,
-               ln ? acc_g_hh.data_ptr<S>() : nullptr,
-               ln ? acc_b_hh.data_ptr<S>() : nullptr,
-               ln ? acc_g_c.data_ptr<S>() : nullptr,
-               ln ? acc_b_c.data_ptr<S>() : nullptr,
-               in_ln ? acc_g_ih.data_ptr<S>() : nullptr};
+               dhc_p,
+               dc_p,
+               act_p + t * BG,
+               th_p + t * BH,
+               k == 0 ? c0.data_ptr<S>() : cs_p + tp * BH,
+               mh ? mh + t * BH : nullptr,
+               mc ? mc + t * BH : nullptr,
+               ln ? chat_p + t * BH : nullptr,
+               ln ? rho_c_p + t * B : nullptr,
+               ln ? uh_p + t * BG : nullptr,
+               ln ? rho_p + t * B : nullptr,
+               xwp ? xwp + t * BG : nullptr,
+               in_ln ? mu_i_p + t * B : nullptr,
+               in_ln ? rho_i_p + t * B : nullptr,
+               da_p + t * BG,
+               ln ? du_p + t * BG : nullptr,
+               ag_hh,
+               ab_hh,
+               ag_c,
+               ab_c,
+               ag_ih};
       at::parallel_for(0, B, grain_rows(G), [&](int64_t r0, int64_t r1) { backward_rows<S>(P, F, r0, r1); });
       if (onednn) {
         gh = onednn_mm(du[t], *packed);
