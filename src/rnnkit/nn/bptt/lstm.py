@@ -88,7 +88,7 @@ def _forward_fused(x, h0, c0, w_ih, w_hh, b_ih, b_hh, sched: Schedule, save: boo
         return y, y[last].clone(), c2.mul_(0.5), None
     G = input_projection(x.reshape(T * B, I), w_ih, bias).view(T, B, 4 * H)  # then the gates, in place
     rec = StepMatmul(w_hh, kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
-    y, C, TC = torch.ops.rnnkit.lstm_forward(G, h0d, c0s, w_hh.t(), rec.packed, sched.reverse, save)
+    y, C, TC = torch.ops.rnnkit.lstm_forward(G, h0d, c0s, w_hh.contiguous().t(), rec.packed, sched.reverse, save)
     h_n = y[last].clone()
     if save:
         return y, h_n, C[last] * 0.5, (G, C, TC, None)
@@ -177,7 +177,7 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
         back = StepMatmul(w_hh.t(), kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
         c0s = (c0.detach() * 2).contiguous()
         dG, dh, DC = torch.ops.rnnkit.lstm_backward(
-            G, C, TC, c0s, dy, dh_n.contiguous(), dc_n.contiguous(), w_hh.detach(), back.packed, sched.reverse
+            G, C, TC, c0s, dy, dh_n.contiguous(), dc_n.contiguous(), w_hh.detach().contiguous(), back.packed, sched.reverse
         )
         DH = None
         return _weight_grads(x, h0, w_ih, w_hr, R, y, sched, needs, dG, dh, DH, DC)

@@ -44,7 +44,7 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity: str, sched: Schedule):
         A = input_projection(x.reshape(T * B, I), w_ih.detach(), bias).view(T, B, H)
         rec = StepMatmul(w_hh.detach(), kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
         tanh = nonlinearity == "tanh"
-        (y,) = torch.ops.rnnkit.rnn_forward(A, h0.detach().contiguous(), w_hh.detach().t(), rec.packed, tanh, sched.reverse)
+        (y,) = torch.ops.rnnkit.rnn_forward(A, h0.detach().contiguous(), w_hh.detach().contiguous().t(), rec.packed, tanh, sched.reverse)
         return y, y[sched.order[-1]].clone()
     scale = 2.0 if nonlinearity == "tanh" else 1.0
     w_ih_s, w_hh_s = w_ih.detach() * scale, w_hh.detach() * scale
@@ -83,7 +83,7 @@ def _backward(saved, nonlinearity: str, sched: Schedule, needs, dy, dh_n):
     if _fused(x, sched):
         back = StepMatmul(w_hh.t(), kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
         dA, dh = torch.ops.rnnkit.rnn_backward(
-            y, dy, dh_n.contiguous(), w_hh.detach(), back.packed, nonlinearity == "tanh", sched.reverse
+            y, dy, dh_n.contiguous(), w_hh.detach().contiguous(), back.packed, nonlinearity == "tanh", sched.reverse
         )
         return _grads_after_loop(x, h0, w_ih, w_hh, y, sched, needs, dA, dh)
     if nonlinearity == "tanh":  # act'(a_t) for all steps at once     (T, B, H)

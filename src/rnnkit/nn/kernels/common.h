@@ -11,10 +11,18 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 // MKL's per-thread limit (exported by torch builds that use MKL; weak, so builds
 // without MKL still load and simply skip the call).
 extern "C" int MKL_Set_Num_Threads_Local(int) __attribute__((weak));  // the C entry point
+// The BLAS torch links (MKL here, OpenBLAS on some builds), Fortran interface, 32-bit ints.
+extern "C" void sgemm_(const char*, const char*, const int*, const int*, const int*, const float*,
+                       const float*, const int*, const float*, const int*, const float*, float*,
+                       const int*) __attribute__((weak));
+extern "C" void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*,
+                       const double*, const int*, const double*, const int*, const double*, double*,
+                       const int*) __attribute__((weak));
 
 namespace rnnkit_kernels {
 
@@ -38,6 +46,62 @@ inline void check(const Tensor& t, const char* name) {
 }
 
 inline bool given(const std::optional<Tensor>& t) { return t.has_value() && t->defined(); }
+
+// A weight passed as W^T must be the transposed view of a contiguous W (its storage is W).
+inline void check_transposed(const Tensor& w_t, const char* name) {
+  TORCH_CHECK(w_t.device().is_cpu() && w_t.dim() == 2 && w_t.t().is_contiguous(), "rnnkit kernel: ", name,
+              " must be the transpose of a contiguous CPU matrix");
+}
+
+// C = beta·C + X·Wᵀ on raw row-major buffers: X (rows, K) with row stride ldx, C (rows, N)
+// with row stride ldc, W (N, K) contiguous. The time loops call this once per step, so
+// it skips building tensors; BLAS directly when torch's build exports it, else ATen.
+template <typename T>
+void gemm_xwt(int64_t rows, int64_t N, int64_t K, const T* X, int64_t ldx, const T* W, T beta, T* C,
+              int64_t ldc) {
+  if (rows == 0) return;
+  const int m = int(N), n = int(rows), k = int(K), lda = int(K), ldb = int(ldx), ldcc = int(ldc);
+  const T one = T(1);
+  // Column-major view: Cᵀ (N, rows) = W (N, K) · Xᵀ (K, rows).
+  if constexpr (std::is_same_v<T, float>) {
+    if (sgemm_) return sgemm_("T", "N", &m, &n, &k, &one, W, &lda, X, &ldb, &beta, C, &ldcc);
+  } else {
+    if (dgemm_) return dgemm_("T", "N", &m, &n, &k, &one, W, &lda, X, &ldb, &beta, C, &ldcc);
+  }
+  const auto opts = at::TensorOptions().dtype(c10::CppTypeToScalarType<T>::value);
+  Tensor x = at::from_blob(const_cast<T*>(X), {rows, K}, {ldx, 1}, opts);
+  Tensor w = at::from_blob(const_cast<T*>(W), {N, K}, opts);
+  Tensor c = at::from_blob(C, {rows, N}, {ldc, 1}, opts);
+  if (beta == T(0)) {
+    at::mm_out(c, x, w.t());
+  } else {
+    c.addmm_(x, w.t(), beta);
+  }
+}
+
+// C = beta·C + X·W with W (K, N) contiguous (the backward's dh = dG · W_hh).
+template <typename T>
+void gemm_xw(int64_t rows, int64_t N, int64_t K, const T* X, int64_t ldx, const T* W, T beta, T* C,
+             int64_t ldc) {
+  if (rows == 0) return;
+  const int m = int(N), n = int(rows), k = int(K), lda = int(N), ldb = int(ldx), ldcc = int(ldc);
+  const T one = T(1);
+  // Column-major view: Cᵀ (N, rows) = Wᵀ (N, K) · Xᵀ (K, rows), Wᵀ stored column-major as W.
+  if constexpr (std::is_same_v<T, float>) {
+    if (sgemm_) return sgemm_("N", "N", &m, &n, &k, &one, W, &lda, X, &ldb, &beta, C, &ldcc);
+  } else {
+    if (dgemm_) return dgemm_("N", "N", &m, &n, &k, &one, W, &lda, X, &ldb, &beta, C, &ldcc);
+  }
+  const auto opts = at::TensorOptions().dtype(c10::CppTypeToScalarType<T>::value);
+  Tensor x = at::from_blob(const_cast<T*>(X), {rows, K}, {ldx, 1}, opts);
+  Tensor w = at::from_blob(const_cast<T*>(W), {K, N}, opts);
+  Tensor c = at::from_blob(C, {rows, N}, {ldc, 1}, opts);
+  if (beta == T(0)) {
+    at::mm_out(c, x, w);
+  } else {
+    c.addmm_(x, w, beta);
+  }
+}
 
 // base + h @ W^T on oneDNN with a weight packed by torch.ops.mkldnn._reorder_linear_weight.
 inline Tensor onednn_add(const Tensor& h, const Tensor& base, const Tensor& packed) {

@@ -69,29 +69,42 @@ std::vector<Tensor> gru_forward(Tensor U, const Tensor& h0, const Tensor& w_hh_t
                                 bool reverse, bool save) {
   check(U, "U");
   check(h0, "h0");
+  check_transposed(w_hh_t, "w_hh_t");
   const int64_t T = U.size(0), B = U.size(1), H = U.size(2) / 3;
   Tensor y = at::empty({T, B, H}, U.options());
   Tensor V = save ? at::empty({T, B, 3 * H}, U.options()) : Tensor();
+  const Tensor bias = given(b_hh) ? b_hh->contiguous() : Tensor();
   AT_DISPATCH_FLOATING_TYPES(U.scalar_type(), "rnnkit_gru_forward", [&] {
+    scalar_t* Up = U.data_ptr<scalar_t>();
+    scalar_t* yp = y.data_ptr<scalar_t>();
+    scalar_t* Vp = save ? V.data_ptr<scalar_t>() : nullptr;
+    const scalar_t* h0p = h0.data_ptr<scalar_t>();
+    const scalar_t* W = w_hh_t.data_ptr<scalar_t>();  // W_hh (3H, H) row-major
+    const scalar_t* bp = bias.defined() ? bias.data_ptr<scalar_t>() : nullptr;
     over_row_blocks(B, T, 3 * H * H, [&](int64_t r0, int64_t r1) {
       const int64_t nb = r1 - r0;
       Tensor scratch = save ? Tensor() : at::empty({nb, 3 * H}, U.options());
       for (int64_t k = 0; k < T; ++k) {
         const int64_t t = reverse ? T - 1 - k : k;
         const int64_t tp = reverse ? t + 1 : t - 1;
-        const Tensor hp = (k == 0 ? h0 : y[tp]).narrow(0, r0, nb);  // (nb, H)
-        Tensor v_out = save ? V[t].narrow(0, r0, nb) : scratch;      // (nb, 3H)
-        Tensor v;
-        if (given(packed)) {
-          v = onednn_linear(hp, *packed, b_hh);
-          if (save) v_out.copy_(v);
-        } else if (given(b_hh)) {
-          v = at::addmm_out(v_out, *b_hh, hp, w_hh_t);
+        const scalar_t* hp = (k == 0 ? h0p : yp + tp * B * H) + r0 * H;               // (nb, H)
+        scalar_t* v = save ? Vp + (t * B + r0) * 3 * H : scratch.data_ptr<scalar_t>();  // (nb, 3H)
+        Tensor v_t;
+        if (given(packed)) {  // oneDNN with the packed weight (large weights)
+          v_t = onednn_linear((k == 0 ? h0 : y[tp]).narrow(0, r0, nb), *packed, b_hh);
+          if (save) {
+            std::copy(v_t.data_ptr<scalar_t>(), v_t.data_ptr<scalar_t>() + nb * 3 * H, v);
+          } else {
+            v = v_t.data_ptr<scalar_t>();
+          }
         } else {
-          v = at::mm_out(v_out, hp, w_hh_t);
+          for (int64_t r = 0; r < nb; ++r) {  // v = b_hh, then += h_{t-1} W_hh^T
+            if (bp) std::copy(bp, bp + 3 * H, v + r * 3 * H);
+            else std::fill(v + r * 3 * H, v + (r + 1) * 3 * H, scalar_t(0));
+          }
+          gemm_xwt<scalar_t>(nb, 3 * H, H, hp, H, W, scalar_t(1), v, 3 * H);
         }
-        gru_forward_rows<scalar_t>(U[t].data_ptr<scalar_t>() + r0 * 3 * H, v.data_ptr<scalar_t>(),
-                                   hp.data_ptr<scalar_t>(), y[t].data_ptr<scalar_t>() + r0 * H, nb, H);
+        gru_forward_rows<scalar_t>(Up + (t * B + r0) * 3 * H, v, hp, yp + (t * B + r0) * H, nb, H);
       }
     });
   });
@@ -107,26 +120,33 @@ std::vector<Tensor> gru_backward(const Tensor& U, const Tensor& V, const Tensor&
   check(y, "y");
   check(h0, "h0");
   check(dy, "dy");
+  check(w_hh, "w_hh");
   const int64_t T = U.size(0), B = U.size(1), H = U.size(2) / 3;
   Tensor dV = at::empty_like(U);
   Tensor dUn = at::empty({T, B, H}, U.options());
   const int64_t last = reverse ? 0 : T - 1;
   Tensor dh = (dy[last] + dh_n).contiguous();  // (B, H), then dh0
   AT_DISPATCH_FLOATING_TYPES(U.scalar_type(), "rnnkit_gru_backward", [&] {
+    const scalar_t* Up = U.data_ptr<scalar_t>();
+    const scalar_t* Vp = V.data_ptr<scalar_t>();
+    const scalar_t* yp = y.data_ptr<scalar_t>();
+    const scalar_t* h0p = h0.data_ptr<scalar_t>();
+    const scalar_t* dyp = dy.data_ptr<scalar_t>();
+    scalar_t* dVp = dV.data_ptr<scalar_t>();
+    scalar_t* dUp = dUn.data_ptr<scalar_t>();
+    const scalar_t* W = w_hh.data_ptr<scalar_t>();  // (3H, H)
     over_row_blocks(B, T, 3 * H * H, [&](int64_t r0, int64_t r1) {
       const int64_t nb = r1 - r0;
-      Tensor d = dh.narrow(0, r0, nb);  // (nb, H)
+      scalar_t* d = dh.data_ptr<scalar_t>() + r0 * H;  // (nb, H)
       for (int64_t k = T - 1; k >= 0; --k) {
         const int64_t t = reverse ? T - 1 - k : k;
         const int64_t tp = reverse ? t + 1 : t - 1;
-        const Tensor hp = (k == 0 ? h0 : y[tp]).narrow(0, r0, nb);
-        Tensor dv = dV[t].narrow(0, r0, nb);
-        gru_backward_rows<scalar_t>(U[t].data_ptr<scalar_t>() + r0 * 3 * H, V[t].data_ptr<scalar_t>() + r0 * 3 * H,
-                                    hp.data_ptr<scalar_t>(),
-                                    k == 0 ? nullptr : dy[tp].data_ptr<scalar_t>() + r0 * H,
-                                    d.data_ptr<scalar_t>(), dv.data_ptr<scalar_t>(),
-                                    dUn[t].data_ptr<scalar_t>() + r0 * H, nb, H);
-        at::addmm_out(d, d, dv, w_hh);  // dh_{t-1} = dy_{t-1} + dh z + dv W_hh
+        const scalar_t* hp = (k == 0 ? h0p : yp + tp * B * H) + r0 * H;
+        scalar_t* dv = dVp + (t * B + r0) * 3 * H;
+        gru_backward_rows<scalar_t>(Up + (t * B + r0) * 3 * H, Vp + (t * B + r0) * 3 * H, hp,
+                                    k == 0 ? nullptr : dyp + (tp * B + r0) * H, d, dv,
+                                    dUp + (t * B + r0) * H, nb, H);
+        gemm_xw<scalar_t>(nb, H, 3 * H, dv, 3 * H, W, scalar_t(1), d, H);  // dh_{t-1} = dy + dh z + dv W_hh
       }
     });
   });

@@ -85,28 +85,43 @@ std::vector<Tensor> lstm_forward(Tensor G, const Tensor& h0, const Tensor& c0s, 
   check(G, "G");
   check(h0, "h0");
   check(c0s, "c0s");
+  check_transposed(w_hh_t, "w_hh_t");
   const int64_t T = G.size(0), B = G.size(1), H = G.size(2) / 4;
   Tensor y = at::empty({T, B, H}, G.options());
   Tensor C = save ? at::empty({T, B, H}, G.options()) : c0s.clone();
   Tensor TC = save ? at::empty({T, B, H}, G.options()) : at::empty({B, H}, G.options());
   const bool onednn = packed.has_value() && packed->defined();
   AT_DISPATCH_FLOATING_TYPES(G.scalar_type(), "rnnkit_lstm_forward", [&] {
+    scalar_t* Gp = G.data_ptr<scalar_t>();
+    scalar_t* yp = y.data_ptr<scalar_t>();
+    scalar_t* Cp = C.data_ptr<scalar_t>();
+    scalar_t* TCp = TC.data_ptr<scalar_t>();
+    const scalar_t* h0p = h0.data_ptr<scalar_t>();
+    const scalar_t* c0p = c0s.data_ptr<scalar_t>();
+    const scalar_t* W = w_hh_t.data_ptr<scalar_t>();  // W_hh (4H, H) row-major
     over_row_blocks(B, T, 4 * H * H, [&](int64_t r0, int64_t r1) {
       const int64_t nb = r1 - r0;
       for (int64_t k = 0; k < T; ++k) {
         const int64_t t = reverse ? T - 1 - k : k;
         const int64_t tp = reverse ? t + 1 : t - 1;
-        Tensor g = G[t].narrow(0, r0, nb);                          // (nb, 4H)
-        const Tensor hp = (k == 0 ? h0 : y[tp]).narrow(0, r0, nb);  // (nb, H)
-        Tensor pre = onednn ? onednn_add(hp, g, *packed) : at::addmm_out(g, g, hp, w_hh_t);
-        const scalar_t* cp = (save && k > 0 ? C[tp] : save ? c0s : C).data_ptr<scalar_t>() + r0 * H;
-        scalar_t* c = (save ? C[t] : C).data_ptr<scalar_t>() + r0 * H;
-        scalar_t* tc = (save ? TC[t] : TC).data_ptr<scalar_t>() + r0 * H;
-        scalar_t* yt = y[t].data_ptr<scalar_t>() + r0 * H;
-        if (save) {
-          forward_rows<scalar_t, true>(pre.data_ptr<scalar_t>(), g.data_ptr<scalar_t>(), cp, c, tc, yt, 0, nb, H);
+        scalar_t* g = Gp + (t * B + r0) * 4 * H;                         // (nb, 4H)
+        const scalar_t* hp = (k == 0 ? h0p : yp + tp * B * H) + r0 * H;  // (nb, H)
+        const scalar_t* pre = g;
+        Tensor pre_t;
+        if (onednn) {  // oneDNN with the packed weight (large weights)
+          pre_t = onednn_add((k == 0 ? h0 : y[tp]).narrow(0, r0, nb), G[t].narrow(0, r0, nb), *packed);
+          pre = pre_t.data_ptr<scalar_t>();
         } else {
-          forward_rows<scalar_t, false>(pre.data_ptr<scalar_t>(), g.data_ptr<scalar_t>(), cp, c, tc, yt, 0, nb, H);
+          gemm_xwt<scalar_t>(nb, 4 * H, H, hp, H, W, scalar_t(1), g, 4 * H);  // g += h_{t-1} W_hh^T
+        }
+        const scalar_t* cp = (save ? (k == 0 ? c0p : Cp + tp * B * H) : Cp) + r0 * H;
+        scalar_t* c = (save ? Cp + t * B * H : Cp) + r0 * H;
+        scalar_t* tc = (save ? TCp + t * B * H : TCp) + r0 * H;
+        scalar_t* yt = yp + (t * B + r0) * H;
+        if (save) {
+          forward_rows<scalar_t, true>(pre, g, cp, c, tc, yt, 0, nb, H);
+        } else {
+          forward_rows<scalar_t, false>(pre, g, cp, c, tc, yt, 0, nb, H);
         }
       }
     });
@@ -121,7 +136,7 @@ std::vector<Tensor> lstm_backward(const Tensor& G, const Tensor& C, const Tensor
                                   const Tensor& dy, const Tensor& dh_n, const Tensor& dc_n,
                                   const Tensor& w_hh, const std::optional<Tensor>& packed, bool reverse) {
   for (auto& p : {std::make_pair(&G, "G"), std::make_pair(&C, "C"), std::make_pair(&TC, "TC"),
-                  std::make_pair(&c0s, "c0s"), std::make_pair(&dy, "dy")})
+                  std::make_pair(&c0s, "c0s"), std::make_pair(&dy, "dy"), std::make_pair(&w_hh, "w_hh")})
     check(*p.first, p.second);
   const int64_t T = G.size(0), B = G.size(1), H = G.size(2) / 4;
   Tensor dG = at::empty_like(G);
@@ -130,26 +145,36 @@ std::vector<Tensor> lstm_backward(const Tensor& G, const Tensor& C, const Tensor
   Tensor dh_all = (dy[last] + dh_n).contiguous();  // (B, H), then dh0
   const bool onednn = packed.has_value() && packed->defined();
   AT_DISPATCH_FLOATING_TYPES(G.scalar_type(), "rnnkit_lstm_backward", [&] {
+    const scalar_t* Gp = G.data_ptr<scalar_t>();
+    const scalar_t* Cp = C.data_ptr<scalar_t>();
+    const scalar_t* TCp = TC.data_ptr<scalar_t>();
+    const scalar_t* c0p = c0s.data_ptr<scalar_t>();
+    const scalar_t* dyp = dy.data_ptr<scalar_t>();
+    scalar_t* dGp = dG.data_ptr<scalar_t>();
+    scalar_t* dcp = dc2.data_ptr<scalar_t>();
+    const scalar_t* W = w_hh.data_ptr<scalar_t>();  // (4H, H)
     over_row_blocks(B, T, 4 * H * H, [&](int64_t r0, int64_t r1) {
       const int64_t nb = r1 - r0;
-      Tensor dh = dh_all.narrow(0, r0, nb);  // (nb, H)
+      Tensor out = dh_all.narrow(0, r0, nb);  // (nb, H): dh_t, then dh_{t-1}, in place
+      scalar_t* dh = out.data_ptr<scalar_t>();
       for (int64_t k = T - 1; k >= 0; --k) {
         const int64_t t = reverse ? T - 1 - k : k;
         const int64_t tp = reverse ? t + 1 : t - 1;
-        const scalar_t* cp = (k == 0 ? c0s : C[tp]).data_ptr<scalar_t>() + r0 * H;
-        Tensor dg = dG[t].narrow(0, r0, nb);  // (nb, 4H)
-        backward_rows<scalar_t>(G[t].data_ptr<scalar_t>() + r0 * 4 * H, cp,
-                                TC[t].data_ptr<scalar_t>() + r0 * H, dh.data_ptr<scalar_t>(),
-                                dc2.data_ptr<scalar_t>() + r0 * H, dg.data_ptr<scalar_t>(), 0, nb, H);
-        Tensor out = dh_all.narrow(0, r0, nb);
-        if (k == 0) {
-          if (onednn) out.copy_(onednn_linear(dg, *packed, std::nullopt));
-          else at::mm_out(out, dg, w_hh);
-        } else if (onednn) {
-          dh = onednn_add(dg, dy[tp].narrow(0, r0, nb), *packed);
+        const scalar_t* cp = (k == 0 ? c0p : Cp + tp * B * H) + r0 * H;
+        scalar_t* dg = dGp + (t * B + r0) * 4 * H;  // (nb, 4H)
+        backward_rows<scalar_t>(Gp + (t * B + r0) * 4 * H, cp, TCp + (t * B + r0) * H, dh, dcp + r0 * H, dg, 0,
+                                nb, H);
+        if (onednn) {
+          Tensor dg_t = dG[t].narrow(0, r0, nb);
+          out.copy_(k == 0 ? onednn_linear(dg_t, *packed, std::nullopt)
+                           : onednn_add(dg_t, dy[tp].narrow(0, r0, nb), *packed));
         } else {
-          at::addmm_out(out, dy[tp].narrow(0, r0, nb), dg, w_hh);
-          dh = out;
+          if (k == 0) {
+            gemm_xw<scalar_t>(nb, H, 4 * H, dg, 4 * H, W, scalar_t(0), dh, H);  // dh0 = da W_hh
+          } else {
+            std::copy(dyp + (tp * B + r0) * H, dyp + (tp * B + r1) * H, dh);
+            gemm_xw<scalar_t>(nb, H, 4 * H, dg, 4 * H, W, scalar_t(1), dh, H);  // dy_{t-1} + da W_hh
+          }
         }
       }
     });
@@ -192,30 +217,41 @@ std::vector<Tensor> lstm_infer(const Tensor& x, const Tensor& h0, const Tensor& 
   check(x, "x");
   check(h0, "h0");
   check(c0s, "c0s");
+  check_transposed(w_cat_t, "w_cat_t");
   const int64_t T = x.size(0), B = x.size(1), I = x.size(2), H = h0.size(1);
   Tensor y = at::empty({T, B, H}, x.options());
   Tensor C = c0s.clone();
+  const Tensor b = given(bias) ? bias->contiguous() : Tensor();
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "rnnkit_lstm_infer", [&] {
+    const scalar_t* xp = x.data_ptr<scalar_t>();
+    scalar_t* yp = y.data_ptr<scalar_t>();
+    const scalar_t* W = w_cat_t.data_ptr<scalar_t>();  // [W_ih | W_hh] (4H, I + H) row-major
+    const scalar_t* bp = b.defined() ? b.data_ptr<scalar_t>() : nullptr;
     over_row_blocks(B, T, 4 * H * (I + H), [&](int64_t r0, int64_t r1) {
       const int64_t nb = r1 - r0;
       Tensor xh = at::empty({nb, I + H}, x.options());  // [x_t, h_{t-1}] for these rows
       Tensor gates = at::empty({nb, 4 * H}, x.options());
       xh.narrow(1, I, H).copy_(h0.narrow(0, r0, nb));
       scalar_t* xhp = xh.data_ptr<scalar_t>();
+      scalar_t* gp = gates.data_ptr<scalar_t>();
       scalar_t* c = C.data_ptr<scalar_t>() + r0 * H;
       for (int64_t k = 0; k < T; ++k) {
         const int64_t t = reverse ? T - 1 - k : k;
-        const scalar_t* xt = x[t].data_ptr<scalar_t>() + r0 * I;
+        const scalar_t* xt = xp + (t * B + r0) * I;
         for (int64_t r = 0; r < nb; ++r) std::copy(xt + r * I, xt + (r + 1) * I, xhp + r * (I + H));
-        Tensor pre;
-        if (given(packed)) {
-          pre = onednn_linear(xh, *packed, bias);
-        } else if (given(bias)) {
-          pre = at::addmm_out(gates, *bias, xh, w_cat_t);
+        const scalar_t* pre = gp;
+        Tensor pre_t;
+        if (given(packed)) {  // oneDNN with the packed weight (large weights)
+          pre_t = onednn_linear(xh, *packed, bias);
+          pre = pre_t.data_ptr<scalar_t>();
         } else {
-          pre = at::mm_out(gates, xh, w_cat_t);
+          for (int64_t r = 0; r < nb; ++r) {  // gates = bias, then += [x_t, h_{t-1}] [W_ih | W_hh]^T
+            if (bp) std::copy(bp, bp + 4 * H, gp + r * 4 * H);
+            else std::fill(gp + r * 4 * H, gp + (r + 1) * 4 * H, scalar_t(0));
+          }
+          gemm_xwt<scalar_t>(nb, 4 * H, I + H, xhp, I + H, W, scalar_t(1), gp, 4 * H);
         }
-        infer_rows<scalar_t>(pre.data_ptr<scalar_t>(), c, y[t].data_ptr<scalar_t>() + r0 * H, xhp + I, I + H, nb, H);
+        infer_rows<scalar_t>(pre, c, yp + (t * B + r0) * H, xhp + I, I + H, nb, H);
       }
     });
   });

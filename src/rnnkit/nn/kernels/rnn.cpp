@@ -37,18 +37,30 @@ std::vector<Tensor> rnn_forward(Tensor A, const Tensor& h0, const Tensor& w_hh_t
                                 const std::optional<Tensor>& packed, bool tanh, bool reverse) {
   check(A, "A");
   check(h0, "h0");
+  check_transposed(w_hh_t, "w_hh_t");
   const int64_t T = A.size(0), B = A.size(1), H = A.size(2);
   Tensor y = at::empty({T, B, H}, A.options());
   AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "rnnkit_rnn_forward", [&] {
+    scalar_t* Ap = A.data_ptr<scalar_t>();
+    scalar_t* yp = y.data_ptr<scalar_t>();
+    const scalar_t* h0p = h0.data_ptr<scalar_t>();
+    const scalar_t* W = w_hh_t.data_ptr<scalar_t>();  // W_hh (H, H) row-major
     over_row_blocks(B, T, H * H, [&](int64_t r0, int64_t r1) {
       const int64_t nb = r1 - r0;
       for (int64_t k = 0; k < T; ++k) {
         const int64_t t = reverse ? T - 1 - k : k;
         const int64_t tp = reverse ? t + 1 : t - 1;
-        Tensor a = A[t].narrow(0, r0, nb);
-        const Tensor hp = (k == 0 ? h0 : y[tp]).narrow(0, r0, nb);
-        Tensor pre = given(packed) ? onednn_add(hp, a, *packed) : at::addmm_out(a, a, hp, w_hh_t);
-        rnn_forward_rows<scalar_t>(pre.data_ptr<scalar_t>(), y[t].data_ptr<scalar_t>() + r0 * H, nb * H, tanh);
+        scalar_t* a = Ap + (t * B + r0) * H;                              // (nb, H)
+        const scalar_t* hp = (k == 0 ? h0p : yp + tp * B * H) + r0 * H;  // (nb, H)
+        const scalar_t* pre = a;
+        Tensor pre_t;
+        if (given(packed)) {  // oneDNN with the packed weight (large weights)
+          pre_t = onednn_add((k == 0 ? h0 : y[tp]).narrow(0, r0, nb), A[t].narrow(0, r0, nb), *packed);
+          pre = pre_t.data_ptr<scalar_t>();
+        } else {
+          gemm_xwt<scalar_t>(nb, H, H, hp, H, W, scalar_t(1), a, H);  // a += h_{t-1} W_hh^T
+        }
+        rnn_forward_rows<scalar_t>(pre, yp + (t * B + r0) * H, nb * H, tanh);
       }
     });
   });
@@ -61,26 +73,30 @@ std::vector<Tensor> rnn_backward(const Tensor& y, const Tensor& dy, const Tensor
                                  const std::optional<Tensor>& packed, bool tanh, bool reverse) {
   check(y, "y");
   check(dy, "dy");
+  check(w_hh, "w_hh");
   const int64_t T = y.size(0), B = y.size(1), H = y.size(2);
   Tensor dA = at::empty_like(y);
   const int64_t last = reverse ? 0 : T - 1;
   Tensor dh = (dy[last] + dh_n).contiguous();
   AT_DISPATCH_FLOATING_TYPES(y.scalar_type(), "rnnkit_rnn_backward", [&] {
+    const scalar_t* yp = y.data_ptr<scalar_t>();
+    const scalar_t* dyp = dy.data_ptr<scalar_t>();
+    scalar_t* dAp = dA.data_ptr<scalar_t>();
+    const scalar_t* W = w_hh.data_ptr<scalar_t>();  // (H, H)
     over_row_blocks(B, T, H * H, [&](int64_t r0, int64_t r1) {
       const int64_t nb = r1 - r0;
       Tensor d = dh.narrow(0, r0, nb);
+      scalar_t* dp = d.data_ptr<scalar_t>();
       for (int64_t k = T - 1; k >= 0; --k) {
         const int64_t t = reverse ? T - 1 - k : k;
         const int64_t tp = reverse ? t + 1 : t - 1;
-        Tensor da = dA[t].narrow(0, r0, nb);
-        scalar_t* dp = d.data_ptr<scalar_t>();
-        rnn_backward_rows<scalar_t>(y[t].data_ptr<scalar_t>() + r0 * H, dp,
-                                    k == 0 ? nullptr : dy[tp].data_ptr<scalar_t>() + r0 * H,
-                                    da.data_ptr<scalar_t>(), dp, nb * H, tanh);
+        scalar_t* da = dAp + (t * B + r0) * H;
+        rnn_backward_rows<scalar_t>(yp + (t * B + r0) * H, dp, k == 0 ? nullptr : dyp + (tp * B + r0) * H,
+                                    da, dp, nb * H, tanh);
         if (given(packed)) {
-          d.copy_(onednn_add(da, d, *packed));
+          d.copy_(onednn_add(dA[t].narrow(0, r0, nb), d, *packed));
         } else {
-          at::addmm_out(d, d, da, w_hh);  // dh_{t-1} = dy_{t-1} + da W_hh
+          gemm_xw<scalar_t>(nb, H, H, da, H, W, scalar_t(1), dp, H);  // dh_{t-1} = dy_{t-1} + da W_hh
         }
       }
     });
