@@ -174,3 +174,33 @@ def test_lstm_inference_kernel_equals_python_loop(reverse, bias):
             python = lstm_sequence(*args, reverse=reverse)
     for a, b in zip(fused, python):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
+@needs_kernels
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_aten_gemm_fallback_equals_blas(dtype):
+    """Builds whose torch exports no sgemm_/dgemm_ take the ATen route inside the kernels."""
+    torch.manual_seed(0)
+    from rnnkit.nn import GRU, LSTM, RNN
+
+    def run():
+        outs = []
+        for cls in (LSTM, GRU, RNN):
+            torch.manual_seed(1)
+            m = cls(3, 5, num_layers=2, bidirectional=True, backend="rnnkit").to(dtype)
+            x = torch.randn(6, 4, 3, dtype=dtype, requires_grad=True)
+            y = m(x)[0]
+            outs += [y, *torch.autograd.grad(y.sin().sum(), [x, *m.parameters()])]
+            with torch.no_grad():
+                outs.append(m(x)[0])
+        return outs
+
+    blas = run()
+    old = torch.ops.rnnkit._use_blas(False)
+    try:
+        aten = run()
+    finally:
+        torch.ops.rnnkit._use_blas(old)
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    for a, b in zip(blas, aten):
+        torch.testing.assert_close(a, b, rtol=tol, atol=tol)

@@ -53,6 +53,13 @@ inline void check_transposed(const Tensor& w_t, const char* name) {
               " must be the transpose of a contiguous CPU matrix");
 }
 
+// Whether gemm_xwt/gemm_xw call the BLAS symbols (tests switch it off to cover the ATen
+// fallback that builds without them take).
+inline bool& use_blas() {
+  static bool on = true;
+  return on;
+}
+
 // C = beta·C + X·Wᵀ on raw row-major buffers: X (rows, K) with row stride ldx, C (rows, N)
 // with row stride ldc, W (N, K) contiguous. The time loops call this once per step, so
 // it skips building tensors; BLAS directly when torch's build exports it, else ATen.
@@ -64,9 +71,9 @@ void gemm_xwt(int64_t rows, int64_t N, int64_t K, const T* X, int64_t ldx, const
   const T one = T(1);
   // Column-major view: Cᵀ (N, rows) = W (N, K) · Xᵀ (K, rows).
   if constexpr (std::is_same_v<T, float>) {
-    if (sgemm_) return sgemm_("T", "N", &m, &n, &k, &one, W, &lda, X, &ldb, &beta, C, &ldcc);
+    if (sgemm_ && use_blas()) return sgemm_("T", "N", &m, &n, &k, &one, W, &lda, X, &ldb, &beta, C, &ldcc);
   } else {
-    if (dgemm_) return dgemm_("T", "N", &m, &n, &k, &one, W, &lda, X, &ldb, &beta, C, &ldcc);
+    if (dgemm_ && use_blas()) return dgemm_("T", "N", &m, &n, &k, &one, W, &lda, X, &ldb, &beta, C, &ldcc);
   }
   const auto opts = at::TensorOptions().dtype(c10::CppTypeToScalarType<T>::value);
   Tensor x = at::from_blob(const_cast<T*>(X), {rows, K}, {ldx, 1}, opts);
@@ -88,9 +95,9 @@ void gemm_xw(int64_t rows, int64_t N, int64_t K, const T* X, int64_t ldx, const 
   const T one = T(1);
   // Column-major view: Cᵀ (N, rows) = Wᵀ (N, K) · Xᵀ (K, rows), Wᵀ stored column-major as W.
   if constexpr (std::is_same_v<T, float>) {
-    if (sgemm_) return sgemm_("N", "N", &m, &n, &k, &one, W, &lda, X, &ldb, &beta, C, &ldcc);
+    if (sgemm_ && use_blas()) return sgemm_("N", "N", &m, &n, &k, &one, W, &lda, X, &ldb, &beta, C, &ldcc);
   } else {
-    if (dgemm_) return dgemm_("N", "N", &m, &n, &k, &one, W, &lda, X, &ldb, &beta, C, &ldcc);
+    if (dgemm_ && use_blas()) return dgemm_("N", "N", &m, &n, &k, &one, W, &lda, X, &ldb, &beta, C, &ldcc);
   }
   const auto opts = at::TensorOptions().dtype(c10::CppTypeToScalarType<T>::value);
   Tensor x = at::from_blob(const_cast<T*>(X), {rows, K}, {ldx, 1}, opts);

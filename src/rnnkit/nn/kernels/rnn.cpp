@@ -104,7 +104,15 @@ std::vector<Tensor> rnn_backward(const Tensor& y, const Tensor& dy, const Tensor
   return {dA, dh};
 }
 
+// Test hook: route the kernels' GEMMs through BLAS (true) or ATen; returns the old setting.
+bool set_use_blas(bool on) {
+  const bool old = use_blas();
+  use_blas() = on;
+  return old;
+}
+
 TORCH_LIBRARY_FRAGMENT(rnnkit, m) {
+  m.def("_use_blas(bool on) -> bool", &set_use_blas);
   m.def("rnn_forward(Tensor A, Tensor h0, Tensor w_hh_t, Tensor? packed, bool tanh, bool reverse) -> Tensor[]",
         &rnn_forward);
   m.def("rnn_backward(Tensor y, Tensor dy, Tensor dh_n, Tensor w_hh, Tensor? packed, bool tanh, bool reverse) -> Tensor[]",
