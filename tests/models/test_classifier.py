@@ -141,3 +141,46 @@ def test_label_smoothing_is_the_mixture_with_uniform_targets():
     # (1 - eps) * NLL of the target + eps * mean over classes of -log p
     want = (0.8 * -logp.gather(1, batch["y"][:, None]).squeeze(1) + 0.2 * -logp.mean(dim=1)).mean()
     torch.testing.assert_close(model.compute_loss(batch), want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["ema", "swa"])
+def test_weight_average_by_hand(kind):
+    model = _model("gru", "mean", weight_average=kind, average_decay=0.9)
+    names = [n for n, _ in model.named_parameters()]
+    assert {f"average.{n.replace('.', '__')}" for n in names} | {"average.count"} <= set(model.state_dict())
+    rng = np.random.default_rng(4)
+    snapshots = []
+    for _ in range(4):  # set the weights to known values, then fold them in
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(torch.from_numpy(rng.normal(size=tuple(p.shape))))
+        snapshots.append({n: p.detach().clone() for n, p in model.named_parameters()})
+        model.update_average()
+    assert int(model.average.count) == 4
+    for n in names:
+        s = [snap[n] for snap in snapshots]
+        if kind == "swa":
+            want = (s[0] + s[1] + s[2] + s[3]) / 4
+        else:  # a0 = p0, then a <- 0.9 a + 0.1 p
+            want = s[0]
+            for x in s[1:]:
+                want = 0.9 * want + 0.1 * x
+        torch.testing.assert_close(getattr(model.average, n.replace(".", "__")), want, rtol=1e-12, atol=1e-12)
+    model.use_average()
+    for n, p in model.named_parameters():
+        assert torch.equal(p, getattr(model.average, n.replace(".", "__")))
+
+
+def test_weight_average_arguments():
+    plain = SequenceClassifier(3, 4)
+    assert not any(k.startswith("average.") for k in plain.state_dict())
+    with pytest.raises(ConfigError, match=r"^model weight_average must be one of none, ema, swa, got 'mean'$"):
+        SequenceClassifier(3, 4, weight_average="mean")
+    with pytest.raises(ConfigError, match=r"^model average_decay must be in \(0, 1\), got 1.0$"):
+        SequenceClassifier(3, 4, weight_average="ema", average_decay=1.0)
+    with pytest.raises(ConfigError, match="weight_average='none'"):
+        plain.update_average()
+    fresh = SequenceClassifier(3, 4, weight_average="swa")
+    before = [p.detach().clone() for p in fresh.parameters()]
+    fresh.use_average()  # nothing averaged yet: the weights stay
+    assert all(torch.equal(a, p) for a, p in zip(before, fresh.parameters()))

@@ -144,16 +144,21 @@ class _Interrupted(Exception):
     pass
 
 
-def _resume_config():
-    """Two layers with dropout, jitter and a cosine schedule: every RNG and the schedule matter."""
+def _resume_config(average="none"):
+    """Two layers with dropout, jitter and a cosine schedule: every RNG and the schedule matter.
+
+    With weight averaging it runs over epochs 2-6, so the cut after epoch 3 falls inside it.
+    """
     return ClassifyConfig(
         train=TrainConfig(epochs=6, batch_size=8, lr=2e-2, progress=False, scheduler="cosine"),
-        model=ClassifyModelConfig(hidden_size=8, num_layers=2, dropout=0.2, label_smoothing=0.1),
+        model=ClassifyModelConfig(hidden_size=8, num_layers=2, dropout=0.2, label_smoothing=0.1,
+                                  weight_average=average, average_decay=0.8, average_start=0.3),
         data=ClassifyDataConfig(augment=True),
     )
 
 
-def test_interrupted_then_resumed_run_ends_like_an_uninterrupted_one(tmp_path, monkeypatch):
+@pytest.mark.parametrize("average", ["none", "ema", "swa"])
+def test_interrupted_then_resumed_run_ends_like_an_uninterrupted_one(tmp_path, monkeypatch, average):
     from safetensors.torch import load_file
 
     from rnnkit.training.trainer import Trainer
@@ -162,7 +167,7 @@ def test_interrupted_then_resumed_run_ends_like_an_uninterrupted_one(tmp_path, m
     write_ts(tmp_path / "train.ts", *_ramps(rng, 24), class_labels=["down", "up"])
     write_ts(tmp_path / "test.ts", *_ramps(rng, 10), class_labels=["down", "up"])
     train, test = tmp_path / "train.ts", tmp_path / "test.ts"
-    whole = train_classifier(train, tmp_path / "whole", test, _resume_config(), log=lambda _: None)
+    whole = train_classifier(train, tmp_path / "whole", test, _resume_config(average), log=lambda _: None)
 
     save = Trainer._save
 
@@ -173,10 +178,11 @@ def test_interrupted_then_resumed_run_ends_like_an_uninterrupted_one(tmp_path, m
 
     monkeypatch.setattr(Trainer, "_save", save_then_die)
     with pytest.raises(_Interrupted):
-        train_classifier(train, tmp_path / "cut", test, _resume_config(), log=lambda _: None)
+        train_classifier(train, tmp_path / "cut", test, _resume_config(average), log=lambda _: None)
     monkeypatch.setattr(Trainer, "_save", save)
     assert len((tmp_path / "cut" / "metrics.csv").read_text().splitlines()) == 1 + 3
-    resumed = train_classifier(train, tmp_path / "cut", test, _resume_config(), log=lambda _: None, resume=True)
+    resumed = train_classifier(train, tmp_path / "cut", test, _resume_config(average), log=lambda _: None,
+                               resume=True)
 
     assert resumed["epochs_run"] == whole["epochs_run"] == 6
     a = load_file(tmp_path / "whole" / "model" / "model.safetensors")
@@ -187,6 +193,12 @@ def test_interrupted_then_resumed_run_ends_like_an_uninterrupted_one(tmp_path, m
     losses = [[row.split(",")[:-1] for row in (tmp_path / run / "metrics.csv").read_text().splitlines()]
               for run in ("whole", "cut")]
     assert losses[0] == losses[1] and len(losses[0]) == 1 + 6  # every column but the seconds
+    if average != "none":  # the saved model holds the average of the 5 * 3 steps of epochs 2-6
+        assert int(a["average.count"]) == 15
+        last = load_file(tmp_path / "whole" / "checkpoints" / "last" / "model.safetensors")
+        params = [k for k in a if not k.startswith("average.") and f"average.{k.replace('.', '__')}" in a]
+        assert params and all(torch.equal(a[k], a[f"average.{k.replace('.', '__')}"]) for k in params)
+        assert not all(torch.equal(a[k], last[k]) for k in params)  # not the last raw weights
 
 
 def test_resume_without_a_checkpoint(tmp_path):
@@ -196,3 +208,14 @@ def test_resume_without_a_checkpoint(tmp_path):
         train_classifier(tmp_path / "train.ts", tmp_path / "run", config=_config(), log=lambda _: None, resume=True)
     assert str(err.value) == (f"cannot resume: {str(tmp_path / 'run')!r} holds no checkpoint "
                               f"({str(tmp_path / 'run' / 'checkpoints' / 'last')!r} does not exist)")
+
+
+def test_average_start_out_of_range(tmp_path):
+    from rnnkit.errors import ConfigError
+
+    write_ts(tmp_path / "train.ts", *_ramps(np.random.default_rng(3), 12))
+    cfg = _config()
+    cfg.model.weight_average, cfg.model.average_start = "swa", 1.0
+    with pytest.raises(ConfigError) as err:
+        train_classifier(tmp_path / "train.ts", tmp_path / "run", config=cfg, log=lambda _: None)
+    assert str(err.value) == "model.average_start must be in [0, 1), got 1.0"

@@ -14,6 +14,17 @@ For a sequence x_1..x_T (T its own length, F features), with D = 2 if bidirectio
 ``label_smoothing`` eps in [0, 1) trains against (1 - eps) one-hot + eps / C uniform
 targets (``torch.nn.functional.cross_entropy``'s definition); 0 is plain cross-entropy.
 
+Weight averaging (``weight_average``, off by default): the model keeps a copy ``a`` of
+every parameter ``p`` as buffers (``average.*``, so checkpoints carry it) and
+``update_average()`` folds in the current weights, ``n`` being the updates so far::
+
+    n = 0:  a <- p
+    ema:    a <- d a + (1 - d) p          d = average_decay
+    swa:    a <- a + (p - a) / (n + 1)    the plain mean of the n + 1 snapshots
+
+``use_average()`` copies ``a`` into the parameters (what a trained model is saved with).
+When to update is the trainer's business (:mod:`rnnkit.training.classify`).
+
 A batch is a PackedSequence, or a padded (B, T, F) tensor with ``lengths`` (B,); the two
 give the same logits, since padding never enters a recurrence, a mean or a softmax.
 ``class_weights`` (C,) weight each class's terms; the loss is then the weighted mean
@@ -32,10 +43,11 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from rnnkit.errors import ConfigError
 
-__all__ = ["SequenceClassifier", "recurrent_layer_class", "CELLS", "POOLINGS"]
+__all__ = ["SequenceClassifier", "recurrent_layer_class", "CELLS", "POOLINGS", "AVERAGES"]
 
 CELLS = ("lstm", "gru", "rnn")
 POOLINGS = ("last", "mean", "attention")
+AVERAGES = ("none", "ema", "swa")
 
 
 def recurrent_layer_class(cell: str, rnn_impl: str = "rnnkit") -> type[nn.Module]:
@@ -70,6 +82,8 @@ class SequenceClassifier(nn.Module):
         input_std: list[float] | None = None,
         rnn_impl: str = "rnnkit",
         label_smoothing: float = 0.0,
+        weight_average: str = "none",
+        average_decay: float = 0.99,
     ) -> None:
         super().__init__()
         if cell not in CELLS:
@@ -88,7 +102,13 @@ class SequenceClassifier(nn.Module):
             raise ConfigError(f"model dropout must be in [0, 1), got {dropout}")
         if not 0.0 <= label_smoothing < 1.0:
             raise ConfigError(f"model label_smoothing must be in [0, 1), got {label_smoothing}")
+        if weight_average not in AVERAGES:
+            raise ConfigError(f"model weight_average must be one of {', '.join(AVERAGES)}, got {weight_average!r}")
+        if not 0.0 < average_decay < 1.0:
+            raise ConfigError(f"model average_decay must be in (0, 1), got {average_decay}")
         self.label_smoothing = float(label_smoothing)
+        self.weight_average = weight_average
+        self.average_decay = float(average_decay)
         self.pooling = pooling
         self.num_directions = 2 if bidirectional else 1
         layer = recurrent_layer_class(cell, rnn_impl)
@@ -113,6 +133,38 @@ class SequenceClassifier(nn.Module):
         self.register_buffer("input_std", std.clamp_min(1e-8))
         weights = torch.ones(num_classes) if class_weights is None else torch.tensor(class_weights, dtype=torch.float32)
         self.register_buffer("class_weights", weights)
+        if weight_average != "none":  # after every parameter exists
+            self.average = nn.Module()
+            for name, p in self.named_parameters():
+                self.average.register_buffer(name.replace(".", "__"), p.detach().clone())
+            self.average.register_buffer("count", torch.zeros((), dtype=torch.int64))
+
+    # ------------------------------------------------------ weight averaging
+    def _averaged(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        if self.weight_average == "none":
+            raise ConfigError("this model was built with weight_average='none': it keeps no average")
+        return [(p, getattr(self.average, name.replace(".", "__"))) for name, p in self.named_parameters()]
+
+    @torch.no_grad()
+    def update_average(self) -> None:
+        """Fold the current parameters into the average (formulas in the module doc)."""
+        pairs, n = self._averaged(), int(self.average.count)
+        for p, a in pairs:
+            if n == 0:
+                a.copy_(p)
+            elif self.weight_average == "ema":
+                a.lerp_(p, 1.0 - self.average_decay)
+            else:
+                a.add_((p - a) / (n + 1))
+        self.average.count += 1
+
+    @torch.no_grad()
+    def use_average(self) -> None:
+        """Copy the averaged weights into the parameters (a no-op before the first update)."""
+        pairs = self._averaged()
+        if int(self.average.count) > 0:
+            for p, a in pairs:
+                p.copy_(a)
 
     # ---------------------------------------------------------------- forward
     def _as_packed(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None) -> PackedSequence:

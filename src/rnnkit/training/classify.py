@@ -16,6 +16,12 @@ ends with the same weights and metrics as an uninterrupted one. Augmentation dra
 noise from a generator re-seeded from ``(train.seed, epoch)`` at each epoch, so it too
 repeats exactly after a resume.
 
+Weight averaging (``model.weight_average = "ema"`` or ``"swa"``): after every optimizer
+step of the epochs past ``model.average_start * train.epochs`` the model folds its
+weights into an average kept as buffers, so the checkpoints hold it and a resumed run
+ends bit-identical; the model saved in ``model/`` (and so evaluate/predict) gets the
+averaged weights, taken at the end of training rather than from the best checkpoint.
+
 Run folder ``out``: the trainer's files (``config.json``, ``metrics.csv``, ``loss.png``,
 ``checkpoints/``), ``model/`` (``model.safetensors`` + ``model.json``: constructor
 arguments, labels and the input front end), ``metrics.json``, ``confusion.png`` and
@@ -35,7 +41,7 @@ from rnnkit.data.audio import AudioConfig, augment, features_from_signal
 from rnnkit.data.classify_inputs import LabelledSequences, load_labelled, load_unlabelled, natural_key
 from rnnkit.data.sequences import SequenceDataset, collate_packed
 from rnnkit.data.splits import group_disjoint_split
-from rnnkit.errors import CheckpointError, DataError
+from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.classifier import SequenceClassifier
 from rnnkit.training.checkpoint import load_model, save_model
 from rnnkit.training.classify_metrics import classification_metrics, plot_confusion
@@ -62,6 +68,12 @@ class ClassifyModelConfig:
     dropout: float = 0.1
     label_smoothing: float = 0.0
     rnn_impl: Literal["rnnkit", "torch"] = "rnnkit"
+    # Weight averaging for the saved model: "ema" (exponential, average_decay per optimizer
+    # step) or "swa" (plain mean of the weights after each step) over the epochs after the
+    # first average_start of them; the model is then saved with the averaged weights.
+    weight_average: Literal["none", "ema", "swa"] = "none"
+    average_decay: float = 0.99
+    average_start: float = 0.75   # fraction of train.epochs before averaging starts
 
 
 @dataclass
@@ -200,6 +212,23 @@ class _EpochRng:
         self.rng = np.random.default_rng([self.seed, epoch])
 
 
+class _WeightAverage:
+    """Calls ``model.update_average()`` after every optimizer step of epoch > ``after`` (a callback).
+
+    It runs before the epoch's checkpoint is written, so the checkpoint holds the average.
+    """
+
+    def __init__(self, model: SequenceClassifier, after: int) -> None:
+        self.model, self.after, self.epoch = model, after, 0
+
+    def on_epoch_start(self, trainer, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_batch_end(self, trainer, step: int, loss: float) -> None:
+        if self.epoch > self.after:
+            self.model.update_average()
+
+
 def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log, resume: bool = False) -> dict:
     dcfg, audio = cfg.data, cfg.audio
     data = load_labelled(train_path, audio, dcfg.label_pattern, dcfg.group_pattern, keep_signals=dcfg.augment)
@@ -224,8 +253,12 @@ def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log, resume: b
     y_train, y_val, y_test = _encode(train_set, labels), _encode(val_set, labels), _encode(test, labels)
 
     frames = np.concatenate(train_set.features, axis=0)  # (sum T, F)
+    margs = to_dict(cfg.model)
+    average_start = margs.pop("average_start")  # the callback's, not the model's
+    if not 0.0 <= average_start < 1.0:
+        raise ConfigError(f"model.average_start must be in [0, 1), got {average_start}")
     model_args = dict(
-        input_size=data.n_features, num_classes=len(labels), **to_dict(cfg.model),
+        input_size=data.n_features, num_classes=len(labels), **margs,
         class_weights=_balanced_weights(y_train, len(labels)) if dcfg.class_weights == "balanced" else None,
         input_mean=frames.mean(axis=0).tolist(), input_std=frames.std(axis=0).tolist(),
     )
@@ -258,12 +291,18 @@ def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log, resume: b
 
     log(f"classify: {len(train_idx)} train / {len(val_idx)} validation / {len(test.names)} test "
         f"sequences, {len(labels)} classes, {data.n_features} features per step")
-    trainer = Trainer(model, cfg.train, run_dir=out, model_config=model_json, callbacks=[noise],
+    callbacks: list = [noise]
+    if cfg.model.weight_average != "none":
+        callbacks.append(_WeightAverage(model, int(average_start * cfg.train.epochs)))
+    trainer = Trainer(model, cfg.train, run_dir=out, model_config=model_json, callbacks=callbacks,
                       run_config={**to_dict(cfg), "train_path": str(train_path),
                                   "test_path": None if test_path is None else str(test_path)})
     result = trainer.fit(loader, val_loader, resume=resume)
     leave_unless_main()  # under torchrun, rank 0 alone evaluates and writes
-    trainer.load_best()
+    if cfg.model.weight_average == "none":
+        trainer.load_best()
+    else:  # the average at the end of training replaces the best checkpoint
+        model.use_average()
     model.cpu().eval()
     save_model(out / "model", model, model_json)
 
