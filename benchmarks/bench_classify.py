@@ -65,6 +65,10 @@ CANDIDATES = {
     "gru-mean-swa": ["model.cell='gru'", "model.pooling='mean'", "model.weight_average='swa'"],
     "gru-last-ema": ["model.cell='gru'", "model.weight_average='ema'", "model.average_start=0.0"],
     "gru-last-swa": ["model.cell='gru'", "model.weight_average='swa'"],
+    # an ensemble inside the model (model.members): K independently initialised GRU encoders
+    # + heads trained together, predicting the mean of their probabilities; on gru-mean
+    "gru-mean-m3": ["model.cell='gru'", "model.pooling='mean'", "model.members=3"],
+    "gru-mean-m5": ["model.cell='gru'", "model.pooling='mean'", "model.members=5"],
 }
 # The candidate with the fewest CV errors over seeds 0 and 1 (ties: lower log-loss), chosen
 # by --cv alone (it never reads the test file); benchmarks/RESULTS_classify.md has the table.

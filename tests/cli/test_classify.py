@@ -132,3 +132,25 @@ def test_resume_errors_are_one_line(tmp_path):
         f"({str(tmp_path / 'checkpoints' / 'last')!r} does not exist)")
     assert _error(["classify", "train", "--out", str(tmp_path / "r")]) == (
         "error: --train is required: a .ts file or a folder of WAV files")
+
+
+def test_ensemble_classifier_trains_predicts_and_export_refuses(tmp_path):
+    full = read_ts(DATASETS / "classification" / "JapaneseVowels_TRAIN.ts")
+    keep = [i for i, y in enumerate(full.labels) if y in ("1", "2")]
+    train, test = keep[0:8] + keep[30:38], keep[8:12] + keep[38:42]  # the file is sorted by label
+    write_ts(tmp_path / "train.ts", [full.series[i] for i in train], [full.labels[i] for i in train])
+    write_ts(tmp_path / "test.ts", [full.series[i] for i in test], [full.labels[i] for i in test])
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["classify", "train", "--train", str(tmp_path / "train.ts"),
+                                 "--test", str(tmp_path / "test.ts"), "--out", str(out),
+                                 "--set", "model.cell=gru", "--set", "model.members=2", *TINY])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "model" / "model.json").read_text())["model"]["members"] == 2
+    result = runner.invoke(app, ["classify", "predict", "--model", str(out), str(tmp_path / "test.ts")])
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 8
+    result = runner.invoke(app, ["classify", "evaluate", "--model", str(out), "--test", str(tmp_path / "test.ts")])
+    assert result.exit_code == 0, result.output
+    assert _error(["export", "--model", str(out), "--format", "torchscript", "--out", str(tmp_path / "m.pt")]) == (
+        "error: export: a classifier with model.members = 2 (an ensemble) cannot be exported yet; "
+        "train with model.members = 1 to export")

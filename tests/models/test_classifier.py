@@ -184,3 +184,36 @@ def test_weight_average_arguments():
     before = [p.detach().clone() for p in fresh.parameters()]
     fresh.use_average()  # nothing averaged yet: the weights stay
     assert all(torch.equal(a, p) for a, p in zip(before, fresh.parameters()))
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "attention"])
+def test_ensemble_predicts_mean_probability_and_sums_member_losses(pooling):
+    items = _items(seed=6)
+    batch = collate_packed(items)
+    single = _model("gru", pooling)
+    model = _model("gru", pooling, members=3)
+    # member 1 is built first, from the same seed, under the same names as the single model
+    assert set(single.state_dict()) == {k for k in model.state_dict() if not k.startswith("extra_members.")}
+    for k, v in single.state_dict().items():
+        assert torch.equal(model.state_dict()[k], v)
+    logits = model.member_logits(batch["x"])  # 3 x (B, C)
+    assert len(logits) == 3 and not torch.equal(logits[0], logits[1])
+    torch.testing.assert_close(logits[0], single(batch["x"]), rtol=0, atol=0)
+    mean_p = torch.stack([torch.softmax(z, dim=-1) for z in logits]).mean(0)
+    torch.testing.assert_close(model.predict_proba(batch["x"]), mean_p, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(torch.softmax(model(batch["x"]), -1), mean_p, rtol=1e-12, atol=1e-12)
+    w = model.class_weights
+    want = sum(torch.nn.functional.cross_entropy(z, batch["y"], weight=w) for z in logits)
+    loss = model.compute_loss(batch)
+    torch.testing.assert_close(loss, want, rtol=1e-12, atol=1e-12)
+    # each member's gradient is what it gets alone: member 1's equals the single model's
+    loss.backward()
+    single.compute_loss(batch).backward()
+    for (n, p), (m, q) in zip(single.named_parameters(), model.named_parameters()):
+        assert n == m
+        torch.testing.assert_close(q.grad, p.grad, rtol=1e-12, atol=1e-12)
+
+
+def test_members_must_be_positive():
+    with pytest.raises(ConfigError, match=r"^model members must be >= 1, got 0$"):
+        SequenceClassifier(3, 4, members=0)

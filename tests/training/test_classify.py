@@ -144,7 +144,7 @@ class _Interrupted(Exception):
     pass
 
 
-def _resume_config(average="none"):
+def _resume_config(average="none", members=1):
     """Two layers with dropout, jitter and a cosine schedule: every RNG and the schedule matter.
 
     With weight averaging it runs over epochs 2-6, so the cut after epoch 3 falls inside it.
@@ -152,13 +152,14 @@ def _resume_config(average="none"):
     return ClassifyConfig(
         train=TrainConfig(epochs=6, batch_size=8, lr=2e-2, progress=False, scheduler="cosine"),
         model=ClassifyModelConfig(hidden_size=8, num_layers=2, dropout=0.2, label_smoothing=0.1,
-                                  weight_average=average, average_decay=0.8, average_start=0.3),
+                                  weight_average=average, average_decay=0.8, average_start=0.3,
+                                  members=members),
         data=ClassifyDataConfig(augment=True),
     )
 
 
-@pytest.mark.parametrize("average", ["none", "ema", "swa"])
-def test_interrupted_then_resumed_run_ends_like_an_uninterrupted_one(tmp_path, monkeypatch, average):
+@pytest.mark.parametrize("average, members", [("none", 1), ("ema", 1), ("swa", 1), ("none", 2), ("ema", 2)])
+def test_interrupted_then_resumed_run_ends_like_an_uninterrupted_one(tmp_path, monkeypatch, average, members):
     from safetensors.torch import load_file
 
     from rnnkit.training.trainer import Trainer
@@ -167,7 +168,7 @@ def test_interrupted_then_resumed_run_ends_like_an_uninterrupted_one(tmp_path, m
     write_ts(tmp_path / "train.ts", *_ramps(rng, 24), class_labels=["down", "up"])
     write_ts(tmp_path / "test.ts", *_ramps(rng, 10), class_labels=["down", "up"])
     train, test = tmp_path / "train.ts", tmp_path / "test.ts"
-    whole = train_classifier(train, tmp_path / "whole", test, _resume_config(average), log=lambda _: None)
+    whole = train_classifier(train, tmp_path / "whole", test, _resume_config(average, members), log=lambda _: None)
 
     save = Trainer._save
 
@@ -178,10 +179,10 @@ def test_interrupted_then_resumed_run_ends_like_an_uninterrupted_one(tmp_path, m
 
     monkeypatch.setattr(Trainer, "_save", save_then_die)
     with pytest.raises(_Interrupted):
-        train_classifier(train, tmp_path / "cut", test, _resume_config(average), log=lambda _: None)
+        train_classifier(train, tmp_path / "cut", test, _resume_config(average, members), log=lambda _: None)
     monkeypatch.setattr(Trainer, "_save", save)
     assert len((tmp_path / "cut" / "metrics.csv").read_text().splitlines()) == 1 + 3
-    resumed = train_classifier(train, tmp_path / "cut", test, _resume_config(average), log=lambda _: None,
+    resumed = train_classifier(train, tmp_path / "cut", test, _resume_config(average, members), log=lambda _: None,
                                resume=True)
 
     assert resumed["epochs_run"] == whole["epochs_run"] == 6
@@ -193,6 +194,7 @@ def test_interrupted_then_resumed_run_ends_like_an_uninterrupted_one(tmp_path, m
     losses = [[row.split(",")[:-1] for row in (tmp_path / run / "metrics.csv").read_text().splitlines()]
               for run in ("whole", "cut")]
     assert losses[0] == losses[1] and len(losses[0]) == 1 + 6  # every column but the seconds
+    assert any(k.startswith("extra_members.0.rnn.") for k in a) == (members == 2)
     if average != "none":  # the saved model holds the average of the 5 * 3 steps of epochs 2-6
         assert int(a["average.count"]) == 15
         last = load_file(tmp_path / "whole" / "checkpoints" / "last" / "model.safetensors")
@@ -219,3 +221,30 @@ def test_average_start_out_of_range(tmp_path):
     with pytest.raises(ConfigError) as err:
         train_classifier(tmp_path / "train.ts", tmp_path / "run", config=cfg, log=lambda _: None)
     assert str(err.value) == "model.average_start must be in [0, 1), got 1.0"
+
+
+def test_members_one_is_the_plain_model_and_members_train_as_if_alone(tmp_path):
+    """members=1 (the default) is the model without the option; member 1 of an ensemble
+    starts, and trains, exactly like the members=1 model of the same seed (no dropout, no
+    jitter: the summed loss gives each member its own gradients)."""
+    from safetensors.torch import load_file
+
+    rng = np.random.default_rng(5)
+    write_ts(tmp_path / "train.ts", *_ramps(rng, 24), class_labels=["down", "up"])
+    write_ts(tmp_path / "test.ts", *_ramps(rng, 10), class_labels=["down", "up"])
+    runs = {}
+    for k in (1, 3):
+        cfg = _config()
+        cfg.model.members = k
+        train_classifier(tmp_path / "train.ts", tmp_path / f"m{k}", tmp_path / "test.ts", cfg, log=lambda _: None)
+        runs[k] = load_file(tmp_path / f"m{k}" / "model" / "model.safetensors")
+    one, three = runs[1], runs[3]
+    assert not any("extra_members" in k for k in one)
+    assert {k for k in three if not k.startswith("extra_members.")} == set(one)
+    assert all(torch.equal(one[k], three[k]) for k in one)  # member 1 == the single model
+    assert {k.split(".")[1] for k in three if k.startswith("extra_members.")} == {"0", "1"}
+    assert not torch.equal(three["extra_members.0.head.weight"], three["head.weight"])
+    model, info = load_classifier(tmp_path / "m3")
+    assert info["model"]["members"] == 3 and model.num_members == 3
+    metrics = evaluate_classifier(tmp_path / "m3", tmp_path / "test.ts")
+    assert metrics["n_test"] == 10

@@ -11,6 +11,18 @@ For a sequence x_1..x_T (T its own length, F features), with D = 2 if bidirectio
     logits   = W_o dropout(pooled) + b_o                   (C,)
     loss     = cross_entropy(logits, target, weight=class_weights, label_smoothing=eps)
 
+Ensemble (``members`` K > 1, default 1): K independently initialised encoders (recurrent
+layer, attention, head), trained together in one module. Member k gives logits l_k and
+p_k = softmax(l_k); the training loss is the sum of the members' losses (so each member's
+gradients are what it would get alone), and the model predicts the mean of their
+probabilities::
+
+    loss     = sum_k cross_entropy(l_k, target)
+    forward  = log((1/K) sum_k p_k)                        (B, C): softmax of it = mean p_k
+
+With K = 1 everything (construction order, ``state_dict`` keys ``rnn.*``, ``head.*``,
+logits) is as without the option; members 2..K live in ``extra_members.{k-2}.*``.
+
 ``label_smoothing`` eps in [0, 1) trains against (1 - eps) one-hot + eps / C uniform
 targets (``torch.nn.functional.cross_entropy``'s definition); 0 is plain cross-entropy.
 
@@ -35,6 +47,8 @@ The recurrent layer comes from :mod:`rnnkit.nn` (``rnn_impl="rnnkit"``, the defa
 keys, so weights load in either.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -64,6 +78,21 @@ def recurrent_layer_class(cell: str, rnn_impl: str = "rnnkit") -> type[nn.Module
     return getattr(nn, name)
 
 
+def _build_encoder(owner: nn.Module, input_size: int, num_classes: int, hidden_size: int, num_layers: int,
+                   cell: str, bidirectional: bool, pooling: str, dropout: float, rnn_impl: str) -> None:
+    """Give ``owner`` one member's rnn, attn_proj/attn_score (attention pooling) and head."""
+    layer = recurrent_layer_class(cell, rnn_impl)
+    owner.rnn = layer(
+        input_size, hidden_size, num_layers=num_layers, bidirectional=bidirectional,
+        dropout=dropout if num_layers > 1 else 0.0, batch_first=False,
+    )
+    width = (2 if bidirectional else 1) * hidden_size
+    if pooling == "attention":
+        owner.attn_proj = nn.Linear(width, hidden_size)
+        owner.attn_score = nn.Linear(hidden_size, 1, bias=False)
+    owner.head = nn.Linear(width, num_classes)
+
+
 class SequenceClassifier(nn.Module):
     """Classifies variable-length sequences (B of them, each (T_i, F)) into C classes."""
 
@@ -84,6 +113,7 @@ class SequenceClassifier(nn.Module):
         label_smoothing: float = 0.0,
         weight_average: str = "none",
         average_decay: float = 0.99,
+        members: int = 1,
     ) -> None:
         super().__init__()
         if cell not in CELLS:
@@ -93,7 +123,7 @@ class SequenceClassifier(nn.Module):
         if rnn_impl not in ("rnnkit", "torch"):
             raise ConfigError(f"model rnn_impl must be 'rnnkit' or 'torch', got {rnn_impl!r}")
         for arg, value in (("input_size", input_size), ("num_classes", num_classes),
-                           ("hidden_size", hidden_size), ("num_layers", num_layers)):
+                           ("hidden_size", hidden_size), ("num_layers", num_layers), ("members", members)):
             if int(value) < 1:
                 raise ConfigError(f"model {arg} must be >= 1, got {value}")
         if num_classes < 2:
@@ -111,17 +141,19 @@ class SequenceClassifier(nn.Module):
         self.average_decay = float(average_decay)
         self.pooling = pooling
         self.num_directions = 2 if bidirectional else 1
-        layer = recurrent_layer_class(cell, rnn_impl)
-        self.rnn = layer(
-            input_size, hidden_size, num_layers=num_layers, bidirectional=bidirectional,
-            dropout=dropout if num_layers > 1 else 0.0, batch_first=False,
-        )
-        width = self.num_directions * hidden_size
-        if pooling == "attention":
-            self.attn_proj = nn.Linear(width, hidden_size)
-            self.attn_score = nn.Linear(hidden_size, 1, bias=False)
+        self.num_members = int(members)
+        # member 1 lives on the module itself (rnn, attn_*, head: the keys of a members=1
+        # model), members 2..K in extra_members, each built the same way, after it
+        _build_encoder(self, input_size, num_classes, hidden_size, num_layers, cell, bidirectional,
+                       pooling, dropout, rnn_impl)
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(width, num_classes)
+        if self.num_members > 1:
+            self.extra_members = nn.ModuleList()
+            for _ in range(self.num_members - 1):
+                member = nn.Module()
+                _build_encoder(member, input_size, num_classes, hidden_size, num_layers, cell,
+                               bidirectional, pooling, dropout, rnn_impl)
+                self.extra_members.append(member)
 
         mean = torch.zeros(input_size) if input_mean is None else torch.tensor(input_mean, dtype=torch.float32)
         std = torch.ones(input_size) if input_std is None else torch.tensor(input_std, dtype=torch.float32)
@@ -174,12 +206,11 @@ class SequenceClassifier(nn.Module):
             raise ConfigError("a padded batch (B, T, F) needs lengths (B,)")
         return pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
 
-    def forward(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """Packed (sum T_i, F), or padded (B, T, F) with lengths (B,) -> logits (B, C)."""
-        packed = self._as_packed(x, lengths)
-        data = (packed.data - self.input_mean) / self.input_std  # (sum T_i, F)
-        packed = packed._replace(data=data)
-        out, state = self.rnn(packed)
+    def _members(self) -> list[nn.Module]:
+        return [self] + (list(self.extra_members) if self.num_members > 1 else [])
+
+    def _member_logits(self, member: nn.Module, packed: PackedSequence) -> torch.Tensor:
+        out, state = member.rnn(packed)
         h_n = state[0] if isinstance(state, tuple) else state  # (L*D, B, H), original batch order
         if self.pooling == "last":
             top = h_n[-self.num_directions:]                   # (D, B, H)
@@ -191,17 +222,38 @@ class SequenceClassifier(nn.Module):
             if self.pooling == "mean":
                 pooled = y.sum(dim=1) / lens.to(y.device, y.dtype)[:, None]  # (B, D*H); pads are 0
             else:
-                scores = self.attn_score(torch.tanh(self.attn_proj(y))).squeeze(-1)  # (B, T)
+                scores = member.attn_score(torch.tanh(member.attn_proj(y))).squeeze(-1)  # (B, T)
                 scores = scores.masked_fill(~mask, float("-inf"))
                 weights = torch.softmax(scores, dim=1)             # (B, T)
                 pooled = torch.einsum("bt,btd->bd", weights, y)    # (B, D*H)
-        return self.head(self.dropout(pooled))                     # (B, C)
+        return member.head(self.dropout(pooled))                   # (B, C)
+
+    def member_logits(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """Each member's logits, K tensors (B, C)."""
+        packed = self._as_packed(x, lengths)
+        data = (packed.data - self.input_mean) / self.input_std  # (sum T_i, F)
+        packed = packed._replace(data=data)
+        return [self._member_logits(m, packed) for m in self._members()]
+
+    def forward(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Packed (sum T_i, F), or padded (B, T, F) with lengths (B,) -> logits (B, C).
+
+        With members > 1 the "logits" are log of the mean of the members' probabilities."""
+        logits = self.member_logits(x, lengths)
+        if len(logits) == 1:
+            return logits[0]
+        log_p = torch.stack([torch.log_softmax(z, dim=-1) for z in logits])  # (K, B, C)
+        return torch.logsumexp(log_p, dim=0) - math.log(len(logits))          # (B, C)
 
     def compute_loss(self, batch: dict) -> torch.Tensor:
-        """Weighted mean (label-smoothed) cross-entropy of a batch ``{"x", "y"[, "lengths"]}``."""
-        logits = self(batch["x"], batch.get("lengths"))  # (B, C)
-        weight = self.class_weights.to(logits.dtype)
-        return F.cross_entropy(logits, batch["y"], weight=weight, label_smoothing=self.label_smoothing)
+        """Weighted mean (label-smoothed) cross-entropy of a batch ``{"x", "y"[, "lengths"]}``,
+        summed over the members."""
+        losses = [
+            F.cross_entropy(logits, batch["y"], weight=self.class_weights.to(logits.dtype),
+                            label_smoothing=self.label_smoothing)
+            for logits in self.member_logits(batch["x"], batch.get("lengths"))  # K x (B, C)
+        ]
+        return losses[0] if len(losses) == 1 else torch.stack(losses).sum()
 
     @torch.no_grad()
     def predict_proba(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:

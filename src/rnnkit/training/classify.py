@@ -74,6 +74,9 @@ class ClassifyModelConfig:
     weight_average: Literal["none", "ema", "swa"] = "none"
     average_decay: float = 0.99
     average_start: float = 0.75   # fraction of train.epochs before averaging starts
+    # Ensemble in one model: members independently initialised encoders + heads, trained
+    # together (loss = sum of the members' losses), predicting the mean of their probabilities.
+    members: int = 1
 
 
 @dataclass

@@ -137,6 +137,9 @@ def spec_for(model: nn.Module, kind: str) -> ExportSpec:
     """The ExportSpec of an in-memory task model (``kind``: classify, text or recurrent)."""
     model = model.eval().cpu()
     if kind == "classify":
+        if getattr(model, "num_members", 1) > 1:
+            raise ExportError(f"export: a classifier with model.members = {model.num_members} (an ensemble) "
+                              "cannot be exported yet; train with model.members = 1 to export")
         front = ew.ClassifierFront(model.input_mean, model.input_std)
         n_feat = int(model.input_mean.shape[0])
         mean, std = model.input_mean, model.input_std
