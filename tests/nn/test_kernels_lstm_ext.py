@@ -10,7 +10,8 @@ from rnnkit.nn.extensions import lstm_kernel, runner
 from rnnkit.nn.extensions.lstm_bptt import lstm_extended_sequence
 from rnnkit.nn.extensions.sequence import input_part
 
-needs_kernels = pytest.mark.skipif(not kernels.available(), reason="fused kernels not built (no compiler)")
+needs_kernels = pytest.mark.skipif(not kernels.available(),
+                                   reason="fused kernels not built (no compiler)")
 
 T, B, H = 6, 3, 5
 LN_NAMES = ("ln_gain_hh", "ln_bias_hh", "ln_gain_c", "ln_bias_c")
@@ -99,7 +100,8 @@ def _leaves(x, w_ih, b_ih, b_hh, ln, h0, c0, w_hh):
 @needs_kernels
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("zoneout, dropout, bias", [
-    ("none", False, True), ("masks", True, True), ("constant", False, False), ("masks", False, False)])
+    ("none", False, True), ("masks", True, True), ("constant", False, False),
+    ("masks", False, False)])
 def test_input_layer_norm_in_the_kernel_equals_python(zoneout, dropout, bias, reverse):
     x, w_ih, b_ih, b_hh, ln, h0, c0, w_hh = case = _input_ln_case(bias)
     _, masks = _case(False, zoneout, dropout)
@@ -153,7 +155,8 @@ def test_bidirectional_layer_fused_equals_python(monkeypatch, training):
     def run():
         torch.manual_seed(7)  # the same masks on both routes
         y, (h, c) = m(x, (h0, c0))
-        loss = (y * torch.arange(y.numel(), dtype=y.dtype).view_as(y).sin()).sum() + h.sum() + 2 * c.sum()
+        weights = torch.arange(y.numel(), dtype=y.dtype).view_as(y).sin()
+        loss = (y * weights).sum() + h.sum() + 2 * c.sum()
         return [y, h, c, *torch.autograd.grad(loss, [x, h0, c0, *m.parameters()])]
 
     fused = run()
@@ -181,7 +184,8 @@ def test_inference_equals_training_forward(layer_norm):
 @pytest.mark.parametrize("layer_norm", [False, True])
 def test_float32_close_to_float64(layer_norm):
     """The float32 kernel (its own exp, oneDNN GEMM at these sizes) keeps float precision."""
-    T32, B32, H32 = 20, 4, 256  # T ≥ 16 and this W_hh take the packed oneDNN GEMM where torch has it
+    # T ≥ 16 and this W_hh take the packed oneDNN GEMM (where torch has it)
+    T32, B32, H32 = 20, 4, 256
     torch.manual_seed(1)
     ax = torch.randn(T32, B32, 4 * H32, dtype=torch.float64) * 2
     w_hh = torch.randn(4 * H32, H32, dtype=torch.float64) * 0.2
@@ -215,6 +219,7 @@ def test_zoned_out_units_keep_their_state_bit_for_bit(dtype):
     ax, h0, c0, w_hh, *ln_vals = diff
     keep = torch.zeros(T, B, H, dtype=dtype)
     keep[:, 0] = 1.0  # row 0 is zoned out at every step
-    y, h, c = lstm_extended_sequence(ax, h0, c0, w_hh, dict(zip(LN_NAMES, ln_vals)), None, keep, keep)
+    ln = dict(zip(LN_NAMES, ln_vals))
+    y, h, c = lstm_extended_sequence(ax, h0, c0, w_hh, ln, None, keep, keep)
     assert torch.equal(y[:, 0], h0[0].expand(T, H)) and torch.equal(c[0], c0[0])
     assert not torch.equal(h[1], h0[1])

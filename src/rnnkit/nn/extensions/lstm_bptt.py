@@ -51,7 +51,8 @@ def _tanh_(v: Tensor) -> Tensor:
 class LSTMExtendedFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, ax, h0, c0, w_hh, g_hh, b_hh, g_c, b_c, d, m_h, m_c, eps, reverse, save):
-        if lstm_kernel.applies(ax):  # save: whether a backward can follow (the Python loop always saves)
+        # save: whether a backward can follow (only the C++ route uses it)
+        if lstm_kernel.applies(ax):
             return lstm_kernel.forward(ctx, ax, h0, c0, w_hh, g_hh, b_hh, g_c, b_c, d, m_h, m_c,
                                        eps, reverse, save)
         ctx.fused = False

@@ -7,7 +7,7 @@ and their 1/σ, ρ and ρ_c (T, B), rather than the Python loop's pre-LN values,
 backward is written for what it saves. It also sums the LN parameters' gradients over
 the steps, per batch row, inside the loop::
 
-    dγ_hh = Σ da ⊙ û,  dβ_hh = Σ da    dγ_c = Σ dn ⊙ ĉ,  dβ_c = Σ dn    dW_hh = Σ_t du_tᵀ h_in,t
+    dγ_hh = Σ da ⊙ û,  dβ_hh = Σ da,  dγ_c = Σ dn ⊙ ĉ,  dβ_c = Σ dn,  dW_hh = Σ_t du_tᵀ h_in,t
 
 (dW_hh is one large GEMM after the loop, shared with the Python route).
 
@@ -43,7 +43,8 @@ def _ops():
 
 def applies(x: Tensor) -> bool:
     """Whether the fused loops run for this input: CPU, float32/64, kernels built."""
-    return x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and kernels.available()
+    floating = x.dtype in (torch.float32, torch.float64)
+    return x.device.type == "cpu" and floating and kernels.available()
 
 
 def _zoneout(m_h, m_c):
@@ -62,21 +63,21 @@ def _forward(ctx, ax, h0, c0, w_hh, g_ih, g_hh, b_hh, g_c, b_c, d, m_h, m_c, eps
     packed = StepMatmul(w, B, steps=T).packed  # W_hh for oneDNN, or None (MKL)
     mh, mc, zoned, p_h, p_c = _zoneout(m_h, m_c)
     d = None if d is None else d.contiguous()
-    out = _ops().lstm_ext_forward(ax, h0.contiguous(), c0.contiguous(), w.t(), packed, g_ih, g_hh, b_hh,
-                                  g_c, b_c, d, mh, mc, zoned, p_h, p_c, eps, reverse, save)
+    out = _ops().lstm_ext_forward(ax, h0.contiguous(), c0.contiguous(), w.t(), packed, g_ih, g_hh,
+                                  b_hh, g_c, b_c, d, mh, mc, zoned, p_h, p_c, eps, reverse, save)
     y, cs = out[0], out[1]  # (T, B, H); cs (T, B, H) when saving, else c_n (B, H)
     last = 0 if reverse else T - 1
     ctx.fused = save
     if not save:
         return y, y[last].clone(), cs
     ctx.reverse, ctx.zoneout = reverse, (zoned, p_h, p_c)
-    ctx.save_for_backward(ax if g_ih is not None else None, h0, c0, w_hh, g_ih, g_hh, g_c, d, mh, mc,
-                          y, cs, *out[2:])
+    xw = ax if g_ih is not None else None  # the backward of the input LN reads x W_ihᵀ
+    ctx.save_for_backward(xw, h0, c0, w_hh, g_ih, g_hh, g_c, d, mh, mc, y, cs, *out[2:])
     return y, y[last].clone(), cs[last].clone()
 
 
 def _backward(ctx, dy, dh_n, dc_n):
-    """Run the backward kernel; returns (d ax, dh0, dc0, dW_hh, dγ_hh, dβ_hh, dγ_c, dβ_c, dγ_ih)."""
+    """Run the backward kernel: (d ax, dh0, dc0, dW_hh, dγ_hh, dβ_hh, dγ_c, dβ_c, dγ_ih)."""
     (xw, h0, c0, w_hh, g_ih, g_hh, g_c, d, mh, mc, y, cs, acts, th, uhat, rho, chat, rho_c,
      mu_ih, rho_ih) = ctx.saved_tensors
     T, B, _ = acts.shape
@@ -96,7 +97,8 @@ def _backward(ctx, dy, dh_n, dc_n):
 
 def forward(ctx, ax, h0, c0, w_hh, g_hh, b_hh, g_c, b_c, d, m_h, m_c, eps, reverse, save):
     """The forward of LSTMExtendedFunction in C++ (history kept only when ``save``)."""
-    return _forward(ctx, ax, h0, c0, w_hh, None, g_hh, b_hh, g_c, b_c, d, m_h, m_c, eps, reverse, save)
+    return _forward(ctx, ax, h0, c0, w_hh, None, g_hh, b_hh, g_c, b_c, d, m_h, m_c, eps, reverse,
+                    save)
 
 
 def backward(ctx, dy, dh_n, dc_n):
@@ -105,8 +107,9 @@ def backward(ctx, dy, dh_n, dc_n):
     return (da, dh0, dc0, dw_hh, dg_hh, db_hh, dg_c, db_c) + (None,) * 6
 
 
-def recurrent_weight_grad(du: Tensor, h0: Tensor, y: Tensor, d: Tensor | None, reverse: bool) -> Tensor:
-    """dW_hh = Σ_t du_tᵀ h_in,t (4H, H), h_in,t = d ⊙ h_{t−1}, without building the shifted h."""
+def recurrent_weight_grad(du: Tensor, h0: Tensor, y: Tensor, d: Tensor | None,
+                          reverse: bool) -> Tensor:
+    """dW_hh = Σ_t du_tᵀ h_in,t (4H, H), h_in,t = d ⊙ h_{t−1}, without the shifted h."""
     T, B, G = du.shape
     H = h0.shape[1]
     first = T - 1 if reverse else 0  # the step whose previous state is h0
@@ -122,8 +125,10 @@ class LNLSTMKernelFunction(torch.autograd.Function):
     """The LN-LSTM over a sequence from xw = x W_ihᵀ, input LN included (see the module doc)."""
 
     @staticmethod
-    def forward(ctx, xw, h0, c0, w_hh, g_ih, g_hh, shift, g_c, b_c, d, m_h, m_c, eps, reverse, save):
-        return _forward(ctx, xw, h0, c0, w_hh, g_ih, g_hh, shift, g_c, b_c, d, m_h, m_c, eps, reverse, save)
+    def forward(ctx, xw, h0, c0, w_hh, g_ih, g_hh, shift, g_c, b_c, d, m_h, m_c, eps, reverse,
+                save):
+        return _forward(ctx, xw, h0, c0, w_hh, g_ih, g_hh, shift, g_c, b_c, d, m_h, m_c, eps,
+                        reverse, save)
 
     @staticmethod
     def backward(ctx, dy, dh_n, dc_n):
@@ -141,6 +146,7 @@ def ln_lstm_sequence(x: Tensor, w_ih: Tensor, b_ih: Tensor | None, b_hh: Tensor 
     for b in (b_ih, b_hh):
         if b is not None:
             shift = shift + b
-    args = (xw, h0, c0, w_hh, ln["ln_gain_ih"], ln["ln_gain_hh"], shift, ln["ln_gain_c"], ln["ln_bias_c"])
+    args = (xw, h0, c0, w_hh, ln["ln_gain_ih"], ln["ln_gain_hh"], shift, ln["ln_gain_c"],
+            ln["ln_bias_c"])
     save = torch.is_grad_enabled() and any(t.requires_grad for t in args)
     return LNLSTMKernelFunction.apply(*args, d, m_h, m_c, eps, reverse, save)

@@ -34,7 +34,8 @@ def zoneout_masks(like: Tensor, T: int, p: float, training: bool) -> Tensor | fl
         return None
     if not training:
         return p
-    bits = torch.empty((T, *like.shape), dtype=torch.int32, device=like.device).random_()  # [0, 2³¹)
+    bits = torch.empty((T, *like.shape), dtype=torch.int32, device=like.device)
+    bits.random_()  # uniform in [0, 2³¹)
     return bits.lt_(round(p * 2 ** 31)).to(like.dtype)  # (T, B, H)
 
 
