@@ -38,14 +38,15 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity: str, sched: Schedule):
     T, B, I = x.shape
     H = w_hh.shape[0]
     if _fused(x, sched):  # the same loop in C++ (kernels/rnn.cpp), on the unscaled weights
-        bias = None
-        if b_ih is not None or b_hh is not None:
-            bias = (b_ih.detach() if b_ih is not None else 0) + (b_hh.detach() if b_hh is not None else 0)
-        A = input_projection(x.reshape(T * B, I), w_ih.detach(), bias).view(T, B, H)
-        rec = StepMatmul(w_hh.detach(), kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
-        tanh = nonlinearity == "tanh"
-        (y,) = torch.ops.rnnkit.rnn_forward(A, h0.detach().contiguous(), w_hh.detach().contiguous().t(), rec.packed, tanh, sched.reverse)
-        return y, y[sched.order[-1]].clone()
+        b_ih = b_ih.detach() if b_ih is not None else None
+        A = input_projection(x.reshape(T * B, I), w_ih.detach(), b_ih).view(T, B, H)  # + b_hh in the kernel
+        w_hh = w_hh.detach().contiguous()
+        rec = StepMatmul(w_hh, kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
+        b_hh = b_hh.detach() if b_hh is not None else None
+        y, h_n = torch.ops.rnnkit.rnn_forward(
+            A, h0.detach().contiguous(), w_hh.t(), b_hh, rec.packed, nonlinearity == "tanh", sched.reverse
+        )
+        return y, h_n
     scale = 2.0 if nonlinearity == "tanh" else 1.0
     w_ih_s, w_hh_s = w_ih.detach() * scale, w_hh.detach() * scale
     bias = None

@@ -120,12 +120,12 @@ def available() -> bool:
 def applies(x: torch.Tensor, op: str) -> bool:
     """Whether ``torch.ops.rnnkit.<op>`` can run on ``x``: a CPU float32/float64 tensor,
     with the kernels built (and this op in them)."""
-    return (
-        x.device.type == "cpu"
-        and x.dtype in (torch.float32, torch.float64)
-        and available()
-        and hasattr(torch.ops.rnnkit, op)
-    )
+    if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64) or not available():
+        return False
+    known = _state.setdefault("ops", {})
+    if op not in known:
+        known[op] = hasattr(torch.ops.rnnkit, op)
+    return known[op]
 
 
 MIN_PARALLEL_WORK = 1 << 22  # kMinParallelWork in common.h

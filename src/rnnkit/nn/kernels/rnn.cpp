@@ -11,14 +11,22 @@
 
 namespace rnnkit_kernels {
 
+// h = act(a + b) over nb rows of H (b: the (H,) bias b_hh, or null).
 template <typename T>
-void rnn_forward_rows(const T* a, T* y, int64_t n, bool tanh) {
-  if (tanh) {
+void rnn_forward_rows(const T* a, const T* b, T* y, int64_t nb, int64_t H, bool tanh) {
+  for (int64_t r = 0; r < nb; ++r) {
+    const T* ar = a + r * H;
+    T* yr = y + r * H;
+    if (tanh) {
 #pragma omp simd
-    for (int64_t j = 0; j < n; ++j) y[j] = T(2) * sigm(T(2) * a[j]) - T(1);
-  } else {
+      for (int64_t j = 0; j < H; ++j) yr[j] = T(2) * sigm(T(2) * (ar[j] + (b ? b[j] : T(0)))) - T(1);
+    } else {
 #pragma omp simd
-    for (int64_t j = 0; j < n; ++j) y[j] = a[j] > T(0) ? a[j] : T(0);
+      for (int64_t j = 0; j < H; ++j) {
+        const T v = ar[j] + (b ? b[j] : T(0));
+        yr[j] = v > T(0) ? v : T(0);
+      }
+    }
   }
 }
 
@@ -32,19 +40,22 @@ void rnn_backward_rows(const T* y, const T* dh, const T* dyp, T* da, T* dnext, i
   }
 }
 
-// A (T, B, H): W_ih x_t + b_ih + b_hh, used as scratch. h0 (B, H); w_hh_t (H, H) = W_hh^T.
-std::vector<Tensor> rnn_forward(Tensor A, const Tensor& h0, const Tensor& w_hh_t,
+// A (T, B, H): W_ih x_t + b_ih, used as scratch. h0 (B, H); w_hh_t (H, H) = W_hh^T; b_hh (H,)
+// or None, added in the elementwise pass. Returns y (T, B, H) and h_n (B, H).
+std::vector<Tensor> rnn_forward(Tensor A, const Tensor& h0, const Tensor& w_hh_t, const std::optional<Tensor>& b_hh,
                                 const std::optional<Tensor>& packed, bool tanh, bool reverse) {
   check(A, "A");
   check(h0, "h0");
   check_transposed(w_hh_t, "w_hh_t");
   const int64_t T = A.size(0), B = A.size(1), H = A.size(2);
   Tensor y = at::empty({T, B, H}, A.options());
+  const Tensor bias = given(b_hh) ? b_hh->contiguous() : Tensor();
   AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "rnnkit_rnn_forward", [&] {
     scalar_t* Ap = A.data_ptr<scalar_t>();
     scalar_t* yp = y.data_ptr<scalar_t>();
     const scalar_t* h0p = h0.data_ptr<scalar_t>();
     const scalar_t* W = w_hh_t.data_ptr<scalar_t>();  // W_hh (H, H) row-major
+    const scalar_t* bp = bias.defined() ? bias.data_ptr<scalar_t>() : nullptr;
     over_row_blocks(B, T, H * H, [&](int64_t r0, int64_t r1) {
       const int64_t nb = r1 - r0;
       for (int64_t k = 0; k < T; ++k) {
@@ -60,11 +71,11 @@ std::vector<Tensor> rnn_forward(Tensor A, const Tensor& h0, const Tensor& w_hh_t
         } else {
           gemm_xwt<scalar_t>(nb, H, H, hp, H, W, scalar_t(1), a, H);  // a += h_{t-1} W_hh^T
         }
-        rnn_forward_rows<scalar_t>(pre, yp + (t * B + r0) * H, nb * H, tanh);
+        rnn_forward_rows<scalar_t>(pre, bp, yp + (t * B + r0) * H, nb, H, tanh);
       }
     });
   });
-  return {y};
+  return {y, y[reverse ? 0 : T - 1].clone()};
 }
 
 // y (T, B, H) from rnn_forward; dy (T, B, H), dh_n (B, H); w_hh (H, H).
@@ -113,7 +124,7 @@ bool set_use_blas(bool on) {
 
 TORCH_LIBRARY_FRAGMENT(rnnkit, m) {
   m.def("_use_blas(bool on) -> bool", &set_use_blas);
-  m.def("rnn_forward(Tensor A, Tensor h0, Tensor w_hh_t, Tensor? packed, bool tanh, bool reverse) -> Tensor[]",
+  m.def("rnn_forward(Tensor A, Tensor h0, Tensor w_hh_t, Tensor? b_hh, Tensor? packed, bool tanh, bool reverse) -> Tensor[]",
         &rnn_forward);
   m.def("rnn_backward(Tensor y, Tensor dy, Tensor dh_n, Tensor w_hh, Tensor? packed, bool tanh, bool reverse) -> Tensor[]",
         &rnn_backward);
