@@ -266,3 +266,24 @@ def test_same_seed_gives_torchs_initial_weights(cls, kwargs):
     ours = getattr(rnnkit.nn, cls)(**kwargs)
     for (name, a), (t_name, b) in zip(ours.state_dict().items(), theirs.state_dict().items(), strict=True):
         assert name == t_name and torch.equal(a, b), name
+
+
+@pytest.mark.parametrize("backend", ["rnnkit", "auto"])
+def test_parametrized_weight_is_used(backend):
+    """A weight behind torch.nn.utils.parametrize (not a plain parameter) is what runs."""
+    import rnnkit.nn as rn
+
+    torch.manual_seed(0)
+    m = rn.GRU(3, 4, backend=backend)
+    ref = torch.nn.GRU(3, 4)
+    ref.load_state_dict(m.state_dict())
+
+    class Double(torch.nn.Module):
+        def forward(self, w):
+            return 2 * w
+
+    torch.nn.utils.parametrize.register_parametrization(m, "weight_hh_l0", Double())
+    with torch.no_grad():
+        ref.weight_hh_l0.mul_(2)
+    x = torch.randn(5, 2, 3)
+    torch.testing.assert_close(m(x)[0], ref(x)[0], rtol=1e-5, atol=1e-6)

@@ -186,7 +186,9 @@ class RNNBase(nn.Module):
     def layer_weights(self, layer: int, direction: int) -> tuple:
         """(weight_ih, weight_hh, bias_ih|None, bias_hh|None, weight_hr|None) of one layer."""
         suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
-        get = lambda stem: getattr(self, stem + suffix, None)  # noqa: E731
+        params = self._parameters  # direct lookups: nn.Module.__getattr__ costs µs per call;
+        # weights that are not plain parameters (weight_norm, parametrize, ...) go through getattr
+        get = lambda stem: params[stem + suffix] if stem + suffix in params else getattr(self, stem + suffix, None)  # noqa: E731
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), get("weight_hr")
 
     def extra_repr(self) -> str:

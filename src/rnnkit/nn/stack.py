@@ -15,6 +15,7 @@ Per layer k and direction d, one sequence function runs the whole time loop::
 from __future__ import annotations
 
 import importlib
+import sys
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +30,9 @@ _NAMES = {"LSTM": "lstm_sequence", "GRU": "gru_sequence", "RNN_TANH": "rnn_seque
 
 
 def _bptt_module():
+    module = sys.modules.get("rnnkit.nn.bptt")  # the common case: no import machinery per call
+    if module is not None:
+        return module
     try:
         return importlib.import_module("rnnkit.nn.bptt")
     except ImportError:
