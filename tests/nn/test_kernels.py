@@ -9,7 +9,9 @@ import torch
 from rnnkit.nn import LSTM, kernels
 from rnnkit.nn.bptt import gru_sequence, lstm_sequence, rnn_sequence
 
-needs_kernels = pytest.mark.skipif(not kernels.available(), reason="fused kernels not built (no compiler)")
+needs_kernels = pytest.mark.skipif(
+    not kernels.available(), reason="fused kernels not built (no compiler)"
+)
 
 
 def test_kernels_build_wherever_a_compiler_exists():
@@ -81,7 +83,8 @@ def test_nan_propagates_like_torch():
     x[2, 0, 1] = float("nan")
     with torch.inference_mode():
         y = m(x)[0]
-    assert torch.isnan(y[2:, 0]).all() and not torch.isnan(y[:, 1]).any() and not torch.isnan(y[:2]).any()
+    assert torch.isnan(y[2:, 0]).all()
+    assert not torch.isnan(y[:, 1]).any() and not torch.isnan(y[:2]).any()
 
 
 @needs_kernels

@@ -188,8 +188,8 @@ class RNNBase(nn.Module):
         suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
         params = self._parameters  # direct lookups: nn.Module.__getattr__ costs µs per call;
         # weights that are not plain parameters (weight_norm, parametrize, ...) go through getattr
-        get = lambda stem: params[stem + suffix] if stem + suffix in params else getattr(self, stem + suffix, None)  # noqa: E731
-        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), get("weight_hr")
+        names = [stem + suffix for stem in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")]
+        return tuple(params[n] if n in params else getattr(self, n, None) for n in names)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"

@@ -126,7 +126,7 @@ def run_layers(module, input: Tensor, hx: tuple, batch_sizes: Tensor | None):
         if module.training and module.dropout > 0 and layer < module.num_layers - 1:
             x = F.dropout(x, module.dropout, training=True)
     # (L·D, B, ·) each; one layer-direction's state is already a fresh tensor of its own
-    h_n = tuple(final[0].unsqueeze(0) if len(final) == 1 else torch.stack(final) for final in finals)
+    h_n = tuple(f[0].unsqueeze(0) if len(f) == 1 else torch.stack(f) for f in finals)
     if batch_sizes is not None:
         return packing.padded_to_packed(x, batch_sizes), h_n  # (N, D·H_out)
     return (x.transpose(0, 1) if module.batch_first else x), h_n

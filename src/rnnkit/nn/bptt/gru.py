@@ -20,6 +20,7 @@ loop is three ops. After it du = dv with its n block replaced by dh ⊙ (1-z)(1-
 and dW_ih = du^T x, dW_hh = dv^T h_prev, dx = du W_ih, db_ih = Σ du, db_hh = Σ dv are
 single GEMMs or sums over all T·B rows.
 """
+
 from __future__ import annotations
 
 import torch
@@ -56,7 +57,15 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, sched: Schedule, save: bool):
         b_ih, b_hh = (b.detach() if b is not None else None for b in (b_ih, b_hh))
         U = input_projection(x.reshape(T * B, I), w_ih, b_ih).view(T, B, 3 * H)  # u_t → r, z, n
         rec = StepMatmul(w_hh, kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
-        y, V = torch.ops.rnnkit.gru_forward(U, h0.detach().contiguous(), w_hh.contiguous().t(), b_hh, rec.packed, sched.reverse, save)
+        y, V = torch.ops.rnnkit.gru_forward(
+            U,
+            h0.detach().contiguous(),
+            w_hh.contiguous().t(),
+            b_hh,
+            rec.packed,
+            sched.reverse,
+            save,
+        )
         return y, y[sched.order[-1]].clone(), ((U, V) if save else None)  # V: v_t unscaled here
     w_ih_s, w_hh_s, b_ih_s, b_hh_s = map(_doubled_n, (w_ih, w_hh, b_ih, b_hh))
     U = input_projection(x.reshape(T * B, I), w_ih_s, b_ih_s).view(T, B, 3 * H)  # u_t → r, z, n
@@ -70,7 +79,12 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, sched: Schedule, save: bool):
     # Per-step views made once: no indexing in the loop.
     Us, Ys = U.unbind(0), y.unbind(0)  # T × (B, 3H), T × (B, H)
     Uv = U.view(T, B, 3, H)
-    RZ_, R_, Z_, N_ = U[:, :, : 2 * H].unbind(0), Uv[:, :, 0].unbind(0), Uv[:, :, 1].unbind(0), Uv[:, :, 2].unbind(0)
+    RZ_, R_, Z_, N_ = (
+        U[:, :, : 2 * H].unbind(0),
+        Uv[:, :, 0].unbind(0),
+        Uv[:, :, 1].unbind(0),
+        Uv[:, :, 2].unbind(0),
+    )
     if save:
         Vs, VNs = V.unbind(0), V[:, :, 2 * H :].unbind(0)
 
@@ -107,7 +121,14 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n):
     packed = sched.packed
     if _fused(x, sched):
         dV, dUn, dh0 = torch.ops.rnnkit.gru_backward(
-            U, V, y, h0.detach().contiguous(), dy, dh_n.contiguous(), w_hh.detach().contiguous(), sched.reverse
+            U,
+            V,
+            y,
+            h0.detach().contiguous(),
+            dy,
+            dh_n.contiguous(),
+            w_hh.detach().contiguous(),
+            sched.reverse,
         )
         return _grads_after_loop(x, h0, w_ih, y, sched, needs, dV, dUn.view(T * B, H), dh0)
 

@@ -32,6 +32,7 @@ Equivalent plain loop (what ``_autograd.lstm_loop`` runs for double backward)::
         c = sigmoid(f) * c + sigmoid(i) * tanh(g)
         h = sigmoid(o) * tanh(c)            # then h @ W_hr.T with a projection
 """
+
 from __future__ import annotations
 
 import torch
@@ -54,14 +55,16 @@ def _scaled_weights(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tenso
     w_hh_s[2 * H : 3 * H] *= 2
     bias = None
     if b_ih is not None or b_hh is not None:
-        bias = (b_ih.detach() if b_ih is not None else 0) + (b_hh.detach() if b_hh is not None else 0)
+        bias = (b_ih.detach() if b_ih is not None else 0) + (
+            b_hh.detach() if b_hh is not None else 0
+        )
         bias = bias.clone()
         bias[2 * H : 3 * H] *= 2
     return w_ih_s, w_hh_s, bias
 
 
 def _fused(x: Tensor, sched: Schedule, w_hr) -> bool:
-    """Whether the C++ time loops (rnnkit.nn.kernels) run this call: unpacked, no projection, CPU."""
+    """Whether the C++ time loops (rnnkit.nn.kernels) run this call (unpacked, no projection)."""
     return not sched.packed and w_hr is None and kernels.applies(x, "lstm_forward")
 
 
@@ -84,11 +87,17 @@ def _forward_fused(x, h0, c0, w_ih, w_hh, b_ih, b_hh, sched: Schedule, save: boo
         # Inference: one GEMM per step on [x_t, h_{t-1}] with [W_ih | W_hh]; no G buffer.
         w_cat = torch.cat([w_ih, w_hh], 1)  # (4H, I + H)
         rec = StepMatmul(w_cat, kernels.rows_per_thread(B, T, w_cat.numel()), steps=T)
-        y, c2 = torch.ops.rnnkit.lstm_infer(x.detach().contiguous(), h0d, c0s, w_cat.t(), bias, rec.packed, sched.reverse)
+        y, c2 = torch.ops.rnnkit.lstm_infer(
+            x.detach().contiguous(), h0d, c0s, w_cat.t(), bias, rec.packed, sched.reverse
+        )
         return y, y[last].clone(), c2.mul_(0.5), None
-    G = input_projection(x.reshape(T * B, I), w_ih, bias).view(T, B, 4 * H)  # then the gates, in place
+    G = input_projection(x.reshape(T * B, I), w_ih, bias).view(
+        T, B, 4 * H
+    )  # then the gates, in place
     rec = StepMatmul(w_hh, kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
-    y, C, TC = torch.ops.rnnkit.lstm_forward(G, h0d, c0s, w_hh.contiguous().t(), rec.packed, sched.reverse, save)
+    y, C, TC = torch.ops.rnnkit.lstm_forward(
+        G, h0d, c0s, w_hh.contiguous().t(), rec.packed, sched.reverse, save
+    )
     h_n = y[last].clone()
     if save:
         return y, h_n, C[last] * 0.5, (G, C, TC, None)
@@ -177,7 +186,16 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
         back = StepMatmul(w_hh.t(), kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
         c0s = (c0.detach() * 2).contiguous()
         dG, dh, DC = torch.ops.rnnkit.lstm_backward(
-            G, C, TC, c0s, dy, dh_n.contiguous(), dc_n.contiguous(), w_hh.detach().contiguous(), back.packed, sched.reverse
+            G,
+            C,
+            TC,
+            c0s,
+            dy,
+            dh_n.contiguous(),
+            dc_n.contiguous(),
+            w_hh.detach().contiguous(),
+            back.packed,
+            sched.reverse,
         )
         DH = None
         return _weight_grads(x, h0, w_ih, w_hr, R, y, sched, needs, dG, dh, DH, DC)

@@ -16,6 +16,7 @@ Backward, per step in reverse processing order (dh_t includes dy_t)::
 act' comes from the saved outputs for all T at once; the loop is two ops. Then
 dW_ih = da^T x, dW_hh = da^T h_prev, dx = da W_ih and db = Σ da over all T·B rows.
 """
+
 from __future__ import annotations
 
 import torch
@@ -39,21 +40,33 @@ def _forward(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity: str, sched: Schedule):
     H = w_hh.shape[0]
     if _fused(x, sched):  # the same loop in C++ (kernels/rnn.cpp), on the unscaled weights
         b_ih = b_ih.detach() if b_ih is not None else None
-        A = input_projection(x.reshape(T * B, I), w_ih.detach(), b_ih).view(T, B, H)  # + b_hh in the kernel
+        A = input_projection(x.reshape(T * B, I), w_ih.detach(), b_ih).view(
+            T, B, H
+        )  # + b_hh in the kernel
         w_hh = w_hh.detach().contiguous()
         rec = StepMatmul(w_hh, kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
         b_hh = b_hh.detach() if b_hh is not None else None
         y, h_n = torch.ops.rnnkit.rnn_forward(
-            A, h0.detach().contiguous(), w_hh.t(), b_hh, rec.packed, nonlinearity == "tanh", sched.reverse
+            A,
+            h0.detach().contiguous(),
+            w_hh.t(),
+            b_hh,
+            rec.packed,
+            nonlinearity == "tanh",
+            sched.reverse,
         )
         return y, h_n
     scale = 2.0 if nonlinearity == "tanh" else 1.0
     w_ih_s, w_hh_s = w_ih.detach() * scale, w_hh.detach() * scale
     bias = None
     if b_ih is not None or b_hh is not None:
-        bias = (b_ih.detach() if b_ih is not None else 0) + (b_hh.detach() if b_hh is not None else 0)
+        bias = (b_ih.detach() if b_ih is not None else 0) + (
+            b_hh.detach() if b_hh is not None else 0
+        )
         bias = bias * scale
-    A = input_projection(x.reshape(T * B, I), w_ih_s, bias).view(T, B, H)  # (scaled) pre-activations
+    A = input_projection(x.reshape(T * B, I), w_ih_s, bias).view(
+        T, B, H
+    )  # (scaled) pre-activations
     y = x.new_zeros(T, B, H) if sched.packed else x.new_empty(T, B, H)
     rec = StepMatmul(w_hh_s, B, onednn=not sched.packed, steps=T)
     neg1 = const(-1.0, x)
@@ -84,7 +97,13 @@ def _backward(saved, nonlinearity: str, sched: Schedule, needs, dy, dh_n):
     if _fused(x, sched):
         back = StepMatmul(w_hh.t(), kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
         dA, dh = torch.ops.rnnkit.rnn_backward(
-            y, dy, dh_n.contiguous(), w_hh.detach().contiguous(), back.packed, nonlinearity == "tanh", sched.reverse
+            y,
+            dy,
+            dh_n.contiguous(),
+            w_hh.detach().contiguous(),
+            back.packed,
+            nonlinearity == "tanh",
+            sched.reverse,
         )
         return _grads_after_loop(x, h0, w_ih, w_hh, y, sched, needs, dA, dh)
     if nonlinearity == "tanh":  # act'(a_t) for all steps at once     (T, B, H)

@@ -20,6 +20,7 @@ runs the Python loops, with the same results. ``RNNKIT_KERNELS=0`` turns the ker
 off; ``RNNKIT_KERNELS=require`` makes a failed build an error (CI sets nothing: a
 test asserts they build wherever a compiler exists).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -47,7 +48,7 @@ _state: dict = {"loaded": None, "off": 0}
 
 
 def _cpu_key() -> str:
-    """The CPU's instruction-set flags (a -march=native build is only valid on a CPU that has them)."""
+    """The CPU's instruction-set flags (a -march=native build runs only where they exist)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith(("flags", "Features")):
@@ -65,7 +66,9 @@ def build_directory() -> Path:
     digest.update(torch.__version__.encode())
     digest.update(sys.version.encode())
     digest.update(_cpu_key().encode())
-    root = Path(os.environ.get("RNNKIT_KERNELS_DIR") or Path.home() / ".cache" / "rnnkit" / "kernels")
+    root = Path(
+        os.environ.get("RNNKIT_KERNELS_DIR") or Path.home() / ".cache" / "rnnkit" / "kernels"
+    )
     return root / digest.hexdigest()[:16]
 
 
@@ -89,7 +92,11 @@ def _load() -> bool:
         where = build_directory()
         where.mkdir(parents=True, exist_ok=True)
         if not any(where.glob("*.so")):
-            print("rnnkit: building the fused CPU kernels (once per machine, about 30 s)", file=sys.stderr, flush=True)
+            print(
+                "rnnkit: building the fused CPU kernels (once per machine, about 30 s)",
+                file=sys.stderr,
+                flush=True,
+            )
         cpp_extension.load(
             name="rnnkit_kernels",
             sources=[str(s) for s in SOURCES],
@@ -102,9 +109,14 @@ def _load() -> bool:
         return hasattr(torch.ops.rnnkit, "lstm_forward")
     except Exception as err:  # no compiler, no ninja, a failed build: fall back to Python
         if mode == "require":
-            raise RuntimeError(f"rnnkit: RNNKIT_KERNELS=require, but the fused kernels did not build: {err}") from err
+            raise RuntimeError(
+                f"rnnkit: RNNKIT_KERNELS=require, but the fused kernels did not build: {err}"
+            ) from err
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        print(f"rnnkit: fused CPU kernels unavailable, using the Python loops ({first})", file=sys.stderr)
+        print(
+            f"rnnkit: fused CPU kernels unavailable, using the Python loops ({first})",
+            file=sys.stderr,
+        )
         return False
 
 
