@@ -49,9 +49,9 @@ def _functorch_active() -> bool:
 def _bptt_function(mode: str):
     """rnnkit.nn.bptt's function for ``mode``, or None when it offers none (or cannot run
     under an active torch.func transform)."""
-    if _functorch_active() and not getattr(_bptt_module(), "SUPPORTS_FUNCTORCH", False):
-        return None
     bptt = _bptt_module()
+    if _functorch_active() and not getattr(bptt, "SUPPORTS_FUNCTORCH", False):
+        return None
     fn = getattr(bptt, _NAMES[mode], None)
     supports = getattr(bptt, "supports", None)
     if fn is None or (supports is not None and not supports(mode)):
