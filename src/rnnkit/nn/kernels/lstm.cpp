@@ -26,10 +26,10 @@ void forward_rows(const T* pre, T* gates, const T* cprev, T* c, T* tc, T* y, int
                   int64_t H) {
   for (int64_t r = r0; r < r1; ++r) {
     const T* a = pre + r * 4 * H;
-    T* gt = gates + r * 4 * H;
+    T* gt = SAVE ? gates + r * 4 * H : nullptr;  // gates and tc are unused (may be null) without SAVE
     const T* cp = cprev + r * H;
     T* cr = c + r * H;
-    T* tr = tc + r * H;
+    T* tr = SAVE ? tc + r * H : nullptr;
     T* yr = y + r * H;
 #pragma omp simd
     for (int64_t j = 0; j < H; ++j) {
@@ -182,30 +182,6 @@ std::vector<Tensor> lstm_backward(const Tensor& G, const Tensor& C, const Tensor
   return {dG, dh_all, dc2.mul_(2)};
 }
 
-// One inference step over nb rows: gates from a (nb, 4H), cell c (nb, H) in place,
-// h into y (nb, H) and into the next GEMM's input h_next (row stride ld).
-template <typename T>
-void infer_rows(const T* a, T* c, T* y, T* h_next, int64_t ld, int64_t nb, int64_t H) {
-  for (int64_t r = 0; r < nb; ++r) {
-    const T* ar = a + r * 4 * H;
-    T* cr = c + r * H;
-    T* yr = y + r * H;
-    T* hr = h_next + r * ld;
-#pragma omp simd
-    for (int64_t j = 0; j < H; ++j) {
-      const T i = sigm(ar[j]);
-      const T f = sigm(ar[H + j]);
-      const T g2 = T(4) * sigm(T(2) * ar[2 * H + j]) - T(2);
-      const T o = sigm(ar[3 * H + j]);
-      const T c2 = f * cr[j] + i * g2;
-      const T h = o * (T(2) * sigm(c2) - T(1));
-      cr[j] = c2;
-      yr[j] = h;
-      hr[j] = h;
-    }
-  }
-}
-
 // Inference only: no (T, B, 4H) pre-activation buffer at all. Each step makes one GEMM
 // of [x_t, h_{t-1}] (rows, I + H) with the stacked weight [W_ih | W_hh], so the gates
 // never leave the cache. x (T, B, I); w_cat_t (I + H, 4H) = [W_ih | W_hh]^T;
@@ -251,7 +227,10 @@ std::vector<Tensor> lstm_infer(const Tensor& x, const Tensor& h0, const Tensor& 
           }
           gemm_xwt<scalar_t>(nb, 4 * H, I + H, xhp, I + H, W, scalar_t(1), gp, 4 * H);
         }
-        infer_rows<scalar_t>(pre, c, yp + (t * B + r0) * H, xhp + I, I + H, nb, H);
+        scalar_t* yt = yp + (t * B + r0) * H;
+        forward_rows<scalar_t, false>(pre, nullptr, c, c, nullptr, yt, 0, nb, H);  // cell in place
+        for (int64_t r = 0; r < nb; ++r)  // h_t into the next step's GEMM input
+          std::copy(yt + r * H, yt + (r + 1) * H, xhp + r * (I + H) + I);
       }
     });
   });
