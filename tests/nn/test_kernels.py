@@ -207,3 +207,16 @@ def test_aten_gemm_fallback_equals_blas(dtype):
     tol = 1e-12 if dtype == torch.float64 else 1e-5
     for a, b in zip(blas, aten):
         torch.testing.assert_close(a, b, rtol=tol, atol=tol)
+
+
+def test_a_venvs_own_ninja_is_found_without_activation(monkeypatch, tmp_path):
+    """cpp_extension runs `ninja` from PATH; a venv's ninja sits beside its python."""
+    import sysconfig
+
+    scripts = sysconfig.get_path("scripts")
+    if not scripts or shutil.which("ninja", path=scripts) is None:
+        pytest.skip("no ninja in this environment's scripts folder")
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no ninja on PATH
+    assert shutil.which("ninja") is None
+    kernels._ninja_on_path()
+    assert shutil.which("ninja") is not None
