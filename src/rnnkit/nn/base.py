@@ -37,6 +37,7 @@ from rnnkit.nn import stack
 from rnnkit.nn.extensions import runner as ext_runner
 from rnnkit.nn.extensions import stateful as ext_stateful
 from rnnkit.nn.extensions.options import Extensions
+from rnnkit.nn.packing import permute, unpack_input
 
 __all__ = ["RNNBase", "BACKENDS", "GATES", "AUTO_RNNKIT_ON_CPU"]
 
@@ -396,17 +397,3 @@ class RNNBase(nn.Module):
         module.train(self.training)
         return module
 
-
-def unpack_input(input):
-    """(data, batch_sizes, sorted_indices, unsorted_indices) of a PackedSequence, or
-    (input, None, None, None) of a tensor."""
-    if isinstance(input, PackedSequence):
-        return input.data, input.batch_sizes, input.sorted_indices, input.unsorted_indices
-    return input, None, None, None
-
-
-def permute(hx: tuple, permutation: Tensor | None) -> tuple:
-    """Reorder the batch dimension (dim 1) of every state tensor."""
-    if permutation is None:
-        return hx
-    return tuple(h.index_select(1, permutation) for h in hx)

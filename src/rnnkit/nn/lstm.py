@@ -6,7 +6,8 @@ import warnings
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
-from rnnkit.nn.base import RNNBase, permute, unpack_input
+from rnnkit.nn.base import RNNBase
+from rnnkit.nn.packing import permute, unpack_input
 
 __all__ = ["LSTM"]
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+from torch.nn.utils.rnn import PackedSequence
 
-__all__ = ["step_mask", "packed_to_padded", "padded_to_packed"]
+__all__ = ["step_mask", "packed_to_padded", "padded_to_packed", "unpack_input", "permute"]
 
 
 def step_mask(batch_sizes: Tensor, device: torch.device) -> Tensor:
@@ -30,3 +31,18 @@ def packed_to_padded(data: Tensor, batch_sizes: Tensor) -> Tensor:
 def padded_to_packed(padded: Tensor, batch_sizes: Tensor) -> Tensor:
     """(T, B, F) -> (N, F), the rows of each step in PackedSequence order."""
     return padded[step_mask(batch_sizes, padded.device)]  # (N, F)
+
+
+def unpack_input(input):
+    """(data, batch_sizes, sorted_indices, unsorted_indices) of a PackedSequence, or
+    (input, None, None, None) of a tensor."""
+    if isinstance(input, PackedSequence):
+        return input.data, input.batch_sizes, input.sorted_indices, input.unsorted_indices
+    return input, None, None, None
+
+
+def permute(hx: tuple, permutation: Tensor | None) -> tuple:
+    """Reorder the batch dimension (dim 1) of every state tensor."""
+    if permutation is None:
+        return hx
+    return tuple(h.index_select(1, permutation) for h in hx)
