@@ -1,6 +1,7 @@
 """The fused C++ loops of rnnkit.nn.kernels: they build here, and equal the Python loops."""
 from __future__ import annotations
 
+import contextlib
 import shutil
 
 import pytest
@@ -179,33 +180,49 @@ def test_lstm_inference_kernel_equals_python_loop(reverse, bias):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
 
 
+@contextlib.contextmanager
+def gemm_route(route: str):
+    """Make the kernels' per-step GEMMs take one route: "blas", "aten" or "small"."""
+    old_blas = torch.ops.rnnkit._use_blas(route != "aten")
+    old_limit = torch.ops.rnnkit._small_gemm(1 << 30 if route == "small" else 0)
+    try:
+        yield
+    finally:
+        torch.ops.rnnkit._use_blas(old_blas)
+        torch.ops.rnnkit._small_gemm(old_limit)
+
+
 @needs_kernels
+@pytest.mark.parametrize("route", ["aten", "small"])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-def test_aten_gemm_fallback_equals_blas(dtype):
-    """Builds whose torch exports no sgemm_/dgemm_ take the ATen route inside the kernels."""
-    torch.manual_seed(0)
+def test_gemm_routes_agree(dtype, route):
+    """The ATen route (builds whose torch exports no sgemm_/dgemm_) and the kernels' own
+    small-matrix loops (N·K up to 1024 by default) give what the BLAS route gives.
+
+    Hidden sizes 5 and 16 (LSTM: N = 64, the widest padded block) cover a remainder
+    and an exact multiple of the vector width; input size 3 and the second layer's 2·H
+    cover K below and above H."""
     from rnnkit.nn import GRU, LSTM, RNN
 
     def run():
         outs = []
         for cls in (LSTM, GRU, RNN):
-            torch.manual_seed(1)
-            m = cls(3, 5, num_layers=2, bidirectional=True, backend="rnnkit").to(dtype)
-            x = torch.randn(6, 4, 3, dtype=dtype, requires_grad=True)
-            y = m(x)[0]
-            outs += [y, *torch.autograd.grad(y.sin().sum(), [x, *m.parameters()])]
-            with torch.no_grad():
-                outs.append(m(x)[0])
+            for H in (5, 16):
+                torch.manual_seed(1)
+                m = cls(3, H, num_layers=2, bidirectional=True, backend="rnnkit").to(dtype)
+                x = torch.randn(6, 4, 3, dtype=dtype, requires_grad=True)
+                y = m(x)[0]
+                outs += [y, *torch.autograd.grad(y.sin().sum(), [x, *m.parameters()])]
+                with torch.no_grad():
+                    outs.append(m(x)[0])
         return outs
 
-    blas = run()
-    old = torch.ops.rnnkit._use_blas(False)
-    try:
-        aten = run()
-    finally:
-        torch.ops.rnnkit._use_blas(old)
+    with gemm_route("blas"):
+        blas = run()
+    with gemm_route(route):
+        other = run()
     tol = 1e-12 if dtype == torch.float64 else 1e-5
-    for a, b in zip(blas, aten):
+    for a, b in zip(blas, other):
         torch.testing.assert_close(a, b, rtol=tol, atol=tol)
 
 

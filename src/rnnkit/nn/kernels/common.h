@@ -63,10 +63,68 @@ inline bool& use_blas() {
 // C = beta·C + X·Wᵀ on raw row-major buffers: X (rows, K) with row stride ldx, C (rows, N)
 // with row stride ldc, W (N, K) contiguous. The time loops call this once per step, so
 // it skips building tensors; BLAS directly when torch's build exports it, else ATen.
+// Largest N·K that gemm_xwt/gemm_xw compute with their own loops instead of BLAS: at
+// the tutorial's sizes (H = 10, a few hundred weights) MKL's per-call cost is several
+// times the arithmetic. Tests move it (set_small_gemm) to cover both routes.
+inline int64_t& small_gemm_limit() {
+  static int64_t limit = 1024;
+  return limit;
+}
+
+// C = beta·C + X·Wp[:, :N] for Wp (K, NP) zero-padded to NP columns, a multiple of the
+// vector width. The padded, compile-time width keeps each row's accumulator in registers
+// and the k loop free of remainder iterations; beta = 0 ignores C, as BLAS does.
+template <typename T, int NP>
+void small_gemm_rows(int64_t rows, int64_t N, int64_t K, const T* X, int64_t ldx, const T* Wp, T beta, T* C,
+                     int64_t ldc) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* x = X + r * ldx;
+    T* c = C + r * ldc;
+    T acc[NP];
+#pragma omp simd
+    for (int j = 0; j < NP; ++j) acc[j] = T(0);
+    for (int64_t k = 0; k < K; ++k) {
+      const T xk = x[k];
+      const T* w = Wp + k * NP;
+#pragma omp simd
+      for (int j = 0; j < NP; ++j) acc[j] += xk * w[j];
+    }
+    if (beta == T(0)) {
+      for (int64_t j = 0; j < N; ++j) c[j] = acc[j];
+    } else {
+      for (int64_t j = 0; j < N; ++j) c[j] = beta * c[j] + acc[j];
+    }
+  }
+}
+
+// The small route: copies W (N, K) transposed, or W (K, N) as it is, into a zero-padded
+// (K, NP) block on the stack, then runs small_gemm_rows for the smallest NP that fits.
+template <typename T>
+bool small_gemm(int64_t rows, int64_t N, int64_t K, const T* X, int64_t ldx, const T* W, bool transposed, T beta,
+                T* C, int64_t ldc) {
+  if (N * K > small_gemm_limit() || N > 64 || K > 64) return false;
+  const int64_t NP = N <= 16 ? 16 : (N <= 32 ? 32 : 64);
+  alignas(64) T Wp[64 * 64];
+  for (int64_t k = 0; k < K; ++k) {
+    T* row = Wp + k * NP;
+    for (int64_t j = 0; j < N; ++j) row[j] = transposed ? W[j * K + k] : W[k * N + j];
+    for (int64_t j = N; j < NP; ++j) row[j] = T(0);
+  }
+  if (NP == 16) {
+    small_gemm_rows<T, 16>(rows, N, K, X, ldx, Wp, beta, C, ldc);
+  } else if (NP == 32) {
+    small_gemm_rows<T, 32>(rows, N, K, X, ldx, Wp, beta, C, ldc);
+  } else {
+    small_gemm_rows<T, 64>(rows, N, K, X, ldx, Wp, beta, C, ldc);
+  }
+  return true;
+}
+
 template <typename T>
 void gemm_xwt(int64_t rows, int64_t N, int64_t K, const T* X, int64_t ldx, const T* W, T beta, T* C,
               int64_t ldc) {
   if (rows == 0) return;
+  if (small_gemm<T>(rows, N, K, X, ldx, W, true, beta, C, ldc)) return;
   const int m = int(N), n = int(rows), k = int(K), lda = int(K), ldb = int(ldx), ldcc = int(ldc);
   const T one = T(1);
   // Column-major view: Cᵀ (N, rows) = W (N, K) · Xᵀ (K, rows).
@@ -91,6 +149,7 @@ template <typename T>
 void gemm_xw(int64_t rows, int64_t N, int64_t K, const T* X, int64_t ldx, const T* W, T beta, T* C,
              int64_t ldc) {
   if (rows == 0) return;
+  if (small_gemm<T>(rows, N, K, X, ldx, W, false, beta, C, ldc)) return;
   const int m = int(N), n = int(rows), k = int(K), lda = int(N), ldb = int(ldx), ldcc = int(ldc);
   const T one = T(1);
   // Column-major view: Cᵀ (N, rows) = Wᵀ (N, K) · Xᵀ (K, rows), Wᵀ stored column-major as W.

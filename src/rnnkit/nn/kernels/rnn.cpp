@@ -12,21 +12,24 @@
 namespace rnnkit_kernels {
 
 // h = act(a + b) over nb rows of H (b: the (H,) bias b_hh, or null).
+// y = act(a + b) over nb rows of H. The bias goes in row by row, then the activation runs
+// over all nb·H values as one flat loop: with H below the vector width (the tutorial's
+// H = 10) a per-row loop would be all scalar remainder, about 4 ns per sigmoid.
 template <typename T>
 void rnn_forward_rows(const T* a, const T* b, T* y, int64_t nb, int64_t H, bool tanh) {
   for (int64_t r = 0; r < nb; ++r) {
     const T* ar = a + r * H;
     T* yr = y + r * H;
-    if (tanh) {
 #pragma omp simd
-      for (int64_t j = 0; j < H; ++j) yr[j] = T(2) * sigm(T(2) * (ar[j] + (b ? b[j] : T(0)))) - T(1);
-    } else {
+    for (int64_t j = 0; j < H; ++j) yr[j] = ar[j] + (b ? b[j] : T(0));
+  }
+  const int64_t n = nb * H;
+  if (tanh) {
 #pragma omp simd
-      for (int64_t j = 0; j < H; ++j) {
-        const T v = ar[j] + (b ? b[j] : T(0));
-        yr[j] = v > T(0) ? v : T(0);
-      }
-    }
+    for (int64_t i = 0; i < n; ++i) y[i] = T(2) * sigm(T(2) * y[i]) - T(1);
+  } else {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = y[i] > T(0) ? y[i] : T(0);
   }
 }
 
@@ -122,8 +125,16 @@ bool set_use_blas(bool on) {
   return old;
 }
 
+// Test hook: the largest N·K the per-step GEMMs compute with their own loops; returns the old one.
+int64_t set_small_gemm(int64_t limit) {
+  const int64_t old = small_gemm_limit();
+  small_gemm_limit() = limit;
+  return old;
+}
+
 TORCH_LIBRARY_FRAGMENT(rnnkit, m) {
   m.def("_use_blas(bool on) -> bool", &set_use_blas);
+  m.def("_small_gemm(int limit) -> int", &set_small_gemm);
   m.def("rnn_forward(Tensor A, Tensor h0, Tensor w_hh_t, Tensor? b_hh, Tensor? packed, bool tanh, bool reverse) -> Tensor[]",
         &rnn_forward);
   m.def("rnn_backward(Tensor y, Tensor dy, Tensor dh_n, Tensor w_hh, Tensor? packed, bool tanh, bool reverse) -> Tensor[]",
