@@ -184,3 +184,22 @@ def test_mkl_route_equals_python_float64(cls, monkeypatch):
     with kernels.disabled():
         python = _model_run(model, x, hx, weights)
     assert _max_diff(fused, python) < 1e-12
+
+
+def test_pool_recycles_large_buffers_and_never_shares_a_live_one():
+    """kernels/pool.h: a freed buffer of the same byte size comes back on the next call
+    (no fresh pages to fault in); two live buffers are always distinct memory."""
+    like = torch.empty(0)
+    size = [3, (1 << 18) + 7]  # just over 3 MiB of float32 (pooled from 1 MiB up), a size no other test uses
+    a = torch.ops.rnnkit.min_scan_empty(size, like)
+    a.fill_(1.0)
+    first = a.data_ptr()
+    b = torch.ops.rnnkit.min_scan_empty(size, like)
+    assert b.data_ptr() != first
+    del a
+    c = torch.ops.rnnkit.min_scan_empty(size, like)
+    assert c.data_ptr() == first  # the freed one, recycled
+    c.zero_()
+    assert b.shape == c.shape == torch.Size(size) and c.sum() == 0
+    small = torch.ops.rnnkit.min_scan_empty([4, 4], like)  # below 1 MiB: torch's allocator
+    assert small.shape == (4, 4)

@@ -7,8 +7,9 @@ the input projection's GEMMs as well as the scan, so that
 * the forward projection P = x W^T + b and the backward's ∂L/∂x = dP W run on oneDNN
   with a packed weight where it applies (``bptt._gemm.input_projection``; about 1.15×
   MKL's ``addmm`` at our shapes), and ∂L/∂W = dP^T x is one MKL GEMM;
-* outputs above 32 MiB (P, h, dP, ∂L/∂x at long T) are put on transparent huge pages,
-  where first-touch page faults would otherwise cost as much as the GEMMs;
+* outputs above 32 MiB (P, h, dP, ∂L/∂x at long T) come from the kernels' buffer pool
+  (kernels/pool.h), which recycles them between calls and puts them on transparent huge
+  pages, where first-touch page faults would otherwise cost as much as the GEMMs;
 * ∂L/∂b comes from sums over time that the backward kernel accumulates on the way,
   instead of a second pass over dP (T, B, G·H);
 * only x, P and h are saved: the backward recomputes the gates from P.
@@ -49,9 +50,9 @@ def _mask_2d(mask: Tensor | None, like: Tensor) -> Tensor | None:
 
 # glibc serves each allocation above 32 MiB with a fresh mmap, whose first touch costs a
 # page fault per 4 KB: about 0.5 ms per MB here, as much as the GEMM that fills it. Such
-# outputs go onto huge pages (the kernel's min_scan_empty) and MKL, which can write into
-# them (the kernel then adds the bias); smaller ones to oneDNN (input_projection), ~15%
-# faster than MKL at our shapes.
+# outputs come from the kernels' pool (min_scan_empty: recycled, on huge pages) and MKL,
+# which can write into them (the kernel then adds the bias); smaller ones go to oneDNN
+# (input_projection), ~15% faster than MKL at our shapes.
 _MMAP_BYTES = 32 << 20
 
 

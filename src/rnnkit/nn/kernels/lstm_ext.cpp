@@ -32,14 +32,12 @@
 #include <torch/library.h>
 
 #include <cmath>
-#include <cstdlib>
-#include <mutex>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
 #include "common.h"
 #include "lstm_ext_rows.h"
+#include "pool.h"
 #include "vmath.h"
 
 namespace rnnkit_lstm_ext {
@@ -55,63 +53,8 @@ using rnnkit_kernels::sigm;
 // Rows per parallel chunk: below about 16k elements a second thread costs more than it saves.
 int64_t grain_rows(int64_t width) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, width)); }
 
-// Large buffers recycled between calls. A training step allocates and frees the same
-// (T, B, ·) histories every call; through malloc, buffers this large go back to the
-// kernel when freed and page-fault on every first touch when allocated again, which on
-// the development VM cost 5-9 µs per 4 KiB page, more than the loop's own arithmetic.
-// The pool keeps freed buffers (exact byte sizes, up to kPoolBytes in all) for the next
-// call; the tensors are ordinary (from_blob with a deleter that returns the memory).
-class Pool {
- public:
-  static constexpr size_t kMinBytes = size_t(1) << 20;   // smaller ones come from at::empty
-  static constexpr size_t kPoolBytes = size_t(1) << 30;  // most memory kept while unused
-
-  void* take(size_t bytes) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = free_.find(bytes);
-      if (it != free_.end()) {
-        void* p = it->second;
-        free_.erase(it);
-        held_ -= bytes;
-        return p;
-      }
-    }
-    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-    TORCH_CHECK(p != nullptr, "rnnkit lstm_ext kernel: out of memory allocating ", bytes, " bytes");
-    return p;
-  }
-
-  void give(void* p, size_t bytes) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (held_ + bytes <= kPoolBytes) {
-        free_.emplace(bytes, p);
-        held_ += bytes;
-        return;
-      }
-    }
-    std::free(p);
-  }
-
- private:
-  std::mutex mu_;
-  std::unordered_multimap<size_t, void*> free_;
-  size_t held_ = 0;
-};
-
-Pool& pool() {
-  static Pool* p = new Pool();  // never destroyed: tensors may be freed during interpreter exit
-  return *p;
-}
-
-// at::empty for the large per-call buffers, through the pool.
-Tensor empty(at::IntArrayRef sizes, const at::TensorOptions& opt) {
-  const size_t bytes = size_t(c10::multiply_integers(sizes)) * opt.dtype().itemsize();
-  if (bytes < Pool::kMinBytes) return at::empty(sizes, opt);
-  void* p = pool().take(bytes);
-  return at::from_blob(p, sizes, [bytes](void* q) { pool().give(q, bytes); }, opt);
-}
+// at::empty for the large per-call buffers, through the shared pool (pool.h).
+Tensor empty(at::IntArrayRef sizes, const at::TensorOptions& opt) { return rnnkit_kernels::pooled_empty(sizes, opt); }
 
 template <typename S>
 const S* ptr(const std::optional<Tensor>& t) {

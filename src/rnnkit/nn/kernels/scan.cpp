@@ -23,11 +23,9 @@
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
-#include <sys/mman.h>
-
-#include <cstdlib>
 #include <optional>
 
+#include "pool.h"
 #include "scan_math.h"
 
 namespace rnnkit_kernels::min_rnn {
@@ -200,19 +198,10 @@ Tensor bias_or_zeros(const std::optional<Tensor>& bias, const Tensor& proj) {
   return bias.has_value() && bias->defined() ? *bias : at::zeros({proj.size(2)}, proj.options());
 }
 
-// An uninitialised tensor of the given size and like's dtype. glibc serves allocations
-// from 32 MiB up with a fresh mmap, and the first touch of each 4 KB page then faults:
-// 0.5-1 ms per MB here, as long as a GEMM over the same data. Those go onto transparent
-// huge pages (2 MB per fault) instead; smaller ones come from torch's allocator.
+// An uninitialised tensor of the given size and like's dtype; large ones come from the
+// shared pool (pool.h), which recycles them between calls and puts the largest on huge pages.
 Tensor huge_empty(at::IntArrayRef size, const Tensor& like) {
-  constexpr size_t kHuge = size_t(2) << 20, kMmap = size_t(32) << 20;
-  const size_t bytes = static_cast<size_t>(c10::multiply_integers(size)) * like.element_size();
-  if (bytes < kMmap) return at::empty(size, like.options());
-  const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
-  void* data = std::aligned_alloc(kHuge, rounded);
-  TORCH_CHECK(data != nullptr, "rnnkit min_scan kernel: out of memory allocating ", bytes, " bytes");
-  madvise(data, rounded, MADV_HUGEPAGE);  // a hint: without THP the pages are simply small
-  return at::from_blob(data, size, [](void* p) { std::free(p); }, like.options());
+  return rnnkit_kernels::pooled_empty(size, like.options());
 }
 
 // h (T, B, H) of the MinGRU (G = 2) or MinLSTM (G = 3) recurrence, with pre-activations
