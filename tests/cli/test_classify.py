@@ -134,7 +134,15 @@ def test_resume_errors_are_one_line(tmp_path):
         "error: --train is required: a .ts file or a folder of WAV files")
 
 
-def test_ensemble_classifier_trains_predicts_and_export_refuses(tmp_path):
+@pytest.mark.parametrize("option, key, value, refusal", [
+    ("model.members=2", "members", 2,
+     "error: export: a classifier with model.members = 2 (an ensemble) cannot be exported yet; "
+     "train with model.members = 1 to export"),
+    ("model.deltas=true", "deltas", True,
+     "error: export: a classifier with model.deltas = true cannot be exported yet "
+     "(the streaming front end has no step differences); train without it to export"),
+])
+def test_ensemble_or_deltas_classifier_trains_predicts_and_export_refuses(tmp_path, option, key, value, refusal):
     full = read_ts(DATASETS / "classification" / "JapaneseVowels_TRAIN.ts")
     keep = [i for i, y in enumerate(full.labels) if y in ("1", "2")]
     train, test = keep[0:8] + keep[30:38], keep[8:12] + keep[38:42]  # the file is sorted by label
@@ -143,14 +151,12 @@ def test_ensemble_classifier_trains_predicts_and_export_refuses(tmp_path):
     out = tmp_path / "run"
     result = runner.invoke(app, ["classify", "train", "--train", str(tmp_path / "train.ts"),
                                  "--test", str(tmp_path / "test.ts"), "--out", str(out),
-                                 "--set", "model.cell=gru", "--set", "model.members=2", *TINY])
+                                 "--set", "model.cell=gru", "--set", option, *TINY])
     assert result.exit_code == 0, result.output
-    assert json.loads((out / "model" / "model.json").read_text())["model"]["members"] == 2
+    assert json.loads((out / "model" / "model.json").read_text())["model"][key] == value
     result = runner.invoke(app, ["classify", "predict", "--model", str(out), str(tmp_path / "test.ts")])
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == 8
     result = runner.invoke(app, ["classify", "evaluate", "--model", str(out), "--test", str(tmp_path / "test.ts")])
     assert result.exit_code == 0, result.output
-    assert _error(["export", "--model", str(out), "--format", "torchscript", "--out", str(tmp_path / "m.pt")]) == (
-        "error: export: a classifier with model.members = 2 (an ensemble) cannot be exported yet; "
-        "train with model.members = 1 to export")
+    assert _error(["export", "--model", str(out), "--format", "torchscript", "--out", str(tmp_path / "m.pt")]) == refusal

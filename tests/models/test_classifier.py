@@ -217,3 +217,35 @@ def test_ensemble_predicts_mean_probability_and_sums_member_losses(pooling):
 def test_members_must_be_positive():
     with pytest.raises(ConfigError, match=r"^model members must be >= 1, got 0$"):
         SequenceClassifier(3, 4, members=0)
+
+
+def test_packed_deltas_are_each_sequences_step_differences():
+    """packed_deltas on a packed batch of unsorted lengths equals x_t - x_{t-1} worked out
+    on every sequence alone (0 at its first step), in the packed order."""
+    from torch.nn.utils.rnn import pack_sequence, unpack_sequence
+
+    from rnnkit.models.classifier import packed_deltas
+
+    seqs = [torch.randn(t, 3, dtype=torch.float64) for t in LENGTHS]
+    packed = pack_sequence(seqs, enforce_sorted=False)
+    deltas = packed._replace(data=packed_deltas(packed.data, packed.batch_sizes))
+    for seq, got in zip(seqs, unpack_sequence(deltas)):
+        want = torch.cat([torch.zeros(1, 3, dtype=seq.dtype), seq[1:] - seq[:-1]])
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean"])
+def test_deltas_model_packed_equals_each_sequence_alone(pooling):
+    """model.deltas widens the recurrent input to [x, Δx] and still gives each sequence the
+    loss it has alone (the differences never cross sequences in a packed batch)."""
+    items = _items()
+    model = _model("gru", pooling, deltas=True)
+    assert model.rnn.input_size == 6
+    batch = model.compute_loss(collate_packed(items))
+    weights = model.class_weights
+    alone = [model.compute_loss(collate_packed([it])) * weights[it[1]] for it in items]
+    expected = sum(alone) / sum(weights[y] for _, y in items)
+    torch.testing.assert_close(batch, expected, rtol=1e-12, atol=1e-12)
+    off = _model("gru", pooling)
+    assert off.rnn.input_size == 3
+    assert not torch.allclose(off.compute_loss(collate_packed(items)), batch)

@@ -93,6 +93,24 @@ def _build_encoder(owner: nn.Module, input_size: int, num_classes: int, hidden_s
     owner.head = nn.Linear(width, num_classes)
 
 
+def packed_deltas(data: torch.Tensor, batch_sizes: torch.Tensor) -> torch.Tensor:
+    """Δx_t = x_t - x_{t-1} of every sequence in packed rows, 0 at each sequence's first step.
+
+    ``data`` (N, F) holds step t's rows at offsets[t] .. offsets[t] + batch_sizes[t], the
+    sequences sorted longest first, so row b of step t follows row b of step t - 1.
+    """
+    sizes = batch_sizes.tolist()
+    offsets = [0]
+    for n in sizes[:-1]:
+        offsets.append(offsets[-1] + n)
+    prev = [offsets[t - 1] + b for t in range(1, len(sizes)) for b in range(sizes[t])]
+    out = torch.zeros_like(data)  # (N, F); the first step's rows stay 0
+    if prev:
+        prev_idx = torch.tensor(prev, device=data.device)
+        out[sizes[0]:] = data[sizes[0]:] - data[prev_idx]
+    return out
+
+
 class SequenceClassifier(nn.Module):
     """Classifies variable-length sequences (B of them, each (T_i, F)) into C classes."""
 
@@ -114,6 +132,7 @@ class SequenceClassifier(nn.Module):
         weight_average: str = "none",
         average_decay: float = 0.99,
         members: int = 1,
+        deltas: bool = False,
     ) -> None:
         super().__init__()
         if cell not in CELLS:
@@ -142,16 +161,18 @@ class SequenceClassifier(nn.Module):
         self.pooling = pooling
         self.num_directions = 2 if bidirectional else 1
         self.num_members = int(members)
+        self.deltas = bool(deltas)
+        rnn_input = 2 * input_size if self.deltas else input_size  # [x_t, x_t - x_{t-1}]
         # member 1 lives on the module itself (rnn, attn_*, head: the keys of a members=1
         # model), members 2..K in extra_members, each built the same way, after it
-        _build_encoder(self, input_size, num_classes, hidden_size, num_layers, cell, bidirectional,
+        _build_encoder(self, rnn_input, num_classes, hidden_size, num_layers, cell, bidirectional,
                        pooling, dropout, rnn_impl)
         self.dropout = nn.Dropout(dropout)
         if self.num_members > 1:
             self.extra_members = nn.ModuleList()
             for _ in range(self.num_members - 1):
                 member = nn.Module()
-                _build_encoder(member, input_size, num_classes, hidden_size, num_layers, cell,
+                _build_encoder(member, rnn_input, num_classes, hidden_size, num_layers, cell,
                                bidirectional, pooling, dropout, rnn_impl)
                 self.extra_members.append(member)
 
@@ -232,6 +253,8 @@ class SequenceClassifier(nn.Module):
         """Each member's logits, K tensors (B, C)."""
         packed = self._as_packed(x, lengths)
         data = (packed.data - self.input_mean) / self.input_std  # (sum T_i, F)
+        if self.deltas:
+            data = torch.cat([data, packed_deltas(data, packed.batch_sizes)], dim=-1)  # (sum T_i, 2F)
         packed = packed._replace(data=data)
         return [self._member_logits(m, packed) for m in self._members()]
 

@@ -77,6 +77,9 @@ class ClassifyModelConfig:
     # Ensemble in one model: members independently initialised encoders + heads, trained
     # together (loss = sum of the members' losses), predicting the mean of their probabilities.
     members: int = 1
+    # Feed the recurrent layers [x_t, x_t - x_{t-1}] (standardised inputs and their first
+    # differences, 0 at each sequence's first step) instead of x_t.
+    deltas: bool = False
 
 
 @dataclass

@@ -140,6 +140,9 @@ def spec_for(model: nn.Module, kind: str) -> ExportSpec:
         if getattr(model, "num_members", 1) > 1:
             raise ExportError(f"export: a classifier with model.members = {model.num_members} (an ensemble) "
                               "cannot be exported yet; train with model.members = 1 to export")
+        if getattr(model, "deltas", False):
+            raise ExportError("export: a classifier with model.deltas = true cannot be exported yet "
+                              "(the streaming front end has no step differences); train without it to export")
         front = ew.ClassifierFront(model.input_mean, model.input_std)
         n_feat = int(model.input_mean.shape[0])
         mean, std = model.input_mean, model.input_std
