@@ -69,6 +69,19 @@ CANDIDATES = {
     # + heads trained together, predicting the mean of their probabilities; on gru-mean
     "gru-mean-m3": ["model.cell='gru'", "model.pooling='mean'", "model.members=3"],
     "gru-mean-m5": ["model.cell='gru'", "model.pooling='mean'", "model.members=5"],
+    # third pass (2026-11-30, fixed before any ran): more members, wider members, and
+    # heavier dropout on the ensemble of 5
+    "gru-mean-m10": ["model.cell='gru'", "model.pooling='mean'", "model.members=10"],
+    "gru-mean-m5-h128": ["model.cell='gru'", "model.pooling='mean'", "model.members=5",
+                         "model.hidden_size=128"],
+    "gru-mean-m5-d0.3": ["model.cell='gru'", "model.pooling='mean'", "model.members=5",
+                         "model.dropout=0.3"],
+    # fourth pass (2026-11-30, fixed before it ran): step differences as extra inputs
+    # (model.deltas) on the ensembles of 5 and 10
+    "gru-mean-m5-deltas": ["model.cell='gru'", "model.pooling='mean'", "model.members=5",
+                           "model.deltas=true"],
+    "gru-mean-m10-deltas": ["model.cell='gru'", "model.pooling='mean'", "model.members=10",
+                            "model.deltas=true"],
 }
 # The candidate with the fewest CV errors over seeds 0 and 1 (ties: lower log-loss), chosen
 # by --cv alone (it never reads the test file); benchmarks/RESULTS_classify.md has the table.
