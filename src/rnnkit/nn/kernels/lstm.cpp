@@ -20,10 +20,57 @@
 
 namespace rnnkit_kernels {
 
-// SAVE: write the activations back over the gates for backward (skipped in inference).
+// forward_rows for H below the vector width (the tutorial's H = 10), where a per-row
+// loop would be all scalar remainder: the sigmoids run as two flat loops over the whole
+// block, σ over all (nb, 4H) pre-activations (the g quarter doubled first, for σ(2a_g))
+// and tanh c = 2σ(c2) - 1 over all (nb, H) cells, and only cheap arithmetic stays per
+// row. Same formulas, so the same numbers. pre is overwritten.
 template <typename T, bool SAVE>
-void forward_rows(const T* pre, T* gates, const T* cprev, T* c, T* tc, T* y, int64_t r0, int64_t r1,
+void forward_rows_flat(T* pre, T* gates, const T* cprev, T* c, T* tc, T* y, int64_t nb, int64_t H) {
+  for (int64_t r = 0; r < nb; ++r) {
+    T* ag = pre + r * 4 * H + 2 * H;
+    for (int64_t j = 0; j < H; ++j) ag[j] *= T(2);
+  }
+  const int64_t n4 = nb * 4 * H, n = nb * H;
+#pragma omp simd
+  for (int64_t k = 0; k < n4; ++k) pre[k] = sigm(pre[k]);
+  for (int64_t r = 0; r < nb; ++r) {
+    const T* s = pre + r * 4 * H;
+    T* gt = SAVE ? gates + r * 4 * H : nullptr;
+    const T* cp = cprev + r * H;
+    T* cr = c + r * H;
+    for (int64_t j = 0; j < H; ++j) {
+      const T i = s[j], f = s[H + j], g2 = T(4) * s[2 * H + j] - T(2);
+      if constexpr (SAVE) {
+        gt[j] = i;
+        gt[H + j] = f;
+        gt[2 * H + j] = g2;
+        gt[3 * H + j] = s[3 * H + j];
+      }
+      cr[j] = f * cp[j] + i * g2;
+    }
+  }
+#pragma omp simd
+  for (int64_t k = 0; k < n; ++k) y[k] = T(2) * sigm(c[k]) - T(1);  // tanh c, then times o
+  for (int64_t r = 0; r < nb; ++r) {
+    const T* o = pre + r * 4 * H + 3 * H;
+    T* yr = y + r * H;
+    for (int64_t j = 0; j < H; ++j) {
+      if constexpr (SAVE) tc[r * H + j] = yr[j];
+      yr[j] *= o[j];
+    }
+  }
+}
+
+// SAVE: write the activations back over the gates for backward (skipped in inference).
+// pre is scratch: the small-H route overwrites it.
+template <typename T, bool SAVE>
+void forward_rows(T* pre, T* gates, const T* cprev, T* c, T* tc, T* y, int64_t r0, int64_t r1,
                   int64_t H) {
+  if (H < 16) {
+    return forward_rows_flat<T, SAVE>(pre + r0 * 4 * H, SAVE ? gates + r0 * 4 * H : nullptr, cprev + r0 * H,
+                                      c + r0 * H, SAVE ? tc + r0 * H : nullptr, y + r0 * H, r1 - r0, H);
+  }
   for (int64_t r = r0; r < r1; ++r) {
     const T* a = pre + r * 4 * H;
     T* gt = SAVE ? gates + r * 4 * H : nullptr;  // gates and tc are unused (may be null) without SAVE
@@ -106,7 +153,7 @@ std::vector<Tensor> lstm_forward(Tensor G, const Tensor& h0, const Tensor& c0s, 
         const int64_t tp = reverse ? t + 1 : t - 1;
         scalar_t* g = Gp + (t * B + r0) * 4 * H;                         // (nb, 4H)
         const scalar_t* hp = (k == 0 ? h0p : yp + tp * B * H) + r0 * H;  // (nb, H)
-        const scalar_t* pre = g;
+        scalar_t* pre = g;
         Tensor pre_t;
         if (onednn) {  // oneDNN with the packed weight (large weights)
           pre_t = onednn_add((k == 0 ? h0 : y[tp]).narrow(0, r0, nb), G[t].narrow(0, r0, nb), *packed);
@@ -215,7 +262,7 @@ std::vector<Tensor> lstm_infer(const Tensor& x, const Tensor& h0, const Tensor& 
         const int64_t t = reverse ? T - 1 - k : k;
         const scalar_t* xt = xp + (t * B + r0) * I;
         for (int64_t r = 0; r < nb; ++r) std::copy(xt + r * I, xt + (r + 1) * I, xhp + r * (I + H));
-        const scalar_t* pre = gp;
+        scalar_t* pre = gp;
         Tensor pre_t;
         if (given(packed)) {  // oneDNN with the packed weight (large weights)
           pre_t = onednn_linear(xh, *packed, bias);
