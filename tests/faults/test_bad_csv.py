@@ -110,3 +110,12 @@ def test_random_bytes_parse_or_raise_one_line_data_error(data, options):
 @given(csv_files(), OPTIONS)
 def test_csv_property_long_run(data, options):
     _check(data, options)
+
+
+@pytest.mark.parametrize("data", [b"0\r0", b"t,y\r1,2\r\r2,3\r", b"y\r1\r2\n3\n"])
+def test_bare_carriage_return_line_ends_parse_or_raise_one_line_data_error(data):
+    """Old-Mac line ends (a bare \\r), alone or mixed: the slow property run found that
+    the row-number pass read them without newline="" and raised csv.Error."""
+    _check(data, {"time_col": None, "targets": None, "missing": "error", "group_col": None, "freq": None})
+    rows = timeseries._data_rows(data.decode())
+    assert rows == sorted(rows) and all(r >= 2 for r in rows)

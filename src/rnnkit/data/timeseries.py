@@ -375,7 +375,7 @@ def read_series(
 def _data_rows(text: str) -> list[int]:
     """Spreadsheet row number of each non-blank data record (header = row 1)."""
     out, line = [], 1
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text, newline=""))
     next(reader)
     line = reader.line_num
     for rec in reader:
