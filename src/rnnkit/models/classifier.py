@@ -99,15 +99,13 @@ def packed_deltas(data: torch.Tensor, batch_sizes: torch.Tensor) -> torch.Tensor
     ``data`` (N, F) holds step t's rows at offsets[t] .. offsets[t] + batch_sizes[t], the
     sequences sorted longest first, so row b of step t follows row b of step t - 1.
     """
-    sizes = batch_sizes.tolist()
-    offsets = [0]
-    for n in sizes[:-1]:
-        offsets.append(offsets[-1] + n)
-    prev = [offsets[t - 1] + b for t in range(1, len(sizes)) for b in range(sizes[t])]
+    sizes = batch_sizes.to(torch.int64).cpu()                          # (T,)
+    steps = torch.repeat_interleave(torch.arange(len(sizes)), sizes)  # (N,) each row's step
+    first = int(sizes[0])
+    # a row of step t >= 1 sits batch_sizes[t-1] rows after its predecessor in step t - 1
+    prev = torch.arange(first, len(steps)) - sizes[steps[first:] - 1]
     out = torch.zeros_like(data)  # (N, F); the first step's rows stay 0
-    if prev:
-        prev_idx = torch.tensor(prev, device=data.device)
-        out[sizes[0]:] = data[sizes[0]:] - data[prev_idx]
+    out[first:] = data[first:] - data[prev.to(data.device)]
     return out
 
 
