@@ -60,9 +60,6 @@ inline bool& use_blas() {
   return on;
 }
 
-// C = beta·C + X·Wᵀ on raw row-major buffers: X (rows, K) with row stride ldx, C (rows, N)
-// with row stride ldc, W (N, K) contiguous. The time loops call this once per step, so
-// it skips building tensors; BLAS directly when torch's build exports it, else ATen.
 // Largest N·K that gemm_xwt/gemm_xw compute with their own loops instead of BLAS: at
 // the tutorial's sizes (H = 10, a few hundred weights) MKL's per-call cost is several
 // times the arithmetic. Tests move it (set_small_gemm) to cover both routes.
@@ -120,47 +117,29 @@ bool small_gemm(int64_t rows, int64_t N, int64_t K, const T* X, int64_t ldx, con
   return true;
 }
 
+// C = beta·C + X·op(W) on raw row-major buffers: X (rows, K) with row stride ldx, C (rows, N)
+// with row stride ldc; op(W) = Wᵀ for W (N, K) contiguous when transposed, else W (K, N)
+// contiguous. The time loops call this once per step, so it skips building tensors: the
+// small route for tiny weights, BLAS directly when torch's build exports it, else ATen.
 template <typename T>
-void gemm_xwt(int64_t rows, int64_t N, int64_t K, const T* X, int64_t ldx, const T* W, T beta, T* C,
-              int64_t ldc) {
+void gemm_rows(int64_t rows, int64_t N, int64_t K, const T* X, int64_t ldx, const T* W, bool transposed, T beta,
+               T* C, int64_t ldc) {
   if (rows == 0) return;
-  if (small_gemm<T>(rows, N, K, X, ldx, W, true, beta, C, ldc)) return;
-  const int m = int(N), n = int(rows), k = int(K), lda = int(K), ldb = int(ldx), ldcc = int(ldc);
+  if (small_gemm<T>(rows, N, K, X, ldx, W, transposed, beta, C, ldc)) return;
+  const int m = int(N), n = int(rows), k = int(K), lda = int(transposed ? K : N), ldb = int(ldx), ldcc = int(ldc);
   const T one = T(1);
-  // Column-major view: Cᵀ (N, rows) = W (N, K) · Xᵀ (K, rows).
+  const char* op = transposed ? "T" : "N";
+  // Column-major view: Cᵀ (N, rows) = op(W)ᵀ (N, K) · Xᵀ (K, rows); W (K, N) row-major is
+  // Wᵀ column-major, W (N, K) row-major needs the "T".
   if constexpr (std::is_same_v<T, float>) {
-    if (sgemm_ && use_blas()) return sgemm_("T", "N", &m, &n, &k, &one, W, &lda, X, &ldb, &beta, C, &ldcc);
+    if (sgemm_ && use_blas()) return sgemm_(op, "N", &m, &n, &k, &one, W, &lda, X, &ldb, &beta, C, &ldcc);
   } else {
-    if (dgemm_ && use_blas()) return dgemm_("T", "N", &m, &n, &k, &one, W, &lda, X, &ldb, &beta, C, &ldcc);
+    if (dgemm_ && use_blas()) return dgemm_(op, "N", &m, &n, &k, &one, W, &lda, X, &ldb, &beta, C, &ldcc);
   }
   const auto opts = at::TensorOptions().dtype(c10::CppTypeToScalarType<T>::value);
   Tensor x = at::from_blob(const_cast<T*>(X), {rows, K}, {ldx, 1}, opts);
-  Tensor w = at::from_blob(const_cast<T*>(W), {N, K}, opts);
-  Tensor c = at::from_blob(C, {rows, N}, {ldc, 1}, opts);
-  if (beta == T(0)) {
-    at::mm_out(c, x, w.t());
-  } else {
-    c.addmm_(x, w.t(), beta);
-  }
-}
-
-// C = beta·C + X·W with W (K, N) contiguous (the backward's dh = dG · W_hh).
-template <typename T>
-void gemm_xw(int64_t rows, int64_t N, int64_t K, const T* X, int64_t ldx, const T* W, T beta, T* C,
-             int64_t ldc) {
-  if (rows == 0) return;
-  if (small_gemm<T>(rows, N, K, X, ldx, W, false, beta, C, ldc)) return;
-  const int m = int(N), n = int(rows), k = int(K), lda = int(N), ldb = int(ldx), ldcc = int(ldc);
-  const T one = T(1);
-  // Column-major view: Cᵀ (N, rows) = Wᵀ (N, K) · Xᵀ (K, rows), Wᵀ stored column-major as W.
-  if constexpr (std::is_same_v<T, float>) {
-    if (sgemm_ && use_blas()) return sgemm_("N", "N", &m, &n, &k, &one, W, &lda, X, &ldb, &beta, C, &ldcc);
-  } else {
-    if (dgemm_ && use_blas()) return dgemm_("N", "N", &m, &n, &k, &one, W, &lda, X, &ldb, &beta, C, &ldcc);
-  }
-  const auto opts = at::TensorOptions().dtype(c10::CppTypeToScalarType<T>::value);
-  Tensor x = at::from_blob(const_cast<T*>(X), {rows, K}, {ldx, 1}, opts);
-  Tensor w = at::from_blob(const_cast<T*>(W), {K, N}, opts);
+  Tensor w = transposed ? at::from_blob(const_cast<T*>(W), {N, K}, opts).t()
+                        : at::from_blob(const_cast<T*>(W), {K, N}, opts);  // (K, N) either way
   Tensor c = at::from_blob(C, {rows, N}, {ldc, 1}, opts);
   if (beta == T(0)) {
     at::mm_out(c, x, w);
@@ -169,7 +148,19 @@ void gemm_xw(int64_t rows, int64_t N, int64_t K, const T* X, int64_t ldx, const 
   }
 }
 
-// base + h @ W^T on oneDNN with a weight packed by torch.ops.mkldnn._reorder_linear_weight.
+// C = beta·C + X·Wᵀ with W (N, K) contiguous (the forward's h_{t-1} W_hhᵀ).
+template <typename T>
+void gemm_xwt(int64_t rows, int64_t N, int64_t K, const T* X, int64_t ldx, const T* W, T beta, T* C,
+              int64_t ldc) {
+  gemm_rows<T>(rows, N, K, X, ldx, W, true, beta, C, ldc);
+}
+
+// C = beta·C + X·W with W (K, N) contiguous (the backward's dh = dG · W_hh).
+template <typename T>
+void gemm_xw(int64_t rows, int64_t N, int64_t K, const T* X, int64_t ldx, const T* W, T beta, T* C,
+             int64_t ldc) {
+  gemm_rows<T>(rows, N, K, X, ldx, W, false, beta, C, ldc);
+}// base + h @ W^T on oneDNN with a weight packed by torch.ops.mkldnn._reorder_linear_weight.
 inline Tensor onednn_add(const Tensor& h, const Tensor& base, const Tensor& packed) {
   static const auto op =
       c10::Dispatcher::singleton().findSchemaOrThrow("mkldnn::_linear_pointwise", "binary");
