@@ -25,27 +25,15 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnkit.nn import kernels
 from rnnkit.nn.bptt._gemm import input_projection
+from rnnkit.nn.scan import kernel_applies, kernel_mask
 
 __all__ = ["MinLayer", "min_layer", "applies"]
 
 
 def applies(x: Tensor, weight: Tensor) -> bool:
     """Whether :func:`min_layer` can run: CPU float32/float64, one dtype, kernels built."""
-    return (
-        x.device.type == "cpu"
-        and x.dtype in (torch.float32, torch.float64)
-        and weight.dtype == x.dtype
-        and kernels.available()
-    )
-
-
-def _mask_2d(mask: Tensor | None, like: Tensor) -> Tensor | None:
-    """(T, B, 1) -> contiguous (T, B) in the dtype of ``like``, as the kernel takes it."""
-    if mask is None:
-        return None
-    return mask.reshape(mask.shape[0], mask.shape[1]).to(like.dtype).contiguous()
+    return kernel_applies(x, weight)
 
 
 # glibc serves each allocation above 32 MiB with a fresh mmap, whose first touch costs a
@@ -92,7 +80,7 @@ class MinLayer(torch.autograd.Function):
     def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None, h0: Tensor,
                 mask: Tensor | None, reverse: bool) -> Tensor:
         proj, kernel_bias = _project(x, weight, bias)  # (T, B, G·H)
-        h0, mask = h0.contiguous(), _mask_2d(mask, proj)
+        h0, mask = h0.contiguous(), kernel_mask(mask, proj)
         h = torch.ops.rnnkit.min_scan_forward(proj, h0, mask, reverse, kernel_bias)  # (T, B, H)
         ctx.reverse = reverse
         ctx.save_for_backward(x, weight, proj, kernel_bias, h0, mask, h)
@@ -124,5 +112,5 @@ def min_layer(x: Tensor, weight: Tensor, bias: Tensor | None, h0: Tensor,
         return MinLayer.apply(x, weight, bias, h0, mask, reverse)
     with torch.no_grad():
         proj, kernel_bias = _project(x, weight, bias)
-        mask = _mask_2d(mask, proj)
+        mask = kernel_mask(mask, proj)
         return torch.ops.rnnkit.min_scan_forward(proj, h0.contiguous(), mask, reverse, kernel_bias)

@@ -190,17 +190,18 @@ def _shifted_diff(h: Tensor, h0: Tensor, cand: Tensor, reverse: bool, out: Tenso
     return out
 
 
-def _fused(proj: Tensor, h0: Tensor) -> bool:
-    """Whether the C++ kernel (rnnkit.nn.kernels) runs this recurrence: CPU, float32/64."""
+def kernel_applies(t: Tensor, other: Tensor) -> bool:
+    """Whether the C++ scan kernel (rnnkit.nn.kernels) can take ``t`` with ``other``:
+    CPU, float32/64, one dtype, kernels built."""
     return (
-        proj.device.type == "cpu"
-        and proj.dtype in (torch.float32, torch.float64)
-        and h0.dtype == proj.dtype
+        t.device.type == "cpu"
+        and t.dtype in (torch.float32, torch.float64)
+        and other.dtype == t.dtype
         and kernels.available()
     )
 
 
-def _time_batch(mask: Tensor | None, like: Tensor) -> Tensor | None:
+def kernel_mask(mask: Tensor | None, like: Tensor) -> Tensor | None:
     """The kernel's mask layout: (T, B, 1) -> contiguous (T, B), in the dtype of ``like``."""
     if mask is None:
         return None
@@ -234,9 +235,9 @@ class MinRecurrence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, proj: Tensor, h0: Tensor, mask: Tensor | None, reverse: bool) -> Tensor:
-        ctx.fused = _fused(proj, h0)
+        ctx.fused = kernel_applies(proj, h0)
         if ctx.fused:  # the same recurrence in one C++ pass (kernels/scan.cpp)
-            h0, mask = h0.contiguous(), _time_batch(mask, proj)
+            h0, mask = h0.contiguous(), kernel_mask(mask, proj)
             h = torch.ops.rnnkit.min_scan_forward(proj, h0, mask, reverse)  # (T, B, H)
             ctx.reverse = reverse
             ctx.save_for_backward(proj, h0, mask, h)
