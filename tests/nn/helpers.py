@@ -74,3 +74,17 @@ def assert_close(actual, expected, tol=TOL, what=""):
 
 def pack(x, lengths, batch_first):
     return pack_padded_sequence(x, lengths, batch_first=batch_first, enforce_sorted=False)
+
+
+def assert_fused_equals_python(run, atol: float = 1e-12) -> list:
+    """Call ``run()`` with the fused C++ kernels and again with them off; every returned
+    tensor must agree to ``atol`` (float64 cases). Returns the fused results."""
+    from rnnkit.nn import kernels
+
+    fused = run()
+    with kernels.disabled():
+        python = run()
+    assert len(fused) == len(python)
+    for a, b in zip(fused, python):
+        torch.testing.assert_close(a, b, rtol=0, atol=atol)
+    return fused

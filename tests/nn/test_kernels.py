@@ -9,6 +9,7 @@ import torch
 
 from rnnkit.nn import LSTM, kernels
 from rnnkit.nn.bptt import gru_sequence, lstm_sequence, rnn_sequence
+from tests.nn.helpers import assert_fused_equals_python
 
 needs_kernels = pytest.mark.skipif(
     not kernels.available(), reason="fused kernels not built (no compiler)"
@@ -52,11 +53,7 @@ def test_lstm_fused_equals_python_loop_float64(reverse):
     T, B, H = 7, 3, 5
     weights = [torch.randn(T, B, H, dtype=torch.float64), torch.randn(B, H, dtype=torch.float64),
                torch.randn(B, H, dtype=torch.float64)]
-    fused = _run(args, reverse, weights)
-    with kernels.disabled():
-        python = _run(args, reverse, weights)
-    for a, b in zip(fused, python):
-        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    assert_fused_equals_python(lambda: _run(args, reverse, weights))
 
 
 @needs_kernels
@@ -124,11 +121,7 @@ def test_gru_rnn_fused_equal_python_loops_float64(kind, reverse):
         loss = (y * w).sum() + (h * h).sum()
         return [y, h, *torch.autograd.grad(loss, args)]
 
-    fused = run()
-    with kernels.disabled():
-        python = run()
-    for a, b in zip(fused, python):
-        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    assert_fused_equals_python(run)
 
 
 @needs_kernels

@@ -9,6 +9,7 @@ from rnnkit.nn import kernels
 from rnnkit.nn.extensions import lstm_kernel, runner
 from rnnkit.nn.extensions.lstm_bptt import lstm_extended_sequence
 from rnnkit.nn.extensions.sequence import input_part
+from tests.nn.helpers import assert_fused_equals_python
 
 needs_kernels = pytest.mark.skipif(not kernels.available(),
                                    reason="fused kernels not built (no compiler)")
@@ -159,11 +160,7 @@ def test_bidirectional_layer_fused_equals_python(monkeypatch, training):
         loss = (y * weights).sum() + h.sum() + 2 * c.sum()
         return [y, h, c, *torch.autograd.grad(loss, [x, h0, c0, *m.parameters()])]
 
-    fused = run()
-    with kernels.disabled():
-        python = run()
-    for a, b in zip(fused, python):
-        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    assert_fused_equals_python(run)
 
 
 @needs_kernels
