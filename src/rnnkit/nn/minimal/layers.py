@@ -2,9 +2,9 @@
 
 Both gates and the candidate depend on the input only, never on h_{t-1}, so a whole
 sequence is one input projection (a single GEMM) followed by the linear recurrence
-h_t = a_t ⊙ h_{t-1} + b_t, which :mod:`rnnkit.nn.scan` runs as a chunked scan with a
+h_t = a_t ⊙ h_{t-1} + b_t, which :mod:`rnnkit.nn.minimal.scan` runs as a chunked scan with a
 hand-written backward. Where the fused C++ kernels are built (:mod:`rnnkit.nn.kernels`),
-:mod:`rnnkit.nn.min_layer` runs the projection's GEMMs and one fused pass over time
+:mod:`rnnkit.nn.minimal.fused` runs the projection's GEMMs and one fused pass over time
 instead, with the same results.
 
 MinGRU (gate order z, h̃; weights (2H, I)):
@@ -57,9 +57,9 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
 from rnnkit.nn.extensions import stateful as ext_stateful
-from rnnkit.nn.min_layer import applies as min_layer_applies
-from rnnkit.nn.min_layer import min_layer
-from rnnkit.nn.scan import min_recurrence
+from rnnkit.nn.minimal.fused import applies as min_layer_applies
+from rnnkit.nn.minimal.fused import min_layer
+from rnnkit.nn.minimal.scan import min_recurrence
 
 __all__ = ["MinGRU", "MinLSTM", "g_activation"]
 
