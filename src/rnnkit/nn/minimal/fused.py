@@ -5,7 +5,7 @@ reverse)`` (see :class:`rnnkit.nn.minimal.scan.MinRecurrence` for the equations)
 the input projection's GEMMs as well as the scan, so that
 
 * the forward projection P = x W^T + b and the backward's ∂L/∂x = dP W run on oneDNN
-  with a packed weight where it applies (``bptt._gemm.input_projection``; about 1.15×
+  with a packed weight where it applies (``rnnkit.nn.gemm.input_projection``; about 1.15×
   MKL's ``addmm`` at our shapes), and ∂L/∂W = dP^T x is one MKL GEMM;
 * outputs above 32 MiB (P, h, dP, ∂L/∂x at long T) come from the kernels' buffer pool
   (kernels/pool.h), which recycles them between calls and puts them on transparent huge
@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnkit.nn.bptt._gemm import input_projection
+from rnnkit.nn.gemm import input_projection
 from rnnkit.nn.minimal.scan import kernel_applies, kernel_mask
 
 __all__ = ["MinLayer", "min_layer", "applies"]
