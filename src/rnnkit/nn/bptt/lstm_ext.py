@@ -43,11 +43,6 @@ _ln = torch.native_layer_norm  # (out, mean, rstd): LN with its statistics kept
 _ln_backward = torch.ops.aten.native_layer_norm_backward
 
 
-def _tanh_(v: Tensor) -> Tensor:
-    """tanh(v) = 2σ(2v) − 1 in place: sigmoid is several times faster than tanh on CPU."""
-    return v.mul_(2.0).sigmoid_().mul_(2.0).sub_(1.0)
-
-
 class LSTMExtendedFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, ax, h0, c0, w_hh, g_hh, b_hh, g_c, b_c, d, m_h, m_c, eps, reverse, save):
