@@ -99,7 +99,8 @@ def key_parts(files: list[Path], flags: list[str]) -> dict[str, str]:
 
 def cache_root() -> Path:
     """``$RNNKIT_KERNELS_DIR``, else ``~/.cache/rnnkit/kernels``."""
-    return Path(os.environ.get("RNNKIT_KERNELS_DIR") or Path.home() / ".cache" / "rnnkit" / "kernels")
+    default = Path.home() / ".cache" / "rnnkit" / "kernels"
+    return Path(os.environ.get("RNNKIT_KERNELS_DIR") or default)
 
 
 def build_directory(parts: dict[str, str]) -> Path:
@@ -169,7 +170,8 @@ def lock_timeout() -> float:
     except ValueError:
         seconds = -1.0
     if not seconds >= 0:
-        raise ValueError(f"RNNKIT_KERNELS_LOCK_TIMEOUT must be a number of seconds >= 0, got {value!r}")
+        raise ValueError("RNNKIT_KERNELS_LOCK_TIMEOUT must be a number of seconds >= 0, "
+                         f"got {value!r}")
     return seconds
 
 
