@@ -173,7 +173,27 @@ def test_a_live_builder_is_waited_for_with_a_bound_then_python_loops(monkeypatch
         f"{holder.pid} held the kernel build lock {next(tmp_path.glob('*/rnnkit-build.lock'))} "
         "for over 2 s)"
     )
-    assert len(lines) <= 2  # at most a "waiting for process N" line before it
+    assert lines[:-1] == [f"rnnkit: waiting for process {holder.pid}, which is building the "
+                          "fused CPU kernels (at most 2 s)"]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="no fcntl")
+def test_waiting_is_said_only_for_a_builder(tmp_path, capsys):
+    holder = build.acquire(tmp_path, 0)  # another open file: flock excludes it too
+    try:
+        with pytest.raises(TimeoutError, match=f"process {os.getpid()} held the kernel build lock"):
+            build.acquire(tmp_path, 1.5)  # the holder is only loading: nothing said
+        assert capsys.readouterr().err == ""
+        build.announce(holder, tmp_path, "first build", {"sources": "x"})
+        assert capsys.readouterr().err.startswith("rnnkit: building the fused CPU kernels (first")
+        with pytest.raises(TimeoutError):
+            build.acquire(tmp_path, 1.5)
+        assert _stderr_lines(capsys.readouterr().err) == [
+            f"rnnkit: waiting for process {os.getpid()}, which is building the fused CPU "
+            "kernels (at most 1.5 s)"]
+    finally:
+        build.release(holder)
+    build.release(build.acquire(tmp_path, 0))  # free again once released
 
 
 @pytest.mark.parametrize("value", ["-1", "soon"])

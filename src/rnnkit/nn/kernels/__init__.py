@@ -80,9 +80,7 @@ def _load() -> bool:
         try:
             reason = build.build_reason(where, parts)
             if reason is not None:
-                build.write_key(where, parts)
-                print(f"rnnkit: building the fused CPU kernels ({reason}; about a minute) "
-                      f"in {where}", file=sys.stderr, flush=True)
+                build.announce(lock, where, reason, parts)
             cpp_extension.load(
                 name="rnnkit_kernels",
                 sources=[str(s) for s in SOURCES],

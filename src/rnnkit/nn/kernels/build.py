@@ -39,13 +39,13 @@ from typing import IO
 import torch
 
 __all__ = ["key_parts", "cache_root", "build_directory", "build_reason", "write_key",
-           "acquire", "release", "lock_timeout"]
+           "acquire", "announce", "release", "lock_timeout"]
 
 KEY_FILE = "key.json"
 LOCK_FILE = "rnnkit-build.lock"
 TORCH_LOCK_FILE = "lock"  # torch.utils.cpp_extension's FileBaton in the build folder
 DEFAULT_LOCK_TIMEOUT = 300.0  # s; a build takes 60-85 s on two busy cores
-_SAY_WAITING_AFTER = 1.0  # s; shorter waits (another process loading a built library) pass silently
+_SAY_WAITING_AFTER = 1.0  # s of waiting for a builder before saying so
 
 
 def _cpu_flags() -> str:
@@ -175,12 +175,15 @@ def lock_timeout() -> float:
     return seconds
 
 
-def _holder(path: Path) -> str:
+def _holder(path: Path) -> tuple[str, bool]:
+    """Who holds the lock (its pid, as the holder wrote it) and whether it is building
+    (else it is only loading a built library, which takes a moment)."""
     try:
-        pid = path.read_text().strip()
+        words = path.read_text().split()
     except OSError:
-        pid = ""
-    return f"process {pid}" if pid.isdigit() else "another process"
+        words = []
+    who = f"process {words[0]}" if words and words[0].isdigit() else "another process"
+    return who, "building" in words
 
 
 def acquire(where: Path, timeout: float) -> IO | None:
@@ -206,11 +209,12 @@ def acquire(where: Path, timeout: float) -> IO | None:
             if waited >= timeout:
                 handle.close()
                 raise TimeoutError(
-                    f"{_holder(path)} held the kernel build lock {path} for over {timeout:g} s"
+                    f"{_holder(path)[0]} held the kernel build lock {path} for over {timeout:g} s"
                 ) from None
-            if not said and waited >= _SAY_WAITING_AFTER:
-                print(f"rnnkit: waiting for {_holder(path)}, which is building the fused CPU "
-                      f"kernels (at most {timeout:g} s)", file=sys.stderr, flush=True)
+            who, building = _holder(path)
+            if building and not said and waited >= _SAY_WAITING_AFTER:
+                print(f"rnnkit: waiting for {who}, which is building the fused CPU kernels "
+                      f"(at most {timeout:g} s)", file=sys.stderr, flush=True)
                 said = True
             time.sleep(0.1)
     handle.seek(0)
@@ -219,6 +223,16 @@ def acquire(where: Path, timeout: float) -> IO | None:
     handle.flush()
     (where / TORCH_LOCK_FILE).unlink(missing_ok=True)  # its owner is dead: we hold the lock
     return handle
+
+
+def announce(handle: IO | None, where: Path, reason: str, parts: dict[str, str]) -> None:
+    """Before a build: record its key, tell waiting processes, and say why in one line."""
+    write_key(where, parts)
+    if handle is not None:
+        handle.write(" building")
+        handle.flush()
+    print(f"rnnkit: building the fused CPU kernels ({reason}; about a minute) in {where}",
+          file=sys.stderr, flush=True)
 
 
 def release(handle: IO | None) -> None:
