@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from rnnkit.nn.mingru import MinGRU, MinLSTM, g_activation  # noqa: E402
+from rnnkit.nn.minimal.layers import MinGRU, MinLSTM, g_activation  # noqa: E402
 
 
 def _time_once(fn, clock: str = "wall") -> float:
@@ -123,7 +123,7 @@ def bench_mingru(T_values: list[int], rounds: int) -> None:
 
 def bench_accuracy(T: int = 4000, B: int = 4, H: int = 64) -> None:
     """float32 error of each scan against the float64 sequential loop (outputs, gradients)."""
-    from rnnkit.nn.scan import scan_sequential
+    from rnnkit.nn.minimal.scan import scan_sequential
 
     torch.manual_seed(0)
     model = MinGRU(H, H)

@@ -15,3 +15,38 @@ def test_bundled_data_folders_say_where_the_data_comes_from():
     assert areas
     for area in areas:
         assert list(area.rglob("PROVENANCE.md")), f"{area.name} has no PROVENANCE.md"
+
+
+def _pyproject() -> dict:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    return tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def test_the_all_extra_is_every_optional_dependency_but_dev():
+    from packaging.requirements import Requirement
+
+    extras = _pyproject()["project"]["optional-dependencies"]
+    assert "all" in extras
+    wanted = {str(Requirement(r)) for name, reqs in extras.items()
+              if name not in ("all", "dev") for r in reqs}
+    assert {str(Requirement(r)) for r in extras["all"]} == wanted
+    assert {"stats", "onnx", "tensorboard", "kernels"} <= set(extras)
+
+
+def test_metadata_has_urls_and_official_classifiers(monkeypatch):
+    from setuptools.config.pyprojecttoml import read_configuration
+    from trove_classifiers import classifiers as official
+
+    monkeypatch.setenv("VALIDATE_PYPROJECT_NO_NETWORK", "1")
+    project = read_configuration(SRC.parents[1] / "pyproject.toml")["project"]  # schema-checked
+    urls = project["urls"]
+    assert {"Homepage", "Documentation", "Source", "Issues"} <= set(urls)
+    assert all(url.startswith("https://") for url in urls.values())
+    classifiers = project["classifiers"]
+    assert [c for c in classifiers if c not in official] == []
+    assert "License :: OSI Approved :: MIT License" in classifiers
+    lowest = project["requires-python"].removeprefix(">=")
+    assert f"Programming Language :: Python :: {lowest}" in classifiers

@@ -160,13 +160,15 @@ def test_bptt_switch_runs_bptt(monkeypatch):
     assert [s.calls for s in forbid] == [0, 0, 0]
 
 
-@pytest.mark.skipif(bptt_available(), reason="rnnkit.nn.bptt has landed")
-def test_auto_impl_falls_back_to_functional_until_bptt_lands(monkeypatch):
-    monkeypatch.setattr(stack, "SEQUENCE_IMPL", "auto")
-    assert stack.sequence_function("LSTM") is functional.lstm_sequence
+def test_bptt_switch_inside_torch_func_says_why(monkeypatch):
     monkeypatch.setattr(stack, "SEQUENCE_IMPL", "bptt")
-    with pytest.raises(RuntimeError, match="rnnkit.nn.bptt.lstm_sequence is not available"):
-        stack.sequence_function("LSTM")
+    layer = rnnkit.nn.GRU(3, 4, backend="rnnkit")
+    x = torch.randn(5, 2, 3)
+    with pytest.raises(RuntimeError, match="cannot run inside a torch.func transform"):
+        torch.vmap(lambda x: layer(x)[0])(x.unsqueeze(0))
+    monkeypatch.setattr(stack, "SEQUENCE_IMPL", "auto")
+    assert stack.sequence_function("GRU") is rnnkit.nn.bptt.gru_sequence
+    torch.vmap(lambda x: layer(x)[0])(x.unsqueeze(0))  # auto: the plain-autograd loop there
 
 
 @pytest.mark.parametrize("cls", ["LSTM", "GRU", "RNN"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnnkit.nn.extensions.lstm_bptt import lstm_extended_sequence
+from rnnkit.nn.bptt.lstm_ext import lstm_extended_sequence
 from rnnkit.nn.extensions.options import Extensions
 from rnnkit.nn.extensions.recurrent_dropout import recurrent_mask
 from rnnkit.nn.extensions.sequence import extended_sequence, input_part

@@ -6,8 +6,9 @@ import torch
 
 import rnnkit.nn
 from rnnkit.nn import kernels
-from rnnkit.nn.extensions import lstm_kernel, runner
-from rnnkit.nn.extensions.lstm_bptt import lstm_extended_sequence
+from rnnkit.nn.bptt import lstm_ext_kernel
+from rnnkit.nn.extensions import runner
+from rnnkit.nn.bptt.lstm_ext import lstm_extended_sequence
 from rnnkit.nn.extensions.sequence import input_part
 from tests.nn.helpers import assert_fused_equals_python
 
@@ -114,7 +115,7 @@ def test_input_layer_norm_in_the_kernel_equals_python(zoneout, dropout, bias, re
         loss = sum((o * w).sum() for o, w in zip(outs, weights))
         return [*outs, *torch.autograd.grad(loss, leaves)]
 
-    fused = grads(lstm_kernel.ln_lstm_sequence(x, w_ih, b_ih, b_hh, ln, h0, c0, w_hh, *masks,
+    fused = grads(lstm_ext_kernel.ln_lstm_sequence(x, w_ih, b_ih, b_hh, ln, h0, c0, w_hh, *masks,
                                                reverse=reverse))
     with kernels.disabled():
         ax = input_part("LSTM", x, w_ih, b_ih, b_hh, ln, 1e-5)
@@ -132,7 +133,7 @@ def test_input_layer_norm_in_the_kernel_gradcheck():
 
     def fn(x, w_ih, b_ih, b_hh, *rest):
         ln_vals, (h0, c0, w_hh) = dict(zip(names, rest[:6])), rest[6:]
-        return lstm_kernel.ln_lstm_sequence(x, w_ih, b_ih, b_hh, ln_vals, h0, c0, w_hh, *masks)
+        return lstm_ext_kernel.ln_lstm_sequence(x, w_ih, b_ih, b_hh, ln_vals, h0, c0, w_hh, *masks)
 
     assert torch.autograd.gradcheck(fn, (x, w_ih, b_ih, b_hh, *ln.values(), h0, c0, w_hh))
 
@@ -206,7 +207,7 @@ def test_float32_close_to_float64(layer_norm):
 
 def test_python_route_when_kernels_are_off():
     with kernels.disabled():
-        assert not lstm_kernel.applies(torch.zeros(1, 1, 4))
+        assert not lstm_ext_kernel.applies(torch.zeros(1, 1, 4))
 
 
 @needs_kernels

@@ -6,9 +6,9 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from rnnkit.nn import kernels
-from rnnkit.nn.min_layer import min_layer
-from rnnkit.nn.mingru import MinGRU, MinLSTM
-from rnnkit.nn.scan import min_recurrence
+from rnnkit.nn.minimal.fused import min_layer
+from rnnkit.nn.minimal.layers import MinGRU, MinLSTM
+from rnnkit.nn.minimal.scan import min_recurrence
 
 pytestmark = pytest.mark.skipif(not kernels.available(),
                                 reason="fused kernels not built (no compiler)")
@@ -152,7 +152,7 @@ def test_large_buffers_on_huge_pages_behave_like_tensors():
 
 def test_min_layer_mkl_route_equals_onednn_route(monkeypatch):
     """Above _MMAP_BYTES the projection and dX go to MKL on huge pages, the bias to the kernel."""
-    from rnnkit.nn import min_layer as module
+    from rnnkit.nn.minimal import fused as module
 
     torch.manual_seed(5)
     x = torch.randn(200, 4, 32, requires_grad=True)
@@ -172,7 +172,7 @@ def test_min_layer_mkl_route_equals_onednn_route(monkeypatch):
 
 @pytest.mark.parametrize("cls", [MinGRU, MinLSTM])
 def test_mkl_route_equals_python_float64(cls, monkeypatch):
-    from rnnkit.nn import min_layer as module
+    from rnnkit.nn.minimal import fused as module
 
     monkeypatch.setattr(module, "_MMAP_BYTES", 0)
     torch.manual_seed(6)

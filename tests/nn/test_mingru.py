@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnnkit.nn.mingru import MinGRU, MinLSTM, g_activation
+from rnnkit.nn.minimal.layers import MinGRU, MinLSTM, g_activation
 from tests.nn.ext_helpers import train_losses
 
 CLASSES = [MinGRU, MinLSTM]

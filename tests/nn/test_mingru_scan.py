@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnnkit.nn.mingru import g_activation
-from rnnkit.nn.scan import linear_scan, min_recurrence, scan_sequential
+from rnnkit.nn.minimal.layers import g_activation
+from rnnkit.nn.minimal.scan import linear_scan, min_recurrence, scan_sequential
 
 
 def random_recurrence(T, B=2, H=3, dtype=torch.float64):

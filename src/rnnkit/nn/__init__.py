@@ -7,7 +7,7 @@ chooses between this package's code and torch's fused kernel (see docs/nn.md).
 from rnnkit.nn.cells import GRUCell, LSTMCell, RNNCell
 from rnnkit.nn.gru import GRU
 from rnnkit.nn.lstm import LSTM
-from rnnkit.nn.mingru import MinGRU, MinLSTM
+from rnnkit.nn.minimal import MinGRU, MinLSTM
 from rnnkit.nn.rnn import RNN
 
 __all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "MinGRU", "MinLSTM"]

@@ -128,7 +128,27 @@ class RNNCellBase(nn.Module):
 
 
 class RNNCell(RNNCellBase):
-    r"""Elman cell: h' = act(W_ih x + b_ih + W_hh h + b_hh), act = tanh or relu."""
+    r"""Elman cell: h' = act(W_ih x + b_ih + W_hh h + b_hh), act = tanh or relu.
+
+    Args: as ``torch.nn.RNNCell`` (input_size, hidden_size, bias=True,
+    nonlinearity="tanh", device, dtype). Beyond torch, ``nonlinearity`` may be any
+    elementwise callable f, giving h' = f(W_ih x + b_ih + W_hh h + b_hh); such a cell
+    has no torch.nn equivalent (``to_torch()`` raises).
+
+    Examples:
+        >>> import torch
+        >>> import torch.nn.functional as F
+        >>> from rnnkit.nn import RNNCell
+        >>> cell = RNNCell(8, 16)
+        >>> x = torch.randn(5, 4, 8)  # (T, B, I)
+        >>> h = torch.zeros(4, 16)
+        >>> for x_t in x:
+        ...     h = cell(x_t, h)  # (B, H)
+        >>> h.shape
+        torch.Size([4, 16])
+        >>> RNNCell(8, 16, nonlinearity=F.gelu)(torch.randn(8)).shape  # unbatched
+        torch.Size([16])
+    """
 
     _torch_class = nn.RNNCell
 
@@ -162,7 +182,22 @@ class LSTMCell(RNNCellBase):
         c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g)
         h' = σ(o) ⊙ tanh(c')
 
-    Returns (h', c').
+    Returns (h', c'). Args: as ``torch.nn.LSTMCell`` (input_size, hidden_size, bias=True,
+    device, dtype), plus the keyword ``layer_norm`` (False): with True, W_ih x and W_hh h
+    are layer-normalised separately and c' before its tanh (docs/extensions.md), with
+    parameters ``ln_gain_ih``, ``ln_bias_ih``, ``ln_gain_hh``, ``ln_bias_hh``,
+    ``ln_gain_c``, ``ln_bias_c``.
+
+    Examples:
+        >>> import torch
+        >>> from rnnkit.nn import LSTMCell
+        >>> cell = LSTMCell(8, 16, layer_norm=True)
+        >>> h, c = cell(torch.randn(4, 8))  # zero states when omitted
+        >>> h, c = cell(torch.randn(4, 8), (h, c))
+        >>> h.shape, c.shape
+        (torch.Size([4, 16]), torch.Size([4, 16]))
+        >>> sorted(name for name, _ in cell.named_parameters() if name.startswith("ln_"))
+        ['ln_bias_c', 'ln_bias_hh', 'ln_bias_ih', 'ln_gain_c', 'ln_gain_hh', 'ln_gain_ih']
     """
 
     _torch_class = nn.LSTMCell
@@ -192,6 +227,24 @@ class GRUCell(RNNCellBase):
         z = σ(W_iz x + b_iz + W_hz h + b_hz)
         n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
         h' = (1 - z) ⊙ n + z ⊙ h
+
+    Args: as ``torch.nn.GRUCell`` (input_size, hidden_size, bias=True, device, dtype),
+    plus the keyword ``layer_norm`` (False): with True, W_ih x + b_ih and W_hh h + b_hh
+    each pass through their own layer norm before the gates (docs/extensions.md).
+
+    Examples:
+        >>> import torch
+        >>> from rnnkit.nn import GRUCell
+        >>> cell = GRUCell(8, 16)
+        >>> h = cell(torch.randn(4, 8))  # (B, H), from h = 0
+        >>> cell(torch.randn(4, 8), h).shape
+        torch.Size([4, 16])
+        >>> plain = torch.nn.GRUCell(8, 16)
+        >>> cell.load_state_dict(plain.state_dict())  # torch's names and shapes
+        <All keys matched successfully>
+        >>> x = torch.randn(4, 8)
+        >>> torch.allclose(cell(x), plain(x), atol=1e-6)
+        True
     """
 
     _torch_class = nn.GRUCell

@@ -24,9 +24,21 @@ class GRU(RNNBase):
     h_{t-1}. Layers, dropout between layers and directions work as in ``LSTM``.
 
     Args: as ``torch.nn.GRU`` (input_size, hidden_size, num_layers=1, bias=True,
-    batch_first=False, dropout=0.0, bidirectional=False, device, dtype), plus the keyword
-    ``backend`` ("auto", "rnnkit" or "torch"; see docs/nn.md). ``proj_size`` raises
-    ValueError, as in torch.
+    batch_first=False, dropout=0.0, bidirectional=False, device, dtype); ``proj_size``
+    raises ValueError, as in torch. rnnkit adds these keywords, whose defaults give
+    torch's GRU exactly (equations in docs/extensions.md):
+
+    - ``backend`` ("auto"): which code runs, "rnnkit" (hand-written BPTT), "torch" (its
+      fused kernel) or "auto" (the faster correct one, docs/nn.md); with an extension
+      below only "rnnkit" can, and ``backend="torch"`` raises.
+    - ``layer_norm`` (False): W_ih x_t + b_ih and W_hh h_{t-1} + b_hh each pass through
+      their own layer norm before the gates (Ba et al. 2016).
+    - ``recurrent_dropout`` (0.0): one dropout mask per sequence, layer and direction
+      on the h_{t-1} that enters W_hh; z ⊙ h_{t-1} keeps the undropped state.
+    - ``zoneout`` (0.0): each unit of h_t keeps h_{t-1} with this probability at each
+      step (Krueger et al. 2017), its expectation in eval mode.
+    - ``stateful`` (False): calls without ``hx`` continue from the last h_n (detached)
+      until ``reset_state()``.
 
     Shapes (D = 2 if bidirectional else 1, L = num_layers):
 
@@ -37,6 +49,20 @@ class GRU(RNNBase):
     Parameters: ``weight_ih_l{k}`` (3H, I_k) = [W_ir | W_iz | W_in], ``weight_hh_l{k}``
     (3H, H), ``bias_ih_l{k}``, ``bias_hh_l{k}`` (3H,); ``_reverse`` for the backward
     direction. All ~ U(-1/sqrt(H), 1/sqrt(H)).
+
+    Examples:
+        >>> import torch
+        >>> from rnnkit.nn import GRU
+        >>> gru = GRU(10, 20, bidirectional=True, batch_first=True)
+        >>> output, h_n = gru(torch.randn(3, 5, 10))  # (B, T, I)
+        >>> output.shape, h_n.shape  # (B, T, 2H), (2, B, H)
+        (torch.Size([3, 5, 40]), torch.Size([2, 3, 20]))
+        >>> stream = GRU(10, 20, recurrent_dropout=0.25, stateful=True)
+        >>> _ = stream(torch.randn(7, 3, 10))  # the next call starts from this h_n
+        >>> _, h_n = stream(torch.randn(7, 3, 10))
+        >>> stream.reset_state()
+        >>> stream
+        GRU(10, 20, recurrent_dropout=0.25, stateful=True)
     """
 
     def __init__(

@@ -30,7 +30,20 @@ class LSTM(RNNBase):
 
     Args: as ``torch.nn.LSTM`` (input_size, hidden_size, num_layers=1, bias=True,
     batch_first=False, dropout=0.0, bidirectional=False, proj_size=0, device, dtype), plus
-    the keyword ``backend`` ("auto", "rnnkit" or "torch"; see docs/nn.md).
+    these keywords; their defaults give torch's layer exactly (equations in
+    docs/extensions.md; the extensions do not combine with ``proj_size``):
+
+    - ``backend`` ("auto"): "rnnkit" runs this package's hand-written BPTT, "torch"
+      torch's fused kernel, "auto" the faster correct one (docs/nn.md). An LSTM with an
+      extension below always runs "rnnkit"; asking for "torch" then raises.
+    - ``layer_norm`` (False): layer-normalise W_ih x_t and W_hh h_{t-1} separately, and
+      c_t before its tanh (Ba et al. 2016), with parameters ``ln_gain_*``/``ln_bias_*``.
+    - ``recurrent_dropout`` (0.0): drop units of h_{t-1} where it enters W_hh, with one
+      mask per sequence, layer and direction (Gal & Ghahramani 2016); training only.
+    - ``zoneout`` (0.0): probability that a unit of h_t, and of c_t with a mask of its
+      own, keeps its previous value (Krueger et al. 2017); evaluation mixes by p.
+    - ``stateful`` (False): a call without ``hx`` starts from the previous call's
+      (h_n, c_n), detached; ``reset_state()`` goes back to zeros.
 
     Shapes (D = 2 if bidirectional else 1, L = num_layers, H_out = proj_size or hidden_size):
 
@@ -51,6 +64,22 @@ class LSTM(RNNBase):
             i, f, g, o = (x_t @ w_ih.T + b_ih + h @ w_hh.T + b_hh).chunk(4, -1)
             c = f.sigmoid() * c + i.sigmoid() * g.tanh()
             h = o.sigmoid() * c.tanh()
+
+    Examples:
+        >>> import torch
+        >>> from rnnkit.nn import LSTM
+        >>> lstm = LSTM(10, 20, num_layers=2)
+        >>> x = torch.randn(5, 3, 10)  # (T, B, I)
+        >>> output, (h_n, c_n) = lstm(x)
+        >>> output.shape, h_n.shape, c_n.shape
+        (torch.Size([5, 3, 20]), torch.Size([2, 3, 20]), torch.Size([2, 3, 20]))
+        >>> lstm.load_state_dict(torch.nn.LSTM(10, 20, num_layers=2).state_dict())
+        <All keys matched successfully>
+        >>> ext = LSTM(10, 20, batch_first=True, layer_norm=True, zoneout=0.1)
+        >>> ext, ext.resolved_backend()
+        (LSTM(10, 20, batch_first=True, layer_norm=True, zoneout=0.1), 'rnnkit')
+        >>> ext(torch.randn(3, 5, 10))[0].shape  # (B, T, H)
+        torch.Size([3, 5, 20])
     """
 
     def __init__(

@@ -20,9 +20,22 @@ class RNN(RNNBase):
     Layers, dropout between layers and directions work as in ``LSTM``.
 
     Args: as ``torch.nn.RNN`` (input_size, hidden_size, num_layers=1, nonlinearity="tanh",
-    bias=True, batch_first=False, dropout=0.0, bidirectional=False, device, dtype), plus the
-    keyword ``backend`` ("auto", "rnnkit" or "torch"; see docs/nn.md). ``proj_size`` raises
-    ValueError, as in torch.
+    bias=True, batch_first=False, dropout=0.0, bidirectional=False, device, dtype);
+    ``proj_size`` raises ValueError, as in torch. Beyond torch (defaults: torch's RNN;
+    docs/extensions.md):
+
+    - ``nonlinearity``: "tanh" or "relu" as in torch, or any elementwise callable f
+      (``torch.nn.functional.gelu``, ...), giving h_t = f(W_ih x_t + b_ih + W_hh h_{t-1}
+      + b_hh).
+    - ``backend`` ("auto"): "rnnkit" for this package's BPTT, "torch" for torch's fused
+      kernel, "auto" for the faster correct one (docs/nn.md); a callable nonlinearity,
+      recurrent dropout or zoneout needs "rnnkit", and "torch" refuses them.
+    - ``recurrent_dropout`` (0.0): h_{t-1} is multiplied by one dropout mask per
+      sequence, layer and direction before W_hh, in training mode.
+    - ``zoneout`` (0.0): the probability that a unit keeps h_{t-1} instead of the new
+      value; in eval mode the two are mixed by that probability.
+    - ``stateful`` (False): without ``hx`` a call resumes from the preceding call's
+      detached h_n; ``reset_state()`` clears it.
 
     Shapes (D = 2 if bidirectional else 1, L = num_layers):
 
@@ -32,6 +45,20 @@ class RNN(RNNBase):
 
     Parameters: ``weight_ih_l{k}`` (H, I_k), ``weight_hh_l{k}`` (H, H), ``bias_ih_l{k}``,
     ``bias_hh_l{k}`` (H,); ``_reverse`` for the backward direction. All ~ U(-1/sqrt(H), 1/sqrt(H)).
+
+    Examples:
+        >>> import torch
+        >>> import torch.nn.functional as F
+        >>> from rnnkit.nn import RNN
+        >>> rnn = RNN(10, 20, num_layers=2, nonlinearity="relu")
+        >>> output, h_n = rnn(torch.randn(5, 3, 10))  # (T, B, I)
+        >>> output.shape, h_n.shape
+        (torch.Size([5, 3, 20]), torch.Size([2, 3, 20]))
+        >>> gelu = RNN(10, 20, nonlinearity=F.gelu, zoneout=0.1)
+        >>> gelu
+        RNN(10, 20, zoneout=0.1, nonlinearity=gelu)
+        >>> gelu(torch.randn(5, 10))[0].shape  # unbatched (T, I)
+        torch.Size([5, 20])
     """
 
     def __init__(

@@ -7,36 +7,22 @@ Per layer k and direction d, one sequence function runs the whole time loop::
 
 ``SEQUENCE_IMPL`` chooses the sequence functions:
 
-- ``"auto"``: ``rnnkit.nn.bptt`` (hand-written BPTT) when it is importable and offers
-  the function, else ``rnnkit.nn.functional`` (plain autograd); also the latter inside
-  torch.func transforms (grad, vmap, ...) unless bptt sets ``SUPPORTS_FUNCTORCH = True``;
+- ``"auto"``: ``rnnkit.nn.bptt`` (hand-written BPTT), except inside torch.func
+  transforms (grad, vmap, ...), where ``rnnkit.nn.functional`` (plain autograd) runs;
 - ``"bptt"`` / ``"functional"``: that one, always (tests set it to run both).
 """
 from __future__ import annotations
-
-import importlib
-import sys
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from rnnkit.nn import functional, packing
+from rnnkit.nn import bptt, functional, packing
 
 __all__ = ["SEQUENCE_IMPL", "has_fast_kernel", "sequence_function", "run_layers"]
 
 SEQUENCE_IMPL = "auto"
 _NAMES = {"LSTM": "lstm_sequence", "GRU": "gru_sequence", "RNN_TANH": "rnn_sequence", "RNN_RELU": "rnn_sequence"}
-
-
-def _bptt_module():
-    module = sys.modules.get("rnnkit.nn.bptt")  # the common case: no import machinery per call
-    if module is not None:
-        return module
-    try:
-        return importlib.import_module("rnnkit.nn.bptt")
-    except ImportError:
-        return None
 
 
 def _functorch_active() -> bool:
@@ -47,16 +33,11 @@ def _functorch_active() -> bool:
 
 
 def _bptt_function(mode: str):
-    """rnnkit.nn.bptt's function for ``mode``, or None when it offers none (or cannot run
-    under an active torch.func transform)."""
-    bptt = _bptt_module()
-    if _functorch_active() and not getattr(bptt, "SUPPORTS_FUNCTORCH", False):
+    """rnnkit.nn.bptt's function for ``mode``, or None under an active torch.func
+    transform (bptt's autograd.Functions define no ``setup_context``)."""
+    if _functorch_active():
         return None
-    fn = getattr(bptt, _NAMES[mode], None)
-    supports = getattr(bptt, "supports", None)
-    if fn is None or (supports is not None and not supports(mode)):
-        return None
-    return fn
+    return getattr(bptt, _NAMES[mode])
 
 
 def has_fast_kernel(mode: str) -> bool:
@@ -74,7 +55,8 @@ def sequence_function(mode: str):
     fn = _bptt_function(mode)
     if fn is None:
         if SEQUENCE_IMPL == "bptt":
-            raise RuntimeError(f"rnnkit.nn.bptt.{name} is not available")
+            raise RuntimeError(f"rnnkit.nn.bptt.{name} cannot run inside a torch.func "
+                               "transform; set SEQUENCE_IMPL to 'auto' or 'functional'")
         return getattr(functional, name)
     return fn
 

@@ -11,8 +11,7 @@ with the contract of ``rnnkit.nn.functional`` (docs/ARCHITECTURE.md)::
                  batch_sizes=None, reverse=False) -> (y, h_n)
 
 Every combination the contract allows is supported (projection, missing biases,
-``batch_sizes`` with hold semantics, ``reverse``, any floating dtype and device), so
-``supports`` is always true; it exists so callers can ask instead of assuming. Each
+``batch_sizes`` with hold semantics, ``reverse``, any floating dtype and device). Each
 is a ``torch.autograd.Function`` with its backward written out (see each module's
 docstring); double backward recomputes the layer under plain autograd. None of them
 calls torch's fused recurrent kernels. Timings: docs/performance.md.
@@ -21,10 +20,4 @@ from rnnkit.nn.bptt.gru import gru_sequence
 from rnnkit.nn.bptt.lstm import lstm_sequence
 from rnnkit.nn.bptt.rnn import rnn_sequence
 
-__all__ = ["lstm_sequence", "gru_sequence", "rnn_sequence", "supports"]
-
-
-def supports(mode: str, **config) -> bool:
-    """Whether the kernels cover ``mode`` ("LSTM", "GRU", "RNN_TANH", "RNN_RELU") with
-    ``config`` (proj_size, batch_sizes, bias, dtype, device, ...): always, for these modes."""
-    return mode in ("LSTM", "GRU", "RNN_TANH", "RNN_RELU")
+__all__ = ["lstm_sequence", "gru_sequence", "rnn_sequence"]

@@ -28,7 +28,7 @@ from torch import Tensor
 
 from rnnkit.nn import kernels
 from rnnkit.nn.bptt._autograd import gru_loop, recompute_grads
-from rnnkit.nn.bptt._gemm import StepMatmul, input_projection
+from rnnkit.nn.gemm import StepMatmul, input_projection
 from rnnkit.nn.bptt._schedule import Schedule, const, rows
 
 __all__ = ["gru_sequence"]

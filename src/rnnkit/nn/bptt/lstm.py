@@ -40,7 +40,7 @@ from torch import Tensor
 
 from rnnkit.nn import kernels
 from rnnkit.nn.bptt._autograd import lstm_loop, recompute_grads
-from rnnkit.nn.bptt._gemm import StepMatmul, input_projection
+from rnnkit.nn.gemm import StepMatmul, input_projection
 from rnnkit.nn.bptt._schedule import Schedule, const, rows
 
 __all__ = ["lstm_sequence"]

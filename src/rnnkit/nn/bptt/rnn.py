@@ -24,7 +24,7 @@ from torch import Tensor
 
 from rnnkit.nn import kernels
 from rnnkit.nn.bptt._autograd import recompute_grads, rnn_loop
-from rnnkit.nn.bptt._gemm import StepMatmul, input_projection
+from rnnkit.nn.gemm import StepMatmul, input_projection
 from rnnkit.nn.bptt._schedule import Schedule, const, rows
 
 __all__ = ["rnn_sequence"]

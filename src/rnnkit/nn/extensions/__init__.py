@@ -6,7 +6,7 @@
 - :mod:`.zoneout`: zoneout of h (and c) (Krueger et al. 2017);
 - :mod:`.sequence`: the readable plain-autograd loop combining them (any elementwise
   ``nonlinearity`` for the Elman RNN too);
-- :mod:`.lstm_bptt`: the LSTM loop with all extensions and a hand-written backward;
+- :mod:`rnnkit.nn.bptt.lstm_ext`: the LSTM loop with all extensions and a hand-written backward;
 - :mod:`.stateful`: carrying the final state from one call to the next.
 
 The user-facing switches are keyword arguments of ``rnnkit.nn.LSTM`` & co.

@@ -12,8 +12,11 @@ They are built from the ``.cpp`` files beside this module with
 ``torch.utils.cpp_extension`` the first time they are needed (about 30 s on two
 cores; ``python3 dev.py setup`` does it once for the development environment) and
 cached under ``~/.cache/rnnkit/kernels/`` (or ``$RNNKIT_KERNELS_DIR``), keyed by the
-sources, the torch and Python versions and the CPU's instruction-set flags, since the
-build targets this CPU (``-march=native``).
+sources, the interpreter and its environment, the torch build, the compiler and ninja,
+and the CPU's instruction-set flags, since the build targets this CPU
+(``-march=native``). Every build says so in one line on stderr, with the reason (first
+build, sources changed, new environment, ...). Builds are serialised by a lock that
+the operating system releases when its holder dies; see :mod:`.build`.
 
 Without a C++ compiler, or when the build fails, rnnkit says so once on stderr and
 runs the Python loops, with the same results. ``RNNKIT_KERNELS=0`` turns the kernels
@@ -24,15 +27,15 @@ test asserts they build wherever a compiler exists).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import platform
 import shutil
 import sys
 import sysconfig
 from pathlib import Path
 
 import torch
+
+from rnnkit.nn.kernels import build
 
 __all__ = ["available", "applies", "rows_per_thread", "disabled", "build_directory", "SOURCES"]
 
@@ -47,29 +50,10 @@ LDFLAGS: list[str] = []
 _state: dict = {"loaded": None, "off": 0}
 
 
-def _cpu_key() -> str:
-    """The CPU's instruction-set flags (a -march=native build runs only where they exist)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith(("flags", "Features")):
-                return line
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def build_directory() -> Path:
-    digest = hashlib.sha256()
-    for src in SOURCES + HEADERS:
-        digest.update(src.read_bytes())
-    digest.update(" ".join(CFLAGS + LDFLAGS).encode())
-    digest.update(torch.__version__.encode())
-    digest.update(sys.version.encode())
-    digest.update(_cpu_key().encode())
-    root = Path(
-        os.environ.get("RNNKIT_KERNELS_DIR") or Path.home() / ".cache" / "rnnkit" / "kernels"
-    )
-    return root / digest.hexdigest()[:16]
+    """The cache folder of this environment's build (see :mod:`.build` for the key)."""
+    _ninja_on_path()
+    return build.build_directory(build.key_parts(SOURCES + HEADERS, CFLAGS + LDFLAGS))
 
 
 def _ninja_on_path() -> None:
@@ -89,23 +73,25 @@ def _load() -> bool:
         from torch.utils import cpp_extension
 
         _ninja_on_path()
-        where = build_directory()
+        parts = build.key_parts(SOURCES + HEADERS, CFLAGS + LDFLAGS)
+        where = build.build_directory(parts)
         where.mkdir(parents=True, exist_ok=True)
-        if not any(where.glob("*.so")):
-            print(
-                "rnnkit: building the fused CPU kernels (once per machine, about 30 s)",
-                file=sys.stderr,
-                flush=True,
+        lock = build.acquire(where, build.lock_timeout())
+        try:
+            reason = build.build_reason(where, parts)
+            if reason is not None:
+                build.announce(lock, where, reason, parts)
+            cpp_extension.load(
+                name="rnnkit_kernels",
+                sources=[str(s) for s in SOURCES],
+                extra_cflags=CFLAGS,
+                extra_ldflags=LDFLAGS,
+                build_directory=str(where),
+                is_python_module=False,
+                verbose=False,
             )
-        cpp_extension.load(
-            name="rnnkit_kernels",
-            sources=[str(s) for s in SOURCES],
-            extra_cflags=CFLAGS,
-            extra_ldflags=LDFLAGS,
-            build_directory=str(where),
-            is_python_module=False,
-            verbose=False,
-        )
+        finally:
+            build.release(lock)
         return hasattr(torch.ops.rnnkit, "lstm_forward")
     except Exception as err:  # no compiler, no ninja, a failed build: fall back to Python
         if mode == "require":

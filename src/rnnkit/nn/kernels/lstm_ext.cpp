@@ -1,9 +1,9 @@
-// Fused time loops of the extended LSTM (rnnkit/nn/extensions/lstm_bptt.py and
-// lstm_kernel.py): layer norm of the recurrent gate term and of the cell, zoneout and
+// Fused time loops of the extended LSTM (rnnkit/nn/bptt/lstm_ext.py and
+// lstm_ext_kernel.py): layer norm of the recurrent gate term and of the cell, zoneout and
 // recurrent dropout, forward and backward, with one GEMM and one fused pass over each
 // batch row per step; rows run in parallel.
 //
-// Same equations and notation as the module docstring of lstm_bptt.py. Per step t (walk
+// Same equations and notation as the module docstring of lstm_ext.py. Per step t (walk
 // order), for each row:
 //
 //   forward:   u = h_in W_hhᵀ  (GEMM),  h_in = d ⊙ h_{t−1}

@@ -1,8 +1,8 @@
-// Fused MinGRU / MinLSTM recurrences for rnnkit.nn.scan.MinRecurrence: the gate
+// Fused MinGRU / MinLSTM recurrences for rnnkit.nn.minimal.scan.MinRecurrence: the gate
 // activations, the scan h_t = a_t h_{t∓1} + z_t h̃_t and its backward in one pass over
 // time each, in place of about twenty full-size elementwise ops.
 //
-// Same quantities and layout as the Python path in rnnkit/nn/scan.py (see its
+// Same quantities and layout as the Python path in rnnkit/nn/minimal/scan.py (see its
 // docstrings for the equations). proj (T, B, G·H) holds the pre-activations, G = 2
 // (p_z, p_h) or G = 3 (p_f, p_i, p_h), less an optional bias (G·H) that is added here
 // (so a GEMM writing proj need not); mask is empty or (T, B) with 1 on real steps and 0

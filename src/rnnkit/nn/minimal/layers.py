@@ -2,9 +2,9 @@
 
 Both gates and the candidate depend on the input only, never on h_{t-1}, so a whole
 sequence is one input projection (a single GEMM) followed by the linear recurrence
-h_t = a_t ⊙ h_{t-1} + b_t, which :mod:`rnnkit.nn.scan` runs as a chunked scan with a
+h_t = a_t ⊙ h_{t-1} + b_t, which :mod:`rnnkit.nn.minimal.scan` runs as a chunked scan with a
 hand-written backward. Where the fused C++ kernels are built (:mod:`rnnkit.nn.kernels`),
-:mod:`rnnkit.nn.min_layer` runs the projection's GEMMs and one fused pass over time
+:mod:`rnnkit.nn.minimal.fused` runs the projection's GEMMs and one fused pass over time
 instead, with the same results.
 
 MinGRU (gate order z, h̃; weights (2H, I)):
@@ -57,9 +57,9 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
 from rnnkit.nn.extensions import stateful as ext_stateful
-from rnnkit.nn.min_layer import applies as min_layer_applies
-from rnnkit.nn.min_layer import min_layer
-from rnnkit.nn.scan import min_recurrence
+from rnnkit.nn.minimal.fused import applies as min_layer_applies
+from rnnkit.nn.minimal.fused import min_layer
+from rnnkit.nn.minimal.scan import min_recurrence
 
 __all__ = ["MinGRU", "MinLSTM", "g_activation"]
 
@@ -237,7 +237,21 @@ class MinGRU(_MinRNNBase):
     """minGRU: z_t = σ(W_z x_t + b_z), h_t = (1 − z_t) ⊙ h_{t−1} + z_t ⊙ g(W_h x_t + b_h).
 
     Arguments and return values as :class:`torch.nn.GRU`; see the module docstring
-    for the equations, g and the shapes.
+    for the equations, g and the shapes. One keyword beyond torch's arguments:
+    ``stateful`` (False): a call without ``hx`` starts from the previous call's h_n,
+    detached; ``reset_state()`` goes back to zeros. :meth:`step` streams one step.
+
+    Examples:
+        >>> import torch
+        >>> from rnnkit.nn import MinGRU
+        >>> model = MinGRU(8, 16, num_layers=2, batch_first=True)
+        >>> x = torch.randn(4, 100, 8)  # (B, T, I)
+        >>> output, h_n = model(x)
+        >>> output.shape, h_n.shape
+        (torch.Size([4, 100, 16]), torch.Size([2, 4, 16]))
+        >>> y_0, h = model.step(x[:, 0])  # one step at a time, O(1) state
+        >>> torch.allclose(y_0, output[:, 0], atol=1e-5)
+        True
     """
     _gates = 2
 
@@ -251,7 +265,21 @@ class MinLSTM(_MinRNNBase):
 
     f'_t = f_t / (f_t + i_t) and i'_t = i_t / (f_t + i_t) with f_t = σ(W_f x_t + b_f),
     i_t = σ(W_i x_t + b_i). Arguments as :class:`torch.nn.LSTM` (no ``proj_size``);
-    returns ``(output, h_n)`` because there is no separate cell state.
+    returns ``(output, h_n)`` because there is no separate cell state. Beyond torch's
+    arguments, ``stateful`` (False) makes a call without ``hx`` continue from the last
+    h_n (detached) until ``reset_state()``.
+
+    Examples:
+        >>> import torch
+        >>> from rnnkit.nn import MinLSTM
+        >>> model = MinLSTM(8, 16, stateful=True)
+        >>> output, h_n = model(torch.randn(50, 4, 8))  # (T, B, I)
+        >>> output.shape, h_n.shape
+        (torch.Size([50, 4, 16]), torch.Size([1, 4, 16]))
+        >>> _ = model(torch.randn(50, 4, 8))  # continues from h_n
+        >>> model.reset_state()
+        >>> model
+        MinLSTM(8, 16, stateful=True)
     """
     _gates = 3
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from rnnkit.nn import kernels
-from rnnkit.nn.bptt import _gemm
+from rnnkit.nn import gemm
 from rnnkit.nn.bptt import lstm as bptt_lstm
 from tests.nn.test_bptt_layers import CELLS, direction_weights, initial_states, ours, torch_layer, weighted_grads
 
@@ -13,25 +13,25 @@ from tests.nn.test_bptt_layers import CELLS, direction_weights, initial_states, 
 @pytest.fixture
 def onednn_even_when_small(monkeypatch):
     """Tiny test sizes would skip the oneDNN route (its packing has a fixed cost)."""
-    monkeypatch.setattr(_gemm, "MIN_STEPS", 1)
-    monkeypatch.setattr(_gemm, "MIN_WEIGHT", 1)
-    monkeypatch.setattr(_gemm, "MIN_STEP_WEIGHT", 1)
+    monkeypatch.setattr(gemm, "MIN_STEPS", 1)
+    monkeypatch.setattr(gemm, "MIN_WEIGHT", 1)
+    monkeypatch.setattr(gemm, "MIN_STEP_WEIGHT", 1)
 
 
 def test_small_problems_skip_the_packing():
     w = torch.randn(12, 5)
-    assert _gemm.StepMatmul(w, 4, steps=5).packed is None
+    assert gemm.StepMatmul(w, 4, steps=5).packed is None
 
 
 def test_step_matmul_routes_agree(onednn_even_when_small):
     torch.manual_seed(0)
     w, h, base = torch.randn(12, 5), torch.randn(4, 5), torch.randn(4, 12)
     want = base + h @ w.t()
-    mkl = _gemm.StepMatmul(w, 4, onednn=False)
+    mkl = gemm.StepMatmul(w, 4, onednn=False)
     assert mkl.packed is None
     torch.testing.assert_close(mkl.step(base, h, out=torch.empty(4, 12)), want)
-    fast = _gemm.StepMatmul(w, 4)
-    if not _gemm.onednn_available():
+    fast = gemm.StepMatmul(w, 4)
+    if not gemm.onednn_available():
         pytest.skip("this torch build has no oneDNN linear ops")
     assert fast.packed is not None
     torch.testing.assert_close(fast.step(base, h, out=torch.empty(4, 12)), want)
@@ -39,7 +39,7 @@ def test_step_matmul_routes_agree(onednn_even_when_small):
 
 
 def test_float64_never_takes_onednn():
-    assert _gemm.StepMatmul(torch.randn(3, 2, dtype=torch.float64), 4).packed is None
+    assert gemm.StepMatmul(torch.randn(3, 2, dtype=torch.float64), 4).packed is None
 
 
 @pytest.mark.parametrize("cell", CELLS + ["lstm_proj"])
@@ -79,10 +79,10 @@ def test_layers_agree_with_onednn_off(cell, reverse, fused, monkeypatch, onednn_
 
         return spy
 
-    monkeypatch.setattr(_gemm.StepMatmul, "step", spying(_gemm.StepMatmul.step))
-    monkeypatch.setattr(_gemm.StepMatmul, "step_bias", spying(_gemm.StepMatmul.step_bias))
+    monkeypatch.setattr(gemm.StepMatmul, "step", spying(gemm.StepMatmul.step))
+    monkeypatch.setattr(gemm.StepMatmul, "step_bias", spying(gemm.StepMatmul.step_bias))
     fast_outs, fast_grads = run()
-    if _gemm.onednn_available() and not fused:
+    if gemm.onednn_available() and not fused:
         # Every forward step takes oneDNN; the GRU backward stays on MKL by choice.
         assert sum(routes) >= T and (cell == "gru" or all(routes))
     monkeypatch.setenv("RNNKIT_ONEDNN", "0")

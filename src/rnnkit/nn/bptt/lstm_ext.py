@@ -26,15 +26,15 @@ dγ_c = Σ dn ⊙ ĉ, dβ_c = Σ dn, ∂L/∂ax = da. In evaluation the zoneout 
 constant p.
 
 On CPU in float32/float64, with the fused kernels built, both loops run in C++
-(:mod:`.lstm_kernel`); the Python loops below are the fallback and the tests' reference.
+(:mod:`.lstm_ext_kernel`); the Python loops below are the fallback and the tests' reference.
 """
 from __future__ import annotations
 
 import torch
 from torch import Tensor
 
-from rnnkit.nn.bptt._gemm import StepMatmul  # per-step GEMM, oneDNN-packed when it pays
-from rnnkit.nn.extensions import lstm_kernel
+from rnnkit.nn.gemm import StepMatmul  # per-step GEMM, oneDNN-packed when it pays
+from rnnkit.nn.bptt import lstm_ext_kernel
 
 __all__ = ["LSTMExtendedFunction", "lstm_extended_sequence"]
 
@@ -43,17 +43,12 @@ _ln = torch.native_layer_norm  # (out, mean, rstd): LN with its statistics kept
 _ln_backward = torch.ops.aten.native_layer_norm_backward
 
 
-def _tanh_(v: Tensor) -> Tensor:
-    """tanh(v) = 2σ(2v) − 1 in place: sigmoid is several times faster than tanh on CPU."""
-    return v.mul_(2.0).sigmoid_().mul_(2.0).sub_(1.0)
-
-
 class LSTMExtendedFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, ax, h0, c0, w_hh, g_hh, b_hh, g_c, b_c, d, m_h, m_c, eps, reverse, save):
         # save: whether a backward can follow (only the C++ route uses it)
-        if lstm_kernel.applies(ax):
-            return lstm_kernel.forward(ctx, ax, h0, c0, w_hh, g_hh, b_hh, g_c, b_c, d, m_h, m_c,
+        if lstm_ext_kernel.applies(ax):
+            return lstm_ext_kernel.forward(ctx, ax, h0, c0, w_hh, g_hh, b_hh, g_c, b_c, d, m_h, m_c,
                                        eps, reverse, save)
         ctx.fused = False
         T, B, G = ax.shape
@@ -118,7 +113,7 @@ class LSTMExtendedFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dy, dh_n, dc_n):
         if ctx.fused:
-            return lstm_kernel.backward(ctx, dy, dh_n, dc_n)
+            return lstm_ext_kernel.backward(ctx, dy, dh_n, dc_n)
         (h0, c0, w_hh, g_hh, b_hh, g_c, b_c, d, mh_t, mc_t, y, cs, acts, th, u_all,
          c_new_all) = ctx.saved_tensors
         stats = ctx.stats
@@ -188,7 +183,7 @@ class LSTMExtendedFunction(torch.autograd.Function):
                 dc = dc + dc_keep
             dh = dh_in
         du_all = du_all if ln else da_all  # (T, B, 4H)
-        dw_hh = lstm_kernel.recurrent_weight_grad(du_all, h0, y, d, reverse)  # (4H, H)
+        dw_hh = lstm_ext_kernel.recurrent_weight_grad(du_all, h0, y, d, reverse)  # (4H, H)
         return (da_all, dh, dc, dw_hh, dg_hh, db_hh, dg_c, db_c) + (None,) * 6
 
 

@@ -1,11 +1,11 @@
 """One MinGRU / MinLSTM layer and direction from its input, on the fused C++ kernel.
 
 :class:`MinLayer` computes the same as ``min_recurrence(F.linear(x, W, b), h0, mask,
-reverse)`` (see :class:`rnnkit.nn.scan.MinRecurrence` for the equations), but owns
+reverse)`` (see :class:`rnnkit.nn.minimal.scan.MinRecurrence` for the equations), but owns
 the input projection's GEMMs as well as the scan, so that
 
 * the forward projection P = x W^T + b and the backward's ∂L/∂x = dP W run on oneDNN
-  with a packed weight where it applies (``bptt._gemm.input_projection``; about 1.15×
+  with a packed weight where it applies (``rnnkit.nn.gemm.input_projection``; about 1.15×
   MKL's ``addmm`` at our shapes), and ∂L/∂W = dP^T x is one MKL GEMM;
 * outputs above 32 MiB (P, h, dP, ∂L/∂x at long T) come from the kernels' buffer pool
   (kernels/pool.h), which recycles them between calls and puts them on transparent huge
@@ -15,7 +15,7 @@ the input projection's GEMMs as well as the scan, so that
 * only x, P and h are saved: the backward recomputes the gates from P.
 
 Shapes: x (T, B, I), W (G·H, I), b (G·H,) or None, h0 (B, H), mask None or (T, B, 1)
-with 1 on real steps; returns h (T, B, H). Used by :mod:`rnnkit.nn.mingru` when
+with 1 on real steps; returns h (T, B, H). Used by :mod:`rnnkit.nn.minimal.layers` when
 :func:`applies`; otherwise the layer runs ``F.linear`` and ``min_recurrence``, which
 the tests hold equal to this.
 """
@@ -25,8 +25,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnkit.nn.bptt._gemm import input_projection
-from rnnkit.nn.scan import kernel_applies, kernel_mask
+from rnnkit.nn.gemm import input_projection
+from rnnkit.nn.minimal.scan import kernel_applies, kernel_mask
 
 __all__ = ["MinLayer", "min_layer", "applies"]
 

@@ -1,6 +1,6 @@
 """The C++ route of the extended LSTM: both time loops fused (``kernels/lstm_ext.cpp``).
 
-The kernel runs the loops of the module docstring of :mod:`.lstm_bptt` with one GEMM and
+The kernel runs the loops of the module docstring of :mod:`.lstm_ext` with one GEMM and
 one pass over each batch row per step, so layer norm, gates, zoneout and dropout cost
 no Python or per-op dispatch. It saves the normalised values û (T, B, 4H), ĉ (T, B, H)
 and their 1/σ, ρ and ρ_c (T, B), rather than the Python loop's pre-LN values, and its
@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rnnkit.nn import kernels
-from rnnkit.nn.bptt._gemm import StepMatmul  # oneDNN-packed weights where they pay
+from rnnkit.nn.gemm import StepMatmul  # oneDNN-packed weights where they pay
 
 __all__ = ["applies", "forward", "backward", "recurrent_weight_grad", "ln_lstm_sequence"]
 
