@@ -21,7 +21,9 @@ ALLOWED = {
     "data": {"errors", "datasets"},
     "models": {"errors", "nn", "data"},
     "training": {"errors", "nn", "data", "models", "datasets"},
-    "cli": {"errors", "nn", "data", "models", "datasets", "training", "reference"},
+    "tasks": {"errors", "nn", "data", "models", "datasets", "training"},
+    "export": {"errors", "nn", "data", "models", "training"},
+    "cli": {"errors", "nn", "data", "models", "datasets", "training", "reference", "tasks", "export"},
 }
 
 

@@ -1,6 +1,6 @@
 """``rnnkit classify train|predict|evaluate``: sequence classification from ``.ts`` files
 or folders of WAV files. Each command parses its arguments and calls one function of
-:mod:`rnnkit.training.classify`.
+:mod:`rnnkit.tasks.classify.pipeline`.
 
     rnnkit classify train --train TRAIN.ts --test TEST.ts --out runs/jv
     rnnkit classify train --train digits/ --label-pattern '^(\\d)_' \\
@@ -55,7 +55,7 @@ def train(
 ) -> None:
     """Train a classifier; write metrics.json, confusion.png and the model to --out."""
     from rnnkit.errors import ConfigError
-    from rnnkit.training.classify import RUN_PATH_KEYS, ClassifyConfig, default_config, train_classifier
+    from rnnkit.tasks.classify.pipeline import RUN_PATH_KEYS, ClassifyConfig, default_config, train_classifier
     from rnnkit.training.config import load_config
 
     base = default_config()
@@ -92,7 +92,7 @@ def predict(
     inputs: list[Path] = typer.Argument(..., help="WAV files or .ts files (one line per case)."),
 ) -> None:
     """Print input<TAB>label<TAB>probability for each WAV file or .ts case."""
-    from rnnkit.training.classify import predict_classifier
+    from rnnkit.tasks.classify.pipeline import predict_classifier
 
     for name, label, prob in predict_classifier(model, inputs):
         typer.echo(f"{name}\t{label}\t{prob:.4f}")
@@ -107,7 +107,7 @@ def evaluate(
     out: Optional[Path] = typer.Option(None, "--out", help="Also write metrics.json and confusion.png here."),
 ) -> None:
     """Print accuracy, per-class precision/recall/F1/support and macro F1 as JSON."""
-    from rnnkit.training.classify import evaluate_classifier, metrics_text
+    from rnnkit.tasks.classify.pipeline import evaluate_classifier, metrics_text
 
     typer.echo(metrics_text(evaluate_classifier(model, test_path, out, label_pattern, group_pattern)))
 

@@ -32,7 +32,7 @@ def export(
     as_json: Annotated[bool, typer.Option("--json", help="Print the check's figures as JSON.")] = False,
 ) -> None:
     """Export a trained model with its recurrent state as explicit input and output."""
-    from rnnkit.training.export import (
+    from rnnkit.export.core import (
         ExportError, check_export, export_model, load_for_export, real_inputs, write_description,
     )
 

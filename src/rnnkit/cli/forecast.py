@@ -2,7 +2,7 @@
 
 Each command parses its options into a :class:`ForecastConfig` (defaults, then
 ``--config FILE.toml``, then ``--set key=value``, then the named options) and calls one
-plain function from :mod:`rnnkit.training.forecast`.
+plain function from :mod:`rnnkit.tasks.forecast.pipeline`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from rnnkit.cli import common
-from rnnkit.training.forecast_config import ForecastConfig, load_forecast_config
+from rnnkit.tasks.forecast.config import ForecastConfig, load_forecast_config
 
 __all__ = ["build_config", "register"]
 
@@ -189,7 +189,7 @@ def register(app: typer.Typer) -> None:
         resume: common.Resume = None,
     ) -> None:
         """Train on all but the last H points, forecast them, compare with baselines, write DIR."""
-        from rnnkit.training.forecast import train_forecaster
+        from rnnkit.tasks.forecast.pipeline import train_forecaster
 
         # --resume DIR: DIR's saved config (written by the trainer into DIR/run) is the base.
         base = common.read_run_config(Path(resume) / "run") if resume is not None else None
@@ -245,7 +245,7 @@ def register(app: typer.Typer) -> None:
         missing: Missing = None,
     ) -> None:
         """Forecast H steps past the end of --data with a saved model."""
-        from rnnkit.training.forecast import predict
+        from rnnkit.tasks.forecast.pipeline import predict
 
         frame = predict(model, data, out, missing=missing)
         typer.echo(frame.to_string(index=False, max_rows=20))
@@ -276,7 +276,7 @@ def register(app: typer.Typer) -> None:
         seed: common.Seed = None,
     ) -> None:
         """Rolling-origin evaluation of the model and the baselines, with a summary table."""
-        from rnnkit.training.forecast import backtest
+        from rnnkit.tasks.forecast.pipeline import backtest
 
         cfg = build_config(
             config,

@@ -4,7 +4,7 @@
     rnnkit text evaluate --model runs/lm --data other.txt [--json]
     rnnkit text generate --model runs/lm --prime "Romeo:" --length 400 --temperature 0.8
 
-Each command parses its options and calls one function of :mod:`rnnkit.training.text`.
+Each command parses its options and calls one function of :mod:`rnnkit.tasks.text.pipeline`.
 Unseen characters (in the validation part, an evaluated file or the prime) are mapped
 to the unknown symbol and reported in one ``warning:`` line on stderr.
 """
@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
               config: common.Config = None, set_: common.Set = None, seed: common.Seed = None,
               device: common.Device = None, resume: common.Resume = None) -> None:
         """Train on a text file; write metrics.json, loss.png and model/ into --out."""
-        from rnnkit.training.text import TextConfig, train_text
+        from rnnkit.tasks.text.pipeline import TextConfig, train_text
 
         extra = common.overrides(ctx, set_)
         if time_budget is not None:
@@ -83,7 +83,7 @@ def register(app: typer.Typer) -> None:
     @text.command("evaluate")
     def evaluate(model: Model, data: EvalData, as_json: JsonFlag = False) -> None:
         """Bits per character (and nats, perplexity) of a trained model on a text file."""
-        from rnnkit.training.text import evaluate_text
+        from rnnkit.tasks.text.pipeline import evaluate_text
 
         report = evaluate_text(model, data)
         _warn_unseen(f"text file {data}", Counter(report["unseen_chars"]))
@@ -99,7 +99,7 @@ def register(app: typer.Typer) -> None:
                  temperature: Temperature = 1.0, top_k: TopK = None, top_p: TopP = None,
                  seed: SampleSeed = None) -> None:
         """Sample text, streaming each character as it is drawn."""
-        from rnnkit.training.text import generate_text
+        from rnnkit.tasks.text.pipeline import generate_text
 
         chars, unseen = generate_text(model, prime, length, temperature, top_k, top_p, seed)
         _warn_unseen("--prime", unseen)

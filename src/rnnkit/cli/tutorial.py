@@ -32,7 +32,7 @@ def tutorial(
     resume: common.Resume = None,
 ) -> None:
     """Run the tutorial's exercise as written and with rnnkit, and compare."""
-    from rnnkit.training.tutorial import TutorialConfig, run_tutorial
+    from rnnkit.tasks.tutorial.pipeline import TutorialConfig, run_tutorial
 
     cfg = common.resolve_config(
         TutorialConfig, config, common.overrides(ctx, set_), resume=resume, seed=seed, device=device

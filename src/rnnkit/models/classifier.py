@@ -35,7 +35,7 @@ every parameter ``p`` as buffers (``average.*``, so checkpoints carry it) and
     swa:    a <- a + (p - a) / (n + 1)    the plain mean of the n + 1 snapshots
 
 ``use_average()`` copies ``a`` into the parameters (what a trained model is saved with).
-When to update is the trainer's business (:mod:`rnnkit.training.classify`).
+When to update is the trainer's business (:mod:`rnnkit.tasks.classify.pipeline`).
 
 A batch is a PackedSequence, or a padded (B, T, F) tensor with ``lengths`` (B,); the two
 give the same logits, since padding never enters a recurrence, a mean or a softmax.

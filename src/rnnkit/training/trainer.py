@@ -55,7 +55,7 @@ from rnnkit.training.atomic import recover_dir, remove_stale_temps
 from rnnkit.training.callbacks import TensorBoardLogger, dispatch
 from rnnkit.training.config import TrainConfig, save_json, to_dict
 from rnnkit.training.device import move_to, resolve_device
-from rnnkit.training.metrics import write_metrics_csv
+from rnnkit.training.history import write_metrics_csv
 from rnnkit.training.optim import build_optimizer, build_scheduler, step_scheduler
 from rnnkit.training.plots import plot_loss
 from rnnkit.training.progress import EpochProgress, progress_enabled

@@ -11,7 +11,7 @@ from torch.nn import functional as F
 from rnnkit.data.text import Vocab, read_corpus
 from rnnkit.errors import CheckpointError, DataError
 from rnnkit.models.charlm import CharLM
-from rnnkit.training.text import (
+from rnnkit.tasks.text.pipeline import (
     bundled_corpus,
     evaluate_text,
     generate_text,

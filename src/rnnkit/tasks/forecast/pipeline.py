@@ -26,10 +26,10 @@ import torch
 
 from rnnkit.data.timeseries import read_series
 from rnnkit.errors import DataError
-from rnnkit.training.baselines import run_baselines
+from rnnkit.tasks.forecast.baselines import run_baselines
 from rnnkit.training.distributed import leave_unless_main
-from rnnkit.training.forecast_config import ForecastConfig
-from rnnkit.training.forecast_core import (
+from rnnkit.tasks.forecast.config import ForecastConfig
+from rnnkit.tasks.forecast.core import (
     ALL,
     check_series,
     fit_model,
@@ -39,8 +39,8 @@ from rnnkit.training.forecast_core import (
     resolve_data,
     save_forecaster,
 )
-from rnnkit.training.forecast_metrics import forecast_metrics
-from rnnkit.training.forecast_report import (
+from rnnkit.tasks.forecast.metrics import forecast_metrics
+from rnnkit.tasks.forecast.report import (
     format_table,
     mean_metrics,
     plot_forecast,

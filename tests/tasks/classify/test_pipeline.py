@@ -9,7 +9,7 @@ import torch
 
 from rnnkit.data.ts_format import read_ts, write_ts
 from rnnkit.errors import CheckpointError, DataError
-from rnnkit.training.classify import (
+from rnnkit.tasks.classify.pipeline import (
     ClassifyConfig,
     ClassifyDataConfig,
     ClassifyModelConfig,

@@ -11,9 +11,9 @@ import pytest
 
 from rnnkit.datasets import dataset_path
 from rnnkit.errors import CheckpointError, DataError
-from rnnkit.training.forecast import backtest, predict, train_forecaster
-from rnnkit.training.forecast_config import load_forecast_config
-from rnnkit.training.forecast_report import PNG_SIZE
+from rnnkit.tasks.forecast.pipeline import backtest, predict, train_forecaster
+from rnnkit.tasks.forecast.config import load_forecast_config
+from rnnkit.tasks.forecast.report import PNG_SIZE
 
 TINY = [
     "model.members=1",

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from rnnkit.training.text import load_text_config, train_text
+from rnnkit.tasks.text.pipeline import load_text_config, train_text
 
 
 @pytest.mark.slow

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from rnnkit.training.classify_metrics import classification_metrics, confusion_matrix, plot_confusion
+from rnnkit.tasks.classify.metrics import classification_metrics, confusion_matrix, plot_confusion
 
 
 def test_metrics_by_hand():

@@ -7,7 +7,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from rnnkit.training.baselines import (
+from rnnkit.tasks.forecast.baselines import (
     available_baselines,
     drift,
     naive,

@@ -1,4 +1,4 @@
-"""The forecasting pipeline's pieces, used by rnnkit.training.forecast.
+"""The forecasting pipeline's pieces, used by rnnkit.tasks.forecast.pipeline.
 
 Pipeline for each series (group) of the CSV, with n_train points before the test part:
 
@@ -34,7 +34,7 @@ from rnnkit.datasets import DEFAULT_FORECAST_SERIES, forecast_series
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.forecaster import RNNForecaster
 from rnnkit.training.checkpoint import load_model, save_model
-from rnnkit.training.forecast_config import ForecastConfig
+from rnnkit.tasks.forecast.config import ForecastConfig
 from rnnkit.training.trainer import Trainer
 
 __all__ = [

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rnnkit.training.forecast_metrics import METRICS
+from rnnkit.tasks.forecast.metrics import METRICS
 
 __all__ = ["PNG_SIZE", "format_table", "mean_metrics", "plot_forecast", "write_forecast_csv"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnkit.training.forecast_metrics import forecast_metrics, mase_scale
+from rnnkit.tasks.forecast.metrics import forecast_metrics, mase_scale
 
 
 def test_metrics_by_hand():

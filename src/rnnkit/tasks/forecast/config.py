@@ -97,7 +97,7 @@ class ForecastConfig:
             raise ConfigError(
                 f"max_steps and threads must be >= 1, got {self.max_steps} and {self.threads}"
             )
-        from rnnkit.training.baselines import BASELINES
+        from rnnkit.tasks.forecast.baselines import BASELINES
 
         for name in self.baselines:
             if name not in BASELINES:

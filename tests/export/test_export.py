@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from rnnkit.errors import CheckpointError
-from rnnkit.training import export as ex
-from rnnkit.training.export_wrappers import torch_layer
-from tests.training import export_helpers as h
+from rnnkit.export import core as ex
+from rnnkit.export.wrappers import torch_layer
+from tests.export import helpers as h
 
 HAS_ORT = importlib.util.find_spec("onnxruntime") is not None and importlib.util.find_spec("onnx") is not None
 needs_ort = pytest.mark.skipif(not HAS_ORT, reason="onnx/onnxruntime not installed (pip install 'rnnkit[onnx]')")

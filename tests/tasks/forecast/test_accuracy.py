@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from rnnkit.training.forecast import train_forecaster
-from rnnkit.training.forecast_config import load_forecast_config
+from rnnkit.tasks.forecast.pipeline import train_forecaster
+from rnnkit.tasks.forecast.config import load_forecast_config
 
 ETS_ISSUE = {"airline": 0.800, "sunspots": 2.898, "elec_equip": 0.158, "co2": 0.323}
 

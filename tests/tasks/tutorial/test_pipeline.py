@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnnkit.training.tutorial import TutorialConfig, exercise_data, run_as_written, run_rnnkit
+from rnnkit.tasks.tutorial.pipeline import TutorialConfig, exercise_data, run_as_written, run_rnnkit
 
 
 def test_exercise_data_matches_the_tutorial():

@@ -5,7 +5,7 @@
     report = check_export(spec, "jv.onnx", "onnx")     # max |diff| per (B, T); raises on mismatch
 
 The exported graph takes the recurrent state as explicit inputs and returns the new
-state (:mod:`rnnkit.training.export_wrappers`), so streaming and batch size 1 work:
+state (:mod:`rnnkit.export.wrappers`), so streaming and batch size 1 work:
 
     ONNX / TorchScript inputs     x, h0[, c0]        outputs   y, h_n[, c_n]
     x: (B, T, F) float, or (T, B) int64 ids for the character model; states (L*D, B, H)
@@ -38,7 +38,7 @@ from torch import Tensor, nn
 
 from rnnkit.errors import CheckpointError, RnnkitError
 from rnnkit.training import checkpoint as ckpt
-from rnnkit.training import export_wrappers as ew
+from rnnkit.export import wrappers as ew
 
 __all__ = ["ExportError", "ExportSpec", "FORMATS", "load_for_export", "spec_for", "export_model",
            "check_export", "real_inputs", "describe", "write_description", "RTOL", "ATOL"]

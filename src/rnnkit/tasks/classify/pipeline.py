@@ -44,7 +44,7 @@ from rnnkit.data.splits import group_disjoint_split
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.classifier import SequenceClassifier
 from rnnkit.training.checkpoint import load_model, save_model
-from rnnkit.training.classify_metrics import classification_metrics, plot_confusion
+from rnnkit.tasks.classify.metrics import classification_metrics, plot_confusion
 from rnnkit.training.config import TrainConfig, save_json, to_dict
 from rnnkit.training.distributed import leave_unless_main
 from rnnkit.training.trainer import Trainer

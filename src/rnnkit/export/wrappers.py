@@ -11,7 +11,7 @@ ended in::
 so feeding a sequence chunk by chunk, passing ``state'`` on, gives the same outputs as
 one call over the whole sequence (for the step-wise heads). With a zero state the
 wrapper equals the task model's own ``forward`` on full-length sequences; export checks
-that too (:func:`rnnkit.training.export.check_wrapper`).
+that too (:func:`rnnkit.export.core.check_wrapper`).
 
 Why ``torch.nn`` layers: ``rnnkit.nn`` layers share ``torch.nn``'s state_dict, and on
 the "rnnkit" path they run a Python loop over time. Tracing a Python loop unrolls it
