@@ -184,6 +184,10 @@ class ContiguousBatches:
     continues from there and wraps around (a "sub-epoch", for frequent validation).
     """
 
+    #: Batches are B carried-state streams: distributed training deals out streams
+    #: (columns), not whole batches (:func:`rnnkit.training.distributed.distributed_loader`).
+    shards_by_stream = True
+
     def __init__(self, ids: torch.Tensor, batch_size: int, seq_len: int,
                  max_chunks: int | None = None, name: str = "text") -> None:
         if batch_size < 1:
