@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from rnnkit.cli import common
-from rnnkit.tasks.forecast.config import ForecastConfig, load_forecast_config
+from rnnkit.tasks.forecast.config import ForecastConfig
 
 __all__ = ["build_config", "register"]
 
@@ -88,29 +88,20 @@ Interval = Annotated[
 
 def build_config(
     config: Path | None, set_: list[str] | None, ctx: typer.Context | None = None,
-    base: dict | None = None, **named
+    resume: Path | None = None, base: dict | None = None, **named
 ) -> ForecastConfig:
     """Defaults (or ``base``) < --config < --set/--a.b overrides < the named options given."""
-    extra = common.overrides(ctx, set_)
-    extra += [f"{key}={_toml(value)}" for key, value in named.items() if value not in (None, [])]
-    return load_forecast_config(config, extra, base=base)
+    from rnnkit.tasks.forecast.config import ForecastConfig
 
-
-def _toml(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return common.resolve_config(ForecastConfig, config, common.overrides(ctx, set_),
+                                 resume=resume, base=base, named=named)
 
 
 def _series_overrides(data, target, time_col, group_col, freq, missing, horizon, season) -> dict:
-    """The ``[data]`` overrides that train and backtest share (None: keep the config's)."""
-    return {
+    """The ``[data]`` overrides that train and backtest share (given ones only)."""
+    named = {
         "data.data": data,
-        "data.target": target,
+        "data.target": target or None,
         "data.time_col": time_col,
         "data.group_col": group_col,
         "data.freq": freq,
@@ -118,6 +109,7 @@ def _series_overrides(data, target, time_col, group_col, freq, missing, horizon,
         "data.horizon": horizon,
         "data.season": season,
     }
+    return {key: value for key, value in named.items() if value is not None}
 
 
 def register(app: typer.Typer) -> None:
@@ -174,18 +166,15 @@ def register(app: typer.Typer) -> None:
             int | None,
             typer.Option("--members", help="Ensemble members trained together (default 3)."),
         ] = None,
-        epochs: Annotated[int | None, typer.Option("--epochs")] = None,
-        time_budget: Annotated[
-            float | None, typer.Option("--time-budget", help="Seconds of training at most.")
-        ] = None,
-        max_steps: Annotated[
-            int | None,
-            typer.Option("--max-steps", help="Optimizer steps at most (default 800)."),
-        ] = None,
+        epochs: common.Epochs = None,
+        time_budget: common.TimeBudget = None,
+        max_steps: common.MaxSteps = None,
         out: common.Out = None,
         config: common.Config = None,
         set_: common.Set = None,
         seed: common.Seed = None,
+        device: common.Device = None,
+        threads: common.Threads = None,
         resume: common.Resume = None,
     ) -> None:
         """Train on all but the last H points, forecast them, compare with baselines, write DIR."""
@@ -200,35 +189,25 @@ def register(app: typer.Typer) -> None:
                 f"--resume: {str(Path(resume) / 'run')!r} holds no checkpoint; forecast runs write "
                 "them only with --set train.checkpoint=true (off by default: it costs ~25% of a short run)"
             )
-        cfg = build_config(
-            config,
-            set_,
-            ctx,
-            base,
-            **{
-                **_series_overrides(data, target, time_col, group_col, freq, missing, horizon, season),
-                "data.past_covariates": past_covariate,
-                "data.future_covariates": future_covariate,
-                "data.test_size": test_size,
-                "data.window": window,
-                "data.log": log_,
-                "data.diff": diff,
-                "data.calendar": calendar,
-                "model.strategy": strategy,
-                "model.cell": cell,
-                "model.hidden_size": hidden_size,
-                "model.members": members,
-                "train.epochs": epochs,
-                "train.time_budget": time_budget,
-                "train.seed": seed,
-                "max_steps": max_steps,
-            },
-        )
-        if interval is not None:
-            from dataclasses import replace
-
-            cfg = replace(cfg, data=replace(cfg.data, interval=interval if interval > 0 else None))
-            cfg.data.__post_init__()
+        named = {
+            **_series_overrides(data, target, time_col, group_col, freq, missing, horizon, season),
+            "data.past_covariates": past_covariate or None,
+            "data.future_covariates": future_covariate or None,
+            "data.test_size": test_size,
+            "data.window": window,
+            "data.log": log_,
+            "data.diff": diff,
+            "data.calendar": calendar,
+            "model.strategy": strategy,
+            "model.cell": cell,
+            "model.hidden_size": hidden_size,
+            "model.members": members,
+            **common.train_options(epochs, time_budget, max_steps, seed, device, threads),
+        }
+        if interval is not None:  # 0 turns the bands off
+            named["data.interval"] = interval if interval > 0 else None
+        cfg = build_config(config, set_, ctx, base=base, **{k: v for k, v in named.items()
+                                                            if v is not None or k == "data.interval"})
         run_dir = common.resolve_run_dir(out, resume, "forecast")
         train_forecaster(cfg, run_dir, log=typer.echo, resume=resume is not None)
         typer.echo(f"wrote {run_dir}/metrics.json, forecast.csv, forecast.png, model/")
@@ -269,25 +248,23 @@ def register(app: typer.Typer) -> None:
         refit: Annotated[
             bool, typer.Option("--refit/--no-refit", help="Retrain at every origin.")
         ] = False,
-        epochs: Annotated[int | None, typer.Option("--epochs")] = None,
+        epochs: common.Epochs = None,
+        time_budget: common.TimeBudget = None,
+        max_steps: common.MaxSteps = None,
         out: common.Out = None,
         config: common.Config = None,
         set_: common.Set = None,
         seed: common.Seed = None,
+        device: common.Device = None,
+        threads: common.Threads = None,
     ) -> None:
         """Rolling-origin evaluation of the model and the baselines, with a summary table."""
         from rnnkit.tasks.forecast.pipeline import backtest
 
-        cfg = build_config(
-            config,
-            set_,
-            ctx,
-            **{
-                **_series_overrides(data, target, time_col, group_col, freq, missing, horizon, season),
-                "train.epochs": epochs,
-                "train.seed": seed,
-            },
-        )
+        cfg = build_config(config, set_, ctx, **{
+            **_series_overrides(data, target, time_col, group_col, freq, missing, horizon, season),
+            **common.train_options(epochs, time_budget, max_steps, seed, device, threads),
+        })
         run_dir = common.resolve_run_dir(out, None, "forecast-backtest")
         backtest(cfg, run_dir, folds=folds, step=step, refit=refit, log=typer.echo)
         typer.echo(f"wrote {run_dir}/backtest.json")

@@ -24,22 +24,18 @@ from rnnkit.data.text import describe_chars
 __all__ = ["register"]
 
 Data = Annotated[Optional[Path], typer.Option(
-    "--data", help="UTF-8 text file (default: the bundled ~1 MB Shakespeare sample).")]
-TimeBudget = Annotated[Optional[float], typer.Option(
-    "--time-budget", help="Stop training after this many seconds (sets train.time_budget).")]
-Epochs = Annotated[Optional[int], typer.Option("--epochs",
-                                               help="Passes over the text (train.epochs).")]
-Model = Annotated[Path, typer.Option("--model", help="Run folder of `rnnkit text train`.")]
-Prime = Annotated[str, typer.Option("--prime", help="Text to start from (printed first).")]
-Length = Annotated[int, typer.Option("--length", help="Characters to generate.")]
-Temperature = Annotated[float, typer.Option("--temperature",
+    "--data", metavar="PATH", help="UTF-8 text file (default: the bundled ~1 MB Shakespeare sample).")]
+Model = Annotated[Path, typer.Option("--model", metavar="PATH", help="Run folder of `rnnkit text train`.")]
+Prime = Annotated[str, typer.Option("--prime", metavar="TEXT", help="Text to start from (printed first).")]
+Length = Annotated[int, typer.Option("--length", metavar="INT", help="Characters to generate.")]
+Temperature = Annotated[float, typer.Option("--temperature", metavar="FLOAT",
                                             help="0 = greedy; <1 safer, >1 wilder.")]
-TopK = Annotated[Optional[int], typer.Option("--top-k", help="Sample among the k likeliest.")]
-TopP = Annotated[Optional[float], typer.Option("--top-p",
+TopK = Annotated[Optional[int], typer.Option("--top-k", metavar="INT", help="Sample among the k likeliest.")]
+TopP = Annotated[Optional[float], typer.Option("--top-p", metavar="FLOAT",
                                                help="Nucleus: smallest set with mass >= p.")]
-SampleSeed = Annotated[Optional[int], typer.Option("--seed", help="Same seed, same text.")]
+SampleSeed = Annotated[Optional[int], typer.Option("--seed", metavar="INT", help="Same seed, same text.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-EvalData = Annotated[Path, typer.Option("--data", help="UTF-8 text file.")]
+EvalData = Annotated[Path, typer.Option("--data", metavar="PATH", help="UTF-8 text file.")]
 
 
 def _warn_unseen(what: str, unseen: Counter) -> None:
@@ -56,22 +52,19 @@ def register(app: typer.Typer) -> None:
 
     @text.command("train", context_settings=common.EXTRA_ARGS)
     def train(ctx: typer.Context, data: Data = None, out: common.Out = None,
-              time_budget: TimeBudget = None, epochs: Epochs = None,
-              config: common.Config = None, set_: common.Set = None, seed: common.Seed = None,
-              device: common.Device = None, resume: common.Resume = None) -> None:
+              epochs: common.Epochs = None, time_budget: common.TimeBudget = None,
+              max_steps: common.MaxSteps = None, config: common.Config = None,
+              set_: common.Set = None, seed: common.Seed = None, device: common.Device = None,
+              threads: common.Threads = None, resume: common.Resume = None) -> None:
         """Train on a text file; write metrics.json, loss.png and model/ into --out."""
         from rnnkit.tasks.text.pipeline import TextConfig, train_text
 
-        extra = common.overrides(ctx, set_)
-        if time_budget is not None:
-            extra.append(f"train.time_budget={float(time_budget)!r}")
-        if epochs is not None:
-            extra.append(f"train.epochs={int(epochs)}")
         if resume is not None and data is None:  # the resumed run's own text by default
             saved = common.read_run_config(resume).get("data_file")
             data = Path(saved) if saved else None
+        named = common.train_options(epochs, time_budget, max_steps, seed, device, threads)
         cfg, run_dir = common.prepare_run(TextConfig, "text", out=out, config=config,
-                                          overrides=extra, seed=seed, device=device,
+                                          overrides=common.overrides(ctx, set_), named=named,
                                           resume=resume, run_keys=("data_file",))
         metrics = train_text(cfg, data, run_dir, resume=resume is not None)
         _warn_unseen("validation text", Counter(metrics["val_unseen_chars"]))

@@ -19,7 +19,7 @@ TINY = [
     "model.members=1",
     "model.hidden_size=8",
     "train.epochs=2",
-    "max_steps=6",
+    "train.max_steps=6",
     'baselines=["naive", "seasonal_naive", "drift"]',
 ]
 AIRLINE = dataset_path("forecasting", "airline_passengers.csv")

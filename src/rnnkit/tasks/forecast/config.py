@@ -1,9 +1,9 @@
-"""The typed config of ``rnnkit forecast``: ``[data]``, ``[model]``, ``[train]`` and ``max_steps``.
+"""The typed config of ``rnnkit forecast``: ``[data]``, ``[model]``, ``[train]``, ``baselines``.
 
 Defaults are the benchmarked ones (benchmarks/RESULTS_forecast.md): a 32-unit GRU,
 direct multi-output with a seasonal-naive residual, an ensemble of 3 members, Adam at
-3e-3 with a cosine schedule, at most 150 epochs and at most ``max_steps`` optimizer
-steps (so a 10k-point series stays well under a minute on 2 CPU cores). Training runs
+3e-3 with a cosine schedule, at most 150 epochs and at most ``train.max_steps`` (800)
+optimizer steps (so a 10k-point series stays well under a minute on 2 CPU cores). Training runs
 on the CPU by default (``train.device="cpu"``): these models are too small for a GPU to help.
 ``baselines`` lists the baselines to compute (``ets`` is skipped without statsmodels).
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from rnnkit.errors import ConfigError
-from rnnkit.training.config import TrainConfig, load_config, to_dict
+from rnnkit.training.config import TrainConfig, load_config
 
 __all__ = ["ForecastConfig", "ForecastDataConfig", "ForecastModelConfig", "load_forecast_config"]
 
@@ -76,6 +76,8 @@ def _default_train() -> TrainConfig:
         progress=False,
         checkpoint=False,
         device="cpu",
+        max_steps=800,  # epochs = min(train.epochs, max_steps // batches); the trainer stops there
+        threads=1,  # also while forecasting; 1 is fastest for small models
     )
 
 
@@ -84,19 +86,11 @@ class ForecastConfig:
     data: ForecastDataConfig = field(default_factory=ForecastDataConfig)
     model: ForecastModelConfig = field(default_factory=ForecastModelConfig)
     train: TrainConfig = field(default_factory=_default_train)
-    max_steps: int = 800  # cap on optimizer steps: epochs = min(train.epochs, max_steps / batches)
-    threads: int = (
-        1  # torch CPU threads while training and forecasting; 1 is fastest for small models
-    )
     baselines: list[str] = field(
         default_factory=lambda: ["naive", "seasonal_naive", "drift", "ets"]
     )
 
     def __post_init__(self) -> None:
-        if self.max_steps < 1 or self.threads < 1:
-            raise ConfigError(
-                f"max_steps and threads must be >= 1, got {self.max_steps} and {self.threads}"
-            )
         from rnnkit.tasks.forecast.baselines import BASELINES
 
         for name in self.baselines:
@@ -106,10 +100,8 @@ class ForecastConfig:
                 )
 
 
-def load_forecast_config(path: Path | None = None, overrides=(), base: dict | None = None) -> ForecastConfig:
+def load_forecast_config(path: Path | None = None, overrides=(), base: dict | None = None,
+                         named: dict | None = None) -> ForecastConfig:
     """Defaults above (or ``base``, e.g. a resumed run's config), then a TOML file, then
-    ``key=value`` overrides (unknown keys fail)."""
-    return load_config(
-        ForecastConfig, path=path, overrides=list(overrides),
-        base=base if base is not None else to_dict(ForecastConfig()),
-    )
+    ``key=value`` overrides, then ``named`` typed values (unknown keys fail)."""
+    return load_config(ForecastConfig, path=path, overrides=list(overrides), base=base, named=named)

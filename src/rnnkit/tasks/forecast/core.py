@@ -233,7 +233,8 @@ def fit_model(series: list[Series], n_train: dict, cfg: ForecastConfig, run_dir:
         members=mc.members,
     )
     batches = -(-len(x) // cfg.train.batch_size)
-    epochs = max(1, min(cfg.train.epochs, cfg.max_steps // batches))
+    max_steps = cfg.train.max_steps
+    epochs = cfg.train.epochs if max_steps is None else max(1, min(cfg.train.epochs, max_steps // batches))
     train_cfg = replace(cfg.train, epochs=epochs)
     gen = torch.Generator().manual_seed(cfg.train.seed)
     loader = torch.utils.data.DataLoader(

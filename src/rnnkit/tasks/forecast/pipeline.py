@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ import torch
 from rnnkit.data.timeseries import read_series
 from rnnkit.errors import DataError
 from rnnkit.tasks.forecast.baselines import run_baselines
+from rnnkit.training.device import torch_threads
 from rnnkit.training.distributed import leave_unless_main
 from rnnkit.tasks.forecast.config import ForecastConfig
 from rnnkit.tasks.forecast.core import (
@@ -48,17 +48,6 @@ from rnnkit.tasks.forecast.report import (
 )
 
 __all__ = ["backtest", "predict", "train_forecaster"]
-
-
-@contextmanager
-def _threads(n: int):
-    """Small recurrent models run fastest on one thread (and far faster on a busy CPU)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _evaluate(model, states, series, origins: dict, horizon_total: dict, meta, baselines):
@@ -152,7 +141,7 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
     out.mkdir(parents=True, exist_ok=True)
     meta = meta_of(cfg, series)
     origins = {s.name: list(range(n_train[s.name], len(s), d.horizon)) for s in series}
-    with _threads(cfg.threads):
+    with torch_threads(cfg.train.threads):
         model, states, fit = fit_model(series, n_train, cfg, out / "run", resume=resume)
         leave_unless_main()  # under torchrun, rank 0 alone evaluates and writes
         frame, panels, model_m, base_m = _evaluate(
@@ -221,7 +210,7 @@ def predict(
             raise DataError(
                 f"{data}: the model needs at least {need} points of history, got {len(s)}"
             )
-        with _threads(1):
+        with torch_threads(1):
             times, mean, lower, upper = forecast_from_history(
                 model, states[key], s.values, s.covariates, s.future, s.time, s.freq, meta, s.ahead
             )
@@ -280,7 +269,7 @@ def backtest(
     first = {name: o[0] for name, o in origins.items()}
     check_series(series, first, cfg, cfg.data.data)
     out.mkdir(parents=True, exist_ok=True)
-    with _threads(cfg.threads):
+    with torch_threads(cfg.train.threads):
         results = _backtest_folds(cfg, series, origins, folds, refit, out)
     summary = {
         "model": mean_metrics([r["model"] for r in results]),

@@ -32,6 +32,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from rnnkit.models.tutorial import SequenceRNN
 from rnnkit.training.config import TrainConfig, to_dict
+from rnnkit.training.device import torch_threads
 from rnnkit.training.trainer import Trainer
 
 __all__ = [
@@ -155,12 +156,8 @@ def run_tutorial(
     ``config.train.seed`` and always runs on the CPU, as printed in the tutorial.
     """
     config = config or TutorialConfig()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a 10-unit RNN: thread hand-offs cost more than they save
-    try:
+    with torch_threads(1):  # a 10-unit RNN: thread hand-offs cost more than they save
         as_written, t_written = run_as_written(config.train.seed)
-    finally:
-        torch.set_num_threads(threads)
     ours, t_ours = run_rnnkit(config, run_dir=run_dir, resume=resume)
     return {
         "as_written": {str(k): v for k, v in as_written.items()},
