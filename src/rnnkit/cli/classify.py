@@ -46,14 +46,14 @@ def train(
     label_pattern: Optional[str] = LabelPattern,
     group_pattern: Optional[str] = GroupPattern,
     augment: bool = typer.Option(False, "--augment", show_default=False, help="Augment while training: audio gets random speed, shift and noise; .ts series get Gaussian jitter."),
-    epochs: common.Epochs = None,
-    time_budget: common.TimeBudget = None,
-    max_steps: common.MaxSteps = None,
+    epochs: common.shown(common.Epochs, 60) = None,
+    time_budget: common.shown(common.TimeBudget, "none") = None,
+    max_steps: common.shown(common.MaxSteps, "none") = None,
     config: common.Config = None,
     set_: common.Set = None,
-    seed: common.Seed = None,
-    device: common.Device = None,
-    threads: common.Threads = None,
+    seed: common.shown(common.Seed, 0) = None,
+    device: common.shown(common.Device, "auto") = None,
+    threads: common.shown(common.Threads, 1) = None,
     resume: common.Resume = None,
 ) -> None:
     """Train a classifier; write metrics.json, confusion.png and the model to --out."""
@@ -79,7 +79,7 @@ def train(
 @classify_app.command("predict")
 def predict(
     model: Path = typer.Option(..., "--model", metavar="PATH", help="A run folder written by 'classify train' (or its model/ folder)."),
-    inputs: list[Path] = typer.Argument(..., help="WAV files or .ts files (one line per case)."),
+    inputs: list[Path] = typer.Argument(..., metavar="PATH...", help="WAV files or .ts files (one line per case)."),
 ) -> None:
     """Print input<TAB>label<TAB>probability for each WAV file or .ts case."""
     from rnnkit.tasks.classify.pipeline import predict_classifier

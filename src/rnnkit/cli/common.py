@@ -21,11 +21,13 @@ ConfigError/CheckpointError: the root app prints one line and exits with code 2.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import time
+import typing
 from pathlib import Path
-from typing import Annotated, Optional, TypeVar
+from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
@@ -43,6 +45,7 @@ __all__ = [
     "TimeBudget",
     "MaxSteps",
     "train_options",
+    "shown",
     "EXTRA_ARGS",
     "overrides",
     "resolve_config",
@@ -74,6 +77,15 @@ MaxSteps = Annotated[Optional[int], typer.Option(
     "--max-steps", metavar="INT", help="Optimizer steps at most, exactly (sets train.max_steps).")]
 Resume = Annotated[Optional[Path], typer.Option(
     "--resume", metavar="PATH", help="Continue the run in this folder exactly.")]
+
+
+def shown(option: Any, default: object) -> Any:
+    """``option`` (one of the Annotated options above) with ``[default: default]`` in its
+    help: the task's own default, where the option's None means "the config's value"."""
+    base, info = typing.get_args(option)
+    info = copy.copy(info)
+    info.show_default = str(default)
+    return Annotated[base, info]
 
 
 def train_options(epochs: Optional[int] = None, time_budget: Optional[float] = None,

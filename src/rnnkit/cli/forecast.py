@@ -20,45 +20,45 @@ __all__ = ["build_config", "register"]
 Data = Annotated[
     str | None,
     typer.Option(
-        "--data",
+        "--data", metavar="TEXT",
         help="CSV file, or a bundled series: airline (default), sunspots, elec_equip, co2.",
     ),
 ]
 Target = Annotated[
     list[str] | None,
-    typer.Option("--target", help="Target column (repeatable; default: every other column)."),
+    typer.Option("--target", metavar="TEXT", help="Target column (repeatable; default: every other column)."),
 ]
 TimeCol = Annotated[
-    str | None, typer.Option("--time-col", help="Time column: dates, or integer steps.")
+    str | None, typer.Option("--time-col", metavar="TEXT", help="Time column: dates, or integer steps.")
 ]
 GroupCol = Annotated[
     str | None,
     typer.Option(
-        "--group-col", help="Column naming the series; all groups train one global model."
+        "--group-col", metavar="TEXT", help="Column naming the series; all groups train one global model."
     ),
 ]
 FutureCov = Annotated[
     list[str] | None,
     typer.Option(
-        "--future-covariate",
+        "--future-covariate", metavar="TEXT",
         help="Known-future column (repeatable); predict needs its next H rows, targets empty.",
     ),
 ]
 PastCov = Annotated[
     list[str] | None,
-    typer.Option("--past-covariate", help="Past-covariate column (repeatable)."),
+    typer.Option("--past-covariate", metavar="TEXT", help="Past-covariate column (repeatable)."),
 ]
 Freq = Annotated[
     str | None,
     typer.Option(
-        "--freq",
+        "--freq", metavar="TEXT",
         help="Frequency (pandas alias, e.g. MS, W-SAT, D; or an integer step). Default: inferred.",
     ),
 ]
 Missing = Annotated[
     str | None,
     typer.Option(
-        "--missing",
+        "--missing", metavar="TEXT",
         help="Missing values and gaps: error (default for files), interpolate or ffill; "
         "a bundled series brings its own policy (co2: interpolate).",
     ),
@@ -66,21 +66,21 @@ Missing = Annotated[
 Horizon = Annotated[
     int | None,
     typer.Option(
-        "--horizon",
+        "--horizon", metavar="INT",
         help="Steps to forecast (H). Default for bundled series: their benchmark horizon.",
     ),
 ]
 Season = Annotated[
     int | None,
     typer.Option(
-        "--season",
+        "--season", metavar="INT",
         help="Seasonal period m. Default: from the frequency (12 monthly, 52 weekly, ...).",
     ),
 ]
 Interval = Annotated[
     float | None,
     typer.Option(
-        "--interval",
+        "--interval", metavar="FLOAT",
         help="Central interval probability for lower/upper (default 0.8); 0 turns bands off.",
     ),
 ]
@@ -133,19 +133,19 @@ def register(app: typer.Typer) -> None:
         season: Season = None,
         test_size: Annotated[
             int | None,
-            typer.Option("--test-size", help="Points held out at the end (default: H)."),
+            typer.Option("--test-size", metavar="INT", help="Points held out at the end (default: H)."),
         ] = None,
         window: Annotated[
             int | None,
-            typer.Option("--window", help="RNN input length (default max(2H, m, 8))."),
+            typer.Option("--window", metavar="INT", help="RNN input length (default max(2H, m, 8))."),
         ] = None,
         log_: Annotated[
             str | None,
-            typer.Option("--log", help="Log transform: auto (when all > 0), on, off."),
+            typer.Option("--log", metavar="TEXT", help="Log transform: auto (when all > 0), on, off."),
         ] = None,
         diff: Annotated[
             int | None,
-            typer.Option("--diff", help="Difference at this lag before scaling (0: none)."),
+            typer.Option("--diff", metavar="INT", help="Difference at this lag before scaling (0: none)."),
         ] = None,
         calendar: Annotated[
             bool | None,
@@ -156,25 +156,25 @@ def register(app: typer.Typer) -> None:
         interval: Interval = None,
         strategy: Annotated[
             str | None,
-            typer.Option("--strategy", help="direct (default), recursive or seq2seq."),
+            typer.Option("--strategy", metavar="TEXT", help="direct (default), recursive or seq2seq."),
         ] = None,
         cell: Annotated[
-            str | None, typer.Option("--cell", help="gru (default), lstm or rnn.")
+            str | None, typer.Option("--cell", metavar="TEXT", help="gru (default), lstm or rnn.")
         ] = None,
-        hidden_size: Annotated[int | None, typer.Option("--hidden-size")] = None,
+        hidden_size: Annotated[int | None, typer.Option("--hidden-size", metavar="INT")] = None,
         members: Annotated[
             int | None,
-            typer.Option("--members", help="Ensemble members trained together (default 3)."),
+            typer.Option("--members", metavar="INT", help="Ensemble members trained together (default 3)."),
         ] = None,
-        epochs: common.Epochs = None,
-        time_budget: common.TimeBudget = None,
-        max_steps: common.MaxSteps = None,
+        epochs: common.shown(common.Epochs, 150) = None,
+        time_budget: common.shown(common.TimeBudget, "none") = None,
+        max_steps: common.shown(common.MaxSteps, 800) = None,
         out: common.Out = None,
         config: common.Config = None,
         set_: common.Set = None,
-        seed: common.Seed = None,
-        device: common.Device = None,
-        threads: common.Threads = None,
+        seed: common.shown(common.Seed, 0) = None,
+        device: common.shown(common.Device, "cpu") = None,
+        threads: common.shown(common.Threads, 1) = None,
         resume: common.Resume = None,
     ) -> None:
         """Train on all but the last H points, forecast them, compare with baselines, write DIR."""
@@ -214,12 +214,12 @@ def register(app: typer.Typer) -> None:
 
     @fc.command("predict")
     def predict_cmd(
-        model: Annotated[Path, typer.Option("--model", help="DIR/model of a train run (or DIR).")],
+        model: Annotated[Path, typer.Option("--model", metavar="PATH", help="DIR/model of a train run (or DIR).")],
         data: Annotated[
-            Path, typer.Option("--data", help="CSV with the history to forecast from.")
+            Path, typer.Option("--data", metavar="PATH", help="CSV with the history to forecast from.")
         ],
         out: Annotated[
-            Path, typer.Option("--out", help="CSV to write: time, forecast, lower, upper.")
+            Path, typer.Option("--out", metavar="PATH", help="CSV to write: time, forecast, lower, upper.")
         ],
         missing: Missing = None,
     ) -> None:
@@ -241,22 +241,22 @@ def register(app: typer.Typer) -> None:
         missing: Missing = None,
         horizon: Horizon = None,
         season: Season = None,
-        folds: Annotated[int, typer.Option("--folds", help="Forecast origins.")] = 3,
+        folds: Annotated[int, typer.Option("--folds", metavar="INT", help="Forecast origins.")] = 3,
         step: Annotated[
-            int | None, typer.Option("--step", help="Steps between origins (default H).")
+            int | None, typer.Option("--step", metavar="INT", help="Steps between origins (default H).")
         ] = None,
         refit: Annotated[
             bool, typer.Option("--refit/--no-refit", help="Retrain at every origin.")
         ] = False,
-        epochs: common.Epochs = None,
-        time_budget: common.TimeBudget = None,
-        max_steps: common.MaxSteps = None,
+        epochs: common.shown(common.Epochs, 150) = None,
+        time_budget: common.shown(common.TimeBudget, "none") = None,
+        max_steps: common.shown(common.MaxSteps, 800) = None,
         out: common.Out = None,
         config: common.Config = None,
         set_: common.Set = None,
-        seed: common.Seed = None,
-        device: common.Device = None,
-        threads: common.Threads = None,
+        seed: common.shown(common.Seed, 0) = None,
+        device: common.shown(common.Device, "cpu") = None,
+        threads: common.shown(common.Threads, 1) = None,
     ) -> None:
         """Rolling-origin evaluation of the model and the baselines, with a summary table."""
         from rnnkit.tasks.forecast.pipeline import backtest

@@ -52,10 +52,14 @@ def register(app: typer.Typer) -> None:
 
     @text.command("train", context_settings=common.EXTRA_ARGS)
     def train(ctx: typer.Context, data: Data = None, out: common.Out = None,
-              epochs: common.Epochs = None, time_budget: common.TimeBudget = None,
-              max_steps: common.MaxSteps = None, config: common.Config = None,
-              set_: common.Set = None, seed: common.Seed = None, device: common.Device = None,
-              threads: common.Threads = None, resume: common.Resume = None) -> None:
+              epochs: common.shown(common.Epochs, 10) = None,
+              time_budget: common.shown(common.TimeBudget, "none") = None,
+              max_steps: common.shown(common.MaxSteps, "none") = None,
+              config: common.Config = None, set_: common.Set = None,
+              seed: common.shown(common.Seed, 0) = None,
+              device: common.shown(common.Device, "auto") = None,
+              threads: common.shown(common.Threads, "torch's") = None,
+              resume: common.Resume = None) -> None:
         """Train on a text file; write metrics.json, loss.png and model/ into --out."""
         from rnnkit.tasks.text.pipeline import TextConfig, train_text
 
