@@ -29,7 +29,7 @@ import torch
 from rnnkit.data.calendar import calendar_features
 from rnnkit.data.timeseries import Series, next_times, read_series
 from rnnkit.data.transforms import SeriesTransform
-from rnnkit.data.windowing import check_lengths, make_windows
+from rnnkit.data.windowing import check_horizon, check_lengths, make_windows
 from rnnkit.datasets import DEFAULT_FORECAST_SERIES, forecast_series
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.forecaster import RNNForecaster
@@ -191,10 +191,7 @@ def check_series(series: list[Series], n_train: dict, cfg: ForecastConfig, path:
     _, context = _context(cfg)
     for s in series:
         where = path if len(series) == 1 else f"{path}, group {s.name!r}"
-        if cfg.data.horizon >= len(s):
-            raise DataError(
-                f"{where}: --horizon {cfg.data.horizon} is longer than the data ({len(s)} points)"
-            )
+        check_horizon(cfg.data.horizon, len(s), where)
         check_lengths(n_train[s.name] - cfg.data.diff, context, cfg.data.horizon, where)
 
 

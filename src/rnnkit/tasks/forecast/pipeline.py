@@ -24,6 +24,7 @@ import pandas as pd
 import torch
 
 from rnnkit.data.timeseries import read_series
+from rnnkit.data.windowing import check_horizon
 from rnnkit.errors import DataError
 from rnnkit.tasks.forecast.baselines import run_baselines
 from rnnkit.training.device import torch_threads
@@ -133,9 +134,9 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
     test = d.test_size or d.horizon
     n_train = {}
     for s in series:
-        if d.horizon >= len(s) or test >= len(s):
-            which = f"--horizon {d.horizon}" if d.horizon >= len(s) else f"--test-size {test}"
-            raise DataError(f"{d.data}: {which} is longer than the data ({len(s)} points)")
+        check_horizon(d.horizon, len(s), d.data)
+        if test >= len(s):
+            raise DataError(f"{d.data}: --test-size {test} is longer than the data ({len(s)} points)")
         n_train[s.name] = len(s) - test
     check_series(series, n_train, cfg, d.data)
     out.mkdir(parents=True, exist_ok=True)
