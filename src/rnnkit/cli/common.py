@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import time
 import typing
 from pathlib import Path
@@ -132,13 +131,9 @@ def read_run_config(run_dir: Path) -> dict:
         raise CheckpointError(f"--resume: run folder {str(run_dir)!r} does not exist")
     if not path.is_file():
         raise CheckpointError(f"--resume: {str(path)!r} is missing; is this a run folder?")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"--resume: {str(path)!r} is not valid JSON: {err}") from None
-    if not isinstance(data, dict):
-        raise CheckpointError(f"--resume: {str(path)!r} must hold a JSON object")
-    return data
+    from rnnkit.training.jsonio import read_json_object
+
+    return read_json_object(path, context="--resume: ")
 
 
 #: Top-level keys of older forecast/classify config.json files, now ``train.<key>``.

@@ -20,6 +20,8 @@ from typing import Sequence
 
 import numpy as np
 
+from rnnkit.training.plots import save_figure
+
 __all__ = ["confusion_matrix", "classification_metrics", "plot_confusion"]
 
 
@@ -84,8 +86,4 @@ def plot_confusion(matrix: np.ndarray | list, labels: Sequence[str], path: str |
                     colour = "white" if matrix[i, j] > top / 2 else "black"
                     ax.text(j, i, str(matrix[i, j]), ha="center", va="center", color=colour, fontsize=8)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

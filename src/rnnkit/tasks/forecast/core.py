@@ -33,7 +33,9 @@ from rnnkit.data.windowing import check_horizon, check_lengths, make_windows
 from rnnkit.datasets import DEFAULT_FORECAST_SERIES, forecast_series
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.forecaster import RNNForecaster
+from rnnkit.training.atomic import atomic_write_bytes
 from rnnkit.training.checkpoint import load_model, save_model
+from rnnkit.training.jsonio import read_json_object
 from rnnkit.tasks.forecast.config import ForecastConfig
 from rnnkit.training.trainer import Trainer
 
@@ -273,9 +275,8 @@ def save_forecaster(
 ) -> None:
     save_model(dir, model, model.model_config)
     keyed = {name if grouped else ALL: st.to_dict() for name, st in states.items()}
-    (Path(dir) / STATE_FILE).write_text(
-        json.dumps({"meta": meta, "series": keyed}, indent=2) + "\n"
-    )
+    atomic_write_bytes(Path(dir) / STATE_FILE,
+                       (json.dumps({"meta": meta, "series": keyed}, indent=2) + "\n").encode("utf-8"))
 
 
 def load_forecaster(dir: Path) -> tuple[RNNForecaster, dict, dict]:
@@ -288,8 +289,8 @@ def load_forecaster(dir: Path) -> tuple[RNNForecaster, dict, dict]:
         raise CheckpointError(
             f"--model {str(dir)!r}: {STATE_FILE} is missing; pass the DIR/model of a forecast run"
         )
+    saved = read_json_object(path)
     try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
         meta, states = (
             saved["meta"],
             {k: SeriesState.from_dict(v) for k, v in saved["series"].items()},

@@ -27,6 +27,7 @@ from rnnkit.data.timeseries import read_series
 from rnnkit.data.windowing import check_horizon
 from rnnkit.errors import DataError
 from rnnkit.tasks.forecast.baselines import run_baselines
+from rnnkit.training.atomic import atomic_write_bytes
 from rnnkit.training.device import torch_threads
 from rnnkit.training.distributed import leave_unless_main
 from rnnkit.tasks.forecast.config import ForecastConfig
@@ -164,7 +165,7 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
         "epochs": fit.epochs_run,
         "seconds": round(time.perf_counter() - start, 2),
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    atomic_write_bytes(out / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode("utf-8"))
     write_forecast_csv(out / "forecast.csv", frame)
     plot_forecast(out / "forecast.png", panels, d.interval)
     log(
@@ -286,7 +287,7 @@ def backtest(
         "step": step,
         "refit": refit,
     }
-    (out / "backtest.json").write_text(json.dumps(report, indent=2) + "\n")
+    atomic_write_bytes(out / "backtest.json", (json.dumps(report, indent=2) + "\n").encode("utf-8"))
     lines = [
         f"{'fold':<5} {'origin':<20} {'model MASE':>10} "
         + " ".join(f"{n + ' MASE':>20}" for n in summary["baselines"])

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 
 from rnnkit.tasks.forecast.metrics import METRICS
+from rnnkit.training.atomic import atomic_write_bytes
+from rnnkit.training.plots import save_figure
 
 __all__ = ["PNG_SIZE", "format_table", "mean_metrics", "plot_forecast", "write_forecast_csv"]
 
@@ -43,7 +45,8 @@ def format_table(metrics: dict, title: str | None = None) -> str:
 
 def write_forecast_csv(path: Path, frame: pd.DataFrame) -> None:
     """Floats are written with full precision so that predict's output compares exactly."""
-    frame.to_csv(path, index=False, float_format="%.17g")
+    text = frame.to_csv(index=False, float_format="%.17g")
+    atomic_write_bytes(Path(path), text.encode("utf-8"))
 
 
 def plot_forecast(path: Path, panels: list[dict], interval: float | None) -> Path:
@@ -76,6 +79,4 @@ def plot_forecast(path: Path, panels: list[dict], interval: float | None) -> Pat
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=_DPI)  # no bbox_inches="tight": the size stays exactly PNG_SIZE
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=_DPI)  # no bbox_inches="tight": the size stays PNG_SIZE
