@@ -142,6 +142,8 @@ def test_epochs_and_time_budget_keep_the_text_defaults(tmp_path):
     train = json.loads((out / "config.json").read_text())["train"]
     assert (train["lr"], train["scheduler"], train["min_lr_ratio"]) == (4e-3, "cosine", 0.1)
     assert (train["epochs"], train["time_budget"], train["max_steps"]) == (1, 300.0, 3)
+    saved = json.loads((out / "model" / "model.json").read_text())
+    assert (saved["task"], saved["format"]) == ("text", 1)
 
 
 def test_epochs_zero_is_one_line_error(tmp_path):

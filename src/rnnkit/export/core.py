@@ -37,6 +37,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.errors import CheckpointError, RnnkitError
+from rnnkit.models import registry
 from rnnkit.training import checkpoint as ckpt
 from rnnkit.export import wrappers as ew
 
@@ -90,31 +91,22 @@ def _model_folder(path: Path) -> Path:
     )
 
 
-def _build(info: dict) -> tuple[str, Callable[[dict], nn.Module]]:
-    if info.get("task") == "forecast" or {"horizon", "members"} <= set(info):
+def _build(info: dict, where: str) -> tuple[str, Callable[[dict], nn.Module]]:
+    """The model's task (its model.json tag, via the registry) and its builder."""
+    try:
+        kind = registry.task_of(info, where)
+    except CheckpointError as err:
+        raise ExportError(f"export: {err}") from None
+    if kind == "forecast":
         raise ExportError("export: forecast models are not supported yet (classify, text and RecurrentModel are)")
-    if info.get("task") == "classify":
-        from rnnkit.models.classifier import SequenceClassifier
-
-        return "classify", lambda c: SequenceClassifier(**c["model"])
-    inner = info.get("model") if isinstance(info.get("model"), dict) else info
-    if {"vocab_size", "embed_dim"} <= set(inner):
-        from rnnkit.models.charlm import CharLM
-
-        keys = ("vocab_size", "embed_dim", "hidden_size", "num_layers", "cell", "dropout", "backend")
-        return "text", lambda c: CharLM(**{k: inner[k] for k in keys if k in inner})
-    if {"input_size", "hidden_size", "output_size", "head"} <= set(info):
-        from rnnkit.models.recurrent import RecurrentModel
-
-        return "recurrent", lambda c: RecurrentModel(**c)
-    raise ExportError(f"export: model.json has keys {sorted(info)[:8]}; not a model rnnkit can export")
+    return kind, lambda c: registry.build_model(c, where)
 
 
 def load_for_export(path: str | Path) -> ExportSpec:
     """Load the model in a run or model folder (safetensors only) and build its ExportSpec."""
     folder = _model_folder(Path(path))
     info = ckpt.read_model_config(folder)
-    kind, build = _build(info)
+    kind, build = _build(info, str(folder / ckpt.MODEL_JSON))
     model, _ = ckpt.load_model(folder, build)
     for name, t in model.state_dict().items():
         if t.is_floating_point() and not bool(torch.isfinite(t).all()):

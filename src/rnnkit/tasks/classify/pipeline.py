@@ -43,6 +43,7 @@ from rnnkit.data.sequences import SequenceDataset, collate_packed
 from rnnkit.data.splits import group_disjoint_split
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.classifier import SequenceClassifier
+from rnnkit.models.registry import tagged
 from rnnkit.training.checkpoint import load_model, save_model
 from rnnkit.tasks.classify.metrics import classification_metrics, plot_confusion
 from rnnkit.training.config import TrainConfig, save_json, to_dict
@@ -264,11 +265,11 @@ def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log, resume: b
         class_weights=_balanced_weights(y_train, len(labels)) if dcfg.class_weights == "balanced" else None,
         input_mean=frames.mean(axis=0).tolist(), input_std=frames.std(axis=0).tolist(),
     )
-    model_json = {
-        "task": "classify", "model": model_args, "labels": labels,
+    model_json = tagged("classify", {
+        "model": model_args, "labels": labels,
         "input": {"kind": data.kind, "n_features": data.n_features,
                   "audio": audio.to_dict() if data.kind == "wav" else None},
-    }
+    })
     torch.manual_seed(cfg.train.seed)
     model = build_classifier(model_json)
 

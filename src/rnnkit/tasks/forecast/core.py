@@ -33,6 +33,7 @@ from rnnkit.data.windowing import check_horizon, check_lengths, make_windows
 from rnnkit.datasets import DEFAULT_FORECAST_SERIES, forecast_series
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.forecaster import RNNForecaster
+from rnnkit.models.registry import build_model, tagged
 from rnnkit.training.atomic import atomic_write_bytes
 from rnnkit.training.checkpoint import load_model, save_model
 from rnnkit.training.jsonio import read_json_object
@@ -273,7 +274,7 @@ def meta_of(cfg: ForecastConfig, series: list[Series]) -> dict:
 def save_forecaster(
     dir: Path, model: RNNForecaster, states: dict, meta: dict, grouped: bool
 ) -> None:
-    save_model(dir, model, model.model_config)
+    save_model(dir, model, tagged("forecast", model.model_config))
     keyed = {name if grouped else ALL: st.to_dict() for name, st in states.items()}
     atomic_write_bytes(Path(dir) / STATE_FILE,
                        (json.dumps({"meta": meta, "series": keyed}, indent=2) + "\n").encode("utf-8"))
@@ -297,5 +298,5 @@ def load_forecaster(dir: Path) -> tuple[RNNForecaster, dict, dict]:
         )
     except (ValueError, KeyError, TypeError) as err:
         raise CheckpointError(f"{str(path)!r} is not a valid forecast state: {err}") from None
-    model, _ = load_model(dir, lambda c: RNNForecaster(**c))
+    model, _ = load_model(dir, lambda c: build_model(c, str(dir / "model.json")))
     return model, meta, states

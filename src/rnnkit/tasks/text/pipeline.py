@@ -34,6 +34,7 @@ from torch.nn import functional as F
 from rnnkit.data.text import ContiguousBatches, Vocab, read_corpus, split_text
 from rnnkit.errors import CheckpointError, DataError
 from rnnkit.models.charlm import CharLM
+from rnnkit.models.registry import tagged, task_of, untagged
 from rnnkit.models.sampling import check_sampling_args, generate
 from rnnkit.training.checkpoint import load_model, save_model
 from rnnkit.training.config import TrainConfig, load_config, save_json, to_dict
@@ -173,7 +174,7 @@ def train_text(cfg: TextConfig, data: Optional[Path], run_dir: Path, *,
     m = cfg.model
     model = CharLM(len(vocab), m.embed_dim, m.hidden_size, m.num_layers, m.cell, m.dropout,
                    m.backend)
-    model_config = {**model.model_config, "vocab": list(vocab.chars)}
+    model_config = tagged("text", {**model.model_config, "vocab": list(vocab.chars)})
     run_config = {**to_dict(cfg), "data_file": str(path)}
     trainer = Trainer(model, cfg.train, run_dir, model_config=model_config, run_config=run_config)
     result = trainer.fit(train_batches, val_batches, resume=resume)
@@ -210,7 +211,11 @@ def load_charlm(model_dir: Path) -> tuple[CharLM, Vocab]:
     vocab_holder: dict = {}
 
     def build(config: dict) -> CharLM:
-        args = dict(config)
+        where = str(model_dir / "model.json")
+        task = task_of(config, where)  # format 0 files (no tag) too
+        if task != "text":
+            raise CheckpointError(f"{where!r}: holds a {task} model, not a text model")
+        args = untagged(config)
         try:
             vocab_holder["vocab"] = Vocab.from_dict({"chars": args.pop("vocab")})
         except (KeyError, DataError) as err:
