@@ -52,3 +52,22 @@ def test_unknown_formats_are_refused(fmt):
 def test_unrecognised_untagged_file_is_one_line():
     with pytest.raises(CheckpointError, match=r"^model\.json: keys \['a', 'b'\] is not a model"):
         registry.task_of({"a": 1, "b": 2})
+
+
+@pytest.mark.parametrize("impl,backend", [("rnnkit", "auto"), ("torch", "torch")])
+def test_a_classifier_saved_with_the_old_rnn_impl_key_still_builds(impl, backend):
+    """model.json files written before ``backend`` say ``rnn_impl``: still loadable."""
+    old = {"task": "classify", "labels": ["a", "b"],
+           "model": {"input_size": 3, "num_classes": 2, "hidden_size": 4, "rnn_impl": impl}}
+    model = registry.build_model(old)
+    assert model.rnn.backend == backend
+
+
+def test_one_layer_factory_checks_cell_and_backend():
+    from rnnkit.errors import ConfigError
+    from rnnkit.models.layers import recurrent_layer
+
+    layer = recurrent_layer("gru", 3, 4, backend="torch", num_layers=2)
+    assert type(layer).__module__.startswith("rnnkit.nn") and layer.backend == "torch"
+    with pytest.raises(ConfigError, match=r"^model\.backend must be one of auto, rnnkit, torch, got 'cuda'$"):
+        recurrent_layer("gru", 3, 4, backend="cuda")

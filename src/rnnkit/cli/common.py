@@ -166,6 +166,10 @@ def resolve_config(
     for key in _MOVED_TO_TRAIN if base is not None else ():  # runs saved before train.<key>
         if key in base and key not in {f.name for f in dataclasses.fields(cls)}:
             base.setdefault("train", {}).setdefault(key, base.pop(key))
+    model = base.get("model") if base is not None else None
+    if isinstance(model, dict) and "rnn_impl" in model:  # classify runs saved before backend
+        model.setdefault("backend", {"rnnkit": "auto"}.get(model["rnn_impl"], model["rnn_impl"]))
+        model.pop("rnn_impl")
     cfg = load_config(cls, path=config, overrides=list(overrides), base=base, named=named)
     train = getattr(cfg, "train", None)
     if isinstance(getattr(train, "device", None), str):

@@ -74,9 +74,15 @@ def _text(info: dict) -> nn.Module:
 
 
 def _classify(info: dict) -> nn.Module:
-    from rnnkit.models.classifier import SequenceClassifier
+    from rnnkit.models.classifier import LEGACY_RNN_IMPL, SequenceClassifier
 
-    return SequenceClassifier(**info["model"])
+    args = dict(info["model"])
+    if "rnn_impl" in args:  # written before the key was ``backend``
+        impl = args.pop("rnn_impl")
+        if impl not in LEGACY_RNN_IMPL:
+            raise CheckpointError(f"model.json: model.rnn_impl {impl!r} is not 'rnnkit' or 'torch'")
+        args.setdefault("backend", LEGACY_RNN_IMPL[impl])
+    return SequenceClassifier(**args)
 
 
 def _forecast(info: dict) -> nn.Module:

@@ -43,7 +43,7 @@ from rnnkit.data.sequences import SequenceDataset, collate_packed
 from rnnkit.data.splits import group_disjoint_split
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.classifier import SequenceClassifier
-from rnnkit.models.registry import tagged
+from rnnkit.models.registry import build_model, tagged
 from rnnkit.training.checkpoint import load_model, save_model
 from rnnkit.tasks.classify.metrics import classification_metrics, plot_confusion
 from rnnkit.training.config import TrainConfig, save_json, to_dict
@@ -69,7 +69,7 @@ class ClassifyModelConfig:
     pooling: Literal["last", "mean", "attention"] = "last"
     dropout: float = 0.1
     label_smoothing: float = 0.0
-    rnn_impl: Literal["rnnkit", "torch"] = "rnnkit"
+    backend: Literal["auto", "rnnkit", "torch"] = "auto"  # see models.layers.recurrent_layer
     # Weight averaging for the saved model: "ema" (exponential, average_decay per optimizer
     # step) or "swa" (plain mean of the weights after each step) over the epochs after the
     # first average_start of them; the model is then saved with the averaged weights.
@@ -127,7 +127,7 @@ def build_classifier(model_json: dict) -> SequenceClassifier:
     """Rebuild a classifier from the ``model.json`` that :func:`train_classifier` writes."""
     if "model" not in model_json or "labels" not in model_json:
         raise CheckpointError("model.json is not a classifier's: it lacks 'model' or 'labels'")
-    return SequenceClassifier(**model_json["model"])
+    return build_model(model_json)
 
 
 def load_classifier(model_dir: str | Path) -> tuple[SequenceClassifier, dict]:
