@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from rnnkit.data.ts_format import read_ts, write_ts  # noqa: E402
-from rnnkit.training.classify import (  # noqa: E402
+from rnnkit.tasks.classify.pipeline import (  # noqa: E402
     ClassifyConfig, default_config, load_classifier, predict_proba, train_classifier,
 )
 from rnnkit.training.config import apply_overrides, from_dict  # noqa: E402

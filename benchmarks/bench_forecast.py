@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 from rnnkit.datasets import FORECAST_SERIES
-from rnnkit.training.forecast import train_forecaster
-from rnnkit.training.forecast_config import load_forecast_config
+from rnnkit.tasks.forecast.pipeline import train_forecaster
+from rnnkit.tasks.forecast.config import load_forecast_config
 
 # From the issue: statsmodels on the last-H holdout.
 TARGETS = {  # series: (seasonal naive MASE, ETS MASE, SARIMA MASE)

@@ -1,4 +1,7 @@
-"""Imports point one way: cli → training → models → nn, with data below training/models.
+"""Imports point one way: cli → tasks / export → training / models / data → nn.
+
+``training`` (what every task uses) never imports a task, a model or a data reader; a
+task's own modules live in ``tasks/<task>/``.
 
 ``reference`` depends on NumPy (and rnnkit.errors) alone. The check reads every module's
 absolute imports with ``ast``, so a new upward or circular import fails here.
@@ -20,8 +23,10 @@ ALLOWED = {
     "nn": {"errors"},
     "data": {"errors", "datasets"},
     "models": {"errors", "nn", "data"},
-    "training": {"errors", "nn", "data", "models", "datasets"},
-    "cli": {"errors", "nn", "data", "models", "datasets", "training", "reference"},
+    "training": {"errors"},
+    "tasks": {"errors", "nn", "data", "models", "datasets", "training"},
+    "export": {"errors", "nn", "data", "models", "training"},
+    "cli": {"errors", "nn", "data", "models", "datasets", "training", "reference", "tasks", "export"},
 }
 
 
@@ -60,3 +65,30 @@ def test_imports_point_one_way(path, package):
 def test_every_subpackage_has_a_rule():
     packages = {p.name for p in SRC.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     assert packages - set(ALLOWED) == set()
+
+
+def _rnnkit_imports(package: str) -> list[tuple[Path, str]]:
+    return [(path, name) for path, pkg in _modules() if pkg == package
+            for name in _imports(path) if name.startswith("rnnkit.")]
+
+
+def test_training_never_imports_a_task_or_a_data_reader():
+    bad = [f"{path.relative_to(SRC)} imports {name}" for path, name in _rnnkit_imports("training")
+           if name.split(".")[1] in {"tasks", "export", "data", "models", "cli"}]
+    assert not bad, bad
+
+
+def test_a_task_imports_no_other_task():
+    bad = []
+    for path, name in _rnnkit_imports("tasks"):
+        own = path.relative_to(SRC / "tasks").parts[0]
+        parts = name.split(".")
+        if len(parts) > 2 and parts[1] == "tasks" and parts[2] != own:
+            bad.append(f"{path.relative_to(SRC)} imports {name}")
+    assert not bad, bad
+
+
+def test_every_task_package_has_a_pipeline():
+    for task in ("forecast", "classify", "text", "tutorial"):
+        folder = SRC / "tasks" / task
+        assert (folder / "__init__.py").is_file() and (folder / "pipeline.py").is_file(), task

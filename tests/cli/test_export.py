@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rnnkit.cli.app import app
-from tests.training import export_helpers as h
+from tests.export import helpers as h
 
 runner = CliRunner()
 HAS_ORT = importlib.util.find_spec("onnxruntime") is not None and importlib.util.find_spec("onnx") is not None

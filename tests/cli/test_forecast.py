@@ -132,7 +132,7 @@ def test_backtest_prints_a_summary(tmp_path):
             "--set",
             "model.members=1",
             "--set",
-            "max_steps=2",
+            "train.max_steps=2",
             "--set",
             'baselines=["naive"]',
         ],
@@ -201,3 +201,20 @@ def test_resume_of_a_run_without_checkpoints_says_how_to_get_them(tmp_path):
     result = runner.invoke(app, ["forecast", "train", "--resume", str(out)])
     assert result.exit_code != 0
     assert "train.checkpoint=true" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_max_steps_is_honoured_exactly_on_a_long_series(tmp_path):
+    """Issue 15 fault 9: --max-steps 5 ran a whole epoch (31,247 steps on 1M rows): the
+    epoch count was capped, not the steps. 1,500 rows are ~45 batches an epoch."""
+    csv_path = tmp_path / "long.csv"
+    n = 1500
+    pd.DataFrame({"t": range(n), "y": [float(i % 7) for i in range(n)]}).to_csv(csv_path, index=False)
+    out = tmp_path / "run"
+    result = runner.invoke(app, [
+        "forecast", "train", "--data", str(csv_path), "--time-col", "t", "--horizon", "3",
+        "--season", "7", "--members", "1", "--max-steps", "5", "--out", str(out),
+        "--set", "model.hidden_size=4", "--set", 'baselines=["naive"]', "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out / "run" / "metrics.csv")
+    assert rows["step"].tolist() == [5]
+    assert json.loads((out / "run" / "config.json").read_text())["train"]["max_steps"] == 5

@@ -115,7 +115,10 @@ def test_resume_continues_the_run_from_its_config(tmp_path):
     data = tmp_path / "corpus.txt"
     data.write_text(CORPUS, encoding="utf-8")
     full, part = tmp_path / "full", tmp_path / "part"
-    common = ["--data", str(data), *TINY, "--seed", "3"]
+    # No schedule: text's cosine schedule spans train.epochs, so a run of 1 epoch resumed
+    # to 2 follows a different schedule than a run of 2 (it did pass before only because
+    # --epochs used to drop the text defaults, cosine among them).
+    common = ["--data", str(data), *TINY, "--seed", "3", "--set", "train.scheduler=none"]
     result = runner.invoke(app, ["text", "train", "--out", str(full), "--epochs", "2", *common])
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["text", "train", "--out", str(part), "--epochs", "1", *common])
@@ -125,3 +128,42 @@ def test_resume_continues_the_run_from_its_config(tmp_path):
     a = json.loads((full / "metrics.json").read_text())
     b = json.loads((part / "metrics.json").read_text())
     assert a["val_bits_per_char"] == pytest.approx(b["val_bits_per_char"], rel=1e-9)
+
+
+def test_epochs_and_time_budget_keep_the_text_defaults(tmp_path):
+    """Issue 15 fault 8: --epochs / --time-budget / --set train.* used to replace the text
+    task's [train] defaults (lr 4e-3, cosine to 0.1) with the generic ones (1e-3, none)."""
+    data = tmp_path / "corpus.txt"
+    data.write_text(CORPUS, encoding="utf-8")
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["text", "train", "--data", str(data), "--out", str(out), *TINY,
+                                 "--epochs", "1", "--time-budget", "300", "--max-steps", "3"])
+    assert result.exit_code == 0, result.output
+    train = json.loads((out / "config.json").read_text())["train"]
+    assert (train["lr"], train["scheduler"], train["min_lr_ratio"]) == (4e-3, "cosine", 0.1)
+    assert (train["epochs"], train["time_budget"], train["max_steps"]) == (1, 300.0, 3)
+    saved = json.loads((out / "model" / "model.json").read_text())
+    assert (saved["task"], saved["format"]) == ("text", 1)
+
+
+def test_epochs_zero_is_one_line_error(tmp_path):
+    """Issue 15 fault 9: --epochs 0 used to train one epoch, then fail on a checkpoint."""
+    result = runner.invoke(app, ["text", "train", "--out", str(tmp_path / "r"), "--epochs", "0"])
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: train.epochs must be > 0, got 0"
+
+
+def test_a_too_short_text_names_options_that_exist(tmp_path):
+    """The message used to suggest --batch-size/--seq-len, which text train does not take;
+    the keys it names now work as printed."""
+    data = tmp_path / "short.txt"
+    data.write_text("abcdefghij" * 20, encoding="utf-8")
+    out = tmp_path / "r"
+    args = ["text", "train", "--data", str(data), "--out", str(out), "--epochs", "1",
+            "--set", "model.hidden_size=8", "--set", "train.progress=false"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    hint = result.output.strip().split("e.g. ")[-1].split()
+    assert hint[0] == "--set" and "--batch-size" not in result.output
+    result = runner.invoke(app, args + hint)
+    assert result.exit_code == 0, result.output

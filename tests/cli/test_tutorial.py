@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from rnnkit.cli import tutorial as tutorial_cli
 from rnnkit.cli.app import app
-from rnnkit.training.tutorial import TutorialConfig, run_rnnkit
+from rnnkit.tasks.tutorial.pipeline import TutorialConfig, run_rnnkit
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ def fake_run(monkeypatch):
         calls.append((config, run_dir, resume))
         return FAKE
 
-    monkeypatch.setattr("rnnkit.training.tutorial.run_tutorial", fake)
+    monkeypatch.setattr("rnnkit.tasks.tutorial.pipeline.run_tutorial", fake)
     return calls
 
 
@@ -136,7 +136,7 @@ def test_register_adds_the_command():
 
 def test_out_then_resume_continues_the_run(tmp_path, monkeypatch):
     monkeypatch.setattr(
-        "rnnkit.training.tutorial.run_as_written", lambda seed: ({100: 0.0, 55: 0.0, 205: 0.0}, 0.0)
+        "rnnkit.tasks.tutorial.pipeline.run_as_written", lambda seed: ({100: 0.0, 55: 0.0, 205: 0.0}, 0.0)
     )
     run = tmp_path / "run"
     first = runner.invoke(app, ["tutorial", "--json", "--out", str(run), "--set", "train.epochs=2"])

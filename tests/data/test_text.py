@@ -136,8 +136,8 @@ def test_corpus_shorter_than_one_chunk_is_one_line_error():
         ContiguousBatches(torch.zeros(100, dtype=torch.int64), 4, 32, name="text file a.txt")
     assert str(err.value) == (
         "text file a.txt: 100 characters is shorter than one training chunk, which needs "
-        "batch_size * seq_len + 1 = 4 * 32 + 1 = 129; use more text or a smaller "
-        "--batch-size/--seq-len"
+        "batch_size * seq_len + 1 = 4 * 32 + 1 = 129; use more text or smaller sizes, "
+        "e.g. --set train.batch_size=3 --set data.seq_len=32"
     )
 
 

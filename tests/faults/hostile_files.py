@@ -87,7 +87,7 @@ def main(workdir: Path) -> None:
     from typer.testing import CliRunner
 
     from rnnkit.cli.app import app
-    from tests.training.export_helpers import classifier_dir
+    from tests.export.helpers import classifier_dir
 
     runner = CliRunner()
     marker = workdir / "pwned"

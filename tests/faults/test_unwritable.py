@@ -14,7 +14,7 @@ from rnnkit.errors import RnnkitError
 from rnnkit.models import RecurrentModel
 from rnnkit.training import TrainConfig, Trainer
 from rnnkit.training import checkpoint as ckpt
-from tests.training import export_helpers as h
+from tests.export import helpers as h
 
 pytestmark = pytest.mark.unwritable
 runner = CliRunner()

@@ -128,9 +128,9 @@ def test_bad_arguments_name_the_argument():
         CharLM(10, hidden_size=0)
     with pytest.raises(ConfigError, match=r"dropout: must be in \[0, 1\), saw 1.0"):
         CharLM(10, dropout=1.0)
-    with pytest.raises(ConfigError, match="cell: must be one of lstm, gru, rnn, saw 'tcn'"):
+    with pytest.raises(ConfigError, match="model.cell must be one of lstm, gru, rnn, got 'tcn'"):
         CharLM(10, cell="tcn")
-    with pytest.raises(ConfigError, match="backend: must be one of auto, rnnkit, torch, saw 'x'"):
+    with pytest.raises(ConfigError, match="model.backend must be one of auto, rnnkit, torch, got 'x'"):
         CharLM(10, backend="x")
 
 

@@ -107,7 +107,7 @@ def test_model_config_rebuilds_the_same_architecture():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"cell": "transformer"}, "model.cell must be one of ['gru', 'lstm', 'rnn'], got 'transformer'"),
+        ({"cell": "transformer"}, "model.cell must be one of lstm, gru, rnn, got 'transformer'"),
         ({"head": "first"}, "model.head must be one of last, mean, sequence, got 'first'"),
         ({"loss": "hinge"}, "model.loss must be one of mse, l1, huber, cross_entropy, bce, got 'hinge'"),
         ({"hidden_size": 0}, "model.hidden_size must be a positive integer, got 0"),

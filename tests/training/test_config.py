@@ -109,3 +109,34 @@ def test_parse_override_reads_toml_values():
     assert parse_override('--a="x y"') == (["a"], "x y")
     assert parse_override("a=false") == (["a"], False)
     assert apply_overrides({"a": {"b": 1}}, ["a.c=2"]) == {"a": {"b": 1, "c": 2}}
+
+
+def _task_train() -> TrainConfig:
+    return TrainConfig(epochs=10, lr=4e-3, scheduler="cosine", min_lr_ratio=0.1)
+
+
+@dataclass
+class TaskCfg:
+    train: TrainConfig = field(default_factory=_task_train)
+
+
+@pytest.mark.parametrize("override", ["train.epochs=3", "train.time_budget=300"])
+def test_a_partial_table_keeps_the_task_defaults(override):
+    """Issue 15 fault 8: naming one train key used to swap the task's [train] defaults
+    (lr 4e-3, cosine) for TrainConfig's generic ones (lr 1e-3, no schedule)."""
+    cfg = load_config(TaskCfg, overrides=[override])
+    assert (cfg.train.lr, cfg.train.scheduler, cfg.train.min_lr_ratio) == (4e-3, "cosine", 0.1)
+    named = load_config(TaskCfg, named={"train.epochs": 3})
+    assert (named.train.epochs, named.train.lr, named.train.scheduler) == (3, 4e-3, "cosine")
+
+
+def test_named_values_are_set_as_given_after_overrides():
+    cfg = load_config(RootCfg, overrides=["note='from set'", "train.lr=0.5"],
+                      named={"note": 'a "quoted" \\d+ regex', "train.lr": 0.25})
+    assert cfg.note == 'a "quoted" \\d+ regex' and cfg.train.lr == 0.25
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_numbers_are_refused(value):
+    with pytest.raises(ConfigError, match=rf"^train\.lr must be a finite number, got "):
+        load_config(RootCfg, overrides=[f"train.lr={value}"])

@@ -280,3 +280,24 @@ def test_tensorboard_when_asked(tmp_path):
         return
     Trainer(_model(), cfg, run_dir=tmp_path / "run").fit(train, val)
     assert list((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_max_steps_is_honoured_exactly_even_mid_epoch(tmp_path):
+    """Issue 15 fault 9: a cap below one epoch's batches stops at that step, not at the
+    epoch's end (4 batches an epoch here, so 5 steps end inside epoch 2)."""
+    train, val = _loaders()
+    trainer = Trainer(_model(), _cfg(epochs=10, max_steps=5), run_dir=tmp_path / "run")
+    result = trainer.fit(train, val)
+    assert trainer.step == 5
+    assert result.stopped_reason == "max_steps" and result.epochs_run == 2
+    assert result.history[-1]["step"] == 5
+    # Resuming a run that already took its steps takes none.
+    again = Trainer(_model(), _cfg(epochs=10, max_steps=5), run_dir=tmp_path / "run")
+    assert again.fit(train, val, resume=True).stopped_reason == "max_steps" and again.step == 5
+
+
+@pytest.mark.parametrize("field,value", [("epochs", 0), ("max_steps", 0), ("epochs", -1)])
+def test_zero_epochs_or_steps_are_refused(field, value):
+    """Issue 15 fault 9: --epochs 0 used to train one epoch silently."""
+    with pytest.raises(ConfigError, match=rf"^train\.{field} must be > 0, got {value}$"):
+        _cfg(**{field: value})

@@ -1,6 +1,6 @@
 """``rnnkit classify train|predict|evaluate``: sequence classification from ``.ts`` files
 or folders of WAV files. Each command parses its arguments and calls one function of
-:mod:`rnnkit.training.classify`.
+:mod:`rnnkit.tasks.classify.pipeline`.
 
     rnnkit classify train --train TRAIN.ts --test TEST.ts --out runs/jv
     rnnkit classify train --train digits/ --label-pattern '^(\\d)_' \\
@@ -33,66 +33,56 @@ classify_app = typer.Typer(
     add_completion=False,
 )
 
-LabelPattern = typer.Option(None, "--label-pattern", help="Regex on file names; its first group (or whole match) is the label. Default: class sub-folders.")
-GroupPattern = typer.Option(None, "--group-pattern", help="Regex on file names giving the group (e.g. speaker) kept on one side of every split.")
+LabelPattern = typer.Option(None, "--label-pattern", metavar="REGEX", help="Regex on file names; its first group (or whole match) is the label. Default: class sub-folders.")
+GroupPattern = typer.Option(None, "--group-pattern", metavar="REGEX", help="Regex on file names giving the group (e.g. speaker) kept on one side of every split.")
 
 
 @classify_app.command("train", context_settings=common.EXTRA_ARGS)
 def train(
     ctx: typer.Context,
-    train_path: Optional[Path] = typer.Option(None, "--train", help="Training data: a .ts file or a folder of WAV files (with --resume: the run's by default)."),
-    test_path: Optional[Path] = typer.Option(None, "--test", help="Test data; default: hold out data.test_fraction of the groups."),
+    train_path: Optional[Path] = typer.Option(None, "--train", metavar="PATH", help="Training data: a .ts file or a folder of WAV files (with --resume: the run's by default)."),
+    test_path: Optional[Path] = typer.Option(None, "--test", metavar="PATH", help="Test data; default: hold out data.test_fraction of the groups."),
     out: common.Out = None,
     label_pattern: Optional[str] = LabelPattern,
     group_pattern: Optional[str] = GroupPattern,
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Sets train.epochs."),
-    augment: bool = typer.Option(False, "--augment", help="Augment while training: audio gets random speed, shift and noise; .ts series get Gaussian jitter."),
+    augment: bool = typer.Option(False, "--augment", show_default=False, help="Augment while training: audio gets random speed, shift and noise; .ts series get Gaussian jitter."),
+    epochs: common.shown(common.Epochs, 60) = None,
+    time_budget: common.shown(common.TimeBudget, "none") = None,
+    max_steps: common.shown(common.MaxSteps, "none") = None,
     config: common.Config = None,
     set_: common.Set = None,
-    seed: common.Seed = None,
-    device: common.Device = None,
+    seed: common.shown(common.Seed, 0) = None,
+    device: common.shown(common.Device, "auto") = None,
+    threads: common.shown(common.Threads, 1) = None,
     resume: common.Resume = None,
 ) -> None:
     """Train a classifier; write metrics.json, confusion.png and the model to --out."""
     from rnnkit.errors import ConfigError
-    from rnnkit.training.classify import RUN_PATH_KEYS, ClassifyConfig, default_config, train_classifier
-    from rnnkit.training.config import load_config
+    from rnnkit.tasks.classify.pipeline import RUN_PATH_KEYS, ClassifyConfig, train_classifier
 
-    base = default_config()
     if resume is not None:
-        base = common.read_run_config(resume)
-        saved = {key: base.pop(key, None) for key in RUN_PATH_KEYS}
-        train_path = train_path or (Path(saved["train_path"]) if saved["train_path"] else None)
-        test_path = test_path or (Path(saved["test_path"]) if saved["test_path"] else None)
+        saved = common.read_run_config(resume)
+        train_path = train_path or (Path(saved["train_path"]) if saved.get("train_path") else None)
+        test_path = test_path or (Path(saved["test_path"]) if saved.get("test_path") else None)
     if train_path is None:
         raise ConfigError("--train is required: a .ts file or a folder of WAV files")
-
-    extra = common.overrides(ctx, set_)
-    for key, value in (("train.epochs", epochs), ("train.seed", seed)):
-        if value is not None:
-            extra.append(f"{key}={int(value)}")
-    if augment:
-        extra.append("data.augment=true")
-    # The classify defaults are the base, so a partial [train] table keeps the others.
-    cfg = load_config(ClassifyConfig, path=config, overrides=extra, base=base)
-    # Strings are set directly: a regex must not go through TOML quoting.
-    if label_pattern is not None:
-        cfg.data.label_pattern = label_pattern
-    if group_pattern is not None:
-        cfg.data.group_pattern = group_pattern
-    if device is not None:
-        cfg.train.device = device
+    named = common.train_options(epochs, time_budget, max_steps, seed, device, threads)
+    named.update({key: value for key, value in (("data.augment", augment or None),
+                  ("data.label_pattern", label_pattern), ("data.group_pattern", group_pattern))
+                  if value is not None})
+    cfg = common.resolve_config(ClassifyConfig, config, common.overrides(ctx, set_), resume=resume,
+                                named=named, run_keys=RUN_PATH_KEYS)
     run_dir = common.resolve_run_dir(out, resume, "classify")
     train_classifier(train_path, run_dir, test_path, cfg, log=typer.echo, resume=resume is not None)
 
 
 @classify_app.command("predict")
 def predict(
-    model: Path = typer.Option(..., "--model", help="A run folder written by 'classify train' (or its model/ folder)."),
-    inputs: list[Path] = typer.Argument(..., help="WAV files or .ts files (one line per case)."),
+    model: Path = typer.Option(..., "--model", metavar="PATH", help="A run folder written by 'classify train' (or its model/ folder)."),
+    inputs: list[Path] = typer.Argument(..., metavar="PATH...", help="WAV files or .ts files (one line per case)."),
 ) -> None:
     """Print input<TAB>label<TAB>probability for each WAV file or .ts case."""
-    from rnnkit.training.classify import predict_classifier
+    from rnnkit.tasks.classify.pipeline import predict_classifier
 
     for name, label, prob in predict_classifier(model, inputs):
         typer.echo(f"{name}\t{label}\t{prob:.4f}")
@@ -100,14 +90,14 @@ def predict(
 
 @classify_app.command("evaluate")
 def evaluate(
-    model: Path = typer.Option(..., "--model", help="A run folder written by 'classify train' (or its model/ folder)."),
-    test_path: Path = typer.Option(..., "--test", help="Labelled test data: a .ts file or a folder of WAV files."),
+    model: Path = typer.Option(..., "--model", metavar="PATH", help="A run folder written by 'classify train' (or its model/ folder)."),
+    test_path: Path = typer.Option(..., "--test", metavar="PATH", help="Labelled test data: a .ts file or a folder of WAV files."),
     label_pattern: Optional[str] = LabelPattern,
     group_pattern: Optional[str] = GroupPattern,
-    out: Optional[Path] = typer.Option(None, "--out", help="Also write metrics.json and confusion.png here."),
+    out: Optional[Path] = typer.Option(None, "--out", metavar="PATH", help="Also write metrics.json and confusion.png here."),
 ) -> None:
     """Print accuracy, per-class precision/recall/F1/support and macro F1 as JSON."""
-    from rnnkit.training.classify import evaluate_classifier, metrics_text
+    from rnnkit.tasks.classify.pipeline import evaluate_classifier, metrics_text
 
     typer.echo(metrics_text(evaluate_classifier(model, test_path, out, label_pattern, group_pattern)))
 

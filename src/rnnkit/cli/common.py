@@ -9,21 +9,24 @@ A task command uses them like this::
               set_: common.Set = None, seed: common.Seed = None,
               device: common.Device = None, resume: common.Resume = None):
         cfg, run_dir = common.prepare_run(
-            MyTaskConfig, "forecast", out=out, config=config,
-            overrides=common.overrides(ctx, set_), seed=seed, device=device, resume=resume)
+            MyTaskConfig, "forecast", out=out, config=config, overrides=common.overrides(ctx, set_),
+            named=common.train_options(seed=seed, device=device), resume=resume)
         my_task.train(cfg, run_dir, resume=resume is not None)   # a plain function
 
-Precedence (lowest first): dataclass defaults; the resumed run's ``config.json``;
-``--config FILE.toml``; ``--set key=value`` / ``--train.lr 3e-3``; ``--seed`` and
-``--device`` (which set ``train.seed`` and ``train.device``). Every mistake is a
+Precedence (lowest first): the task's dataclass defaults; the resumed run's
+``config.json``; ``--config FILE.toml``; ``--set key=value`` / ``--train.lr 3e-3``; the
+typed options (``--epochs``, ``--time-budget``, ``--max-steps``, ``--seed``, ``--device``,
+``--threads`` set ``train.*``). A user value overrides only the key it names. Every mistake is a
 ConfigError/CheckpointError: the root app prints one line and exits with code 2.
 """
 from __future__ import annotations
 
-import json
+import copy
+import dataclasses
 import time
+import typing
 from pathlib import Path
-from typing import Annotated, Optional, TypeVar
+from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
@@ -36,6 +39,12 @@ __all__ = [
     "Seed",
     "Device",
     "Resume",
+    "Threads",
+    "Epochs",
+    "TimeBudget",
+    "MaxSteps",
+    "train_options",
+    "shown",
     "EXTRA_ARGS",
     "overrides",
     "resolve_config",
@@ -47,19 +56,46 @@ __all__ = [
 
 T = TypeVar("T")
 
-Out = Annotated[Optional[Path], typer.Option("--out", help="Run folder to write (created).")]
-Config = Annotated[Optional[Path], typer.Option("--config", help="TOML config file.")]
-Set = Annotated[
-    Optional[list[str]],
-    typer.Option("--set", help="Override a config key, e.g. --set train.lr=3e-3 (repeatable)."),
-]
-Seed = Annotated[Optional[int], typer.Option("--seed", help="Random seed (sets train.seed).")]
-Device = Annotated[
-    Optional[str], typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps (sets train.device).")
-]
-Resume = Annotated[
-    Optional[Path], typer.Option("--resume", help="Continue the run in this folder exactly.")
-]
+Out = Annotated[Optional[Path], typer.Option(
+    "--out", metavar="PATH", help="Run folder to write (created).")]
+Config = Annotated[Optional[Path], typer.Option("--config", metavar="PATH", help="TOML config file.")]
+Set = Annotated[Optional[list[str]], typer.Option(
+    "--set", metavar="KEY=VALUE",
+    help="Override a config key, e.g. --set train.lr=3e-3 (repeatable).")]
+Seed = Annotated[Optional[int], typer.Option(
+    "--seed", metavar="INT", help="Random seed (sets train.seed).")]
+Device = Annotated[Optional[str], typer.Option(
+    "--device", metavar="TEXT", help="auto, cpu, cuda, cuda:N or mps (sets train.device).")]
+Threads = Annotated[Optional[int], typer.Option(
+    "--threads", metavar="INT", help="torch CPU threads while training (sets train.threads).")]
+Epochs = Annotated[Optional[int], typer.Option(
+    "--epochs", metavar="INT", help="Passes over the training data, >= 1 (sets train.epochs).")]
+TimeBudget = Annotated[Optional[float], typer.Option(
+    "--time-budget", metavar="FLOAT", help="Seconds of training at most (sets train.time_budget).")]
+MaxSteps = Annotated[Optional[int], typer.Option(
+    "--max-steps", metavar="INT", help="Optimizer steps at most, exactly (sets train.max_steps).")]
+Resume = Annotated[Optional[Path], typer.Option(
+    "--resume", metavar="PATH", help="Continue the run in this folder exactly.")]
+
+
+def shown(option: Any, default: object) -> Any:
+    """``option`` (one of the Annotated options above) with ``[default: default]`` in its
+    help: the task's own default, where the option's None means "the config's value"."""
+    base, info = typing.get_args(option)
+    info = copy.copy(info)
+    info.show_default = str(default)
+    return Annotated[base, info]
+
+
+def train_options(epochs: Optional[int] = None, time_budget: Optional[float] = None,
+                  max_steps: Optional[int] = None, seed: Optional[int] = None,
+                  device: Optional[str] = None, threads: Optional[int] = None) -> dict:
+    """The options every train/backtest command takes, as ``train.*`` keys (given ones only)."""
+    named = {"train.epochs": epochs, "train.time_budget": time_budget,
+             "train.max_steps": max_steps, "train.seed": seed, "train.device": device,
+             "train.threads": threads}
+    return {key: value for key, value in named.items() if value is not None}
+
 
 #: ``context_settings`` that let a command also take ``--train.lr 3e-3`` style overrides.
 EXTRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
@@ -95,13 +131,13 @@ def read_run_config(run_dir: Path) -> dict:
         raise CheckpointError(f"--resume: run folder {str(run_dir)!r} does not exist")
     if not path.is_file():
         raise CheckpointError(f"--resume: {str(path)!r} is missing; is this a run folder?")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"--resume: {str(path)!r} is not valid JSON: {err}") from None
-    if not isinstance(data, dict):
-        raise CheckpointError(f"--resume: {str(path)!r} must hold a JSON object")
-    return data
+    from rnnkit.training.jsonio import read_json_object
+
+    return read_json_object(path, context="--resume: ")
+
+
+#: Top-level keys of older forecast/classify config.json files, now ``train.<key>``.
+_MOVED_TO_TRAIN = ("threads", "max_steps")
 
 
 def resolve_config(
@@ -110,26 +146,31 @@ def resolve_config(
     overrides: list[str] | tuple[str, ...] = (),
     *,
     resume: Optional[Path] = None,
-    seed: Optional[int] = None,
-    device: Optional[str] = None,
+    named: Optional[dict] = None,
     run_keys: tuple[str, ...] = (),
+    base: Optional[dict] = None,
 ) -> T:
-    """The typed config of a run, from defaults, resumed config, file and overrides.
+    """The typed config of a run: task defaults < resumed config.json (or ``base``) <
+    ``--config`` < ``--set``/``--a.b`` overrides < ``named`` typed options (dotted key ->
+    value; a None value sets None: leave out what was not given, see train_options). Merged once and validated once (training.config.load_config).
 
     ``run_keys``: entries a task writes into ``config.json`` beside the config tables
     (e.g. text's ``data_file``); they are left out of the resumed base.
     """
     from rnnkit.training.config import load_config
 
-    base = read_run_config(Path(resume)) if resume is not None else None
+    if base is None and resume is not None:
+        base = read_run_config(Path(resume))
     for key in run_keys if base is not None else ():
         base.pop(key, None)
-    extra = list(overrides)
-    if seed is not None:
-        extra.append(f"train.seed={int(seed)}")
-    if device is not None:
-        extra.append(f'train.device="{device}"')
-    cfg = load_config(cls, path=config, overrides=extra, base=base)
+    for key in _MOVED_TO_TRAIN if base is not None else ():  # runs saved before train.<key>
+        if key in base and key not in {f.name for f in dataclasses.fields(cls)}:
+            base.setdefault("train", {}).setdefault(key, base.pop(key))
+    model = base.get("model") if base is not None else None
+    if isinstance(model, dict) and "rnn_impl" in model:  # classify runs saved before backend
+        model.setdefault("backend", {"rnnkit": "auto"}.get(model["rnn_impl"], model["rnn_impl"]))
+        model.pop("rnn_impl")
+    cfg = load_config(cls, path=config, overrides=list(overrides), base=base, named=named)
     train = getattr(cfg, "train", None)
     if isinstance(getattr(train, "device", None), str):
         from rnnkit.training.device import resolve_device
@@ -156,13 +197,12 @@ def prepare_run(
     out: Optional[Path] = None,
     config: Optional[Path] = None,
     overrides: list[str] | tuple[str, ...] = (),
-    seed: Optional[int] = None,
-    device: Optional[str] = None,
+    named: Optional[dict] = None,
     resume: Optional[Path] = None,
     run_keys: tuple[str, ...] = (),
 ) -> tuple[T, Path]:
     """Resolve (config, run folder) for a training command; see the module docstring."""
-    cfg = resolve_config(cls, config, overrides, resume=resume, seed=seed, device=device, run_keys=run_keys)
+    cfg = resolve_config(cls, config, overrides, resume=resume, named=named, run_keys=run_keys)
     return cfg, resolve_run_dir(out, resume, name)
 
 

@@ -31,7 +31,7 @@ def format_table(rows) -> str:
 def register(app: typer.Typer) -> None:
     @app.command("datasets")
     def datasets(
-        area: str = typer.Option(None, help="Only this area (forecasting, classification, ...)."),
+        area: str = typer.Option(None, metavar="NAME", help="Only this area (forecasting, classification, ...)."),
     ) -> None:
         """List the small real data sets bundled with rnnkit (see each PROVENANCE.md)."""
         rows = [d for d in list_datasets() if area is None or d.area == area]

@@ -11,9 +11,9 @@ __all__ = ["register"]
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
-        steps: int = typer.Option(400, help="Adam steps to train for."),
-        hidden_size: int = typer.Option(16, help="LSTM hidden size H."),
-        seed: int = typer.Option(0, help="Seed for the weights and the generated waves."),
+        steps: int = typer.Option(400, metavar="INT", help="Adam steps to train for."),
+        hidden_size: int = typer.Option(16, metavar="INT", help="LSTM hidden size H."),
+        seed: int = typer.Option(0, metavar="INT", help="Seed for the weights and the generated waves."),
     ) -> None:
         """Train a NumPy LSTM to continue sine waves and print its loss falling."""
         run_demo(steps=steps, hidden_size=hidden_size, seed=seed, log=typer.echo)

@@ -22,17 +22,17 @@ __all__ = ["register", "export"]
 
 
 def export(
-    model: Annotated[Path, typer.Option("--model", help="Run folder or model folder to export.")],
-    fmt: Annotated[str, typer.Option("--format", help="torchscript or onnx.")],
-    out: Annotated[Path, typer.Option("--out", help="File to write.")],
+    model: Annotated[Path, typer.Option("--model", metavar="PATH", help="Run folder or model folder to export.")],
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="torchscript or onnx.")],
+    out: Annotated[Path, typer.Option("--out", metavar="PATH", help="File to write.")],
     check: Annotated[bool, typer.Option("--check/--no-check", help="Compare with eager PyTorch.")] = True,
     data: Annotated[Optional[Path], typer.Option(
-        "--data", help="Real inputs for the check too: a text file (text models) or a .ts/WAV file (classifiers)."
+        "--data", metavar="PATH", help="Real inputs for the check too: a text file (text models) or a .ts/WAV file (classifiers)."
     )] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the check's figures as JSON.")] = False,
 ) -> None:
     """Export a trained model with its recurrent state as explicit input and output."""
-    from rnnkit.training.export import (
+    from rnnkit.export.core import (
         ExportError, check_export, export_model, load_for_export, real_inputs, write_description,
     )
 

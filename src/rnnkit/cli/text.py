@@ -4,7 +4,7 @@
     rnnkit text evaluate --model runs/lm --data other.txt [--json]
     rnnkit text generate --model runs/lm --prime "Romeo:" --length 400 --temperature 0.8
 
-Each command parses its options and calls one function of :mod:`rnnkit.training.text`.
+Each command parses its options and calls one function of :mod:`rnnkit.tasks.text.pipeline`.
 Unseen characters (in the validation part, an evaluated file or the prime) are mapped
 to the unknown symbol and reported in one ``warning:`` line on stderr.
 """
@@ -24,22 +24,18 @@ from rnnkit.data.text import describe_chars
 __all__ = ["register"]
 
 Data = Annotated[Optional[Path], typer.Option(
-    "--data", help="UTF-8 text file (default: the bundled ~1 MB Shakespeare sample).")]
-TimeBudget = Annotated[Optional[float], typer.Option(
-    "--time-budget", help="Stop training after this many seconds (sets train.time_budget).")]
-Epochs = Annotated[Optional[int], typer.Option("--epochs",
-                                               help="Passes over the text (train.epochs).")]
-Model = Annotated[Path, typer.Option("--model", help="Run folder of `rnnkit text train`.")]
-Prime = Annotated[str, typer.Option("--prime", help="Text to start from (printed first).")]
-Length = Annotated[int, typer.Option("--length", help="Characters to generate.")]
-Temperature = Annotated[float, typer.Option("--temperature",
+    "--data", metavar="PATH", help="UTF-8 text file (default: the bundled ~1 MB Shakespeare sample).")]
+Model = Annotated[Path, typer.Option("--model", metavar="PATH", help="Run folder of `rnnkit text train`.")]
+Prime = Annotated[str, typer.Option("--prime", metavar="TEXT", help="Text to start from (printed first).")]
+Length = Annotated[int, typer.Option("--length", metavar="INT", help="Characters to generate.")]
+Temperature = Annotated[float, typer.Option("--temperature", metavar="FLOAT",
                                             help="0 = greedy; <1 safer, >1 wilder.")]
-TopK = Annotated[Optional[int], typer.Option("--top-k", help="Sample among the k likeliest.")]
-TopP = Annotated[Optional[float], typer.Option("--top-p",
+TopK = Annotated[Optional[int], typer.Option("--top-k", metavar="INT", help="Sample among the k likeliest.")]
+TopP = Annotated[Optional[float], typer.Option("--top-p", metavar="FLOAT",
                                                help="Nucleus: smallest set with mass >= p.")]
-SampleSeed = Annotated[Optional[int], typer.Option("--seed", help="Same seed, same text.")]
+SampleSeed = Annotated[Optional[int], typer.Option("--seed", metavar="INT", help="Same seed, same text.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-EvalData = Annotated[Path, typer.Option("--data", help="UTF-8 text file.")]
+EvalData = Annotated[Path, typer.Option("--data", metavar="PATH", help="UTF-8 text file.")]
 
 
 def _warn_unseen(what: str, unseen: Counter) -> None:
@@ -49,63 +45,65 @@ def _warn_unseen(what: str, unseen: Counter) -> None:
                    f"mapped to the unknown symbol: {describe_chars(unseen)}", err=True)
 
 
+def train(ctx: typer.Context, data: Data = None, out: common.Out = None,
+          epochs: common.shown(common.Epochs, 10) = None,
+          time_budget: common.shown(common.TimeBudget, "none") = None,
+          max_steps: common.shown(common.MaxSteps, "none") = None,
+          config: common.Config = None, set_: common.Set = None,
+          seed: common.shown(common.Seed, 0) = None,
+          device: common.shown(common.Device, "auto") = None,
+          threads: common.shown(common.Threads, "torch's") = None,
+          resume: common.Resume = None) -> None:
+    """Train on a text file; write metrics.json, loss.png and model/ into --out."""
+    from rnnkit.tasks.text.pipeline import TextConfig, train_text
+
+    if resume is not None and data is None:  # the resumed run's own text by default
+        saved = common.read_run_config(resume).get("data_file")
+        data = Path(saved) if saved else None
+    named = common.train_options(epochs, time_budget, max_steps, seed, device, threads)
+    cfg, run_dir = common.prepare_run(TextConfig, "text", out=out, config=config,
+                                      overrides=common.overrides(ctx, set_), named=named,
+                                      resume=resume, run_keys=("data_file",))
+    metrics = train_text(cfg, data, run_dir, resume=resume is not None)
+    _warn_unseen("validation text", Counter(metrics["val_unseen_chars"]))
+    typer.echo(f"validation: {metrics['val_bits_per_char']:.4f} bits/char, "
+               f"{metrics['val_nats_per_char']:.4f} nats/char, perplexity "
+               f"{metrics['val_perplexity']:.3f} ({metrics['val_chars']} characters)")
+    typer.echo(f"wrote {run_dir}/metrics.json, loss.png, model/")
+
+def evaluate(model: Model, data: EvalData, as_json: JsonFlag = False) -> None:
+    """Bits per character (and nats, perplexity) of a trained model on a text file."""
+    from rnnkit.tasks.text.pipeline import evaluate_text
+
+    report = evaluate_text(model, data)
+    _warn_unseen(f"text file {data}", Counter(report["unseen_chars"]))
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        typer.echo(f"{report['bits_per_char']:.4f} bits/char, {report['nats_per_char']:.4f} "
+                   f"nats/char, perplexity {report['perplexity']:.3f} "
+                   f"({report['chars_scored']} characters scored)")
+
+def generate(model: Model, prime: Prime = "", length: Length = 500,
+             temperature: Temperature = 1.0, top_k: TopK = None, top_p: TopP = None,
+             seed: SampleSeed = None) -> None:
+    """Sample text, streaming each character as it is drawn."""
+    from rnnkit.tasks.text.pipeline import generate_text
+
+    chars, unseen = generate_text(model, prime, length, temperature, top_k, top_p, seed)
+    _warn_unseen("--prime", unseen)
+    sys.stdout.write(prime)
+    for ch in chars:
+        sys.stdout.write(ch)
+        sys.stdout.flush()
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
 def register(app: typer.Typer) -> None:
     text = typer.Typer(help="Character-level language models: train, evaluate, generate.",
                        no_args_is_help=True)
     app.add_typer(text, name="text")
-
-    @text.command("train", context_settings=common.EXTRA_ARGS)
-    def train(ctx: typer.Context, data: Data = None, out: common.Out = None,
-              time_budget: TimeBudget = None, epochs: Epochs = None,
-              config: common.Config = None, set_: common.Set = None, seed: common.Seed = None,
-              device: common.Device = None, resume: common.Resume = None) -> None:
-        """Train on a text file; write metrics.json, loss.png and model/ into --out."""
-        from rnnkit.training.text import TextConfig, train_text
-
-        extra = common.overrides(ctx, set_)
-        if time_budget is not None:
-            extra.append(f"train.time_budget={float(time_budget)!r}")
-        if epochs is not None:
-            extra.append(f"train.epochs={int(epochs)}")
-        if resume is not None and data is None:  # the resumed run's own text by default
-            saved = common.read_run_config(resume).get("data_file")
-            data = Path(saved) if saved else None
-        cfg, run_dir = common.prepare_run(TextConfig, "text", out=out, config=config,
-                                          overrides=extra, seed=seed, device=device,
-                                          resume=resume, run_keys=("data_file",))
-        metrics = train_text(cfg, data, run_dir, resume=resume is not None)
-        _warn_unseen("validation text", Counter(metrics["val_unseen_chars"]))
-        typer.echo(f"validation: {metrics['val_bits_per_char']:.4f} bits/char, "
-                   f"{metrics['val_nats_per_char']:.4f} nats/char, perplexity "
-                   f"{metrics['val_perplexity']:.3f} ({metrics['val_chars']} characters)")
-        typer.echo(f"wrote {run_dir}/metrics.json, loss.png, model/")
-
-    @text.command("evaluate")
-    def evaluate(model: Model, data: EvalData, as_json: JsonFlag = False) -> None:
-        """Bits per character (and nats, perplexity) of a trained model on a text file."""
-        from rnnkit.training.text import evaluate_text
-
-        report = evaluate_text(model, data)
-        _warn_unseen(f"text file {data}", Counter(report["unseen_chars"]))
-        if as_json:
-            typer.echo(json.dumps(report, indent=2))
-        else:
-            typer.echo(f"{report['bits_per_char']:.4f} bits/char, {report['nats_per_char']:.4f} "
-                       f"nats/char, perplexity {report['perplexity']:.3f} "
-                       f"({report['chars_scored']} characters scored)")
-
-    @text.command("generate")
-    def generate(model: Model, prime: Prime = "", length: Length = 500,
-                 temperature: Temperature = 1.0, top_k: TopK = None, top_p: TopP = None,
-                 seed: SampleSeed = None) -> None:
-        """Sample text, streaming each character as it is drawn."""
-        from rnnkit.training.text import generate_text
-
-        chars, unseen = generate_text(model, prime, length, temperature, top_k, top_p, seed)
-        _warn_unseen("--prime", unseen)
-        sys.stdout.write(prime)
-        for ch in chars:
-            sys.stdout.write(ch)
-            sys.stdout.flush()
-        sys.stdout.write("\n")
-        sys.stdout.flush()
+    text.command("train", context_settings=common.EXTRA_ARGS)(train)
+    text.command("evaluate")(evaluate)
+    text.command("generate")(generate)

@@ -21,9 +21,9 @@ __all__ = ["register", "tutorial"]
 
 def tutorial(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.", show_default=False)] = False,
     out: Annotated[
-        Optional[Path], typer.Option("--out", help="Write rnnkit's run folder here (default: no files).")
+        Optional[Path], typer.Option("--out", metavar="PATH", help="Write rnnkit's run folder here (default: no files).")
     ] = None,
     config: common.Config = None,
     set_: common.Set = None,
@@ -32,11 +32,10 @@ def tutorial(
     resume: common.Resume = None,
 ) -> None:
     """Run the tutorial's exercise as written and with rnnkit, and compare."""
-    from rnnkit.training.tutorial import TutorialConfig, run_tutorial
+    from rnnkit.tasks.tutorial.pipeline import TutorialConfig, run_tutorial
 
-    cfg = common.resolve_config(
-        TutorialConfig, config, common.overrides(ctx, set_), resume=resume, seed=seed, device=device
-    )
+    cfg = common.resolve_config(TutorialConfig, config, common.overrides(ctx, set_), resume=resume,
+                                named=common.train_options(seed=seed, device=device))
     run_dir = common.resolve_run_dir(out, resume, "tutorial") if (out or resume) else None
     if resume is not None:
         common.check_resume(resume, cfg.model_config())

@@ -184,6 +184,10 @@ class ContiguousBatches:
     continues from there and wraps around (a "sub-epoch", for frequent validation).
     """
 
+    #: Batches are B carried-state streams: distributed training deals out streams
+    #: (columns), not whole batches (:func:`rnnkit.training.distributed.distributed_loader`).
+    shards_by_stream = True
+
     def __init__(self, ids: torch.Tensor, batch_size: int, seq_len: int,
                  max_chunks: int | None = None, name: str = "text") -> None:
         if batch_size < 1:
@@ -193,10 +197,12 @@ class ContiguousBatches:
         n = int(ids.numel())
         need = batch_size * seq_len + 1
         if n < need:
+            t = min(seq_len, max(1, (n - 1) // 2))  # sizes that fit: B * T + 1 <= n
+            b = max(1, min(batch_size, (n - 1) // t))
             raise DataError(
                 f"{name}: {n} characters is shorter than one training chunk, which needs "
                 f"batch_size * seq_len + 1 = {batch_size} * {seq_len} + 1 = {need}; "
-                f"use more text or a smaller --batch-size/--seq-len"
+                f"use more text or smaller sizes, e.g. --set train.batch_size={b} --set data.seq_len={t}"
             )
         self.batch_size = batch_size
         self.seq_len = seq_len

@@ -15,15 +15,20 @@ import numpy as np
 
 from rnnkit.errors import DataError
 
-__all__ = ["check_lengths", "last_window", "make_windows"]
+__all__ = ["check_horizon", "check_lengths", "last_window", "make_windows"]
 
 
-def check_lengths(n: int, context: int, horizon: int, where: str = "series") -> None:
-    """One window needs ``context + horizon`` points; a clear error names both if not."""
+def check_horizon(horizon: int, n: int, where: str = "series") -> None:
+    """The one horizon check: 1 <= H < n, the number of points of the series ``where``."""
     if horizon < 1:
         raise DataError(f"--horizon must be >= 1, got {horizon}")
     if horizon >= n:
         raise DataError(f"{where}: --horizon {horizon} is longer than the data ({n} points)")
+
+
+def check_lengths(n: int, context: int, horizon: int, where: str = "series") -> None:
+    """One window needs ``context + horizon`` points; a clear error names both if not."""
+    check_horizon(horizon, n, where)
     if context + horizon > n:
         raise DataError(
             f"{where}: the input window ({context} steps) plus --horizon {horizon} needs "

@@ -30,26 +30,12 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-import rnnkit.nn as rnnkit_nn
 from rnnkit.errors import ConfigError
+from rnnkit.models.layers import recurrent_layer
 
-__all__ = ["CharLM", "recurrent_layer", "CELLS", "BACKENDS"]
-
-CELLS = ("lstm", "gru", "rnn")
-BACKENDS = ("auto", "rnnkit", "torch")
-_CLASS_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
+__all__ = ["CharLM"]
 
 State = Tensor | tuple[Tensor, Tensor]
-
-
-def recurrent_layer(cell: str, backend: str, **kwargs) -> nn.Module:
-    """The one place that builds the recurrent layer: ``rnnkit.nn.LSTM/GRU/RNN`` (same
-    arguments, parameters and results as ``torch.nn``) with its ``backend`` keyword."""
-    if cell not in CELLS:
-        raise ConfigError(f"cell: must be one of {', '.join(CELLS)}, saw {cell!r}")
-    if backend not in BACKENDS:
-        raise ConfigError(f"backend: must be one of {', '.join(BACKENDS)}, saw {backend!r}")
-    return getattr(rnnkit_nn, _CLASS_NAMES[cell])(backend=backend, **kwargs)
 
 
 def detach_state(state: State | None) -> State | None:
@@ -70,7 +56,7 @@ class CharLM(nn.Module):
         num_layers: L.
         cell: ``"lstm"``, ``"gru"`` or ``"rnn"``.
         dropout: applied between layers and before the output layer.
-        backend: ``"auto"``, ``"rnnkit"`` or ``"torch"`` (see :func:`recurrent_layer`).
+        backend: ``"auto"``, ``"rnnkit"`` or ``"torch"`` (see :func:`rnnkit.models.layers.recurrent_layer`).
     """
 
     def __init__(self, vocab_size: int, embed_dim: int = 64, hidden_size: int = 256,
@@ -88,7 +74,7 @@ class CharLM(nn.Module):
                                  dropout=dropout, backend=backend)
         self.cell = cell
         self.embed = nn.Embedding(vocab_size, embed_dim)
-        self.rnn = recurrent_layer(cell, backend, input_size=embed_dim, hidden_size=hidden_size,
+        self.rnn = recurrent_layer(cell, embed_dim, hidden_size, backend=backend,
                                    num_layers=num_layers,
                                    dropout=dropout if num_layers > 1 else 0.0)
         self.drop = nn.Dropout(dropout)

@@ -35,16 +35,18 @@ every parameter ``p`` as buffers (``average.*``, so checkpoints carry it) and
     swa:    a <- a + (p - a) / (n + 1)    the plain mean of the n + 1 snapshots
 
 ``use_average()`` copies ``a`` into the parameters (what a trained model is saved with).
-When to update is the trainer's business (:mod:`rnnkit.training.classify`).
+When to update is the trainer's business (:mod:`rnnkit.tasks.classify.pipeline`).
 
 A batch is a PackedSequence, or a padded (B, T, F) tensor with ``lengths`` (B,); the two
 give the same logits, since padding never enters a recurrence, a mean or a softmax.
 ``class_weights`` (C,) weight each class's terms; the loss is then the weighted mean
 ``sum_i w_{y_i} l_i / sum_i w_{y_i}``, as in ``torch.nn.functional.cross_entropy``.
 
-The recurrent layer comes from :mod:`rnnkit.nn` (``rnn_impl="rnnkit"``, the default) or
-:mod:`torch.nn` (``rnn_impl="torch"``); they share argument names and ``state_dict``
-keys, so weights load in either.
+The recurrent layer comes from the one layer factory
+(:func:`rnnkit.models.layers.recurrent_layer`): ``rnnkit.nn``'s drop-in layer with
+``backend`` "auto" (the default), "rnnkit" or "torch"; all share ``state_dict`` keys, so
+weights load in any. (model.json files from before ``backend`` say ``rnn_impl``:
+"rnnkit" reads as "auto", "torch" as "torch"; see :mod:`rnnkit.models.registry`.)
 """
 from __future__ import annotations
 
@@ -56,35 +58,23 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnkit.errors import ConfigError
+from rnnkit.models.layers import BACKENDS, recurrent_layer
 
-__all__ = ["SequenceClassifier", "recurrent_layer_class", "CELLS", "POOLINGS", "AVERAGES"]
+__all__ = ["SequenceClassifier", "CELLS", "POOLINGS", "AVERAGES", "LEGACY_RNN_IMPL"]
 
 CELLS = ("lstm", "gru", "rnn")
 POOLINGS = ("last", "mean", "attention")
 AVERAGES = ("none", "ema", "swa")
-
-
-def recurrent_layer_class(cell: str, rnn_impl: str = "rnnkit") -> type[nn.Module]:
-    """The one import point for recurrent layers: ``rnnkit.nn`` or ``torch.nn``."""
-    name = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}[cell]
-    if rnn_impl == "rnnkit":
-        try:
-            from rnnkit import nn as rnnkit_nn
-        except ImportError:  # rnnkit.nn not built yet in this checkout
-            rnnkit_nn = None
-        layer = getattr(rnnkit_nn, name, None)
-        if layer is not None:
-            return layer
-    return getattr(nn, name)
+#: the ``rnn_impl`` of model.json files written before ``backend`` -> its backend
+LEGACY_RNN_IMPL = {"rnnkit": "auto", "torch": "torch"}
 
 
 def _build_encoder(owner: nn.Module, input_size: int, num_classes: int, hidden_size: int, num_layers: int,
-                   cell: str, bidirectional: bool, pooling: str, dropout: float, rnn_impl: str) -> None:
+                   cell: str, bidirectional: bool, pooling: str, dropout: float, backend: str) -> None:
     """Give ``owner`` one member's rnn, attn_proj/attn_score (attention pooling) and head."""
-    layer = recurrent_layer_class(cell, rnn_impl)
-    owner.rnn = layer(
-        input_size, hidden_size, num_layers=num_layers, bidirectional=bidirectional,
-        dropout=dropout if num_layers > 1 else 0.0, batch_first=False,
+    owner.rnn = recurrent_layer(
+        cell, input_size, hidden_size, backend=backend, num_layers=num_layers,
+        bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0, batch_first=False,
     )
     width = (2 if bidirectional else 1) * hidden_size
     if pooling == "attention":
@@ -125,7 +115,7 @@ class SequenceClassifier(nn.Module):
         class_weights: list[float] | None = None,
         input_mean: list[float] | None = None,
         input_std: list[float] | None = None,
-        rnn_impl: str = "rnnkit",
+        backend: str = "auto",
         label_smoothing: float = 0.0,
         weight_average: str = "none",
         average_decay: float = 0.99,
@@ -137,8 +127,8 @@ class SequenceClassifier(nn.Module):
             raise ConfigError(f"model cell must be one of {', '.join(CELLS)}, got {cell!r}")
         if pooling not in POOLINGS:
             raise ConfigError(f"model pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
-        if rnn_impl not in ("rnnkit", "torch"):
-            raise ConfigError(f"model rnn_impl must be 'rnnkit' or 'torch', got {rnn_impl!r}")
+        if backend not in BACKENDS:
+            raise ConfigError(f"model backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         for arg, value in (("input_size", input_size), ("num_classes", num_classes),
                            ("hidden_size", hidden_size), ("num_layers", num_layers), ("members", members)):
             if int(value) < 1:
@@ -164,14 +154,14 @@ class SequenceClassifier(nn.Module):
         # member 1 lives on the module itself (rnn, attn_*, head: the keys of a members=1
         # model), members 2..K in extra_members, each built the same way, after it
         _build_encoder(self, rnn_input, num_classes, hidden_size, num_layers, cell, bidirectional,
-                       pooling, dropout, rnn_impl)
+                       pooling, dropout, backend)
         self.dropout = nn.Dropout(dropout)
         if self.num_members > 1:
             self.extra_members = nn.ModuleList()
             for _ in range(self.num_members - 1):
                 member = nn.Module()
                 _build_encoder(member, rnn_input, num_classes, hidden_size, num_layers, cell,
-                               bidirectional, pooling, dropout, rnn_impl)
+                               bidirectional, pooling, dropout, backend)
                 self.extra_members.append(member)
 
         mean = torch.zeros(input_size) if input_mean is None else torch.tensor(input_mean, dtype=torch.float32)

@@ -32,6 +32,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from rnnkit.errors import CheckpointError
+from rnnkit.training.jsonio import read_json_object
 from rnnkit.training.atomic import TMP_PREFIX, fsync_dir, recover_dir, swap_dir
 
 __all__ = [
@@ -169,13 +170,7 @@ def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
 def read_model_config(dir: str | Path) -> dict:
     path = Path(dir) / MODEL_JSON
     _need_file(path)
-    try:
-        cfg = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{str(path)!r} is not valid JSON: {err}") from None
-    if not isinstance(cfg, dict):
-        raise CheckpointError(f"{str(path)!r} must hold a JSON object, got {type(cfg).__name__}")
-    return cfg
+    return read_json_object(path)
 
 
 def load_weights_into(model: torch.nn.Module, tensors: dict[str, torch.Tensor], where: str) -> None:

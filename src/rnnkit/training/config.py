@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import sys
 import types
 import typing
@@ -66,7 +67,8 @@ class TrainConfig:
     Stopping: ``epochs``; ``patience`` epochs without a validation loss better by
     ``min_delta`` (None: no early stopping); ``time_budget`` seconds of training
     (checked after every batch; the epoch in progress ends early, is validated and
-    checkpointed).
+    checkpointed); ``max_steps`` optimizer steps at most, exactly (the epoch in progress
+    ends there the same way).
     Reproducibility: ``seed``; ``deterministic`` asks torch for deterministic
     kernels. Hardware: ``device`` (auto, cpu, cuda, cuda:N, mps); ``amp`` uses
     mixed precision on CUDA (bfloat16 where supported, else float16 with loss
@@ -92,6 +94,7 @@ class TrainConfig:
     patience: Optional[int] = None
     min_delta: float = 0.0
     time_budget: Optional[float] = None
+    max_steps: Optional[int] = None
     seed: int = 0
     deterministic: bool = False
     device: str = "auto"
@@ -102,7 +105,7 @@ class TrainConfig:
     checkpoint: bool = True
 
     def __post_init__(self) -> None:
-        _positive(self, "epochs", self.epochs, allow_zero=True)
+        _positive(self, "epochs", self.epochs)
         _positive(self, "batch_size", self.batch_size)
         _positive(self, "lr", self.lr)
         if self.grad_clip is not None and self.grad_clip < 0:
@@ -111,6 +114,8 @@ class TrainConfig:
             _positive(self, "patience", self.patience)
         if self.time_budget is not None:
             _positive(self, "time_budget", self.time_budget)
+        if self.max_steps is not None:
+            _positive(self, "max_steps", self.max_steps)
         if self.threads is not None:
             _positive(self, "threads", self.threads)
 
@@ -180,6 +185,8 @@ def _coerce(key: str, tp: Any, value: Any) -> Any:
         raise _type_error(key, tp, value)
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ConfigError(f"{key} must be a finite number, got {value!r}")
             return float(value)
         raise _type_error(key, tp, value)
     if tp is str:
@@ -211,20 +218,34 @@ def from_dict(cls: type[T], data: dict, prefix: str = "") -> T:
     if not isinstance(data, dict):
         raise ConfigError(f"{prefix or 'config'} must be a table, got {data!r}")
     hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     kwargs = {}
     for key, value in data.items():
         dotted = f"{prefix}.{key}" if prefix else str(key)
-        if key not in names:
-            known = ", ".join(names)
+        if key not in fields:
+            known = ", ".join(fields)
             raise ConfigError(f"unknown config key {dotted!r} (known keys: {known})")
-        kwargs[key] = _coerce(dotted, hints[key], value)
+        kwargs[key] = _coerce(dotted, hints[key], _over_default(fields[key], value))
     try:
         return cls(**kwargs)
     except ConfigError:
         raise
     except (TypeError, ValueError) as err:
         raise ConfigError(f"{prefix or 'config'}: {err}") from None
+
+
+def _over_default(field: dataclasses.Field, value: Any) -> Any:
+    """A partial table for a nested dataclass field, laid over that field's own default.
+
+    A task's defaults (e.g. text's ``train.lr = 4e-3``) are the base; the user's keys
+    override only what they name, never the table class's generic defaults.
+    """
+    if not isinstance(value, dict) or field.default_factory is dataclasses.MISSING:
+        return value
+    default = field.default_factory()
+    if not dataclasses.is_dataclass(default):
+        return value
+    return _merge(to_dict(default), value)
 
 
 def to_dict(cfg: Any) -> dict:
@@ -260,11 +281,14 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return parts, value
 
 
-def apply_overrides(data: dict, overrides: list[str]) -> dict:
-    """Return a copy of nested ``data`` with each ``a.b.c=value`` override set."""
+def apply_overrides(data: dict, overrides: list[str], named: dict | None = None) -> dict:
+    """A copy of nested ``data`` with each ``a.b.c=value`` override set, then each
+    ``named`` entry (``{"train.lr": 3e-3}``: typed values from command-line options, set
+    as they are, never re-encoded as text)."""
     out = json.loads(json.dumps(data))
-    for text in overrides:
-        parts, value = parse_override(text)
+    items = [(text, *parse_override(text)) for text in overrides]
+    items += [(key, key.split("."), value) for key, value in (named or {}).items()]
+    for text, parts, value in items:
         node = out
         for depth, part in enumerate(parts[:-1]):
             nxt = node.setdefault(part, {})
@@ -272,7 +296,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
                 where = ".".join(parts[: depth + 1])
                 raise ConfigError(f"override {text!r}: {where!r} is not a table")
             node = nxt
-        node[parts[-1]] = value
+        node[parts[-1]] = list(value) if isinstance(value, tuple) else value
     return out
 
 
@@ -298,12 +322,17 @@ def load_config(
     path: str | Path | None = None,
     overrides: list[str] | tuple[str, ...] = (),
     base: dict | None = None,
+    named: dict | None = None,
 ) -> T:
-    """Defaults, then ``base`` (e.g. a resumed run's config.json), then the TOML file, then overrides."""
+    """The one way a run's config is resolved, merged once and validated once.
+
+    Lowest first: the dataclass defaults (a task's own, table by table), ``base`` (e.g. a
+    resumed run's config.json), the TOML file, the ``key=value`` overrides, then
+    ``named`` (dotted key -> value, from typed command-line options)."""
     data: dict = json.loads(json.dumps(base)) if base else {}
     if path is not None:
         data = _merge(data, read_toml(path))
-    data = apply_overrides(data, list(overrides))
+    data = apply_overrides(data, list(overrides), named)
     return from_dict(cls, data)
 
 

@@ -269,14 +269,13 @@ def distributed_loader(loader: Any, seed: int = 0, *, rank_: Optional[int] = Non
     Keeps the dataset, collate function, workers and drop_last; shuffles (seeded by
     ``seed`` and the epoch, via ``set_epoch``) exactly when the original did. The global
     batch ``loader.batch_size`` must be a multiple of the world size. Carried-state text
-    batches are dealt out by stream instead (:class:`ColumnShard`). ``rank_`` and
+    batches (a loader with ``shards_by_stream = True``) are dealt out by stream instead
+    (:class:`ColumnShard`). ``rank_`` and
     ``world`` override the process group's (for tests and tools).
     """
     w = world if world is not None else world_size()
     r = rank_ if rank_ is not None else rank()
-    from rnnkit.data.text import ContiguousBatches
-
-    streams = isinstance(loader, ContiguousBatches)
+    streams = bool(getattr(loader, "shards_by_stream", False))  # e.g. data.text.ContiguousBatches
     if not streams and (not isinstance(loader, DataLoader) or loader.batch_size is None):
         raise ConfigError(
             f"distributed training needs a torch DataLoader with a batch_size, got {type(loader).__name__}"

@@ -1,9 +1,27 @@
 """The loss curve of a run as a PNG (matplotlib, Agg backend: no display needed)."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from typing import Any
 
-__all__ = ["plot_loss"]
+from rnnkit.training.atomic import atomic_write_bytes
+
+__all__ = ["plot_loss", "save_figure"]
+
+
+def save_figure(fig: Any, path: str | Path, **savefig_kwargs: Any) -> Path:
+    """Write a matplotlib figure as PNG atomically (rendered in memory, then one replace)
+    and close it."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", **savefig_kwargs)
+    plt.close(fig)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
 
 
 def plot_loss(history: list[dict], path: str | Path) -> Path:
@@ -28,7 +46,4 @@ def plot_loss(history: list[dict], path: str | Path) -> Path:
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

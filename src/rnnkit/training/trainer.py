@@ -54,8 +54,8 @@ from rnnkit.training import distributed as dist_
 from rnnkit.training.atomic import recover_dir, remove_stale_temps
 from rnnkit.training.callbacks import TensorBoardLogger, dispatch
 from rnnkit.training.config import TrainConfig, save_json, to_dict
-from rnnkit.training.device import move_to, resolve_device
-from rnnkit.training.metrics import write_metrics_csv
+from rnnkit.training.device import move_to, resolve_device, torch_threads
+from rnnkit.training.history import write_metrics_csv
 from rnnkit.training.optim import build_optimizer, build_scheduler, step_scheduler
 from rnnkit.training.plots import plot_loss
 from rnnkit.training.progress import EpochProgress, progress_enabled
@@ -74,7 +74,7 @@ class FitResult:
     best_epoch: int
     epochs_run: int
     history: list = field(default_factory=list)
-    stopped_reason: str = "completed"  # completed | early_stopping | time_budget | <callback reason>
+    stopped_reason: str = "completed"  # completed | early_stopping | time_budget | max_steps | <callback>
     seconds: float = 0.0
     run_dir: Optional[Path] = None
 
@@ -129,13 +129,8 @@ class Trainer:
     # -------------------------------------------------------------------- fit
     def fit(self, train_loader, val_loader=None, *, resume: bool = False) -> FitResult:
         """Train for ``config.epochs`` (from the last checkpoint when ``resume``)."""
-        threads = torch.get_num_threads()
-        if self.config.threads is not None:
-            torch.set_num_threads(self.config.threads)
-        try:
+        with torch_threads(self.config.threads):
             return self._fit(train_loader, val_loader, resume)
-        finally:
-            torch.set_num_threads(threads)
 
     def _fit(self, train_loader, val_loader, resume: bool) -> FitResult:
         cfg = self.config
@@ -186,6 +181,9 @@ class Trainer:
         start = time.perf_counter()
         with EpochProgress(progress_enabled(cfg.progress) and main) as bar:
             for epoch in range(self.epoch + 1, cfg.epochs + 1):
+                if cfg.max_steps is not None and self.step >= cfg.max_steps:
+                    self.stop_reason = "max_steps"  # e.g. resumed after the last step
+                    break
                 row = self._run_epoch(epoch, train_loader, val_loader, bar, start, generators)
                 bar.end_epoch(_summary(row))
                 if self.stop_reason is not None:
@@ -245,6 +243,9 @@ class Trainer:
             bar.advance(loss_value)
             if cfg.time_budget is not None and dist_.any_rank(time.perf_counter() - start > cfg.time_budget):
                 self.stop_reason = "time_budget"
+                break
+            if cfg.max_steps is not None and self.step >= cfg.max_steps:
+                self.stop_reason = "max_steps"
                 break
         train_loss = dist_.all_reduce_mean(loss_sum / max(batches, 1))  # over all ranks
         val_loss = self.evaluate(val_loader) if val_loader is not None else None

@@ -1,0 +1,1 @@
+"""TorchScript / ONNX export of saved models, with parity checks."""

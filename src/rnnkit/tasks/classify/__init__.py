@@ -1,0 +1,1 @@
+"""Sequence classification: config and pipeline (train, predict, evaluate), metrics."""

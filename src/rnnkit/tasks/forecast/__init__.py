@@ -1,0 +1,1 @@
+"""Forecasting: config, pipeline (train, predict, backtest), metrics, report, baselines."""

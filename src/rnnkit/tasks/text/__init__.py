@@ -1,0 +1,1 @@
+"""Character-level text modelling: config and pipeline (train, evaluate, generate)."""

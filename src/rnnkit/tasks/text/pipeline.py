@@ -1,0 +1,255 @@
+"""Plain functions behind ``rnnkit text``: train, evaluate and generate.
+
+    metrics = train_text(cfg, data=Path("plays.txt"), run_dir=Path("runs/lm"))
+    report = evaluate_text(Path("runs/lm"), Path("other.txt"))
+    chars, unseen = generate_text(Path("runs/lm"), prime="Romeo:\n", length=300)
+
+Per character, with p the model's predicted probability of the true next character:
+
+    nats/char = -1/N Σ ln p        bits/char = nats/char / ln 2        perplexity = e^{nats/char}
+
+Training uses the shared :class:`~rnnkit.training.Trainer` on
+:class:`~rnnkit.data.text.ContiguousBatches` (truncated BPTT; the model carries its
+state from chunk to chunk and resets it at each epoch and validation pass). The
+validation text is the last ``data.val_fraction`` of the corpus, cut at a blank line,
+never seen in training. The reported figures are exact averages over every scored
+character (summed, not a mean of chunk means).
+
+Run folder: the trainer's files (config.json, metrics.csv, loss.png, checkpoints/)
+plus ``model/`` (model.safetensors and model.json, which holds the vocabulary) and
+``metrics.json``.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Iterator, Literal, Optional
+
+import torch
+from torch.nn import functional as F
+
+from rnnkit.data.text import ContiguousBatches, Vocab, read_corpus, split_text
+from rnnkit.errors import CheckpointError, DataError
+from rnnkit.models.charlm import CharLM
+from rnnkit.models.registry import tagged, task_of, untagged
+from rnnkit.models.sampling import check_sampling_args, generate
+from rnnkit.training.checkpoint import load_model, save_model
+from rnnkit.training.config import TrainConfig, load_config, save_json, to_dict
+from rnnkit.training.distributed import leave_unless_main
+from rnnkit.training.trainer import Trainer
+
+__all__ = [
+    "TextConfig",
+    "TextModelConfig",
+    "TextDataConfig",
+    "load_text_config",
+    "bundled_corpus",
+    "train_text",
+    "evaluate_text",
+    "generate_text",
+    "load_charlm",
+    "score_ids",
+]
+
+LN2 = math.log(2.0)
+BUNDLED = "shakespeare_plays_1mb.txt"
+
+
+@dataclass
+class TextModelConfig:
+    """The ``[model]`` table: see :class:`rnnkit.models.charlm.CharLM`."""
+
+    cell: Literal["lstm", "gru", "rnn"] = "lstm"
+    embed_dim: int = 64
+    hidden_size: int = 512
+    num_layers: int = 1
+    dropout: float = 0.0
+    backend: Literal["auto", "rnnkit", "torch"] = "auto"
+
+
+@dataclass
+class TextDataConfig:
+    """The ``[data]`` table. ``seq_len`` is T, the BPTT chunk length (the batch size B,
+    the number of parallel streams, is ``train.batch_size``). ``chunks_per_epoch``
+    makes an "epoch" that many chunks (the next epoch continues where it stopped), for
+    more frequent validation on long texts; None walks the whole text."""
+
+    seq_len: int = 64
+    val_fraction: float = 0.05
+    chunks_per_epoch: Optional[int] = None
+
+
+def _text_train_defaults() -> TrainConfig:
+    return TrainConfig(epochs=10, batch_size=32, lr=4e-3, grad_clip=1.0,
+                       scheduler="cosine", min_lr_ratio=0.1)
+
+
+@dataclass
+class TextConfig:
+    train: TrainConfig = field(default_factory=_text_train_defaults)
+    model: TextModelConfig = field(default_factory=TextModelConfig)
+    data: TextDataConfig = field(default_factory=TextDataConfig)
+
+
+def load_text_config(path: Optional[Path] = None, overrides: list[str] = ()) -> TextConfig:
+    return load_config(TextConfig, path=path, overrides=list(overrides))
+
+
+def bundled_corpus() -> Path:
+    """The ~1 MB Shakespeare sample shipped with rnnkit (see its PROVENANCE.md)."""
+    return Path(str(resources.files("rnnkit.datasets") / "text" / BUNDLED))
+
+
+# ----------------------------------------------------------------------- scoring
+@torch.no_grad()
+def score_ids(model: CharLM, ids: torch.Tensor, batch_size: int = 32, seq_len: int = 256,
+              name: str = "text") -> tuple[float, int]:
+    """Exact mean nats per predicted character of ``ids`` (N,), and the count (N - 1).
+
+    The text is cut into at most ``batch_size`` contiguous streams of at least
+    ``seq_len`` characters (one stream for a short text), each read from a zero state
+    in chunks with the state carried. The few characters left after the last whole
+    stream are read by continuing the last stream's state, so every character after
+    the first is scored exactly once.
+    """
+    n = int(ids.numel())
+    if n < 2:
+        raise DataError(f"{name}: has {n} character(s); scoring needs at least 2")
+    streams = max(1, min(batch_size, (n - 1) // seq_len))
+    t = min(seq_len, (n - 1) // streams)
+    batches = ContiguousBatches(ids, streams, t, name=name)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    model.on_eval_start()
+    total, count = 0.0, 0
+    for x, y in batches:
+        nats, k = model.sum_nats((x.to(device), y.to(device)))
+        total += nats
+        count += k
+    tail = ids[streams * batches.stream_len:]  # the last stream's end, then the rest
+    if tail.numel() > 1:
+        state = model.state
+        last = tuple(s[:, -1:] for s in state) if isinstance(state, tuple) else state[:, -1:]
+        logits, _ = model(tail[:-1].view(-1, 1).to(device), last)  # (R, 1, V)
+        total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                       tail[1:].to(device), reduction="sum"))
+        count += tail.numel() - 1
+    model.reset_state()
+    model.train(was_training)
+    return total / count, count
+
+
+def _figures(nats: float, count: int) -> dict:
+    return {"val_bits_per_char": nats / LN2, "val_nats_per_char": nats,
+            "val_perplexity": math.exp(nats), "val_chars_scored": count}
+
+
+# ------------------------------------------------------------------------ train
+def train_text(cfg: TextConfig, data: Optional[Path], run_dir: Path, *,
+               resume: bool = False) -> dict:
+    """Train a character LM on ``data`` (None: the bundled corpus); write the run
+    folder; return the metrics written to ``metrics.json``."""
+    path = Path(data) if data is not None else bundled_corpus()
+    text = read_corpus(path)
+    train_part, val_part = split_text(text, cfg.data.val_fraction)
+    vocab = Vocab.from_text(train_part)
+    train_ids, _ = vocab.encode(train_part)
+    val_ids, unseen = vocab.encode(val_part)
+    t, b = cfg.data.seq_len, cfg.train.batch_size
+    train_batches = ContiguousBatches(train_ids, b, t, cfg.data.chunks_per_epoch,
+                                      name=f"text file {path} (training part)")
+    if val_ids.numel() < 2:
+        raise DataError(f"text file {path}: the validation part has {val_ids.numel()} "
+                        f"character(s); use more text or a larger data.val_fraction")
+    val_streams = max(1, min(b, (val_ids.numel() - 1) // t))
+    val_t = min(t, (val_ids.numel() - 1) // val_streams)
+    val_batches = ContiguousBatches(val_ids, val_streams, val_t,
+                                    name=f"text file {path} (validation part)")
+
+    torch.manual_seed(cfg.train.seed)  # the initialisation; fit() seeds the rest
+    m = cfg.model
+    model = CharLM(len(vocab), m.embed_dim, m.hidden_size, m.num_layers, m.cell, m.dropout,
+                   m.backend)
+    model_config = tagged("text", {**model.model_config, "vocab": list(vocab.chars)})
+    run_config = {**to_dict(cfg), "data_file": str(path)}
+    trainer = Trainer(model, cfg.train, run_dir, model_config=model_config, run_config=run_config)
+    result = trainer.fit(train_batches, val_batches, resume=resume)
+    leave_unless_main()  # under torchrun, rank 0 alone scores and writes
+    trainer.load_best()
+
+    nats, count = score_ids(model, val_ids, name=f"text file {path} (validation part)")
+    save_model(Path(run_dir) / "model", model.cpu(), model_config)
+    metrics = {
+        **_figures(nats, count),
+        "train_chars": len(train_part),
+        "val_chars": len(val_part),
+        "vocab_size": len(vocab),
+        "val_unseen_chars": dict(sorted(unseen.items())),
+        "epochs_run": result.epochs_run,
+        "best_epoch": result.best_epoch,
+        "stopped_reason": result.stopped_reason,
+        "train_seconds": result.seconds,
+        "data_file": str(path),
+    }
+    save_json(Path(run_dir) / "metrics.json", metrics)
+    return metrics
+
+
+# --------------------------------------------------------------------- load/use
+def load_charlm(model_dir: Path) -> tuple[CharLM, Vocab]:
+    """Load a trained model from a run folder (its ``model/``) or a model folder."""
+    model_dir = Path(model_dir)
+    if not model_dir.exists():
+        raise CheckpointError(f"--model: {str(model_dir)!r} does not exist")
+    if (model_dir / "model" / "model.json").is_file():
+        model_dir = model_dir / "model"
+
+    vocab_holder: dict = {}
+
+    def build(config: dict) -> CharLM:
+        where = str(model_dir / "model.json")
+        task = task_of(config, where)  # format 0 files (no tag) too
+        if task != "text":
+            raise CheckpointError(f"{where!r}: holds a {task} model, not a text model")
+        args = untagged(config)
+        try:
+            vocab_holder["vocab"] = Vocab.from_dict({"chars": args.pop("vocab")})
+        except (KeyError, DataError) as err:
+            where = str(model_dir / "model.json")
+            raise CheckpointError(f"{where!r}: no usable vocabulary ({err})") from None
+        return CharLM(**args)
+
+    model, _ = load_model(model_dir, build)
+    vocab = vocab_holder["vocab"]
+    if len(vocab) != model.model_config["vocab_size"]:
+        raise CheckpointError(f"{str(model_dir / 'model.json')!r}: vocab has {len(vocab)} symbols "
+                              f"but vocab_size is {model.model_config['vocab_size']}")
+    model.eval()
+    return model, vocab
+
+
+def evaluate_text(model_dir: Path, data: Path) -> dict:
+    """Bits, nats and perplexity per character of the whole file ``data``."""
+    model, vocab = load_charlm(model_dir)
+    text = read_corpus(data)
+    ids, unseen = vocab.encode(text)
+    nats, count = score_ids(model, ids, name=f"text file {data}")
+    return {"bits_per_char": nats / LN2, "nats_per_char": nats, "perplexity": math.exp(nats),
+            "chars": len(text), "chars_scored": count,
+            "unseen_chars": dict(sorted(unseen.items())), "data_file": str(data)}
+
+
+def generate_text(model_dir: Path, prime: str = "", length: int = 200, temperature: float = 1.0,
+                  top_k: Optional[int] = None, top_p: Optional[float] = None,
+                  seed: Optional[int] = None) -> tuple[Iterator[str], Counter]:
+    """A streaming iterator of generated characters, and the prime's unseen characters
+    (mapped to the unknown symbol; the caller reports them)."""
+    check_sampling_args(length, temperature, top_k, top_p)
+    model, vocab = load_charlm(model_dir)
+    _, unseen = vocab.encode(prime)
+    return generate(model, vocab, prime, length, temperature, top_k, top_p, seed), unseen
+

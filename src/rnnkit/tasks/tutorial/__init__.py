@@ -1,0 +1,1 @@
+"""The tutorial: the classic next-number exercise, as written and on rnnkit."""
