@@ -10,7 +10,9 @@ Handling of awkward files, all documented in ``docs/classification.md``:
 - another sample rate than the configured one: resampled with a polyphase filter,
   :func:`scipy.signal.resample_poly` (``rate_mismatch="resample"``, the default), or
   refused (``rate_mismatch="refuse"``);
-- shorter than one analysis window: zero-padded to one frame.
+- shorter than one analysis window: zero-padded to one frame;
+- a declared sample rate outside MIN_RATE..MAX_RATE Hz (1 kHz .. 384 kHz): refused before
+  any resampling (a header claiming 1 Hz would otherwise be upsampled 8000-fold).
 
 Features, per utterance x of N samples at rate r (W = window, S = hop, in samples)::
 
@@ -106,6 +108,10 @@ class AudioConfig:
         return asdict(self)
 
 
+MIN_RATE = 1_000     # Hz: below this no speech or sound file is real; a header error
+MAX_RATE = 384_000   # Hz: the highest rate audio hardware records
+
+
 def read_wav(path: str | Path, sample_rate: int | None = None, stereo: str = "mix",
              rate_mismatch: str = "resample") -> tuple[np.ndarray, int]:
     """Read a WAV file -> (samples (N,) float32 in [-1, 1], rate).
@@ -125,6 +131,8 @@ def read_wav(path: str | Path, sample_rate: int | None = None, stereo: str = "mi
     except (ValueError, EOFError, OSError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataError(f"{path}: not a readable WAV file ({first})") from None
+    if not MIN_RATE <= int(rate) <= MAX_RATE:
+        raise DataError(f"{path}: declares a sample rate of {rate} Hz; rnnkit reads {MIN_RATE}..{MAX_RATE} Hz")
     data = np.asarray(data)
     if data.dtype == np.uint8:
         x = (data.astype(np.float32) - 128.0) / 128.0
