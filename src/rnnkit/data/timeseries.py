@@ -146,7 +146,10 @@ def _parse_time(path: str, frame: pd.DataFrame, col: str) -> pd.Index:
     as_int = pd.to_numeric(cells, errors="coerce")
     if as_int.notna().all() and (as_int == as_int.round()).all():
         return pd.Index(as_int.astype("int64").to_numpy(), name=col)
-    parsed = pd.to_datetime(cells, errors="coerce", format="mixed")
+    try:
+        parsed = pd.to_datetime(cells, errors="coerce", format="mixed")
+    except ValueError:  # pandas refuses a column that mixes time zones
+        raise DataError(_mixed_zones(path, frame, col, cells)) from None
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if bad.size:
         row = int(frame.index[bad[0]])
@@ -154,6 +157,24 @@ def _parse_time(path: str, frame: pd.DataFrame, col: str) -> pd.Index:
             f"{_where(path, row, col)}: {cells.iloc[bad[0]]!r} is neither a date nor an integer step"
         )
     return pd.DatetimeIndex(parsed.to_numpy(), name=col)
+
+
+def _mixed_zones(path: str, frame: pd.DataFrame, col: str, cells: pd.Series) -> str:
+    """The message for a time column whose cells carry different UTC offsets."""
+    first = None
+    for i, cell in enumerate(cells):
+        try:
+            stamp = pd.Timestamp(cell)
+        except ValueError:
+            continue
+        zone = stamp.utcoffset()
+        if first is None:
+            first = (i, zone)
+        elif zone != first[1]:
+            return (f"{_where(path, int(frame.index[i]), col)}: {cell!r} is in another time zone than "
+                    f"row {int(frame.index[first[0]])}'s {cells.iloc[first[0]]!r}; use one time zone "
+                    "(or none) for the whole column")
+    return f"{_where(path, None, col)}: the times mix time zones; use one time zone (or none)"
 
 
 # ---------------------------------------------------------------------- frequency

@@ -17,6 +17,7 @@ the key (``train.lr``) and the value seen:
 - an unknown key (in the file or an override) is an error;
 - values must have the field's type; an ``int`` is accepted for a ``float`` field,
   a ``bool`` is never accepted for a number, ``None`` only for ``Optional`` fields;
+- a ``float`` must be finite (``nan``, ``inf`` are refused);
 - override values are parsed as TOML values (``3e-3``, ``true``, ``[1, 2]``,
   ``"text"``); a bare word that is not valid TOML is taken as a string.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import sys
 import types
 import typing
@@ -105,6 +107,8 @@ class TrainConfig:
         _positive(self, "epochs", self.epochs, allow_zero=True)
         _positive(self, "batch_size", self.batch_size)
         _positive(self, "lr", self.lr)
+        if self.lr > MAX_LR:  # larger steps only overflow the weights into absurd forecasts
+            raise ConfigError(f"train.lr must be <= {MAX_LR}, got {self.lr!r}")
         if self.grad_clip is not None and self.grad_clip < 0:
             raise ConfigError(f"train.grad_clip must be >= 0 or None, got {self.grad_clip!r}")
         if self.patience is not None:
@@ -113,6 +117,9 @@ class TrainConfig:
             _positive(self, "time_budget", self.time_budget)
         if self.threads is not None:
             _positive(self, "threads", self.threads)
+
+
+MAX_LR = 10.0
 
 
 def _positive(cfg: Any, name: str, value: float, allow_zero: bool = False) -> None:
@@ -180,6 +187,8 @@ def _coerce(key: str, tp: Any, value: Any) -> Any:
         raise _type_error(key, tp, value)
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ConfigError(f"{key} must be a finite number, got {value!r}")
             return float(value)
         raise _type_error(key, tp, value)
     if tp is str:

@@ -1,0 +1,54 @@
+"""Faults 6 and 10 (config part) of issue 15: inputs that used to print a traceback or
+train on absurd numbers give one line and exit 2."""
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from rnnkit.cli.app import app
+from tests.training import export_helpers as h
+
+runner = CliRunner()
+
+
+def _train(*args):
+    return runner.invoke(app, ["forecast", "train", "--members", "1", "--epochs", "1", "--max-steps", "1", *args])
+
+
+def test_one_row_csv_is_one_line(tmp_path):
+    csv = tmp_path / "one.csv"
+    csv.write_text("time,y\n2020-01-01,1\n")
+    result = _train("--data", str(csv), "--time-col", "time", "--horizon", "1", "--out", str(tmp_path / "r"))
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"error: {csv}, column 'time': cannot infer a regular frequency from the timestamps; "
+                             "pass --freq (e.g. D, W-SAT, MS, YS) or fix the irregular rows\n")
+
+
+def test_time_column_mixing_time_zones_names_the_row(tmp_path):
+    csv = tmp_path / "tz.csv"
+    csv.write_text("time,y\n2020-01-01T00:00:00Z,1\n2020-01-02T00:00:00+00:00,2\n"
+                   "2020-01-03T00:00:00+05:00,3\n2020-01-04T00:00:00Z,4\n")
+    result = _train("--data", str(csv), "--time-col", "time", "--horizon", "1", "--out", str(tmp_path / "r"))
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"error: {csv}, row 4, column 'time': '2020-01-03T00:00:00+05:00' is in another "
+                             "time zone than row 2's '2020-01-01T00:00:00Z'; use one time zone (or none) "
+                             "for the whole column\n")
+
+
+@pytest.mark.parametrize("value, message", [
+    ("nan", "train.lr must be a finite number, got nan"),
+    ("inf", "train.lr must be a finite number, got inf"),
+    ("1e30", "train.lr must be <= 10.0, got 1e+30"),
+])
+def test_non_finite_or_absurd_learning_rate_is_refused(tmp_path, value, message):
+    result = _train("--set", f"train.lr={value}", "--out", str(tmp_path / "r"))
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"error: {message}\n"
+    assert not (tmp_path / "r").exists()
+
+
+def test_prime_with_undecodable_bytes_is_one_line(tmp_path):
+    model = h.charlm_dir(tmp_path / "lm")
+    result = runner.invoke(app, ["text", "generate", "--model", str(model), "--prime", "ab\udcff", "--length", "3"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == "error: --prime: byte 0xff at position 2 is not UTF-8 text\n"
