@@ -6,7 +6,9 @@ calls one plain function from the library, so tests can import that function.
 
 Every :class:`rnnkit.errors.RnnkitError` raised below this app is printed as one
 line, ``error: <message>``, on stderr, and the process exits with code 2: no
-traceback for mistakes a user can make.
+traceback for mistakes a user can make. An ``OSError`` that no command turned into
+its own message (a full disk, a read-only or vanished folder) is the same kind of
+line, naming the file. Writes are atomic, so such an error leaves no half-written file.
 """
 from __future__ import annotations
 
@@ -41,6 +43,10 @@ class _OneLineErrors(TyperGroup):
             return super().invoke(ctx)
         except RnnkitError as err:
             typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(EXIT_USAGE) from None
+        except OSError as err:  # the machine's fault or the user's, never a traceback
+            where = f"{str(err.filename)!r}: " if err.filename else ""
+            typer.echo(f"error: {where}{err.strerror or err}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
 
 

@@ -23,8 +23,8 @@ import io
 import json
 import math
 import os
+import shutil
 import struct
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -33,7 +33,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from rnnkit.errors import CheckpointError
-from rnnkit.training.atomic import TMP_PREFIX, fsync_dir, recover_dir, swap_dir
+from rnnkit.training.atomic import fsync_dir, make_temp_dir, recover_dir, swap_dir
 
 __all__ = [
     "WEIGHTS",
@@ -72,7 +72,7 @@ def _weights_bytes(model: torch.nn.Module) -> bytes:
 
 
 def _write_file(path: Path, data: bytes) -> None:
-    with path.open("wb") as fh:
+    with path.open("wb") as fh:  # 0666 less the umask
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
@@ -81,10 +81,14 @@ def _write_file(path: Path, data: bytes) -> None:
 def _write_folder(target: Path, files: dict[str, bytes]) -> None:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{target.name}-", dir=target.parent))
-    for name, data in files.items():
-        _write_file(tmp / name, data)
-    fsync_dir(tmp)
+    tmp = make_temp_dir(target)
+    try:
+        for name, data in files.items():
+            _write_file(tmp / name, data)
+        fsync_dir(tmp)
+    except BaseException:  # a full disk, an interrupt: no half-written folder is left
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     swap_dir(tmp, target)
 
 
@@ -95,9 +99,12 @@ def _json_bytes(data: Any) -> bytes:
         raise CheckpointError(f"model config is not JSON-serialisable: {err}") from None
 
 
-def save_model(dir: str | Path, model: torch.nn.Module, model_config: dict) -> None:
-    """Write ``model.safetensors`` and ``model.json`` into ``dir`` atomically."""
-    _write_folder(Path(dir), {WEIGHTS: _weights_bytes(model), MODEL_JSON: _json_bytes(model_config)})
+def save_model(
+    dir: str | Path, model: torch.nn.Module, model_config: dict, extra: dict[str, bytes] | None = None
+) -> None:
+    """Write ``model.safetensors``, ``model.json`` (and ``extra`` files) into ``dir`` atomically."""
+    files = {WEIGHTS: _weights_bytes(model), MODEL_JSON: _json_bytes(model_config), **(extra or {})}
+    _write_folder(Path(dir), files)
 
 
 def save_checkpoint(

@@ -324,8 +324,7 @@ def _merge(a: dict, b: dict) -> dict:
 
 
 def save_json(path: str | Path, data: Any) -> None:
-    """Write JSON atomically (temp file in the same folder, then os.replace)."""
-    from rnnkit.training.atomic import atomic_write_bytes
+    """Write strictly valid JSON atomically (non-finite floats become null); see atomic.write_json."""
+    from rnnkit.training.atomic import write_json
 
-    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
-    atomic_write_bytes(Path(path), text.encode("utf-8"))
+    write_json(Path(path), data)

@@ -14,7 +14,6 @@ The CLI (``rnnkit forecast ...``) only parses arguments and calls these.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ import torch
 
 from rnnkit.data.timeseries import read_series
 from rnnkit.errors import DataError
+from rnnkit.training.atomic import out_dir, out_file, write_json, writing
 from rnnkit.training.baselines import run_baselines
 from rnnkit.training.distributed import leave_unless_main
 from rnnkit.training.forecast_config import ForecastConfig
@@ -149,7 +149,7 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
             raise DataError(f"{d.data}: {which} is longer than the data ({len(s)} points)")
         n_train[s.name] = len(s) - test
     check_series(series, n_train, cfg, d.data)
-    out.mkdir(parents=True, exist_ok=True)
+    out_dir(out)
     meta = meta_of(cfg, series)
     origins = {s.name: list(range(n_train[s.name], len(s), d.horizon)) for s in series}
     with _threads(cfg.threads):
@@ -158,7 +158,8 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
         frame, panels, model_m, base_m = _evaluate(
             model, states, series, origins, {s.name: test for s in series}, meta, cfg.baselines
         )
-    save_forecaster(out / "model", model, states, meta, grouped=d.group_col is not None)
+    with writing("--out", out):
+        save_forecaster(out / "model", model, states, meta, grouped=d.group_col is not None)
     s0 = series[0]
     metrics = {
         "model": model_m,
@@ -174,9 +175,10 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
         "epochs": fit.epochs_run,
         "seconds": round(time.perf_counter() - start, 2),
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    write_forecast_csv(out / "forecast.csv", frame)
-    plot_forecast(out / "forecast.png", panels, d.interval)
+    with writing("--out", out):  # each file atomic: a full disk leaves none half-written
+        write_json(out / "metrics.json", metrics)
+        write_forecast_csv(out / "forecast.csv", frame)
+        plot_forecast(out / "forecast.png", panels, d.interval)
     log(
         format_table(
             metrics,
@@ -192,6 +194,8 @@ def predict(
     model_dir: Path, data: Path, out_csv: Path | None = None, missing: str | None = None
 ) -> pd.DataFrame:
     """Forecast ``horizon`` steps past the end of ``data`` with a saved model."""
+    if out_csv is not None:
+        out_file(Path(out_csv))  # before any work: a folder or a file in the way is one line
     model, meta, states = load_forecaster(Path(model_dir))
     series = read_series(
         data,
@@ -237,8 +241,8 @@ def predict(
             frames.append(frame)
     result = pd.concat(frames, ignore_index=True)
     if out_csv is not None:
-        Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
-        write_forecast_csv(Path(out_csv), result)
+        with writing("--out", out_csv):
+            write_forecast_csv(Path(out_csv), result)
     return result
 
 
@@ -279,7 +283,7 @@ def backtest(
     origins = {s.name: [len(s) - H - (folds - 1 - k) * step for k in range(folds)] for s in series}
     first = {name: o[0] for name, o in origins.items()}
     check_series(series, first, cfg, cfg.data.data)
-    out.mkdir(parents=True, exist_ok=True)
+    out_dir(out)
     with _threads(cfg.threads):
         results = _backtest_folds(cfg, series, origins, folds, refit, out)
     summary = {
@@ -296,7 +300,8 @@ def backtest(
         "step": step,
         "refit": refit,
     }
-    (out / "backtest.json").write_text(json.dumps(report, indent=2) + "\n")
+    with writing("--out", out):
+        write_json(out / "backtest.json", report)
     lines = [
         f"{'fold':<5} {'origin':<20} {'model MASE':>10} "
         + " ".join(f"{n + ' MASE':>20}" for n in summary["baselines"])

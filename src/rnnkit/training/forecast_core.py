@@ -273,11 +273,9 @@ def meta_of(cfg: ForecastConfig, series: list[Series]) -> dict:
 def save_forecaster(
     dir: Path, model: RNNForecaster, states: dict, meta: dict, grouped: bool
 ) -> None:
-    save_model(dir, model, model.model_config)
     keyed = {name if grouped else ALL: st.to_dict() for name, st in states.items()}
-    (Path(dir) / STATE_FILE).write_text(
-        json.dumps({"meta": meta, "series": keyed}, indent=2) + "\n"
-    )
+    state = json.dumps({"meta": meta, "series": keyed}, indent=2) + "\n"
+    save_model(dir, model, model.model_config, extra={STATE_FILE: state.encode("utf-8")})  # one atomic folder
 
 
 def load_forecaster(dir: Path) -> tuple[RNNForecaster, dict, dict]:
@@ -296,7 +294,7 @@ def load_forecaster(dir: Path) -> tuple[RNNForecaster, dict, dict]:
             saved["meta"],
             {k: SeriesState.from_dict(v) for k, v in saved["series"].items()},
         )
-    except (ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, RecursionError) as err:
         raise CheckpointError(f"{str(path)!r} is not a valid forecast state: {err}") from None
     model, _ = load_model(dir, lambda c: RNNForecaster(**c))
     return model, meta, states

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rnnkit.training.atomic import atomic_write_with
 from rnnkit.training.forecast_metrics import METRICS
 
 __all__ = ["PNG_SIZE", "format_table", "mean_metrics", "plot_forecast", "write_forecast_csv"]
@@ -43,7 +44,7 @@ def format_table(metrics: dict, title: str | None = None) -> str:
 
 def write_forecast_csv(path: Path, frame: pd.DataFrame) -> None:
     """Floats are written with full precision so that predict's output compares exactly."""
-    frame.to_csv(path, index=False, float_format="%.17g")
+    atomic_write_with(path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.17g"))
 
 
 def plot_forecast(path: Path, panels: list[dict], interval: float | None) -> Path:
@@ -76,6 +77,7 @@ def plot_forecast(path: Path, panels: list[dict], interval: float | None) -> Pat
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=_DPI)  # no bbox_inches="tight": the size stays exactly PNG_SIZE
+    # no bbox_inches="tight": the size stays exactly PNG_SIZE
+    atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=_DPI))
     plt.close(fig)
     return path

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rnnkit.training.atomic import atomic_write_with
+
 __all__ = ["plot_loss"]
 
 
@@ -28,7 +30,6 @@ def plot_loss(history: list[dict], path: str | Path) -> Path:
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    atomic_write_with(path, fig.savefig)
     plt.close(fig)
     return path
