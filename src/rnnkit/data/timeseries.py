@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,9 +148,13 @@ def _parse_time(path: str, frame: pd.DataFrame, col: str) -> pd.Index:
     if as_int.notna().all() and (as_int == as_int.round()).all():
         return pd.Index(as_int.astype("int64").to_numpy(), name=col)
     try:
-        parsed = pd.to_datetime(cells, errors="coerce", format="mixed")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # pandas announces mixed-zone changes
+            parsed = pd.to_datetime(cells, errors="coerce", format="mixed")
     except ValueError:  # pandas refuses a column that mixes time zones
         raise DataError(_mixed_zones(path, frame, col, cells)) from None
+    if parsed.dtype == object:  # older pandas returns mixed zones as objects instead
+        raise DataError(_mixed_zones(path, frame, col, cells))
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if bad.size:
         row = int(frame.index[bad[0]])
