@@ -2,6 +2,8 @@
 train on absurd numbers give one line and exit 2."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
@@ -52,3 +54,29 @@ def test_prime_with_undecodable_bytes_is_one_line(tmp_path):
     result = runner.invoke(app, ["text", "generate", "--model", str(model), "--prime", "ab\udcff", "--length", "3"])
     assert result.exit_code == 2, result.output
     assert result.stderr == "error: --prime: byte 0xff at position 2 is not UTF-8 text\n"
+
+
+def test_value_beyond_float32_in_a_csv_is_refused_with_the_row(tmp_path):
+    csv = tmp_path / "big.csv"
+    csv.write_text("t,y\n" + "".join(f"{i},{1e308 if i == 7 else i % 5}\n" for i in range(40)))
+    result = _train("--data", str(csv), "--time-col", "t", "--horizon", "4", "--out", str(tmp_path / "r"))
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"error: {csv}, row 9, column 'y': '1e+308' is too large for the model's float32 "
+                             "(|value| <= 3.403e+38)\n")
+
+
+def _strict(text):
+    def refuse(token):
+        raise AssertionError(f"{token} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_metrics_json_is_strict_json_when_a_metric_is_undefined(tmp_path):
+    csv = tmp_path / "flat.csv"  # a constant series: MASE divides by a zero naive error -> NaN
+    csv.write_text("t,y\n" + "".join(f"{i},5\n" for i in range(40)))
+    out = tmp_path / "r"
+    result = _train("--data", str(csv), "--time-col", "t", "--horizon", "4", "--out", str(out),
+                    "--set", "model.hidden_size=4", "--set", 'baselines=["naive"]')
+    assert result.exit_code == 0, result.output
+    metrics = _strict((out / "metrics.json").read_text())
+    assert metrics["model"]["mase"] is None and metrics["baselines"]["naive"]["mase"] is None

@@ -46,3 +46,10 @@ def test_infinite_value_in_a_ts_case_is_refused(tmp_path, token):
     with pytest.raises(DataError) as info:
         ts_format.read_ts(path)
     assert str(info.value) == f"{path}:6: dimension 1, value 2 is not finite: {token!r}"
+
+
+def test_ts_value_beyond_float32_is_refused(tmp_path):
+    path = _ts(tmp_path / "x.ts", "1,2,1e300:b")
+    with pytest.raises(DataError) as info:
+        ts_format.read_ts(path)
+    assert str(info.value) == f"{path}:6: dimension 1, value 3 is too large for the model's float32: '1e300'"

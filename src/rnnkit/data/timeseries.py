@@ -123,6 +123,9 @@ def _check_shape(path: str, text: str) -> list[str]:
     return header
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def _numeric(path: str, frame: pd.DataFrame, col: str) -> np.ndarray:
     """Column as float64, NaN where the cell is missing; a non-number is an error."""
     cells = frame[col].astype(str).str.strip()
@@ -136,6 +139,13 @@ def _numeric(path: str, frame: pd.DataFrame, col: str) -> np.ndarray:
     if inf.size:
         row = int(frame.index[inf[0]])
         raise DataError(f"{_where(path, row, col)}: {cells.iloc[inf[0]]!r} is not finite")
+    big = np.flatnonzero(np.abs(values) > FLOAT32_MAX)  # NaN compares False
+    if big.size:  # it would overflow to inf in the model's float32, or after scaling
+        row = int(frame.index[big[0]])
+        raise DataError(
+            f"{_where(path, row, col)}: {cells.iloc[big[0]]!r} is too large for the model's float32 "
+            f"(|value| <= {FLOAT32_MAX:.4g})"
+        )
     return values
 
 

@@ -17,8 +17,8 @@ After ``@data`` each line holds the D dimensions of one case separated by ``:``,
 values of one dimension separated by ``,`` and, when ``@classLabel true``, the class
 label as the last ``:`` field. A case of length T becomes an array of shape (T, D):
 every dimension of a case must have the same length, while cases may differ in length.
-With ``@missing true`` a value ``?`` (or ``NaN``) reads as NaN. ``inf`` is refused, and
-so is a case longer than ``MAX_LENGTH`` (50,000) steps.
+With ``@missing true`` a value ``?`` (or ``NaN``) reads as NaN. ``inf`` and values beyond
+float32's range are refused, and so is a case longer than ``MAX_LENGTH`` (50,000) steps.
 
 Not supported, and refused with a clear error: ``@timeStamps true`` (``(t,v)`` pairs)
 and regression targets (``@targetLabel true``).
@@ -69,6 +69,7 @@ class TsData:
 # Longest case accepted. A recurrent pass is sequential in time: at 200,000 steps one
 # epoch takes minutes even for a tiny model, and such series are better downsampled.
 MAX_LENGTH = 50_000
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -118,6 +119,10 @@ def _parse_dimension(text: str, where: str, k: int, allow_missing: bool) -> np.n
             ) from None
         if not math.isfinite(values[j]):
             raise DataError(f"{where}: dimension {k + 1}, value {j + 1} is not finite: {_short(token)}")
+        if abs(values[j]) > FLOAT32_MAX:
+            raise DataError(
+                f"{where}: dimension {k + 1}, value {j + 1} is too large for the model's float32: {_short(token)}"
+            )
     return values
 
 
