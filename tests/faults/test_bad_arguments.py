@@ -71,12 +71,21 @@ def _strict(text):
     return json.loads(text, parse_constant=refuse)
 
 
-def test_metrics_json_is_strict_json_when_a_metric_is_undefined(tmp_path):
-    csv = tmp_path / "flat.csv"  # a constant series: MASE divides by a zero naive error -> NaN
-    csv.write_text("t,y\n" + "".join(f"{i},5\n" for i in range(40)))
+def test_metrics_json_is_strict_json_when_a_metric_overflows(tmp_path, monkeypatch):
+    import rnnkit.training.forecast as fc
+
+    real = fc.forecast_metrics
+
+    def overflowing(*args, **kwargs):  # as an overflowing model (lr 1e30, values 1e308) used to give
+        return {**real(*args, **kwargs), "mae": float("inf"), "rmse": float("nan")}
+
+    monkeypatch.setattr(fc, "forecast_metrics", overflowing)
+    csv = tmp_path / "small.csv"
+    csv.write_text("t,y\n" + "".join(f"{i},{i % 7 + i / 10}\n" for i in range(40)))
     out = tmp_path / "r"
     result = _train("--data", str(csv), "--time-col", "t", "--horizon", "4", "--out", str(out),
                     "--set", "model.hidden_size=4", "--set", 'baselines=["naive"]')
     assert result.exit_code == 0, result.output
     metrics = _strict((out / "metrics.json").read_text())
-    assert metrics["model"]["mase"] is None and metrics["baselines"]["naive"]["mase"] is None
+    assert metrics["model"]["mae"] is None and metrics["model"]["rmse"] is None
+    assert metrics["model"]["mape"] > 0

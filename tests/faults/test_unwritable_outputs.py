@@ -22,7 +22,14 @@ pytestmark = pytest.mark.unwritable
 runner = CliRunner()
 AIRLINE = str(dataset_path("forecasting", "airline_passengers.csv"))
 TINY = ["--members", "1", "--epochs", "1", "--max-steps", "1", "--set", "model.hidden_size=4",
-        "--set", 'baselines=["naive"]']
+        "--set", 'baselines=["naive"]', "--time-col", "t", "--horizon", "4"]
+
+
+@pytest.fixture(scope="module")
+def small_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "small.csv"
+    path.write_text("t,y\n" + "".join(f"{i},{i % 7 + i / 10}\n" for i in range(40)))
+    return str(path)
 
 
 def _full_disk(*args, **kwargs):
@@ -39,9 +46,9 @@ def _no_temp_files(folder):
     return [p.name for p in folder.rglob(".tmp-*")] == []
 
 
-def test_forecast_train_onto_an_existing_file_is_one_line(tmp_path):
+def test_forecast_train_onto_an_existing_file_is_one_line(tmp_path, small_csv):
     (tmp_path / "afile").write_text("x")
-    result = runner.invoke(app, ["forecast", "train", "--out", str(tmp_path / "afile"), *TINY])
+    result = runner.invoke(app, ["forecast", "train", "--data", small_csv, "--out", str(tmp_path / "afile"), *TINY])
     assert result.exit_code == 2, result.output
     assert result.stderr == f"error: --out {str(tmp_path / 'afile')!r} is a file, not a folder\n"
     assert (tmp_path / "afile").read_text() == "x"
@@ -61,28 +68,28 @@ def test_forecast_predict_onto_a_folder_or_under_a_file_fails_before_any_work(tm
 
 
 @pytest.fixture(scope="module")
-def forecast_run(tmp_path_factory):
+def forecast_run(tmp_path_factory, small_csv):
     out = tmp_path_factory.mktemp("fc") / "run"
-    result = runner.invoke(app, ["forecast", "train", "--out", str(out), *TINY])
+    result = runner.invoke(app, ["forecast", "train", "--data", small_csv, "--out", str(out), *TINY])
     assert result.exit_code == 0, result.output
     return out
 
 
-def test_forecast_predict_on_a_full_disk_leaves_no_file(forecast_run, tmp_path, monkeypatch):
+def test_forecast_predict_on_a_full_disk_leaves_no_file(forecast_run, small_csv, tmp_path, monkeypatch):
     monkeypatch.setattr(pd.DataFrame, "to_csv", _partial_then_full)
     out = tmp_path / "pred.csv"
-    result = runner.invoke(app, ["forecast", "predict", "--model", str(forecast_run), "--data", AIRLINE,
+    result = runner.invoke(app, ["forecast", "predict", "--model", str(forecast_run), "--data", small_csv,
                                  "--out", str(out)])
     assert result.exit_code == 2, result.output
     assert result.stderr == f"error: --out {str(out)!r} cannot be written: No space left on device\n"
     assert list(tmp_path.iterdir()) == []  # no half-written CSV, no temp file
 
 
-def test_forecast_train_on_a_full_disk_keeps_the_previous_outputs(forecast_run, monkeypatch):
+def test_forecast_train_on_a_full_disk_keeps_the_previous_outputs(forecast_run, small_csv, monkeypatch):
     before = {p.name: p.read_bytes() for p in forecast_run.iterdir() if p.is_file()}
     model_before = (forecast_run / "model" / ckpt.WEIGHTS).read_bytes()
     monkeypatch.setattr(ckpt, "_write_file", _full_disk)  # the model folder is written first
-    result = runner.invoke(app, ["forecast", "train", "--out", str(forecast_run), *TINY,
+    result = runner.invoke(app, ["forecast", "train", "--data", small_csv, "--out", str(forecast_run), *TINY,
                                  "--set", "train.seed=7"])
     assert result.exit_code == 2, result.output
     assert result.stderr == f"error: --out {str(forecast_run)!r} cannot be written: No space left on device\n"
