@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from rnnkit.cli import common
+from rnnkit.errors import printable
 from rnnkit.training.forecast_config import ForecastConfig, load_forecast_config
 
 __all__ = ["build_config", "register"]
@@ -118,6 +119,11 @@ def _series_overrides(data, target, time_col, group_col, freq, missing, horizon,
         "data.horizon": horizon,
         "data.season": season,
     }
+
+
+def _echo(text: str) -> None:
+    """Print a line that may hold names from the user's CSV, control characters escaped."""
+    typer.echo(printable(text))
 
 
 def register(app: typer.Typer) -> None:
@@ -230,7 +236,7 @@ def register(app: typer.Typer) -> None:
             cfg = replace(cfg, data=replace(cfg.data, interval=interval if interval > 0 else None))
             cfg.data.__post_init__()
         run_dir = common.resolve_run_dir(out, resume, "forecast")
-        train_forecaster(cfg, run_dir, log=typer.echo, resume=resume is not None)
+        train_forecaster(cfg, run_dir, log=_echo, resume=resume is not None)
         typer.echo(f"wrote {run_dir}/metrics.json, forecast.csv, forecast.png, model/")
 
     @fc.command("predict")
@@ -248,8 +254,8 @@ def register(app: typer.Typer) -> None:
         from rnnkit.training.forecast import predict
 
         frame = predict(model, data, out, missing=missing)
-        typer.echo(frame.to_string(index=False, max_rows=20))
-        typer.echo(f"wrote {out}")
+        _echo(frame.to_string(index=False, max_rows=20))
+        _echo(f"wrote {out}")
 
     @fc.command("backtest", context_settings=common.EXTRA_ARGS)
     def backtest_cmd(
@@ -289,5 +295,5 @@ def register(app: typer.Typer) -> None:
             },
         )
         run_dir = common.resolve_run_dir(out, None, "forecast-backtest")
-        backtest(cfg, run_dir, folds=folds, step=step, refit=refit, log=typer.echo)
+        backtest(cfg, run_dir, folds=folds, step=step, refit=refit, log=_echo)
         typer.echo(f"wrote {run_dir}/backtest.json")

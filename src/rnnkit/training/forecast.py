@@ -31,6 +31,7 @@ from rnnkit.training.distributed import leave_unless_main
 from rnnkit.training.forecast_config import ForecastConfig
 from rnnkit.training.forecast_core import (
     ALL,
+    _context,
     check_series,
     fit_model,
     forecast_from_history,
@@ -265,6 +266,20 @@ def _backtest_folds(
     return results
 
 
+def _check_folds(series, cfg: ForecastConfig, folds: int, step: int) -> None:
+    """The first origin must leave the window + H training points check_series asks for."""
+    _, context = _context(cfg)
+    d = cfg.data
+    for s in series:
+        fit = (len(s) - 2 * d.horizon - d.diff - context) // step + 1  # folds that fit
+        if 1 <= fit < folds:
+            where = d.data if len(series) == 1 else f"{d.data}, group {s.name!r}"
+            raise DataError(
+                f"{where}: --folds {folds} with --step {step} needs more history; at most {fit} folds fit "
+                f"({len(s)} points, input window {context}, horizon {d.horizon})"
+            )
+
+
 def backtest(
     cfg: ForecastConfig,
     out: Path,
@@ -276,10 +291,13 @@ def backtest(
     """Rolling-origin evaluation; writes backtest.json and prints a per-fold summary table."""
     if folds < 1:
         raise DataError(f"--folds must be >= 1, got {folds}")
+    if step is not None and step < 1:
+        raise DataError(f"--step must be >= 1, got {step}")
     out = Path(out)
     series, cfg = resolve_data(cfg)
     H = cfg.data.horizon
     step = step or H
+    _check_folds(series, cfg, folds, step)
     origins = {s.name: [len(s) - H - (folds - 1 - k) * step for k in range(folds)] for s in series}
     first = {name: o[0] for name, o in origins.items()}
     check_series(series, first, cfg, cfg.data.data)

@@ -48,7 +48,7 @@ from typing import Any, Iterable, Optional
 
 import torch
 
-from rnnkit.errors import CheckpointError, ConfigError, RnnkitError
+from rnnkit.errors import CheckpointError, ConfigError, Interrupted, RnnkitError
 from rnnkit.training import checkpoint as ckpt
 from rnnkit.training import distributed as dist_
 from rnnkit.training.atomic import recover_dir, remove_stale_temps
@@ -134,8 +134,18 @@ class Trainer:
             torch.set_num_threads(self.config.threads)
         try:
             return self._fit(train_loader, val_loader, resume)
+        except KeyboardInterrupt as err:  # Ctrl-C: say what was kept and how to go on
+            if isinstance(err, Interrupted):
+                raise
+            raise Interrupted(self._interrupted()) from None
         finally:
             torch.set_num_threads(threads)
+
+    def _interrupted(self) -> str:
+        if self.checkpoint_dir is not None and (self.checkpoint_dir / "last").is_dir():
+            return (f"interrupted; the last good checkpoint is kept in {self.checkpoint_dir / 'last'}; "
+                    f"run the same command with --resume {self.run_dir} to continue from it")
+        return "interrupted before any checkpoint was written; nothing to resume"
 
     def _fit(self, train_loader, val_loader, resume: bool) -> FitResult:
         cfg = self.config
