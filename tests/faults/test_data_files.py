@@ -53,3 +53,32 @@ def test_ts_value_beyond_float32_is_refused(tmp_path):
     with pytest.raises(DataError) as info:
         ts_format.read_ts(path)
     assert str(info.value) == f"{path}:6: dimension 1, value 3 is too large for the model's float32: '1e300'"
+
+
+@pytest.mark.parametrize("step", ["inf", "1e300"])
+def test_integer_time_column_with_an_infinite_or_huge_step_is_one_line(tmp_path, step):
+    from rnnkit.data.timeseries import read_series  # found by the fuzzer (tests/faults/fuzz.py)
+
+    path = tmp_path / "t.csv"
+    path.write_text(f"t,y\n0,1\n1,2\n{step},3\n")
+    with pytest.raises(DataError) as info:
+        read_series(path, None, "t")
+    assert str(info.value) == f"{path}, row 4, column 't': time step {step!r} is not a usable integer (|step| < 2**53)"
+
+
+@pytest.mark.parametrize("field, value, message", [
+    (22, 0, "declares 0 channels of 16 bits; not a usable WAV"),       # channels: scipy divided by zero
+    (34, 0, "declares 1 channels of 0 bits; not a usable WAV"),        # bits per sample
+    (12, 0x61746164, "not a readable WAV file (data chunk before the fmt chunk)"),  # 'data' first: scipy's
+])                                                                     # UnboundLocalError
+def test_broken_wav_headers_are_one_line(tmp_path, field, value, message):
+    import struct
+
+    path = tmp_path / "a.wav"
+    wavfile.write(path, 8000, np.zeros(100, dtype=np.int16))
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<H" if field in (22, 34) else "<I", data, field, value)
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError) as info:
+        audio.read_wav(path, 8000)
+    assert str(info.value) == f"{path}: {message}"

@@ -32,6 +32,7 @@ subtracts each feature's mean over time and divides by its standard deviation.
 from __future__ import annotations
 
 import math
+import struct
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -112,6 +113,38 @@ MIN_RATE = 1_000     # Hz: below this no speech or sound file is real; a header 
 MAX_RATE = 384_000   # Hz: the highest rate audio hardware records
 
 
+def _check_fmt(path: Path) -> None:
+    """Refuse a RIFF/WAVE header whose ``fmt`` chunk is missing or absurd, before scipy reads it.
+
+    Reads only the chunk headers (8 bytes each, skipping the data): channels must be
+    1..64, bits per sample 8..64, the sample rate MIN_RATE..MAX_RATE, and ``fmt`` must
+    come before ``data`` (as scipy needs).
+    """
+    with path.open("rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+            raise DataError(f"{path}: not a readable WAV file (no RIFF/WAVE header)")
+        order = "<" if head[:4] == b"RIFF" else ">"
+        while True:
+            chunk = fh.read(8)
+            if len(chunk) < 8:
+                raise DataError(f"{path}: not a readable WAV file (no fmt chunk)")
+            kind, size = chunk[:4], struct.unpack(order + "I", chunk[4:])[0]
+            if kind == b"data":
+                raise DataError(f"{path}: not a readable WAV file (data chunk before the fmt chunk)")
+            if kind == b"fmt ":
+                fmt = fh.read(16)
+                if len(fmt) < 16:
+                    raise DataError(f"{path}: not a readable WAV file (fmt chunk is truncated)")
+                _, channels, rate, _, _, bits = struct.unpack(order + "HHIIHH", fmt)
+                if not 1 <= channels <= 64 or not 8 <= bits <= 64:
+                    raise DataError(f"{path}: declares {channels} channels of {bits} bits; not a usable WAV")
+                if not MIN_RATE <= rate <= MAX_RATE:
+                    raise DataError(f"{path}: declares a sample rate of {rate} Hz; rnnkit reads {MIN_RATE}..{MAX_RATE} Hz")
+                return
+            fh.seek(size + (size & 1), 1)  # chunks are padded to even sizes
+
+
 def read_wav(path: str | Path, sample_rate: int | None = None, stereo: str = "mix",
              rate_mismatch: str = "resample") -> tuple[np.ndarray, int]:
     """Read a WAV file -> (samples (N,) float32 in [-1, 1], rate).
@@ -124,11 +157,12 @@ def read_wav(path: str | Path, sample_rate: int | None = None, stereo: str = "mi
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such WAV file")
+    _check_fmt(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # scipy warns on unknown chunks; they are harmless
             rate, data = wavfile.read(path)
-    except (ValueError, EOFError, OSError) as err:
+    except Exception as err:  # scipy's parser fails in many ways on a broken header
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataError(f"{path}: not a readable WAV file ({first})") from None
     if not MIN_RATE <= int(rate) <= MAX_RATE:

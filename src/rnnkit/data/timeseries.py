@@ -156,6 +156,10 @@ def _parse_time(path: str, frame: pd.DataFrame, col: str) -> pd.Index:
         raise DataError(f"{_where(path, int(frame.index[empty[0]]), col)}: the time is empty")
     as_int = pd.to_numeric(cells, errors="coerce")
     if as_int.notna().all() and (as_int == as_int.round()).all():
+        huge = np.flatnonzero(~(np.abs(as_int.to_numpy(dtype=float)) < 2**53))  # inf, or past exact ints
+        if huge.size:
+            raise DataError(f"{_where(path, int(frame.index[huge[0]]), col)}: time step "
+                            f"{cells.iloc[huge[0]]!r} is not a usable integer (|step| < 2**53)")
         return pd.Index(as_int.astype("int64").to_numpy(), name=col)
     try:
         with warnings.catch_warnings():
