@@ -98,3 +98,20 @@ def test_a_valid_folder_still_loads_bit_identical(tmp_path):
     model, _ = load_classifier(run)
     saved = load_file(str(run / "model" / ckpt.WEIGHTS))
     assert all(torch.equal(model.state_dict()[k], saved[k]) for k in saved)
+
+
+def test_deeply_nested_run_config_on_resume_is_one_line(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{\"a\": " * 100_000 + "1" + "}" * 100_000)
+    result = runner.invoke(app, ["tutorial", "--resume", str(run)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"error: --resume: {str(run / 'config.json')!r} is not valid JSON: nested too deeply\n"
+
+
+def test_deeply_nested_forecast_state_is_one_line(tmp_path):
+    from rnnkit.training.forecast_core import STATE_FILE, load_forecaster
+
+    (tmp_path / STATE_FILE).write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CheckpointError, match="is not a valid forecast state: maximum recursion depth"):
+        load_forecaster(tmp_path)

@@ -88,3 +88,32 @@ def test_ctrl_c_before_the_first_checkpoint_says_so(tmp_path, monkeypatch):
     result = runner.invoke(app, ["tutorial", "--out", str(tmp_path / "run"), "--set", "train.epochs=2"])
     assert result.exit_code == 130, result.output
     assert result.stderr == "interrupted before any checkpoint was written; nothing to resume\n"
+
+
+def test_a_real_sigint_prints_the_resume_line_and_exits_130(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    run = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(repo / "src")}
+    proc = subprocess.Popen([sys.executable, "-m", "rnnkit", "tutorial", "--out", str(run),
+                             "--set", "train.epochs=100000", "--set", "train.progress=false"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        while not (run / "checkpoints" / "last").is_dir() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert err == (f"interrupted; the last good checkpoint is kept in {run / 'checkpoints' / 'last'}; "
+                   f"run the same command with --resume {run} to continue from it\n")

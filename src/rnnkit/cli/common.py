@@ -99,6 +99,8 @@ def read_run_config(run_dir: Path) -> dict:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise CheckpointError(f"--resume: {str(path)!r} is not valid JSON: {err}") from None
+    except RecursionError:
+        raise CheckpointError(f"--resume: {str(path)!r} is not valid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise CheckpointError(f"--resume: {str(path)!r} must hold a JSON object")
     return data
