@@ -82,3 +82,9 @@ def test_broken_wav_headers_are_one_line(tmp_path, field, value, message):
     with pytest.raises(DataError) as info:
         audio.read_wav(path, 8000)
     assert str(info.value) == f"{path}: {message}"
+
+
+def test_audio_config_rate_from_a_model_json_is_bounded():
+    with pytest.raises(DataError) as info:
+        audio.AudioConfig(sample_rate=1)
+    assert str(info.value) == "audio sample_rate must be in 1000..384000 Hz, got 1"

@@ -59,6 +59,10 @@ __all__ = [
 ]
 
 
+MIN_RATE = 1_000     # Hz: below this no speech or sound file is real; a header error
+MAX_RATE = 384_000   # Hz: the highest rate audio hardware records
+
+
 @dataclass(frozen=True)
 class AudioConfig:
     """How WAV files become feature sequences of shape (T, F)."""
@@ -79,6 +83,8 @@ class AudioConfig:
     def __post_init__(self) -> None:
         if self.sample_rate <= 0:
             raise DataError(f"audio sample_rate must be positive, got {self.sample_rate}")
+        if not MIN_RATE <= self.sample_rate <= MAX_RATE:
+            raise DataError(f"audio sample_rate must be in {MIN_RATE}..{MAX_RATE} Hz, got {self.sample_rate}")
         if self.rate_mismatch not in ("resample", "refuse"):
             raise DataError(f"audio rate_mismatch must be 'resample' or 'refuse', got {self.rate_mismatch!r}")
         if self.stereo not in ("mix", "refuse"):
@@ -107,10 +113,6 @@ class AudioConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-MIN_RATE = 1_000     # Hz: below this no speech or sound file is real; a header error
-MAX_RATE = 384_000   # Hz: the highest rate audio hardware records
 
 
 def _check_fmt(path: Path) -> None:
