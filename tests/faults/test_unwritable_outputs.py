@@ -128,3 +128,17 @@ def test_outputs_honour_the_umask(tmp_path):
     assert mode(tmp_path / "model") == oct(0o755)
     modes = {p.name: mode(p) for p in [tmp_path / "m.json", tmp_path / "loss.png", *(tmp_path / "model").iterdir()]}
     assert modes == {n: oct(0o644) for n in ["m.json", "loss.png", "model.json", "model.safetensors"]}
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can write to read-only folders")
+def test_forecast_train_into_a_read_only_folder_fails_before_training(tmp_path, small_csv):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        result = runner.invoke(app, ["forecast", "train", "--data", small_csv, "--out", str(ro / "run"), *TINY])
+    finally:
+        ro.chmod(0o700)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"error: --out {str(ro / 'run')!r} cannot be written: Permission denied\n"
+    assert list(ro.iterdir()) == []
