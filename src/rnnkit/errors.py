@@ -8,7 +8,18 @@ users can catch it as a ``ValueError``.
 """
 from __future__ import annotations
 
-__all__ = ["RnnkitError", "DataError", "ConfigError", "CheckpointError"]
+import re
+
+__all__ = ["RnnkitError", "DataError", "ConfigError", "CheckpointError", "Interrupted", "printable"]
+
+# C0 controls but tab and newline, DEL, and C1 controls: a terminal may act on them
+# (colours, cursor moves, window titles), so text from a user's file never reaches it raw.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with terminal control characters shown as escapes (``\\x1b``), safe to print."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 class RnnkitError(ValueError):
@@ -16,7 +27,7 @@ class RnnkitError(ValueError):
 
     def __init__(self, message: str) -> None:
         # One line, always: a multi-line message would break the CLI contract.
-        super().__init__(" ".join(str(message).split("\n")).strip())
+        super().__init__(printable(" ".join(str(message).split("\n")).strip()))
 
 
 class DataError(RnnkitError):
@@ -29,3 +40,11 @@ class ConfigError(RnnkitError):
 
 class CheckpointError(RnnkitError):
     """A model or checkpoint directory is missing, corrupt, hostile or incompatible."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during training; the message (one line) says what was kept and how to resume.
+
+    A KeyboardInterrupt, so code that lets Ctrl-C through still does; the CLI prints the
+    message and exits with 130, as a shell does for SIGINT.
+    """

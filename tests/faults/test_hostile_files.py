@@ -30,7 +30,7 @@ EXPECTED = {
     "huge_tensor_claimed": rf"^error: {M} is truncated: tensor 'w' ends at byte 4398046511104 of a 0-byte "
                            r"payload\n$",
     "shape_disagrees_with_offsets": rf"^error: {M} is not a valid safetensors file: .+\n$",
-    "nan_weights": rf"^error: {M}: tensor 'rnn\.weight_hh_l0' holds NaN/Inf; refusing to export\n$",
+    "nan_weights": rf"^error: {M}: tensor 'rnn\.weight_hh_l0' holds NaN/Inf; refusing to load it\n$",
 }
 
 

@@ -18,7 +18,7 @@ def test_reads_an_object(tmp_path):
     (b"\x80\x81", "is not valid JSON: 'utf-8' codec"),
     (b"{nope", "is not valid JSON: Expecting property name"),
     (b"[1, 2]", "must hold a JSON object, got list"),
-    (b"[" * 100_000 + b"]" * 100_000, "is nested too deeply"),
+    (b"[" * 100_000 + b"]" * 100_000, "is not valid JSON: nested too deeply"),
 ])
 def test_each_failure_is_one_line_naming_the_file(tmp_path, content, rule):
     path = tmp_path / "model.json"

@@ -6,7 +6,10 @@ calls one plain function from the library, so tests can import that function.
 
 Every :class:`rnnkit.errors.RnnkitError` raised below this app is printed as one
 line, ``error: <message>``, on stderr, and the process exits with code 2: no
-traceback for mistakes a user can make.
+traceback for mistakes a user can make. An ``OSError`` that no command turned into
+its own message (a full disk, a read-only or vanished folder) is the same kind of
+line, naming the file. Writes are atomic, so such an error leaves no half-written file.
+Ctrl-C prints one line saying what was kept and how to resume, and exits with 130.
 """
 from __future__ import annotations
 
@@ -17,9 +20,10 @@ import typer
 from typer.core import TyperGroup
 
 from rnnkit import __version__
-from rnnkit.errors import RnnkitError
+from rnnkit.errors import Interrupted, RnnkitError
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
 
 # Modules that add commands, in the order `rnnkit --help` lists them.
 COMMAND_MODULES = (
@@ -41,6 +45,15 @@ class _OneLineErrors(TyperGroup):
             return super().invoke(ctx)
         except RnnkitError as err:
             typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(EXIT_USAGE) from None
+        except KeyboardInterrupt as err:  # Ctrl-C: one line on what was kept, exit 130 like a shell
+            text = str(err) if isinstance(err, Interrupted) and str(err) else (
+                "interrupted; every file written so far is complete (writes are atomic)")
+            typer.echo(text, err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except OSError as err:  # the machine's fault or the user's, never a traceback
+            where = f"{str(err.filename)!r}: " if err.filename else ""
+            typer.echo(f"error: {RnnkitError(f'{where}{err.strerror or err}')}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
 
 

@@ -23,6 +23,7 @@ from typing import Optional
 import typer
 
 from rnnkit.cli import common
+from rnnkit.errors import printable
 
 __all__ = ["register"]
 
@@ -73,7 +74,8 @@ def train(
     cfg = common.resolve_config(ClassifyConfig, config, common.overrides(ctx, set_), resume=resume,
                                 named=named, run_keys=RUN_PATH_KEYS)
     run_dir = common.resolve_run_dir(out, resume, "classify")
-    train_classifier(train_path, run_dir, test_path, cfg, log=typer.echo, resume=resume is not None)
+    train_classifier(train_path, run_dir, test_path, cfg, log=lambda line: typer.echo(printable(line)),
+                     resume=resume is not None)
 
 
 @classify_app.command("predict")
@@ -85,7 +87,7 @@ def predict(
     from rnnkit.tasks.classify.pipeline import predict_classifier
 
     for name, label, prob in predict_classifier(model, inputs):
-        typer.echo(f"{name}\t{label}\t{prob:.4f}")
+        typer.echo(printable(f"{name}\t{label}\t{prob:.4f}"))
 
 
 @classify_app.command("evaluate")

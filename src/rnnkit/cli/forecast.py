@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from rnnkit.cli import common
-from rnnkit.errors import CheckpointError
+from rnnkit.errors import CheckpointError, printable
 from rnnkit.tasks.forecast.config import ForecastConfig
 
 __all__ = ["build_config", "register", "train", "predict", "backtest"]
@@ -149,6 +149,11 @@ def _resume_base(resume: Path | None) -> dict | None:
     return base
 
 
+def _echo(text: str) -> None:
+    """Print a line that may hold names from the user's CSV, control characters escaped."""
+    typer.echo(printable(text))
+
+
 def train(
     ctx: typer.Context, data: Data = None, target: Target = None, time_col: TimeCol = None,
     group_col: GroupCol = None, past_covariate: PastCov = None, future_covariate: FutureCov = None,
@@ -178,7 +183,7 @@ def train(
         named["data.interval"] = interval if interval > 0 else None
     cfg = build_config(config, set_, ctx, base=_resume_base(resume), **named)
     run_dir = common.resolve_run_dir(out, resume, "forecast")
-    train_forecaster(cfg, run_dir, log=typer.echo, resume=resume is not None)
+    train_forecaster(cfg, run_dir, log=_echo, resume=resume is not None)
     typer.echo(f"wrote {run_dir}/metrics.json, forecast.csv, forecast.png, model/")
 
 
@@ -187,8 +192,8 @@ def predict(model: ModelDir, data: History, out: OutCsv, missing: Missing = None
     from rnnkit.tasks.forecast.pipeline import predict as predict_
 
     frame = predict_(model, data, out, missing=missing)
-    typer.echo(frame.to_string(index=False, max_rows=20))
-    typer.echo(f"wrote {out}")
+    _echo(frame.to_string(index=False, max_rows=20))
+    _echo(f"wrote {out}")
 
 
 def backtest(
@@ -207,7 +212,7 @@ def backtest(
         **common.train_options(epochs, time_budget, max_steps, seed, device, threads),
     })
     run_dir = common.resolve_run_dir(out, None, "forecast-backtest")
-    backtest_(cfg, run_dir, folds=folds, step=step, refit=refit, log=typer.echo)
+    backtest_(cfg, run_dir, folds=folds, step=step, refit=refit, log=_echo)
     typer.echo(f"wrote {run_dir}/backtest.json")
 
 

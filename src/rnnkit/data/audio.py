@@ -10,7 +10,9 @@ Handling of awkward files, all documented in ``docs/classification.md``:
 - another sample rate than the configured one: resampled with a polyphase filter,
   :func:`scipy.signal.resample_poly` (``rate_mismatch="resample"``, the default), or
   refused (``rate_mismatch="refuse"``);
-- shorter than one analysis window: zero-padded to one frame.
+- shorter than one analysis window: zero-padded to one frame;
+- a declared sample rate outside MIN_RATE..MAX_RATE Hz (1 kHz .. 384 kHz): refused before
+  any resampling (a header claiming 1 Hz would otherwise be upsampled 8000-fold).
 
 Features, per utterance x of N samples at rate r (W = window, S = hop, in samples)::
 
@@ -30,6 +32,7 @@ subtracts each feature's mean over time and divides by its standard deviation.
 from __future__ import annotations
 
 import math
+import struct
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -56,6 +59,10 @@ __all__ = [
 ]
 
 
+MIN_RATE = 1_000     # Hz: below this no speech or sound file is real; a header error
+MAX_RATE = 384_000   # Hz: the highest rate audio hardware records
+
+
 @dataclass(frozen=True)
 class AudioConfig:
     """How WAV files become feature sequences of shape (T, F)."""
@@ -76,6 +83,8 @@ class AudioConfig:
     def __post_init__(self) -> None:
         if self.sample_rate <= 0:
             raise DataError(f"audio sample_rate must be positive, got {self.sample_rate}")
+        if not MIN_RATE <= self.sample_rate <= MAX_RATE:
+            raise DataError(f"audio sample_rate must be in {MIN_RATE}..{MAX_RATE} Hz, got {self.sample_rate}")
         if self.rate_mismatch not in ("resample", "refuse"):
             raise DataError(f"audio rate_mismatch must be 'resample' or 'refuse', got {self.rate_mismatch!r}")
         if self.stereo not in ("mix", "refuse"):
@@ -106,6 +115,38 @@ class AudioConfig:
         return asdict(self)
 
 
+def _check_fmt(path: Path) -> None:
+    """Refuse a RIFF/WAVE header whose ``fmt`` chunk is missing or absurd, before scipy reads it.
+
+    Reads only the chunk headers (8 bytes each, skipping the data): channels must be
+    1..64, bits per sample 8..64, the sample rate MIN_RATE..MAX_RATE, and ``fmt`` must
+    come before ``data`` (as scipy needs).
+    """
+    with path.open("rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+            raise DataError(f"{path}: not a readable WAV file (no RIFF/WAVE header)")
+        order = "<" if head[:4] == b"RIFF" else ">"
+        while True:
+            chunk = fh.read(8)
+            if len(chunk) < 8:
+                raise DataError(f"{path}: not a readable WAV file (no fmt chunk)")
+            kind, size = chunk[:4], struct.unpack(order + "I", chunk[4:])[0]
+            if kind == b"data":
+                raise DataError(f"{path}: not a readable WAV file (data chunk before the fmt chunk)")
+            if kind == b"fmt ":
+                fmt = fh.read(16)
+                if len(fmt) < 16:
+                    raise DataError(f"{path}: not a readable WAV file (fmt chunk is truncated)")
+                _, channels, rate, _, _, bits = struct.unpack(order + "HHIIHH", fmt)
+                if not 1 <= channels <= 64 or not 8 <= bits <= 64:
+                    raise DataError(f"{path}: declares {channels} channels of {bits} bits; not a usable WAV")
+                if not MIN_RATE <= rate <= MAX_RATE:
+                    raise DataError(f"{path}: declares a sample rate of {rate} Hz; rnnkit reads {MIN_RATE}..{MAX_RATE} Hz")
+                return
+            fh.seek(size + (size & 1), 1)  # chunks are padded to even sizes
+
+
 def read_wav(path: str | Path, sample_rate: int | None = None, stereo: str = "mix",
              rate_mismatch: str = "resample") -> tuple[np.ndarray, int]:
     """Read a WAV file -> (samples (N,) float32 in [-1, 1], rate).
@@ -118,13 +159,16 @@ def read_wav(path: str | Path, sample_rate: int | None = None, stereo: str = "mi
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such WAV file")
+    _check_fmt(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # scipy warns on unknown chunks; they are harmless
             rate, data = wavfile.read(path)
-    except (ValueError, EOFError, OSError) as err:
+    except Exception as err:  # scipy's parser fails in many ways on a broken header
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataError(f"{path}: not a readable WAV file ({first})") from None
+    if not MIN_RATE <= int(rate) <= MAX_RATE:
+        raise DataError(f"{path}: declares a sample rate of {rate} Hz; rnnkit reads {MIN_RATE}..{MAX_RATE} Hz")
     data = np.asarray(data)
     if data.dtype == np.uint8:
         x = (data.astype(np.float32) - 128.0) / 128.0

@@ -19,7 +19,9 @@ Freq = Union[str, int]
 
 
 def guess_freq(time: pd.DatetimeIndex) -> str | None:
-    """A pandas alias for the grid the timestamps sit on, or None."""
+    """A pandas alias for the grid the timestamps sit on, or None (also for fewer than 2)."""
+    if len(time) < 2:
+        return None
     if len(time) >= 3:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pandas 3 announces an offset return type

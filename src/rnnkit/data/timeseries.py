@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,6 +123,9 @@ def _check_shape(path: str, text: str) -> list[str]:
     return header
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def _numeric(path: str, frame: pd.DataFrame, col: str) -> np.ndarray:
     """Column as float64, NaN where the cell is missing; a non-number is an error."""
     cells = frame[col].astype(str).str.strip()
@@ -135,6 +139,13 @@ def _numeric(path: str, frame: pd.DataFrame, col: str) -> np.ndarray:
     if inf.size:
         row = int(frame.index[inf[0]])
         raise DataError(f"{_where(path, row, col)}: {cells.iloc[inf[0]]!r} is not finite")
+    big = np.flatnonzero(np.abs(values) > FLOAT32_MAX)  # NaN compares False
+    if big.size:  # it would overflow to inf in the model's float32, or after scaling
+        row = int(frame.index[big[0]])
+        raise DataError(
+            f"{_where(path, row, col)}: {cells.iloc[big[0]]!r} is too large for the model's float32 "
+            f"(|value| <= {FLOAT32_MAX:.4g})"
+        )
     return values
 
 
@@ -145,8 +156,19 @@ def _parse_time(path: str, frame: pd.DataFrame, col: str) -> pd.Index:
         raise DataError(f"{_where(path, int(frame.index[empty[0]]), col)}: the time is empty")
     as_int = pd.to_numeric(cells, errors="coerce")
     if as_int.notna().all() and (as_int == as_int.round()).all():
+        huge = np.flatnonzero(~(np.abs(as_int.to_numpy(dtype=float)) < 2**53))  # inf, or past exact ints
+        if huge.size:
+            raise DataError(f"{_where(path, int(frame.index[huge[0]]), col)}: time step "
+                            f"{cells.iloc[huge[0]]!r} is not a usable integer (|step| < 2**53)")
         return pd.Index(as_int.astype("int64").to_numpy(), name=col)
-    parsed = pd.to_datetime(cells, errors="coerce", format="mixed")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # pandas announces mixed-zone changes
+            parsed = pd.to_datetime(cells, errors="coerce", format="mixed")
+    except ValueError:  # pandas refuses a column that mixes time zones
+        raise DataError(_mixed_zones(path, frame, col, cells)) from None
+    if parsed.dtype == object:  # older pandas returns mixed zones as objects instead
+        raise DataError(_mixed_zones(path, frame, col, cells))
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if bad.size:
         row = int(frame.index[bad[0]])
@@ -154,6 +176,24 @@ def _parse_time(path: str, frame: pd.DataFrame, col: str) -> pd.Index:
             f"{_where(path, row, col)}: {cells.iloc[bad[0]]!r} is neither a date nor an integer step"
         )
     return pd.DatetimeIndex(parsed.to_numpy(), name=col)
+
+
+def _mixed_zones(path: str, frame: pd.DataFrame, col: str, cells: pd.Series) -> str:
+    """The message for a time column whose cells carry different UTC offsets."""
+    first = None
+    for i, cell in enumerate(cells):
+        try:
+            stamp = pd.Timestamp(cell)
+        except ValueError:
+            continue
+        zone = stamp.utcoffset()
+        if first is None:
+            first = (i, zone)
+        elif zone != first[1]:
+            return (f"{_where(path, int(frame.index[i]), col)}: {cell!r} is in another time zone than "
+                    f"row {int(frame.index[first[0]])}'s {cells.iloc[first[0]]!r}; use one time zone "
+                    "(or none) for the whole column")
+    return f"{_where(path, None, col)}: the times mix time zones; use one time zone (or none)"
 
 
 # ---------------------------------------------------------------------- frequency

@@ -17,7 +17,8 @@ After ``@data`` each line holds the D dimensions of one case separated by ``:``,
 values of one dimension separated by ``,`` and, when ``@classLabel true``, the class
 label as the last ``:`` field. A case of length T becomes an array of shape (T, D):
 every dimension of a case must have the same length, while cases may differ in length.
-With ``@missing true`` a value ``?`` (or ``NaN``) reads as NaN.
+With ``@missing true`` a value ``?`` (or ``NaN``) reads as NaN. ``inf`` and values beyond
+float32's range are refused, and so is a case longer than ``MAX_LENGTH`` (50,000) steps.
 
 Not supported, and refused with a clear error: ``@timeStamps true`` (``(t,v)`` pairs)
 and regression targets (``@targetLabel true``).
@@ -65,6 +66,12 @@ class TsData:
         return len(self.series)
 
 
+# Longest case accepted. A recurrent pass is sequential in time: at 200,000 steps one
+# epoch takes minutes even for a tiny model, and such series are better downsampled.
+MAX_LENGTH = 50_000
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def _short(text: str, limit: int = 40) -> str:
     text = text.strip()
     return repr(text if len(text) <= limit else text[:limit] + "...")
@@ -78,7 +85,13 @@ def _parse_bool(value: str, where: str, tag: str) -> bool:
 
 
 def _parse_dimension(text: str, where: str, k: int, allow_missing: bool) -> np.ndarray:
-    """One ``,``-separated dimension -> (T,) float64."""
+    """One ``,``-separated dimension -> (T,) float64; finite values, at most MAX_LENGTH."""
+    length = text.count(",") + 1
+    if length > MAX_LENGTH:
+        raise DataError(
+            f"{where}: dimension {k + 1} has {length} values; the limit is {MAX_LENGTH} per case "
+            "(downsample or split long series)"
+        )
     parts = text.split(",")
     values = np.empty(len(parts), dtype=np.float64)
     for j, part in enumerate(parts):
@@ -104,6 +117,12 @@ def _parse_dimension(text: str, where: str, k: int, allow_missing: bool) -> np.n
             raise DataError(
                 f"{where}: dimension {k + 1}, value {j + 1} is not a number: {_short(token)}"
             ) from None
+        if not math.isfinite(values[j]):
+            raise DataError(f"{where}: dimension {k + 1}, value {j + 1} is not finite: {_short(token)}")
+        if abs(values[j]) > FLOAT32_MAX:
+            raise DataError(
+                f"{where}: dimension {k + 1}, value {j + 1} is too large for the model's float32: {_short(token)}"
+            )
     return values
 
 

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
+import shutil
 import struct
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -32,8 +33,8 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from rnnkit.errors import CheckpointError
+from rnnkit.training.atomic import fsync_dir, make_temp_dir, recover_dir, swap_dir
 from rnnkit.training.jsonio import read_json_object
-from rnnkit.training.atomic import TMP_PREFIX, fsync_dir, recover_dir, swap_dir
 
 __all__ = [
     "WEIGHTS",
@@ -48,6 +49,8 @@ __all__ = [
     "load_weights_into",
     "all_finite",
     "check_model_config",
+    "read_header",
+    "check_against_header",
 ]
 
 WEIGHTS = "model.safetensors"
@@ -70,7 +73,7 @@ def _weights_bytes(model: torch.nn.Module) -> bytes:
 
 
 def _write_file(path: Path, data: bytes) -> None:
-    with path.open("wb") as fh:
+    with path.open("wb") as fh:  # 0666 less the umask
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
@@ -79,10 +82,14 @@ def _write_file(path: Path, data: bytes) -> None:
 def _write_folder(target: Path, files: dict[str, bytes]) -> None:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{target.name}-", dir=target.parent))
-    for name, data in files.items():
-        _write_file(tmp / name, data)
-    fsync_dir(tmp)
+    tmp = make_temp_dir(target)
+    try:
+        for name, data in files.items():
+            _write_file(tmp / name, data)
+        fsync_dir(tmp)
+    except BaseException:  # a full disk, an interrupt: no half-written folder is left
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     swap_dir(tmp, target)
 
 
@@ -93,9 +100,12 @@ def _json_bytes(data: Any) -> bytes:
         raise CheckpointError(f"model config is not JSON-serialisable: {err}") from None
 
 
-def save_model(dir: str | Path, model: torch.nn.Module, model_config: dict) -> None:
-    """Write ``model.safetensors`` and ``model.json`` into ``dir`` atomically."""
-    _write_folder(Path(dir), {WEIGHTS: _weights_bytes(model), MODEL_JSON: _json_bytes(model_config)})
+def save_model(
+    dir: str | Path, model: torch.nn.Module, model_config: dict, extra: dict[str, bytes] | None = None
+) -> None:
+    """Write ``model.safetensors``, ``model.json`` (and ``extra`` files) into ``dir`` atomically."""
+    files = {WEIGHTS: _weights_bytes(model), MODEL_JSON: _json_bytes(model_config), **(extra or {})}
+    _write_folder(Path(dir), files)
 
 
 def save_checkpoint(
@@ -121,50 +131,107 @@ def _need_file(path: Path) -> None:
         raise CheckpointError(f"{str(path)!r} is missing")
 
 
-def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a safetensors file after checking its header by hand (see module docstring)."""
+# safetensors dtype tag -> (torch dtype, bytes per element)
+_DTYPES = {
+    "F64": (torch.float64, 8), "F32": (torch.float32, 4), "F16": (torch.float16, 2),
+    "BF16": (torch.bfloat16, 2), "I64": (torch.int64, 8), "I32": (torch.int32, 4),
+    "I16": (torch.int16, 2), "I8": (torch.int8, 1), "U8": (torch.uint8, 1), "BOOL": (torch.bool, 1),
+}
+
+
+def _memory_bytes() -> int:
+    """Physical memory of this machine (a bound no real weights file can exceed)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 40
+
+
+def read_header(path: str | Path) -> dict[str, dict]:
+    """The checked safetensors header of ``path`` (tensor name -> dtype, shape, data_offsets).
+
+    Only the first ``8 + header length`` bytes are read. Rules, each a one-line
+    CheckpointError: not a pickle or zip; at least 8 bytes; header length at most
+    MAX_HEADER_BYTES and within the file; a JSON object; every tensor has a known dtype,
+    a shape of non-negative ints and data_offsets [a, b] with b - a = prod(shape) * itemsize,
+    inside the payload; the payload is exactly as long as the tensors declare, and no
+    longer than this machine's memory.
+    """
     path = Path(path)
     _need_file(path)
-    data = path.read_bytes()
-    size = len(data)
     where = str(path)
-    # A pickle starts with 0x80 (PROTO); so may a valid header length (128 + 256k), but then
-    # byte 8 opens the JSON header.
-    if (data[:1] == b"\x80" and data[8:9] != b"{") or data[:4] == _ZIP_MAGIC:
-        raise CheckpointError(f"{where!r} is a pickle/torch archive, not safetensors; refusing to load it")
-    if size < 8:
-        raise CheckpointError(f"{where!r} is truncated: {size} bytes, no safetensors header")
-    (header_len,) = struct.unpack("<Q", data[:8])
-    if header_len > MAX_HEADER_BYTES:
-        raise CheckpointError(
-            f"{where!r} has an oversized safetensors header: {header_len} bytes (limit {MAX_HEADER_BYTES})"
-        )
-    if 8 + header_len > size:
-        raise CheckpointError(
-            f"{where!r} is truncated: header says {header_len} bytes but the file has {size - 8} after the length"
-        )
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(9)
+        # A pickle starts with 0x80 (PROTO); so may a valid header length (128 + 256k), but
+        # then byte 8 opens the JSON header.
+        if (head[:1] == b"\x80" and head[8:9] != b"{") or head[:4] == _ZIP_MAGIC:
+            raise CheckpointError(f"{where!r} is a pickle/torch archive, not safetensors; refusing to load it")
+        if size < 8:
+            raise CheckpointError(f"{where!r} is truncated: {size} bytes, no safetensors header")
+        (header_len,) = struct.unpack("<Q", head[:8])
+        if header_len > MAX_HEADER_BYTES:
+            raise CheckpointError(
+                f"{where!r} has an oversized safetensors header: {header_len} bytes (limit {MAX_HEADER_BYTES})"
+            )
+        if 8 + header_len > size:
+            raise CheckpointError(
+                f"{where!r} is truncated: header says {header_len} bytes but the file has {size - 8} after the length"
+            )
+        fh.seek(8)
+        raw = fh.read(header_len)
     try:
-        header = json.loads(data[8 : 8 + header_len])
+        header = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise CheckpointError(f"{where!r} has a corrupt safetensors header: {err}") from None
+    except RecursionError:
+        raise CheckpointError(f"{where!r} has a corrupt safetensors header: JSON nested too deeply") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{where!r} has a corrupt safetensors header: not a JSON object")
     payload = size - 8 - header_len
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
+    tensors = {name: info for name, info in header.items() if name != "__metadata__"}
+    declared = 0
+    for name, info in tensors.items():
         offsets = info.get("data_offsets") if isinstance(info, dict) else None
-        if not (isinstance(offsets, list) and len(offsets) == 2):
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)):
             raise CheckpointError(f"{where!r}: tensor {name!r} has no valid data_offsets")
         if offsets[1] > payload:
             raise CheckpointError(
                 f"{where!r} is truncated: tensor {name!r} ends at byte {offsets[1]} of a {payload}-byte payload"
             )
+        dtype, shape = info.get("dtype"), info.get("shape")
+        if dtype not in _DTYPES:
+            raise CheckpointError(f"{where!r} is not a valid safetensors file: tensor {name!r} has dtype {dtype!r}")
+        if not (isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)):
+            raise CheckpointError(f"{where!r} is not a valid safetensors file: tensor {name!r} has shape {shape!r}")
+        nbytes = math.prod(shape) * _DTYPES[dtype][1]
+        if not 0 <= offsets[0] <= offsets[1] or offsets[1] - offsets[0] != nbytes:
+            raise CheckpointError(
+                f"{where!r} is not a valid safetensors file: tensor {name!r} of shape {shape} {dtype} "
+                f"needs {nbytes} bytes but its data_offsets {offsets} span {offsets[1] - offsets[0]}"
+            )
+        declared = max(declared, offsets[1])
+    if payload != declared:
+        raise CheckpointError(
+            f"{where!r} has {payload} bytes of tensor data but its header declares {declared}; refusing to read it"
+        )
+    if declared > _memory_bytes():
+        raise CheckpointError(
+            f"{where!r} declares {declared} bytes of weights, more than this machine's memory; refusing to read it"
+        )
+    return tensors
+
+
+def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a safetensors file after checking its header by hand (:func:`read_header`)."""
+    path = Path(path)
+    read_header(path)
+    data = path.read_bytes()
     try:
         return st_load(data)
     except Exception as err:  # safetensors raises its own Rust-side error types
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise CheckpointError(f"{where!r} is not a valid safetensors file: {msg}") from None
+        raise CheckpointError(f"{str(path)!r} is not a valid safetensors file: {msg}") from None
 
 
 def read_model_config(dir: str | Path) -> dict:
@@ -192,19 +259,84 @@ def load_weights_into(model: torch.nn.Module, tensors: dict[str, torch.Tensor], 
     model.load_state_dict(tensors)
 
 
+# Keys of model.json that count repeated parts (layers, ensemble members): each part holds
+# at least one tensor, so none can exceed the number of tensors in the weights file. Sizes
+# (``*_size``, ``*_dim``) are each a dimension of some weight, so none can exceed the
+# number of stored numbers.
+_COUNT_KEYS = ("num_layers", "members", "num_members")
+
+
+def _check_counts(cfg: Any, n_tensors: int, n_numbers: int, where: str) -> None:
+    """Refuse a count or size in ``cfg`` (at any depth) that the weights file cannot hold."""
+    if isinstance(cfg, dict):
+        for key, value in cfg.items():
+            if type(value) is int and key in _COUNT_KEYS and value > n_tensors:
+                raise CheckpointError(
+                    f"{where!r}: {key} is {value} but the weights file holds only {n_tensors} tensors"
+                )
+            if type(value) is int and key.endswith(("_size", "_dim")) and value > n_numbers:
+                raise CheckpointError(
+                    f"{where!r}: {key} is {value} but the weights file holds only {n_numbers} numbers"
+                )
+            _check_counts(value, n_tensors, n_numbers, where)
+
+
+def _build(build: Callable[[dict], torch.nn.Module], cfg: dict, dir: Path) -> torch.nn.Module:
+    try:
+        return build(cfg)
+    except CheckpointError:
+        raise
+    except (TypeError, ValueError, KeyError, RuntimeError, NotImplementedError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{str(dir / MODEL_JSON)!r} cannot build the model: {first}") from None
+
+
+def check_against_header(expected: dict[str, torch.Tensor], header: dict[str, dict], where: str) -> None:
+    """Names, shapes and dtypes of a model's ``state_dict`` against a safetensors header."""
+    missing = sorted(set(expected) - set(header))
+    unexpected = sorted(set(header) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{where}: weights do not match the model (missing {missing[:5]}, unexpected {unexpected[:5]})"
+        )
+    for name, t in expected.items():  # the model's order: the first layer's mismatch is named first
+        shape, dtype = tuple(header[name]["shape"]), _DTYPES[header[name]["dtype"]][0]
+        if shape != tuple(t.shape):
+            raise CheckpointError(
+                f"{where}: {name!r} has shape {shape} in the checkpoint but {tuple(t.shape)} in the model"
+            )
+        if dtype != t.dtype:
+            raise CheckpointError(
+                f"{where}: {name!r} is stored as {str(dtype).replace('torch.', '')} "
+                f"but the model's is {str(t.dtype).replace('torch.', '')}; refusing to cast it"
+            )
+
+
 def load_model(
     dir: str | Path, build: Callable[[dict], torch.nn.Module]
 ) -> tuple[torch.nn.Module, dict]:
-    """Rebuild a model from ``model.json`` with ``build`` and load ``model.safetensors``."""
+    """Rebuild a model from ``model.json`` with ``build`` and load ``model.safetensors``.
+
+    Validate before allocating: the weights' header is read alone; model.json's layer and
+    member counts are bounded by the header's tensor count; the model is first built on
+    the ``meta`` device (no memory) and its names, shapes and dtypes are compared with the
+    header; only then are the weights read, refused unless finite, and the model built.
+    """
     dir = Path(dir)
     cfg = read_model_config(dir)
-    tensors = read_safetensors(dir / WEIGHTS)
-    try:
-        model = build(cfg)
-    except CheckpointError:
-        raise
-    except (TypeError, ValueError, KeyError) as err:
-        raise CheckpointError(f"{str(dir / MODEL_JSON)!r} cannot build the model: {err}") from None
+    path = dir / WEIGHTS
+    header = read_header(path)
+    numbers = sum(math.prod(info["shape"]) for info in header.values())
+    _check_counts(cfg, len(header), numbers, str(dir / MODEL_JSON))
+    with torch.device("meta"):
+        skeleton = _build(build, cfg, dir)
+    check_against_header(skeleton.state_dict(), header, str(dir))
+    del skeleton
+    tensors = read_safetensors(path)
+    for name, t in tensors.items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise CheckpointError(f"{str(path)!r}: tensor {name!r} holds NaN/Inf; refusing to load it")
+    model = _build(build, cfg, dir)
     load_weights_into(model, tensors, str(dir))
     return model, cfg
 

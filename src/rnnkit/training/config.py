@@ -17,6 +17,7 @@ the key (``train.lr``) and the value seen:
 - an unknown key (in the file or an override) is an error;
 - values must have the field's type; an ``int`` is accepted for a ``float`` field,
   a ``bool`` is never accepted for a number, ``None`` only for ``Optional`` fields;
+- a ``float`` must be finite (``nan``, ``inf`` are refused);
 - override values are parsed as TOML values (``3e-3``, ``true``, ``[1, 2]``,
   ``"text"``); a bare word that is not valid TOML is taken as a string.
 """
@@ -108,6 +109,8 @@ class TrainConfig:
         _positive(self, "epochs", self.epochs)
         _positive(self, "batch_size", self.batch_size)
         _positive(self, "lr", self.lr)
+        if self.lr > MAX_LR:  # larger steps only overflow the weights into absurd forecasts
+            raise ConfigError(f"train.lr must be <= {MAX_LR}, got {self.lr!r}")
         if self.grad_clip is not None and self.grad_clip < 0:
             raise ConfigError(f"train.grad_clip must be >= 0 or None, got {self.grad_clip!r}")
         if self.patience is not None:
@@ -118,6 +121,9 @@ class TrainConfig:
             _positive(self, "max_steps", self.max_steps)
         if self.threads is not None:
             _positive(self, "threads", self.threads)
+
+
+MAX_LR = 10.0
 
 
 def _positive(cfg: Any, name: str, value: float, allow_zero: bool = False) -> None:
@@ -344,8 +350,7 @@ def _merge(a: dict, b: dict) -> dict:
 
 
 def save_json(path: str | Path, data: Any) -> None:
-    """Write JSON atomically (temp file in the same folder, then os.replace)."""
-    from rnnkit.training.atomic import atomic_write_bytes
+    """Write strictly valid JSON atomically (non-finite floats become null); see atomic.write_json."""
+    from rnnkit.training.atomic import write_json
 
-    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
-    atomic_write_bytes(Path(path), text.encode("utf-8"))
+    write_json(Path(path), data)

@@ -36,7 +36,7 @@ def read_json_object(path: str | Path, error: type[RnnkitError] = CheckpointErro
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise error(f"{where} is not valid JSON: {err}") from None
     except RecursionError:
-        raise error(f"{where} is nested too deeply to be an rnnkit JSON file") from None
+        raise error(f"{where} is not valid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise error(f"{where} must hold a JSON object, got {type(data).__name__}")
     return data

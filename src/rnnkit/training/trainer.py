@@ -48,7 +48,7 @@ from typing import Any, Iterable, Optional
 
 import torch
 
-from rnnkit.errors import CheckpointError, ConfigError, RnnkitError
+from rnnkit.errors import CheckpointError, ConfigError, Interrupted, RnnkitError
 from rnnkit.training import checkpoint as ckpt
 from rnnkit.training import distributed as dist_
 from rnnkit.training.atomic import recover_dir, remove_stale_temps
@@ -129,8 +129,19 @@ class Trainer:
     # -------------------------------------------------------------------- fit
     def fit(self, train_loader, val_loader=None, *, resume: bool = False) -> FitResult:
         """Train for ``config.epochs`` (from the last checkpoint when ``resume``)."""
-        with torch_threads(self.config.threads):
-            return self._fit(train_loader, val_loader, resume)
+        try:
+            with torch_threads(self.config.threads):
+                return self._fit(train_loader, val_loader, resume)
+        except KeyboardInterrupt as err:  # Ctrl-C: say what was kept and how to go on
+            if isinstance(err, Interrupted):
+                raise
+            raise Interrupted(self._interrupted()) from None
+
+    def _interrupted(self) -> str:
+        if self.checkpoint_dir is not None and (self.checkpoint_dir / "last").is_dir():
+            return (f"interrupted; the last good checkpoint is kept in {self.checkpoint_dir / 'last'}; "
+                    f"run the same command with --resume {self.run_dir} to continue from it")
+        return "interrupted before any checkpoint was written; nothing to resume"
 
     def _fit(self, train_loader, val_loader, resume: bool) -> FitResult:
         cfg = self.config

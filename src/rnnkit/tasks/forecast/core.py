@@ -34,7 +34,6 @@ from rnnkit.datasets import DEFAULT_FORECAST_SERIES, forecast_series
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.forecaster import RNNForecaster
 from rnnkit.models.registry import build_model, tagged
-from rnnkit.training.atomic import atomic_write_bytes
 from rnnkit.training.checkpoint import load_model, save_model
 from rnnkit.training.jsonio import read_json_object
 from rnnkit.tasks.forecast.config import ForecastConfig
@@ -274,10 +273,10 @@ def meta_of(cfg: ForecastConfig, series: list[Series]) -> dict:
 def save_forecaster(
     dir: Path, model: RNNForecaster, states: dict, meta: dict, grouped: bool
 ) -> None:
-    save_model(dir, model, tagged("forecast", model.model_config))
     keyed = {name if grouped else ALL: st.to_dict() for name, st in states.items()}
-    atomic_write_bytes(Path(dir) / STATE_FILE,
-                       (json.dumps({"meta": meta, "series": keyed}, indent=2) + "\n").encode("utf-8"))
+    state = json.dumps({"meta": meta, "series": keyed}, indent=2) + "\n"
+    save_model(dir, model, tagged("forecast", model.model_config),
+               extra={STATE_FILE: state.encode("utf-8")})  # one atomic folder
 
 
 def load_forecaster(dir: Path) -> tuple[RNNForecaster, dict, dict]:
@@ -296,7 +295,7 @@ def load_forecaster(dir: Path) -> tuple[RNNForecaster, dict, dict]:
             saved["meta"],
             {k: SeriesState.from_dict(v) for k, v in saved["series"].items()},
         )
-    except (ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, RecursionError) as err:
         raise CheckpointError(f"{str(path)!r} is not a valid forecast state: {err}") from None
     model, _ = load_model(dir, lambda c: build_model(c, str(dir / "model.json")))
     return model, meta, states

@@ -14,7 +14,6 @@ The CLI (``rnnkit forecast ...``) only parses arguments and calls these.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,12 +26,13 @@ from rnnkit.data.timeseries import read_series
 from rnnkit.data.windowing import check_horizon
 from rnnkit.errors import DataError
 from rnnkit.tasks.forecast.baselines import run_baselines
-from rnnkit.training.atomic import atomic_write_bytes
+from rnnkit.training.atomic import out_dir, out_file, write_json, writing
 from rnnkit.training.device import torch_threads
 from rnnkit.training.distributed import leave_unless_main
 from rnnkit.tasks.forecast.config import ForecastConfig
 from rnnkit.tasks.forecast.core import (
     ALL,
+    _context,
     check_series,
     fit_model,
     forecast_from_history,
@@ -140,7 +140,7 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
             raise DataError(f"{d.data}: --test-size {test} is longer than the data ({len(s)} points)")
         n_train[s.name] = len(s) - test
     check_series(series, n_train, cfg, d.data)
-    out.mkdir(parents=True, exist_ok=True)
+    out_dir(out)
     meta = meta_of(cfg, series)
     origins = {s.name: list(range(n_train[s.name], len(s), d.horizon)) for s in series}
     with torch_threads(cfg.train.threads):
@@ -149,7 +149,8 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
         frame, panels, model_m, base_m = _evaluate(
             model, states, series, origins, {s.name: test for s in series}, meta, cfg.baselines
         )
-    save_forecaster(out / "model", model, states, meta, grouped=d.group_col is not None)
+    with writing("--out", out):
+        save_forecaster(out / "model", model, states, meta, grouped=d.group_col is not None)
     s0 = series[0]
     metrics = {
         "model": model_m,
@@ -165,9 +166,10 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
         "epochs": fit.epochs_run,
         "seconds": round(time.perf_counter() - start, 2),
     }
-    atomic_write_bytes(out / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode("utf-8"))
-    write_forecast_csv(out / "forecast.csv", frame)
-    plot_forecast(out / "forecast.png", panels, d.interval)
+    with writing("--out", out):  # each file atomic: a full disk leaves none half-written
+        write_json(out / "metrics.json", metrics)
+        write_forecast_csv(out / "forecast.csv", frame)
+        plot_forecast(out / "forecast.png", panels, d.interval)
     log(
         format_table(
             metrics,
@@ -183,6 +185,8 @@ def predict(
     model_dir: Path, data: Path, out_csv: Path | None = None, missing: str | None = None
 ) -> pd.DataFrame:
     """Forecast ``horizon`` steps past the end of ``data`` with a saved model."""
+    if out_csv is not None:
+        out_file(Path(out_csv))  # before any work: a folder or a file in the way is one line
     model, meta, states = load_forecaster(Path(model_dir))
     series = read_series(
         data,
@@ -228,8 +232,8 @@ def predict(
             frames.append(frame)
     result = pd.concat(frames, ignore_index=True)
     if out_csv is not None:
-        Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
-        write_forecast_csv(Path(out_csv), result)
+        with writing("--out", out_csv):
+            write_forecast_csv(Path(out_csv), result)
     return result
 
 
@@ -252,6 +256,20 @@ def _backtest_folds(
     return results
 
 
+def _check_folds(series, cfg: ForecastConfig, folds: int, step: int) -> None:
+    """The first origin must leave the window + H training points check_series asks for."""
+    _, context = _context(cfg)
+    d = cfg.data
+    for s in series:
+        fit = (len(s) - 2 * d.horizon - d.diff - context) // step + 1  # folds that fit
+        if 1 <= fit < folds:
+            where = d.data if len(series) == 1 else f"{d.data}, group {s.name!r}"
+            raise DataError(
+                f"{where}: --folds {folds} with --step {step} needs more history; at most {fit} folds fit "
+                f"({len(s)} points, input window {context}, horizon {d.horizon})"
+            )
+
+
 def backtest(
     cfg: ForecastConfig,
     out: Path,
@@ -263,14 +281,17 @@ def backtest(
     """Rolling-origin evaluation; writes backtest.json and prints a per-fold summary table."""
     if folds < 1:
         raise DataError(f"--folds must be >= 1, got {folds}")
+    if step is not None and step < 1:
+        raise DataError(f"--step must be >= 1, got {step}")
     out = Path(out)
     series, cfg = resolve_data(cfg)
     H = cfg.data.horizon
     step = step or H
+    _check_folds(series, cfg, folds, step)
     origins = {s.name: [len(s) - H - (folds - 1 - k) * step for k in range(folds)] for s in series}
     first = {name: o[0] for name, o in origins.items()}
     check_series(series, first, cfg, cfg.data.data)
-    out.mkdir(parents=True, exist_ok=True)
+    out_dir(out)
     with torch_threads(cfg.train.threads):
         results = _backtest_folds(cfg, series, origins, folds, refit, out)
     summary = {
@@ -287,7 +308,8 @@ def backtest(
         "step": step,
         "refit": refit,
     }
-    atomic_write_bytes(out / "backtest.json", (json.dumps(report, indent=2) + "\n").encode("utf-8"))
+    with writing("--out", out):
+        write_json(out / "backtest.json", report)
     lines = [
         f"{'fold':<5} {'origin':<20} {'model MASE':>10} "
         + " ".join(f"{n + ' MASE':>20}" for n in summary["baselines"])

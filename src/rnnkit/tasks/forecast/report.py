@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from rnnkit.tasks.forecast.metrics import METRICS
-from rnnkit.training.atomic import atomic_write_bytes
+from rnnkit.training.atomic import atomic_write_with
 from rnnkit.training.plots import save_figure
 
 __all__ = ["PNG_SIZE", "format_table", "mean_metrics", "plot_forecast", "write_forecast_csv"]
@@ -45,8 +45,7 @@ def format_table(metrics: dict, title: str | None = None) -> str:
 
 def write_forecast_csv(path: Path, frame: pd.DataFrame) -> None:
     """Floats are written with full precision so that predict's output compares exactly."""
-    text = frame.to_csv(index=False, float_format="%.17g")
-    atomic_write_bytes(Path(path), text.encode("utf-8"))
+    atomic_write_with(path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.17g"))
 
 
 def plot_forecast(path: Path, panels: list[dict], interval: float | None) -> Path:
