@@ -64,8 +64,19 @@ def _scaled_weights(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tenso
 
 
 def _fused(x: Tensor, sched: Schedule, w_hr) -> bool:
-    """Whether the C++ time loops (rnnkit.nn.kernels) run this call (unpacked, no projection)."""
-    return not sched.packed and w_hr is None and kernels.applies(x, "lstm_forward")
+    """Whether the C++ time loops (rnnkit.nn.kernels) run this call (no projection;
+    packed input included)."""
+    return w_hr is None and kernels.applies(x, "lstm_forward")
+
+
+def _batch_sizes(sched: Schedule) -> Tensor | None:
+    """The schedule's batch sizes as the (T,) int64 CPU tensor the kernels read, or None."""
+    if not sched.packed:
+        return None
+    bs = getattr(sched, "_bs_tensor", None)
+    if bs is None:
+        bs = sched._bs_tensor = torch.tensor(sched.bs, dtype=torch.int64)
+    return bs
 
 
 def _summed_bias(b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor | None:
@@ -83,6 +94,15 @@ def _forward_fused(x, h0, c0, w_ih, w_hh, b_ih, b_hh, sched: Schedule, save: boo
     w_ih, w_hh, bias = w_ih.detach(), w_hh.detach(), _summed_bias(b_ih, b_hh)
     h0d, c0s = h0.detach().contiguous(), (c0.detach() * 2).contiguous()  # the cell runs on c2 = 2c
     last = sched.order[-1]
+    if sched.packed:  # rows [:b_t] per step; BLAS only (the oneDNN weights are packed for all B rows)
+        G = input_projection(x.reshape(T * B, I), w_ih, bias).view(T, B, 4 * H)
+        y, C, TC = torch.ops.rnnkit.lstm_forward(
+            G, h0d, c0s, w_hh.contiguous().t(), None, sched.reverse, save, _batch_sizes(sched)
+        )
+        h_n = sched.final_state(y, h0d)
+        if save:
+            return y, h_n, sched.final_state(C, c0s).mul_(0.5), (G, C, TC, None)
+        return y, h_n, C.mul_(0.5), None
     if not save and kernels.applies(x, "lstm_infer"):
         # Inference: one GEMM per step on [x_t, h_{t-1}] with [W_ih | W_hh]; no G buffer.
         w_cat = torch.cat([w_ih, w_hh], 1)  # (4H, I + H)
@@ -183,7 +203,9 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
     P = h0.shape[1]
     packed = sched.packed
     if _fused(x, sched, w_hr):
-        back = StepMatmul(w_hh.t(), kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
+        back = None
+        if not packed:
+            back = StepMatmul(w_hh.t(), kernels.rows_per_thread(B, T, w_hh.numel()), steps=T).packed
         c0s = (c0.detach() * 2).contiguous()
         dG, dh, DC = torch.ops.rnnkit.lstm_backward(
             G,
@@ -194,8 +216,9 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
             dh_n.contiguous(),
             dc_n.contiguous(),
             w_hh.detach().contiguous(),
-            back.packed,
+            back,
             sched.reverse,
+            _batch_sizes(sched),
         )
         DH = None
         return _weight_grads(x, h0, w_ih, w_hr, R, y, sched, needs, dG, dh, DH, DC)
@@ -264,7 +287,7 @@ def _weight_grads(x, h0, w_ih, w_hr, R, y, sched: Schedule, needs, dG, dh, DH, d
     packed = sched.packed
     dG2 = dG.view(T * B, 4 * H)
     d_x = torch.mm(dG2, w_ih).view(T, B, I) if needs[0] else None
-    dh0 = (sched.initial_grad(DH) if packed else dh) if needs[1] else None
+    dh0 = (sched.initial_grad(DH) if dh is None else dh) if needs[1] else None
     d_w_ih = dG2.t().mm(x.reshape(T * B, I)) if needs[3] else None
     d_w_hh = None
     if needs[4]:

@@ -123,21 +123,49 @@ void backward_rows(const T* gates, const T* cprev, const T* tc, const T* dh, T* 
   }
 }
 
+// Batch sizes of packed input (PackedSequence): rows [:bs[t]] are active at time t, the
+// others hold their state. Without them every row is active at every step.
+struct Steps {
+  const int64_t* bs = nullptr;
+  int64_t B = 0;
+  int64_t at(int64_t t) const { return bs ? bs[t] : B; }
+};
+
+inline Steps steps_of(const std::optional<Tensor>& batch_sizes, int64_t T, int64_t B) {
+  Steps s;
+  s.B = B;
+  if (given(batch_sizes)) {
+    TORCH_CHECK(batch_sizes->scalar_type() == at::kLong && batch_sizes->is_contiguous() &&
+                    batch_sizes->numel() == T && batch_sizes->device().is_cpu(),
+                "batch_sizes: expected a contiguous CPU int64 tensor of T entries");
+    s.bs = batch_sizes->data_ptr<int64_t>();
+  }
+  return s;
+}
+
 // G (T, B, 4H): pre-activations without the recurrent term; overwritten with the
-// activations (i, f, g2, o). h0 (B, H), c0s (B, H) = 2 c0, w_hh_t (H, 4H) = W_hh^T.
-// Returns y (T, B, H), C (T, B, H) c2 history and TC (T, B, H) tanh(c) history when
-// save, else y, the final c2 (B, H) and an empty tensor.
+// activations (i, f, g2, o) at the active rows. h0 (B, H), c0s (B, H) = 2 c0,
+// w_hh_t (H, 4H) = W_hh^T. batch_sizes (T,) int64 for packed input (then packed, the
+// oneDNN weight, must be None). Returns y (T, B, H), C (T, B, H) c2 history and TC
+// (T, B, H) tanh(c) history when save, else y, the final c2 (B, H) and an empty tensor.
+// Packed: y, C and TC are 0 at inactive rows; a row that joins a reversed sequence late
+// (rows [bs[t+1]:bs[t]] at t) starts from h0 and c0s, a row that has ended keeps its c.
 std::vector<Tensor> lstm_forward(Tensor G, const Tensor& h0, const Tensor& c0s, const Tensor& w_hh_t,
-                                 const std::optional<Tensor>& packed, bool reverse, bool save) {
+                                 const std::optional<Tensor>& packed, bool reverse, bool save,
+                                 const std::optional<Tensor>& batch_sizes) {
   check(G, "G");
   check(h0, "h0");
   check(c0s, "c0s");
   check_transposed(w_hh_t, "w_hh_t");
   const int64_t T = G.size(0), B = G.size(1), H = G.size(2) / 4;
-  Tensor y = at::empty({T, B, H}, G.options());
-  Tensor C = save ? at::empty({T, B, H}, G.options()) : c0s.clone();
-  Tensor TC = save ? at::empty({T, B, H}, G.options()) : at::empty({B, H}, G.options());
-  const bool onednn = packed.has_value() && packed->defined();
+  const Steps steps = steps_of(batch_sizes, T, B);
+  const bool holes = steps.bs != nullptr;
+  TORCH_CHECK(!(holes && given(packed)), "lstm_forward: packed input runs on BLAS only");
+  Tensor y = holes ? at::zeros({T, B, H}, G.options()) : at::empty({T, B, H}, G.options());
+  Tensor C = save ? (holes ? at::zeros({T, B, H}, G.options()) : at::empty({T, B, H}, G.options())) : c0s.clone();
+  Tensor TC = save ? (holes ? at::zeros({T, B, H}, G.options()) : at::empty({T, B, H}, G.options()))
+                   : at::empty({B, H}, G.options());
+  const bool onednn = given(packed);
   AT_DISPATCH_FLOATING_TYPES(G.scalar_type(), "rnnkit_lstm_forward", [&] {
     scalar_t* Gp = G.data_ptr<scalar_t>();
     scalar_t* yp = y.data_ptr<scalar_t>();
@@ -147,28 +175,41 @@ std::vector<Tensor> lstm_forward(Tensor G, const Tensor& h0, const Tensor& c0s, 
     const scalar_t* c0p = c0s.data_ptr<scalar_t>();
     const scalar_t* W = w_hh_t.data_ptr<scalar_t>();  // W_hh (4H, H) row-major
     over_row_blocks(B, T, 4 * H * H, [&](int64_t r0, int64_t r1) {
-      const int64_t nb = r1 - r0;
       for (int64_t k = 0; k < T; ++k) {
         const int64_t t = reverse ? T - 1 - k : k;
         const int64_t tp = reverse ? t + 1 : t - 1;
-        scalar_t* g = Gp + (t * B + r0) * 4 * H;                         // (nb, 4H)
-        const scalar_t* hp = (k == 0 ? h0p : yp + tp * B * H) + r0 * H;  // (nb, H)
+        const int64_t re = std::min(r1, steps.at(t));  // active rows of this block: [r0, re)
+        if (re <= r0) continue;
+        const int64_t nb = re - r0;
+        // rows [r0, mid) read the previous step's state, [mid, re) the initial one
+        const int64_t mid = k == 0 ? r0 : std::clamp(steps.at(tp), r0, re);
+        scalar_t* g = Gp + (t * B + r0) * 4 * H;  // (nb, 4H)
         scalar_t* pre = g;
         Tensor pre_t;
-        if (onednn) {  // oneDNN with the packed weight (large weights)
+        if (onednn) {  // oneDNN with the packed weight (large weights; unpacked input only)
           pre_t = onednn_add((k == 0 ? h0 : y[tp]).narrow(0, r0, nb), G[t].narrow(0, r0, nb), *packed);
           pre = pre_t.data_ptr<scalar_t>();
-        } else {
-          gemm_xwt<scalar_t>(nb, 4 * H, H, hp, H, W, scalar_t(1), g, 4 * H);  // g += h_{t-1} W_hh^T
+        } else {  // g += h_{t-1} W_hh^T
+          if (mid > r0) gemm_xwt<scalar_t>(mid - r0, 4 * H, H, yp + (tp * B + r0) * H, H, W, scalar_t(1), g, 4 * H);
+          gemm_xwt<scalar_t>(re - mid, 4 * H, H, h0p + mid * H, H, W, scalar_t(1), g + (mid - r0) * 4 * H, 4 * H);
         }
-        const scalar_t* cp = (save ? (k == 0 ? c0p : Cp + tp * B * H) : Cp) + r0 * H;
         scalar_t* c = (save ? Cp + t * B * H : Cp) + r0 * H;
         scalar_t* tc = (save ? TCp + t * B * H : TCp) + r0 * H;
         scalar_t* yt = yp + (t * B + r0) * H;
-        if (save) {
-          forward_rows<scalar_t, true>(pre, g, cp, c, tc, yt, 0, nb, H);
-        } else {
-          forward_rows<scalar_t, false>(pre, g, cp, c, tc, yt, 0, nb, H);
+        // the cell state each row reads: the previous step's, or c0s for rows [mid, re)
+        const scalar_t* cp = save ? (k == 0 ? c0p : Cp + tp * B * H) + r0 * H : c;
+        const scalar_t* cp_new = (save ? c0p : Cp) + mid * H;  // without save: the running state
+        for (int part = 0; part < 2; ++part) {
+          const int64_t a = part == 0 ? 0 : mid - r0, b = part == 0 ? mid - r0 : nb;
+          if (b <= a) continue;
+          const scalar_t* cpp = part == 0 ? cp : cp_new;
+          if (save) {
+            forward_rows<scalar_t, true>(pre + a * 4 * H, g + a * 4 * H, cpp, c + a * H, tc + a * H, yt + a * H, 0,
+                                         b - a, H);
+          } else {
+            forward_rows<scalar_t, false>(pre + a * 4 * H, g + a * 4 * H, cpp, c + a * H, tc + a * H, yt + a * H, 0,
+                                          b - a, H);
+          }
         }
       }
     });
@@ -178,19 +219,28 @@ std::vector<Tensor> lstm_forward(Tensor G, const Tensor& h0, const Tensor& c0s, 
 
 // Saved G (activations), C, TC from lstm_forward(save=true); dy (T, B, H); dh_n, dc_n
 // (B, H); w_hh (4H, H), the unscaled weight. Returns dG (T, B, 4H) with respect to the
-// unscaled pre-activations, dh0 and dc0 (B, H).
+// unscaled pre-activations, dh0 and dc0 (B, H). batch_sizes as in lstm_forward: then a
+// row's gradients pass unchanged through the steps where it is inactive (dG is 0 there),
+// dy is read at active rows only, and the rows that joined a reversed sequence late
+// take their c_{t-1} from c0s.
 std::vector<Tensor> lstm_backward(const Tensor& G, const Tensor& C, const Tensor& TC, const Tensor& c0s,
                                   const Tensor& dy, const Tensor& dh_n, const Tensor& dc_n,
-                                  const Tensor& w_hh, const std::optional<Tensor>& packed, bool reverse) {
+                                  const Tensor& w_hh, const std::optional<Tensor>& packed, bool reverse,
+                                  const std::optional<Tensor>& batch_sizes) {
   for (auto& p : {std::make_pair(&G, "G"), std::make_pair(&C, "C"), std::make_pair(&TC, "TC"),
                   std::make_pair(&c0s, "c0s"), std::make_pair(&dy, "dy"), std::make_pair(&w_hh, "w_hh")})
     check(*p.first, p.second);
   const int64_t T = G.size(0), B = G.size(1), H = G.size(2) / 4;
-  Tensor dG = at::empty_like(G);
+  const Steps steps = steps_of(batch_sizes, T, B);
+  const bool holes = steps.bs != nullptr;
+  TORCH_CHECK(!(holes && given(packed)), "lstm_backward: packed input runs on BLAS only");
+  Tensor dG = holes ? at::zeros_like(G) : at::empty_like(G);
   Tensor dc2 = dc_n.mul(0.5).contiguous();
   const int64_t last = reverse ? 0 : T - 1;
-  Tensor dh_all = (dy[last] + dh_n).contiguous();  // (B, H), then dh0
-  const bool onednn = packed.has_value() && packed->defined();
+  // (B, H): dh_t, then dh_{t-1}, in place; at the end dh0. Packed: the carried gradient
+  // of each row's state, dy added when the row is active.
+  Tensor dh_all = holes ? dh_n.clone().contiguous() : (dy[last] + dh_n).contiguous();
+  const bool onednn = given(packed);
   AT_DISPATCH_FLOATING_TYPES(G.scalar_type(), "rnnkit_lstm_backward", [&] {
     const scalar_t* Gp = G.data_ptr<scalar_t>();
     const scalar_t* Cp = C.data_ptr<scalar_t>();
@@ -202,13 +252,29 @@ std::vector<Tensor> lstm_backward(const Tensor& G, const Tensor& C, const Tensor
     const scalar_t* W = w_hh.data_ptr<scalar_t>();  // (4H, H)
     over_row_blocks(B, T, 4 * H * H, [&](int64_t r0, int64_t r1) {
       const int64_t nb = r1 - r0;
-      Tensor out = dh_all.narrow(0, r0, nb);  // (nb, H): dh_t, then dh_{t-1}, in place
+      Tensor out = dh_all.narrow(0, r0, nb);  // (nb, H)
       scalar_t* dh = out.data_ptr<scalar_t>();
       for (int64_t k = T - 1; k >= 0; --k) {
         const int64_t t = reverse ? T - 1 - k : k;
         const int64_t tp = reverse ? t + 1 : t - 1;
-        const scalar_t* cp = (k == 0 ? c0p : Cp + tp * B * H) + r0 * H;
         scalar_t* dg = dGp + (t * B + r0) * 4 * H;  // (nb, 4H)
+        if (holes) {
+          const int64_t re = std::min(r1, steps.at(t));
+          if (re <= r0) continue;
+          const int64_t n = re - r0, mid = k == 0 ? r0 : std::clamp(steps.at(tp), r0, re);
+          const scalar_t* dyt = dyp + (t * B + r0) * H;
+          for (int64_t j = 0; j < n * H; ++j) dh[j] += dyt[j];  // dh_t of the active rows
+          for (int part = 0; part < 2; ++part) {
+            const int64_t a = part == 0 ? 0 : mid - r0, b = part == 0 ? mid - r0 : n;
+            if (b <= a) continue;
+            const scalar_t* cp = part == 0 ? Cp + (tp * B + r0) * H : c0p + mid * H;  // c2_{t-1}
+            backward_rows<scalar_t>(Gp + (t * B + r0 + a) * 4 * H, cp, TCp + (t * B + r0 + a) * H, dh + a * H,
+                                    dcp + (r0 + a) * H, dg + a * 4 * H, 0, b - a, H);
+          }
+          gemm_xw<scalar_t>(n, H, 4 * H, dg, 4 * H, W, scalar_t(0), dh, H);  // dh_{t-1} = da W_hh
+          continue;
+        }
+        const scalar_t* cp = (k == 0 ? c0p : Cp + tp * B * H) + r0 * H;
         backward_rows<scalar_t>(Gp + (t * B + r0) * 4 * H, cp, TCp + (t * B + r0) * H, dh, dcp + r0 * H, dg, 0,
                                 nb, H);
         if (onednn) {
@@ -285,11 +351,11 @@ std::vector<Tensor> lstm_infer(const Tensor& x, const Tensor& h0, const Tensor& 
 }
 
 TORCH_LIBRARY_FRAGMENT(rnnkit, m) {
-  m.def("lstm_forward(Tensor G, Tensor h0, Tensor c0s, Tensor w_hh_t, Tensor? packed, bool reverse, bool save) -> Tensor[]",
+  m.def("lstm_forward(Tensor G, Tensor h0, Tensor c0s, Tensor w_hh_t, Tensor? packed, bool reverse, bool save, Tensor? batch_sizes=None) -> Tensor[]",
         &lstm_forward);
   m.def("lstm_infer(Tensor x, Tensor h0, Tensor c0s, Tensor w_cat_t, Tensor? bias, Tensor? packed, bool reverse) -> Tensor[]",
         &lstm_infer);
-  m.def("lstm_backward(Tensor G, Tensor C, Tensor TC, Tensor c0s, Tensor dy, Tensor dh_n, Tensor dc_n, Tensor w_hh, Tensor? packed, bool reverse) -> Tensor[]",
+  m.def("lstm_backward(Tensor G, Tensor C, Tensor TC, Tensor c0s, Tensor dy, Tensor dh_n, Tensor dc_n, Tensor w_hh, Tensor? packed, bool reverse, Tensor? batch_sizes=None) -> Tensor[]",
         &lstm_backward);
 }
 
