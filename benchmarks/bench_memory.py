@@ -95,8 +95,11 @@ def child(backend: str, kind: str, shape: tuple[int, int, int, int], threads: in
 def measure(backend: str, kind: str, shape, threads: int) -> dict:
     cmd = [sys.executable, __file__, "--child", backend, kind,
            "--shape", ",".join(map(str, shape)), "--threads", str(threads)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True,
+    out = subprocess.run(cmd, capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    if out.returncode != 0:
+        tail = (out.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise SystemExit(f"bench_memory: the {backend} {kind} child failed: {tail}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
