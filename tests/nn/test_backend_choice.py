@@ -113,3 +113,15 @@ def test_layers_ask_the_table():
         assert gru.resolved_backend(packed=True) == T
     assert rnnkit.nn.RNN(3, 8).resolved_backend(packed=True) == T
     assert rnnkit.nn.RNN(3, 32).resolved_backend(packed=True) == R
+
+
+def test_small_calls_run_the_lstm_inference_on_rnnkit():
+    """Generation feeds B·T = 1 rows per call: oneDNN reorders its weights each call."""
+    assert choose("LSTM", False, False, False, 512, small_call=True) == R
+    assert choose("LSTM", False, False, False, 512, small_call=False) == T
+    assert choose("LSTM", False, True, False, 512, small_call=True) == T  # packed: as before
+    with torch.no_grad():
+        lstm = rnnkit.nn.LSTM(3, 64)
+        assert lstm.resolved_backend(rows=backend_choice.SMALL_CALL_ROWS) == (
+            R if kernels.available() else T)
+        assert lstm.resolved_backend(rows=backend_choice.SMALL_CALL_ROWS + 1) == T

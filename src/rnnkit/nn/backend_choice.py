@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Case", "Row", "TABLE", "WITHOUT_FUSED", "choose", "decide"]
+__all__ = ["Case", "Row", "TABLE", "WITHOUT_FUSED", "SMALL_CALL_ROWS", "choose", "decide"]
 
 RNN_MODES = frozenset({"GRU", "RNN_TANH", "RNN_RELU"})
+SMALL_CALL_ROWS = 8  # B·T at most this: a "small call" (Case.small_call)
 LSTM = frozenset({"LSTM"})
 
 
@@ -41,6 +42,7 @@ class Case:
     device: str = "cpu"
     dtype: torch.dtype = torch.float32
     fused: bool = True  # the fused C++ loops of rnnkit.nn.kernels will run
+    small_call: bool = False  # at most SMALL_CALL_ROWS rows (B·T), e.g. generating one step
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Row:
     max_hidden: int | None = None  # hidden_size <= max_hidden
     min_hidden: int | None = None  # hidden_size >= min_hidden
     dtype: torch.dtype | None = None
+    small_call: bool | None = None
     why: str = ""
 
     def matches(self, case: Case) -> bool:
@@ -66,6 +69,7 @@ class Row:
             and (self.max_hidden is None or case.hidden_size <= self.max_hidden)
             and (self.min_hidden is None or case.hidden_size >= self.min_hidden)
             and (self.dtype is None or case.dtype == self.dtype)
+            and (self.small_call is None or case.small_call == self.small_call)
         )
 
 
@@ -76,6 +80,8 @@ TABLE: tuple[Row, ...] = (
         why="fwd+bwd 0.71-1.00 unpacked, 0.08-0.73 packed (torch's packed backward is slow)"),
     Row("rnnkit", LSTM, training=False, packed=False, max_hidden=16,
         why="tiny recurrent weights: the kernels' own small-matrix loop; 0.83-1.05"),
+    Row("rnnkit", LSTM, training=False, packed=False, small_call=True,
+        why="B·T <= 8 (generation): oneDNN reorders its weights every call; 0.45-0.87"),
     Row("rnnkit", LSTM, training=False, packed=False, min_hidden=256, dtype=torch.float64,
         why="float64 has no oneDNN kernel: fwd 0.92-0.96 from H = 256 (1.07 at H = 128)"),
     Row("torch", LSTM, training=False,
@@ -102,10 +108,11 @@ _CACHE: dict[tuple, str] = {}
 
 
 def choose(mode: str, training: bool, packed: bool, proj: bool, hidden_size: int,
-           device: str = "cpu", dtype: torch.dtype = torch.float32, fused: bool = True) -> str:
+           device: str = "cpu", dtype: torch.dtype = torch.float32, fused: bool = True,
+           small_call: bool = False) -> str:
     """``"rnnkit"`` or ``"torch"`` for the call :class:`Case` describes (see the module
     doc); cached, since every forward asks."""
-    key = (mode, training, packed, proj, hidden_size, device, dtype, fused)
+    key = (mode, training, packed, proj, hidden_size, device, dtype, fused, small_call)
     choice = _CACHE.get(key)
     if choice is None:
         choice = _CACHE[key] = decide(Case(*key))

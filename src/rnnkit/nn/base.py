@@ -304,9 +304,9 @@ class RNNBase(nn.Module):
         extensions = getattr(self, "extensions", None)
         return extensions.describe() if extensions is not None and extensions.active else None
 
-    def resolved_backend(self, packed: bool = False) -> str:
+    def resolved_backend(self, packed: bool = False, rows: int | None = None) -> str:
         """"torch" or "rnnkit": what a forward call runs now (``packed``: for PackedSequence
-        input; see the module doc)."""
+        input; ``rows``: B·T of the call, when known; see the module doc)."""
         reason = self.torch_kernel_unsupported()
         if self.backend == "torch":
             if reason is not None:
@@ -329,6 +329,7 @@ class RNNBase(nn.Module):
             weight.device.type,
             weight.dtype,
             weight.device.type == "cpu" and kernels.available(),
+            rows is not None and rows <= backend_choice.SMALL_CALL_ROWS,
         )
 
     def run(self, input: Tensor, hx: tuple, batch_sizes: Tensor | None) -> tuple[Tensor, tuple]:
@@ -338,7 +339,8 @@ class RNNBase(nn.Module):
         ``batch_sizes`` is given; ``hx``: tuple of (L·D, B, H_out) [and (L·D, B, H)].
         Returns the output in the input's layout and the tuple of final states.
         """
-        if self.resolved_backend(batch_sizes is not None) == "torch":
+        rows = input.numel() // max(1, input.size(-1))  # B·T (or packed N)
+        if self.resolved_backend(batch_sizes is not None, rows) == "torch":
             return self._run_torch(input, hx, batch_sizes)
         return stack.run_layers(self, input, hx, batch_sizes)
 

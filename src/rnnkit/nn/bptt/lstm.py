@@ -39,6 +39,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.nn import kernels
+from rnnkit.nn.backend_choice import SMALL_CALL_ROWS
 from rnnkit.nn.bptt._autograd import lstm_loop, recompute_grads
 from rnnkit.nn.bptt._gemm import StepMatmul, input_projection
 from rnnkit.nn.bptt._schedule import Schedule, const, rows
@@ -97,8 +98,10 @@ def _forward_fused(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched: Schedule, sav
     h0d, c0s = h0.detach().contiguous(), (c0.detach() * 2).contiguous()  # the cell runs on c2 = 2c
     last = sched.order[-1]
     plain = not sched.packed and w_hr is None
-    if plain and not save and kernels.applies(x, "lstm_infer"):
+    if plain and not save and T * B > SMALL_CALL_ROWS and kernels.applies(x, "lstm_infer"):
         # Inference: one GEMM per step on [x_t, h_{t-1}] with [W_ih | W_hh]; no G buffer.
+        # (Not for a few rows, as in generation: copying the weights into [W_ih | W_hh]
+        # then costs more than the steps; measured 2x slower at B = T = 1, H = 512.)
         w_cat = torch.cat([w_ih, w_hh], 1)  # (4H, I + H)
         rec = StepMatmul(w_cat, kernels.rows_per_thread(B, T, w_cat.numel()), steps=T)
         y, c2 = torch.ops.rnnkit.lstm_infer(
