@@ -136,10 +136,10 @@ def flops(kind: str, B: int, T: int, I: int, H: int) -> float:
 
 
 
-def auto_choice(m, training: bool) -> str:
-    """The path backend="auto" takes for this module ("torch" or "rnnkit")."""
+def auto_choice(m, training: bool, x) -> str:
+    """The path backend="auto" takes for this module and input ("torch" or "rnnkit")."""
     with torch.set_grad_enabled(training):
-        return m.resolved_backend()
+        return m.resolved_backend(isinstance(x, PackedSequence))
 
 
 def run_table(kinds, shapes, reps, variants=("plain",), auto: bool = False) -> list[str]:
@@ -173,8 +173,8 @@ def run_table(kinds, shapes, reps, variants=("plain",), auto: bool = False) -> l
                     f"{mt / tt:.2f} | {3 * fl / mt / 1e9:.1f} |"
                 )
                 if auto:
-                    line += (f" {af[0] / tf:.2f} ({auto_choice(auto_m, False)}) |"
-                             f" {at[0] / tt:.2f} ({auto_choice(auto_m, True)}) |")
+                    line += (f" {af[0] / tf:.2f} ({auto_choice(auto_m, False, x)}) |"
+                             f" {at[0] / tt:.2f} ({auto_choice(auto_m, True, x)}) |")
                 print(line, flush=True)
                 lines.append(line)
     return lines
