@@ -317,18 +317,22 @@ class RNNBase(nn.Module):
             return "torch"
         if self.backend == "rnnkit" or reason is not None:
             return "rnnkit"
-        weight = self.weight_ih_l0
+        # asked on every forward: direct lookups (nn.Module.__getattr__ and .device cost µs)
+        weight = self._parameters.get("weight_ih_l0")
+        if weight is None:
+            weight = self.weight_ih_l0
         if not stack.has_fast_kernel(self.mode):  # only the plain-autograd loops: torch
             return "torch"
+        cpu = weight.is_cpu
         return backend_choice.choose(
             self.mode,
             torch.is_grad_enabled() and weight.requires_grad,
             packed,
             self.proj_size > 0,
             self.hidden_size,
-            weight.device.type,
+            "cpu" if cpu else weight.device.type,
             weight.dtype,
-            weight.device.type == "cpu" and kernels.available(),
+            cpu and kernels.available(),
             rows is not None and rows <= backend_choice.SMALL_CALL_ROWS,
         )
 
