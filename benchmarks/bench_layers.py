@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_layers.py            # full table, ~3-6 min on 2 cores
     .venv/bin/python benchmarks/bench_layers.py --quick    # small shapes only, < 1 min
     .venv/bin/python benchmarks/bench_layers.py --layers lstm --profile   # where time goes
+    .venv/bin/python benchmarks/bench_layers.py --variants all --auto   # backend="auto" table
 
 For each layer (LSTM, GRU, RNN-tanh) and shape (B, T, I, H), one layer, float32,
 time-major input, both modules holding the same weights:
@@ -16,6 +17,12 @@ after warm-up; we report the median of ``--reps`` (≥ 7) repetitions, the ratio
 rnnkit / torch of those medians, and GFLOP/s from the usual count: forward
 2·G·H·(I + H)·B·T per layer (G = 4 LSTM, 3 GRU, 1 RNN), forward + backward ≈ 3× that.
 Then a T-scaling check: LSTM forward+backward at T = 1000 should take about 10× T = 100.
+
+``--variants`` adds rows beside the plain float32 ones: ``proj`` (LSTM with
+proj_size = H/4, at least 1), ``packed`` (a PackedSequence with lengths spread over
+[T/2, T], unsorted), ``f64`` (float64). ``--auto`` also times ``backend="auto"`` in the
+same interleaved rounds and prints its ratio to torch and which path it chose; these
+rows are what the decision table of ``rnnkit.nn.backend_choice`` was filled from.
 
 ``--clock cpu`` times with the process's CPU time instead of the wall clock. On a
 shared machine with one thread (``--threads 1``) this leaves out the time spent
@@ -32,7 +39,10 @@ import sys
 import time
 from pathlib import Path
 
+import warnings
+
 import torch
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
@@ -43,19 +53,37 @@ QUICK_SHAPES = [(64, 100, 32, 128), (100, 5, 1, 10)]
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
 
-def build(kind: str, I: int, H: int):
-    """(torch.nn module, rnnkit.nn module) with identical float32 weights."""
+VARIANTS = ("plain", "proj", "packed", "f64")
+
+
+def build(kind: str, I: int, H: int, variant: str = "plain", backend: str = "rnnkit"):
+    """(torch.nn module, rnnkit.nn module) with identical weights (float64 for "f64")."""
     cls_t = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[kind]
     cls_r = {"lstm": rnn.LSTM, "gru": rnn.GRU, "rnn": rnn.RNN}[kind]
-    ref = cls_t(I, H)
-    mine = cls_r(I, H, backend="rnnkit")
+    extra = {"proj_size": max(1, H // 4)} if variant == "proj" else {}
+    dtype = torch.float64 if variant == "f64" else torch.float32
+    with warnings.catch_warnings():  # torch.nn.LSTM(proj_size) warns about oneDNN; known
+        warnings.simplefilter("ignore")
+        ref = cls_t(I, H, **extra).to(dtype)
+    mine = cls_r(I, H, backend=backend, **extra).to(dtype)
     mine.load_state_dict(ref.state_dict())
     return ref, mine
 
 
+def make_input(variant: str, B: int, T: int, I: int):
+    """(T, B, I) float32, float64 for "f64", or a PackedSequence for "packed"."""
+    if variant == "packed":
+        g = torch.Generator().manual_seed(1)
+        lengths = torch.randint(max(1, T // 2), T + 1, (B,), generator=g)
+        lengths[0] = T
+        return pack_padded_sequence(torch.randn(T, B, I), lengths, enforce_sorted=False)
+    return torch.randn(T, B, I, dtype=torch.float64 if variant == "f64" else torch.float32)
+
+
 def forward_fn(m, x):
     def run():
-        with torch.inference_mode():
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             m(x)
 
     return run
@@ -67,7 +95,10 @@ def train_fn(m, x):
     def run():
         for p in params:
             p.grad = None
-        y, h = m(x)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y, h = m(x)
+        y = y.data if isinstance(y, PackedSequence) else y
         h = h[0] if isinstance(h, tuple) else h
         (y.sum() + h.sum()).backward()
 
@@ -77,19 +108,26 @@ def train_fn(m, x):
 CLOCK = time.perf_counter
 
 
+def time_many(fns, reps: int, warmup: int = 2) -> list[float]:
+    """Median seconds of each function, interleaved; the order rotates every round."""
+    for _ in range(warmup):
+        for f in fns:
+            f()
+    acc: list[list[float]] = [[] for _ in fns]
+    n = len(fns)
+    for r in range(reps):
+        for k in range(n):
+            i = (k + r) % n if r % 2 == 0 else (n - 1 - k + r) % n
+            t0 = CLOCK()
+            fns[i]()
+            acc[i].append(CLOCK() - t0)
+    return [statistics.median(a) for a in acc]
+
+
 def time_pair(fa, fb, reps: int, warmup: int = 2) -> tuple[float, float]:
     """Median seconds of fa and fb, interleaved, alternating which goes first."""
-    for _ in range(warmup):
-        fa()
-        fb()
-    ta, tb = [], []
-    for r in range(reps):
-        order = [(fa, ta), (fb, tb)] if r % 2 == 0 else [(fb, tb), (fa, ta)]
-        for f, acc in order:
-            t0 = CLOCK()
-            f()
-            acc.append(CLOCK() - t0)
-    return statistics.median(ta), statistics.median(tb)
+    a, b = time_many([fa, fb], reps, warmup)
+    return a, b
 
 
 def flops(kind: str, B: int, T: int, I: int, H: int) -> float:
@@ -98,29 +136,47 @@ def flops(kind: str, B: int, T: int, I: int, H: int) -> float:
 
 
 
-def run_table(kinds, shapes, reps) -> list[str]:
-    lines = [
-        "| layer | (B, T, I, H) | torch fwd ms | rnnkit fwd ms | fwd ratio | rnnkit fwd GFLOP/s "
-        "| torch fwd+bwd ms | rnnkit fwd+bwd ms | fwd+bwd ratio | rnnkit fwd+bwd GFLOP/s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
+def auto_choice(m, training: bool, x) -> str:
+    """The path backend="auto" takes for this module and input ("torch" or "rnnkit")."""
+    with torch.set_grad_enabled(training):
+        return m.resolved_backend(isinstance(x, PackedSequence))
+
+
+def run_table(kinds, shapes, reps, variants=("plain",), auto: bool = False) -> list[str]:
+    head = ("| layer | (B, T, I, H) | torch fwd ms | rnnkit fwd ms | fwd ratio | rnnkit fwd GFLOP/s "
+            "| torch fwd+bwd ms | rnnkit fwd+bwd ms | fwd+bwd ratio | rnnkit fwd+bwd GFLOP/s |")
+    if auto:
+        head += " auto fwd ratio (path) | auto fwd+bwd ratio (path) |"
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
     print(lines[0], flush=True)
     print(lines[1], flush=True)
-    for kind in kinds:
-        for B, T, I, H in shapes:
-            torch.manual_seed(0)
-            ref, mine = build(kind, I, H)
-            x = torch.randn(T, B, I)
-            tf, mf = time_pair(forward_fn(ref, x), forward_fn(mine, x), reps)
-            tt, mt = time_pair(train_fn(ref, x), train_fn(mine, x), reps)
-            fl = flops(kind, B, T, I, H)
-            line = (
-                f"| {kind.upper()} | ({B}, {T}, {I}, {H}) | {tf * 1e3:.2f} | {mf * 1e3:.2f} | "
-                f"{mf / tf:.2f} | {fl / mf / 1e9:.1f} | {tt * 1e3:.2f} | {mt * 1e3:.2f} | "
-                f"{mt / tt:.2f} | {3 * fl / mt / 1e9:.1f} |"
-            )
-            print(line, flush=True)
-            lines.append(line)
+    for variant in variants:
+        for kind in kinds:
+            if variant == "proj" and kind != "lstm":
+                continue
+            for B, T, I, H in shapes:
+                torch.manual_seed(0)
+                ref, mine = build(kind, I, H, variant)
+                auto_m = build(kind, I, H, variant, backend="auto")[1] if auto else None
+                if auto:
+                    auto_m.load_state_dict(ref.state_dict())
+                x = make_input(variant, B, T, I)
+                fwd = [forward_fn(m, x) for m in (ref, mine, auto_m) if m is not None]
+                trn = [train_fn(m, x) for m in (ref, mine, auto_m) if m is not None]
+                tf, mf, *af = time_many(fwd, reps)
+                tt, mt, *at = time_many(trn, reps)
+                fl = flops(kind, B, T, I, H)
+                name = kind.upper() + ("" if variant == "plain" else f" {variant}")
+                line = (
+                    f"| {name} | ({B}, {T}, {I}, {H}) | {tf * 1e3:.2f} | {mf * 1e3:.2f} | "
+                    f"{mf / tf:.2f} | {fl / mf / 1e9:.1f} | {tt * 1e3:.2f} | {mt * 1e3:.2f} | "
+                    f"{mt / tt:.2f} | {3 * fl / mt / 1e9:.1f} |"
+                )
+                if auto:
+                    line += (f" {af[0] / tf:.2f} ({auto_choice(auto_m, False, x)}) |"
+                             f" {at[0] / tt:.2f} ({auto_choice(auto_m, True, x)}) |")
+                print(line, flush=True)
+                lines.append(line)
     return lines
 
 
@@ -179,6 +235,10 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--profile", action="store_true", help="profile rnnkit at (64,100,64,256) and stop")
     ap.add_argument("--clock", choices=["wall", "cpu"], default="wall", help="wall clock or process CPU time")
+    ap.add_argument("--variants", default="plain",
+                    help="comma list of plain, proj, packed, f64, or all (see the module doc)")
+    ap.add_argument("--auto", action="store_true", help='also time backend="auto" and show its path')
+    ap.add_argument("--shapes", default="", help="B,T,I,H[;B,T,I,H...] instead of the standard shapes")
     args = ap.parse_args(argv)
     global CLOCK
     CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
@@ -190,13 +250,24 @@ def main(argv=None) -> int:
     for k in kinds:
         if k not in GATES:
             ap.error(f"--layers: expected names from lstm, gru, rnn, got {k!r}")
+    variants = VARIANTS if args.variants == "all" else [v.strip() for v in args.variants.split(",") if v.strip()]
+    for v in variants:
+        if v not in VARIANTS:
+            ap.error(f"--variants: expected names from {', '.join(VARIANTS)} or all, got {v!r}")
+    shapes = QUICK_SHAPES if args.quick else SHAPES
+    if args.shapes:
+        try:
+            shapes = [tuple(int(n) for n in s.split(",")) for s in args.shapes.split(";")]
+            assert all(len(s) == 4 and min(s) > 0 for s in shapes)
+        except (ValueError, AssertionError):
+            ap.error(f"--shapes: expected B,T,I,H[;B,T,I,H...] of positive integers, got {args.shapes!r}")
     print(f"{machine()}, {args.clock} clock, median of {args.reps}", flush=True)
     if args.profile:
         for k in kinds:
             profile(k, (64, 100, 64, 256))
         return 0
-    run_table(kinds, QUICK_SHAPES if args.quick else SHAPES, args.reps)
-    if not args.quick:
+    run_table(kinds, shapes, args.reps, variants, args.auto)
+    if not args.quick and not args.shapes and variants == ["plain"]:
         t_scaling(args.reps)
     return 0
 

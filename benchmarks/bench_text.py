@@ -9,6 +9,14 @@ last ``--val-fraction`` of the text cut at a blank line when that line is not fo
     .venv/bin/python benchmarks/bench_text.py /work/shared/data/text/shakespeare_plays.txt \
         --minutes 30 --log /work/runs/text_bench.jsonl
 
+``--compare STEPS`` instead times STEPS training steps of the same model on
+``backend="torch"`` (torch.nn's kernels) and on ``--backend`` (default "auto"), side by
+side: same initial weights and batches, the two steps of a batch back to back with
+alternating order; it prints the median chars/s of each and their ratio, then stops.
+
+    .venv/bin/python benchmarks/bench_text.py /work/shared/data/text/shakespeare_plays.txt \
+        --compare 30
+
 It prints one JSON line per evaluation (minutes, chars seen, chars/s, val bpc) and
 at the end: the share of training time spent in the recurrent layer (forward and
 backward, from torch.profiler), and a temperature-0.8 sample. The loop is the same
@@ -57,6 +65,10 @@ def parse(argv=None):
     p.add_argument("--log", type=Path, default=None, help="append JSON lines here too")
     p.add_argument("--sample-chars", type=int, default=600)
     p.add_argument("--profile-steps", type=int, default=10)
+    p.add_argument("--backend", default="auto", choices=["auto", "rnnkit", "torch"],
+                   help="the recurrent layer's backend (rnnkit.nn)")
+    p.add_argument("--compare", type=int, default=0, metavar="STEPS",
+                   help="time STEPS training steps on backend torch and on --backend, side by side")
     return p.parse_args(argv)
 
 
@@ -104,6 +116,44 @@ def recurrent_share(model: CharLM, batches: ContiguousBatches, opt, steps: int) 
             "profiled_steps": steps}
 
 
+def compare(args, train: ContiguousBatches, vocab: Vocab) -> dict:
+    """Median chars/s of training steps on backend "torch" and on ``args.backend``, with
+    the same weights and batches, interleaved (see the module doc)."""
+    import statistics
+
+    runs = {}
+    for backend in ("torch", args.backend):
+        torch.manual_seed(args.seed)
+        model = CharLM(len(vocab), args.embed, args.hidden, args.layers, args.cell, args.dropout,
+                       backend=backend)
+        model.on_epoch_start()
+        runs[backend] = (model, torch.optim.Adam(model.parameters(), lr=args.lr), [])
+    batches = iter(train)
+    warmup = 2
+    for step in range(args.compare + warmup):
+        batch = next(batches)
+        order = list(runs) if step % 2 == 0 else list(runs)[::-1]
+        for backend in order:
+            model, opt, times = runs[backend]
+            t0 = time.perf_counter()
+            loss = model.compute_loss(batch)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
+            opt.step()
+            if step >= warmup:
+                times.append(time.perf_counter() - t0)
+    chars = batch[1].numel()
+    rate = {b: chars / statistics.median(t) for b, (_, _, t) in runs.items()}
+    rnn = runs[args.backend][0].rnn
+    with torch.enable_grad():
+        path = rnn.resolved_backend() if hasattr(rnn, "resolved_backend") else args.backend
+    return {"event": "compare", "steps": args.compare, "chars_per_step": chars,
+            "torch_chars_per_s": round(rate["torch"]), f"{args.backend}_chars_per_s": round(rate[args.backend]),
+            "ratio": round(rate[args.backend] / rate["torch"], 3), "path": path,
+            "threads": torch.get_num_threads(), "load_avg_1min": os.getloadavg()[0]}
+
+
 def main(argv=None) -> None:
     args = parse(argv)
     torch.set_num_threads(args.threads)
@@ -124,7 +174,11 @@ def main(argv=None) -> None:
     val_ids, unseen = vocab.encode(val_text)
     train = ContiguousBatches(train_ids, args.batch_size, args.seq_len, name="train")
     val = ContiguousBatches(val_ids, 32, 256, name="validation")
-    model = CharLM(len(vocab), args.embed, args.hidden, args.layers, args.cell, args.dropout)
+    if args.compare:
+        emit(compare(args, train, vocab))
+        return
+    model = CharLM(len(vocab), args.embed, args.hidden, args.layers, args.cell, args.dropout,
+                   backend=args.backend)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     emit({"event": "start", "args": {k: str(v) for k, v in vars(args).items()},
           "split": how, "train_chars": len(train_text), "val_chars": len(val_text),

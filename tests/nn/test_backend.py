@@ -7,7 +7,7 @@ from torch.nn.utils.rnn import pack_sequence
 
 import rnnkit.nn
 from rnnkit.errors import RnnkitError
-from rnnkit.nn import base, functional, stack
+from rnnkit.nn import functional, kernels, stack
 from tests.nn.helpers import bptt_available
 
 FUSED = [
@@ -76,8 +76,11 @@ class Spy:
 
 
 def auto_choice(cls):
-    """The documented rule on CPU: GRU and RNN train on rnnkit's BPTT kernel once it exists."""
-    return "rnnkit" if cls in ("GRU", "RNN") and bptt_available() else "torch"
+    """The decision table (rnnkit.nn.backend_choice) for a small float32 layer in training:
+    every mode trains on rnnkit's BPTT once it exists (the LSTM only with the fused loops)."""
+    if not bptt_available():
+        return "torch"
+    return "rnnkit" if cls in ("GRU", "RNN") or kernels.available() else "torch"
 
 
 @pytest.mark.parametrize("cls,kernel", [("LSTM", "lstm"), ("GRU", "gru"), ("RNN", "rnn_tanh")])
@@ -85,7 +88,7 @@ def auto_choice(cls):
 def test_dispatch(monkeypatch, cls, kernel, backend):
     spy = Spy(monkeypatch, torch._VF, kernel)
     layer = getattr(rnnkit.nn, cls)(3, 4, backend=backend)
-    layer(torch.randn(4, 2, 3))
+    layer(torch.randn(4, 2, 3))[0].sum().backward()
     expected = auto_choice(cls) if backend == "auto" else backend
     assert layer.resolved_backend() == expected
     assert spy.calls == (1 if expected == "torch" else 0)
@@ -96,8 +99,12 @@ def test_auto_uses_torch_when_only_the_functional_loops_are_on(monkeypatch):
     assert rnnkit.nn.GRU(3, 4).resolved_backend() == "torch"
 
 
-def test_auto_uses_torch_for_inference():
-    layer = rnnkit.nn.GRU(3, 4)
+@pytest.mark.skipif(not kernels.available(), reason="fused kernels not built")
+def test_auto_uses_torch_for_lstm_inference():
+    """oneDNN's LSTM inference beat the fused loops (docs/performance.md); a layer counts
+    as in inference under no_grad, inference_mode, or with frozen weights."""
+    layer = rnnkit.nn.LSTM(3, 32)
+    assert layer.resolved_backend() == "rnnkit"
     with torch.no_grad():
         assert layer.resolved_backend() == "torch"
     with torch.inference_mode():
@@ -106,8 +113,24 @@ def test_auto_uses_torch_for_inference():
     assert layer.resolved_backend() == "torch"
 
 
-def test_auto_rule_is_the_documented_table():
-    assert base.AUTO_RNNKIT_ON_CPU == frozenset({"GRU", "RNN_TANH", "RNN_RELU"})
+@pytest.mark.skipif(not kernels.available(), reason="fused kernels not built")
+def test_auto_projected_lstm_takes_rnnkit_without_torch_warning(monkeypatch, recwarn):
+    """torch.nn.LSTM(proj_size=...) warns that oneDNN cannot run it and takes its slow
+    loop; "auto" runs rnnkit's path instead, in training and in inference."""
+    spy = Spy(monkeypatch, torch._VF, "lstm")
+    layer = rnnkit.nn.LSTM(5, 10, proj_size=4)
+    layer(torch.randn(6, 3, 5))[0].sum().backward()
+    with torch.no_grad():
+        layer(torch.randn(6, 3, 5))
+    assert spy.calls == 0
+    assert not [w for w in recwarn if "oneDNN" in str(w.message) or "projections" in str(w.message)]
+
+
+def test_auto_uses_torch_when_the_fused_loops_are_off():
+    """Without the fused C++ loops the LSTM trains on oneDNN again; GRU still on rnnkit."""
+    with kernels.disabled():
+        assert rnnkit.nn.LSTM(3, 4).resolved_backend() == "torch"
+        assert rnnkit.nn.GRU(3, 4).resolved_backend() == auto_choice("GRU")
 
 
 class NoKernelLSTM(rnnkit.nn.LSTM):

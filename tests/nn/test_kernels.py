@@ -230,3 +230,121 @@ def test_a_venvs_own_ninja_is_found_without_activation(monkeypatch, tmp_path):
     assert shutil.which("ninja") is None
     kernels._ninja_on_path()
     assert shutil.which("ninja") is not None
+
+
+@needs_kernels
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("grad", [True, False])
+@pytest.mark.parametrize("threads,H", [(1, 5), (1, 12), (3, 130)])
+def test_packed_lstm_fused_equals_python_loop(reverse, grad, threads, H):
+    """Packed input (batch_sizes) runs the fused LSTM loops: rows [:b_t] step, the others
+    hold; reversed, rows join late from h0/c0. H = 5 takes the small-H flat gate loops;
+    H = 130 with B·T·4H² ≥ 2^22 splits the rows over three threads, so row blocks end
+    part-way through the active rows. Outputs and every gradient equal the Python loop
+    (float64, to rounding)."""
+    lengths = [9, 9, 7, 4, 4, 2, 1, 0]
+    T, B, I = lengths[0], len(lengths), 3
+    batch_sizes = [sum(L > t for L in lengths) for t in range(T)]
+    args, _ = _lstm_case(torch.float64, reverse, T=T, B=B, I=I, H=H, seed=3)
+    if not grad:
+        args = [a.detach() for a in args]
+    g = torch.Generator().manual_seed(4)
+    weights = [torch.randn(T, B, H, generator=g, dtype=torch.float64) for _ in range(3)]
+
+    def run():
+        y, h, c = lstm_sequence(*args, batch_sizes=batch_sizes, reverse=reverse)
+        if not grad:
+            return [y, h, c]
+        loss = (y * weights[0]).sum() + (h * weights[1][0]).sum() + (c * weights[2][0]).sum()
+        return [y, h, c, *torch.autograd.grad(loss, args)]
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        if threads > 1:
+            assert kernels.rows_per_thread(B, T, 4 * H * H) < B  # the split is exercised
+        # H = 130: gradients reach ~1e3 and sums of 520 products differ in order: 1e-12 relative
+        fused = assert_fused_equals_python(run, atol=1e-12 if H < 100 else 1e-9)
+    finally:
+        torch.set_num_threads(old)
+    y = fused[0]
+    for r, L in enumerate(lengths):  # padding stays 0
+        assert (y[L:, r] == 0).all()
+
+
+@needs_kernels
+def test_packed_lstm_layer_takes_the_fused_loop(monkeypatch):
+    """A PackedSequence through rnnkit.nn.LSTM reaches torch.ops.rnnkit.lstm_forward and
+    lstm_backward with its batch sizes (the Python loop would call neither)."""
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    calls = []
+    ops = torch.ops.rnnkit
+    for name in ("lstm_forward", "lstm_backward"):
+        real = getattr(ops, name)
+
+        def spy(*a, _real=real, _name=name, _at={"lstm_forward": 7, "lstm_backward": 10}[name]):
+            calls.append((_name, a[_at] is not None))  # the batch_sizes argument
+            return _real(*a)
+
+        monkeypatch.setattr(ops, name, spy, raising=False)
+    m = LSTM(3, 6, backend="rnnkit")
+    x = pack_padded_sequence(torch.randn(5, 3, 3), [5, 3, 2])
+    y, _ = m(x)
+    y.data.sum().backward()
+    assert calls == [("lstm_forward", True), ("lstm_backward", True)]
+
+
+@needs_kernels
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("packed", [False, True])
+@pytest.mark.parametrize("threads,H,P", [(1, 6, 4), (3, 130, 64)])
+def test_projected_lstm_fused_equals_python_loop(reverse, packed, threads, H, P):
+    """proj_size runs the fused loops too: r_t = o tanh(c_t), h_t = r_t W_hr^T per step,
+    and backward dr = dh_t W_hr with every dh_t kept for dW_hr. Equal to the Python loop
+    in outputs and in all eight gradients, padded or packed, either direction, and with
+    the rows split over three threads."""
+    lengths = [9, 9, 9, 8, 7, 7, 6, 5, 3, 3, 1, 0] if threads > 1 else [7, 7, 6, 3, 1, 0]
+    lengths = lengths if packed else [lengths[0]] * len(lengths)
+    T, B, I = lengths[0], len(lengths), 3
+    batch_sizes = [sum(L > t for L in lengths) for t in range(T)] if packed else None
+    g = torch.Generator().manual_seed(5)
+
+    def r(*shape, scale=1.0):
+        return (torch.randn(*shape, generator=g, dtype=torch.float64) * scale).requires_grad_()
+
+    k = H**-0.5  # torch's init scale: with unit weights at H = 130 the recurrence is chaotic
+    # and rounding differences grow 10x per step
+    args = [r(T, B, I), r(B, P), r(B, H), r(4 * H, I, scale=k), r(4 * H, P, scale=k), r(4 * H),
+            r(4 * H), r(P, H, scale=k)]
+    weights = [torch.randn(T, B, P, generator=g, dtype=torch.float64), torch.randn(B, P, generator=g,
+               dtype=torch.float64), torch.randn(B, H, generator=g, dtype=torch.float64)]
+
+    def run():
+        y, h, c = lstm_sequence(*args, batch_sizes=batch_sizes, reverse=reverse)
+        loss = (y * weights[0]).sum() + (h * weights[1]).sum() + (c * weights[2]).sum()
+        with torch.no_grad():
+            y2, h2, c2 = lstm_sequence(*args, batch_sizes=batch_sizes, reverse=reverse)
+        return [y, h, c, y2, h2, c2, *torch.autograd.grad(loss, args)]
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        if threads > 1:
+            assert kernels.rows_per_thread(B, T, 4 * H * P + P * H) < B
+        assert_fused_equals_python(run, atol=1e-12 if H < 100 else 1e-9)
+    finally:
+        torch.set_num_threads(old)
+
+
+@needs_kernels
+def test_projected_lstm_gradcheck_on_the_fused_loop():
+    g = torch.Generator().manual_seed(6)
+
+    def r(*shape):
+        return torch.randn(*shape, generator=g, dtype=torch.float64).requires_grad_()
+
+    T, B, I, H, P = 4, 3, 2, 3, 2
+    args = [r(T, B, I), r(B, P), r(B, H), r(4 * H, I), r(4 * H, P), r(4 * H), r(4 * H), r(P, H)]
+    assert torch.autograd.gradcheck(lambda *a: lstm_sequence(*a, batch_sizes=[3, 2, 2, 1]), args)
+    assert torch.autograd.gradcheck(lambda *a: lstm_sequence(*a, reverse=True), args)

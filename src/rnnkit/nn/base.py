@@ -16,9 +16,10 @@ G is 4 for LSTM (gates i, f, g, o), 3 for GRU (r, z, n) and 1 for RNN. H_out is
 and D·H_out above it (D = 2 when bidirectional).
 
 Backend rule (``backend="auto"``): this package's code when torch has no fused kernel
-for the configuration, or, for the modes in ``AUTO_RNNKIT_ON_CPU``, on CPU (float32/64)
-when autograd records and the hand-written BPTT kernels are available; torch's fused
-kernel otherwise (oneDNN for the LSTM on CPU, cuDNN on GPU, any kernel for inference). See docs/nn.md for the measurements behind it. ``SEQUENCE_IMPL`` picks, for the "rnnkit" path, between the
+for the configuration; torch's kernel when only the plain-autograd loops could run;
+otherwise the decision table of ``rnnkit.nn.backend_choice`` (mode, training or
+inference, packed, projection, hidden size, device, dtype, fused loops built), filled
+from benchmarks/bench_layers.py (docs/performance.md). ``SEQUENCE_IMPL`` picks, for the "rnnkit" path, between the
 hand-written BPTT kernels in ``rnnkit.nn.bptt`` and the plain-autograd loops in
 ``rnnkit.nn.functional``; tests switch it to run both.
 """
@@ -33,19 +34,15 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
 from rnnkit.errors import RnnkitError
-from rnnkit.nn import stack
+from rnnkit.nn import backend_choice, kernels, stack
 from rnnkit.nn.extensions import runner as ext_runner
 from rnnkit.nn.extensions import stateful as ext_stateful
 from rnnkit.nn.extensions.options import Extensions
 from rnnkit.nn.packing import permute, unpack_input
 
-__all__ = ["RNNBase", "BACKENDS", "GATES", "AUTO_RNNKIT_ON_CPU"]
+__all__ = ["RNNBase", "BACKENDS", "GATES"]
 
 BACKENDS = ("auto", "rnnkit", "torch")
-# Modes for which "auto" prefers the "rnnkit" path on CPU when training (autograd on and
-# the weights require grad) once rnnkit.nn.bptt provides it: torch has no oneDNN kernel
-# for them and the hand-written BPTT measured faster there (docs/nn.md).
-AUTO_RNNKIT_ON_CPU = frozenset({"GRU", "RNN_TANH", "RNN_RELU"})
 GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 
@@ -307,8 +304,9 @@ class RNNBase(nn.Module):
         extensions = getattr(self, "extensions", None)
         return extensions.describe() if extensions is not None and extensions.active else None
 
-    def resolved_backend(self) -> str:
-        """"torch" or "rnnkit": what a forward call runs now (see the module doc)."""
+    def resolved_backend(self, packed: bool = False, rows: int | None = None) -> str:
+        """"torch" or "rnnkit": what a forward call runs now (``packed``: for PackedSequence
+        input; ``rows``: B·T of the call, when known; see the module doc)."""
         reason = self.torch_kernel_unsupported()
         if self.backend == "torch":
             if reason is not None:
@@ -319,17 +317,24 @@ class RNNBase(nn.Module):
             return "torch"
         if self.backend == "rnnkit" or reason is not None:
             return "rnnkit"
-        weight = self.weight_ih_l0
-        if (
-            self.mode in AUTO_RNNKIT_ON_CPU
-            and weight.device.type == "cpu"
-            and weight.dtype in (torch.float32, torch.float64)
-            and torch.is_grad_enabled()
-            and weight.requires_grad
-            and stack.has_fast_kernel(self.mode)
-        ):
-            return "rnnkit"
-        return "torch"
+        # asked on every forward: direct lookups (nn.Module.__getattr__ and .device cost µs)
+        weight = self._parameters.get("weight_ih_l0")
+        if weight is None:
+            weight = self.weight_ih_l0
+        if not stack.has_fast_kernel(self.mode):  # only the plain-autograd loops: torch
+            return "torch"
+        cpu = weight.is_cpu
+        return backend_choice.choose(
+            self.mode,
+            torch.is_grad_enabled() and weight.requires_grad,
+            packed,
+            self.proj_size > 0,
+            self.hidden_size,
+            "cpu" if cpu else weight.device.type,
+            weight.dtype,
+            cpu and kernels.available(),
+            rows is not None and rows <= backend_choice.SMALL_CALL_ROWS,
+        )
 
     def run(self, input: Tensor, hx: tuple, batch_sizes: Tensor | None) -> tuple[Tensor, tuple]:
         """Run the checked input through all layers.
@@ -338,7 +343,8 @@ class RNNBase(nn.Module):
         ``batch_sizes`` is given; ``hx``: tuple of (L·D, B, H_out) [and (L·D, B, H)].
         Returns the output in the input's layout and the tuple of final states.
         """
-        if self.resolved_backend() == "torch":
+        rows = input.numel() // max(1, input.size(-1))  # B·T (or packed N)
+        if self.resolved_backend(batch_sizes is not None, rows) == "torch":
             return self._run_torch(input, hx, batch_sizes)
         return stack.run_layers(self, input, hx, batch_sizes)
 

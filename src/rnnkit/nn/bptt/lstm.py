@@ -39,6 +39,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.nn import kernels
+from rnnkit.nn.backend_choice import SMALL_CALL_ROWS
 from rnnkit.nn.bptt._autograd import lstm_loop, recompute_grads
 from rnnkit.nn.gemm import StepMatmul, input_projection
 from rnnkit.nn.bptt._schedule import Schedule, const, rows
@@ -64,8 +65,19 @@ def _scaled_weights(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tenso
 
 
 def _fused(x: Tensor, sched: Schedule, w_hr) -> bool:
-    """Whether the C++ time loops (rnnkit.nn.kernels) run this call (unpacked, no projection)."""
-    return not sched.packed and w_hr is None and kernels.applies(x, "lstm_forward")
+    """Whether the C++ time loops (rnnkit.nn.kernels) run this call: CPU float32/64,
+    packed input and projections included."""
+    return kernels.applies(x, "lstm_forward")
+
+
+def _batch_sizes(sched: Schedule) -> Tensor | None:
+    """The schedule's batch sizes as the (T,) int64 CPU tensor the kernels read, or None."""
+    if not sched.packed:
+        return None
+    bs = getattr(sched, "_bs_tensor", None)
+    if bs is None:
+        bs = sched._bs_tensor = torch.tensor(sched.bs, dtype=torch.int64)
+    return bs
 
 
 def _summed_bias(b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor | None:
@@ -75,38 +87,47 @@ def _summed_bias(b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor | None:
     return (b_ih.detach() if b_ih is not None else 0) + (b_hh.detach() if b_hh is not None else 0)
 
 
-def _forward_fused(x, h0, c0, w_ih, w_hh, b_ih, b_hh, sched: Schedule, save: bool):
+def _forward_fused(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched: Schedule, save: bool):
     """The forward loop in C++ (kernels/lstm.cpp), on the unscaled weights; same outputs
-    and saved tensors as the Python loop below."""
+    and saved tensors as the Python loop below. Packed input and projections run on
+    BLAS (the oneDNN weights are packed for whole row blocks and plain LSTMs)."""
     T, B, I = x.shape
     H = w_hh.shape[0] // 4
     w_ih, w_hh, bias = w_ih.detach(), w_hh.detach(), _summed_bias(b_ih, b_hh)
+    w_hr = w_hr.detach().contiguous() if w_hr is not None else None
     h0d, c0s = h0.detach().contiguous(), (c0.detach() * 2).contiguous()  # the cell runs on c2 = 2c
     last = sched.order[-1]
-    if not save and kernels.applies(x, "lstm_infer"):
+    plain = not sched.packed and w_hr is None
+    if plain and not save and T * B > SMALL_CALL_ROWS and kernels.applies(x, "lstm_infer"):
         # Inference: one GEMM per step on [x_t, h_{t-1}] with [W_ih | W_hh]; no G buffer.
+        # (Not for a few rows, as in generation: copying the weights into [W_ih | W_hh]
+        # then costs more than the steps; measured 2x slower at B = T = 1, H = 512.)
         w_cat = torch.cat([w_ih, w_hh], 1)  # (4H, I + H)
         rec = StepMatmul(w_cat, kernels.rows_per_thread(B, T, w_cat.numel()), steps=T)
         y, c2 = torch.ops.rnnkit.lstm_infer(
             x.detach().contiguous(), h0d, c0s, w_cat.t(), bias, rec.packed, sched.reverse
         )
         return y, y[last].clone(), c2.mul_(0.5), None
-    G = input_projection(x.reshape(T * B, I), w_ih, bias).view(
-        T, B, 4 * H
-    )  # then the gates, in place
-    rec = StepMatmul(w_hh, kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
-    y, C, TC = torch.ops.rnnkit.lstm_forward(
-        G, h0d, c0s, w_hh.contiguous().t(), rec.packed, sched.reverse, save
+    G = input_projection(x.reshape(T * B, I), w_ih, bias).view(T, B, 4 * H)  # then the gates
+    onednn = None
+    if plain:
+        onednn = StepMatmul(w_hh, kernels.rows_per_thread(B, T, w_hh.numel()), steps=T).packed
+    y, C, TC, R = torch.ops.rnnkit.lstm_forward(
+        G, h0d, c0s, w_hh.contiguous().t(), onednn, sched.reverse, save, _batch_sizes(sched), w_hr
     )
-    h_n = y[last].clone()
-    if save:
-        return y, h_n, C[last] * 0.5, (G, C, TC, None)
-    return y, h_n, C.mul_(0.5), None
+    R = R if R is not None and R.numel() else None
+    if sched.packed:
+        h_n = sched.final_state(y, h0d)
+        c_n = sched.final_state(C, c0s).mul_(0.5) if save else C.mul_(0.5)
+    else:
+        h_n = y[last].clone()
+        c_n = C[last] * 0.5 if save else C.mul_(0.5)
+    return y, h_n, c_n, ((G, C, TC, R) if save else None)
 
 
 def _forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched: Schedule, save: bool):
     if _fused(x, sched, w_hr):
-        return _forward_fused(x, h0, c0, w_ih, w_hh, b_ih, b_hh, sched, save)
+        return _forward_fused(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched, save)
     T, B, I = x.shape
     H = w_hh.shape[0] // 4
     P = h0.shape[1]
@@ -183,9 +204,11 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
     P = h0.shape[1]
     packed = sched.packed
     if _fused(x, sched, w_hr):
-        back = StepMatmul(w_hh.t(), kernels.rows_per_thread(B, T, w_hh.numel()), steps=T)
+        back = None
+        if not packed and w_hr is None:
+            back = StepMatmul(w_hh.t(), kernels.rows_per_thread(B, T, w_hh.numel()), steps=T).packed
         c0s = (c0.detach() * 2).contiguous()
-        dG, dh, DC = torch.ops.rnnkit.lstm_backward(
+        dG, dh0, DC, dh_hist = torch.ops.rnnkit.lstm_backward(
             G,
             C,
             TC,
@@ -194,11 +217,13 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
             dh_n.contiguous(),
             dc_n.contiguous(),
             w_hh.detach().contiguous(),
-            back.packed,
+            back,
             sched.reverse,
+            _batch_sizes(sched),
+            w_hr.detach().contiguous() if w_hr is not None else None,
         )
-        DH = None
-        return _weight_grads(x, h0, w_ih, w_hr, R, y, sched, needs, dG, dh, DH, DC)
+        dh_hist = dh_hist if w_hr is not None else None
+        return _weight_grads(x, h0, w_ih, w_hr, R, y, sched, needs, dG, dh0, dh_hist, DC)
 
     # Gate-derivative factors for all steps at once, per unit of dc2 = ∂L/∂c2 (c2 = 2c)
     # and of dr, written into two preallocated buffers.                 (T, B, H) each
@@ -252,19 +277,20 @@ def _backward(saved, sched: Schedule, needs, dy, dh_n, dc_n):
             dh = back.step(dys[tp], dGs[t], out=out)  # dh_{t-1}  (B, P)
         if hist and dh.data_ptr() != out.data_ptr():
             out.copy_(dh)
-    if packed:
-        dh = None
-    return _weight_grads(x, h0, w_ih, w_hr, R, y, sched, needs, dG, dh, DH, DC * 2)
+    dh0 = (sched.initial_grad(DH) if needs[1] else None) if packed else dh
+    dh_hist = (DH[:-1] if sched.reverse else DH[1:]) if hist else None  # (T, B, P) time order
+    return _weight_grads(x, h0, w_ih, w_hr, R, y, sched, needs, dG, dh0, dh_hist, DC * 2)
 
 
-def _weight_grads(x, h0, w_ih, w_hr, R, y, sched: Schedule, needs, dG, dh, DH, dc0):
-    """The gradients after the time loop: large GEMMs over all T·B rows."""
+def _weight_grads(x, h0, w_ih, w_hr, R, y, sched: Schedule, needs, dG, dh0, dh_hist, dc0):
+    """The gradients after the time loop: large GEMMs over all T·B rows. ``dh_hist``
+    (T, B, P): every dh_t in time order, with a projection (for dW_hr)."""
     T, B, I = x.shape
     H, P = dG.shape[-1] // 4, h0.shape[1]
     packed = sched.packed
     dG2 = dG.view(T * B, 4 * H)
     d_x = torch.mm(dG2, w_ih).view(T, B, I) if needs[0] else None
-    dh0 = (sched.initial_grad(DH) if packed else dh) if needs[1] else None
+    dh0 = dh0 if needs[1] else None
     d_w_ih = dG2.t().mm(x.reshape(T * B, I)) if needs[3] else None
     d_w_hh = None
     if needs[4]:
@@ -272,8 +298,7 @@ def _weight_grads(x, h0, w_ih, w_hr, R, y, sched: Schedule, needs, dG, dh, DH, d
     d_b = dG2.sum(0) if (needs[5] or needs[6]) else None
     d_w_hr = None
     if w_hr is not None and needs[7]:
-        dh_t = DH[:-1] if sched.reverse else DH[1:]  # (T, B, P) in time order
-        d_w_hr = dh_t.reshape(T * B, P).t().mm(R.view(T * B, H))
+        d_w_hr = dh_hist.reshape(T * B, P).t().mm(R.reshape(T * B, H))
     return (
         d_x,
         dh0,
