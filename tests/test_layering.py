@@ -22,6 +22,7 @@ ALLOWED = {
     "models": {"errors", "nn", "data"},
     "training": {"errors", "nn", "data", "models", "datasets"},
     "cli": {"errors", "nn", "data", "models", "datasets", "training", "reference"},
+    "diagnostics": {"errors", "nn", "training"},
 }
 
 
