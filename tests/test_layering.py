@@ -21,7 +21,7 @@ ALLOWED = {
     "data": {"errors", "datasets"},
     "models": {"errors", "nn", "data"},
     "training": {"errors", "nn", "data", "models", "datasets"},
-    "cli": {"errors", "nn", "data", "models", "datasets", "training", "reference"},
+    "cli": {"errors", "nn", "data", "models", "datasets", "training", "reference", "diagnostics"},
     "diagnostics": {"errors", "nn", "training"},
 }
 
