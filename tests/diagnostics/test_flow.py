@@ -59,19 +59,28 @@ def _oracle_direction(kind, layer, x, k, d, keep):
             h = (1 - z) * h + z * _g(ph)
         keep[(k, d, t)] = h
         hs[t] = h
-    return torch.stack(hs)  # (T, B, H) in time order
+    return torch.stack(hs), (h, c)  # (T, B, H) in time order; the last processed states
 
 
-def _oracle(kind, layer, x, loss_of_output):
-    """(output, {key: ∂L/∂h (T, B, H)}) by autograd on the retained states."""
+def _oracle(kind, layer, x, loss_of_output, with_states=False):
+    """(output, {key: ∂L/∂h (T, B, H)}) by autograd on the retained states.
+
+    ``loss_of_output(out)``, or ``loss_of_output(out, h_n, c_n)`` when ``with_states``."""
     D = 2 if layer.bidirectional else 1
     inp = x.transpose(0, 1) if layer.batch_first else x
-    keep = {}
+    keep, finals = {}, []
     for k in range(layer.num_layers):
-        inp = torch.cat([_oracle_direction(kind, layer, inp, k, d, keep) for d in range(D)], -1)
+        runs = [_oracle_direction(kind, layer, inp, k, d, keep) for d in range(D)]
+        finals += [final for _, final in runs]
+        inp = torch.cat([hs for hs, _ in runs], -1)
     out = inp.transpose(0, 1) if layer.batch_first else inp
     states = list(keep.values())
-    grads = torch.autograd.grad(loss_of_output(out), states, allow_unused=True)
+    if with_states:
+        h_n, c_n = torch.stack([h for h, _ in finals]), torch.stack([c for _, c in finals])
+        value = loss_of_output(out, h_n, c_n)
+    else:
+        value = loss_of_output(out)
+    grads = torch.autograd.grad(value, states, allow_unused=True)
     by_key = {}
     for (k, d, t), g in zip(keep, grads):
         key = f"l{k}" + ("_reverse" if d else "")
@@ -127,7 +136,7 @@ def test_a_callable_loss_and_a_task_model_loss_agree_with_autograd():
     x, y = x.double(), y.double()
     _, expected = _oracle("gru", model.rnn, x, lambda out: F.mse_loss(model.readout(out), y))
     got, value = hidden_gradients(model, (x, y))  # loss="auto": model.compute_loss((x, y))
-    assert value == pytest.approx(float(model.compute_loss((x, y))), abs=1e-12)
+    assert value == pytest.approx(float(model.compute_loss((x, y)).detach()), abs=1e-12)
     torch.testing.assert_close(got["l0"], expected["l0"], rtol=0, atol=TOL)
     got, _ = hidden_gradients(model.rnn, x, loss=lambda out: F.mse_loss(model.readout(out), y))
     torch.testing.assert_close(got["l0"], expected["l0"], rtol=0, atol=TOL)
@@ -172,3 +181,59 @@ def test_bad_arguments_are_one_line_errors():
         gradient_flow(layer, torch.randn(T, B, 2))
     with pytest.raises(RnnkitError, match="loss must be 'auto', 'last', 'every' or a callable, got 'first'"):
         gradient_flow(layer, torch.randn(T, B, I), loss="first")
+
+
+def test_an_rnnkit_task_model_uses_its_own_compute_loss():
+    """RecurrentModel keeps its layer as .rnn and calls it once inside compute_loss."""
+    from rnnkit.models.recurrent import RecurrentModel
+
+    model = RecurrentModel(I, H, 2, cell="lstm", num_layers=2, bidirectional=True).double()
+    x, y = torch.randn(B, T, I, dtype=torch.float64), torch.randn(B, 2, dtype=torch.float64)
+    saved = model.rnn
+
+    def loss_of_output(out):  # what compute_loss does after the layer, head "last"
+        D = 2
+        final = torch.cat([out[:, -1, :H], out[:, 0, H:]], -1)  # [h_T^fwd ; h_1^bwd]  (B, 2H)
+        assert final.shape == (B, D * H)
+        return F.mse_loss(model.fc(final), y)
+
+    _, expected = _oracle("lstm", model.rnn, x, loss_of_output)
+    got, value = hidden_gradients(model, (x, y))
+    assert model.rnn is saved  # put back
+    assert value == pytest.approx(float(model.compute_loss((x, y)).detach()), abs=1e-12)
+    for key in ("l0", "l0_reverse", "l1", "l1_reverse"):
+        torch.testing.assert_close(got[key], expected[key], rtol=0, atol=TOL)
+    with pytest.raises(RnnkitError, match="packed or padded batches"):
+        gradient_flow(model, (x, y, torch.tensor([T, T - 1, T - 2])))
+
+
+class _FinalStateLoss(torch.nn.Module):
+    """A task model whose loss reads the final states h_n and c_n of every layer."""
+
+    def __init__(self, rnn, y):
+        super().__init__()
+        self.rnn, self.y = rnn, y
+
+    def compute_loss(self, batch):
+        out, state = self.rnn(batch)
+        h_n, c_n = state if isinstance(state, tuple) else (state, None)
+        value = ((out[-1] - 0.1) ** 2).mean() + (h_n * self.y).sum()
+        return value if c_n is None else value + (c_n ** 2).sum() / 3
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "mingru"])
+def test_losses_on_the_final_states_reach_every_layer(kind):
+    layer = _layer(kind, num_layers=2, bidirectional=True)
+    y = torch.randn(4, B, H, dtype=torch.float64)
+    model = _FinalStateLoss(layer, y)
+    x = torch.randn(T, B, I, dtype=torch.float64)
+
+    def oracle_loss(out, h_n, c_n):
+        value = ((out[-1] - 0.1) ** 2).mean() + (h_n * y).sum()
+        return value + (c_n ** 2).sum() / 3 if kind == "lstm" else value
+
+    _, expected = _oracle(kind, layer, x, oracle_loss, with_states=True)
+    got, value = hidden_gradients(model, x)
+    assert value == pytest.approx(float(model.compute_loss(x).detach()), abs=1e-12)
+    for key in ("l0", "l0_reverse", "l1", "l1_reverse"):
+        torch.testing.assert_close(got[key], expected[key], rtol=0, atol=TOL)

@@ -126,10 +126,15 @@ def _run_forward(layer: nn.Module, mode: str, x: Tensor):
     return inp, state, records
 
 
-def _run_backward(layer: nn.Module, mode: str, records, dY: Tensor) -> dict[str, Tensor]:
-    """dY (T, B, D·H) at the top -> {key: ∂L/∂h (T, B, H) in time order}."""
+def _run_backward(layer: nn.Module, mode: str, records, dY: Tensor, d_state) -> dict[str, Tensor]:
+    """dY (T, B, D·H) at the top and ∂L/∂(final states) -> {key: ∂L/∂h (T, B, H), time order}.
+
+    ``d_state``: ∂L/∂h_n (L·D, B, H) (and ∂L/∂c_n for the LSTM, as a pair), or None; each
+    row joins its layer-direction's last processed step.
+    """
     D = 2 if layer.bidirectional else 1
     H = layer.hidden_size
+    dh_n, dc_n = (d_state if isinstance(d_state, tuple) else (d_state, None))
     grads: dict[str, Tensor] = {}
     G_above = dY
     for k in reversed(range(layer.num_layers)):
@@ -138,7 +143,11 @@ def _run_backward(layer: nn.Module, mode: str, records, dY: Tensor) -> dict[str,
             if k_ != k:
                 continue
             G = G_above[..., d * H:(d + 1) * H]  # (T, B, H)
-            dh, dx = steps.backward(mode, hs, cache, G if d == 0 else G.flip(0), w)
+            G = G.clone() if d == 0 else G.flip(0)  # processing order
+            if dh_n is not None:
+                G[-1] += dh_n[k * D + d]  # h_n is the last processed h_t
+            dc_last = dc_n[k * D + d] if dc_n is not None else None
+            dh, dx = steps.backward(mode, hs, cache, G, w, dc_last)
             grads[f"l{k}" + ("_reverse" if d else "")] = dh if d == 0 else dh.flip(0)
             dx = dx if d == 0 else dx.flip(0)
             dX = dx if dX is None else dX + dx
@@ -224,6 +233,11 @@ def hidden_gradients(model: nn.Module, batch, *, loss: Loss = "auto") -> tuple[d
         x_tm = x.transpose(0, 1) if batch_first else x  # (T, B, I)
         Y, state, records = _run_forward(layer, mode, x_tm.to(layer.weight_ih_l0.dtype))
     Y = Y.detach().requires_grad_(True)  # (T, B, D·H): autograd only for the loss head
+    if isinstance(state, tuple):
+        state = tuple(s.detach().requires_grad_(True) for s in state)
+    else:
+        state = state.detach().requires_grad_(True)
+    leaves = [Y, *state] if isinstance(state, tuple) else [Y, state]
     with torch.enable_grad():
         out = Y.transpose(0, 1) if batch_first else Y
         if loss == "task":
@@ -234,11 +248,12 @@ def hidden_gradients(model: nn.Module, batch, *, loss: Loss = "auto") -> tuple[d
             value = _readout_loss(loss, Y)
         if not isinstance(value, Tensor) or value.numel() != 1:
             raise RnnkitError("gradient_flow: the loss must be a scalar tensor")
-        (dY,) = torch.autograd.grad(value, Y, allow_unused=True)
-    if dY is None:
-        dY = torch.zeros_like(Y)
+        found = torch.autograd.grad(value, leaves, allow_unused=True)
+    dY, *d_state = [torch.zeros_like(t) if g is None else g for t, g in zip(leaves, found)]
     with torch.no_grad():
-        return _run_backward(layer, mode, records, dY), float(value.detach())
+        grads = _run_backward(layer, mode, records, dY, tuple(d_state) if len(d_state) == 2
+                              else d_state[0])
+    return grads, float(value.detach())
 
 
 def _task_loss(model: nn.Module, batch, x: Tensor, out: Tensor, state) -> Tensor:

@@ -73,12 +73,13 @@ def _lstm_forward(x, w_ih, w_hh, b_ih, b_hh):
     return torch.stack(hs), cache
 
 
-def _lstm_backward(hs, cache, G, w_ih, w_hh):
+def _lstm_backward(hs, cache, G, w_ih, w_hh, dc_last=None):
     T = G.shape[0]
     dA = G.new_empty(T, G.shape[1], 4 * G.shape[2])  # (T, B, 4H)
     dh = torch.empty_like(G)
     carry = torch.zeros_like(G[0])
-    dc_next = torch.zeros_like(G[0])  # ∂L/∂c_t arriving through c_{t+1} = f_{t+1} ⊙ c_t + …
+    # ∂L/∂c_t arriving through c_{t+1} = f_{t+1} ⊙ c_t + … (at t = T: from c_n, if used)
+    dc_next = torch.zeros_like(G[0]) if dc_last is None else dc_last
     for t in reversed(range(T)):
         i, f, g, o = cache["gates"][t]
         g_h = G[t] + carry  # ∂L/∂h_t
@@ -191,12 +192,14 @@ def forward(mode: str, x: Tensor, weights: tuple):
     return hs, cache
 
 
-def backward(mode: str, hs: Tensor, cache: dict, G: Tensor, weights: tuple):
-    """(dh, dx) for one layer-direction; see the module docstring."""
+def backward(mode: str, hs: Tensor, cache: dict, G: Tensor, weights: tuple,
+             dc_last: Tensor | None = None):
+    """(dh, dx) for one layer-direction; see the module docstring. ``dc_last``: ∂L/∂c_T
+    from outside (the LSTM's final cell state), if any."""
     if mode in ("RNN_TANH", "RNN_RELU"):
         return _rnn_backward(hs, cache, G, weights[0], weights[1])
     if mode == "LSTM":
-        return _lstm_backward(hs, cache, G, weights[0], weights[1])
+        return _lstm_backward(hs, cache, G, weights[0], weights[1], dc_last)
     if mode == "GRU":
         return _gru_backward(hs, cache, G, weights[0], weights[1])
     return _min_backward(hs, cache, G, weights[0], None)

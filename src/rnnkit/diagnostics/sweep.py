@@ -103,7 +103,8 @@ class RunResult:
     span_before: int
     metric: str
     score: float
-    seconds: float
+    seconds: float  # wall clock
+    cpu_seconds: float  # this process's CPU time (all threads)
     norms_before: np.ndarray = field(repr=False)
     norms_after: np.ndarray = field(repr=False)
     history: list[tuple[int, float]] = field(default_factory=list, repr=False)
@@ -123,7 +124,7 @@ def train_one(cfg: DiagnoseConfig, cell: str, T: int,
               save_to: Optional[Path] = None) -> RunResult:
     """Train ``cell`` on ``cfg.task`` at length T; ``advance(n)`` reports n steps done."""
     spec = problem(cfg.task)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     torch.manual_seed(cfg.seed)
     model = TaskModel(cfg.task, cell, cfg.hidden_size)
     x_eval, y_eval = spec.held_out(cfg.eval_size, T, seed=cfg.seed + 10**6)
@@ -154,7 +155,8 @@ def train_one(cfg: DiagnoseConfig, cell: str, T: int,
     return RunResult(
         cell=cell, T=T, solved=bool(solved), steps=step, effective_span=after.span("l0"),
         span_before=before.span("l0"), metric=spec.metric, score=float(score),
-        seconds=time.perf_counter() - start, norms_before=before.norms["l0"],
+        seconds=time.perf_counter() - start, cpu_seconds=time.process_time() - cpu_start,
+        norms_before=before.norms["l0"],
         norms_after=after.norms["l0"], history=history,
     )
 
@@ -179,7 +181,7 @@ def diagnose(cfg: DiagnoseConfig, out: Optional[Path] = None, *, progress: bool 
                 log(f"{cell:>6} T={T:<5} {'solved' if result.solved else 'not solved':<10} "
                     f"after {result.steps} steps, {result.metric} {result.score:.4g}, "
                     f"span {result.span_before} -> {result.effective_span} "
-                    f"({result.seconds:.1f} s)")
+                    f"({result.seconds:.1f} s, {result.cpu_seconds:.1f} s CPU)")
     summary = {"task": cfg.task, "results": [r.row() for r in results]}
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
