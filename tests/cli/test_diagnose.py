@@ -15,8 +15,16 @@ TINY = ["--lengths", "8,12", "--max-steps", "30", "--eval-every", "10", "--eval-
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
+    import torch
+
     out = tmp_path_factory.mktemp("diag") / "run"
-    result = runner.invoke(app, ["diagnose", *TINY, "--out", str(out), "--json"])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        result = runner.invoke(app, ["diagnose", *TINY, "--out", str(out), "--json"])
+        assert torch.get_num_threads() == 2  # the sweep's one thread is given back
+    finally:
+        torch.set_num_threads(threads)
     return result, out
 
 

@@ -237,3 +237,19 @@ def test_losses_on_the_final_states_reach_every_layer(kind):
     assert value == pytest.approx(float(model.compute_loss(x).detach()), abs=1e-12)
     for key in ("l0", "l0_reverse", "l1", "l1_reverse"):
         torch.testing.assert_close(got[key], expected[key], rtol=0, atol=TOL)
+
+
+def test_in_float64_keeps_what_float32_underflows():
+    from rnnkit.diagnostics.flow import in_float64
+
+    layer = RNN(I, H)
+    with torch.no_grad():
+        layer.weight_hh_l0.mul_(0.3)  # decays by about 1e-120 over 120 steps
+    x = torch.randn(120, B, I)
+    n32 = gradient_flow(layer, x).norms["l0"]
+    model64, x64 = in_float64(layer, (x, torch.tensor([1, 2])))
+    assert layer.weight_hh_l0.dtype == torch.float32  # the model itself is untouched
+    assert x64[0].dtype == torch.float64 and x64[1].dtype == torch.int64
+    n64 = gradient_flow(model64, x64[0]).norms["l0"]
+    assert n32[0] == 0.0 and 1e-300 < n64[0] < 1e-45  # below float32's smallest subnormal
+    np.testing.assert_allclose(n64[-20:], n32[-20:], rtol=1e-4)

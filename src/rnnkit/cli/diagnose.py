@@ -45,6 +45,8 @@ def diagnose(
     eval_every: Annotated[int, typer.Option(help="Score the held-out set every N steps.")] = 100,
     eval_size: Annotated[int, typer.Option(help="Held-out sequences (adding, copy).")] = 500,
     seed: Annotated[int, typer.Option(help="Seed for weights and data.")] = 0,
+    threads: Annotated[int, typer.Option(help="torch threads while training (1 is fastest "
+                                              "at the default sizes).")] = 1,
     out: Annotated[Optional[Path], typer.Option(
         "--out", help="Folder for the table, plots and models (default runs/diagnose-<time>).")] = None,
     model: Annotated[Optional[Path], typer.Option(
@@ -69,7 +71,7 @@ def diagnose(
         task=task, lengths=parse_ints("--lengths", lengths) if lengths else (),
         cells=tuple(c.strip() for c in cells.split(",") if c.strip()), hidden_size=hidden_size,
         batch_size=batch_size, max_steps=max_steps, lr=float(lr), eval_every=eval_every,
-        eval_size=eval_size, seed=seed,
+        eval_size=eval_size, seed=seed, threads=threads,
     )
     summary, _ = run(cfg, folder, progress=progress and not as_json,
                      log=None if as_json else typer.echo)

@@ -64,7 +64,7 @@ def plot_gradient_flow(results: list, path: str | Path, fraction: float = 0.01) 
                for a in ("norms_before", "norms_after")), default=1e-3)
     high = max((np.nanmax(_relative(getattr(r, a))) for r in results
                 for a in ("norms_before", "norms_after")), default=1.0)
-    axes[0][0].set_ylim(bottom=max(low, 1e-40) / 3, top=max(high, 1.0) * 3)  # shared axes
+    axes[0][0].set_ylim(bottom=max(low, 1e-300) / 3, top=max(high, 1.0) * 3)  # shared axes
     axes[0][0].set_ylabel("at initialisation\n‖∂L/∂h_t‖ / ‖∂L/∂h_T‖")
     axes[1][0].set_ylabel("after training\n‖∂L/∂h_t‖ / ‖∂L/∂h_T‖")
     axes[0][-1].legend(fontsize=8, loc="lower right")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rnnkit.diagnostics.flow import gradient_flow
+from rnnkit.diagnostics.flow import gradient_flow, in_float64
 from rnnkit.diagnostics.model import load
 from rnnkit.diagnostics.problems import problem
 from rnnkit.errors import ConfigError
@@ -28,7 +28,8 @@ def inspect_model(dir: str | Path, out: str | Path, *, loss: str = "auto", seed:
     model.eval()
     spec = problem(cfg["task"])
     x, y = spec.held_out(FLOW_BATCH, cfg["T"], seed=seed + 2 * 10**6)
-    flow = gradient_flow(model, (x[:FLOW_BATCH], y[:FLOW_BATCH]), loss=loss, fraction=fraction)
+    flow = gradient_flow(*in_float64(model, (x[:FLOW_BATCH], y[:FLOW_BATCH])), loss=loss,
+                         fraction=fraction)  # float64: vanishing gradients do not underflow
     out = Path(out)
     plot = plot_model_flow(flow, out / "model_gradient_flow.png",
                            title=f"{cfg['cell']} on {cfg['task']}, T={cfg['T']} ({Path(dir).name})")
