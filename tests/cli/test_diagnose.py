@@ -54,6 +54,9 @@ def test_the_run_folder_holds_table_plots_and_models(tiny_run):
         data = (out / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
     assert json.loads((out / "config.json").read_text())["lengths"] == [8, 12]
+    flows = json.loads((out / "gradient_norms.json").read_text())
+    assert [(f["cell"], f["T"], len(f["before"]), len(f["after"])) for f in flows][:2] == [
+        ("rnn", 8, 8, 8), ("lstm", 8, 8, 8)]
     for cell in ("rnn", "lstm", "gru", "mingru"):
         assert (out / "models" / f"{cell}-T12" / "model.safetensors").is_file()
 

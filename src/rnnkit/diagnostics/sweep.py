@@ -165,8 +165,9 @@ def train_one(cfg: DiagnoseConfig, cell: str, T: int,
 
 def diagnose(cfg: DiagnoseConfig, out: Optional[Path] = None, *, progress: bool = False,
              log: Optional[Callable[[str], None]] = None) -> tuple[dict, list[RunResult]]:
-    """Run the sweep; with ``out``, write config.json, results.json, table.txt, the two
-    plots and each trained model (models/<cell>-T<T>/). Returns (summary, results).
+    """Run the sweep; with ``out``, write config.json, results.json, table.txt,
+    gradient_norms.json (‖∂L/∂h_t‖ before and after, per cell and T), the two plots and
+    each trained model (models/<cell>-T<T>/). Returns (summary, results).
 
     torch runs with ``cfg.threads`` threads meanwhile (restored after): at these sizes
     (B = 32, H = 32) one thread is fastest, and on a busy 2-core machine two threads
@@ -205,6 +206,9 @@ def _diagnose(cfg: DiagnoseConfig, out: Optional[Path], *, progress: bool,
         (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n", encoding="utf-8")
         (out / "results.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         (out / "table.txt").write_text(table(summary) + "\n", encoding="utf-8")
+        flows = [{"cell": r.cell, "T": r.T, "before": r.norms_before.tolist(),
+                  "after": r.norms_after.tolist()} for r in results]
+        (out / "gradient_norms.json").write_text(json.dumps(flows) + "\n", encoding="utf-8")
         plot_gradient_flow(results, out / "gradient_flow.png", fraction=cfg.fraction)
         plot_accuracy(results, out / "accuracy_vs_T.png", task=cfg.task)
     return summary, results
