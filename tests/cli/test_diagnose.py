@@ -100,3 +100,32 @@ def test_a_folder_that_is_not_a_diagnostics_model_is_one_line(tmp_path):
     assert result.exit_code == 2
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
     assert "nope" in result.stderr
+
+
+@pytest.mark.parametrize("task,lengths,metric", [("copy", "5", "accuracy"), ("digits", "64", "accuracy")])
+def test_the_other_tasks_run_at_tiny_sizes(task, lengths, metric, tmp_path):
+    if task == "digits":
+        pytest.importorskip("sklearn")
+    result = runner.invoke(app, ["diagnose", "--task", task, "--lengths", lengths, "--cells",
+                                 "gru,mingru", "--max-steps", "10", "--eval-every", "5",
+                                 "--eval-size", "20", "--hidden-size", "6", "--json",
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["task"] == task
+    for row in summary["results"]:
+        assert row["metric"] == metric and 0.0 <= row["score"] <= 1.0
+        assert row["solved"] == (row["score"] >= (0.99 if task == "copy" else 0.9))
+    assert (tmp_path / "accuracy_vs_T.png").stat().st_size > 10_000
+
+
+def test_a_model_folder_of_another_command_is_named_in_one_line(tmp_path):
+    import torch
+
+    from rnnkit.training.checkpoint import save_model
+
+    save_model(tmp_path / "m", torch.nn.Linear(2, 2), {"input_size": 2, "cell": "lstm"})
+    result = runner.invoke(app, ["diagnose", "--model", str(tmp_path / "m"), "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: {str(tmp_path / 'm' / 'model.json')!r} is not a diagnostics "
+                             "model: missing task, hidden_size, num_layers, T\n")
