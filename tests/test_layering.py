@@ -26,7 +26,9 @@ ALLOWED = {
     "training": {"errors"},
     "tasks": {"errors", "nn", "data", "models", "datasets", "training"},
     "export": {"errors", "nn", "data", "models", "training"},
-    "cli": {"errors", "nn", "data", "models", "datasets", "training", "reference", "tasks", "export"},
+    "diagnostics": {"errors", "nn", "training"},
+    "cli": {"errors", "nn", "data", "models", "datasets", "training", "reference", "tasks", "export",
+            "diagnostics"},
 }
 
 

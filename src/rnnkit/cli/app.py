@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "rnnkit.cli.classify",
     "rnnkit.cli.datasets",
     "rnnkit.cli.export",
+    "rnnkit.cli.diagnose",
 )
 
 
