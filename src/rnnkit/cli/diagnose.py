@@ -34,25 +34,32 @@ def parse_ints(option: str, text: str) -> tuple[int, ...]:
 
 
 def diagnose(
-    task: Annotated[str, typer.Option(help="adding, copy or digits.")] = "adding",
+    task: Annotated[str, typer.Option(metavar="TEXT", help="adding, copy or digits.")] = "adding",
     lengths: Annotated[Optional[str], typer.Option(
-        "--lengths", help="Comma-separated T values (default: 25,50,100,200 for adding).")] = None,
-    cells: Annotated[str, typer.Option(help="Comma-separated cells.")] = "rnn,lstm,gru,mingru",
-    hidden_size: Annotated[int, typer.Option(help="Hidden size H.")] = 32,
-    batch_size: Annotated[int, typer.Option(help="Sequences per training step.")] = 32,
-    max_steps: Annotated[int, typer.Option(help="Training steps at most, per cell and T.")] = 3000,
-    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-2,
-    eval_every: Annotated[int, typer.Option(help="Score the held-out set every N steps.")] = 100,
-    eval_size: Annotated[int, typer.Option(help="Held-out sequences (adding, copy).")] = 500,
-    seed: Annotated[int, typer.Option(help="Seed for weights and data.")] = 0,
-    threads: Annotated[int, typer.Option(help="torch threads while training (1 is fastest "
-                                              "at the default sizes).")] = 1,
+        "--lengths", metavar="TEXT",
+        help="Comma-separated T values (default: 25,50,100,200 for adding).")] = None,
+    cells: Annotated[str, typer.Option(
+        metavar="TEXT", help="Comma-separated cells.")] = "rnn,lstm,gru,mingru",
+    hidden_size: Annotated[int, typer.Option(metavar="INT", help="Hidden size H.")] = 32,
+    batch_size: Annotated[int, typer.Option(metavar="INT", help="Sequences per training step.")] = 32,
+    max_steps: Annotated[int, typer.Option(
+        metavar="INT", help="Training steps at most, per cell and T.")] = 3000,
+    lr: Annotated[float, typer.Option(metavar="FLOAT", help="Adam learning rate.")] = 1e-2,
+    eval_every: Annotated[int, typer.Option(
+        metavar="INT", help="Score the held-out set every N steps.")] = 100,
+    eval_size: Annotated[int, typer.Option(
+        metavar="INT", help="Held-out sequences (adding, copy).")] = 500,
+    seed: Annotated[int, typer.Option(metavar="INT", help="Seed for weights and data.")] = 0,
+    threads: Annotated[int, typer.Option(
+        metavar="INT", help="torch threads while training (1 is fastest at the default sizes).")] = 1,
     out: Annotated[Optional[Path], typer.Option(
-        "--out", help="Folder for the table, plots and models (default runs/diagnose-<time>).")] = None,
+        "--out", metavar="PATH",
+        help="Folder for the table, plots and models (default runs/diagnose-<time>).")] = None,
     model: Annotated[Optional[Path], typer.Option(
-        "--model", help="Measure a saved diagnostics model (models/<cell>-T<T>) instead.")] = None,
+        "--model", metavar="PATH",
+        help="Measure a saved diagnostics model (models/<cell>-T<T>) instead.")] = None,
     loss: Annotated[str, typer.Option(
-        help="With --model: auto (the task loss), last or every (a fixed readout).")] = "auto",
+        metavar="TEXT", help="With --model: auto (the task loss), last or every (a fixed readout).")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on a terminal.")] = True,
 ) -> None:
