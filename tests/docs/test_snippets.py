@@ -48,6 +48,8 @@ BUDGET = {
                             "--set", "model.num_layers=1"],
     ("tutorial",): ["--set", "train.epochs=2"],
     ("demo",): ["--steps", "5"],
+    ("diagnose",): ["--lengths", "100", "--max-steps", "2", "--eval-every", "1", "--eval-size", "8",
+                    "--hidden-size", "4", "--batch-size", "4", "--no-progress"],
 }
 
 
