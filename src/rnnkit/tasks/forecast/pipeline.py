@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from rnnkit.data.timeseries import read_series
 from rnnkit.data.windowing import check_horizon
