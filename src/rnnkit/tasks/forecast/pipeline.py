@@ -144,7 +144,7 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
     meta = meta_of(cfg, series)
     origins = {s.name: list(range(n_train[s.name], len(s), d.horizon)) for s in series}
     with torch_threads(cfg.train.threads):
-        model, states, fit = fit_model(series, n_train, cfg, out / "run", resume=resume)
+        model, states, fit = fit_model(series, n_train, cfg, out, resume=resume)
         leave_unless_main()  # under torchrun, rank 0 alone evaluates and writes
         frame, panels, model_m, base_m = _evaluate(
             model, states, series, origins, {s.name: test for s in series}, meta, cfg.baselines
