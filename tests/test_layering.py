@@ -90,7 +90,8 @@ def test_a_task_imports_no_other_task():
     assert not bad, bad
 
 
-def test_every_task_package_has_a_pipeline():
+def test_every_task_package_has_a_config_and_a_pipeline():
     for task in ("forecast", "classify", "text", "tutorial"):
         folder = SRC / "tasks" / task
-        assert (folder / "__init__.py").is_file() and (folder / "pipeline.py").is_file(), task
+        for name in ("__init__.py", "config.py", "pipeline.py"):
+            assert (folder / name).is_file(), f"tasks/{task}/{name}"

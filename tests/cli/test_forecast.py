@@ -159,7 +159,7 @@ def test_unknown_bundled_series_and_missing_horizon(tmp_path):
 
 def test_resume_continues_the_run_exactly(tmp_path, monkeypatch):
     """A run killed after epoch 2 of 4 and continued with `forecast train --resume DIR`
-    (config from DIR/run/config.json) ends where an uninterrupted run ends."""
+    (config from DIR/config.json, as for every task) ends where an uninterrupted run ends."""
     from rnnkit.training.trainer import Trainer
 
     small = ["--members", "1", "--max-steps", "1000", "--epochs", "4", "--set", "model.hidden_size=8",
@@ -215,6 +215,6 @@ def test_max_steps_is_honoured_exactly_on_a_long_series(tmp_path):
         "--season", "7", "--members", "1", "--max-steps", "5", "--out", str(out),
         "--set", "model.hidden_size=4", "--set", 'baselines=["naive"]', "--threads", "1"])
     assert result.exit_code == 0, result.output
-    rows = pd.read_csv(out / "run" / "metrics.csv")
+    rows = pd.read_csv(out / "metrics.csv")
     assert rows["step"].tolist() == [5]
-    assert json.loads((out / "run" / "config.json").read_text())["train"]["max_steps"] == 5
+    assert json.loads((out / "config.json").read_text())["train"]["max_steps"] == 5

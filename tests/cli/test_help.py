@@ -49,8 +49,8 @@ def test_train_commands_take_the_same_run_options(group):
 @pytest.mark.parametrize("group,config", [
     ("forecast train", "rnnkit.tasks.forecast.config:ForecastConfig"),
     ("forecast backtest", "rnnkit.tasks.forecast.config:ForecastConfig"),
-    ("text train", "rnnkit.tasks.text.pipeline:TextConfig"),
-    ("classify train", "rnnkit.tasks.classify.pipeline:ClassifyConfig"),
+    ("text train", "rnnkit.tasks.text.config:TextConfig"),
+    ("classify train", "rnnkit.tasks.classify.config:ClassifyConfig"),
 ])
 def test_run_option_defaults_in_help_are_the_task_config_defaults(group, config):
     import importlib

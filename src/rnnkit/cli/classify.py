@@ -59,7 +59,8 @@ def train(
 ) -> None:
     """Train a classifier; write metrics.json, confusion.png and the model to --out."""
     from rnnkit.errors import ConfigError
-    from rnnkit.tasks.classify.pipeline import RUN_PATH_KEYS, ClassifyConfig, train_classifier
+    from rnnkit.tasks.classify.config import RUN_PATH_KEYS, ClassifyConfig
+    from rnnkit.tasks.classify.pipeline import train_classifier
 
     if resume is not None:
         saved = common.read_run_config(resume)

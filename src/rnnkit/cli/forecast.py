@@ -137,13 +137,14 @@ def _series_overrides(data, target, time_col, group_col, freq, missing, horizon,
 
 
 def _resume_base(resume: Path | None) -> dict | None:
-    """--resume DIR: DIR's saved config (written by the trainer into DIR/run) is the base."""
+    """--resume DIR: DIR's config.json is the base, as for every task; forecast runs write
+    checkpoints only when asked, so say how when there are none."""
     if resume is None:
         return None
-    base = common.read_run_config(Path(resume) / "run")
-    if not (Path(resume) / "run" / "checkpoints" / "last").is_dir():
+    base = common.read_run_config(Path(resume))
+    if not (Path(resume) / "checkpoints" / "last").is_dir():
         raise CheckpointError(
-            f"--resume: {str(Path(resume) / 'run')!r} holds no checkpoint; forecast runs write "
+            f"--resume: {str(Path(resume))!r} holds no checkpoint; forecast runs write "
             "them only with --set train.checkpoint=true (off by default: it costs ~25% of a short run)"
         )
     return base

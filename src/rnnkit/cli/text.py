@@ -66,7 +66,8 @@ def train(ctx: typer.Context, data: Data = None, out: common.Out = None,
           threads: common.shown(common.Threads, "torch's") = None,
           resume: common.Resume = None) -> None:
     """Train on a text file; write metrics.json, loss.png and model/ into --out."""
-    from rnnkit.tasks.text.pipeline import TextConfig, train_text
+    from rnnkit.tasks.text.config import TextConfig
+    from rnnkit.tasks.text.pipeline import train_text
 
     if resume is not None and data is None:  # the resumed run's own text by default
         saved = common.read_run_config(resume).get("data_file")

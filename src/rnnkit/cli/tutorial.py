@@ -32,7 +32,8 @@ def tutorial(
     resume: common.Resume = None,
 ) -> None:
     """Run the tutorial's exercise as written and with rnnkit, and compare."""
-    from rnnkit.tasks.tutorial.pipeline import TutorialConfig, run_tutorial
+    from rnnkit.tasks.tutorial.config import TutorialConfig
+    from rnnkit.tasks.tutorial.pipeline import run_tutorial
 
     cfg = common.resolve_config(TutorialConfig, config, common.overrides(ctx, set_), resume=resume,
                                 named=common.train_options(seed=seed, device=device))

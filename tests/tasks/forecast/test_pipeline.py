@@ -69,8 +69,8 @@ def test_predict_reproduces_train_exactly(airline_run, tmp_path):
     history = tmp_path / "history.csv"
     pd.read_csv(AIRLINE).iloc[:-12].to_csv(history, index=False)
     result = predict(out / "model", history, tmp_path / "pred.csv")
-    trained = pd.read_csv(out / "forecast.csv")
-    again = pd.read_csv(tmp_path / "pred.csv")
+    trained = pd.read_csv(out / "forecast.csv", float_precision="round_trip")
+    again = pd.read_csv(tmp_path / "pred.csv", float_precision="round_trip")
     assert list(again.columns) == ["time", "forecast", "lower", "upper"]
     assert again["time"].tolist() == trained["time"].tolist()
     for col in ("forecast", "lower", "upper"):
@@ -163,7 +163,7 @@ def test_future_covariates_round_trip_and_need_the_rows_ahead(tmp_path):
         ]
     )
     train_forecaster(cfg, tmp_path / "run", log=lambda s: None)
-    trained = pd.read_csv(tmp_path / "run" / "forecast.csv")
+    trained = pd.read_csv(tmp_path / "run" / "forecast.csv", float_precision="round_trip")
     # History plus the 6 known-future rows with the target left empty.
     ahead = frame.copy().astype({"sales": "object"})
     ahead.loc[74:, "sales"] = ""

@@ -30,9 +30,8 @@ arguments, labels and the input front end), ``metrics.json``, ``confusion.png`` 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal, Optional, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -45,8 +44,10 @@ from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.classifier import SequenceClassifier
 from rnnkit.models.registry import build_model, tagged
 from rnnkit.training.checkpoint import load_model, save_model
+from rnnkit.tasks.classify.config import (RUN_PATH_KEYS, ClassifyConfig, ClassifyDataConfig,
+                                          ClassifyModelConfig, default_config)
 from rnnkit.tasks.classify.metrics import classification_metrics, plot_confusion
-from rnnkit.training.config import TrainConfig, save_json, to_dict
+from rnnkit.training.config import save_json, to_dict
 from rnnkit.training.device import torch_threads
 from rnnkit.training.distributed import leave_unless_main
 from rnnkit.training.trainer import Trainer
@@ -56,70 +57,6 @@ __all__ = [
     "build_classifier", "train_classifier", "load_classifier", "predict_classifier",
     "evaluate_classifier", "predict_proba",
 ]
-
-
-@dataclass
-class ClassifyModelConfig:
-    """The ``[model]`` table: see :class:`rnnkit.models.classifier.SequenceClassifier`."""
-
-    cell: Literal["lstm", "gru", "rnn"] = "lstm"
-    hidden_size: int = 64
-    num_layers: int = 2
-    bidirectional: bool = True
-    pooling: Literal["last", "mean", "attention"] = "last"
-    dropout: float = 0.1
-    label_smoothing: float = 0.0
-    backend: Literal["auto", "rnnkit", "torch"] = "auto"  # see models.layers.recurrent_layer
-    # Weight averaging for the saved model: "ema" (exponential, average_decay per optimizer
-    # step) or "swa" (plain mean of the weights after each step) over the epochs after the
-    # first average_start of them; the model is then saved with the averaged weights.
-    weight_average: Literal["none", "ema", "swa"] = "none"
-    average_decay: float = 0.99
-    average_start: float = 0.75   # fraction of train.epochs before averaging starts
-    # Ensemble in one model: members independently initialised encoders + heads, trained
-    # together (loss = sum of the members' losses), predicting the mean of their probabilities.
-    members: int = 1
-    # Feed the recurrent layers [x_t, x_t - x_{t-1}] (standardised inputs and their first
-    # differences, 0 at each sequence's first step) instead of x_t.
-    deltas: bool = False
-
-
-@dataclass
-class ClassifyDataConfig:
-    """The ``[data]`` table: labels, groups, splits, class weights, augmentation."""
-
-    label_pattern: Optional[str] = None
-    group_pattern: Optional[str] = None
-    test_fraction: float = 0.25   # of groups, when no test set is given
-    val_fraction: float = 0.0     # of the remaining groups; 0: none, keep the last epoch
-    split_seed: int = 0
-    class_weights: Literal["none", "balanced"] = "none"
-    augment: bool = False         # audio: speed, shift, noise (data.audio.augment); .ts: jitter
-    jitter: float = 0.05          # .ts augmentation: noise std as a fraction of each feature's std
-
-
-def _train_defaults() -> TrainConfig:
-    # threads=1: these models are small; one thread is as fast as two on an idle CPU and
-    # many times faster on a busy one (it also holds for testing after training).
-    return TrainConfig(epochs=60, batch_size=32, lr=1e-2, grad_clip=1.0, scheduler="cosine",
-                       threads=1)
-
-
-@dataclass
-class ClassifyConfig:
-    train: TrainConfig = field(default_factory=_train_defaults)
-    model: ClassifyModelConfig = field(default_factory=ClassifyModelConfig)
-    data: ClassifyDataConfig = field(default_factory=ClassifyDataConfig)
-    audio: AudioConfig = field(default_factory=AudioConfig)
-
-
-# Keys a run's config.json holds beside the config tables: the data it was trained on.
-RUN_PATH_KEYS = ("train_path", "test_path")
-
-
-def default_config() -> dict:
-    """The defaults as a plain dict (the base that TOML files and overrides change)."""
-    return to_dict(ClassifyConfig())
 
 
 # ------------------------------------------------------------------ model I/O
@@ -232,49 +169,47 @@ class _WeightAverage:
             self.model.update_average()
 
 
-def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log, resume: bool = False) -> dict:
-    dcfg, audio = cfg.data, cfg.audio
-    data = load_labelled(train_path, audio, dcfg.label_pattern, dcfg.group_pattern, keep_signals=dcfg.augment)
-    labels = list(data.declared_labels) if data.declared_labels else sorted(set(data.labels), key=natural_key)
-    if len(set(data.labels)) < 2:
-        raise DataError(f"{train_path}: training needs at least 2 classes, found {sorted(set(data.labels))}")
-
+def _split(data: LabelledSequences, train_path, test_path, cfg: ClassifyConfig):
+    """(test set, train indices, validation indices): the --test file or held-out groups."""
+    dcfg = cfg.data
     everything = list(range(len(data.names)))
     if test_path is not None:
-        test = load_labelled(test_path, audio, dcfg.label_pattern, dcfg.group_pattern)
+        test = load_labelled(test_path, cfg.audio, dcfg.label_pattern, dcfg.group_pattern)
         _check_compatible(test, data.kind, data.n_features, str(test_path))
-        pool, test_idx = everything, None
+        pool = everything
     else:
         pool, test_idx = group_disjoint_split(data.groups, dcfg.test_fraction, dcfg.split_seed)
         test = data.subset(test_idx)
     if dcfg.val_fraction > 0:
         keep, val = group_disjoint_split([data.groups[i] for i in pool], dcfg.val_fraction, dcfg.split_seed + 1)
-        train_idx, val_idx = [pool[i] for i in keep], [pool[i] for i in val]
-    else:
-        train_idx, val_idx = list(pool), []
-    train_set, val_set = data.subset(train_idx), data.subset(val_idx)
-    y_train, y_val, y_test = _encode(train_set, labels), _encode(val_set, labels), _encode(test, labels)
+        return test, [pool[i] for i in keep], [pool[i] for i in val]
+    return test, list(pool), []
 
-    frames = np.concatenate(train_set.features, axis=0)  # (sum T, F)
+
+def _model_json(cfg: ClassifyConfig, data: LabelledSequences, labels: list[str], y_train: list[int],
+                frames: np.ndarray) -> tuple[dict, float]:
+    """The tagged model.json of the classifier to train, and the weight-average start."""
     margs = to_dict(cfg.model)
     average_start = margs.pop("average_start")  # the callback's, not the model's
     if not 0.0 <= average_start < 1.0:
         raise ConfigError(f"model.average_start must be in [0, 1), got {average_start}")
+    balanced = cfg.data.class_weights == "balanced"
     model_args = dict(
         input_size=data.n_features, num_classes=len(labels), **margs,
-        class_weights=_balanced_weights(y_train, len(labels)) if dcfg.class_weights == "balanced" else None,
+        class_weights=_balanced_weights(y_train, len(labels)) if balanced else None,
         input_mean=frames.mean(axis=0).tolist(), input_std=frames.std(axis=0).tolist(),
     )
-    model_json = tagged("classify", {
+    return tagged("classify", {
         "model": model_args, "labels": labels,
         "input": {"kind": data.kind, "n_features": data.n_features,
-                  "audio": audio.to_dict() if data.kind == "wav" else None},
-    })
-    torch.manual_seed(cfg.train.seed)
-    model = build_classifier(model_json)
+                  "audio": cfg.audio.to_dict() if data.kind == "wav" else None},
+    }), average_start
 
+
+def _loaders(cfg: ClassifyConfig, data, train_set, y_train, val_set, y_val, frames, noise: "_EpochRng"):
+    """The training loader (augmented when asked, drawing from ``noise``) and the validation one."""
+    dcfg, audio = cfg.data, cfg.audio
     transform = None
-    noise = _EpochRng(cfg.train.seed)
     if dcfg.augment and data.kind == "wav":
         signals = train_set.signals
         transform = lambda i: features_from_signal(augment(signals[i], audio.sample_rate, noise.rng), audio)  # noqa: E731
@@ -287,10 +222,28 @@ def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log, resume: b
         train_ds, batch_size=cfg.train.batch_size, shuffle=True, collate_fn=collate_packed,
         generator=torch.Generator().manual_seed(cfg.train.seed),
     )
-    val_loader = None
-    if val_idx:
-        val_ds = SequenceDataset(val_set.features, y_val, val_set.names)
-        val_loader = torch.utils.data.DataLoader(val_ds, batch_size=cfg.train.batch_size, collate_fn=collate_packed)
+    if not len(val_set.names):
+        return loader, None
+    val_ds = SequenceDataset(val_set.features, y_val, val_set.names)
+    return loader, torch.utils.data.DataLoader(val_ds, batch_size=cfg.train.batch_size, collate_fn=collate_packed)
+
+
+def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log, resume: bool = False) -> dict:
+    dcfg = cfg.data
+    data = load_labelled(train_path, cfg.audio, dcfg.label_pattern, dcfg.group_pattern, keep_signals=dcfg.augment)
+    labels = list(data.declared_labels) if data.declared_labels else sorted(set(data.labels), key=natural_key)
+    if len(set(data.labels)) < 2:
+        raise DataError(f"{train_path}: training needs at least 2 classes, found {sorted(set(data.labels))}")
+    test, train_idx, val_idx = _split(data, train_path, test_path, cfg)
+    train_set, val_set = data.subset(train_idx), data.subset(val_idx)
+    y_train, y_val, y_test = _encode(train_set, labels), _encode(val_set, labels), _encode(test, labels)
+
+    frames = np.concatenate(train_set.features, axis=0)  # (sum T, F)
+    model_json, average_start = _model_json(cfg, data, labels, y_train, frames)
+    torch.manual_seed(cfg.train.seed)
+    model = build_classifier(model_json)
+    noise = _EpochRng(cfg.train.seed)
+    loader, val_loader = _loaders(cfg, data, train_set, y_train, val_set, y_val, frames, noise)
 
     log(f"classify: {len(train_idx)} train / {len(val_idx)} validation / {len(test.names)} test "
         f"sequences, {len(labels)} classes, {data.n_features} features per step")

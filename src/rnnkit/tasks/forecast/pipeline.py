@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from rnnkit.data.timeseries import read_series
 from rnnkit.data.windowing import check_horizon
@@ -52,36 +51,37 @@ from rnnkit.tasks.forecast.report import (
 __all__ = ["backtest", "predict", "train_forecaster"]
 
 
+def _forecast_origins(model, st, s, origins: list, end: int, meta: dict, baselines):
+    """Model and baseline forecasts of series ``s`` from each origin, in blocks of H up to
+    ``end``: (mean, lower, upper, {baseline: forecast}), each (end - origins[0], targets)."""
+    H, season, first = meta["horizon"], meta["season"], origins[0]
+    n_out = end - first
+    mean, lower, upper = (np.full((n_out, len(s.targets)), np.nan) for _ in range(3))
+    base: dict = {}
+    for o in origins:
+        k = min(H, end - o)
+        _, mu, lo, hi = forecast_from_history(
+            model, st, s.values[:o], s.covariates[:o], s.future[:o], s.time[:o], s.freq, meta,
+            s.future[o : o + H],
+        )
+        sl = slice(o - first, o - first + k)
+        mean[sl] = mu[:k]
+        if lo is not None:
+            lower[sl], upper[sl] = lo[:k], hi[:k]
+        for c in range(len(s.targets)):
+            for name, f in run_baselines(s.values[:o, c], H, season, baselines).items():
+                base.setdefault(name, np.full((n_out, len(s.targets)), np.nan))[sl, c] = f[:k]
+    return mean, lower, upper, base
+
+
 def _evaluate(model, states, series, origins: dict, horizon_total: dict, meta, baselines):
     """Forecast each series from its origins; returns (rows, panels, model_metrics, baseline_metrics)."""
     H, season = meta["horizon"], meta["season"]
     rows, panels, model_m, base_m = [], [], [], {}
     for s in series:
-        st = states[s.name]
         first, end = origins[s.name][0], origins[s.name][0] + horizon_total[s.name]
-        n_out = end - first
-        mean, lower, upper = (np.full((n_out, len(s.targets)), np.nan) for _ in range(3))
-        base: dict = {}
-        for o in origins[s.name]:
-            k = min(H, end - o)
-            _, mu, lo, hi = forecast_from_history(
-                model,
-                st,
-                s.values[:o],
-                s.covariates[:o],
-                s.future[:o],
-                s.time[:o],
-                s.freq,
-                meta,
-                s.future[o : o + H],
-            )
-            sl = slice(o - first, o - first + k)
-            mean[sl] = mu[:k]
-            if lo is not None:
-                lower[sl], upper[sl] = lo[:k], hi[:k]
-            for c in range(len(s.targets)):
-                for name, f in run_baselines(s.values[:o, c], H, season, baselines).items():
-                    base.setdefault(name, np.full((n_out, len(s.targets)), np.nan))[sl, c] = f[:k]
+        mean, lower, upper, base = _forecast_origins(model, states[s.name], s, origins[s.name],
+                                                     end, meta, baselines)
         has_band = meta.get("interval") is not None
         for c, target in enumerate(s.targets):
             hist, actual = s.values[:first, c], s.values[first:end, c]
@@ -144,7 +144,7 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
     meta = meta_of(cfg, series)
     origins = {s.name: list(range(n_train[s.name], len(s), d.horizon)) for s in series}
     with torch_threads(cfg.train.threads):
-        model, states, fit = fit_model(series, n_train, cfg, out / "run", resume=resume)
+        model, states, fit = fit_model(series, n_train, cfg, out, resume=resume)
         leave_unless_main()  # under torchrun, rank 0 alone evaluates and writes
         frame, panels, model_m, base_m = _evaluate(
             model, states, series, origins, {s.name: test for s in series}, meta, cfg.baselines

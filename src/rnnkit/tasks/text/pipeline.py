@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Iterator, Literal, Optional
+from typing import Iterator, Optional
 
 import torch
 from torch.nn import functional as F
@@ -37,7 +36,8 @@ from rnnkit.models.charlm import CharLM
 from rnnkit.models.registry import tagged, task_of, untagged
 from rnnkit.models.sampling import check_sampling_args, generate
 from rnnkit.training.checkpoint import load_model, save_model
-from rnnkit.training.config import TrainConfig, load_config, save_json, to_dict
+from rnnkit.tasks.text.config import TextConfig, TextDataConfig, TextModelConfig, load_text_config
+from rnnkit.training.config import save_json, to_dict
 from rnnkit.training.distributed import leave_unless_main
 from rnnkit.training.trainer import Trainer
 
@@ -56,46 +56,6 @@ __all__ = [
 
 LN2 = math.log(2.0)
 BUNDLED = "shakespeare_plays_1mb.txt"
-
-
-@dataclass
-class TextModelConfig:
-    """The ``[model]`` table: see :class:`rnnkit.models.charlm.CharLM`."""
-
-    cell: Literal["lstm", "gru", "rnn"] = "lstm"
-    embed_dim: int = 64
-    hidden_size: int = 512
-    num_layers: int = 1
-    dropout: float = 0.0
-    backend: Literal["auto", "rnnkit", "torch"] = "auto"
-
-
-@dataclass
-class TextDataConfig:
-    """The ``[data]`` table. ``seq_len`` is T, the BPTT chunk length (the batch size B,
-    the number of parallel streams, is ``train.batch_size``). ``chunks_per_epoch``
-    makes an "epoch" that many chunks (the next epoch continues where it stopped), for
-    more frequent validation on long texts; None walks the whole text."""
-
-    seq_len: int = 64
-    val_fraction: float = 0.05
-    chunks_per_epoch: Optional[int] = None
-
-
-def _text_train_defaults() -> TrainConfig:
-    return TrainConfig(epochs=10, batch_size=32, lr=4e-3, grad_clip=1.0,
-                       scheduler="cosine", min_lr_ratio=0.1)
-
-
-@dataclass
-class TextConfig:
-    train: TrainConfig = field(default_factory=_text_train_defaults)
-    model: TextModelConfig = field(default_factory=TextModelConfig)
-    data: TextDataConfig = field(default_factory=TextDataConfig)
-
-
-def load_text_config(path: Optional[Path] = None, overrides: list[str] = ()) -> TextConfig:
-    return load_config(TextConfig, path=path, overrides=list(overrides))
 
 
 def bundled_corpus() -> Path:

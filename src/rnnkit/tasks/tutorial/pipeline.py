@@ -23,7 +23,7 @@ Prediction: y = x_T + s * model(x').
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -31,7 +31,8 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from rnnkit.models.tutorial import SequenceRNN
-from rnnkit.training.config import TrainConfig, to_dict
+from rnnkit.tasks.tutorial.config import TutorialConfig, TutorialModelConfig
+from rnnkit.training.config import to_dict
 from rnnkit.training.device import torch_threads
 from rnnkit.training.trainer import Trainer
 
@@ -48,31 +49,6 @@ __all__ = [
 WINDOW = 5
 #: window end -> the true next number
 TARGETS = {99: 100, 54: 55, 204: 205}
-
-
-def _tutorial_train() -> TrainConfig:
-    return TrainConfig(
-        epochs=150, batch_size=16, lr=0.01, grad_clip=1.0, patience=30, min_delta=1e-9,
-        device="cpu", progress=False, threads=1,
-    )
-
-
-@dataclass
-class TutorialModelConfig:
-    """The ``[model]`` table: SequenceRNN(1, hidden_size, 1)."""
-
-    hidden_size: int = 10
-
-
-@dataclass
-class TutorialConfig:
-    """``rnnkit tutorial``'s config: ``[train]`` for rnnkit's version, ``[model]``."""
-
-    train: TrainConfig = field(default_factory=_tutorial_train)
-    model: TutorialModelConfig = field(default_factory=TutorialModelConfig)
-
-    def model_config(self) -> dict:
-        return {"input_size": 1, "hidden_size": self.model.hidden_size, "output_size": 1}
 
 
 def exercise_data() -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,0 +1,74 @@
+"""The typed config of ``rnnkit classify``: ``[train]``, ``[model]``, ``[data]``, ``[audio]``."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Optional
+
+from rnnkit.data.audio import AudioConfig
+from rnnkit.training.config import TrainConfig, to_dict
+
+__all__ = ["ClassifyModelConfig", "ClassifyDataConfig", "ClassifyConfig", "RUN_PATH_KEYS", "default_config"]
+
+
+@dataclass
+class ClassifyModelConfig:
+    """The ``[model]`` table: see :class:`rnnkit.models.classifier.SequenceClassifier`."""
+
+    cell: Literal["lstm", "gru", "rnn"] = "lstm"
+    hidden_size: int = 64
+    num_layers: int = 2
+    bidirectional: bool = True
+    pooling: Literal["last", "mean", "attention"] = "last"
+    dropout: float = 0.1
+    label_smoothing: float = 0.0
+    backend: Literal["auto", "rnnkit", "torch"] = "auto"  # see models.layers.recurrent_layer
+    # Weight averaging for the saved model: "ema" (exponential, average_decay per optimizer
+    # step) or "swa" (plain mean of the weights after each step) over the epochs after the
+    # first average_start of them; the model is then saved with the averaged weights.
+    weight_average: Literal["none", "ema", "swa"] = "none"
+    average_decay: float = 0.99
+    average_start: float = 0.75   # fraction of train.epochs before averaging starts
+    # Ensemble in one model: members independently initialised encoders + heads, trained
+    # together (loss = sum of the members' losses), predicting the mean of their probabilities.
+    members: int = 1
+    # Feed the recurrent layers [x_t, x_t - x_{t-1}] (standardised inputs and their first
+    # differences, 0 at each sequence's first step) instead of x_t.
+    deltas: bool = False
+
+
+@dataclass
+class ClassifyDataConfig:
+    """The ``[data]`` table: labels, groups, splits, class weights, augmentation."""
+
+    label_pattern: Optional[str] = None
+    group_pattern: Optional[str] = None
+    test_fraction: float = 0.25   # of groups, when no test set is given
+    val_fraction: float = 0.0     # of the remaining groups; 0: none, keep the last epoch
+    split_seed: int = 0
+    class_weights: Literal["none", "balanced"] = "none"
+    augment: bool = False         # audio: speed, shift, noise (data.audio.augment); .ts: jitter
+    jitter: float = 0.05          # .ts augmentation: noise std as a fraction of each feature's std
+
+
+def _train_defaults() -> TrainConfig:
+    # threads=1: these models are small; one thread is as fast as two on an idle CPU and
+    # many times faster on a busy one (it also holds for testing after training).
+    return TrainConfig(epochs=60, batch_size=32, lr=1e-2, grad_clip=1.0, scheduler="cosine",
+                       threads=1)
+
+
+@dataclass
+class ClassifyConfig:
+    train: TrainConfig = field(default_factory=_train_defaults)
+    model: ClassifyModelConfig = field(default_factory=ClassifyModelConfig)
+    data: ClassifyDataConfig = field(default_factory=ClassifyDataConfig)
+    audio: AudioConfig = field(default_factory=AudioConfig)
+
+
+# Keys a run's config.json holds beside the config tables: the data it was trained on.
+RUN_PATH_KEYS = ("train_path", "test_path")
+
+
+def default_config() -> dict:
+    """The defaults as a plain dict (the base that TOML files and overrides change)."""
+    return to_dict(ClassifyConfig())

@@ -1,0 +1,50 @@
+"""The typed config of ``rnnkit text``: ``[train]`` (the text defaults), ``[model]``, ``[data]``."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Optional
+
+from rnnkit.training.config import TrainConfig, load_config
+
+__all__ = ["TextConfig", "TextModelConfig", "TextDataConfig", "load_text_config"]
+
+
+@dataclass
+class TextModelConfig:
+    """The ``[model]`` table: see :class:`rnnkit.models.charlm.CharLM`."""
+
+    cell: Literal["lstm", "gru", "rnn"] = "lstm"
+    embed_dim: int = 64
+    hidden_size: int = 512
+    num_layers: int = 1
+    dropout: float = 0.0
+    backend: Literal["auto", "rnnkit", "torch"] = "auto"
+
+
+@dataclass
+class TextDataConfig:
+    """The ``[data]`` table. ``seq_len`` is T, the BPTT chunk length (the batch size B,
+    the number of parallel streams, is ``train.batch_size``). ``chunks_per_epoch``
+    makes an "epoch" that many chunks (the next epoch continues where it stopped), for
+    more frequent validation on long texts; None walks the whole text."""
+
+    seq_len: int = 64
+    val_fraction: float = 0.05
+    chunks_per_epoch: Optional[int] = None
+
+
+def _text_train_defaults() -> TrainConfig:
+    return TrainConfig(epochs=10, batch_size=32, lr=4e-3, grad_clip=1.0,
+                       scheduler="cosine", min_lr_ratio=0.1)
+
+
+@dataclass
+class TextConfig:
+    train: TrainConfig = field(default_factory=_text_train_defaults)
+    model: TextModelConfig = field(default_factory=TextModelConfig)
+    data: TextDataConfig = field(default_factory=TextDataConfig)
+
+
+def load_text_config(path: Optional[Path] = None, overrides: list[str] = ()) -> TextConfig:
+    return load_config(TextConfig, path=path, overrides=list(overrides))
