@@ -15,6 +15,7 @@ MARKERS = {
     "bad_csv": "fault suite: property-based bad CSVs parse or raise the one-line DataError",
     "unwritable": "fault suite: an unwritable output folder is an error, never silent loss",
     "kill": "fault suite: killed processes and ranks resume to the uninterrupted result",
+    "fuzz": "fault suite: the seeded fuzzer over CSV, text, .ts, WAV and model folders",
 }
 
 # Tests elsewhere that belong to an area of this suite.

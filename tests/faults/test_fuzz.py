@@ -19,6 +19,7 @@ import torch
 
 from tests.faults import fuzz
 
+pytestmark = pytest.mark.fuzz
 REPO = Path(__file__).resolve().parents[2]
 FAST_CASES = 6
 SLOW_CASES = 400

@@ -102,7 +102,8 @@ def test_a_real_sigint_prints_the_resume_line_and_exits_130(tmp_path):
     run = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(repo / "src")}
     proc = subprocess.Popen([sys.executable, "-m", "rnnkit", "tutorial", "--out", str(run),
-                             "--set", "train.epochs=100000", "--set", "train.progress=false"],
+                             "--set", "train.epochs=100000", "--set", "train.patience=1000000000",
+                             "--set", "train.progress=false"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
