@@ -85,15 +85,21 @@ def test_forecast_predict_on_a_full_disk_leaves_no_file(forecast_run, small_csv,
     assert list(tmp_path.iterdir()) == []  # no half-written CSV, no temp file
 
 
+# The forecast's own outputs; the trainer's records of the new attempt (config.json,
+# metrics.csv, loss.png, written atomically into the same run folder since the house
+# layout) are replaced as for every task.
+FORECAST_OUTPUTS = ("metrics.json", "forecast.csv", "forecast.png")
+
+
 def test_forecast_train_on_a_full_disk_keeps_the_previous_outputs(forecast_run, small_csv, monkeypatch):
-    before = {p.name: p.read_bytes() for p in forecast_run.iterdir() if p.is_file()}
+    before = {name: (forecast_run / name).read_bytes() for name in FORECAST_OUTPUTS}
     model_before = (forecast_run / "model" / ckpt.WEIGHTS).read_bytes()
     monkeypatch.setattr(ckpt, "_write_file", _full_disk)  # the model folder is written first
     result = runner.invoke(app, ["forecast", "train", "--data", small_csv, "--out", str(forecast_run), *TINY,
                                  "--set", "train.seed=7"])
     assert result.exit_code == 2, result.output
     assert result.stderr == f"error: --out {str(forecast_run)!r} cannot be written: No space left on device\n"
-    assert {p.name: p.read_bytes() for p in forecast_run.iterdir() if p.is_file()} == before
+    assert {name: (forecast_run / name).read_bytes() for name in FORECAST_OUTPUTS} == before
     assert (forecast_run / "model" / ckpt.WEIGHTS).read_bytes() == model_before
     assert _no_temp_files(forecast_run)
 

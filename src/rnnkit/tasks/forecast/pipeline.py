@@ -127,7 +127,7 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
                      resume: bool = False) -> dict:
     """Train, forecast the test part, compare with baselines; write the run folder. Returns metrics.
 
-    ``resume``: continue the training in ``out/run`` from its last checkpoint."""
+    ``resume``: continue the training in ``out`` (the run folder) from its last checkpoint."""
     start = time.perf_counter()
     out = Path(out)
     series, cfg = resolve_data(cfg)
