@@ -163,21 +163,27 @@ def run_wav(rng: random.Random, work: Path):
 
 
 def run_model(rng: random.Random, work: Path):
+    """A classifier or a character-LM folder with model.json or the weights mutated."""
     import shutil
 
     from rnnkit.tasks.classify.pipeline import load_classifier
-    from tests.export.helpers import classifier_dir
+    from rnnkit.tasks.text.pipeline import load_charlm
+    from tests.export.helpers import charlm_dir, classifier_dir
 
     run = work / "run"
     shutil.rmtree(run, ignore_errors=True)
-    classifier_dir(run)
-    folder = run / "model"
+    if rng.random() < 0.5:
+        classifier_dir(run)
+        folder, load = run / "model", lambda: load_classifier(run)[0]
+    else:
+        folder, load = charlm_dir(run), lambda: load_charlm(run)[0]
     which = rng.choice(["model.json", "model.json", "model.safetensors"])
     path = folder / which
     if which == "model.json" and rng.random() < 0.6:
         info = json.loads(path.read_text())
-        key = rng.choice(sorted(info["model"]))
-        info["model"][key] = rng.choice([0, -1, 10**9, 10**7, 2**63, 1.5, "x", None, [], {}, True, 7, 5])
+        table = info["model"] if isinstance(info.get("model"), dict) else info
+        key = rng.choice(sorted(table))
+        table[key] = rng.choice([0, -1, 10**9, 10**7, 2**63, 1.5, "x", None, [], {}, True, 7, 5])
         path.write_text(json.dumps(info))
     elif which == "model.safetensors" and rng.random() < 0.5:  # edit the header's JSON
         raw = path.read_bytes()
@@ -186,7 +192,7 @@ def run_model(rng: random.Random, work: Path):
         path.write_bytes(struct.pack("<Q", len(header)) + header + raw[8 + n :])
     else:
         path.write_bytes(mutate_bytes(rng, path.read_bytes()))
-    model, _ = load_classifier(run)
+    model = load()
     assert all(bool(t.isfinite().all()) for t in model.state_dict().values() if t.is_floating_point())
 
 

@@ -88,3 +88,14 @@ def test_audio_config_rate_from_a_model_json_is_bounded():
     with pytest.raises(DataError) as info:
         audio.AudioConfig(sample_rate=1)
     assert str(info.value) == "audio sample_rate must be in 1000..384000 Hz, got 1"
+
+
+@pytest.mark.parametrize("date", ["0202-01-08", "0001-01-01", "2300-01-01"])
+def test_dates_outside_the_nanosecond_range_are_one_line(tmp_path, date):
+    from rnnkit.data.timeseries import read_series  # found by the fuzzer (tests/faults/fuzz.py)
+
+    path = tmp_path / "d.csv"
+    path.write_text(f"t,y\n2020-01-01,1\n{date},2\n2020-01-03,3\n")
+    with pytest.raises(DataError) as info:
+        read_series(path, None, "t")
+    assert str(info.value) == f"{path}, row 3, column 't': {date!r} is outside the dates rnnkit handles (years 1678..2261)"

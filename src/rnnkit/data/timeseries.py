@@ -175,7 +175,13 @@ def _parse_time(path: str, frame: pd.DataFrame, col: str) -> pd.Index:
         raise DataError(
             f"{_where(path, row, col)}: {cells.iloc[bad[0]]!r} is neither a date nor an integer step"
         )
-    return pd.DatetimeIndex(parsed.to_numpy(), name=col)
+    index = pd.DatetimeIndex(parsed.to_numpy(), name=col)
+    years = np.asarray(index.year)
+    far = np.flatnonzero((years < 1678) | (years > 2261))  # outside pandas' nanosecond range
+    if far.size:
+        raise DataError(f"{_where(path, int(frame.index[far[0]]), col)}: {cells.iloc[far[0]]!r} is outside "
+                        "the dates rnnkit handles (years 1678..2261)")
+    return index.as_unit("ns")
 
 
 def _mixed_zones(path: str, frame: pd.DataFrame, col: str, cells: pd.Series) -> str:
