@@ -150,3 +150,20 @@ def test_bad_options_and_levels():
     f = Forecaster(3, **TINY).fit(panel())
     with pytest.raises(ConfigError, match="^predict: level 90 was not trained; levels=\\(80, 95\\)"):
         f.predict(level=(90,))
+
+
+def test_cross_validation_folds_equal_separate_fits():
+    df = panel(n_series=3, length=30)
+    f = Forecaster(4, season=4, **TINY)
+    cv = f.cross_validation(df, n_windows=2, step=3, refit=True, level=(80,))
+    assert list(cv.columns) == ["unique_id", "ds", "cutoff", "y", "forecast", "lo-80", "hi-80"]
+    assert sorted(cv["cutoff"].unique()) == [23, 26]
+    for cutoff in (23, 26):
+        alone = Forecaster(4, season=4, **TINY).fit(df[df.ds <= cutoff]).predict(level=(80,))
+        fold = cv[cv.cutoff == cutoff].reset_index(drop=True)
+        np.testing.assert_array_equal(fold["forecast"].to_numpy(), alone["forecast"].to_numpy())
+        np.testing.assert_array_equal(fold["ds"].to_numpy(), alone["ds"].to_numpy())
+        actual = df[(df.ds > cutoff) & (df.ds <= cutoff + 4)]["y"].to_numpy()
+        np.testing.assert_array_equal(fold["y"].to_numpy(), actual)
+    once = f.cross_validation(df, n_windows=2, step=3, refit=False, level=(80,))
+    np.testing.assert_array_equal(once[once.cutoff == 23]["forecast"], cv[cv.cutoff == 23]["forecast"])

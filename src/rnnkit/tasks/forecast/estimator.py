@@ -238,6 +238,14 @@ class Forecaster:
         step = diffs.median() if len(diffs) else 1
         return (last.to_numpy()[:, None] + step * steps).ravel()
 
+    def cross_validation(self, df, n_windows: int = 1, step: int | None = None, refit: bool = True,
+                         level=(80, 95), id_col: str = "unique_id", time_col: str = "ds",
+                         target_col: str = "y") -> pd.DataFrame:
+        """Every fold's forecasts (see ``rnnkit.tasks.forecast.cross_validation``)."""
+        from rnnkit.tasks.forecast.cross_validation import cross_validation
+
+        return cross_validation(self, df, n_windows, step, refit, level, id_col, time_col, target_col)
+
     # ----------------------------------------------------------------- save / load
     def save(self, path) -> None:
         """Write weights and history (model.safetensors) and settings (forecaster.json); no pickle."""
