@@ -76,7 +76,9 @@ def run_stats(model_name: str, df: pd.DataFrame, season: int, h: int) -> tuple[p
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out = StatsForecast(models=[model], freq=1, n_jobs=1).forecast(df=df, h=h, level=[80])
+        # A model that cannot fit a series (AutoETS refuses "tiny datasets") falls back to Naive there.
+        sf = StatsForecast(models=[model], freq=1, n_jobs=1, fallback_model=sfm.Naive())
+        out = sf.forecast(df=df, h=h, level=[80])
     sec = time.perf_counter() - t0
     out = out.reset_index() if "unique_id" not in out.columns else out
     alias = str(model)
