@@ -31,7 +31,10 @@ import torch
 
 from rnnkit.errors import DataError
 
-__all__ = ["Panel", "long_to_panel", "validate_long", "sample_windows", "last_windows", "scale_windows"]
+__all__ = [
+    "Panel", "long_to_panel", "validate_long", "sample_windows", "last_windows", "scale_windows",
+    "seasonal_indices", "deseasonalise", "future_factors",
+]
 
 
 @dataclass
@@ -145,3 +148,52 @@ def scale_windows(
         spread = torch.where(a > 0, a, torch.ones_like(a))
         z = (x - level[:, None]) / spread[:, None] * mf
     return z.clamp(-20, 20), level, spread
+
+
+def seasonal_indices(panel: Panel, season: int, min_cycles: int = 3) -> torch.Tensor:
+    """Per-series log seasonal indices (S, season) by classical decomposition, for positive panels.
+
+    With l_t = log x_t and a centred moving average a_t over one season (2×m for even m),
+    s_p = mean over t with phase p of (l_t - a_t), then centred so sum_p s_p = 0. The phase
+    of column c is c mod m (columns are right-aligned, so the phase counts back from each
+    series' last point). Series with fewer than ``min_cycles`` seasons get zeros.
+    """
+    S, T = panel.values.shape
+    m = season
+    if m < 2:
+        return torch.zeros(S, max(m, 1))
+    logv = torch.log(panel.values.clamp(min=1e-12)) * panel.mask  # (S, T)
+    w = torch.ones(m + 1) if m % 2 == 0 else torch.ones(m)
+    if m % 2 == 0:
+        w[0] = w[-1] = 0.5
+    w = w / w.sum()
+    k = len(w)  # odd: output j of the convolution is centred on column j + k // 2
+    if T < k:
+        return torch.zeros(S, m)
+    num = torch.nn.functional.conv1d(logv[:, None], w.view(1, 1, -1))[:, 0]  # (S, T - k + 1)
+    full = torch.nn.functional.conv1d(panel.mask.float()[:, None], torch.ones(1, 1, k))[:, 0] > k - 0.5
+    trend = torch.zeros(S, T)
+    ok = torch.zeros(S, T, dtype=torch.bool)
+    trend[:, k // 2: k // 2 + num.shape[1]] = num
+    ok[:, k // 2: k // 2 + num.shape[1]] = full
+    d = (logv - trend) * ok  # (S, T) detrended where the average is complete
+    phase = torch.arange(T) % m  # (T,)
+    onehot = torch.nn.functional.one_hot(phase, m).float()  # (T, m)
+    s = (d @ onehot) / (ok.float() @ onehot).clamp(min=1)  # (S, m)
+    s = s - s.mean(1, keepdim=True)
+    return torch.where((panel.lengths >= min_cycles * m)[:, None], s, torch.zeros_like(s))
+
+
+def deseasonalise(panel: Panel, indices: torch.Tensor) -> Panel:
+    """The panel divided by exp(s_phase) where observed (see ``seasonal_indices``)."""
+    T = panel.values.shape[1]
+    m = indices.shape[1]
+    factor = torch.exp(indices[:, torch.arange(T) % m])  # (S, T)
+    return Panel(panel.ids, panel.values / factor * panel.mask, panel.mask, panel.lengths)
+
+
+def future_factors(panel: Panel, indices: torch.Tensor, horizon: int) -> torch.Tensor:
+    """exp(s_phase) for the H columns after the panel's last: (S, H)."""
+    T = panel.values.shape[1]
+    m = indices.shape[1]
+    return torch.exp(indices[:, (T + torch.arange(horizon)) % m])

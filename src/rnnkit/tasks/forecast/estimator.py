@@ -10,8 +10,9 @@ series on windows scaled by their own level (log scale when every value is posit
 a pinball loss on the quantiles the requested levels need. The forecast is an ensemble:
 one member per lookback in ``lookbacks`` (multiples of the horizon) times ``members``
 seeds; each quantile is the members' median (N-BEATS ensembles over lookbacks the same
-way). Training runs a fixed number of optimizer steps that scales with the number of
-series: ``steps = clip(passes · S / batch_size, min_steps, max_steps)``.
+way). Training runs a fixed number of optimizer steps that scales with the data:
+``steps = clip(epochs · W / batch_size, min_steps, max_steps)``, W the number of distinct
+training windows (sum over series of max(0, n_s - horizon)).
 
 Series handling: a series shorter than a lookback is left-padded and masked; a series
 shorter than horizon + 1 gives no training window but is still forecast from what it has;
@@ -32,7 +33,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnnkit.data.panel import last_windows, long_to_panel, sample_windows, scale_windows, validate_long
+from rnnkit.data.panel import (
+    deseasonalise, future_factors, last_windows, long_to_panel, sample_windows, scale_windows, seasonal_indices,
+    validate_long,
+)
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.global_forecast import GlobalRNN, pinball_loss
 
@@ -48,14 +52,15 @@ class ForecasterOptions:
     hidden: int = 64
     layers: int = 1
     segment: int | None = None  # points per RNN step; None: ceil(L / 8)
-    passes: float = 150.0  # windows drawn per series per member, on average
-    min_steps: int = 300
-    max_steps: int = 2000
+    epochs: float = 8.0  # windows drawn per member / distinct training windows in the panel
+    min_steps: int = 200
+    max_steps: int = 4000
     batch_size: int = 256
     lr: float = 3e-3
     levels: tuple[int, ...] = (80, 95)
     history: float | None = None  # cut points from the last `history` horizons only; None: all
     transform: str = "auto"  # auto | log | linear
+    deseason: bool = False  # log scale and season > 1: divide out classical seasonal indices first
     seed: int = 0
 
     @classmethod
@@ -136,6 +141,13 @@ class Forecaster:
             bad = lo[lo <= 0]
             raise DataError(f"this Forecaster was fitted on a log scale; series {bad.index[0]!r} has {bad.iloc[0]} <= 0")
 
+    def _deseason(self, panel):
+        """(panel without its seasonal pattern, (S, H) factors that put it back on the forecasts)."""
+        if not (self.options.deseason and self.log_ and self.season > 1):
+            return panel, torch.ones(len(panel.ids), self.horizon)
+        idx = seasonal_indices(panel, self.season)  # (S, m)
+        return deseasonalise(panel, idx), future_factors(panel, idx, self.horizon)
+
     def _lookback(self, mult: float) -> int:
         return max(2, int(round(mult * self.horizon)))
 
@@ -147,10 +159,10 @@ class Forecaster:
         """Train on a long frame (or one series: a frame without id column, or a pandas Series)."""
         long = self._long(df, id_col, time_col, target_col, "fit")
         self._check_series(long, fitting=True)
-        panel = long_to_panel(long, "unique_id", "y")
+        panel = self._deseason(long_to_panel(long, "unique_id", "y"))[0]
         o = self.options
-        S = int((panel.lengths > self.horizon).sum())
-        steps = int(min(o.max_steps, max(o.min_steps, math.ceil(o.passes * S / o.batch_size))))
+        windows = int((panel.lengths - self.horizon).clamp(min=0).sum())  # distinct (series, cut) pairs
+        steps = int(min(o.max_steps, max(o.min_steps, math.ceil(o.epochs * windows / o.batch_size))))
         history = None if o.history is None else max(1, int(round(o.history * self.horizon)))
         self.members_, self.steps_ = [], steps
         for i, mult in enumerate(o.lookbacks):
@@ -200,7 +212,7 @@ class Forecaster:
         long = self.history_ if df is None else self._long(df, id_col, time_col, target_col, "predict")
         if df is not None:
             self._check_series(long, fitting=False)
-        panel = long_to_panel(long, "unique_id", "y")
+        panel, factors = self._deseason(long_to_panel(long, "unique_id", "y"))  # factors (S, H)
         per_member = []
         with torch.no_grad():
             for model in self.members_:
@@ -208,7 +220,7 @@ class Forecaster:
                 z, lvl, spread = scale_windows(x, m, self._k(model.lookback), self.log_)
                 q = model(z, m)  # (S, H, Q)
                 q = lvl[:, None, None] * torch.exp(q) if self.log_ else lvl[:, None, None] + spread[:, None, None] * q
-                per_member.append(q)
+                per_member.append(q * factors[:, :, None])
         q = torch.stack(per_member).median(dim=0).values.sort(dim=-1).values.double().numpy()  # (S, H, Q)
         g = long.groupby("unique_id", sort=False)["y"]
         const = (g.min() == g.max()).reindex(panel.ids).to_numpy()
