@@ -60,6 +60,7 @@ class ForecasterOptions:
     levels: tuple[int, ...] = (80, 95)
     history: float | None = None  # cut points from the last `history` horizons only; None: all
     transform: str = "auto"  # auto | log | linear
+    level_points: int | None = None  # points averaged for each window's level; None: season
     deseason: bool = False  # log scale and season > 1: divide out classical seasonal indices first
     seed: int = 0
 
@@ -152,7 +153,7 @@ class Forecaster:
         return max(2, int(round(mult * self.horizon)))
 
     def _k(self, lookback: int) -> int:
-        return max(1, min(self.season, lookback))
+        return max(1, min(self.options.level_points or self.season, lookback))
 
     # ----------------------------------------------------------------- fit
     def fit(self, df, id_col: str = "unique_id", time_col: str = "ds", target_col: str = "y") -> Forecaster:
