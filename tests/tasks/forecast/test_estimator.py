@@ -74,6 +74,13 @@ def test_save_load_round_trip_is_exact(tmp_path):
     other = panel(n_series=2, seed=3)
     pd.testing.assert_frame_equal(f.predict(other), g.predict(other), check_exact=True)
     assert not list(tmp_path.glob("m/*.p*k*"))  # safetensors + json only
+    for dtype in ("datetime64[ns]", "datetime64[s]"):  # the column's own unit comes back, also tz-aware
+        for tz in (None, "Europe/Paris"):
+            d = df.assign(ds=df.ds.astype(dtype))
+            d["ds"] = d.ds.dt.tz_localize(tz) if tz else d.ds
+            f.history_ = f._long(d, "unique_id", "ds", "y", "test")
+            f.save(tmp_path / "m2")
+            pd.testing.assert_frame_equal(f.history_, Forecaster.load(tmp_path / "m2").history_, check_exact=True)
 
 
 def test_load_refuses_a_folder_that_is_not_a_forecaster(tmp_path):

@@ -242,7 +242,9 @@ class Forecaster:
         steps = np.arange(1, self.horizon + 1)
         if pd.api.types.is_datetime64_any_dtype(ds):
             longest = long[long["unique_id"] == long["unique_id"].value_counts().idxmax()]["ds"]
-            freq = pd.infer_freq(longest.iloc[-20:]) if len(longest) >= 3 else None
+            with warnings.catch_warnings():  # pandas 3 warns that infer_freq will return an offset
+                warnings.simplefilter("ignore")
+                freq = pd.infer_freq(longest.iloc[-20:]) if len(longest) >= 3 else None
             if freq is None:
                 delta = longest.diff().median() if len(longest) > 1 else pd.Timedelta(days=1)
                 return np.concatenate([t + delta * steps for t in last])
@@ -271,14 +273,20 @@ class Forecaster:
         tensors = {f"member{i}.{k}": v.contiguous() for i, m in enumerate(self.members_) for k, v in m.state_dict().items()}
         h = self.history_
         is_dt = pd.api.types.is_datetime64_any_dtype(h["ds"])
+        ds, unit, tz = h["ds"], None, None
+        if is_dt:  # int64 counts of the column's own unit (ns in pandas 2, us by default in 3), UTC if tz-aware
+            tz = None if ds.dt.tz is None else str(ds.dt.tz)
+            ds = ds.dt.tz_convert(None) if tz else ds
+            unit = np.datetime_data(ds.dtype)[0]
+            ds = ds.astype("int64")
         tensors["history.y"] = torch.from_numpy(h["y"].to_numpy(np.float64).copy())
-        tensors["history.ds"] = torch.from_numpy((h["ds"].astype("int64") if is_dt else h["ds"]).to_numpy(np.int64).copy())
+        tensors["history.ds"] = torch.from_numpy(ds.to_numpy(np.int64).copy())
         save_file(tensors, str(d / "model.safetensors"))
         meta = {
             "format": FORMAT, "horizon": self.horizon, "season": self.season, "log": self.log_,
             "options": dataclasses.asdict(self.options), "steps": self.steps_,
             "members": [{"lookback": m.lookback, "segment": m.segment} for m in self.members_],
-            "ds_kind": "datetime" if is_dt else "int", "ids": h["unique_id"].tolist(),
+            "ds_kind": "datetime" if is_dt else "int", "ds_unit": unit, "ds_tz": tz, "ids": h["unique_id"].tolist(),
         }
         (d / "forecaster.json").write_text(json.dumps(meta))
 
@@ -302,10 +310,10 @@ class Forecaster:
             prefix = f"member{i}."
             model.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
             f.members_.append(model.eval())
-        ds = tensors["history.ds"].numpy()
-        f.history_ = pd.DataFrame({
-            "unique_id": meta["ids"],
-            "ds": pd.to_datetime(ds) if meta["ds_kind"] == "datetime" else ds,
-            "y": tensors["history.y"].numpy(),
-        })
+        ds = pd.Series(tensors["history.ds"].numpy())
+        if meta["ds_kind"] == "datetime":
+            unit = meta["ds_unit"]
+            ds = pd.to_datetime(ds, unit=unit).astype(f"datetime64[{unit}]")
+            ds = ds.dt.tz_localize("UTC").dt.tz_convert(meta["ds_tz"]) if meta["ds_tz"] else ds
+        f.history_ = pd.DataFrame({"unique_id": meta["ids"], "ds": ds, "y": tensors["history.y"].numpy()})
         return f
