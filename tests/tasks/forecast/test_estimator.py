@@ -1,0 +1,176 @@
+"""The `Forecaster` object: fit/predict on long frames, new series, save/load, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnkit.errors import ConfigError, DataError
+from rnnkit.tasks.forecast.estimator import Forecaster
+
+TINY = dict(hidden=8, min_steps=30, max_steps=30, batch_size=32, lookbacks=(2.0,))
+
+
+def panel(n_series=4, length=40, season=4, seed=0, start=1):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_series):
+        t = np.arange(length)
+        y = 10 + i + 0.1 * t + 2 * np.sin(2 * np.pi * t / season) + rng.normal(0, 0.3, length)
+        rows.append(pd.DataFrame({"unique_id": f"s{i}", "ds": np.arange(start, start + length), "y": y}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_fit_predict_long_frame_layout_and_time_stamps():
+    df = panel()
+    out = Forecaster(5, season=4, **TINY).fit(df).predict(level=(80, 95))
+    assert list(out.columns) == ["unique_id", "ds", "forecast", "lo-80", "hi-80", "lo-95", "hi-95"]
+    assert len(out) == 4 * 5
+    assert out[out.unique_id == "s2"]["ds"].tolist() == [41, 42, 43, 44, 45]
+    assert (out["lo-95"] <= out["lo-80"]).all() and (out["lo-80"] <= out["forecast"]).all()
+    assert (out["forecast"] <= out["hi-80"]).all() and (out["hi-80"] <= out["hi-95"]).all()
+    # the forecasts live on each series' own scale (series i has level about 10 + i + 4)
+    means = out.groupby("unique_id")["forecast"].mean()
+    assert means["s0"] < means["s3"]
+
+
+def test_learns_something_better_than_the_mean():
+    df = panel(n_series=6, length=60)
+    f = Forecaster(4, season=4, hidden=16, min_steps=300, max_steps=300, batch_size=64, lookbacks=(2.0,)).fit(
+        df[df.ds <= 56]
+    )
+    out = f.predict(level=())
+    y = df[df.ds > 56].sort_values(["unique_id", "ds"])["y"].to_numpy()
+    err = np.abs(out.sort_values(["unique_id", "ds"])["forecast"].to_numpy() - y).mean()
+    flat = df[df.ds <= 56].groupby("unique_id")["y"].mean().repeat(4).to_numpy()
+    assert err < 0.6 * np.abs(flat - y).mean()
+
+
+def test_new_series_at_predict_time_and_datetime_stamps():
+    df = panel()
+    f = Forecaster(3, season=4, **TINY).fit(df)
+    new = panel(n_series=1, seed=5).assign(unique_id="brand_new", y=lambda d: d.y * 3)
+    new["ds"] = pd.date_range("2020-01-01", periods=len(new), freq="MS")
+    out = f.predict(new, level=(80,))
+    assert out["unique_id"].unique().tolist() == ["brand_new"]
+    assert out["ds"].tolist() == list(pd.date_range("2023-05-01", periods=3, freq="MS"))
+    assert out["forecast"].mean() > 2 * f.predict()["forecast"].mean()  # its own scale, not the panel's
+
+
+def test_one_series_without_id_column():
+    s = panel(n_series=1)[["ds", "y"]]
+    out = Forecaster(3, season=4, **TINY).fit(s).predict()
+    assert out["unique_id"].unique().tolist() == ["series"] and len(out) == 3
+
+
+def test_save_load_round_trip_is_exact(tmp_path):
+    df = panel()
+    df["ds"] = np.tile(pd.date_range("2000-01-01", periods=40, freq="D"), 4)
+    f = Forecaster(5, season=4, **TINY).fit(df)
+    f.save(tmp_path / "m")
+    g = Forecaster.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(f.predict(), g.predict(), check_exact=True)
+    other = panel(n_series=2, seed=3)
+    pd.testing.assert_frame_equal(f.predict(other), g.predict(other), check_exact=True)
+    assert not list(tmp_path.glob("m/*.p*k*"))  # safetensors + json only
+    for dtype in ("datetime64[ns]", "datetime64[s]"):  # the column's own unit comes back, also tz-aware
+        for tz in (None, "Europe/Paris"):
+            d = df.assign(ds=df.ds.astype(dtype))
+            d["ds"] = d.ds.dt.tz_localize(tz) if tz else d.ds
+            f.history_ = f._long(d, "unique_id", "ds", "y", "test")
+            f.save(tmp_path / "m2")
+            pd.testing.assert_frame_equal(f.history_, Forecaster.load(tmp_path / "m2").history_, check_exact=True)
+
+
+def test_load_refuses_a_folder_that_is_not_a_forecaster(tmp_path):
+    with pytest.raises(Exception, match="not a saved Forecaster"):
+        Forecaster.load(tmp_path)
+
+
+def test_short_series_are_padded_not_refused():
+    df = panel(n_series=3, length=40)
+    short = panel(n_series=1, length=7, seed=2).assign(unique_id="short")  # shorter than the 10-step lookback
+    out = Forecaster(5, season=4, **TINY).fit(pd.concat([df, short])).predict()
+    assert np.isfinite(out[out.unique_id == "short"]["forecast"]).all()
+
+
+def test_one_to_three_point_series_are_warned_and_forecast():
+    df = pd.concat([panel(n_series=2), pd.DataFrame({"unique_id": "tiny", "ds": [1, 2], "y": [5.0, 6.0]})])
+    with pytest.warns(UserWarning, match="1 series have fewer than 4 points \\(first: 'tiny' with 2\\)"):
+        out = Forecaster(3, season=4, **TINY).fit(df).predict()
+    assert np.isfinite(out[out.unique_id == "tiny"]["forecast"]).all()
+
+
+def test_constant_series_forecast_as_constant_and_all_constant_refused():
+    df = pd.concat([panel(n_series=2), pd.DataFrame({"unique_id": "flat", "ds": range(1, 31), "y": 7.0})])
+    with pytest.warns(UserWarning, match="1 series are constant \\(first: 'flat' = 7.0\\)"):
+        out = Forecaster(3, season=4, **TINY).fit(df).predict()
+    flat = out[out.unique_id == "flat"]
+    assert (flat[["forecast", "lo-80", "hi-95"]] == 7.0).all().all()
+    with pytest.raises(DataError, match="^every series is constant \\(first: 'flat' = 7.0\\); nothing to learn$"):
+        Forecaster(3, **TINY).fit(df[df.unique_id == "flat"])
+
+
+def test_zeros_and_negatives_switch_off_the_log_or_are_refused():
+    df = panel(n_series=3)
+    df.loc[5, "y"] = -1.0
+    with pytest.warns(UserWarning, match="values are <= 0, so the log transform is off"):
+        f = Forecaster(3, **TINY).fit(df)
+    assert not f.log_ and np.isfinite(f.predict()["forecast"]).all()
+    with pytest.raises(DataError, match="^transform='log' needs values > 0, series 's0' has -1.0$"):
+        Forecaster(3, transform="log", **TINY).fit(df)
+    f = Forecaster(3, **TINY).fit(panel())
+    with pytest.raises(DataError, match="fitted on a log scale; series 's0' has 0.0 <= 0"):
+        f.predict(panel().iloc[:10].assign(y=lambda d: d.y.where(d.index != 3, 0.0)))
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: d.assign(y=d.y.where(d.index != 7)),
+         "^fit: column 'y' row 7 \\(series 's0', ds 8\\) is nan; fill or drop missing values first$"),
+        (lambda d: pd.concat([d, d.iloc[[3]]]),
+         "^fit: series 's0' has more than one row at ds 4 \\(row 160\\); each \\(id, time\\) pair must be unique$"),
+        (lambda d: d.assign(y=d.y.astype(object).where(d.index != 2, "x")),
+         "^fit: column 'y' row 2: 'x' is not a number$"),
+        (lambda d: d.rename(columns={"ds": "when"}),
+         "^fit: time_col='ds' is not a column \\(columns: unique_id, when, y\\)$"),
+    ],
+)
+def test_bad_panels_give_one_line_errors(mutate, message):
+    with pytest.raises(DataError, match=message):
+        Forecaster(3, **TINY).fit(mutate(panel()))
+
+
+def test_horizon_longer_than_every_series():
+    with pytest.raises(DataError, match="^horizon 50 is longer than every series: training needs at least 51 points "
+                                        "in some series, the longest \\('s0'\\) has 40$"):
+        Forecaster(50, **TINY).fit(panel())
+
+
+def test_bad_options_and_levels():
+    with pytest.raises(ConfigError, match="^Forecaster: unknown option 'hiden'"):
+        Forecaster(3, hiden=4)
+    with pytest.raises(ConfigError, match="^Forecaster: horizon must be a positive integer, got 0$"):
+        Forecaster(0)
+    f = Forecaster(3, **TINY).fit(panel())
+    with pytest.raises(ConfigError, match="^predict: level 90 was not trained; levels=\\(80, 95\\)"):
+        f.predict(level=(90,))
+
+
+def test_cross_validation_folds_equal_separate_fits():
+    df = panel(n_series=3, length=30)
+    f = Forecaster(4, season=4, **TINY)
+    cv = f.cross_validation(df, n_windows=2, step=3, refit=True, level=(80,))
+    assert list(cv.columns) == ["unique_id", "ds", "cutoff", "y", "forecast", "lo-80", "hi-80"]
+    assert sorted(cv["cutoff"].unique()) == [23, 26]
+    for cutoff in (23, 26):
+        alone = Forecaster(4, season=4, **TINY).fit(df[df.ds <= cutoff]).predict(level=(80,))
+        fold = cv[cv.cutoff == cutoff].reset_index(drop=True)
+        np.testing.assert_array_equal(fold["forecast"].to_numpy(), alone["forecast"].to_numpy())
+        np.testing.assert_array_equal(fold["ds"].to_numpy(), alone["ds"].to_numpy())
+        actual = df[(df.ds > cutoff) & (df.ds <= cutoff + 4)]["y"].to_numpy()
+        np.testing.assert_array_equal(fold["y"].to_numpy(), actual)
+    once = f.cross_validation(df, n_windows=2, step=3, refit=False, level=(80,))
+    np.testing.assert_array_equal(once[once.cutoff == 23]["forecast"], cv[cv.cutoff == 23]["forecast"])
