@@ -25,9 +25,9 @@ def _pyproject() -> dict:
     return tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
 
 
-def test_the_all_extra_is_every_optional_dependency_but_dev():
-    """Developer-only extras stay out of ``all``: dev, and bench (benchmark data and peers;
-    statsforecast caps pandas below 3, see pyproject.toml)."""
+def test_the_all_extra_is_every_optional_dependency_but_dev_and_bench():
+    """`all` is what a user may want; `dev` (the test tools) and `bench` (benchmark-only data
+    and peers, which caps pandas below 3) are for working on rnnkit itself."""
     from packaging.requirements import Requirement
 
     extras = _pyproject()["project"]["optional-dependencies"]

@@ -142,6 +142,51 @@ def test_backtest_prints_a_summary(tmp_path):
     assert (tmp_path / "backtest.json").is_file()
 
 
+def test_backtest_resume_continues_the_folds_exactly(tmp_path, monkeypatch):
+    """`forecast backtest --resume DIR` (issue 14: every train and backtest command resumes the
+    same way): a backtest killed inside fold 1 and continued ends where an uninterrupted one
+    ends; fold 0 reloads its finished checkpoint, fold 1 goes on from its last one."""
+    from rnnkit.training.trainer import Trainer
+
+    small = ["--folds", "2", "--refit", "--epochs", "3", "--set", "model.members=1",
+             "--set", "model.hidden_size=8", "--set", 'baselines=["naive"]',
+             "--set", "train.checkpoint=true"]
+    full, part = tmp_path / "full", tmp_path / "part"
+    result = runner.invoke(app, ["forecast", "backtest", "--out", str(full), *small])
+    assert result.exit_code == 0, result.output
+
+    original = Trainer._run_epoch
+
+    def killed_in_fold_1(self, epoch, *args):
+        row = original(self, epoch, *args)
+        if self.run_dir.name == "run_fold1" and epoch == 2:
+            raise KeyboardInterrupt
+        return row
+
+    monkeypatch.setattr(Trainer, "_run_epoch", killed_in_fold_1)
+    result = runner.invoke(app, ["forecast", "backtest", "--out", str(part), *small])
+    assert result.exit_code == 130 and not (part / "backtest.json").exists()
+    assert f"--resume {part}" in result.output
+    monkeypatch.setattr(Trainer, "_run_epoch", original)
+    result = runner.invoke(app, ["forecast", "backtest", "--resume", str(part), "--folds", "2",
+                                 "--refit"])
+    assert result.exit_code == 0, result.output
+    a = json.loads((full / "backtest.json").read_text())
+    b = json.loads((part / "backtest.json").read_text())
+    assert [f["model"] for f in a["folds"]] == [f["model"] for f in b["folds"]]
+
+
+def test_backtest_resume_without_checkpoints_says_how_to_get_them(tmp_path):
+    out = tmp_path / "bt"
+    result = runner.invoke(app, ["forecast", "backtest", "--folds", "2", "--out", str(out),
+                                 "--epochs", "1", "--set", "model.members=1",
+                                 "--set", "train.max_steps=2", "--set", 'baselines=["naive"]'])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["forecast", "backtest", "--resume", str(out)])
+    assert result.exit_code == 2
+    assert "train.checkpoint=true" in result.output and len(result.output.strip().splitlines()) == 1
+
+
 def test_unknown_bundled_series_and_missing_horizon(tmp_path):
     result = runner.invoke(app, ["forecast", "train", "--data", "tides", "--out", str(tmp_path)])
     assert result.exit_code == 2

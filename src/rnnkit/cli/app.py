@@ -14,7 +14,6 @@ Ctrl-C prints one line saying what was kept and how to resume, and exits with 13
 from __future__ import annotations
 
 import importlib
-import importlib.util
 
 import typer
 from typer.core import TyperGroup
@@ -84,10 +83,7 @@ def _root(
 
 
 for _module in COMMAND_MODULES:
-    # A command module that is not written yet is simply absent; one that exists
-    # but fails to import is a bug and must raise.
-    if importlib.util.find_spec(_module) is not None:
-        importlib.import_module(_module).register(app)
+    importlib.import_module(_module).register(app)
 
 
 def main() -> None:

@@ -136,13 +136,14 @@ def _series_overrides(data, target, time_col, group_col, freq, missing, horizon,
     return {key: value for key, value in named.items() if value is not None}
 
 
-def _resume_base(resume: Path | None) -> dict | None:
+def _resume_base(resume: Path | None, where: str = "") -> dict | None:
     """--resume DIR: DIR's config.json is the base, as for every task; forecast runs write
-    checkpoints only when asked, so say how when there are none."""
+    checkpoints only when asked, so say how when there are none. ``where``: the checkpoints'
+    folder under DIR as a glob (a backtest keeps one per fold, ``run_fold*/``)."""
     if resume is None:
         return None
     base = common.read_run_config(Path(resume))
-    if not (Path(resume) / "checkpoints" / "last").is_dir():
+    if not any(Path(resume).glob(f"{where}checkpoints/last")):
         raise CheckpointError(
             f"--resume: {str(Path(resume))!r} holds no checkpoint; forecast runs write "
             "them only with --set train.checkpoint=true (off by default: it costs ~25% of a short run)"
@@ -204,16 +205,17 @@ def backtest(
     refit: Refit = False, epochs: Epochs = None, time_budget: TimeBudget = None,
     max_steps: MaxSteps = None, out: common.Out = None, config: common.Config = None,
     set_: common.Set = None, seed: Seed = None, device: Device = None, threads: Threads = None,
+    resume: common.Resume = None,
 ) -> None:
     """Rolling-origin evaluation of the model and the baselines, with a summary table."""
     from rnnkit.tasks.forecast.pipeline import backtest as backtest_
 
-    cfg = build_config(config, set_, ctx, **{
+    cfg = build_config(config, set_, ctx, base=_resume_base(resume, "run_fold*/"), **{
         **_series_overrides(data, target, time_col, group_col, freq, missing, horizon, season),
         **common.train_options(epochs, time_budget, max_steps, seed, device, threads),
     })
-    run_dir = common.resolve_run_dir(out, None, "forecast-backtest")
-    backtest_(cfg, run_dir, folds=folds, step=step, refit=refit, log=_echo)
+    run_dir = common.resolve_run_dir(out, resume, "forecast-backtest")
+    backtest_(cfg, run_dir, folds=folds, step=step, refit=refit, log=_echo, resume=resume is not None)
     typer.echo(f"wrote {run_dir}/backtest.json")
 
 

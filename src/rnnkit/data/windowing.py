@@ -15,7 +15,7 @@ import numpy as np
 
 from rnnkit.errors import DataError
 
-__all__ = ["check_horizon", "check_lengths", "last_window", "make_windows"]
+__all__ = ["check_horizon", "check_lengths", "make_windows"]
 
 
 def check_horizon(horizon: int, n: int, where: str = "series") -> None:
@@ -67,14 +67,3 @@ def make_windows(
         known[ahead].astype(np.float32),  # (W, horizon, F_known)
         target[ahead].astype(np.float32),  # (W, horizon, C)
     )
-
-
-def last_window(past: np.ndarray, context: int, known_future: np.ndarray | None = None):
-    """The window at the very end: X (1, context, F_past), K (1, horizon, F_known)."""
-    x = past[-context:][None].astype(np.float32)
-    k = (
-        np.zeros((1, 0, 0), np.float32)
-        if known_future is None
-        else known_future[None].astype(np.float32)
-    )
-    return x, k

@@ -23,9 +23,10 @@ import pandas as pd
 
 from rnnkit.data.timeseries import read_series
 from rnnkit.data.windowing import check_horizon
-from rnnkit.errors import DataError
+from rnnkit.errors import DataError, Interrupted
 from rnnkit.tasks.forecast.baselines import run_baselines
 from rnnkit.training.atomic import out_dir, out_file, write_json, writing
+from rnnkit.training.config import to_dict
 from rnnkit.training.device import torch_threads
 from rnnkit.training.distributed import leave_unless_main
 from rnnkit.tasks.forecast.config import ForecastConfig
@@ -238,7 +239,7 @@ def predict(
 
 
 def _backtest_folds(
-    cfg: ForecastConfig, series, origins: dict, folds: int, refit: bool, out: Path
+    cfg: ForecastConfig, series, origins: dict, folds: int, refit: bool, out: Path, resume: bool
 ) -> list:
     H = cfg.data.horizon
     meta = meta_of(cfg, series)
@@ -246,7 +247,11 @@ def _backtest_folds(
     for k in range(folds):
         if refit or model is None:
             n_train = {name: o[k] for name, o in origins.items()}
-            model, states, _ = fit_model(series, n_train, cfg, out / f"run_fold{k}")
+            fold_dir = out / f"run_fold{k}"
+            # --resume: a fold with a checkpoint continues from it (a finished one just reloads);
+            # a fold that never started trains from scratch
+            again = resume and (fold_dir / "checkpoints" / "last").is_dir()
+            model, states, _ = fit_model(series, n_train, cfg, fold_dir, resume=again)
         fold_origins = {name: [o[k]] for name, o in origins.items()}
         _, _, model_m, base_m = _evaluate(
             model, states, series, fold_origins, {s.name: H for s in series}, meta, cfg.baselines
@@ -277,8 +282,11 @@ def backtest(
     step: int | None = None,
     refit: bool = False,
     log: Callable[[str], None] = print,
+    resume: bool = False,
 ) -> dict:
-    """Rolling-origin evaluation; writes backtest.json and prints a per-fold summary table."""
+    """Rolling-origin evaluation; writes config.json and backtest.json and prints a per-fold
+    summary table. ``resume``: continue an interrupted backtest in ``out`` (run the same command
+    with ``--resume``): each fold's training goes on from its last checkpoint."""
     if folds < 1:
         raise DataError(f"--folds must be >= 1, got {folds}")
     if step is not None and step < 1:
@@ -292,8 +300,18 @@ def backtest(
     first = {name: o[0] for name, o in origins.items()}
     check_series(series, first, cfg, cfg.data.data)
     out_dir(out)
-    with torch_threads(cfg.train.threads):
-        results = _backtest_folds(cfg, series, origins, folds, refit, out)
+    with writing("--out", out):
+        write_json(out / "config.json", to_dict(cfg))  # what `--resume out` starts from
+    try:
+        with torch_threads(cfg.train.threads):
+            results = _backtest_folds(cfg, series, origins, folds, refit, out, resume)
+    except Interrupted:  # the fold's trainer names its own folder; the backtest resumes from out
+        kept = any(out.glob("run_fold*/checkpoints/last"))
+        raise Interrupted(
+            f"interrupted; each fold's last good checkpoint is kept under {out}; run the same "
+            f"command with --resume {out} to continue" if kept
+            else "interrupted before any checkpoint was written; nothing to resume"
+        ) from None
     summary = {
         "model": mean_metrics([r["model"] for r in results]),
         "baselines": {
