@@ -16,6 +16,7 @@ import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
 timeseries = pytest.importorskip("rnnkit.data.timeseries")
+csv_text = pytest.importorskip("rnnkit.data.csv_text")
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
@@ -117,5 +118,5 @@ def test_bare_carriage_return_line_ends_parse_or_raise_one_line_data_error(data)
     """Old-Mac line ends (a bare \\r), alone or mixed: the slow property run found that
     the row-number pass read them without newline="" and raised csv.Error."""
     _check(data, {"time_col": None, "targets": None, "missing": "error", "group_col": None, "freq": None})
-    rows = timeseries._data_rows(data.decode())
+    rows = csv_text.data_rows(data.decode())
     assert rows == sorted(rows) and all(r >= 2 for r in rows)

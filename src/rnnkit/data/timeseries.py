@@ -19,7 +19,6 @@ or ``ffill`` (last value carried forward; leading gaps are back-filled).
 
 from __future__ import annotations
 
-import csv
 import io
 import warnings
 from collections.abc import Sequence
@@ -29,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rnnkit.data.csv_text import check_shape, data_rows, plural, read_text, row_list
+from rnnkit.data.csv_text import where as _where
 from rnnkit.data.frequency import Freq, guess_freq, next_times, regular_grid
 from rnnkit.errors import DataError
 
@@ -64,63 +65,6 @@ class Series:
     @property
     def is_datetime(self) -> bool:
         return isinstance(self.time, pd.DatetimeIndex)
-
-
-def _where(path: str, row: int | None = None, column: str | None = None) -> str:
-    parts = [path]
-    if row is not None:
-        parts.append(f"row {row}")
-    if column is not None:
-        parts.append(f"column {column!r}")
-    return ", ".join(parts)
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
-
-
-def _rows(rows: Sequence[int], limit: int = 8) -> str:
-    shown = ", ".join(str(r) for r in rows[:limit])
-    return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
-
-
-# ------------------------------------------------------------------------ reading
-def _read_text(path: Path) -> str:
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        row = data[: err.start].count(b"\n") + 1
-        raise DataError(
-            f"{_where(str(path), row)}: byte 0x{data[err.start]:02x} is not UTF-8; "
-            "save the file as UTF-8"
-        ) from None
-    if not text.strip():
-        raise DataError(f"{path}: the file is empty; expected a header row and data rows")
-    return text
-
-
-def _check_shape(path: str, text: str) -> list[str]:
-    """Header names; a ragged row (wrong number of fields) is an error naming the row."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        records = list(reader)
-    except csv.Error as err:  # an unclosed quote, a bare carriage return in a field, ...
-        raise DataError(f"{_where(path, max(reader.line_num, 1))}: not valid CSV ({err})") from None
-    header = [h.strip() for h in records[0]]
-    dupes = sorted({h for h in header if header.count(h) > 1})
-    if dupes:
-        raise DataError(f"{_where(path, 1)}: duplicate column name {dupes[0]!r} in the header")
-    for i, rec in enumerate(records[1:], start=2):
-        if rec and len(rec) != len(header):
-            raise DataError(
-                f"{_where(path, i)}: has {len(rec)} fields but the header has {len(header)}"
-            )
-    if not any(records[1:]):
-        raise DataError(f"{path}: has a header but no data rows")
-    return header
 
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -256,9 +200,9 @@ def _fill(path: str, name: str, values: np.ndarray, rows: Sequence, missing: str
     if not gaps.size:
         return values, 0
     if missing == "error":
-        where = _rows([rows[i] for i in gaps])
+        where = row_list([rows[i] for i in gaps])
         raise DataError(
-            f"{_where(path, None, name)}: {_n(int(gaps.size), what)} at {'row' if gaps.size == 1 else 'rows'} {where}; "
+            f"{_where(path, None, name)}: {plural(int(gaps.size), what)} at {'row' if gaps.size == 1 else 'rows'} {where}; "
             "pass --missing interpolate or --missing ffill"
         )
     s = pd.Series(values)
@@ -308,8 +252,8 @@ def _one_series(
                     {int(rows[time.get_indexer([t], method="ffill")[0]]) for t in missing_times}
                 )
                 raise DataError(
-                    f"{_where(path, None, time_col)}: {_n(len(missing_times), 'missing time step')} "
-                    f"(gaps in the {resolved} grid) after {'row' if len(after) == 1 else 'rows'} {_rows(after)}, first "
+                    f"{_where(path, None, time_col)}: {plural(len(missing_times), 'missing time step')} "
+                    f"(gaps in the {resolved} grid) after {'row' if len(after) == 1 else 'rows'} {row_list(after)}, first "
                     f"{str(missing_times[0])!r}; pass --missing interpolate or --missing ffill"
                 )
             pos = grid.get_indexer(time)
@@ -388,8 +332,8 @@ def read_series(
         raise DataError(f"--missing must be one of {', '.join(MISSING_POLICIES)}, got {missing!r}")
     path = Path(path)
     where = str(path)
-    text = _read_text(path)
-    header = _check_shape(where, text)
+    text = read_text(path)
+    header = check_shape(where, text)
     try:
         frame = pd.read_csv(
             io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True
@@ -397,7 +341,7 @@ def read_series(
     except pd.errors.ParserError as err:
         raise DataError(f"{where}: not valid CSV ({err})") from None
     frame.columns = header
-    frame.index = _data_rows(text)[: len(frame)]
+    frame.index = data_rows(text)[: len(frame)]
     targets = [targets] if isinstance(targets, str) else list(targets or [])
     named = [c for c in (time_col, group_col) if c] + [*covariates, *future_covariates] + targets
     for col in named:
@@ -415,17 +359,4 @@ def read_series(
     out = []
     for key, part in frame.groupby(group_col, sort=False):
         out.append(_one_series(where, str(key), part, time_col, targets, *extra))
-    return out
-
-
-def _data_rows(text: str) -> list[int]:
-    """Spreadsheet row number of each non-blank data record (header = row 1)."""
-    out, line = [], 1
-    reader = csv.reader(io.StringIO(text, newline=""))
-    next(reader)
-    line = reader.line_num
-    for rec in reader:
-        if rec:
-            out.append(line + 1)
-        line = reader.line_num
     return out

@@ -34,7 +34,7 @@ from safetensors.torch import save as st_save
 
 from rnnkit.errors import CheckpointError
 from rnnkit.training.atomic import fsync_dir, make_temp_dir, recover_dir, swap_dir
-from rnnkit.training.jsonio import read_json_object
+from rnnkit.training.jsonio import parse_json_object, read_json_object
 
 __all__ = [
     "WEIGHTS",
@@ -180,14 +180,7 @@ def read_header(path: str | Path) -> dict[str, dict]:
             )
         fh.seek(8)
         raw = fh.read(header_len)
-    try:
-        header = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{where!r} has a corrupt safetensors header: {err}") from None
-    except RecursionError:
-        raise CheckpointError(f"{where!r} has a corrupt safetensors header: JSON nested too deeply") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{where!r} has a corrupt safetensors header: not a JSON object")
+    header = parse_json_object(raw, f"{where!r} has a corrupt safetensors header: it")
     payload = size - 8 - header_len
     tensors = {name: info for name, info in header.items() if name != "__metadata__"}
     declared = 0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rnnkit.errors import CheckpointError, RnnkitError
 
-__all__ = ["read_json_object", "MAX_JSON_BYTES"]
+__all__ = ["read_json_object", "parse_json_object", "MAX_JSON_BYTES"]
 
 #: Our JSON files are small (a vocabulary is the largest part); refuse anything larger
 #: before reading it.
@@ -32,7 +32,18 @@ def read_json_object(path: str | Path, error: type[RnnkitError] = CheckpointErro
     if size > MAX_JSON_BYTES:
         raise error(f"{where} is {size} bytes, more than any rnnkit JSON file ({MAX_JSON_BYTES})")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise error(f"{where} is not valid JSON: {err}") from None
+    return parse_json_object(text, where, error)
+
+
+def parse_json_object(raw: bytes | str, where: str,
+                      error: type[RnnkitError] = CheckpointError) -> dict:
+    """``raw`` (UTF-8 bytes or text) parsed as a JSON object; ``where`` names it in the
+    one-line ``error`` (a file, or a part of one such as a safetensors header)."""
+    try:
+        data = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise error(f"{where} is not valid JSON: {err}") from None
     except RecursionError:

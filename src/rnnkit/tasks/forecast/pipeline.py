@@ -275,6 +275,24 @@ def _check_folds(series, cfg: ForecastConfig, folds: int, step: int) -> None:
             )
 
 
+def _fold_table(results: list, baselines: list[str]) -> str:
+    """One line per fold: its origin, the model's MASE and each baseline's."""
+    lines = [
+        f"{'fold':<5} {'origin':<20} {'model MASE':>10} "
+        + " ".join(f"{n + ' MASE':>20}" for n in baselines)
+    ]
+    for r in results:
+        vals = [r["model"]["mase"]] + [r["baselines"][n]["mase"] for n in baselines]
+        lines.append(
+            f"{r['fold']:<5} {r['origin']:<20} "
+            + " ".join(
+                f"{'-' if v is None else f'{v:.3f}':>{10 if i == 0 else 20}}"
+                for i, v in enumerate(vals)
+            )
+        )
+    return "\n".join(lines)
+
+
 def backtest(
     cfg: ForecastConfig,
     out: Path,
@@ -328,19 +346,6 @@ def backtest(
     }
     with writing("--out", out):
         write_json(out / "backtest.json", report)
-    lines = [
-        f"{'fold':<5} {'origin':<20} {'model MASE':>10} "
-        + " ".join(f"{n + ' MASE':>20}" for n in summary["baselines"])
-    ]
-    for r in results:
-        vals = [r["model"]["mase"]] + [r["baselines"][n]["mase"] for n in summary["baselines"]]
-        lines.append(
-            f"{r['fold']:<5} {r['origin']:<20} "
-            + " ".join(
-                f"{'-' if v is None else f'{v:.3f}':>{10 if i == 0 else 20}}"
-                for i, v in enumerate(vals)
-            )
-        )
-    log("\n".join(lines))
+    log(_fold_table(results, list(summary["baselines"])))
     log(format_table(summary, f"mean over {folds} folds (horizon {H}, step {step}, refit {refit})"))
     return report

@@ -1,0 +1,84 @@
+"""The CSV text under :mod:`rnnkit.data.timeseries`: reading it as UTF-8, checking its
+shape (quotes, ragged rows, duplicate names) and numbering its data rows as a spreadsheet
+does (header = row 1), plus the small helpers that word the one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from rnnkit.errors import DataError
+
+__all__ = ["check_shape", "data_rows", "plural", "read_text", "row_list", "where"]
+
+
+def where(path: str, row: int | None = None, column: str | None = None) -> str:
+    parts = [path]
+    if row is not None:
+        parts.append(f"row {row}")
+    if column is not None:
+        parts.append(f"column {column!r}")
+    return ", ".join(parts)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def row_list(rows: Sequence[int], limit: int = 8) -> str:
+    shown = ", ".join(str(r) for r in rows[:limit])
+    return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+def read_text(path: Path) -> str:
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        row = data[: err.start].count(b"\n") + 1
+        raise DataError(
+            f"{where(str(path), row)}: byte 0x{data[err.start]:02x} is not UTF-8; "
+            "save the file as UTF-8"
+        ) from None
+    if not text.strip():
+        raise DataError(f"{path}: the file is empty; expected a header row and data rows")
+    return text
+
+
+def check_shape(path: str, text: str) -> list[str]:
+    """Header names; a ragged row (wrong number of fields) is an error naming the row."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        records = list(reader)
+    except csv.Error as err:  # an unclosed quote, a bare carriage return in a field, ...
+        raise DataError(f"{where(path, max(reader.line_num, 1))}: not valid CSV ({err})") from None
+    header = [h.strip() for h in records[0]]
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise DataError(f"{where(path, 1)}: duplicate column name {dupes[0]!r} in the header")
+    for i, rec in enumerate(records[1:], start=2):
+        if rec and len(rec) != len(header):
+            raise DataError(
+                f"{where(path, i)}: has {len(rec)} fields but the header has {len(header)}"
+            )
+    if not any(records[1:]):
+        raise DataError(f"{path}: has a header but no data rows")
+    return header
+
+
+
+def data_rows(text: str) -> list[int]:
+    """Spreadsheet row number of each non-blank data record (header = row 1)."""
+    out, line = [], 1
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next(reader)
+    line = reader.line_num
+    for rec in reader:
+        if rec:
+            out.append(line + 1)
+        line = reader.line_num
+    return out
