@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnkit.errors import ConfigError, DataError
+from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.tasks.forecast.estimator import Forecaster
 
 TINY = dict(hidden=8, min_steps=30, max_steps=30, batch_size=32, lookbacks=(2.0,))
@@ -86,6 +86,24 @@ def test_save_load_round_trip_is_exact(tmp_path):
 def test_load_refuses_a_folder_that_is_not_a_forecaster(tmp_path):
     with pytest.raises(Exception, match="not a saved Forecaster"):
         Forecaster.load(tmp_path)
+
+
+def test_load_of_a_hostile_or_mismatched_folder_is_one_line(tmp_path):
+    f = Forecaster(5, season=4, **TINY).fit(panel())
+    f.save(tmp_path / "m")
+    assert not list((tmp_path / "m").glob(".tmp-*"))  # atomic writes leave no temp file
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    (deep / "forecaster.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CheckpointError, match="forecaster.json' is not valid JSON: nested too deeply"):
+        Forecaster.load(deep)
+    other = tmp_path / "other"  # weights of a wider model beside this model's settings
+    Forecaster(5, season=4, **{**TINY, "hidden": 12}).fit(panel()).save(other)
+    (other / "forecaster.json").write_bytes((tmp_path / "m" / "forecaster.json").read_bytes())
+    with pytest.raises(CheckpointError, match=r"not a valid saved Forecaster \(RuntimeError: Error\(s\) in "
+                                              r"loading state_dict .*size mismatch") as err:
+        Forecaster.load(other)
+    assert "\n" not in str(err.value)
 
 
 def test_short_series_are_padded_not_refused():

@@ -39,6 +39,8 @@ from rnnkit.data.panel import (
 )
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.global_forecast import GlobalRNN, pinball_loss
+from rnnkit.training.atomic import atomic_write_bytes, writing
+from rnnkit.training.jsonio import read_json_object
 
 __all__ = ["Forecaster", "ForecasterOptions"]
 
@@ -264,7 +266,7 @@ class Forecaster:
     # ----------------------------------------------------------------- save / load
     def save(self, path) -> None:
         """Write weights and history (model.safetensors) and settings (forecaster.json); no pickle."""
-        from safetensors.torch import save_file
+        from safetensors.torch import save as st_save
 
         if not self.members_:
             raise ConfigError("Forecaster: nothing to save, call fit() first")
@@ -281,27 +283,41 @@ class Forecaster:
             ds = ds.astype("int64")
         tensors["history.y"] = torch.from_numpy(h["y"].to_numpy(np.float64).copy())
         tensors["history.ds"] = torch.from_numpy(ds.to_numpy(np.int64).copy())
-        save_file(tensors, str(d / "model.safetensors"))
+        with writing("Forecaster.save:", d):  # each file atomic: never seen half-written
+            atomic_write_bytes(d / "model.safetensors", st_save(tensors))
         meta = {
             "format": FORMAT, "horizon": self.horizon, "season": self.season, "log": self.log_,
             "options": dataclasses.asdict(self.options), "steps": self.steps_,
             "members": [{"lookback": m.lookback, "segment": m.segment} for m in self.members_],
             "ds_kind": "datetime" if is_dt else "int", "ds_unit": unit, "ds_tz": tz, "ids": h["unique_id"].tolist(),
         }
-        (d / "forecaster.json").write_text(json.dumps(meta))
+        with writing("Forecaster.save:", d):
+            atomic_write_bytes(d / "forecaster.json", json.dumps(meta).encode("utf-8"))
 
     @classmethod
     def load(cls, path) -> Forecaster:
         from safetensors.torch import load_file
 
         d = Path(path)
+        if not (d / "forecaster.json").is_file():
+            raise CheckpointError(f"{d}: not a saved Forecaster (no forecaster.json)")
+        meta = read_json_object(d / "forecaster.json")  # one line: not JSON, too deep, too large
         try:
-            meta = json.loads((d / "forecaster.json").read_text())
             tensors = load_file(str(d / "model.safetensors"))
         except (OSError, ValueError) as e:
             raise CheckpointError(f"{d}: not a saved Forecaster ({type(e).__name__}: {e})") from None
         if meta.get("format") != FORMAT:
             raise CheckpointError(f"{d}/forecaster.json: format {meta.get('format')!r}, expected {FORMAT!r}")
+        try:
+            return cls._from_saved(meta, tensors)
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            if isinstance(e, (ConfigError, DataError)):  # already one line
+                raise
+            why = " ".join(str(e).split())  # load_state_dict's message spans lines
+            raise CheckpointError(f"{d}: not a valid saved Forecaster ({type(e).__name__}: {why})") from None
+
+    @classmethod
+    def _from_saved(cls, meta: dict, tensors: dict) -> Forecaster:
         f = cls(meta["horizon"], meta["season"], **meta["options"])
         f.log_, f.steps_ = meta["log"], meta["steps"]
         o = f.options
