@@ -26,7 +26,7 @@ ALLOWED = {
     "training": {"errors"},
     "tasks": {"errors", "nn", "data", "models", "datasets", "training"},
     "export": {"errors", "nn", "data", "models", "training"},
-    "diagnostics": {"errors", "nn", "training"},
+    "diagnostics": {"errors", "nn", "models", "training"},
     "cli": {"errors", "nn", "data", "models", "datasets", "training", "reference", "tasks", "export",
             "diagnostics"},
 }

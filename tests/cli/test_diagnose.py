@@ -128,4 +128,19 @@ def test_a_model_folder_of_another_command_is_named_in_one_line(tmp_path):
     result = runner.invoke(app, ["diagnose", "--model", str(tmp_path / "m"), "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert result.stderr == (f"error: {str(tmp_path / 'm' / 'model.json')!r} is not a diagnostics "
-                             "model: missing task, hidden_size, num_layers, T\n")
+                             "model: missing problem, hidden_size, num_layers, T\n")
+
+
+def test_saved_models_carry_the_registry_tags_and_export_points_to_diagnose(tiny_run, tmp_path):
+    """model.json of a diagnose model follows the one schema (task tag "diagnose", format,
+    the long-memory problem under "problem"); other commands name the way to open it."""
+    _, out = tiny_run
+    folder = out / "models" / "gru-T12"
+    info = json.loads((folder / "model.json").read_text())
+    assert (info["task"], info["format"], info["problem"], info["cell"]) == (
+        "diagnose", 1, "adding", "gru")
+    result = runner.invoke(app, ["export", "--model", str(folder), "--format", "torchscript",
+                                 "--out", str(tmp_path / "m.pt")])
+    assert result.exit_code == 2
+    assert "open it with: rnnkit diagnose --model DIR" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -62,7 +62,10 @@ def save(dir: str | Path, model: TaskModel, T: int) -> None:
     """Write the model folder (atomic; see rnnkit.training.checkpoint)."""
     from rnnkit.training.checkpoint import save_model
 
-    save_model(dir, model, {**model.config, "T": int(T)})
+    from rnnkit.models.registry import tagged
+
+    problem_name, rest = model.config["task"], {k: v for k, v in model.config.items() if k != "task"}
+    save_model(dir, model, tagged("diagnose", {"problem": problem_name, **rest, "T": int(T)}))
 
 
 def load(dir: str | Path) -> tuple[TaskModel, dict]:
@@ -70,15 +73,14 @@ def load(dir: str | Path) -> tuple[TaskModel, dict]:
     from rnnkit.training.checkpoint import load_model
 
     def build(cfg: dict) -> TaskModel:
-        needed = ("task", "cell", "hidden_size", "num_layers", "T")
+        needed = ("problem", "cell", "hidden_size", "num_layers", "T")
         missing = [k for k in needed if k not in cfg]
-        if missing:
+        if cfg.get("task") != "diagnose" or missing:
             raise CheckpointError(
                 f"{str(Path(dir) / 'model.json')!r} is not a diagnostics model: "
-                f"missing {', '.join(missing)}"
+                + (f"missing {', '.join(missing)}" if missing else f"its task is {cfg.get('task')!r}")
             )
-        args = {k: cfg[k] for k in needed[:4]}
-        return TaskModel(**args)
+        return TaskModel(cfg["problem"], cfg["cell"], cfg["hidden_size"], cfg["num_layers"])
 
     model, cfg = load_model(dir, build)
     return model.to(torch.get_default_dtype()), cfg

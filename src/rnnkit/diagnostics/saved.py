@@ -6,13 +6,13 @@ is a fresh held-out draw of that task at that T.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from rnnkit.diagnostics.flow import gradient_flow, in_float64
 from rnnkit.diagnostics.model import load
 from rnnkit.diagnostics.problems import problem
 from rnnkit.errors import ConfigError
+from rnnkit.training.atomic import write_json
 
 __all__ = ["inspect_model", "plot_model_flow"]
 
@@ -26,17 +26,17 @@ def inspect_model(dir: str | Path, out: str | Path, *, loss: str = "auto", seed:
         raise ConfigError(f"--loss: expected auto, last or every, got {loss!r}")
     model, cfg = load(dir)
     model.eval()
-    spec = problem(cfg["task"])
+    spec = problem(cfg["problem"])
     x, y = spec.held_out(FLOW_BATCH, cfg["T"], seed=seed + 2 * 10**6)
     flow = gradient_flow(*in_float64(model, (x[:FLOW_BATCH], y[:FLOW_BATCH])), loss=loss,
                          fraction=fraction)  # float64: vanishing gradients do not underflow
     out = Path(out)
     plot = plot_model_flow(flow, out / "model_gradient_flow.png",
-                           title=f"{cfg['cell']} on {cfg['task']}, T={cfg['T']} ({Path(dir).name})")
-    result = {"model": str(dir), "task": cfg["task"], "cell": cfg["cell"], "T": cfg["T"],
+                           title=f"{cfg['cell']} on {cfg['problem']}, T={cfg['T']} ({Path(dir).name})")
+    result = {"model": str(dir), "task": cfg["problem"], "cell": cfg["cell"], "T": cfg["T"],
               "loss": flow.loss, "effective_span": flow.spans,
               "norms": {k: [float(v) for v in n] for k, n in flow.norms.items()}, "plot": str(plot)}
-    (out / "model_gradient_flow.json").write_text(json.dumps(result) + "\n", encoding="utf-8")
+    write_json(out / "model_gradient_flow.json", result)
     return result
 
 

@@ -3,7 +3,7 @@
 A saved model folder holds ``model.safetensors`` and ``model.json``. Since format 1,
 ``model.json`` carries two tags beside the model's constructor arguments::
 
-    {"task": "text" | "classify" | "forecast" | "recurrent", "format": 1, ...}
+    {"task": "text" | "classify" | "forecast" | "recurrent" | "diagnose", "format": 1, ...}
 
 ``build_model(info)`` looks the task up here and builds the (untrained) module; the
 caller loads the weights (``training.checkpoint.load_model``). Files written before
@@ -97,9 +97,19 @@ def _recurrent(info: dict) -> nn.Module:
     return RecurrentModel(**untagged(info))
 
 
+def _diagnose(info: dict) -> nn.Module:
+    """Models that `rnnkit diagnose` trains on a long-memory problem (rnnkit.diagnostics
+    builds them; it sits above this package) are opened by `rnnkit diagnose --model DIR`."""
+    raise CheckpointError(
+        f"a model saved by rnnkit diagnose ({info.get('cell')} on {info.get('problem')}); "
+        "open it with: rnnkit diagnose --model DIR"
+    )
+
+
 #: task tag -> builder of the untrained module from its model.json
 TASKS: dict[str, Callable[[dict], nn.Module]] = {
     "text": _text, "classify": _classify, "forecast": _forecast, "recurrent": _recurrent,
+    "diagnose": _diagnose,
 }
 
 
