@@ -5,8 +5,9 @@
     pred = W_hy Y + b_y               (B, T, O)     many-to-many (copy)
 
 ``cell`` is "rnn" (Elman, tanh), "lstm", "gru" or "mingru", always ``batch_first``.
-:func:`save` writes ``model.safetensors`` and ``model.json`` (constructor arguments plus
-the task and T, so ``rnnkit diagnose --model DIR`` can regenerate the model's own data);
+:func:`save` writes ``model.safetensors`` and ``model.json`` (the registry's tags, ``task``
+"diagnose" and ``format``, then the constructor arguments with the long-memory problem
+under ``problem``, and T, so ``rnnkit diagnose --model DIR`` can regenerate the model's own data);
 :func:`load` reads them back.
 """
 from __future__ import annotations

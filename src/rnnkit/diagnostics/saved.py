@@ -1,8 +1,8 @@
 """Gradient flow of a saved diagnostics model on its own task's data (``--model DIR``).
 
 The folder is one that :func:`rnnkit.diagnostics.sweep.diagnose` wrote
-(``models/<cell>-T<T>``: model.safetensors and model.json with the task and T); the data
-is a fresh held-out draw of that task at that T.
+(``models/<cell>-T<T>``: model.safetensors and model.json with the problem and T); the data
+is a fresh held-out draw of that problem at that T.
 """
 from __future__ import annotations
 
