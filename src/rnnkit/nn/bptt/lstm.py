@@ -287,7 +287,6 @@ def _weight_grads(x, h0, w_ih, w_hr, R, y, sched: Schedule, needs, dG, dh0, dh_h
     (T, B, P): every dh_t in time order, with a projection (for dW_hr)."""
     T, B, I = x.shape
     H, P = dG.shape[-1] // 4, h0.shape[1]
-    packed = sched.packed
     dG2 = dG.view(T * B, 4 * H)
     d_x = torch.mm(dG2, w_ih).view(T, B, I) if needs[0] else None
     dh0 = dh0 if needs[1] else None

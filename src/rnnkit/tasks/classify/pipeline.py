@@ -44,7 +44,7 @@ from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.classifier import SequenceClassifier
 from rnnkit.models.registry import build_model, tagged
 from rnnkit.training.checkpoint import load_model, save_model
-from rnnkit.tasks.classify.config import (RUN_PATH_KEYS, ClassifyConfig, ClassifyDataConfig,
+from rnnkit.tasks.classify.config import (ClassifyConfig, ClassifyDataConfig,
                                           ClassifyModelConfig, default_config)
 from rnnkit.tasks.classify.metrics import classification_metrics, plot_confusion
 from rnnkit.training.config import save_json, to_dict

@@ -31,7 +31,7 @@ from rnnkit.data.timeseries import Series, next_times, read_series
 from rnnkit.data.transforms import SeriesTransform
 from rnnkit.data.windowing import check_horizon, check_lengths, make_windows
 from rnnkit.datasets import DEFAULT_FORECAST_SERIES, forecast_series
-from rnnkit.errors import CheckpointError, ConfigError, DataError
+from rnnkit.errors import CheckpointError, ConfigError
 from rnnkit.models.forecaster import RNNForecaster
 from rnnkit.models.registry import build_model, tagged
 from rnnkit.training.checkpoint import load_model, save_model
