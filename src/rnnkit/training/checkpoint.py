@@ -227,6 +227,15 @@ def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{str(path)!r} is not a valid safetensors file: {msg}") from None
 
 
+def read_finite_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """:func:`read_safetensors`, refusing any floating-point tensor that holds NaN/Inf."""
+    tensors = read_safetensors(path)
+    for name, t in tensors.items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise CheckpointError(f"{str(path)!r}: tensor {name!r} holds NaN/Inf; refusing to load it")
+    return tensors
+
+
 def read_model_config(dir: str | Path) -> dict:
     path = Path(dir) / MODEL_JSON
     _need_file(path)
@@ -325,10 +334,7 @@ def load_model(
         skeleton = _build(build, cfg, dir)
     check_against_header(skeleton.state_dict(), header, str(dir))
     del skeleton
-    tensors = read_safetensors(path)
-    for name, t in tensors.items():
-        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
-            raise CheckpointError(f"{str(path)!r}: tensor {name!r} holds NaN/Inf; refusing to load it")
+    tensors = read_finite_safetensors(path)
     model = _build(build, cfg, dir)
     load_weights_into(model, tensors, str(dir))
     return model, cfg

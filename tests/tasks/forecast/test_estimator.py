@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.tasks.forecast.estimator import Forecaster
@@ -104,6 +105,21 @@ def test_load_of_a_hostile_or_mismatched_folder_is_one_line(tmp_path):
                                               r"loading state_dict .*size mismatch") as err:
         Forecaster.load(other)
     assert "\n" not in str(err.value)
+
+
+def test_load_refuses_non_finite_weights_in_one_line(tmp_path):
+    """The checkpoint module's guard (issue 15): NaN weights are refused, naming file and tensor."""
+    from safetensors.torch import load_file, save_file
+
+    Forecaster(5, season=4, **TINY).fit(panel()).save(tmp_path / "m")
+    path = tmp_path / "m" / "model.safetensors"
+    tensors = load_file(str(path))
+    name = next(k for k in tensors if k.startswith("member0."))
+    tensors[name] = torch.full_like(tensors[name], float("nan"))
+    save_file(tensors, str(path))
+    with pytest.raises(CheckpointError) as err:
+        Forecaster.load(tmp_path / "m")
+    assert str(err.value) == f"{str(path)!r}: tensor {name!r} holds NaN/Inf; refusing to load it"
 
 
 def test_short_series_are_padded_not_refused():

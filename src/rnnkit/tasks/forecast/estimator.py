@@ -23,7 +23,6 @@ a constant series is forecast as its constant with zero-width intervals (a warni
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import warnings
 from dataclasses import dataclass
@@ -39,7 +38,8 @@ from rnnkit.data.panel import (
 )
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.global_forecast import GlobalRNN, pinball_loss
-from rnnkit.training.atomic import atomic_write_bytes, writing
+from rnnkit.training.atomic import atomic_write_bytes, write_json, writing
+from rnnkit.training.checkpoint import read_finite_safetensors
 from rnnkit.training.jsonio import read_json_object
 
 __all__ = ["Forecaster", "ForecasterOptions"]
@@ -292,20 +292,16 @@ class Forecaster:
             "ds_kind": "datetime" if is_dt else "int", "ds_unit": unit, "ds_tz": tz, "ids": h["unique_id"].tolist(),
         }
         with writing("Forecaster.save:", d):
-            atomic_write_bytes(d / "forecaster.json", json.dumps(meta).encode("utf-8"))
+            write_json(d / "forecaster.json", meta)
 
     @classmethod
     def load(cls, path) -> Forecaster:
-        from safetensors.torch import load_file
-
         d = Path(path)
         if not (d / "forecaster.json").is_file():
             raise CheckpointError(f"{d}: not a saved Forecaster (no forecaster.json)")
         meta = read_json_object(d / "forecaster.json")  # one line: not JSON, too deep, too large
-        try:
-            tensors = load_file(str(d / "model.safetensors"))
-        except (OSError, ValueError) as e:
-            raise CheckpointError(f"{d}: not a saved Forecaster ({type(e).__name__}: {e})") from None
+        # the checkpoint module's checks: header read alone first, sizes, finite weights
+        tensors = read_finite_safetensors(d / "model.safetensors")
         if meta.get("format") != FORMAT:
             raise CheckpointError(f"{d}/forecaster.json: format {meta.get('format')!r}, expected {FORMAT!r}")
         try:
