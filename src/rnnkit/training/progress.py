@@ -18,12 +18,15 @@ def progress_enabled(wanted: bool = True) -> bool:
 
 
 class EpochProgress:
-    """One bar per epoch: ``epoch 3/20 ━━━━ 120/400 · 85.2 it/s · 0:00:03 · loss 0.1234``.
+    """One bar per epoch: ``epoch 3/20 ━━━━ 120/400 · 85.2 it/s · 0:00:03 · loss 0.1234``,
+    then one for its validation pass.
 
     Usage::
 
         with EpochProgress(enabled) as bar:
             bar.start_epoch(epoch, epochs, total_batches)
+            bar.advance(loss)
+            bar.start_validation(total_val_batches)
             bar.advance(loss)
     """
 
@@ -69,6 +72,14 @@ class EpochProgress:
         self._task = self._progress.add_task(
             f"epoch {epoch}/{epochs}", total=total, rate="", loss=""
         )
+
+    def start_validation(self, total: Optional[int]) -> None:
+        """A ``validation`` bar in place of the epoch's (its batches, rate, time left)."""
+        if self._progress is None:
+            return
+        if self._task is not None:
+            self._progress.remove_task(self._task)
+        self._task = self._progress.add_task("  validation", total=total, rate="", loss="")
 
     def advance(self, loss: float) -> None:
         if self._progress is None or self._task is None:

@@ -13,10 +13,14 @@ Per optimizer step::
     grad <- grad * min(1, grad_clip / norm)               # when grad_clip > 0
     optimizer.step()
 
-Per epoch: validation loss (mean of batch losses, ``model.eval()``, no grad), LR
-schedule step, a metrics row, ``checkpoints/best`` when the monitored loss improved
+Per epoch: validation loss (mean of batch losses, ``model.eval()``, no grad, with its
+own progress bar), LR schedule step, a metrics row, ``checkpoints/best`` when the monitored loss improved
 (validation loss, or training loss without a validation loader), then
 ``checkpoints/last``; early stopping after ``patience`` epochs without improvement.
+
+``time_budget`` covers training and validation (:mod:`rnnkit.training.budget`): training
+stops early enough to leave time for the epoch's validation pass (and for the
+``extra_val_passes`` the caller announces, such as a final scoring after ``fit``).
 
 Seeding: ``fit`` seeds Python/NumPy/torch with ``config.seed`` before the first
 epoch (shuffling and dropout). Seeding the model's initialisation is the caller's
@@ -52,6 +56,7 @@ from rnnkit.errors import CheckpointError, ConfigError, Interrupted, RnnkitError
 from rnnkit.training import checkpoint as ckpt
 from rnnkit.training import distributed as dist_
 from rnnkit.training.atomic import recover_dir, remove_stale_temps
+from rnnkit.training.budget import TimeBudget
 from rnnkit.training.callbacks import TensorBoardLogger, dispatch
 from rnnkit.training.config import TrainConfig, save_json, to_dict
 from rnnkit.training.device import move_to, resolve_device, torch_threads
@@ -85,6 +90,8 @@ class Trainer:
     ``model_config`` (the model's constructor arguments, saved as model.json) defaults
     to ``model.model_config`` when the model has it. ``run_config`` is the full
     resolved config saved as config.json (default: ``{"train": ..., "model": ...}``).
+    ``extra_val_passes``: validation passes the caller runs after ``fit`` that the time
+    budget must leave room for (see :mod:`rnnkit.training.budget`).
     """
 
     def __init__(
@@ -95,6 +102,7 @@ class Trainer:
         callbacks: Iterable[Any] = (),
         model_config: Optional[dict] = None,
         run_config: Optional[dict] = None,
+        extra_val_passes: int = 0,
     ) -> None:
         self.model = model
         self.config = config
@@ -103,6 +111,8 @@ class Trainer:
         raw = model_config if model_config is not None else getattr(model, "model_config", None)
         self.model_config = json.loads(json.dumps(dict(raw or {})))  # as model.json reads back
         self.run_config = run_config
+        self.extra_val_passes = extra_val_passes
+        self.budget = TimeBudget(None)
         self.device = resolve_device(config.device)
         self.optimizer: Optional[torch.optim.Optimizer] = None
         self.scheduler = None
@@ -190,12 +200,13 @@ class Trainer:
         self._callbacks = callbacks
         dispatch(callbacks, "on_fit_start", self)
         start = time.perf_counter()
+        self.budget = TimeBudget(cfg.time_budget, self.extra_val_passes)
         with EpochProgress(progress_enabled(cfg.progress) and main) as bar:
             for epoch in range(self.epoch + 1, cfg.epochs + 1):
                 if cfg.max_steps is not None and self.step >= cfg.max_steps:
                     self.stop_reason = "max_steps"  # e.g. resumed after the last step
                     break
-                row = self._run_epoch(epoch, train_loader, val_loader, bar, start, generators)
+                row = self._run_epoch(epoch, train_loader, val_loader, bar, generators)
                 bar.end_epoch(_summary(row))
                 if self.stop_reason is not None:
                     break
@@ -213,21 +224,20 @@ class Trainer:
             run_dir=self.run_dir,
         )
 
-    def _run_epoch(self, epoch, train_loader, val_loader, bar, start, generators) -> dict:
+    def _run_epoch(self, epoch, train_loader, val_loader, bar, generators) -> dict:
         cfg, model = self.config, self.model
         model.train()
         if hasattr(model, "on_epoch_start"):
             model.on_epoch_start()
         dispatch(self._callbacks, "on_epoch_start", self, epoch)
-        try:
-            total = len(train_loader)
-        except TypeError:
-            total = None
+        total = _length(train_loader)
         bar.start_epoch(epoch, cfg.epochs, total)
         t_epoch = time.perf_counter()
         loss_sum, norm_sum, norm_max, batches = 0.0, 0.0, 0.0, 0
         params = [p for p in model.parameters() if p.requires_grad]
+        val_batches = _length(val_loader)
         for batch in train_loader:
+            t_step = self.budget.elapsed()
             batch = move_to(batch, self.device, non_blocking=True)
             with self._autocast():
                 loss = self._loss_fn(batch)
@@ -252,14 +262,16 @@ class Trainer:
                 norm_max = max(norm_max, norm)
             dispatch(self._callbacks, "on_batch_end", self, self.step, loss_value)
             bar.advance(loss_value)
-            if cfg.time_budget is not None and dist_.any_rank(time.perf_counter() - start > cfg.time_budget):
+            self.budget.note_step(self.budget.elapsed() - t_step)
+            if cfg.time_budget is not None and dist_.any_rank(
+                    self.budget.stop_training(val_loader is not None, val_batches)):
                 self.stop_reason = "time_budget"
                 break
             if cfg.max_steps is not None and self.step >= cfg.max_steps:
                 self.stop_reason = "max_steps"
                 break
         train_loss = dist_.all_reduce_mean(loss_sum / max(batches, 1))  # over all ranks
-        val_loss = self.evaluate(val_loader) if val_loader is not None else None
+        val_loss = self._validate(val_loader, bar) if val_loader is not None else None
         monitored = val_loss if val_loss is not None else train_loss
         step_scheduler(self.scheduler, monitored)
         row = {
@@ -285,20 +297,36 @@ class Trainer:
         dispatch(self._callbacks, "on_epoch_end", self, epoch, row)
         return row
 
-    @torch.no_grad()
     def evaluate(self, loader) -> float:
         """Mean of ``compute_loss`` over the loader's batches, in eval mode."""
+        return self._validate(loader, None, budget=False)
+
+    @torch.no_grad()
+    def _validate(self, loader, bar: Optional[EpochProgress], budget: bool = True) -> float:
+        """:meth:`evaluate` with a progress bar; within the time budget it stops after
+        the batch that spends it (the mean is then over the batches it reached)."""
         model = self.model
         was_training = model.training
         model.eval()
         if hasattr(model, "on_eval_start"):
             model.on_eval_start()
-        total, n = 0.0, 0
+        if bar is not None:
+            bar.start_validation(_length(loader))
+        t0 = self.budget.elapsed()
+        total, n, complete = 0.0, 0, True
         for batch in loader:
             batch = move_to(batch, self.device, non_blocking=True)
             with self._autocast():
-                total += float(model.compute_loss(batch))
+                loss = float(model.compute_loss(batch))
+            total += loss
             n += 1
+            if bar is not None:
+                bar.advance(loss)
+            if budget and dist_.any_rank(self.budget.over()):
+                complete = False
+                self.stop_reason = "time_budget"
+                break
+        self.budget.note_validation(self.budget.elapsed() - t0, complete)
         model.train(was_training)
         return total / max(n, 1)
 
@@ -382,6 +410,14 @@ class Trainer:
         elif self._best_state is not None:
             self.model.load_state_dict(self._best_state)
         return self.model
+
+
+def _length(loader) -> Optional[int]:
+    """len(loader), or None for a loader without a length (or no loader)."""
+    try:
+        return len(loader) if loader is not None else None
+    except TypeError:
+        return None
 
 
 def _loader_generators(loader) -> list[torch.Generator]:
