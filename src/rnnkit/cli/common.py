@@ -71,7 +71,8 @@ Threads = Annotated[Optional[int], typer.Option(
 Epochs = Annotated[Optional[int], typer.Option(
     "--epochs", metavar="INT", help="Passes over the training data, >= 1 (sets train.epochs).")]
 TimeBudget = Annotated[Optional[float], typer.Option(
-    "--time-budget", metavar="FLOAT", help="Seconds of training at most (sets train.time_budget).")]
+    "--time-budget", metavar="FLOAT",
+    help="Seconds of training at most, the validation passes included (sets train.time_budget).")]
 MaxSteps = Annotated[Optional[int], typer.Option(
     "--max-steps", metavar="INT", help="Optimizer steps at most, exactly (sets train.max_steps).")]
 Resume = Annotated[Optional[Path], typer.Option(

@@ -35,6 +35,12 @@ TopK = Annotated[Optional[int], typer.Option("--top-k", metavar="INT", help="Sam
 TopP = Annotated[Optional[float], typer.Option("--top-p", metavar="FLOAT",
                                                help="Nucleus: smallest set with mass >= p.")]
 SampleSeed = Annotated[Optional[int], typer.Option("--seed", metavar="INT", help="Same seed, same text.")]
+GenThreads = Annotated[Optional[int], typer.Option(
+    "--threads", metavar="INT", show_default="1",
+    help="torch CPU threads while generating (one character per step: 1 is fastest).")]
+EvalThreads = Annotated[Optional[int], typer.Option(
+    "--threads", metavar="INT", show_default="the run's train.threads, else torch's",
+    help="torch CPU threads while scoring.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 EvalData = Annotated[Path, typer.Option("--data", metavar="PATH", help="UTF-8 text file.")]
 
@@ -65,7 +71,10 @@ def train(ctx: typer.Context, data: Data = None, out: common.Out = None,
           device: common.shown(common.Device, "auto") = None,
           threads: common.shown(common.Threads, "torch's") = None,
           resume: common.Resume = None) -> None:
-    """Train on a text file; write metrics.json, loss.png and model/ into --out."""
+    """Train on a text file; write metrics.json, loss.png and model/ into --out.
+
+    --time-budget counts training, each epoch's validation and the final scoring.
+    """
     from rnnkit.tasks.text.config import TextConfig
     from rnnkit.tasks.text.pipeline import train_text
 
@@ -83,11 +92,12 @@ def train(ctx: typer.Context, data: Data = None, out: common.Out = None,
                f"{metrics['val_perplexity']:.3f} ({metrics['val_chars']} characters)")
     typer.echo(f"wrote {run_dir}/metrics.json, loss.png, model/")
 
-def evaluate(model: Model, data: EvalData, as_json: JsonFlag = False) -> None:
+def evaluate(model: Model, data: EvalData, as_json: JsonFlag = False,
+             threads: EvalThreads = None) -> None:
     """Bits per character (and nats, perplexity) of a trained model on a text file."""
     from rnnkit.tasks.text.pipeline import evaluate_text
 
-    report = evaluate_text(model, data)
+    report = evaluate_text(model, data, threads=threads, progress=not as_json)
     _warn_unseen(f"text file {data}", Counter(report["unseen_chars"]))
     if as_json:
         typer.echo(json.dumps(report, indent=2))
@@ -98,12 +108,13 @@ def evaluate(model: Model, data: EvalData, as_json: JsonFlag = False) -> None:
 
 def generate(model: Model, prime: Prime = "", length: Length = 500,
              temperature: Temperature = 1.0, top_k: TopK = None, top_p: TopP = None,
-             seed: SampleSeed = None) -> None:
+             seed: SampleSeed = None, threads: GenThreads = None) -> None:
     """Sample text, streaming each character as it is drawn."""
-    from rnnkit.tasks.text.pipeline import generate_text
+    from rnnkit.tasks.text.pipeline import GENERATE_THREADS, generate_text
 
     _check_utf8("--prime", prime)
-    chars, unseen = generate_text(model, prime, length, temperature, top_k, top_p, seed)
+    chars, unseen = generate_text(model, prime, length, temperature, top_k, top_p, seed,
+                                  threads=GENERATE_THREADS if threads is None else threads)
     _warn_unseen("--prime", unseen)
     sys.stdout.write(prime)
     for ch in chars:

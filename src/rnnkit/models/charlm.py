@@ -20,9 +20,13 @@ Shapes are time-major: x, y (T, B) int64; logits (T, B, V); state h (L, B, H)
 (and c (L, B, H) for LSTM).
 
 The recurrent layer comes from one place, :func:`recurrent_layer`: ``rnnkit.nn``'s
-drop-in LSTM/GRU/RNN. Its ``backend`` is ``"auto"`` (the fastest correct path: torch's
-oneDNN kernel for the LSTM on CPU, rnnkit's hand-written BPTT for the GRU),
-``"rnnkit"`` or ``"torch"``; all give the same numbers.
+drop-in LSTM/GRU/RNN. Its ``backend`` is ``"auto"`` (the default), ``"rnnkit"`` or
+``"torch"``; all give the same numbers. ``"auto"`` follows the measured decision table of
+:mod:`rnnkit.nn.backend_choice` call by call: on the CPU, training (LSTM, GRU, RNN) runs
+rnnkit's hand-written BPTT on the fused C++ loops; LSTM validation and scoring (many
+rows, no gradients) run torch's oneDNN kernel; generation (one row per step) runs
+rnnkit's loop, since oneDNN re-packs its weights on every call; GRU/RNN inference runs
+rnnkit's loops. Other devices run torch's kernels (cuDNN).
 """
 from __future__ import annotations
 

@@ -15,12 +15,22 @@ validation text is the last ``data.val_fraction`` of the corpus, cut at a blank 
 never seen in training. The reported figures are exact averages over every scored
 character (summed, not a mean of chunk means).
 
+Threads: training and its final scoring run on ``train.threads``; evaluation on
+``threads`` (default: the run's ``train.threads``, else torch's); generation on
+``threads`` (default 1: one character at a time is a small product per step, fastest
+on one thread, and far faster than several threads on a busy machine).
+
+Time budget: ``train.time_budget`` covers training, the validation pass of each epoch
+and the final scoring of the best model on the validation text (the trainer reserves
+one validation pass for it: ``extra_val_passes=1``).
+
 Run folder: the trainer's files (config.json, metrics.csv, loss.png, checkpoints/)
 plus ``model/`` (model.safetensors and model.json, which holds the vocabulary) and
 ``metrics.json``.
 """
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from importlib import resources
@@ -31,13 +41,15 @@ import torch
 from torch.nn import functional as F
 
 from rnnkit.data.text import ContiguousBatches, Vocab, read_corpus, split_text
-from rnnkit.errors import CheckpointError, DataError
+from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.charlm import CharLM
 from rnnkit.models.registry import tagged, task_of, untagged
 from rnnkit.models.sampling import check_sampling_args, generate
 from rnnkit.training.checkpoint import load_model, save_model
 from rnnkit.tasks.text.config import TextConfig, TextDataConfig, TextModelConfig, load_text_config
 from rnnkit.training.config import save_json, to_dict
+from rnnkit.training.device import torch_threads
+from rnnkit.training.progress import EpochProgress, progress_enabled
 from rnnkit.training.distributed import leave_unless_main
 from rnnkit.training.trainer import Trainer
 
@@ -66,14 +78,15 @@ def bundled_corpus() -> Path:
 # ----------------------------------------------------------------------- scoring
 @torch.no_grad()
 def score_ids(model: CharLM, ids: torch.Tensor, batch_size: int = 32, seq_len: int = 256,
-              name: str = "text") -> tuple[float, int]:
+              name: str = "text", progress: bool = False) -> tuple[float, int]:
     """Exact mean nats per predicted character of ``ids`` (N,), and the count (N - 1).
 
     The text is cut into at most ``batch_size`` contiguous streams of at least
     ``seq_len`` characters (one stream for a short text), each read from a zero state
     in chunks with the state carried. The few characters left after the last whole
     stream are read by continuing the last stream's state, so every character after
-    the first is scored exactly once.
+    the first is scored exactly once. ``progress`` draws a bar (where
+    :func:`~rnnkit.training.progress.progress_enabled` allows).
     """
     n = int(ids.numel())
     if n < 2:
@@ -86,10 +99,13 @@ def score_ids(model: CharLM, ids: torch.Tensor, batch_size: int = 32, seq_len: i
     model.eval()
     model.on_eval_start()
     total, count = 0.0, 0
-    for x, y in batches:
-        nats, k = model.sum_nats((x.to(device), y.to(device)))
-        total += nats
-        count += k
+    with EpochProgress(progress_enabled(progress)) as bar:
+        bar.start_validation(len(batches))
+        for x, y in batches:
+            nats, k = model.sum_nats((x.to(device), y.to(device)))
+            total += nats
+            count += k
+            bar.advance(nats / max(k, 1))
     tail = ids[streams * batches.stream_len:]  # the last stream's end, then the rest
     if tail.numel() > 1:
         state = model.state
@@ -136,12 +152,15 @@ def train_text(cfg: TextConfig, data: Optional[Path], run_dir: Path, *,
                    m.backend)
     model_config = tagged("text", {**model.model_config, "vocab": list(vocab.chars)})
     run_config = {**to_dict(cfg), "data_file": str(path)}
-    trainer = Trainer(model, cfg.train, run_dir, model_config=model_config, run_config=run_config)
+    trainer = Trainer(model, cfg.train, run_dir, model_config=model_config, run_config=run_config,
+                      extra_val_passes=1)  # the final scoring below
     result = trainer.fit(train_batches, val_batches, resume=resume)
     leave_unless_main()  # under torchrun, rank 0 alone scores and writes
     trainer.load_best()
 
-    nats, count = score_ids(model, val_ids, name=f"text file {path} (validation part)")
+    with torch_threads(cfg.train.threads):
+        nats, count = score_ids(model, val_ids, name=f"text file {path} (validation part)",
+                                progress=cfg.train.progress)
     save_model(Path(run_dir) / "model", model.cpu(), model_config)
     metrics = {
         **_figures(nats, count),
@@ -192,24 +211,60 @@ def load_charlm(model_dir: Path) -> tuple[CharLM, Vocab]:
     return model, vocab
 
 
-def evaluate_text(model_dir: Path, data: Path) -> dict:
-    """Bits, nats and perplexity per character of the whole file ``data``."""
+def check_threads(threads: Optional[int]) -> None:
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                or threads < 1):
+        raise ConfigError(f"--threads: must be an integer >= 1, saw {threads!r}")
+
+
+def run_threads(model_dir: Path) -> Optional[int]:
+    """``train.threads`` of the run that trained ``model_dir`` (None when unknown)."""
+    for folder in (Path(model_dir), Path(model_dir).parent):
+        path = folder / "config.json"
+        if path.is_file():
+            try:
+                threads = json.loads(path.read_text(encoding="utf-8"))["train"]["threads"]
+            except (OSError, ValueError, KeyError, TypeError):
+                return None
+            return threads if isinstance(threads, int) and threads >= 1 else None
+    return None
+
+
+def evaluate_text(model_dir: Path, data: Path, threads: Optional[int] = None,
+                  progress: bool = False) -> dict:
+    """Bits, nats and perplexity per character of the whole file ``data``, on
+    ``threads`` torch threads (None: the run's ``train.threads``, else torch's)."""
+    check_threads(threads)
     model, vocab = load_charlm(model_dir)
     text = read_corpus(data)
     ids, unseen = vocab.encode(text)
-    nats, count = score_ids(model, ids, name=f"text file {data}")
+    with torch_threads(threads if threads is not None else run_threads(model_dir)):
+        nats, count = score_ids(model, ids, name=f"text file {data}", progress=progress)
     return {"bits_per_char": nats / LN2, "nats_per_char": nats, "perplexity": math.exp(nats),
             "chars": len(text), "chars_scored": count,
             "unseen_chars": dict(sorted(unseen.items())), "data_file": str(data)}
 
 
+GENERATE_THREADS = 1
+
+
 def generate_text(model_dir: Path, prime: str = "", length: int = 200, temperature: float = 1.0,
                   top_k: Optional[int] = None, top_p: Optional[float] = None,
-                  seed: Optional[int] = None) -> tuple[Iterator[str], Counter]:
+                  seed: Optional[int] = None,
+                  threads: Optional[int] = GENERATE_THREADS) -> tuple[Iterator[str], Counter]:
     """A streaming iterator of generated characters, and the prime's unseen characters
-    (mapped to the unknown symbol; the caller reports them)."""
+    (mapped to the unknown symbol; the caller reports them). The characters are drawn
+    on ``threads`` torch threads (None: torch's), set while the iterator runs."""
     check_sampling_args(length, temperature, top_k, top_p)
+    check_threads(threads)
     model, vocab = load_charlm(model_dir)
     _, unseen = vocab.encode(prime)
-    return generate(model, vocab, prime, length, temperature, top_k, top_p, seed), unseen
+    chars = generate(model, vocab, prime, length, temperature, top_k, top_p, seed)
+    return _on_threads(chars, threads), unseen
+
+
+def _on_threads(chars: Iterator[str], threads: Optional[int]) -> Iterator[str]:
+    """``chars`` drawn with torch's threads set to ``threads`` (restored when done)."""
+    with torch_threads(threads):
+        yield from chars
 
