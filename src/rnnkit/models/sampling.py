@@ -16,7 +16,11 @@ from a private ``torch.Generator`` seeded with ``seed``, so the same model, prim
 settings and seed give the same text, whatever else uses the global RNG.
 
 :func:`generate` is a generator: it yields each character as soon as it is drawn
-(for streaming output) and stops after ``length`` characters.
+(for streaming output) and stops after ``length`` characters. After the prime (one
+call of ``model.step``), an LSTM character LM steps through
+:class:`~rnnkit.models.lstm_step.LSTMStepper` (the same equations, without the
+per-call overhead of the model's forward); other models call ``model.step`` per
+character.
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from torch import Tensor
 
 from rnnkit.data.text import Vocab
 from rnnkit.errors import ConfigError
+from rnnkit.models.lstm_step import stepper_for
 
 __all__ = ["generate", "next_id", "check_sampling_args", "encode_prime", "MAX_LENGTH"]
 
@@ -65,9 +70,10 @@ def next_id(logits: Tensor, temperature: float = 1.0, top_k: int | None = None,
         drop = torch.zeros_like(drop_sorted).scatter(0, order, drop_sorted)
         z = z.masked_fill(drop, float("-inf"))
     probs = torch.softmax(z, dim=-1)  # (V,)
-    if not torch.isfinite(probs).all():  # extreme temperatures: fall back to greedy
+    try:  # multinomial itself refuses inf/NaN (the cheapest check per step)
+        return int(torch.multinomial(probs, 1, generator=generator))
+    except RuntimeError:  # extreme temperatures overflow z: fall back to greedy
         return int(torch.argmax(logits))
-    return int(torch.multinomial(probs, 1, generator=generator))
 
 
 def encode_prime(vocab: Vocab, prime: str) -> tuple[Tensor, Counter]:
@@ -94,11 +100,23 @@ def generate(model, vocab: Vocab, prime: str = "", length: int = 200,
         prime = "\n" if "\n" in vocab.chars else vocab.chars[0]
     ids, _ = encode_prime(vocab, prime)
     model.eval()
+    if length == 0:
+        return
     device = next(model.parameters()).device
-    x = ids.view(-1, 1).to(device)  # (T, 1)
-    state = None
-    for _ in range(length):
-        logits, state = model.step(x, state)  # (1, V)
-        i = next_id(logits[0], temperature, top_k, top_p, generator)
-        yield vocab.chars[i]
-        x = torch.tensor([[i]], dtype=torch.int64, device=device)  # (1, 1)
+    logits, state = model.step(ids.view(-1, 1).to(device), None)  # the prime (T, 1): (1, V)
+    logits = logits[0]  # (V,)
+    stepper = stepper_for(model)
+    if stepper is not None:
+        stepper.set_state(state)
+    chars = vocab.chars
+    for n in range(length):
+        i = next_id(logits, temperature, top_k, top_p, generator)
+        yield chars[i]
+        if n + 1 == length:
+            break
+        if stepper is not None:
+            logits = stepper.step(i)  # (V,)
+        else:
+            x = torch.tensor([[i]], dtype=torch.int64, device=device)  # (1, 1)
+            logits, state = model.step(x, state)
+            logits = logits[0]
