@@ -145,7 +145,8 @@ inline Steps steps_of(const std::optional<Tensor>& batch_sizes, int64_t T, int64
 
 // G (T, B, 4H): pre-activations without the recurrent term; overwritten with the
 // activations (i, f, g2, o) at the active rows. h0 (B, P), c0s (B, H) = 2 c0,
-// w_hh_t (P, 4H) = W_hh^T. P = H, or proj_size with w_hr (P, H): then r_t = o tanh(c_t)
+// w_hh_t (P, 4H) = W_hh^T: the transposed view of a contiguous W_hh, or a contiguous
+// (P, 4H) copy, which BLAS multiplies faster on some CPUs (gemm.py). P = H, or proj_size with w_hr (P, H): then r_t = o tanh(c_t)
 // and h_t = r_t W_hr^T. batch_sizes (T,) int64 for packed input. packed (the oneDNN
 // weight) only without batch_sizes and w_hr. Returns y (T, B, P); C (T, B, H) c2 history
 // and TC (T, B, H) tanh(c) history when save, else the final c2 (B, H) and an empty
@@ -159,7 +160,8 @@ std::vector<Tensor> lstm_forward(Tensor G, const Tensor& h0, const Tensor& c0s, 
   check(G, "G");
   check(h0, "h0");
   check(c0s, "c0s");
-  check_transposed(w_hh_t, "w_hh_t");
+  const bool w_rows = w_hh_t.is_contiguous();  // W_hh^T stored as (P, 4H) rows
+  if (!w_rows) check_transposed(w_hh_t, "w_hh_t");
   const int64_t T = G.size(0), B = G.size(1), H = G.size(2) / 4, P = h0.size(1);
   const bool proj = given(w_hr);
   if (proj) check(*w_hr, "w_hr");
@@ -183,7 +185,15 @@ std::vector<Tensor> lstm_forward(Tensor G, const Tensor& h0, const Tensor& c0s, 
     scalar_t* Rp = R.defined() ? R.data_ptr<scalar_t>() : nullptr;
     const scalar_t* h0p = h0.data_ptr<scalar_t>();
     const scalar_t* c0p = c0s.data_ptr<scalar_t>();
-    const scalar_t* W = w_hh_t.data_ptr<scalar_t>();  // W_hh (4H, P) row-major
+    const scalar_t* W = w_hh_t.data_ptr<scalar_t>();  // W_hh (4H, P), or W_hh^T (P, 4H) if w_rows
+    // g (rows, 4H) += X (rows, P) W_hh^T, whichever way W_hh is stored
+    auto add_hw = [&](int64_t rows, const scalar_t* X, scalar_t* g) {
+      if (w_rows) {
+        gemm_xw<scalar_t>(rows, 4 * H, P, X, P, W, scalar_t(1), g, 4 * H);
+      } else {
+        gemm_xwt<scalar_t>(rows, 4 * H, P, X, P, W, scalar_t(1), g, 4 * H);
+      }
+    };
     const scalar_t* Wr = proj ? w_hr->data_ptr<scalar_t>() : nullptr;  // W_hr (P, H)
     over_row_blocks(B, T, 4 * H * P + (proj ? P * H : 0), [&](int64_t r0, int64_t r1) {
       Tensor scratch = proj && !save ? at::empty({r1 - r0, H}, G.options()) : Tensor();  // r_t
@@ -202,8 +212,8 @@ std::vector<Tensor> lstm_forward(Tensor G, const Tensor& h0, const Tensor& c0s, 
           pre_t = onednn_add((k == 0 ? h0 : y[tp]).narrow(0, r0, nb), G[t].narrow(0, r0, nb), *packed);
           pre = pre_t.data_ptr<scalar_t>();
         } else {  // g += h_{t-1} W_hh^T
-          if (mid > r0) gemm_xwt<scalar_t>(mid - r0, 4 * H, P, yp + (tp * B + r0) * P, P, W, scalar_t(1), g, 4 * H);
-          gemm_xwt<scalar_t>(re - mid, 4 * H, P, h0p + mid * P, P, W, scalar_t(1), g + (mid - r0) * 4 * H, 4 * H);
+          if (mid > r0) add_hw(mid - r0, yp + (tp * B + r0) * P, g);
+          add_hw(re - mid, h0p + mid * P, g + (mid - r0) * 4 * H);
         }
         scalar_t* c = (save ? Cp + t * B * H : Cp) + r0 * H;
         scalar_t* tc = (save ? TCp + t * B * H : TCp) + r0 * H;
