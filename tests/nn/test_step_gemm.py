@@ -27,23 +27,26 @@ def test_kernel_reads_w_hh_t_as_rows_or_as_a_view(packed, reverse):
 
 
 @needs_kernels
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("route", ["blas", "onednn"])
-def test_lstm_training_matches_torch_on_either_route(route, monkeypatch):
+def test_lstm_training_matches_torch_on_either_route(route, dtype, monkeypatch):
+    """BLAS: float32 hands the kernel W_hh^T as a view (it packs W_hh for MKL itself, T >= 8),
+    float64 as contiguous rows; oneDNN: the packed weight (float32 only)."""
     monkeypatch.setenv("RNNKIT_STEP_GEMM", route)
     assert gemm.step_blas_preferred() == (route == "blas")
     seen = []
     real = torch.ops.rnnkit.lstm_forward
 
     def spy(*a):
-        seen.append(a[3].is_contiguous())  # W_hh^T stored as rows?
+        seen.append((a[3].is_contiguous(), a[4] is not None))  # W_hh^T as rows? oneDNN weight?
         return real(*a)
 
     monkeypatch.setattr(torch.ops.rnnkit, "lstm_forward", spy, raising=False)
     torch.manual_seed(0)
-    ref = torch.nn.LSTM(16, 128)
-    mine = LSTM(16, 128, backend="rnnkit")
+    ref = torch.nn.LSTM(16, 256).to(dtype)
+    mine = LSTM(16, 256, backend="rnnkit").to(dtype)
     mine.load_state_dict(ref.state_dict())
-    x = torch.randn(8, 4, 16)
+    x = torch.randn(16, 4, 16, dtype=dtype)  # T = 16: long enough for either packing
     y_ref, _ = ref(x)
     y, _ = mine(x)
     dy = torch.randn_like(y)
@@ -52,7 +55,9 @@ def test_lstm_training_matches_torch_on_either_route(route, monkeypatch):
     torch.testing.assert_close(y, y_ref, atol=1e-5, rtol=1e-4)
     for name, p in mine.named_parameters():
         torch.testing.assert_close(p.grad, dict(ref.named_parameters())[name].grad, atol=1e-4, rtol=1e-4)
-    assert seen == [route == "blas"]
+    f64 = dtype == torch.float64
+    want = {"blas": (f64, False), "onednn": (False, not f64 and gemm.onednn_available())}[route]
+    assert seen == [want]
 
 
 def test_the_preference_follows_the_cpu_vendor(monkeypatch):

@@ -113,9 +113,11 @@ def _forward_fused(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched: Schedule, sav
     blas = step_blas_preferred()
     if plain and not blas:
         onednn = StepMatmul(w_hh, kernels.rows_per_thread(B, T, w_hh.numel()), steps=T).packed
-    # BLAS reads W_hh^T fastest as contiguous (P, 4H) rows: one copy per call pays for itself
+    # float32: the kernel packs W_hh for MKL itself (kernels/common.h PackedWeight). Else
+    # BLAS reads W_hh^T faster as contiguous (P, 4H) rows: a copy per call pays for itself
     # from a few steps of a large weight on; else the transposed view of W_hh.
-    rows_copy = blas and onednn is None and T >= 4 and w_hh.numel() >= 256 * 256
+    rows_copy = (blas and onednn is None and T >= 4 and w_hh.numel() >= 256 * 256
+                 and x.dtype != torch.float32)
     w_hh_t = w_hh.t().contiguous() if rows_copy else w_hh.contiguous().t()
     y, C, TC, R = torch.ops.rnnkit.lstm_forward(
         G, h0d, c0s, w_hh_t, onednn, sched.reverse, save, _batch_sizes(sched), w_hr

@@ -186,17 +186,21 @@ std::vector<Tensor> lstm_forward(Tensor G, const Tensor& h0, const Tensor& c0s, 
     const scalar_t* h0p = h0.data_ptr<scalar_t>();
     const scalar_t* c0p = c0s.data_ptr<scalar_t>();
     const scalar_t* W = w_hh_t.data_ptr<scalar_t>();  // W_hh (4H, P), or W_hh^T (P, 4H) if w_rows
-    // g (rows, 4H) += X (rows, P) W_hh^T, whichever way W_hh is stored
-    auto add_hw = [&](int64_t rows, const scalar_t* X, scalar_t* g) {
-      if (w_rows) {
-        gemm_xw<scalar_t>(rows, 4 * H, P, X, P, W, scalar_t(1), g, 4 * H);
-      } else {
-        gemm_xwt<scalar_t>(rows, 4 * H, P, X, P, W, scalar_t(1), g, 4 * H);
-      }
-    };
-    const scalar_t* Wr = proj ? w_hr->data_ptr<scalar_t>() : nullptr;  // W_hr (P, H)
     over_row_blocks(B, T, 4 * H * P + (proj ? P * H : 0), [&](int64_t r0, int64_t r1) {
       Tensor scratch = proj && !save ? at::empty({r1 - r0, H}, G.options()) : Tensor();  // r_t
+      // W_hh packed for MKL once per call and block (float; whole blocks without holes)
+      const PackedWeight pw = onednn || holes || T < kMinPackSteps ? PackedWeight(0, 0, 0, W, false)
+                                              : PackedWeight(r1 - r0, 4 * H, P, W, !w_rows);
+      // g (rows, 4H) += X (rows, P) W_hh^T, whichever way W_hh is stored
+      auto add_hw = [&](int64_t rows, const scalar_t* X, scalar_t* g) {
+        if (rows == 0 || pw.gemm<scalar_t>(rows, X, P, scalar_t(1), g, 4 * H)) return;
+        if (w_rows) {
+          gemm_xw<scalar_t>(rows, 4 * H, P, X, P, W, scalar_t(1), g, 4 * H);
+        } else {
+          gemm_xwt<scalar_t>(rows, 4 * H, P, X, P, W, scalar_t(1), g, 4 * H);
+        }
+      };
+    const scalar_t* Wr = proj ? w_hr->data_ptr<scalar_t>() : nullptr;  // W_hr (P, H)
       for (int64_t k = 0; k < T; ++k) {
         const int64_t t = reverse ? T - 1 - k : k;
         const int64_t tp = reverse ? t + 1 : t - 1;
@@ -286,6 +290,8 @@ std::vector<Tensor> lstm_backward(const Tensor& G, const Tensor& C, const Tensor
       Tensor out = dh_all.narrow(0, r0, nb);  // (nb, P)
       scalar_t* dh = out.data_ptr<scalar_t>();
       Tensor dr_t = proj ? at::empty({nb, H}, G.options()) : Tensor();
+      // W_hh packed for MKL once per call and block (float; whole blocks without holes)
+      const PackedWeight pw = onednn || holes || T < kMinPackSteps ? PackedWeight(0, 0, 0, W, false) : PackedWeight(nb, P, 4 * H, W, false);
       scalar_t* dr = proj ? dr_t.data_ptr<scalar_t>() : dh;  // ∂L/∂r_t (nb, H); dh itself without W_hr
       for (int64_t k = T - 1; k >= 0; --k) {
         const int64_t t = reverse ? T - 1 - k : k;
@@ -314,10 +320,12 @@ std::vector<Tensor> lstm_backward(const Tensor& G, const Tensor& C, const Tensor
           out.copy_(k == 0 ? onednn_linear(dg_t, *packed, std::nullopt)
                            : onednn_add(dg_t, dy[tp].narrow(0, r0, nb), *packed));
         } else if (holes || k == 0) {
-          gemm_xw<scalar_t>(n, P, 4 * H, dg, 4 * H, W, scalar_t(0), dh, P);  // dh_{t-1} = da W_hh
+          if (!pw.gemm<scalar_t>(n, dg, 4 * H, scalar_t(0), dh, P))
+            gemm_xw<scalar_t>(n, P, 4 * H, dg, 4 * H, W, scalar_t(0), dh, P);  // dh_{t-1} = da W_hh
         } else {
           std::copy(dyp + (tp * B + r0) * P, dyp + (tp * B + r1) * P, dh);
-          gemm_xw<scalar_t>(nb, P, 4 * H, dg, 4 * H, W, scalar_t(1), dh, P);  // dy_{t-1} + da W_hh
+          if (!pw.gemm<scalar_t>(nb, dg, 4 * H, scalar_t(1), dh, P))
+            gemm_xw<scalar_t>(nb, P, 4 * H, dg, 4 * H, W, scalar_t(1), dh, P);  // dy_{t-1} + da W_hh
         }
       }
     });
