@@ -16,7 +16,7 @@ from typing import Literal
 
 from rnnkit.errors import ConfigError
 from rnnkit.tasks.forecast.estimator import ForecasterOptions
-from rnnkit.training.config import load_config
+from rnnkit.training.config import MAX_LR, load_config
 
 __all__ = [
     "ForecastConfig", "ForecastDataConfig", "ForecastModelConfig", "ForecastTrainConfig",
@@ -89,6 +89,8 @@ class ForecastTrainConfig:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"train.{name} must be > 0, got {value!r}")
+        if self.lr is not None and self.lr > MAX_LR:  # larger steps only overflow the weights
+            raise ConfigError(f"train.lr must be <= {MAX_LR}, got {self.lr!r}")
         if self.device != "cpu":
             raise ConfigError(f"train.device (--device): the Forecaster trains on the CPU, got {self.device!r}")
         if self.time_budget is not None:

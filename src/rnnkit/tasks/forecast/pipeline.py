@@ -124,8 +124,9 @@ def _check_lengths(series, test: int, cfg: ForecastConfig) -> None:
 
 def _fit_or_load(cfg: ForecastConfig, train: pd.DataFrame, model_dir: Path, resume: bool, meta: dict) -> Forecaster:
     """The fitted Forecaster: reloaded from ``model_dir`` when resuming a run that saved it."""
-    if resume and (model_dir / "forecaster.json").is_file():
-        return Forecaster.load(model_dir)
+    if resume and (model_dir / RUN_FILE).is_file() and (model_dir / "forecaster.json").is_file():
+        if read_json_object(model_dir / RUN_FILE).get("config") == meta["config"]:  # same run, not an older one
+            return Forecaster.load(model_dir)
     f = _fit(cfg, train)
     with writing("--out", model_dir):
         f.save(model_dir)
@@ -139,7 +140,8 @@ def _meta(cfg: ForecastConfig, series) -> dict:
             "static_covariates": list(d.static_covariates), "past_covariates": list(d.past_covariates),
             "future_covariates": list(d.future_covariates),
             "freq": freq if isinstance(freq, (int, np.integer)) else str(freq),
-            "season": d.season, "horizon": d.horizon, "interval": d.interval, "missing": d.missing}
+            "season": d.season, "horizon": d.horizon, "interval": d.interval, "missing": d.missing,
+            "config": to_dict(cfg)}
 
 
 def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] = print,
