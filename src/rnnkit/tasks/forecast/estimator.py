@@ -311,7 +311,7 @@ class Forecaster:
         tensors["history.y"] = torch.from_numpy(h["y"].to_numpy(np.float64).copy())
         tensors["history.ds"] = torch.from_numpy(ds.to_numpy(np.int64).copy())
         if self.cov_ is not None:  # the fitted covariates, row for row with the history
-            tensors["history.covariates"] = torch.from_numpy(np.ascontiguousarray(self.cov_.history[self.cov_.columns].to_numpy(np.float64)))
+            tensors["history.covariates"] = torch.from_numpy(np.array(self.cov_.history[self.cov_.columns].to_numpy(np.float64), order="C"))
         with writing("Forecaster.save:", d):  # each file atomic: never seen half-written
             atomic_write_bytes(d / "model.safetensors", st_save(tensors))
         meta = {

@@ -210,7 +210,8 @@ def _load(model_dir: Path) -> tuple[Forecaster, dict]:
         d = d / "model"  # accept the run folder too
     if not (d / RUN_FILE).is_file():
         raise CheckpointError(f"--model {str(d)!r}: {RUN_FILE} is missing; pass the DIR/model of a forecast run")
-    return Forecaster.load(d), read_json_object(d / RUN_FILE)
+    meta = read_json_object(d / RUN_FILE)  # first: one line for a damaged file, before the weights
+    return Forecaster.load(d), meta
 
 
 def predict(model_dir: Path, data, out_csv: Path | None = None, missing: str | None = None) -> pd.DataFrame:
