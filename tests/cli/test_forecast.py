@@ -142,49 +142,53 @@ def test_backtest_prints_a_summary(tmp_path):
     assert (tmp_path / "backtest.json").is_file()
 
 
-def test_backtest_resume_continues_the_folds_exactly(tmp_path, monkeypatch):
-    """`forecast backtest --resume DIR` (issue 14: every train and backtest command resumes the
-    same way): a backtest killed inside fold 1 and continued ends where an uninterrupted one
-    ends; fold 0 reloads its finished checkpoint, fold 1 goes on from its last one."""
-    from rnnkit.training.trainer import Trainer
+def test_backtest_writes_every_fold_and_a_plot(tmp_path):
+    result = runner.invoke(app, ["forecast", "backtest", "--folds", "3", "--step", "6", "--out", str(tmp_path),
+                                 "--max-steps", "2", "--set", "model.hidden_size=4", "--set", 'baselines=["naive"]'])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(tmp_path / "backtest.csv")
+    assert list(frame.columns) == ["fold", "cutoff", "time", "actual", "forecast", "lower", "upper"]
+    assert frame.groupby("fold").size().tolist() == [12, 12, 12]
+    # fold k's test window ends (3 - 1 - k) * 6 points before the end of the 144 months
+    assert frame.groupby("fold")["time"].last().tolist() == ["1959-12-01", "1960-06-01", "1960-12-01"]
+    assert frame.groupby("fold")["cutoff"].first().tolist() == ["1958-12-01", "1959-06-01", "1959-12-01"]
+    report = json.loads((tmp_path / "backtest.json").read_text())
+    assert [f["origin"] for f in report["folds"]] == ["1959-01-01 00:00:00", "1959-07-01 00:00:00",
+                                                        "1960-01-01 00:00:00"]
+    assert (tmp_path / "backtest.png").stat().st_size > 0
 
-    small = ["--folds", "2", "--refit", "--epochs", "3", "--set", "model.members=1",
-             "--set", "model.hidden_size=8", "--set", 'baselines=["naive"]',
-             "--set", "train.checkpoint=true"]
+
+def test_backtest_resume_reuses_the_fitted_folds_and_ends_as_an_uninterrupted_one(tmp_path, monkeypatch):
+    """`forecast backtest --resume DIR`: a backtest killed while fitting fold 1 keeps fold 0's
+    saved model (DIR/run_fold0/model); continued, it fits only fold 1 and ends where an
+    uninterrupted backtest ends."""
+    from rnnkit.tasks.forecast.estimator import Forecaster
+
+    small = ["--folds", "2", "--refit", "--max-steps", "3", "--set", "model.members=1",
+             "--set", "model.hidden_size=8", "--set", 'baselines=["naive"]']
     full, part = tmp_path / "full", tmp_path / "part"
     result = runner.invoke(app, ["forecast", "backtest", "--out", str(full), *small])
     assert result.exit_code == 0, result.output
 
-    original = Trainer._run_epoch
+    original, calls = Forecaster.fit, []
 
-    def killed_in_fold_1(self, epoch, *args):
-        row = original(self, epoch, *args)
-        if self.run_dir.name == "run_fold1" and epoch == 2:
+    def killed_in_fold_1(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
             raise KeyboardInterrupt
-        return row
+        return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(Trainer, "_run_epoch", killed_in_fold_1)
+    monkeypatch.setattr(Forecaster, "fit", killed_in_fold_1)
     result = runner.invoke(app, ["forecast", "backtest", "--out", str(part), *small])
     assert result.exit_code == 130 and not (part / "backtest.json").exists()
-    assert f"--resume {part}" in result.output
-    monkeypatch.setattr(Trainer, "_run_epoch", original)
-    result = runner.invoke(app, ["forecast", "backtest", "--resume", str(part), "--folds", "2",
-                                 "--refit"])
+    assert f"--resume {part}" in result.output and "run_fold0" in result.output
+    calls.clear()
+    result = runner.invoke(app, ["forecast", "backtest", "--resume", str(part), "--folds", "2", "--refit"])
     assert result.exit_code == 0, result.output
+    assert len(calls) == 1  # fold 0 reloaded, fold 1 fitted
     a = json.loads((full / "backtest.json").read_text())
     b = json.loads((part / "backtest.json").read_text())
     assert [f["model"] for f in a["folds"]] == [f["model"] for f in b["folds"]]
-
-
-def test_backtest_resume_without_checkpoints_says_how_to_get_them(tmp_path):
-    out = tmp_path / "bt"
-    result = runner.invoke(app, ["forecast", "backtest", "--folds", "2", "--out", str(out),
-                                 "--epochs", "1", "--set", "model.members=1",
-                                 "--set", "train.max_steps=2", "--set", 'baselines=["naive"]'])
-    assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["forecast", "backtest", "--resume", str(out)])
-    assert result.exit_code == 2
-    assert "train.checkpoint=true" in result.output and len(result.output.strip().splitlines()) == 1
 
 
 def test_unknown_bundled_series_and_missing_horizon(tmp_path):
@@ -202,34 +206,36 @@ def test_unknown_bundled_series_and_missing_horizon(tmp_path):
     )
 
 
-def test_resume_continues_the_run_exactly(tmp_path, monkeypatch):
-    """A run killed after epoch 2 of 4 and continued with `forecast train --resume DIR`
-    (config from DIR/config.json, as for every task) ends where an uninterrupted run ends."""
-    from rnnkit.training.trainer import Trainer
+def test_resume_reuses_the_saved_model_and_ends_as_an_uninterrupted_run(tmp_path, monkeypatch):
+    """A run interrupted after its Forecaster was saved (here: while forecasting) and continued
+    with `forecast train --resume DIR` (config from DIR/config.json, as for every task) reloads
+    the model instead of fitting again and ends where an uninterrupted run ends."""
+    import rnnkit.tasks.forecast.pipeline as pipeline
+    from rnnkit.tasks.forecast.estimator import Forecaster
 
-    small = ["--members", "1", "--max-steps", "1000", "--epochs", "4", "--set", "model.hidden_size=8",
-             "--set", 'baselines=["naive"]', "--set", "train.checkpoint=true"]
+    small = ["--members", "1", "--max-steps", "5", "--set", "model.hidden_size=8", "--set", 'baselines=["naive"]']
     full, part = tmp_path / "full", tmp_path / "part"
     result = runner.invoke(app, ["forecast", "train", "--out", str(full), *small])
     assert result.exit_code == 0, result.output
 
-    original = Trainer._run_epoch
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
 
-    def killed_after_two(self, epoch, *args):
-        row = original(self, epoch, *args)  # the epoch's checkpoint is written inside
-        if epoch == 2:
-            raise KeyboardInterrupt
-        return row
-
-    monkeypatch.setattr(Trainer, "_run_epoch", killed_after_two)
+    monkeypatch.setattr(pipeline, "_predict", interrupted)
     result = runner.invoke(app, ["forecast", "train", "--out", str(part), *small])
-    assert result.exit_code != 0 and not (part / "metrics.json").exists()
-    monkeypatch.setattr(Trainer, "_run_epoch", original)
+    assert result.exit_code == 130 and not (part / "metrics.json").exists()
+    assert (part / "model" / "forecaster.json").is_file()
+    monkeypatch.undo()
+
+    def no_fit(self, *args, **kwargs):
+        raise AssertionError("resume fitted again")
+
+    monkeypatch.setattr(Forecaster, "fit", no_fit)
     result = runner.invoke(app, ["forecast", "train", "--resume", str(part)])
     assert result.exit_code == 0, result.output
     a = json.loads((full / "metrics.json").read_text())
     b = json.loads((part / "metrics.json").read_text())
-    assert b["epochs"] == a["epochs"] == 4
+    assert b["steps"] == a["steps"] == 5
     assert b["model"] == a["model"]  # bit-identical on the CPU
 
 
@@ -240,17 +246,9 @@ def test_resume_without_a_run_is_one_line(tmp_path):
     assert len(result.output.strip().splitlines()) == 1
 
 
-def test_resume_of_a_run_without_checkpoints_says_how_to_get_them(tmp_path):
-    out = tmp_path / "run"
-    assert runner.invoke(app, ["forecast", "train", "--out", str(out), *TINY]).exit_code == 0
-    result = runner.invoke(app, ["forecast", "train", "--resume", str(out)])
-    assert result.exit_code != 0
-    assert "train.checkpoint=true" in result.output and len(result.output.strip().splitlines()) == 1
-
-
 def test_max_steps_is_honoured_exactly_on_a_long_series(tmp_path):
     """Issue 15 fault 9: --max-steps 5 ran a whole epoch (31,247 steps on 1M rows): the
-    epoch count was capped, not the steps. 1,500 rows are ~45 batches an epoch."""
+    epoch count was capped, not the steps. The Forecaster's budget is steps: exactly 5."""
     csv_path = tmp_path / "long.csv"
     n = 1500
     pd.DataFrame({"t": range(n), "y": [float(i % 7) for i in range(n)]}).to_csv(csv_path, index=False)
@@ -260,6 +258,5 @@ def test_max_steps_is_honoured_exactly_on_a_long_series(tmp_path):
         "--season", "7", "--members", "1", "--max-steps", "5", "--out", str(out),
         "--set", "model.hidden_size=4", "--set", 'baselines=["naive"]', "--threads", "1"])
     assert result.exit_code == 0, result.output
-    rows = pd.read_csv(out / "metrics.csv")
-    assert rows["step"].tolist() == [5]
+    assert json.loads((out / "metrics.json").read_text())["steps"] == 5
     assert json.loads((out / "config.json").read_text())["train"]["max_steps"] == 5

@@ -115,11 +115,10 @@ CASES = [
         ": --horizon 40 is longer than the data (30 points)",
     ),
     (
-        "window-too-long",
+        "test-size-too-long",
         _csv(GOOD_30),
-        ["--window", "24"],
-        ": the input window (36 steps) plus --horizon 3 needs 39 points but the training "
-        "data has 27; pass a smaller --window or --horizon",
+        ["--test-size", "30"],
+        ": --test-size 30 is longer than the data (30 points)",
     ),
 ]
 

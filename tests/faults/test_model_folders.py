@@ -109,9 +109,10 @@ def test_deeply_nested_run_config_on_resume_is_one_line(tmp_path):
     assert result.stderr == f"error: --resume: {str(run / 'config.json')!r} is not valid JSON: nested too deeply\n"
 
 
-def test_deeply_nested_forecast_state_is_one_line(tmp_path):
-    from rnnkit.tasks.forecast.core import STATE_FILE, load_forecaster
+def test_deeply_nested_forecast_run_file_is_one_line(tmp_path):
+    from rnnkit.tasks.forecast.pipeline import RUN_FILE, predict
 
-    (tmp_path / STATE_FILE).write_text("[" * 100_000 + "]" * 100_000)
-    with pytest.raises(CheckpointError, match="forecast.json' is not valid JSON: nested too deeply"):
-        load_forecaster(tmp_path)
+    (tmp_path / RUN_FILE).write_text("[" * 100_000 + "]" * 100_000)
+    (tmp_path / "forecaster.json").write_text("{}")
+    with pytest.raises(CheckpointError, match="is not valid JSON: nested too deeply"):
+        predict(tmp_path, "airline")

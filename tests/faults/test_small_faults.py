@@ -46,13 +46,13 @@ def test_backtest_too_many_folds_names_the_real_limit(tmp_path):
     result = runner.invoke(app, ["forecast", "backtest", "--data", csv, "--folds", "50", "--time-col", "t",
                                  "--horizon", "4", "--target", "y", "--out", str(tmp_path / "bt")])
     assert result.exit_code == 2, result.output
-    # 40 points, window 8 + season 1, H 4: (40 - 2*4 - 9) // 4 + 1 = 6 folds fit
-    assert result.stderr == (f"error: {csv}: --folds 50 with --step 4 needs more history; at most 6 folds "
-                             "fit (40 points, input window 9, horizon 4)\n")
+    # 40 points, H 4, the first fold trains on >= H + 1 points: (40 - 2*4 - 1) // 4 + 1 = 8 folds fit
+    assert result.stderr == (f"error: {csv}: --folds 50 with --step 4 needs more history; at most 8 folds "
+                             "fit (40 points, horizon 4: the first fold trains on at least 5 points)\n")
 
 
 def test_backtest_with_exactly_the_limit_runs(tmp_path):
-    csv = _csv(tmp_path / "s.csv", n=26)  # (26 - 8 - 9) // 4 + 1 = 3 folds fit
+    csv = _csv(tmp_path / "s.csv", n=17)  # (17 - 8 - 1) // 4 + 1 = 3 folds fit
     result = runner.invoke(app, ["forecast", "backtest", "--data", csv, "--folds", "3", "--time-col", "t",
                                  "--horizon", "4", "--target", "y", "--epochs", "1", "--set", "model.hidden_size=4",
                                  "--set", "train.max_steps=1", "--set", 'baselines=["naive"]',

@@ -28,7 +28,7 @@ TINY = ["--members", "1", "--epochs", "1", "--max-steps", "1", "--set", "model.h
 @pytest.fixture(scope="module")
 def small_csv(tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "small.csv"
-    path.write_text("t,y\n" + "".join(f"{i},{i % 7 + i / 10}\n" for i in range(40)))
+    path.write_text("t,y\n" + "".join(f"{i},{1 + i % 7 + i / 10}\n" for i in range(40)))
     return str(path)
 
 
@@ -94,11 +94,14 @@ FORECAST_OUTPUTS = ("metrics.json", "forecast.csv", "forecast.png")
 def test_forecast_train_on_a_full_disk_keeps_the_previous_outputs(forecast_run, small_csv, monkeypatch):
     before = {name: (forecast_run / name).read_bytes() for name in FORECAST_OUTPUTS}
     model_before = (forecast_run / "model" / ckpt.WEIGHTS).read_bytes()
-    monkeypatch.setattr(ckpt, "_write_file", _full_disk)  # the model folder is written first
+    import rnnkit.tasks.forecast.estimator as estimator
+
+    monkeypatch.setattr(estimator, "atomic_write_bytes", _full_disk)  # the model folder is written first
     result = runner.invoke(app, ["forecast", "train", "--data", small_csv, "--out", str(forecast_run), *TINY,
                                  "--set", "train.seed=7"])
     assert result.exit_code == 2, result.output
-    assert result.stderr == f"error: --out {str(forecast_run)!r} cannot be written: No space left on device\n"
+    model = str(forecast_run / "model")
+    assert result.stderr == f"error: Forecaster.save: {model!r} cannot be written: No space left on device\n"
     assert {name: (forecast_run / name).read_bytes() for name in FORECAST_OUTPUTS} == before
     assert (forecast_run / "model" / ckpt.WEIGHTS).read_bytes() == model_before
     assert _no_temp_files(forecast_run)

@@ -8,21 +8,18 @@ from rnnkit.errors import CheckpointError
 from rnnkit.models import registry
 from rnnkit.models.charlm import CharLM
 from rnnkit.models.classifier import SequenceClassifier
-from rnnkit.models.forecaster import RNNForecaster
 from rnnkit.models.recurrent import RecurrentModel
 
 
 def _configs():
     text = CharLM(10, 4, 8).model_config
     rec = RecurrentModel(2, 6, 1, cell="gru").model_config
-    fc = RNNForecaster(n_targets=1, n_past=0, n_known=0, input_len=8, horizon=2, season=1,
-                       hidden_size=4).model_config
     clf = {"model": {"input_size": 3, "num_classes": 2, "hidden_size": 4}, "labels": ["a", "b"]}
     return {"text": (text, CharLM), "recurrent": (rec, RecurrentModel),
-            "forecast": (fc, RNNForecaster), "classify": (clf, SequenceClassifier)}
+            "classify": (clf, SequenceClassifier)}
 
 
-@pytest.mark.parametrize("task", ["text", "recurrent", "forecast", "classify"])
+@pytest.mark.parametrize("task", ["text", "recurrent", "classify"])
 def test_tagged_and_format_0_files_build_the_same_model(task):
     config, cls = _configs()[task]
     info = registry.tagged(task, config)
@@ -71,3 +68,11 @@ def test_one_layer_factory_checks_cell_and_backend():
     assert type(layer).__module__.startswith("rnnkit.nn") and layer.backend == "torch"
     with pytest.raises(ConfigError, match=r"^model\.backend must be one of auto, rnnkit, torch, got 'cuda'$"):
         recurrent_layer("gru", 3, 4, backend="cuda")
+
+
+def test_an_old_forecast_model_json_says_to_retrain_in_one_line():
+    info = registry.tagged("forecast", {"input_len": 8, "horizon": 2})
+    with pytest.raises(CheckpointError) as err:
+        registry.build_model(info)
+    assert str(err.value) == ("a forecast model saved by an older rnnkit (RNNForecaster, before the Forecaster); "
+                              "retrain it with: rnnkit forecast train")

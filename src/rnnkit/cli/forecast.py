@@ -2,18 +2,21 @@
 
 Each command parses its options into a :class:`ForecastConfig` (defaults, then
 ``--config FILE.toml``, then ``--set key=value``, then the named options) and calls one
-plain function from :mod:`rnnkit.tasks.forecast.pipeline`.
+plain function from :mod:`rnnkit.tasks.forecast.pipeline`, which runs a
+:class:`~rnnkit.tasks.forecast.estimator.Forecaster`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from rnnkit.cli import common
-from rnnkit.errors import CheckpointError, printable
+from rnnkit.errors import printable
 from rnnkit.tasks.forecast.config import ForecastConfig
 
 __all__ = ["build_config", "register", "train", "predict", "backtest"]
@@ -89,31 +92,28 @@ Interval = Annotated[
 
 TestSize = Annotated[int | None, typer.Option(
     "--test-size", metavar="INT", help="Points held out at the end (default: H).")]
-Window = Annotated[int | None, typer.Option(
-    "--window", metavar="INT", help="RNN input length (default max(2H, m, 8)).")]
+StaticCov = Annotated[list[str] | None, typer.Option(
+    "--static-covariate", metavar="TEXT", help="Per-series constant column (repeatable).")]
 Log = Annotated[str | None, typer.Option(
-    "--log", metavar="TEXT", help="Log transform: auto (when all > 0), on, off.")]
-Diff = Annotated[int | None, typer.Option(
-    "--diff", metavar="INT", help="Difference at this lag before scaling (0: none).")]
-Calendar = Annotated[bool | None, typer.Option(
-    "--calendar/--no-calendar", help="Calendar features as known-future inputs.")]
-Strategy = Annotated[str | None, typer.Option(
-    "--strategy", metavar="TEXT", help="direct (default), recursive or seq2seq.")]
-Cell = Annotated[str | None, typer.Option("--cell", metavar="TEXT", help="gru (default), lstm or rnn.")]
-HiddenSize = Annotated[int | None, typer.Option("--hidden-size", metavar="INT", help="H (default 32).")]
+    "--log", metavar="TEXT", help="Log scale: auto (when all > 0), log, linear.")]
+HiddenSize = Annotated[int | None, typer.Option("--hidden-size", metavar="INT", help="GRU units (default: the Forecaster's).")]
 Members = Annotated[int | None, typer.Option(
-    "--members", metavar="INT", help="Ensemble members trained together (default 3).")]
+    "--members", metavar="INT", help="Seeds per lookback (default: the Forecaster's).")]
 Folds = Annotated[int, typer.Option("--folds", metavar="INT", help="Forecast origins.")]
 Step = Annotated[int | None, typer.Option(
     "--step", metavar="INT", help="Steps between origins (default H).")]
 Refit = Annotated[bool, typer.Option("--refit/--no-refit", help="Retrain at every origin.")]
 ModelDir = Annotated[Path, typer.Option("--model", metavar="PATH", help="DIR/model of a train run (or DIR).")]
-History = Annotated[Path, typer.Option("--data", metavar="PATH", help="CSV with the history to forecast from.")]
+History = Annotated[str, typer.Option(
+    "--data", metavar="TEXT", help="CSV with the history to forecast from, or a bundled series name.")]
 OutCsv = Annotated[Path, typer.Option("--out", metavar="PATH", help="CSV to write: time, forecast, lower, upper.")]
-# The forecast task's defaults of the options every train/backtest command shares.
-Epochs = common.shown(common.Epochs, 150)
+# The forecast task's defaults of the options every train/backtest command shares
+# ("none": the Forecaster's own step budget, see docs/forecaster.md).
+Epochs = Annotated[float | None, typer.Option(
+    "--epochs", metavar="FLOAT", show_default="none",
+    help="Windows drawn per member / distinct training windows (sets train.epochs).")]
 TimeBudget = common.shown(common.TimeBudget, "none")
-MaxSteps = common.shown(common.MaxSteps, 800)
+MaxSteps = common.shown(common.MaxSteps, "none")
 Seed = common.shown(common.Seed, 0)
 Device = common.shown(common.Device, "cpu")
 Threads = common.shown(common.Threads, 1)
@@ -136,19 +136,26 @@ def _series_overrides(data, target, time_col, group_col, freq, missing, horizon,
     return {key: value for key, value in named.items() if value is not None}
 
 
-def _resume_base(resume: Path | None, where: str = "") -> dict | None:
-    """--resume DIR: DIR's config.json is the base, as for every task; forecast runs write
-    checkpoints only when asked, so say how when there are none. ``where``: the checkpoints'
-    folder under DIR as a glob (a backtest keeps one per fold, ``run_fold*/``)."""
-    if resume is None:
-        return None
-    base = common.read_run_config(Path(resume))
-    if not any(Path(resume).glob(f"{where}checkpoints/last")):
-        raise CheckpointError(
-            f"--resume: {str(Path(resume))!r} holds no checkpoint; forecast runs write "
-            "them only with --set train.checkpoint=true (off by default: it costs ~25% of a short run)"
-        )
-    return base
+def _resume_base(resume: Path | None) -> dict | None:
+    """--resume DIR: DIR's config.json is the base, as for every task."""
+    return None if resume is None else common.read_run_config(Path(resume))
+
+
+@contextlib.contextmanager
+def _warnings_as_lines():
+    """Warnings (a constant series, the log scale switched off, ...) as one ``warning:`` line on stderr."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        typer.echo(printable(f"warning: {message}"), err=True)
+
+    old = warnings.showwarning
+    warnings.showwarning = show
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")  # each distinct warning once
+            warnings.showwarning = show
+            yield
+    finally:
+        warnings.showwarning = old
 
 
 def _echo(text: str) -> None:
@@ -158,25 +165,24 @@ def _echo(text: str) -> None:
 
 def train(
     ctx: typer.Context, data: Data = None, target: Target = None, time_col: TimeCol = None,
-    group_col: GroupCol = None, past_covariate: PastCov = None, future_covariate: FutureCov = None,
-    freq: Freq = None, missing: Missing = None, horizon: Horizon = None, season: Season = None,
-    test_size: TestSize = None, window: Window = None, log_: Log = None, diff: Diff = None,
-    calendar: Calendar = None, interval: Interval = None, strategy: Strategy = None,
-    cell: Cell = None, hidden_size: HiddenSize = None, members: Members = None,
+    group_col: GroupCol = None, static_covariate: StaticCov = None, past_covariate: PastCov = None,
+    future_covariate: FutureCov = None, freq: Freq = None, missing: Missing = None,
+    horizon: Horizon = None, season: Season = None, test_size: TestSize = None, log_: Log = None,
+    interval: Interval = None, hidden_size: HiddenSize = None, members: Members = None,
     epochs: Epochs = None, time_budget: TimeBudget = None, max_steps: MaxSteps = None,
     out: common.Out = None, config: common.Config = None, set_: common.Set = None,
     seed: Seed = None, device: Device = None, threads: Threads = None,
     resume: common.Resume = None,
 ) -> None:
-    """Train on all but the last H points, forecast them, compare with baselines, write DIR."""
+    """Fit a Forecaster on all but the last H points, forecast them, compare with baselines, write DIR."""
     from rnnkit.tasks.forecast.pipeline import train_forecaster
 
     named = {
         **_series_overrides(data, target, time_col, group_col, freq, missing, horizon, season),
+        "data.static_covariates": static_covariate or None,
         "data.past_covariates": past_covariate or None,
         "data.future_covariates": future_covariate or None,
-        "data.test_size": test_size, "data.window": window, "data.log": log_, "data.diff": diff,
-        "data.calendar": calendar, "model.strategy": strategy, "model.cell": cell,
+        "data.test_size": test_size, "model.transform": log_,
         "model.hidden_size": hidden_size, "model.members": members,
         **common.train_options(epochs, time_budget, max_steps, seed, device, threads),
     }
@@ -185,15 +191,17 @@ def train(
         named["data.interval"] = interval if interval > 0 else None
     cfg = build_config(config, set_, ctx, base=_resume_base(resume), **named)
     run_dir = common.resolve_run_dir(out, resume, "forecast")
-    train_forecaster(cfg, run_dir, log=_echo, resume=resume is not None)
+    with _warnings_as_lines():
+        train_forecaster(cfg, run_dir, log=_echo, resume=resume is not None)
     typer.echo(f"wrote {run_dir}/metrics.json, forecast.csv, forecast.png, model/")
 
 
 def predict(model: ModelDir, data: History, out: OutCsv, missing: Missing = None) -> None:
-    """Forecast H steps past the end of --data with a saved model."""
+    """Forecast H steps past the end of every series in --data with a saved model."""
     from rnnkit.tasks.forecast.pipeline import predict as predict_
 
-    frame = predict_(model, data, out, missing=missing)
+    with _warnings_as_lines():
+        frame = predict_(model, data, out, missing=missing)
     _echo(frame.to_string(index=False, max_rows=20))
     _echo(f"wrote {out}")
 
@@ -207,16 +215,17 @@ def backtest(
     set_: common.Set = None, seed: Seed = None, device: Device = None, threads: Threads = None,
     resume: common.Resume = None,
 ) -> None:
-    """Rolling-origin evaluation of the model and the baselines, with a summary table."""
+    """Rolling-origin evaluation (Forecaster.cross_validation) against the baselines."""
     from rnnkit.tasks.forecast.pipeline import backtest as backtest_
 
-    cfg = build_config(config, set_, ctx, base=_resume_base(resume, "run_fold*/"), **{
+    cfg = build_config(config, set_, ctx, base=_resume_base(resume), **{
         **_series_overrides(data, target, time_col, group_col, freq, missing, horizon, season),
         **common.train_options(epochs, time_budget, max_steps, seed, device, threads),
     })
     run_dir = common.resolve_run_dir(out, resume, "forecast-backtest")
-    backtest_(cfg, run_dir, folds=folds, step=step, refit=refit, log=_echo, resume=resume is not None)
-    typer.echo(f"wrote {run_dir}/backtest.json")
+    with _warnings_as_lines():
+        backtest_(cfg, run_dir, folds=folds, step=step, refit=refit, log=_echo, resume=resume is not None)
+    typer.echo(f"wrote {run_dir}/backtest.json, backtest.csv, backtest.png")
 
 
 def register(app: typer.Typer) -> None:

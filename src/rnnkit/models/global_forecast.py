@@ -36,31 +36,46 @@ __all__ = ["GlobalRNN", "pinball_loss"]
 class GlobalRNN(nn.Module):
     def __init__(
         self, lookback: int, horizon: int, quantiles: tuple[float, ...], hidden: int = 64,
-        layers: int = 1, segment: int = 1,
+        layers: int = 1, segment: int = 1, n_past: int = 0, n_future: int = 0, n_static: int = 0,
     ) -> None:
         super().__init__()
         self.lookback, self.horizon, self.segment = lookback, horizon, segment
+        # covariates (rnnkit.tasks.forecast.covariates): n_past channels beside z and m in each
+        # segment (past and known-future columns over the window), the n_future known-future
+        # columns over the horizon and n_static per-series features beside the GRU's last state
+        self.n_past, self.n_future, self.n_static = n_past, n_future, n_static
         self.n_segments = math.ceil(lookback / segment)
         self.register_buffer("quantiles", torch.tensor(quantiles, dtype=torch.float32))
         # torch.nn.GRU rather than rnnkit.nn.GRU (same arguments and state_dict names): on
         # CPU its fused kernel is an order of magnitude faster for these small steps.
-        self.rnn = nn.GRU(2 * segment, hidden, num_layers=layers, batch_first=True)
+        self.rnn = nn.GRU((2 + n_past) * segment, hidden, num_layers=layers, batch_first=True)
         Q = len(quantiles)
-        self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, horizon * Q))
+        head_in = hidden + horizon * n_future + n_static
+        self.head = nn.Sequential(nn.Linear(head_in, hidden), nn.ReLU(), nn.Linear(hidden, horizon * Q))
         self.skip = nn.Linear(lookback, horizon * Q)
         nn.init.zeros_(self.skip.weight)
         nn.init.zeros_(self.skip.bias)
 
-    def forward(self, z: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-        """z, m (B, L) scaled window and its mask -> (B, H, Q) scaled quantiles."""
+    def forward(self, z: torch.Tensor, m: torch.Tensor, past: torch.Tensor | None = None,
+                future: torch.Tensor | None = None, static: torch.Tensor | None = None) -> torch.Tensor:
+        """z, m (B, L) scaled window and its mask -> (B, H, Q) scaled quantiles.
+
+        With covariates: past (B, L, n_past), future (B, H, n_future), static (B, n_static)."""
         B, L = z.shape
         pad = self.n_segments * self.segment - L
         zp = nn.functional.pad(z, (pad, 0))  # (B, P·p)
         mp = nn.functional.pad(m.float(), (pad, 0))  # (B, P·p)
-        seq = torch.cat([zp.view(B, self.n_segments, self.segment),
-                         mp.view(B, self.n_segments, self.segment)], dim=-1)  # (B, P, 2p)
+        parts = [zp.view(B, self.n_segments, self.segment), mp.view(B, self.n_segments, self.segment)]
+        if self.n_past:
+            cp = nn.functional.pad(past * m[..., None], (0, 0, pad, 0))  # (B, P·p, n_past), padding zeroed
+            parts.append(cp.reshape(B, self.n_segments, self.segment * self.n_past))
+        seq = torch.cat(parts, dim=-1)  # (B, P, (2 + n_past)·p)
         out, _ = self.rnn(seq)  # (B, P, Hid)
-        q = self.head(out[:, -1]) + self.skip(z)  # (B, H·Q)
+        h = out[:, -1]  # (B, Hid)
+        if self.n_future or self.n_static:
+            extra = [t.reshape(B, -1) for t, n in ((future, self.n_future), (static, self.n_static)) if n]
+            h = torch.cat([h, *extra], dim=-1)  # (B, Hid + H·n_future + n_static)
+        q = self.head(h) + self.skip(z)  # (B, H·Q)
         return q.view(B, self.horizon, -1)  # (B, H, Q)
 
 

@@ -86,9 +86,12 @@ def _classify(info: dict) -> nn.Module:
 
 
 def _forecast(info: dict) -> nn.Module:
-    from rnnkit.models.forecaster import RNNForecaster
-
-    return RNNForecaster(**untagged(info))
+    """`rnnkit forecast` now saves a Forecaster (forecaster.json, no model.json); a model.json
+    tagged "forecast" comes from the per-series RNNForecaster of older versions."""
+    raise CheckpointError(
+        "a forecast model saved by an older rnnkit (RNNForecaster, before the Forecaster); "
+        "retrain it with: rnnkit forecast train"
+    )
 
 
 def _recurrent(info: dict) -> nn.Module:

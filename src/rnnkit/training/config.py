@@ -155,6 +155,8 @@ def _coerce(key: str, tp: Any, value: Any) -> Any:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (Union, types.UnionType):
+        if float in args and isinstance(value, float) and not math.isfinite(value):  # Optional[float]: say why
+            raise ConfigError(f"{key} must be a finite number, got {value!r}")
         for arg in args:
             try:
                 return _coerce(key, arg, value)

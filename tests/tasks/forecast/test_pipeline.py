@@ -1,4 +1,4 @@
-"""train_forecaster / predict / backtest end to end, on tiny budgets."""
+"""train_forecaster / predict / backtest (the CLI's functions over Forecaster) end to end, on tiny budgets."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from rnnkit.tasks.forecast.report import PNG_SIZE
 TINY = [
     "model.members=1",
     "model.hidden_size=8",
-    "train.epochs=2",
     "train.max_steps=6",
     'baselines=["naive", "seasonal_naive", "drift"]',
 ]
@@ -57,11 +56,7 @@ def test_train_writes_the_run_folder(airline_run):
     covered = np.mean((truth >= frame["lower"]) & (truth <= frame["upper"]))
     assert saved["model"]["coverage"] == pytest.approx(covered)
     assert png_size(out / "forecast.png") == PNG_SIZE
-    assert {p.name for p in (out / "model").iterdir()} >= {
-        "model.safetensors",
-        "model.json",
-        "forecast.json",
-    }
+    assert {p.name for p in (out / "model").iterdir()} >= {"model.safetensors", "forecaster.json", "run.json"}
 
 
 def test_predict_reproduces_train_exactly(airline_run, tmp_path):
@@ -78,45 +73,37 @@ def test_predict_reproduces_train_exactly(airline_run, tmp_path):
         assert np.array_equal(result[col].to_numpy(), trained[col].to_numpy()), col
 
 
-def test_predict_errors(airline_run, tmp_path):
+def test_predict_errors_and_new_series(airline_run, tmp_path):
     out, _ = airline_run
-    with pytest.raises(CheckpointError, match="forecast.json is missing"):
+    with pytest.raises(CheckpointError, match="run.json is missing"):
         predict(tmp_path, AIRLINE)
     short = tmp_path / "short.csv"
     pd.read_csv(AIRLINE).iloc[:10].to_csv(short, index=False)
-    with pytest.raises(DataError) as err:
-        predict(out / "model", short)
-    assert str(err.value) == f"{short}: the model needs at least 36 points of history, got 10"
+    pred = predict(out / "model", short)  # a global model forecasts from any history, even 10 points
+    assert len(pred) == 12 and str(pred["time"].iloc[0]) == "1949-11-01 00:00:00"
+    assert np.isfinite(pred["forecast"]).all()
+    bundled = predict(out / "model", "airline")  # bundled names, as train takes them
+    assert str(bundled["time"].iloc[0]) == "1961-01-01 00:00:00"
 
 
-@pytest.mark.parametrize("strategy", ["recursive", "seq2seq"])
-def test_groups_covariates_and_other_strategies(tmp_path, strategy):
-    t = np.arange(60)
+def _shops(tmp_path, n=60):
+    t = np.arange(n)
     rows = []
     for g, amp in (("north", 1.0), ("south", 2.0)):
         for i in t:
-            rows.append(
-                {
-                    "shop": g,
-                    "day": str(pd.Timestamp("2021-01-01") + pd.Timedelta(days=int(i)))[:10],
-                    "sales": 10 + amp * np.sin(2 * np.pi * i / 7) + 0.1 * i,
-                    "promo": i % 2,
-                }
-            )
+            rows.append({"shop": g, "day": str(pd.Timestamp("2021-01-01") + pd.Timedelta(days=int(i)))[:10],
+                         "sales": 10 + amp * np.sin(2 * np.pi * i / 7) + 0.1 * i, "promo": i % 2,
+                         "area": 100 if g == "north" else 250})
     path = tmp_path / "shops.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
-    cfg = load_forecast_config(
-        overrides=TINY
-        + [
-            f'data.data="{path}"',
-            'data.target=["sales"]',
-            'data.time_col="day"',
-            'data.group_col="shop"',
-            'data.past_covariates=["promo"]',
-            "data.horizon=5",
-            f'model.strategy="{strategy}"',
-        ]
-    )
+    return path
+
+
+def test_groups_with_static_and_past_covariates(tmp_path):
+    path = _shops(tmp_path)
+    cfg = load_forecast_config(overrides=TINY + [
+        f'data.data="{path}"', 'data.target=["sales"]', 'data.time_col="day"', 'data.group_col="shop"',
+        'data.past_covariates=["promo"]', 'data.static_covariates=["area"]', "data.horizon=5"])
     metrics = train_forecaster(cfg, tmp_path / "run", log=lambda s: None)
     assert metrics["season"] == 7 and metrics["series"] == ["north", "south"]
     frame = pd.read_csv(tmp_path / "run" / "forecast.csv")
@@ -138,6 +125,8 @@ def test_backtest_rolls_the_origin(tmp_path):
     cfg = load_forecast_config(overrides=TINY)
     report = backtest(cfg, tmp_path, folds=2, step=6, log=lambda s: None)
     assert [f["origin"] for f in report["folds"]] == ["1959-07-01 00:00:00", "1960-01-01 00:00:00"]
+    folds = pd.read_csv(tmp_path / "backtest.csv")
+    assert folds.groupby("fold").size().tolist() == [12, 12]
     assert set(report["mean"]["baselines"]) >= {"naive", "seasonal_naive"}
     saved = json.loads((tmp_path / "backtest.json").read_text())
     assert saved["mean"]["model"]["mase"] == pytest.approx(

@@ -1,34 +1,28 @@
-"""Classical baselines on the same split as the model: naive, seasonal naive, drift, ETS.
+"""Baselines on the same split as the model: naive, seasonal naive, drift, and statsforecast's
+AutoETS (``ets``), AutoTheta (``theta``) and AutoARIMA (``arima``).
 
 For a history y_1..y_N, season m and steps h = 1..H:
 
     naive           yhat_{N+h} = y_N
     seasonal_naive  yhat_{N+h} = y_{N - m + ((h - 1) mod m) + 1}
     drift           yhat_{N+h} = y_N + h (y_N - y_1) / (N - 1)
-    ets             Holt-Winters exponential smoothing (statsmodels): additive trend,
-                    multiplicative season when every y > 0 (else additive), no season
-                    when m = 1 or the history is shorter than two seasons.
 
-statsmodels is optional (``pip install rnnkit[stats]``): without it ``ets`` is skipped.
+These three are definitions (equal to statsforecast's Naive, SeasonalNaive and
+RandomWalkWithDrift, which tests/tasks/forecast/test_baselines.py checks) and need
+nothing installed. ``ets``, ``theta`` and ``arima`` are statsforecast's automatic models
+(``rnnkit.tasks.forecast.stats_baselines``); without statsforecast they are left out and
+``baseline_forecasts`` says which, so the comparison table can name them in one line.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import warnings
 from collections.abc import Callable
 
 import numpy as np
 
-__all__ = [
-    "BASELINES",
-    "available_baselines",
-    "drift",
-    "ets",
-    "naive",
-    "run_baselines",
-    "seasonal_naive",
-]
+from rnnkit.tasks.forecast.stats_baselines import STATS_MODELS, stats_available, stats_forecasts
+
+__all__ = ["BASELINES", "SIMPLE", "baseline_forecasts", "drift", "missing_line", "naive", "seasonal_naive"]
 
 
 def naive(history: np.ndarray, horizon: int, season: int = 1) -> np.ndarray:
@@ -46,42 +40,28 @@ def drift(history: np.ndarray, horizon: int, season: int = 1) -> np.ndarray:
     return history[-1] + slope * np.arange(1, horizon + 1)
 
 
-def ets(history: np.ndarray, horizon: int, season: int = 1) -> np.ndarray:
-    from statsmodels.tsa.holtwinters import ExponentialSmoothing
-
-    seasonal = None
-    if season > 1 and len(history) >= 2 * season:
-        seasonal = "mul" if np.all(history > 0) else "add"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence chatter from the optimiser
-        fit = ExponentialSmoothing(
-            np.asarray(history, float),
-            trend="add",
-            seasonal=seasonal,
-            seasonal_periods=season if seasonal else None,
-        ).fit()
-        return np.asarray(fit.forecast(horizon), dtype=float)
-
-
-BASELINES: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {
+SIMPLE: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {
     "naive": naive,
     "seasonal_naive": seasonal_naive,
     "drift": drift,
-    "ets": ets,
 }
+#: every baseline name, in the order the comparison table shows them
+BASELINES = (*SIMPLE, *STATS_MODELS)
 
 
-def available_baselines() -> list[str]:
-    """Baseline names usable here (``ets`` needs statsmodels)."""
-    has_sm = importlib.util.find_spec("statsmodels") is not None
-    return [name for name in BASELINES if name != "ets" or has_sm]
+def baseline_forecasts(histories: dict, horizon: int, season: int, names) -> tuple[dict, list[str]]:
+    """({name: {key: forecast (H,)}}, names left out because statsforecast is missing)."""
+    names = list(names)
+    out = {n: {k: SIMPLE[n](np.asarray(h, float), horizon, season) for k, h in histories.items()}
+           for n in names if n in SIMPLE}
+    wanted = [n for n in names if n in STATS_MODELS]
+    if wanted and not stats_available():
+        return out, wanted
+    out.update(stats_forecasts(histories, horizon, season, wanted))
+    return {n: out[n] for n in names if n in out}, []
 
 
-def run_baselines(
-    history: np.ndarray, horizon: int, season: int, names=None
-) -> dict[str, np.ndarray]:
-    """{name: forecast (H,)} for each available baseline (or those in ``names``)."""
-    names = (
-        available_baselines() if names is None else [n for n in names if n in available_baselines()]
-    )
-    return {name: BASELINES[name](np.asarray(history, float), horizon, season) for name in names}
+def missing_line(missing: list[str]) -> str:
+    """The one line the comparison table prints when statsforecast is not installed."""
+    models = ", ".join(f"{n} ({STATS_MODELS[n]})" for n in missing)
+    return f"not computed: {models}; statsforecast is not installed (pip install 'rnnkit[stats]')"

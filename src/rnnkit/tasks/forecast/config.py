@@ -1,11 +1,11 @@
 """The typed config of ``rnnkit forecast``: ``[data]``, ``[model]``, ``[train]``, ``baselines``.
 
-Defaults are the benchmarked ones (benchmarks/RESULTS_forecast.md): a 32-unit GRU,
-direct multi-output with a seasonal-naive residual, an ensemble of 3 members, Adam at
-3e-3 with a cosine schedule, at most 150 epochs and at most ``train.max_steps`` (800)
-optimizer steps (so a 10k-point series stays well under a minute on 2 CPU cores). Training runs
-on the CPU by default (``train.device="cpu"``): these models are too small for a GPU to help.
-``baselines`` lists the baselines to compute (``ets`` is skipped without statsmodels).
+The CLI is a thin layer over :class:`rnnkit.tasks.forecast.estimator.Forecaster`:
+``[model]`` and ``[train]`` hold the Forecaster options a user may set from the command
+line, and ``None`` (the default of each) means "the Forecaster's own default"
+(``ForecasterOptions``), so the CLI never carries a second copy of those defaults.
+``[data]`` says what to read and how to split it; ``baselines`` names the baselines
+to compare with (``ets``, ``theta`` and ``arima`` need statsforecast: ``rnnkit[stats]``).
 """
 
 from __future__ import annotations
@@ -15,9 +15,13 @@ from pathlib import Path
 from typing import Literal
 
 from rnnkit.errors import ConfigError
-from rnnkit.training.config import TrainConfig, load_config
+from rnnkit.tasks.forecast.estimator import ForecasterOptions
+from rnnkit.training.config import MAX_LR, load_config
 
-__all__ = ["ForecastConfig", "ForecastDataConfig", "ForecastModelConfig", "load_forecast_config"]
+__all__ = [
+    "ForecastConfig", "ForecastDataConfig", "ForecastModelConfig", "ForecastTrainConfig",
+    "load_forecast_config",
+]
 
 
 @dataclass
@@ -28,7 +32,8 @@ class ForecastDataConfig:
     target: list[str] = field(default_factory=list)  # empty: every non-time column
     time_col: str | None = None
     group_col: str | None = None
-    past_covariates: list[str] = field(default_factory=list)
+    static_covariates: list[str] = field(default_factory=list)  # constant within a series
+    past_covariates: list[str] = field(default_factory=list)  # observed up to the origin only
     future_covariates: list[str] = field(default_factory=list)  # known for future steps too
     freq: str | None = None
     # auto: "error" for a file; a bundled series brings its own policy (co2: interpolate).
@@ -36,14 +41,10 @@ class ForecastDataConfig:
     horizon: int | None = None  # None: the bundled series' horizon
     season: int | None = None  # None: from the frequency (12 monthly, 52 weekly, ...)
     test_size: int | None = None  # None: horizon
-    window: int | None = None  # RNN input length; None: max(2 * horizon, season, 8)
-    log: Literal["auto", "on", "off"] = "auto"
-    diff: int = 0
-    calendar: bool = True
     interval: float | None = 0.8  # central interval probability; None: no bands
 
     def __post_init__(self) -> None:
-        for name in ("horizon", "season", "test_size", "window"):
+        for name in ("horizon", "season", "test_size"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(
@@ -55,49 +56,81 @@ class ForecastDataConfig:
 
 @dataclass
 class ForecastModelConfig:
-    """Constructor arguments of rnnkit.models.forecaster.RNNForecaster that users choose."""
+    """Forecaster model options (None: the Forecaster's default; see docs/forecaster.md)."""
 
-    cell: Literal["rnn", "lstm", "gru"] = "gru"
-    hidden_size: int = 32
-    num_layers: int = 1
-    strategy: Literal["direct", "recursive", "seq2seq"] = "direct"
-    residual: Literal["seasonal", "last", "none"] = "seasonal"
-    dropout: float = 0.0
-    members: int = 3
+    hidden_size: int | None = None  # Forecaster(hidden=...)
+    num_layers: int | None = None  # Forecaster(layers=...)
+    members: int | None = None  # seeds per lookback
+    lookbacks: list[float] | None = None  # input windows, in horizons
+    transform: Literal["auto", "log", "linear"] | None = None
 
 
-def _default_train() -> TrainConfig:
-    return TrainConfig(
-        epochs=150,
-        batch_size=32,
-        lr=3e-3,
-        scheduler="cosine",
-        grad_clip=1.0,
-        progress=False,
-        checkpoint=False,
-        device="cpu",
-        max_steps=800,  # epochs = min(train.epochs, max_steps // batches); the trainer stops there
-        threads=1,  # also while forecasting; 1 is fastest for small models
-    )
+@dataclass
+class ForecastTrainConfig:
+    """Forecaster training options (None: the Forecaster's default) and how the run goes.
+
+    ``epochs`` is the Forecaster's: windows drawn per member / distinct training windows;
+    ``max_steps`` caps the optimizer steps of each member. The Forecaster trains on the CPU
+    with ``threads`` torch threads; ``time_budget`` is not supported (use ``max_steps``).
+    """
+
+    epochs: float | None = None
+    max_steps: int | None = None
+    min_steps: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    seed: int = 0
+    threads: int = 1
+    device: str = "cpu"
+    time_budget: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "max_steps", "min_steps", "batch_size", "lr", "threads"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ConfigError(f"train.{name} must be > 0, got {value!r}")
+        if self.lr is not None and self.lr > MAX_LR:  # larger steps only overflow the weights
+            raise ConfigError(f"train.lr must be <= {MAX_LR}, got {self.lr!r}")
+        if self.device != "cpu":
+            raise ConfigError(f"train.device (--device): the Forecaster trains on the CPU, got {self.device!r}")
+        if self.time_budget is not None:
+            raise ConfigError("train.time_budget (--time-budget): the Forecaster's budget is in optimizer "
+                              "steps; pass --max-steps instead")
+
+
+BASELINE_NAMES = ("naive", "seasonal_naive", "drift", "ets", "theta", "arima")
 
 
 @dataclass
 class ForecastConfig:
     data: ForecastDataConfig = field(default_factory=ForecastDataConfig)
     model: ForecastModelConfig = field(default_factory=ForecastModelConfig)
-    train: TrainConfig = field(default_factory=_default_train)
+    train: ForecastTrainConfig = field(default_factory=ForecastTrainConfig)
     baselines: list[str] = field(
-        default_factory=lambda: ["naive", "seasonal_naive", "drift", "ets"]
+        default_factory=lambda: ["naive", "seasonal_naive", "drift", "ets", "theta"]
     )
 
     def __post_init__(self) -> None:
-        from rnnkit.tasks.forecast.baselines import BASELINES
-
         for name in self.baselines:
-            if name not in BASELINES:
+            if name not in BASELINE_NAMES:
                 raise ConfigError(
-                    f"baselines: unknown baseline {name!r} (known: {', '.join(BASELINES)})"
+                    f"baselines: unknown baseline {name!r} (known: {', '.join(BASELINE_NAMES)})"
                 )
+
+    def forecaster_options(self) -> dict:
+        """The Forecaster keyword options this config sets (the others keep their defaults)."""
+        m, t = self.model, self.train
+        named = {"hidden": m.hidden_size, "layers": m.num_layers, "members": m.members,
+                 "lookbacks": None if m.lookbacks is None else tuple(m.lookbacks),
+                 "transform": m.transform, "epochs": t.epochs, "max_steps": t.max_steps,
+                 "min_steps": t.min_steps, "batch_size": t.batch_size, "lr": t.lr, "seed": t.seed}
+        out = {k: v for k, v in named.items() if v is not None}
+        if self.data.interval is not None:
+            lv = round(self.data.interval * 100, 6)
+            lv = int(lv) if lv == int(lv) else lv  # 80 for interval 0.8
+            if lv not in ForecasterOptions().levels:  # else: the default levels
+                out["levels"] = (lv,)
+        return out
 
 
 def load_forecast_config(path: Path | None = None, overrides=(), base: dict | None = None,

@@ -6,6 +6,8 @@ those). ``refit=True`` fits a fresh Forecaster (same horizon, season and options
 ``refit=False`` fits once on fold 0's history and then only predicts from each later
 fold's longer history (the global model forecasts any history it is given).
 Series too short for a fold's cutoff (fewer than 1 point before it) are left out of it.
+``fit_fold(i, train)``, when given, returns the fitted Forecaster of fold i instead of a
+fresh fit (the CLI's backtest uses it to save each fold's model and to resume from them).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ __all__ = ["cross_validation"]
 
 def cross_validation(forecaster, df, n_windows: int = 1, step: int | None = None, refit: bool = True,
                      level=(80, 95), id_col: str = "unique_id", time_col: str = "ds",
-                     target_col: str = "y") -> pd.DataFrame:
+                     target_col: str = "y", fit_fold=None) -> pd.DataFrame:
     """unique_id, ds, cutoff, y, forecast, lo-*, hi-* for every fold (see the module doc)."""
     h = forecaster.horizon
     step = h if step is None else step
@@ -42,7 +44,8 @@ def cross_validation(forecaster, df, n_windows: int = 1, step: int | None = None
             raise ConfigError(f"cross_validation: fold {i} leaves no history before its test window "
                               f"(n_windows={n_windows}, step={step}, horizon={h})")
         if model is None or refit:
-            model = type(forecaster)(h, forecaster.season, **opts).fit(train)
+            model = (fit_fold(i, train) if fit_fold is not None
+                     else type(forecaster)(h, forecaster.season, **opts).fit(train))
         fc = model.predict(train, level=level)
         cutoff = train.groupby("unique_id", sort=False)["ds"].last().rename("cutoff")
         test = test.assign(k=test.groupby("unique_id", sort=False).cumcount())

@@ -38,6 +38,7 @@ from rnnkit.data.panel import (
 )
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.global_forecast import GlobalRNN, pinball_loss
+from rnnkit.tasks.forecast.covariates import Covariates
 from rnnkit.training.atomic import atomic_write_bytes, write_json, writing
 from rnnkit.training.checkpoint import read_finite_safetensors
 from rnnkit.training.jsonio import read_json_object
@@ -101,6 +102,7 @@ class Forecaster:
         self.options = ForecasterOptions.from_kwargs(options)
         self.quantiles = _quantiles(self.options.levels)
         self.members_: list[GlobalRNN] = []
+        self.cov_: Covariates | None = None  # static / past / future covariates (covariates.py)
         self.history_: pd.DataFrame | None = None
         self.log_: bool = True
 
@@ -158,11 +160,16 @@ class Forecaster:
         return max(1, min(self.options.level_points or self.season, lookback))
 
     # ----------------------------------------------------------------- fit
-    def fit(self, df, id_col: str = "unique_id", time_col: str = "ds", target_col: str = "y") -> Forecaster:
-        """Train on a long frame (or one series: a frame without id column, or a pandas Series)."""
+    def fit(self, df, id_col: str = "unique_id", time_col: str = "ds", target_col: str = "y",
+            static=None, past=None, future=None) -> Forecaster:
+        """Train on a long frame (or one series: a frame without id column, or a pandas Series).
+
+        static, past, future: names of covariate columns of df (see covariates.py)."""
         long = self._long(df, id_col, time_col, target_col, "fit")
+        self.cov_ = Covariates.fit(df, id_col, time_col, static, past, future, long)
         self._check_series(long, fitting=True)
         panel = self._deseason(long_to_panel(long, "unique_id", "y"))[0]
+        self._cov_panels = self.cov_.panels(self.cov_.history, panel) if self.cov_ else None
         o = self.options
         windows = int((panel.lengths - self.horizon).clamp(min=0).sum())  # distinct (series, cut) pairs
         steps = int(min(o.max_steps, max(o.min_steps, math.ceil(o.epochs * windows / o.batch_size))))
@@ -180,21 +187,39 @@ class Forecaster:
         torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         segment = o.segment or max(1, math.ceil(lookback / 8))
-        model = GlobalRNN(lookback, self.horizon, self.quantiles, o.hidden, o.layers, segment)
+        model = GlobalRNN(lookback, self.horizon, self.quantiles, o.hidden, o.layers, segment,
+                          **(self.cov_.sizes() if self.cov_ else {}))
         opt = torch.optim.Adam(model.parameters(), lr=o.lr)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=o.lr, total_steps=steps, pct_start=0.1)
         k = self._k(lookback)
         for _ in range(steps):
-            x, m, y = sample_windows(panel, o.batch_size, lookback, self.horizon, history, gen)  # (B, L), (B, L), (B, H)
+            x, m, y, extra = self._windows(panel, o.batch_size, lookback, history, gen)  # (B, L), (B, L), (B, H)
             z, level, spread = scale_windows(x, m, k, self.log_)
             zy = self._scale_target(y, level, spread)  # (B, H)
-            loss = pinball_loss(model(z, m), zy, model.quantiles)
+            loss = pinball_loss(model(z, m, **extra), zy, model.quantiles)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             sched.step()
         return model.eval()
+
+    def _windows(self, panel, batch: int, lookback: int, history: int | None, gen):
+        """A training batch: x, m, y and the model's covariate inputs ({} without covariates)."""
+        if self.cov_ is None:
+            return (*sample_windows(panel, batch, lookback, self.horizon, history, gen), {})
+        return self.cov_.sample(panel, *self._cov_panels, batch, lookback, self.horizon, history, gen)
+
+    def _cov_inputs(self, df, long, panel, future_df, id_col: str, time_col: str):
+        """(hist, static, future) covariate panels for forecasting from ``long``; None without covariates."""
+        if self.cov_ is None:
+            if future_df is not None:
+                raise DataError("predict: future_df was given, but this Forecaster was fitted without future covariates")
+            return None
+        frame = self.cov_.history if df is None else self.cov_.frame(df, id_col, time_col, long, "predict")
+        hist, static = self.cov_.panels(frame, panel)
+        ds = self._future_ds(long, panel.ids)
+        return hist, static, self.cov_.future_panel(future_df, id_col, time_col, panel.ids, ds, self.horizon)
 
     def _scale_target(self, y, level, spread):
         if self.log_:
@@ -203,7 +228,7 @@ class Forecaster:
 
     # ----------------------------------------------------------------- predict
     def predict(self, df=None, level=(80, 95), id_col: str = "unique_id", time_col: str = "ds",
-                target_col: str = "y") -> pd.DataFrame:
+                target_col: str = "y", future_df=None) -> pd.DataFrame:
         """Forecast the next `horizon` steps of every series in df (default: the fitted data)."""
         if not self.members_:
             raise ConfigError("Forecaster: call fit() (or Forecaster.load) before predict()")
@@ -216,12 +241,14 @@ class Forecaster:
         if df is not None:
             self._check_series(long, fitting=False)
         panel, factors = self._deseason(long_to_panel(long, "unique_id", "y"))  # factors (S, H)
+        cov_in = self._cov_inputs(df, long, panel, future_df, id_col, time_col)
         per_member = []
         with torch.no_grad():
             for model in self.members_:
                 x, m = last_windows(panel, model.lookback)  # (S, L)
+                extra = Covariates.last(*cov_in, model.lookback) if self.cov_ else {}
                 z, lvl, spread = scale_windows(x, m, self._k(model.lookback), self.log_)
-                q = model(z, m)  # (S, H, Q)
+                q = model(z, m, **extra)  # (S, H, Q)
                 q = lvl[:, None, None] * torch.exp(q) if self.log_ else lvl[:, None, None] + spread[:, None, None] * q
                 per_member.append(q * factors[:, :, None])
         q = torch.stack(per_member).median(dim=0).values.sort(dim=-1).values.double().numpy()  # (S, H, Q)
@@ -283,12 +310,15 @@ class Forecaster:
             ds = ds.astype("int64")
         tensors["history.y"] = torch.from_numpy(h["y"].to_numpy(np.float64).copy())
         tensors["history.ds"] = torch.from_numpy(ds.to_numpy(np.int64).copy())
+        if self.cov_ is not None:  # the fitted covariates, row for row with the history
+            tensors["history.covariates"] = torch.from_numpy(np.array(self.cov_.history[self.cov_.columns].to_numpy(np.float64), order="C"))
         with writing("Forecaster.save:", d):  # each file atomic: never seen half-written
             atomic_write_bytes(d / "model.safetensors", st_save(tensors))
         meta = {
             "format": FORMAT, "horizon": self.horizon, "season": self.season, "log": self.log_,
             "options": dataclasses.asdict(self.options), "steps": self.steps_,
             "members": [{"lookback": m.lookback, "segment": m.segment} for m in self.members_],
+            "covariates": self.cov_.to_meta() if self.cov_ else None,
             "ds_kind": "datetime" if is_dt else "int", "ds_unit": unit, "ds_tz": tz, "ids": h["unique_id"].tolist(),
         }
         with writing("Forecaster.save:", d):
@@ -318,7 +348,9 @@ class Forecaster:
         f.log_, f.steps_ = meta["log"], meta["steps"]
         o = f.options
         for i, mm in enumerate(meta["members"]):
-            model = GlobalRNN(mm["lookback"], f.horizon, f.quantiles, o.hidden, o.layers, mm["segment"])
+            f.cov_ = Covariates.from_meta(meta.get("covariates"), None)
+            model = GlobalRNN(mm["lookback"], f.horizon, f.quantiles, o.hidden, o.layers, mm["segment"],
+                              **(f.cov_.sizes() if f.cov_ else {}))
             prefix = f"member{i}."
             model.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
             f.members_.append(model.eval())
@@ -328,4 +360,7 @@ class Forecaster:
             ds = pd.to_datetime(ds, unit=unit).astype(f"datetime64[{unit}]")
             ds = ds.dt.tz_localize("UTC").dt.tz_convert(meta["ds_tz"]) if meta["ds_tz"] else ds
         f.history_ = pd.DataFrame({"unique_id": meta["ids"], "ds": ds, "y": tensors["history.y"].numpy()})
+        if f.cov_ is not None:
+            cov = pd.DataFrame(tensors["history.covariates"].numpy(), columns=f.cov_.columns)
+            f.cov_.history = pd.concat([f.history_[["unique_id", "ds"]], cov], axis=1)
         return f
