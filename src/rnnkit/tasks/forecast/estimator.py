@@ -38,6 +38,7 @@ from rnnkit.data.panel import (
 )
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.global_forecast import GlobalRNN, pinball_loss
+from rnnkit.tasks.forecast.theta import theta_forecast
 from rnnkit.training.atomic import atomic_write_bytes, write_json, writing
 from rnnkit.training.checkpoint import read_finite_safetensors
 from rnnkit.training.jsonio import read_json_object
@@ -64,6 +65,7 @@ class ForecasterOptions:
     transform: str = "auto"  # auto | log | linear
     level_points: int | None = None  # points averaged for each window's level; None: season
     deseason: bool = False  # log scale and season > 1: divide out classical seasonal indices first
+    theta: float = 1 / 3  # weight of the Theta method's forecast in the combined median (0: RNN only)
     seed: int = 0
 
     @classmethod
@@ -81,6 +83,8 @@ class ForecasterOptions:
         for lv in opts.levels:
             if not 0 < lv < 100:
                 raise ConfigError(f"Forecaster: each level must be in (0, 100), got {lv!r}")
+        if not 0 <= opts.theta < 1:
+            raise ConfigError(f"Forecaster: theta (the Theta method's weight) must be in [0, 1), got {opts.theta!r}")
         if not opts.lookbacks or any(lb <= 0 for lb in opts.lookbacks):
             raise ConfigError(f"Forecaster: lookbacks must be positive multiples of the horizon, got {opts.lookbacks!r}")
         return opts
@@ -215,7 +219,8 @@ class Forecaster:
         long = self.history_ if df is None else self._long(df, id_col, time_col, target_col, "predict")
         if df is not None:
             self._check_series(long, fitting=False)
-        panel, factors = self._deseason(long_to_panel(long, "unique_id", "y"))  # factors (S, H)
+        raw = long_to_panel(long, "unique_id", "y")
+        panel, factors = self._deseason(raw)  # factors (S, H)
         per_member = []
         with torch.no_grad():
             for model in self.members_:
@@ -224,17 +229,36 @@ class Forecaster:
                 q = model(z, m)  # (S, H, Q)
                 q = lvl[:, None, None] * torch.exp(q) if self.log_ else lvl[:, None, None] + spread[:, None, None] * q
                 per_member.append(q * factors[:, :, None])
-        q = torch.stack(per_member).median(dim=0).values.sort(dim=-1).values.double().numpy()  # (S, H, Q)
+        q = torch.stack(per_member).median(dim=0).values.sort(dim=-1).values.double()  # (S, H, Q)
+        qi = {round(t, 6): i for i, t in enumerate(self.quantiles)}
+        q = self._combine(q, raw, qi[0.5]).numpy()
         g = long.groupby("unique_id", sort=False)["y"]
         const = (g.min() == g.max()).reindex(panel.ids).to_numpy()
         q[const] = g.last().reindex(panel.ids).to_numpy()[const][:, None, None]
         out = pd.DataFrame({"unique_id": np.repeat(panel.ids, self.horizon), "ds": self._future_ds(long, panel.ids)})
-        qi = {round(t, 6): i for i, t in enumerate(self.quantiles)}
         out["forecast"] = q[:, :, qi[0.5]].ravel()
         for lv in level:
             out[f"lo-{lv}"] = q[:, :, qi[round(0.5 - lv / 200, 6)]].ravel()
             out[f"hi-{lv}"] = q[:, :, qi[round(0.5 + lv / 200, 6)]].ravel()
         return out
+
+    def _combine(self, q: torch.Tensor, panel, mid: int) -> torch.Tensor:
+        """The RNN quantiles q (S, H, Q) moved so that their median becomes (1 - w) RNN + w Theta.
+
+        The band keeps the RNN's shape: on a log scale every quantile is multiplied by
+        combined / median, on a linear scale shifted by combined - median. The Theta partner
+        (``theta.py``) runs where its seasonal adjustment applies: a positive panel (log
+        scale) or no season; otherwise the forecast is the RNN's alone.
+        """
+        w = self.options.theta
+        if w == 0 or not (self.log_ or self.season == 1):
+            return q
+        med = q[:, :, mid]  # (S, H)
+        comb = (1 - w) * med + w * theta_forecast(panel, self.horizon, self.season, self.log_).double()  # (S, H)
+        if self.log_:
+            comb = comb.clamp(min=1e-12)
+            return q * (comb / med.clamp(min=1e-12))[:, :, None]
+        return q + (comb - med)[:, :, None]
 
     def _future_ds(self, long: pd.DataFrame, ids: list[str]) -> np.ndarray:
         """Each series' next `horizon` time stamps (integer steps or the inferred frequency)."""
