@@ -73,3 +73,21 @@ def test_theta_forecast_is_float32_and_finite_on_a_panel_with_padding():
     f = theta_forecast(p, 3, 12, True)
     assert f.dtype == torch.float32 and torch.isfinite(f).all()
     assert torch.allclose(f[1], torch.full((3,), 7.0))
+
+
+def test_ema_weights_are_the_warmed_up_average_of_initial_and_trained_weights():
+    from rnnkit.models.global_forecast import GlobalRNN
+
+    rng = np.random.default_rng(0)
+    df = frame({f"s{i}": 10 + np.cumsum(rng.normal(0.1, 0.5, 30)).clip(-5) for i in range(3)})
+    opts = dict(hidden=8, min_steps=1, max_steps=1, batch_size=8, lookbacks=(2.0,), theta=0.0)
+    plain = Forecaster(3, **opts).fit(df).members_[0].state_dict()
+    avg = Forecaster(3, ema=0.99, **opts).fit(df).members_[0].state_dict()
+    torch.manual_seed(0)  # the member's seed: the same initial weights
+    init = GlobalRNN(6, 3, (0.025, 0.1, 0.5, 0.9, 0.975), 8, 1, 1).state_dict()
+    for k in plain:
+        if k != "quantiles":  # one step: decay min(0.99, 1/10)
+            assert torch.allclose(avg[k], 0.1 * init[k] + 0.9 * plain[k], atol=1e-6), k
+    assert any(not torch.equal(avg[k], plain[k]) for k in plain)
+    with pytest.raises(ConfigError, match="ema"):
+        Forecaster(3, ema=1.0)

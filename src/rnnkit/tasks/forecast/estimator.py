@@ -60,6 +60,7 @@ class ForecasterOptions:
     max_steps: int = 4000
     batch_size: int = 256
     lr: float = 3e-3
+    ema: float = 0.0  # decay of an exponential moving average of the weights (0: the last weights)
     levels: tuple[int, ...] = (80, 95)
     history: float | None = None  # cut points from the last `history` horizons only; None: all
     transform: str = "auto"  # auto | log | linear
@@ -83,6 +84,8 @@ class ForecasterOptions:
         for lv in opts.levels:
             if not 0 < lv < 100:
                 raise ConfigError(f"Forecaster: each level must be in (0, 100), got {lv!r}")
+        if not 0 <= opts.ema < 1:
+            raise ConfigError(f"Forecaster: ema (weight-average decay) must be in [0, 1), got {opts.ema!r}")
         if not 0 <= opts.theta < 1:
             raise ConfigError(f"Forecaster: theta (the Theta method's weight) must be in [0, 1), got {opts.theta!r}")
         if not opts.lookbacks or any(lb <= 0 for lb in opts.lookbacks):
@@ -188,7 +191,9 @@ class Forecaster:
         opt = torch.optim.Adam(model.parameters(), lr=o.lr)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=o.lr, total_steps=steps, pct_start=0.1)
         k = self._k(lookback)
-        for _ in range(steps):
+        params = [p for p in model.parameters()]
+        avg = [p.detach().clone() for p in params] if o.ema else []
+        for step in range(steps):
             x, m, y = sample_windows(panel, o.batch_size, lookback, self.horizon, history, gen)  # (B, L), (B, L), (B, H)
             z, level, spread = scale_windows(x, m, k, self.log_)
             zy = self._scale_target(y, level, spread)  # (B, H)
@@ -198,6 +203,14 @@ class Forecaster:
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             sched.step()
+            if avg:  # Polyak averaging; the warm-up keeps early weights from dominating
+                d = min(o.ema, (1 + step) / (10 + step))
+                with torch.no_grad():
+                    torch._foreach_lerp_(avg, [p.detach() for p in params], 1 - d)
+        if avg:
+            with torch.no_grad():
+                for p, a in zip(params, avg):
+                    p.copy_(a)
         return model.eval()
 
     def _scale_target(self, y, level, spread):
