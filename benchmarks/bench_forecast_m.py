@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--option", action="append", default=[], help="Forecaster option KEY=VALUE (JSON)")
     p.add_argument("--threads", type=int, default=1, help="torch threads for rnnkit")
     p.add_argument("--json", help="also write the results here")
+    p.add_argument("--save-forecasts", metavar="DIR", help="write each run's forecasts to DIR/SET_CONTENDER[_SEED].csv")
     a = p.parse_args(argv)
     names = list(SETS) if a.sets == "all" else [s for s in SETS if s.startswith(a.sets + "-")] or a.sets.split(",")
     contenders = a.contenders.split(",")
@@ -156,6 +157,12 @@ def main(argv: list[str] | None = None) -> int:
             for seed in seeds if c == "rnnkit" else [None]:
                 out, sec, cpu = run_rnnkit(df, season, h, seed, options) if c == "rnnkit" else run_stats(c, df, season, h)
                 m = score(out, df, test, season) | {"sec": sec, "cpu": cpu}
+                if a.save_forecasts:
+                    from pathlib import Path
+
+                    Path(a.save_forecasts).mkdir(parents=True, exist_ok=True)
+                    tag = "" if seed is None else f"_{seed}"
+                    out.to_csv(Path(a.save_forecasts) / f"{name}_{c}{tag}.csv", index=False)
                 runs.append(m)
                 print(f"# {name} {c}{'' if seed is None else f' seed {seed}'}: " +
                       " ".join(f"{k} {v:.3f}" for k, v in m.items()), file=sys.stderr, flush=True)

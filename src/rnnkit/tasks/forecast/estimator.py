@@ -39,6 +39,7 @@ from rnnkit.data.panel import (
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.global_forecast import GlobalRNN, pinball_loss
 from rnnkit.tasks.forecast.covariates import Covariates
+from rnnkit.tasks.forecast.theta import theta_forecast
 from rnnkit.training.atomic import atomic_write_bytes, write_json, writing
 from rnnkit.training.checkpoint import read_finite_safetensors
 from rnnkit.training.jsonio import read_json_object
@@ -60,11 +61,13 @@ class ForecasterOptions:
     max_steps: int = 4000
     batch_size: int = 256
     lr: float = 3e-3
+    ema: float = 0.0  # decay of an exponential moving average of the weights (0: the last weights)
     levels: tuple[int, ...] = (80, 95)
     history: float | None = None  # cut points from the last `history` horizons only; None: all
     transform: str = "auto"  # auto | log | linear
     level_points: int | None = None  # points averaged for each window's level; None: season
     deseason: bool = False  # log scale and season > 1: divide out classical seasonal indices first
+    theta: float = 1 / 3  # weight of the Theta method's forecast in the combined median (0: RNN only)
     seed: int = 0
 
     @classmethod
@@ -82,6 +85,10 @@ class ForecasterOptions:
         for lv in opts.levels:
             if not 0 < lv < 100:
                 raise ConfigError(f"Forecaster: each level must be in (0, 100), got {lv!r}")
+        if not 0 <= opts.ema < 1:
+            raise ConfigError(f"Forecaster: ema (weight-average decay) must be in [0, 1), got {opts.ema!r}")
+        if not 0 <= opts.theta < 1:
+            raise ConfigError(f"Forecaster: theta (the Theta method's weight) must be in [0, 1), got {opts.theta!r}")
         if not opts.lookbacks or any(lb <= 0 for lb in opts.lookbacks):
             raise ConfigError(f"Forecaster: lookbacks must be positive multiples of the horizon, got {opts.lookbacks!r}")
         return opts
@@ -192,7 +199,9 @@ class Forecaster:
         opt = torch.optim.Adam(model.parameters(), lr=o.lr)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=o.lr, total_steps=steps, pct_start=0.1)
         k = self._k(lookback)
-        for _ in range(steps):
+        params = [p for p in model.parameters()]
+        avg = [p.detach().clone() for p in params] if o.ema else []
+        for step in range(steps):
             x, m, y, extra = self._windows(panel, o.batch_size, lookback, history, gen)  # (B, L), (B, L), (B, H)
             z, level, spread = scale_windows(x, m, k, self.log_)
             zy = self._scale_target(y, level, spread)  # (B, H)
@@ -202,6 +211,14 @@ class Forecaster:
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             sched.step()
+            if avg:  # Polyak averaging; the warm-up keeps early weights from dominating
+                d = min(o.ema, (1 + step) / (10 + step))
+                with torch.no_grad():
+                    torch._foreach_lerp_(avg, [p.detach() for p in params], 1 - d)
+        if avg:
+            with torch.no_grad():
+                for p, a in zip(params, avg):
+                    p.copy_(a)
         return model.eval()
 
     def _windows(self, panel, batch: int, lookback: int, history: int | None, gen):
@@ -240,7 +257,8 @@ class Forecaster:
         long = self.history_ if df is None else self._long(df, id_col, time_col, target_col, "predict")
         if df is not None:
             self._check_series(long, fitting=False)
-        panel, factors = self._deseason(long_to_panel(long, "unique_id", "y"))  # factors (S, H)
+        raw = long_to_panel(long, "unique_id", "y")
+        panel, factors = self._deseason(raw)  # factors (S, H)
         cov_in = self._cov_inputs(df, long, panel, future_df, id_col, time_col)
         per_member = []
         with torch.no_grad():
@@ -251,17 +269,36 @@ class Forecaster:
                 q = model(z, m, **extra)  # (S, H, Q)
                 q = lvl[:, None, None] * torch.exp(q) if self.log_ else lvl[:, None, None] + spread[:, None, None] * q
                 per_member.append(q * factors[:, :, None])
-        q = torch.stack(per_member).median(dim=0).values.sort(dim=-1).values.double().numpy()  # (S, H, Q)
+        q = torch.stack(per_member).median(dim=0).values.sort(dim=-1).values.double()  # (S, H, Q)
+        qi = {round(t, 6): i for i, t in enumerate(self.quantiles)}
+        q = self._combine(q, raw, qi[0.5]).numpy()
         g = long.groupby("unique_id", sort=False)["y"]
         const = (g.min() == g.max()).reindex(panel.ids).to_numpy()
         q[const] = g.last().reindex(panel.ids).to_numpy()[const][:, None, None]
         out = pd.DataFrame({"unique_id": np.repeat(panel.ids, self.horizon), "ds": self._future_ds(long, panel.ids)})
-        qi = {round(t, 6): i for i, t in enumerate(self.quantiles)}
         out["forecast"] = q[:, :, qi[0.5]].ravel()
         for lv in level:
             out[f"lo-{lv}"] = q[:, :, qi[round(0.5 - lv / 200, 6)]].ravel()
             out[f"hi-{lv}"] = q[:, :, qi[round(0.5 + lv / 200, 6)]].ravel()
         return out
+
+    def _combine(self, q: torch.Tensor, panel, mid: int) -> torch.Tensor:
+        """The RNN quantiles q (S, H, Q) moved so that their median becomes (1 - w) RNN + w Theta.
+
+        The band keeps the RNN's shape: on a log scale every quantile is multiplied by
+        combined / median, on a linear scale shifted by combined - median. The Theta partner
+        (``theta.py``) runs where its seasonal adjustment applies: a positive panel (log
+        scale) or no season; otherwise the forecast is the RNN's alone.
+        """
+        w = self.options.theta
+        if w == 0 or not (self.log_ or self.season == 1):
+            return q
+        med = q[:, :, mid]  # (S, H)
+        comb = (1 - w) * med + w * theta_forecast(panel, self.horizon, self.season, self.log_).double()  # (S, H)
+        if self.log_:
+            comb = comb.clamp(min=1e-12)
+            return q * (comb / med.clamp(min=1e-12))[:, :, None]
+        return q + (comb - med)[:, :, None]
 
     def _future_ds(self, long: pd.DataFrame, ids: list[str]) -> np.ndarray:
         """Each series' next `horizon` time stamps (integer steps or the inferred frequency)."""
