@@ -43,10 +43,11 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 SIX = ("GunPoint", "ItalyPowerDemand", "OSULeaf", "Coffee", "ACSF1", "JapaneseVowels")
 UNTUNED = ("ArrowHead", "BasicMotions", "PickupGestureWiimoteZ", "PigCVP")
-CONTENDERS = ("rnnkit", "dtw", "minirocket")
+CONTENDERS = ("rnnkit", "dtw", "minirocket", "harness")
 
 
 # ----------------------------------------------------------------------------- data
@@ -109,6 +110,18 @@ def fit_rnnkit(X_tr, y_tr, X_te, seed: int, params: dict):
     return np.asarray(pred), t1 - t0, time.perf_counter() - t1
 
 
+def fit_harness(X_tr, y_tr, X_te, seed: int, params: dict):
+    """The LSTMFCN recipe of benchmarks/ucr_harness.py (candidate defaults, before the estimator)."""
+    from ucr_harness import HarnessClassifier
+
+    clf = HarnessClassifier(random_state=seed, **params)
+    t0 = time.perf_counter()
+    clf.fit(as_sequences(X_tr), y_tr)
+    t1 = time.perf_counter()
+    pred = clf.predict(as_sequences(X_te))
+    return np.asarray(pred), t1 - t0, time.perf_counter() - t1
+
+
 def fit_dtw(X_tr, y_tr, X_te, seed: int, params: dict):
     from aeon.classification.distance_based import KNeighborsTimeSeriesClassifier
 
@@ -133,14 +146,29 @@ def fit_minirocket(X_tr, y_tr, X_te, seed: int, params: dict):
     return np.asarray(pred), t1 - t0, time.perf_counter() - t1
 
 
-FIT = {"rnnkit": fit_rnnkit, "dtw": fit_dtw, "minirocket": fit_minirocket}
+FIT = {"rnnkit": fit_rnnkit, "harness": fit_harness, "dtw": fit_dtw, "minirocket": fit_minirocket}
 
 
 # ----------------------------------------------------------------------------- run
-def run(sets, seeds, contenders, params: dict, log=print) -> list[dict]:
+def validation_split(X, y, fraction: float = 0.3, seed: int = 0):
+    """Stratified: a ``fraction`` of each class's training series (at least one) held out."""
+    gen = np.random.default_rng(1000 + seed)
+    held = []
+    for c in np.unique(y):
+        idx = gen.permutation(np.flatnonzero(y == c))
+        held.extend(idx[:max(1, int(round(fraction * len(idx))))].tolist())
+    held_set = set(held)
+    kept = [i for i in range(len(y)) if i not in held_set]
+    pick = (lambda ids: [X[i] for i in ids]) if is_ragged(X) else (lambda ids: X[np.asarray(ids)])
+    return pick(kept), y[np.asarray(kept)], pick(sorted(held)), y[np.asarray(sorted(held))]
+
+
+def run(sets, seeds, contenders, params: dict, log=print, validation: bool = False) -> list[dict]:
     rows = []
     for name in sets:
         X_tr, y_tr, X_te, y_te = load_set(name)
+        if validation:  # never reads the test file's labels: 30 % of the training set scores
+            X_tr, y_tr, X_te, y_te = validation_split(X_tr, y_tr, seed=0)
         lengths = sorted({x.shape[-1] for x in X_tr})
         info = dict(n_train=len(X_tr), n_test=len(X_te), channels=int(X_tr[0].shape[0]),
                     length=f"{lengths[0]}-{lengths[-1]}" if len(lengths) > 1 else str(lengths[0]),
@@ -189,11 +217,15 @@ def main(argv=None) -> None:
     parser.add_argument("--sets", default="six",
                         help="comma-separated names, or 'six' (the default), 'untuned', 'all'")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2")
-    parser.add_argument("--contenders", default=",".join(CONTENDERS),
+    parser.add_argument("--contenders", default="rnnkit,dtw,minirocket",
                         help=f"comma-separated, from {', '.join(CONTENDERS)}")
     parser.add_argument("--param", action="append", default=[],
                         help="a Classifier option for the rnnkit contender, NAME=VALUE (JSON value)")
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--label", default="", help="a name for this variant in the rows")
+    parser.add_argument("--validation", action="store_true",
+                        help="score on a stratified 30 %% of the training set instead of the test set "
+                             "(for choosing defaults)")
     args = parser.parse_args(argv)
     groups = {"six": SIX, "untuned": UNTUNED, "all": SIX + UNTUNED}
     sets = groups.get(args.sets) or tuple(args.sets.split(","))
@@ -215,7 +247,10 @@ def main(argv=None) -> None:
     import torch
 
     torch.set_num_threads(1)
-    rows = run(sets, seeds, contenders, params, log=lambda s: print(s, file=sys.stderr, flush=True))
+    rows = run(sets, seeds, contenders, params, log=lambda s: print(s, file=sys.stderr, flush=True),
+               validation=args.validation)
+    for r in rows:
+        r.update(label=args.label, params=params)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     print(table(rows))

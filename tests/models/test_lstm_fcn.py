@@ -24,12 +24,12 @@ def _padded(seqs, extra=0):
     return x, torch.tensor([len(s) for s in seqs])
 
 
-@pytest.mark.parametrize("features, members, stride, pooling, bidirectional",
-                         [(1, 1, 1, "last", False), (3, 2, 2, "mean", True), (2, 1, 3, "last", True)])
-def test_each_sequence_alone_equals_its_row_of_a_padded_batch(features, members, stride, pooling, bidirectional):
+@pytest.mark.parametrize("features, members, steps, pooling, bidirectional, layers",
+                         [(1, 1, 64, "last", False, 1), (3, 2, 3, "mean", True, 1), (1, 1, 4, "last", True, 2), (2, 1, 2, "last", True, 1)])
+def test_each_sequence_alone_equals_its_row_of_a_padded_batch(features, members, steps, pooling, bidirectional, layers):
     torch.manual_seed(0)
-    model = LSTMFCN(features, 3, members=members, rnn_stride=stride, rnn_pooling=pooling,
-                    bidirectional=bidirectional, **SMALL)
+    model = LSTMFCN(features, 3, members=members, rnn_steps=steps, pooling=pooling,
+                    bidirectional=bidirectional, num_layers=layers, **SMALL)
     model.train()
     seqs = _seqs([9, 4, 7, 1], features)
     for _ in range(3):  # move the running statistics away from 0 / 1
@@ -44,7 +44,7 @@ def test_each_sequence_alone_equals_its_row_of_a_padded_batch(features, members,
 
 def test_packed_equals_padded_and_training_statistics_ignore_padding():
     torch.manual_seed(0)
-    model = LSTMFCN(2, 4, rnn_stride=2, **SMALL)
+    model = LSTMFCN(2, 4, rnn_steps=3, **SMALL)
     seqs = _seqs([6, 3, 5])
     twin = copy.deepcopy(model)
     model.train(), twin.train()
@@ -70,11 +70,12 @@ def test_masked_batch_norm_uses_only_valid_steps():
     torch.testing.assert_close(norm.running_mean, torch.tensor([0.1 * 3.0]))
 
 
-def test_window_mean_averages_what_is_left_in_the_last_window():
-    x = torch.arange(1.0, 8.0).reshape(1, 7, 1)                        # one sequence, 5 valid steps
-    v, lengths = _window_mean(x, torch.tensor([5]), 2)
-    assert v.shape == (1, 4, 1) and lengths.tolist() == [3]
-    assert v[0, :3, 0].tolist() == [1.5, 3.5, 5.0]
+def test_window_mean_strides_by_each_sequences_own_length():
+    x = torch.arange(1.0, 8.0).reshape(1, 7, 1).repeat(2, 1, 1)        # (2, 7, 1)
+    v, lengths = _window_mean(x, torch.tensor([5, 2]), 3)              # strides 2 and 1
+    assert lengths.tolist() == [3, 2]
+    assert v[0, :3, 0].tolist() == [1.5, 3.5, 5.0]                       # the last window: what is left
+    assert v[1, :2, 0].tolist() == [1.0, 2.0]
 
 
 def test_squeeze_excite_on_for_multivariate_only_and_losses_sum_over_members():
@@ -91,9 +92,9 @@ def test_squeeze_excite_on_for_multivariate_only_and_losses_sum_over_members():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(rnn_pooling="max"), "model rnn_pooling must be one of last, mean, got 'max'"),
+    (dict(pooling="max"), "model pooling must be one of last, mean, got 'max'"),
     (dict(filters=(4, 4), kernels=(3,)), "model filters and kernels must be non-empty and as long as each other"),
-    (dict(rnn_stride=0), "model rnn_stride must be >= 1, got 0"),
+    (dict(rnn_steps=0), "model rnn_steps must be >= 1, got 0"),
     (dict(cell="tcn"), "model cell must be one of lstm, gru, rnn, got 'tcn'"),
 ])
 def test_bad_options_are_one_line_errors(kwargs, message):

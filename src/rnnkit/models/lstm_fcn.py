@@ -9,7 +9,8 @@ variable-length batches. For a sequence x (T its own length, F features)::
                   u_k <- u_k * sigmoid(W2 relu(W1 mean_t u_k))       squeeze-excite, k = 1, 2
                                                                        (when F > 1, MLSTM-FCN)
                   g   = (1/T) sum_{t<T} u_3[:, t]                     global average pool, (N_3,)
-    rnn branch    v   = mean of x over windows of s steps             (ceil(T/s), F); s = rnn_stride
+    rnn branch    v   = mean of x over windows of s steps             (ceil(T/s), F)
+                        s = ceil(T / rnn_steps): at most rnn_steps windows, s = 1 for short series
                   y   = RNN(v)                                        (ceil(T/s), D*H)
                   r   = [h_last^fwd ; h_first^bwd]  or  mean_t y_t    (D*H,)   pooling last / mean
     head          logits = W_o dropout([g ; r]) + b_o                 (C,)
@@ -22,8 +23,9 @@ recurrence (packed): a padded batch gives each sequence the logits it gets alone
 
 The original LSTM-FCN feeds its LSTM the univariate series as ONE step of T features
 ("dimension shuffle"); that cannot take variable lengths, so here the recurrent layer
-reads the series in time order, averaged over windows of ``rnn_stride`` steps, which
-keeps long series (hundreds to thousands of steps) cheap: s = 1 reads every step.
+reads the series in time order, averaged over windows of s steps so that it makes at
+most ``rnn_steps`` steps, which keeps long series (hundreds to thousands of steps) cheap;
+s depends on the sequence's own length only, so padding still changes nothing.
 
 Ensemble (``members`` K > 1): K independent hybrids in one module; the loss is the sum of
 their losses and the model predicts the mean of their probabilities,
@@ -44,9 +46,9 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from rnnkit.errors import ConfigError
 from rnnkit.models.layers import BACKENDS, CELLS, recurrent_layer
 
-__all__ = ["LSTMFCN", "MaskedBatchNorm1d", "RNN_POOLINGS"]
+__all__ = ["LSTMFCN", "MaskedBatchNorm1d", "POOLINGS"]
 
-RNN_POOLINGS = ("last", "mean")
+POOLINGS = ("last", "mean")
 
 
 class MaskedBatchNorm1d(nn.Module):
@@ -97,28 +99,32 @@ class _SqueezeExcite(nn.Module):
         return x * gate[:, :, None]
 
 
-def _window_mean(x: torch.Tensor, lengths: torch.Tensor, s: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, T, F) padded, lengths (B,) -> means over windows of s valid steps, (B, ceil(T/s), F)
-    and the new lengths ceil(T_i / s). The last window of a sequence averages what is left."""
-    if s == 1:
-        return x, lengths
+def _window_mean(x: torch.Tensor, lengths: torch.Tensor, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, T, F) padded, lengths (B,) -> means over windows of s_b = ceil(T_b / steps) steps,
+    (B, W, F) with W <= steps, and the new lengths ceil(T_b / s_b). Each sequence's windows
+    depend on its own length only; the last window averages what is left."""
     B, T, Fdim = x.shape
-    steps = torch.arange(T, device=x.device)
-    mask = (steps[None, :] < lengths[:, None]).to(x.dtype)             # (B, T)
-    pad = (-T) % s
-    xm = F.pad(x * mask[:, :, None], (0, 0, 0, pad))                  # (B, T', F)
-    mm = F.pad(mask, (0, pad))                                          # (B, T')
-    sums = xm.reshape(B, -1, s, Fdim).sum(dim=2)                        # (B, T'/s, F)
-    counts = mm.reshape(B, -1, s).sum(dim=2).clamp_min(1.0)             # (B, T'/s)
-    return sums / counts[:, :, None], torch.div(lengths + s - 1, s, rounding_mode="floor")
+    stride = torch.div(lengths + steps - 1, steps, rounding_mode="floor").clamp_min(1)  # (B,)
+    if bool((stride == 1).all()):
+        return x, lengths
+    t = torch.arange(T, device=x.device)
+    valid = (t[None, :] < lengths[:, None]).to(x.dtype)                  # (B, T)
+    window = torch.div(t[None, :], stride[:, None], rounding_mode="floor").clamp_max(steps - 1)  # (B, T)
+    new_lengths = torch.div(lengths + stride - 1, stride, rounding_mode="floor")  # (B,)
+    W = int(new_lengths.max())
+    window = window.clamp_max(W - 1)                                      # pads beyond: weight 0
+    sums = x.new_zeros(B, W, Fdim).scatter_add_(1, window[:, :, None].expand(B, T, Fdim),
+                                                x * valid[:, :, None])  # (B, W, F)
+    counts = x.new_zeros(B, W).scatter_add_(1, window, valid).clamp_min(1.0)  # (B, W)
+    return sums / counts[:, :, None], new_lengths
 
 
 class _Hybrid(nn.Module):
     """One member: the conv branch, the recurrent branch and the head."""
 
     def __init__(self, input_size: int, num_classes: int, filters: tuple[int, ...], kernels: tuple[int, ...],
-                 squeeze_excite: bool, cell: str, hidden_size: int, bidirectional: bool,
-                 rnn_pooling: str, backend: str) -> None:
+                 squeeze_excite: bool, cell: str, hidden_size: int, num_layers: int,
+                 bidirectional: bool, pooling: str, dropout: float, backend: str) -> None:
         super().__init__()
         sizes = (input_size,) + tuple(filters)
         self.convs = nn.ModuleList(nn.Conv1d(sizes[k], sizes[k + 1], kernels[k], padding="same")
@@ -126,10 +132,11 @@ class _Hybrid(nn.Module):
         self.norms = nn.ModuleList(MaskedBatchNorm1d(n) for n in filters)
         # squeeze-excite after every block but the last (MLSTM-FCN)
         self.excite = nn.ModuleList(_SqueezeExcite(n) for n in filters[:-1]) if squeeze_excite else None
-        self.rnn = recurrent_layer(cell, input_size, hidden_size, backend=backend, num_layers=1,
-                                   bidirectional=bidirectional, batch_first=True)
+        self.rnn = recurrent_layer(cell, input_size, hidden_size, backend=backend, num_layers=num_layers,
+                                   bidirectional=bidirectional, batch_first=True,
+                                   dropout=dropout if num_layers > 1 else 0.0)
         self.num_directions = 2 if bidirectional else 1
-        self.rnn_pooling = rnn_pooling
+        self.pooling = pooling
         self.head = nn.Linear(filters[-1] + self.num_directions * hidden_size, num_classes)
 
     def conv_features(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -146,9 +153,10 @@ class _Hybrid(nn.Module):
     def rnn_features(self, v: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         packed = pack_padded_sequence(v, lengths.cpu(), batch_first=True, enforce_sorted=False)
         out, state = self.rnn(packed)
-        if self.rnn_pooling == "last":
-            h_n = state[0] if isinstance(state, tuple) else state           # (D, B, H)
-            return h_n.permute(1, 0, 2).reshape(h_n.shape[1], -1)           # (B, D*H)
+        if self.pooling == "last":
+            h_n = state[0] if isinstance(state, tuple) else state           # (L*D, B, H)
+            top = h_n[-self.num_directions:]                                # (D, B, H), top layer
+            return top.permute(1, 0, 2).reshape(top.shape[1], -1)           # (B, D*H)
         y, lens = pad_packed_sequence(out, batch_first=True)                # (B, T', D*H)
         return y.sum(dim=1) / lens.to(y.device, y.dtype)[:, None]           # (B, D*H)
 
@@ -165,9 +173,10 @@ class LSTMFCN(nn.Module):
         squeeze_excite: bool | None = None,
         cell: str = "lstm",
         hidden_size: int = 64,
+        num_layers: int = 1,
         bidirectional: bool = False,
-        rnn_pooling: str = "last",
-        rnn_stride: int = 1,
+        pooling: str = "last",
+        rnn_steps: int = 64,
         dropout: float = 0.2,
         label_smoothing: float = 0.0,
         members: int = 1,
@@ -181,13 +190,13 @@ class LSTMFCN(nn.Module):
             raise ConfigError(f"model cell must be one of {', '.join(CELLS)}, got {cell!r}")
         if backend not in BACKENDS:
             raise ConfigError(f"model backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-        if rnn_pooling not in RNN_POOLINGS:
-            raise ConfigError(f"model rnn_pooling must be one of {', '.join(RNN_POOLINGS)}, got {rnn_pooling!r}")
+        if pooling not in POOLINGS:
+            raise ConfigError(f"model pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
         if not filters or len(filters) != len(kernels):
             raise ConfigError(f"model filters and kernels must be non-empty and as long as each other, "
                               f"got {list(filters)} and {list(kernels)}")
-        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("members", members),
-                           ("rnn_stride", rnn_stride), ("filters", min(filters)), ("kernels", min(kernels))):
+        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers), ("members", members),
+                           ("rnn_steps", rnn_steps), ("filters", min(filters)), ("kernels", min(kernels))):
             if int(value) < 1:
                 raise ConfigError(f"model {arg} must be >= 1, got {value}")
         if num_classes < 2:
@@ -197,11 +206,11 @@ class LSTMFCN(nn.Module):
         if not 0.0 <= label_smoothing < 1.0:
             raise ConfigError(f"model label_smoothing must be in [0, 1), got {label_smoothing}")
         self.squeeze_excite = input_size > 1 if squeeze_excite is None else bool(squeeze_excite)
-        self.rnn_stride = int(rnn_stride)
+        self.rnn_steps = int(rnn_steps)
         self.label_smoothing = float(label_smoothing)
         self.members = nn.ModuleList(
             _Hybrid(input_size, num_classes, filters, kernels, self.squeeze_excite, cell, hidden_size,
-                    bidirectional, rnn_pooling, backend)
+                    int(num_layers), bidirectional, pooling, dropout, backend)
             for _ in range(int(members)))
         self.dropout = nn.Dropout(dropout)
         mean = torch.zeros(input_size) if input_mean is None else torch.tensor(input_mean, dtype=torch.float32)
@@ -227,7 +236,7 @@ class LSTMFCN(nn.Module):
         steps = torch.arange(x.shape[1], device=x.device)
         valid = (steps[None, :] < lengths[:, None]).to(x.dtype)[:, :, None]  # (B, T, 1)
         z = (x - self.input_mean) / self.input_std * valid                  # (B, T, F), 0 at pads
-        v, v_lengths = _window_mean(z, lengths, self.rnn_stride)            # (B, ceil(T/s), F)
+        v, v_lengths = _window_mean(z, lengths, self.rnn_steps)             # (B, W <= rnn_steps, F)
         out = []
         for m in self.members:
             features = torch.cat([m.conv_features(z, lengths), m.rnn_features(v, v_lengths)], dim=1)
