@@ -3,7 +3,8 @@
 After Karim et al. (2017, LSTM-FCN; 2019, MLSTM-FCN for multivariate series), written for
 variable-length batches. For a sequence x (T its own length, F features)::
 
-    conv branch   u_0 = x                                             (F, T)
+    conv branch   u_0 = mean of x over windows of c steps              (F, ceil(T/c))
+                        c = ceil(T / conv_steps): 1 unless the series is longer than conv_steps
                   u_k = relu(BN_k(conv_k(u_{k-1}))) * m              k = 1..3, (N_k, T)
                         conv_k: kernel K_k, zero "same" padding; m_t = 1 for t < T else 0
                   u_k <- u_k * sigmoid(W2 relu(W1 mean_t u_k))       squeeze-excite, k = 1, 2
@@ -25,7 +26,9 @@ The original LSTM-FCN feeds its LSTM the univariate series as ONE step of T feat
 ("dimension shuffle"); that cannot take variable lengths, so here the recurrent layer
 reads the series in time order, averaged over windows of s steps so that it makes at
 most ``rnn_steps`` steps, which keeps long series (hundreds to thousands of steps) cheap;
-s depends on the sequence's own length only, so padding still changes nothing.
+s depends on the sequence's own length only, so padding still changes nothing. Series
+longer than ``conv_steps`` reach the convolutions as window means too (ACSF1's 1,460 steps
+as 487 means of 3), which bounds the convolutional cost per series.
 
 Ensemble (``members`` K > 1): K independent hybrids in one module; the loss is the sum of
 their losses and the model predicts the mean of their probabilities,
@@ -168,8 +171,8 @@ class LSTMFCN(nn.Module):
         self,
         input_size: int,
         num_classes: int,
-        filters: tuple[int, ...] = (128, 256, 128),
-        kernels: tuple[int, ...] = (8, 5, 3),
+        filters: tuple[int, ...] = (64, 128, 64),
+        kernels: tuple[int, ...] = (7, 5, 3),
         squeeze_excite: bool | None = None,
         cell: str = "lstm",
         hidden_size: int = 64,
@@ -177,6 +180,7 @@ class LSTMFCN(nn.Module):
         bidirectional: bool = False,
         pooling: str = "last",
         rnn_steps: int = 64,
+        conv_steps: int = 512,
         dropout: float = 0.2,
         label_smoothing: float = 0.0,
         members: int = 1,
@@ -196,7 +200,7 @@ class LSTMFCN(nn.Module):
             raise ConfigError(f"model filters and kernels must be non-empty and as long as each other, "
                               f"got {list(filters)} and {list(kernels)}")
         for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers), ("members", members),
-                           ("rnn_steps", rnn_steps), ("filters", min(filters)), ("kernels", min(kernels))):
+                           ("rnn_steps", rnn_steps), ("conv_steps", conv_steps), ("filters", min(filters)), ("kernels", min(kernels))):
             if int(value) < 1:
                 raise ConfigError(f"model {arg} must be >= 1, got {value}")
         if num_classes < 2:
@@ -207,6 +211,7 @@ class LSTMFCN(nn.Module):
             raise ConfigError(f"model label_smoothing must be in [0, 1), got {label_smoothing}")
         self.squeeze_excite = input_size > 1 if squeeze_excite is None else bool(squeeze_excite)
         self.rnn_steps = int(rnn_steps)
+        self.conv_steps = int(conv_steps)
         self.label_smoothing = float(label_smoothing)
         self.members = nn.ModuleList(
             _Hybrid(input_size, num_classes, filters, kernels, self.squeeze_excite, cell, hidden_size,
@@ -237,9 +242,10 @@ class LSTMFCN(nn.Module):
         valid = (steps[None, :] < lengths[:, None]).to(x.dtype)[:, :, None]  # (B, T, 1)
         z = (x - self.input_mean) / self.input_std * valid                  # (B, T, F), 0 at pads
         v, v_lengths = _window_mean(z, lengths, self.rnn_steps)             # (B, W <= rnn_steps, F)
+        u, u_lengths = _window_mean(z, lengths, self.conv_steps)            # (B, W' <= conv_steps, F)
         out = []
         for m in self.members:
-            features = torch.cat([m.conv_features(z, lengths), m.rnn_features(v, v_lengths)], dim=1)
+            features = torch.cat([m.conv_features(u, u_lengths), m.rnn_features(v, v_lengths)], dim=1)
             out.append(m.head(self.dropout(features)))                      # (B, C)
         return out
 

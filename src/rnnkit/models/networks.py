@@ -24,12 +24,14 @@ from torch import nn
 
 from rnnkit.errors import ConfigError
 from rnnkit.models.classifier import SequenceClassifier
+from rnnkit.models.lstm_fcn import LSTMFCN
 
 __all__ = ["NETWORKS", "DEFAULT_NETWORK", "network_class", "network_options", "build_network"]
 
 #: network name -> class; ``"rnn"`` is the recurrent classifier (also what model.json
-#: files without a ``"network"`` key hold)
-NETWORKS: dict[str, type[nn.Module]] = {"rnn": SequenceClassifier}
+#: files without a ``"network"`` key hold), ``"lstm_fcn"`` the recurrent + convolutional
+#: hybrid (:mod:`rnnkit.models.lstm_fcn`)
+NETWORKS: dict[str, type[nn.Module]] = {"rnn": SequenceClassifier, "lstm_fcn": LSTMFCN}
 DEFAULT_NETWORK = "rnn"
 
 
