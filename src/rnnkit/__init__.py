@@ -26,11 +26,16 @@ __all__ = [
     "DataError",
     "ConfigError",
     "CheckpointError",
+    "Classifier",
     *_SUBPACKAGES,
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "Classifier":  # the sequence classifier estimator (loads torch on first use)
+        from rnnkit.tasks.classify.estimator import Classifier
+
+        return Classifier
     if name in _SUBPACKAGES:
         return importlib.import_module(f"rnnkit.{name}")
     raise AttributeError(f"module 'rnnkit' has no attribute {name!r}")

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from torch import nn
 
-from rnnkit.errors import CheckpointError
+from rnnkit.errors import CheckpointError, RnnkitError
 
 __all__ = ["MODEL_FORMAT", "TASKS", "tagged", "untagged", "task_of", "build_model"]
 
@@ -74,15 +74,20 @@ def _text(info: dict) -> nn.Module:
 
 
 def _classify(info: dict) -> nn.Module:
-    from rnnkit.models.classifier import LEGACY_RNN_IMPL, SequenceClassifier
+    from rnnkit.models.classifier import LEGACY_RNN_IMPL
+    from rnnkit.models.networks import DEFAULT_NETWORK, network_class
 
+    try:
+        cls = network_class(info.get("network", DEFAULT_NETWORK))
+    except RnnkitError as err:
+        raise CheckpointError(f"model.json: {err}") from None
     args = dict(info["model"])
     if "rnn_impl" in args:  # written before the key was ``backend``
         impl = args.pop("rnn_impl")
         if impl not in LEGACY_RNN_IMPL:
             raise CheckpointError(f"model.json: model.rnn_impl {impl!r} is not 'rnnkit' or 'torch'")
         args.setdefault("backend", LEGACY_RNN_IMPL[impl])
-    return SequenceClassifier(**args)
+    return cls(**args)
 
 
 def _forecast(info: dict) -> nn.Module:

@@ -1,1 +1,8 @@
-"""Sequence classification: config and pipeline (train, predict, evaluate), metrics."""
+"""Sequence classification: the :class:`Classifier` estimator, config and pipeline (train,
+predict, evaluate), metrics."""
+from __future__ import annotations
+
+from rnnkit.tasks.classify.estimator import Classifier
+from rnnkit.tasks.classify.fitting import ChanceLevelWarning
+
+__all__ = ["Classifier", "ChanceLevelWarning"]

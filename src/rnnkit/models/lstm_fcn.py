@@ -1,0 +1,269 @@
+"""LSTM-FCN-style hybrid classifier: a recurrent branch beside a convolutional one.
+
+After Karim et al. (2017, LSTM-FCN; 2019, MLSTM-FCN for multivariate series), written for
+variable-length batches. For a sequence x (T its own length, F features)::
+
+    conv branch   u_0 = mean of x over windows of c steps              (F, ceil(T/c))
+                        c = ceil(T / conv_steps): 1 unless the series is longer than conv_steps
+                  u_k = relu(BN_k(conv_k(u_{k-1}))) * m              k = 1..3, (N_k, T)
+                        conv_k: kernel K_k, zero "same" padding; m_t = 1 for t < T else 0
+                  u_k <- u_k * sigmoid(W2 relu(W1 mean_t u_k))       squeeze-excite, k = 1, 2
+                                                                       (when F > 1, MLSTM-FCN)
+                  g   = (1/T) sum_{t<T} u_3[:, t]                     global average pool, (N_3,)
+    rnn branch    v   = mean of x over windows of s steps             (ceil(T/s), F)
+                        s = ceil(T / rnn_steps): at most rnn_steps windows, s = 1 for short series
+                  y   = RNN(v)                                        (ceil(T/s), D*H)
+                  r   = [h_last^fwd ; h_first^bwd]  or  mean_t y_t    (D*H,)   pooling last / mean
+    head          logits = W_o dropout([g ; r]) + b_o                 (C,)
+    loss          cross_entropy(logits, target, label_smoothing=eps)
+
+BN_k is batch normalisation whose training statistics are taken over the valid steps
+only (:class:`MaskedBatchNorm1d`), so padding never enters a statistic, a convolution
+(padded steps are zero, as the "same" padding of the sequence alone), a mean or a
+recurrence (packed): a padded batch gives each sequence the logits it gets alone.
+
+The original LSTM-FCN feeds its LSTM the univariate series as ONE step of T features
+("dimension shuffle"); that cannot take variable lengths, so here the recurrent layer
+reads the series in time order, averaged over windows of s steps so that it makes at
+most ``rnn_steps`` steps, which keeps long series (hundreds to thousands of steps) cheap;
+s depends on the sequence's own length only, so padding still changes nothing. Series
+longer than ``conv_steps`` reach the convolutions as window means too (ACSF1's 1,460 steps
+as 487 means of 3), which bounds the convolutional cost per series.
+
+Ensemble (``members`` K > 1): K independent hybrids in one module; the loss is the sum of
+their losses and the model predicts the mean of their probabilities,
+``forward = log((1/K) sum_k softmax(l_k))``, as :class:`rnnkit.models.classifier.SequenceClassifier`.
+
+Input standardisation (``input_mean``, ``input_std``, buffers) is applied first, as in
+SequenceClassifier; per-series normalisation is the caller's (the estimator's) business.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from rnnkit.errors import ConfigError
+from rnnkit.models.layers import BACKENDS, CELLS, recurrent_layer
+
+__all__ = ["LSTMFCN", "MaskedBatchNorm1d", "POOLINGS"]
+
+POOLINGS = ("last", "mean")
+
+
+class MaskedBatchNorm1d(nn.Module):
+    """Batch normalisation of (B, N, T) over the valid steps only.
+
+    Training: mu_n, var_n are the mean and (biased) variance of channel n over every
+    (b, t) with mask[b, t] = 1; the running estimates move by ``momentum`` toward mu and
+    the unbiased variance, as ``torch.nn.BatchNorm1d``. Evaluation uses the running ones.
+    y = (x - mu) / sqrt(var + eps) * weight + bias, then zero at masked steps.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
+        super().__init__()
+        self.eps, self.momentum = eps, momentum
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.ones(num_features))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        # x (B, N, T), mask (B, 1, T) of 0/1
+        if self.training:
+            count = mask.sum().clamp_min(1.0)
+            mean = (x * mask).sum(dim=(0, 2)) / count                    # (N,)
+            var = (((x - mean[None, :, None]) * mask) ** 2).sum(dim=(0, 2)) / count  # (N,)
+            with torch.no_grad():
+                unbiased = var * count / (count - 1).clamp_min(1.0)
+                self.running_mean.lerp_(mean.detach(), self.momentum)
+                self.running_var.lerp_(unbiased.detach(), self.momentum)
+        else:
+            mean, var = self.running_mean, self.running_var
+        y = (x - mean[None, :, None]) * torch.rsqrt(var[None, :, None] + self.eps)  # (B, N, T)
+        return (y * self.weight[None, :, None] + self.bias[None, :, None]) * mask
+
+
+class _SqueezeExcite(nn.Module):
+    """Channel gates from the masked time mean: x * sigmoid(W2 relu(W1 mean_t x))."""
+
+    def __init__(self, channels: int, reduction: int = 16) -> None:
+        super().__init__()
+        hidden = max(1, channels // reduction)
+        self.down = nn.Linear(channels, hidden)
+        self.up = nn.Linear(hidden, channels)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        s = (x * mask).sum(dim=2) / lengths[:, None]                  # (B, N)
+        gate = torch.sigmoid(self.up(torch.relu(self.down(s))))        # (B, N)
+        return x * gate[:, :, None]
+
+
+def _window_mean(x: torch.Tensor, lengths: torch.Tensor, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, T, F) padded, lengths (B,) -> means over windows of s_b = ceil(T_b / steps) steps,
+    (B, W, F) with W <= steps, and the new lengths ceil(T_b / s_b). Each sequence's windows
+    depend on its own length only; the last window averages what is left."""
+    B, T, Fdim = x.shape
+    stride = torch.div(lengths + steps - 1, steps, rounding_mode="floor").clamp_min(1)  # (B,)
+    if bool((stride == 1).all()):
+        return x, lengths
+    t = torch.arange(T, device=x.device)
+    valid = (t[None, :] < lengths[:, None]).to(x.dtype)                  # (B, T)
+    window = torch.div(t[None, :], stride[:, None], rounding_mode="floor").clamp_max(steps - 1)  # (B, T)
+    new_lengths = torch.div(lengths + stride - 1, stride, rounding_mode="floor")  # (B,)
+    W = int(new_lengths.max())
+    window = window.clamp_max(W - 1)                                      # pads beyond: weight 0
+    sums = x.new_zeros(B, W, Fdim).scatter_add_(1, window[:, :, None].expand(B, T, Fdim),
+                                                x * valid[:, :, None])  # (B, W, F)
+    counts = x.new_zeros(B, W).scatter_add_(1, window, valid).clamp_min(1.0)  # (B, W)
+    return sums / counts[:, :, None], new_lengths
+
+
+class _Hybrid(nn.Module):
+    """One member: the conv branch, the recurrent branch and the head."""
+
+    def __init__(self, input_size: int, num_classes: int, filters: tuple[int, ...], kernels: tuple[int, ...],
+                 squeeze_excite: bool, cell: str, hidden_size: int, num_layers: int,
+                 bidirectional: bool, pooling: str, dropout: float, backend: str) -> None:
+        super().__init__()
+        sizes = (input_size,) + tuple(filters)
+        self.convs = nn.ModuleList(nn.Conv1d(sizes[k], sizes[k + 1], kernels[k], padding="same")
+                                   for k in range(len(filters)))
+        self.norms = nn.ModuleList(MaskedBatchNorm1d(n) for n in filters)
+        # squeeze-excite after every block but the last (MLSTM-FCN)
+        self.excite = nn.ModuleList(_SqueezeExcite(n) for n in filters[:-1]) if squeeze_excite else None
+        self.rnn = recurrent_layer(cell, input_size, hidden_size, backend=backend, num_layers=num_layers,
+                                   bidirectional=bidirectional, batch_first=True,
+                                   dropout=dropout if num_layers > 1 else 0.0)
+        self.num_directions = 2 if bidirectional else 1
+        self.pooling = pooling
+        self.head = nn.Linear(filters[-1] + self.num_directions * hidden_size, num_classes)
+
+    def conv_features(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        # x (B, T, F) with zeros at padded steps
+        T = x.shape[1]
+        mask = (torch.arange(T, device=x.device)[None, :] < lengths[:, None]).to(x.dtype)[:, None, :]  # (B,1,T)
+        u = x.transpose(1, 2)                                               # (B, F, T)
+        for k, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            u = torch.relu(norm(conv(u), mask))                             # (B, N_k, T), 0 at pads
+            if self.excite is not None and k < len(self.excite):
+                u = self.excite[k](u, mask, lengths.to(x.dtype))
+        return u.sum(dim=2) / lengths.to(x.dtype)[:, None]                  # (B, N_3)
+
+    def rnn_features(self, v: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        packed = pack_padded_sequence(v, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, state = self.rnn(packed)
+        if self.pooling == "last":
+            h_n = state[0] if isinstance(state, tuple) else state           # (L*D, B, H)
+            top = h_n[-self.num_directions:]                                # (D, B, H), top layer
+            return top.permute(1, 0, 2).reshape(top.shape[1], -1)           # (B, D*H)
+        y, lens = pad_packed_sequence(out, batch_first=True)                # (B, T', D*H)
+        return y.sum(dim=1) / lens.to(y.device, y.dtype)[:, None]           # (B, D*H)
+
+
+class LSTMFCN(nn.Module):
+    """Classifies variable-length sequences (B of them, each (T_i, F)) into C classes."""
+
+    def __init__(
+        self,
+        input_size: int,
+        num_classes: int,
+        filters: tuple[int, ...] = (64, 128, 64),
+        kernels: tuple[int, ...] = (7, 5, 3),
+        squeeze_excite: bool | None = None,
+        cell: str = "lstm",
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        pooling: str = "last",
+        rnn_steps: int = 64,
+        conv_steps: int = 512,
+        dropout: float = 0.2,
+        label_smoothing: float = 0.0,
+        members: int = 1,
+        input_mean: list[float] | None = None,
+        input_std: list[float] | None = None,
+        backend: str = "auto",
+    ) -> None:
+        super().__init__()
+        filters, kernels = tuple(int(n) for n in filters), tuple(int(k) for k in kernels)
+        if cell not in CELLS:
+            raise ConfigError(f"model cell must be one of {', '.join(CELLS)}, got {cell!r}")
+        if backend not in BACKENDS:
+            raise ConfigError(f"model backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        if pooling not in POOLINGS:
+            raise ConfigError(f"model pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+        if not filters or len(filters) != len(kernels):
+            raise ConfigError(f"model filters and kernels must be non-empty and as long as each other, "
+                              f"got {list(filters)} and {list(kernels)}")
+        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers), ("members", members),
+                           ("rnn_steps", rnn_steps), ("conv_steps", conv_steps), ("filters", min(filters)), ("kernels", min(kernels))):
+            if int(value) < 1:
+                raise ConfigError(f"model {arg} must be >= 1, got {value}")
+        if num_classes < 2:
+            raise ConfigError(f"model num_classes must be >= 2, got {num_classes}")
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError(f"model dropout must be in [0, 1), got {dropout}")
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ConfigError(f"model label_smoothing must be in [0, 1), got {label_smoothing}")
+        self.squeeze_excite = input_size > 1 if squeeze_excite is None else bool(squeeze_excite)
+        self.rnn_steps = int(rnn_steps)
+        self.conv_steps = int(conv_steps)
+        self.label_smoothing = float(label_smoothing)
+        self.members = nn.ModuleList(
+            _Hybrid(input_size, num_classes, filters, kernels, self.squeeze_excite, cell, hidden_size,
+                    int(num_layers), bidirectional, pooling, dropout, backend)
+            for _ in range(int(members)))
+        self.dropout = nn.Dropout(dropout)
+        mean = torch.zeros(input_size) if input_mean is None else torch.tensor(input_mean, dtype=torch.float32)
+        std = torch.ones(input_size) if input_std is None else torch.tensor(input_std, dtype=torch.float32)
+        if mean.shape != (input_size,) or std.shape != (input_size,):
+            raise ConfigError(f"model input_mean/input_std must have {input_size} values each")
+        self.register_buffer("input_mean", mean)
+        self.register_buffer("input_std", std.clamp_min(1e-8))
+
+    def _as_padded(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None):
+        if isinstance(x, PackedSequence):
+            return pad_packed_sequence(x, batch_first=True)                 # (B, T, F), (B,)
+        if lengths is None:
+            raise ConfigError("a padded batch (B, T, F) needs lengths (B,)")
+        return x, lengths
+
+    def member_logits(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """Each member's logits, K tensors (B, C)."""
+        x, lengths = self._as_padded(x, lengths)
+        lengths = lengths.to(x.device)
+        if bool((lengths < 1).any()):
+            raise ConfigError("every sequence needs at least one step")
+        steps = torch.arange(x.shape[1], device=x.device)
+        valid = (steps[None, :] < lengths[:, None]).to(x.dtype)[:, :, None]  # (B, T, 1)
+        z = (x - self.input_mean) / self.input_std * valid                  # (B, T, F), 0 at pads
+        v, v_lengths = _window_mean(z, lengths, self.rnn_steps)             # (B, W <= rnn_steps, F)
+        u, u_lengths = _window_mean(z, lengths, self.conv_steps)            # (B, W' <= conv_steps, F)
+        out = []
+        for m in self.members:
+            features = torch.cat([m.conv_features(u, u_lengths), m.rnn_features(v, v_lengths)], dim=1)
+            out.append(m.head(self.dropout(features)))                      # (B, C)
+        return out
+
+    def forward(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Packed (sum T_i, F), or padded (B, T, F) with lengths (B,) -> logits (B, C)."""
+        logits = self.member_logits(x, lengths)
+        if len(logits) == 1:
+            return logits[0]
+        log_p = torch.stack([torch.log_softmax(z, dim=-1) for z in logits])  # (K, B, C)
+        return torch.logsumexp(log_p, dim=0) - math.log(len(logits))          # (B, C)
+
+    def compute_loss(self, batch: dict) -> torch.Tensor:
+        """Mean (label-smoothed) cross-entropy of ``{"x", "y"[, "lengths"]}``, summed over members."""
+        losses = [F.cross_entropy(z, batch["y"], label_smoothing=self.label_smoothing)
+                  for z in self.member_logits(batch["x"], batch.get("lengths"))]
+        return losses[0] if len(losses) == 1 else torch.stack(losses).sum()
+
+    @torch.no_grad()
+    def predict_proba(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Class probabilities (B, C)."""
+        return torch.softmax(self(x, lengths), dim=-1)

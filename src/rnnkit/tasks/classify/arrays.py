@@ -1,0 +1,149 @@
+"""In-memory inputs of :class:`~rnnkit.tasks.classify.Classifier`: checks and normalisation.
+
+``X`` is one of
+
+- a 3-D array (n, C, T): n series of C channels and T steps, as aeon and sktime hold them;
+- a list of n arrays, each (T_i, C) (or 1-D (T_i,) for one channel), of any lengths T_i.
+
+:func:`as_sequences` turns either into a list of (T_i, C) float32 arrays (float64 input
+is accepted and cast) or raises a one-line :class:`~rnnkit.errors.DataError` naming the
+series: a 2-D array (ambiguous: tabular rows are not time series), a series with no
+steps, a NaN or infinity inside a series, a channel count that differs between series.
+
+Normalisation (``normalize``), applied to every series before the network sees it:
+
+- ``"series"``: z-normalise each series and channel on its own,
+  z_t = (x_t - mean_t(x)) / std_t(x) (std floored at 1e-8, so a constant series gives 0);
+  the convention of the UCR archive's univariate sets, where offset and scale of a
+  series carry no class information;
+- ``"channel"``: standardise each channel with the mean and std of that channel over
+  every step of every training series, z_t = (x_t - mu) / sigma; the statistics are
+  fitted once and stored with the model (scale differences between series remain);
+- ``"none"``: as given;
+- ``"auto"`` (the default): ``"series"`` for univariate input (C = 1), ``"channel"``
+  otherwise (multivariate channels often differ in units, and their levels may matter).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from rnnkit.errors import ConfigError, DataError
+
+__all__ = ["NORMALIZATIONS", "as_sequences", "as_labels", "Normalizer"]
+
+NORMALIZATIONS = ("auto", "series", "channel", "none")
+_EPS = 1e-8
+
+
+def _series(x: Any, i: int, what: str) -> np.ndarray:
+    try:
+        a = np.asarray(x)
+    except (ValueError, TypeError) as err:
+        raise DataError(f"{what}[{i}] is not an array of numbers: {str(err).splitlines()[0]}") from None
+    if a.ndim == 1:
+        a = a[:, None]  # (T,) -> (T, 1)
+    if a.ndim != 2:
+        raise DataError(f"{what}[{i}] must be (length, channels) or 1-D, got shape {a.shape}")
+    if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)) or a.dtype == bool:
+        raise DataError(f"{what}[{i}] must hold numbers, got dtype {a.dtype}")
+    return a
+
+
+def as_sequences(X: Any, n_channels: int | None = None, what: str = "X") -> list[np.ndarray]:
+    """``X`` (see the module doc) -> n float32 arrays (T_i, C); one-line DataError otherwise.
+
+    ``n_channels``: the channel count every series must have (the fitted model's).
+    """
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        if X.ndim == 2:
+            raise DataError(
+                f"{what} is a 2-D array {X.shape}; give a 3-D array (n_series, n_channels, length), "
+                f"e.g. X[:, None, :] for univariate series, or a list of (length, channels) arrays")
+        if X.ndim != 3:
+            raise DataError(f"{what} must be a 3-D array (n_series, n_channels, length) "
+                            f"or a list of series, got shape {X.shape}")
+        seqs = [_series(np.swapaxes(x, 0, 1), i, what) for i, x in enumerate(X)]  # (C, T) -> (T, C)
+    elif isinstance(X, (list, tuple, np.ndarray)):
+        seqs = [_series(x, i, what) for i, x in enumerate(X)]
+    else:
+        raise DataError(f"{what} must be a 3-D array or a list of arrays, got {type(X).__name__}")
+    if not seqs:
+        raise DataError(f"{what} holds no series")
+    want = n_channels if n_channels is not None else seqs[0].shape[1]
+    out = []
+    for i, s in enumerate(seqs):
+        if s.shape[0] == 0:
+            raise DataError(f"{what}[{i}] is a zero-length series (shape {s.shape}); every series needs >= 1 step")
+        if s.shape[1] != want:
+            seen = "the fitted model's" if n_channels is not None else f"{what}[0]'s"
+            raise DataError(f"{what}[{i}] has {s.shape[1]} channels but {seen} count is {want}")
+        bad = ~np.isfinite(s)
+        if bad.any():
+            t, c = np.argwhere(bad)[0]
+            raise DataError(f"{what}[{i}] has a missing or infinite value ({s[t, c]}) at step {t}, "
+                            f"channel {c}; fill or drop it first")
+        out.append(np.ascontiguousarray(s, dtype=np.float32))
+    return out
+
+
+def as_labels(y: Any, n: int, what: str = "y") -> np.ndarray:
+    """``y`` as a 1-D array of n labels (any hashable type), or a one-line DataError."""
+    try:
+        labels = np.asarray(y)
+    except (ValueError, TypeError) as err:
+        raise DataError(f"{what} is not a sequence of labels: {str(err).splitlines()[0]}") from None
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise DataError(f"{what} must be 1-D (one label per series), got shape {labels.shape}")
+    if len(labels) != n:
+        raise DataError(f"X holds {n} series but {what} holds {len(labels)} labels; give one label per series")
+    if labels.dtype.kind == "f" and np.isnan(labels).any():
+        raise DataError(f"{what}[{int(np.flatnonzero(np.isnan(labels))[0])}] is NaN; every series needs a label")
+    return labels
+
+
+@dataclass
+class Normalizer:
+    """A fitted normalisation (``mode`` resolved from "auto"; ``mean``/``std`` for "channel")."""
+
+    mode: str
+    mean: list[float] = field(default_factory=list)
+    std: list[float] = field(default_factory=list)
+
+    @classmethod
+    def fit(cls, mode: str, seqs: Sequence[np.ndarray]) -> "Normalizer":
+        if mode not in NORMALIZATIONS:
+            raise ConfigError(f"normalize must be one of {', '.join(NORMALIZATIONS)}, got {mode!r}")
+        if mode == "auto":
+            mode = "series" if seqs[0].shape[1] == 1 else "channel"
+        if mode != "channel":
+            return cls(mode)
+        steps = np.concatenate(seqs, axis=0).astype(np.float64)  # (sum T_i, C)
+        return cls(mode, steps.mean(axis=0).tolist(), np.maximum(steps.std(axis=0), _EPS).tolist())
+
+    def __call__(self, seqs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Each (T_i, C) series normalised, float32."""
+        if self.mode == "series":
+            out = []
+            for s in seqs:
+                s64 = s.astype(np.float64)
+                out.append(((s64 - s64.mean(axis=0)) / np.maximum(s64.std(axis=0), _EPS)).astype(np.float32))
+            return out
+        if self.mode == "channel":
+            mean = np.asarray(self.mean, dtype=np.float64)
+            std = np.asarray(self.std, dtype=np.float64)
+            return [((s - mean) / std).astype(np.float32) for s in seqs]
+        return [np.asarray(s, dtype=np.float32) for s in seqs]
+
+    def to_dict(self) -> dict:
+        return {"mode": self.mode, "mean": self.mean, "std": self.std}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Normalizer":
+        if d.get("mode") not in ("series", "channel", "none"):
+            raise ConfigError(f"normalize mode {d.get('mode')!r} is not series, channel or none")
+        return cls(d["mode"], list(d.get("mean") or []), list(d.get("std") or []))

@@ -1,0 +1,331 @@
+"""`Classifier`: sequence classification as a scikit-learn estimator.
+
+    >>> clf = Classifier().fit(X_train, y_train)   # X: (n, channels, length) or a list of (T_i, C)
+    >>> clf.predict(X_test)                         # labels, of y's type
+    >>> clf.predict_proba(X_test)                   # (n, K), columns in clf.classes_ order
+    >>> clf.score(X_test, y_test)                   # accuracy
+    >>> clf.save("model"); Classifier.load("model")
+
+Conventions (scikit-learn's): constructor arguments are stored as given and checked in
+``fit``; ``get_params``/``set_params``/``clone`` work; fitted attributes end in ``_``
+(``classes_``, ``n_features_in_`` = channels, ``network_``, ``normalizer_``, ``history_``,
+``n_steps_``, ``best_epoch_``, ``stopped_reason_``, ``chance_level_``). Labels may be of
+any type ``numpy.unique`` sorts (strings, integers, ...).
+
+fit, in order (the mechanics are in :mod:`.fitting`, the input checks and normalisation
+in :mod:`.arrays`):
+
+1. checks X and y (one-line :class:`~rnnkit.errors.DataError` otherwise);
+2. holds out a stratified ``validation_fraction`` of the series (seeded by ``random_state``);
+3. fits the normalisation (``normalize``) on the training part;
+4. builds the network ``model`` through :func:`rnnkit.models.networks.build_network`
+   with the architecture arguments it takes (``cell``, ``hidden_size``, ...);
+5. trains with the shared :class:`~rnnkit.training.Trainer` for
+   ``clip(ceil(epochs * n_train / batch_size), min_steps, max_steps)`` optimizer steps
+   (Adam, cosine schedule, gradient clipping), validating every epoch; training stops
+   after ``patience`` steps without a better validation loss and the best epoch's
+   weights are kept (without a validation set: the epoch of the lowest training loss);
+6. warns (:class:`~.fitting.ChanceLevelWarning`, one line) if the final training loss is
+   still at the chance level.
+
+``members`` > 1 trains an ensemble of independently initialised networks together (the
+network's own option; the prediction is the mean of their probabilities).
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from rnnkit.data.sequences import SequenceDataset, collate_packed
+from rnnkit.errors import CheckpointError, ConfigError, DataError
+from rnnkit.models.networks import network_options
+from rnnkit.models.registry import build_model, tagged
+from rnnkit.tasks.classify.arrays import Normalizer, as_labels, as_sequences
+from rnnkit.tasks.classify.fitting import (EpochRng, WeightAverage, chance_loss, check_chance_level,
+                                           step_budget, stratified_split)
+from rnnkit.training.checkpoint import load_model, save_model
+from rnnkit.training.config import TrainConfig
+from rnnkit.training.device import torch_threads
+from rnnkit.training.trainer import Trainer
+
+__all__ = ["Classifier"]
+
+# constructor arguments offered to the network factory (each network takes those it knows)
+_NETWORK_ARGS = ("cell", "hidden_size", "num_layers", "bidirectional", "pooling", "dropout", "members",
+                 "deltas", "label_smoothing", "backend", "weight_average", "average_decay")
+
+
+class Classifier(ClassifierMixin, BaseEstimator):
+    """Classifies time series (any lengths, one or more channels) with a recurrent network.
+
+    Architecture: ``model`` names the network (:data:`rnnkit.models.networks.NETWORKS`);
+    ``cell``, ``hidden_size``, ``num_layers``, ``bidirectional``, ``pooling``, ``dropout``,
+    ``members``, ``deltas``, ``label_smoothing``, ``backend``, ``weight_average``,
+    ``average_decay`` go to it (see :class:`rnnkit.models.classifier.SequenceClassifier`).
+    Input: ``normalize`` is "auto", "series", "channel" or "none" (:mod:`.arrays`).
+    Budget: ``epochs`` (passes over the training part), ``min_steps``, ``max_steps``;
+    ``batch_size``, ``lr``, ``weight_decay``, ``grad_clip``.
+    Validation: ``validation_fraction`` (stratified; 0: none), ``patience`` (optimizer steps
+    without a better validation loss before stopping; None: never stop early).
+    Other: ``class_weight`` (None or "balanced"), ``jitter`` (Gaussian noise added to the
+    normalised training series, in units of each channel's std; 0: none), ``average_start``
+    (fraction of the epochs before weight averaging starts), ``random_state`` (int),
+    ``device``, ``threads`` (torch CPU threads while fitting and predicting), ``verbose``.
+    """
+
+    def __init__(self, model: str = "rnn", cell: str = "lstm", hidden_size: int = 64, num_layers: int = 2,
+                 bidirectional: bool = True, pooling: str = "last", dropout: float = 0.1, members: int = 1,
+                 deltas: bool = False, label_smoothing: float = 0.0, backend: str = "auto",
+                 weight_average: str = "none", average_decay: float = 0.99, average_start: float = 0.75,
+                 normalize: str = "auto", epochs: float = 50.0, min_steps: int = 200, max_steps: int = 2000,
+                 batch_size: int = 32, lr: float = 1e-2, weight_decay: float = 0.0, grad_clip: float = 1.0,
+                 validation_fraction: float = 0.2, patience: Optional[int] = 300,
+                 class_weight: Optional[str] = None, jitter: float = 0.0, random_state: Optional[int] = 0,
+                 device: str = "auto", threads: Optional[int] = 1, verbose: bool = False) -> None:
+        self.model = model
+        self.cell = cell
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.pooling = pooling
+        self.dropout = dropout
+        self.members = members
+        self.deltas = deltas
+        self.label_smoothing = label_smoothing
+        self.backend = backend
+        self.weight_average = weight_average
+        self.average_decay = average_decay
+        self.average_start = average_start
+        self.normalize = normalize
+        self.epochs = epochs
+        self.min_steps = min_steps
+        self.max_steps = max_steps
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.grad_clip = grad_clip
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.class_weight = class_weight
+        self.jitter = jitter
+        self.random_state = random_state
+        self.device = device
+        self.threads = threads
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False   # tabular rows are not time series: refused
+        tags.input_tags.three_d_array = True  # (n, channels, length)
+        tags.non_deterministic = self.device != "cpu"
+        return tags
+
+    # ------------------------------------------------------------------- fit
+    def fit(self, X: Any, y: Any) -> "Classifier":
+        """Train on series ``X`` (see :mod:`.arrays`) with labels ``y``; returns self."""
+        return self._fit(X, y)
+
+    def _seed(self) -> int:
+        if self.random_state is None:
+            return int(np.random.default_rng().integers(2**31 - 1))
+        if isinstance(self.random_state, (bool, np.bool_)) or not isinstance(self.random_state, (int, np.integer)):
+            raise ConfigError(f"random_state must be an int or None, got {self.random_state!r}")
+        return int(self.random_state)
+
+    def _check_args(self) -> None:
+        if self.class_weight not in (None, "balanced"):
+            raise ConfigError(f"class_weight must be None or 'balanced', got {self.class_weight!r}")
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ConfigError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
+        if not 0.0 <= self.average_start < 1.0:
+            raise ConfigError(f"average_start must be in [0, 1), got {self.average_start!r}")
+        if self.jitter < 0:
+            raise ConfigError(f"jitter must be >= 0, got {self.jitter!r}")
+        for name in ("min_steps", "max_steps", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.min_steps > self.max_steps:
+            raise ConfigError(f"min_steps ({self.min_steps}) must be <= max_steps ({self.max_steps})")
+        if not self.epochs > 0:
+            raise ConfigError(f"epochs must be > 0, got {self.epochs!r}")
+        if self.patience is not None and int(self.patience) < 1:
+            raise ConfigError(f"patience must be >= 1 or None, got {self.patience!r}")
+
+    def _train_config(self, n_train: int, has_val: bool, seed: int, checkpoint: bool) -> TrainConfig:
+        steps = step_budget(n_train, self.batch_size, self.epochs, self.min_steps, self.max_steps)
+        per_epoch = math.ceil(n_train / self.batch_size)
+        patience = math.ceil(self.patience / per_epoch) if self.patience is not None and has_val else None
+        return TrainConfig(epochs=math.ceil(steps / per_epoch), max_steps=steps, batch_size=self.batch_size,
+                           lr=self.lr, weight_decay=self.weight_decay, grad_clip=self.grad_clip,
+                           scheduler="cosine", patience=patience, seed=seed, device=self.device,
+                           threads=self.threads, progress=bool(self.verbose), checkpoint=checkpoint)
+
+    def _fit(self, X: Any, y: Any, *, validation: tuple[Any, Any] | None = None, classes: Any = None,
+             train_config: TrainConfig | None = None, run_dir: str | Path | None = None, resume: bool = False,
+             run_config: dict | None = None, features: Callable[[int, np.random.Generator], np.ndarray] | None = None,
+             input_info: dict | None = None) -> "Classifier":
+        """fit, with what ``rnnkit classify train`` adds: an explicit ``validation`` set
+        (X_val, y_val), the label order ``classes``, a full ``train_config`` (instead of the
+        budget arguments), the trainer's ``run_dir`` (checkpoints, metrics.csv; ``resume``
+        from it), and ``features(i, rng)``: fresh raw features of training series i
+        (augmentation), drawn each epoch from a generator re-seeded per epoch."""
+        self._check_args()
+        seed = self._seed()
+        seqs = as_sequences(X)
+        labels = as_labels(y, len(seqs))
+        present = np.unique(labels)
+        if len(present) < 2:
+            raise DataError(f"y holds one class only ({present[0]!r}); a classifier needs at least 2 classes")
+        classes_ = present if classes is None else np.asarray(classes)
+        index = {label: k for k, label in enumerate(classes_.tolist())}
+
+        def encode(labs: np.ndarray, what: str) -> np.ndarray:
+            out = []
+            for i, label in enumerate(labs.tolist()):
+                if label not in index:
+                    raise DataError(f"{what}[{i}]: label {label!r} is not one of the {len(index)} classes")
+                out.append(index[label])
+            return np.asarray(out, dtype=np.int64)
+
+        targets = encode(labels, "y")
+        if validation is not None:
+            train_idx = np.arange(len(seqs))
+            val_seqs = as_sequences(validation[0], seqs[0].shape[1], "X_val") if len(validation[0]) else []
+            val_targets = encode(as_labels(validation[1], len(val_seqs), "y_val"), "y_val") if val_seqs else []
+        else:
+            train_idx, val_idx = stratified_split(targets, self.validation_fraction, seed)
+            val_seqs, val_targets = [seqs[i] for i in val_idx], targets[val_idx]
+        train_seqs, train_targets = [seqs[i] for i in train_idx], targets[train_idx]
+
+        normalizer = Normalizer.fit(self.normalize, train_seqs)
+        train_norm, val_norm = normalizer(train_seqs), normalizer(val_seqs) if len(val_seqs) else []
+        n_classes = len(classes_)
+        balanced = self.class_weight == "balanced"
+        offered = {name: getattr(self, name) for name in _NETWORK_ARGS}
+        if balanced:
+            counts = np.bincount(train_targets, minlength=n_classes)
+            offered["class_weights"] = [len(train_targets) / (n_classes * c) if c else 1.0 for c in counts]
+        options = {"input_size": int(seqs[0].shape[1]), "num_classes": n_classes,
+                   **network_options(self.model, offered)}
+        info = {"network": self.model, "model": options, "labels": classes_.tolist(),
+                "labels_dtype": str(classes_.dtype),
+                "input": {**(input_info or {"kind": "array"}), "n_features": int(seqs[0].shape[1]),
+                          "normalize": normalizer.to_dict()},
+                "estimator": _json_params(self.get_params())}
+        info = tagged("classify", info)
+        cfg = train_config or self._train_config(len(train_seqs), len(val_seqs) > 0, seed, run_dir is not None)
+        with torch_threads(cfg.threads):
+            torch.manual_seed(cfg.seed)
+            network = build_model(info)
+            result, steps = self._train(network, info, cfg, train_norm, train_targets, val_norm, val_targets,
+                                        normalizer, features, run_dir, resume, run_config)
+        self.classes_ = classes_
+        self.n_features_in_ = int(seqs[0].shape[1])
+        self.network_ = network.cpu().eval()
+        self.normalizer_ = normalizer
+        self.info_ = info
+        self.history_ = list(result.history)
+        self.n_steps_ = steps
+        self.best_epoch_ = result.best_epoch
+        self.stopped_reason_ = result.stopped_reason
+        self.train_seconds_ = result.seconds
+        last = self.history_[-1]["train_loss"] / max(1, int(options.get("members", 1))) if self.history_ else math.nan
+        self.chance_level_ = check_chance_level(last, chance_loss(train_targets, n_classes, balanced), n_classes,
+                                                steps)
+        return self
+
+    def _train(self, network, info, cfg, train_norm, train_targets, val_norm, val_targets, normalizer,
+               features, run_dir, resume, run_config):
+        noise = EpochRng(cfg.seed)
+        transform = None
+        scale = np.float32(self.jitter)
+        if features is not None or self.jitter > 0:
+            def transform(i: int) -> np.ndarray:
+                x = normalizer([features(i, noise.rng)])[0] if features is not None else train_norm[i]
+                if scale > 0:
+                    x = x + scale * noise.rng.standard_normal(x.shape, dtype=np.float32)
+                return x
+        train_ds = SequenceDataset(train_norm, train_targets.tolist(), transform=transform)
+        loader = torch.utils.data.DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True,
+                                             collate_fn=collate_packed,
+                                             generator=torch.Generator().manual_seed(cfg.seed))
+        val_loader = None
+        if len(val_norm):
+            val_ds = SequenceDataset(val_norm, list(val_targets))
+            val_loader = torch.utils.data.DataLoader(val_ds, batch_size=cfg.batch_size, collate_fn=collate_packed)
+        callbacks: list = [noise]
+        averaging = getattr(network, "weight_average", "none") != "none"
+        if averaging:
+            callbacks.append(WeightAverage(network, int(self.average_start * cfg.epochs)))
+        trainer = Trainer(network, cfg, run_dir=run_dir, model_config=info, callbacks=callbacks,
+                          run_config=run_config)
+        result = trainer.fit(loader, val_loader, resume=resume)
+        if averaging:  # the average at the end of training replaces the best epoch
+            network.use_average()
+        else:
+            trainer.load_best()
+        return result, trainer.step
+
+    # --------------------------------------------------------------- predict
+    def predict_proba(self, X: Any, batch_size: int = 64) -> np.ndarray:
+        """Class probabilities (n, K), float64, columns in ``classes_`` order, rows sum to 1."""
+        check_is_fitted(self, "network_")
+        seqs = self.normalizer_(as_sequences(X, self.n_features_in_))
+        net = self.network_.eval()
+        out = []
+        with torch_threads(self.threads), torch.no_grad():
+            for start in range(0, len(seqs), batch_size):
+                batch = collate_packed([(s, 0) for s in seqs[start:start + batch_size]])
+                out.append(net.predict_proba(batch["x"]).double().numpy())  # (b, K)
+        probs = np.concatenate(out, axis=0)
+        return probs / probs.sum(axis=1, keepdims=True)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class of each series, as ``classes_`` holds it."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    # ------------------------------------------------------------- save/load
+    def save(self, path: str | Path) -> None:
+        """Write ``model.safetensors`` and ``model.json`` (registry format) into folder ``path``
+        atomically; no pickle."""
+        check_is_fitted(self, "network_")
+        save_model(Path(path), self.network_, self.info_)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Classifier":
+        """The classifier saved in ``path`` (a model folder, or a run folder holding ``model/``)."""
+        path = Path(path)
+        folder = path / "model" if (path / "model" / "model.json").is_file() else path
+        if not (folder / "model.json").is_file():
+            raise CheckpointError(f"{path}: no saved classifier here (expected {folder / 'model.json'})")
+        network, info = load_model(folder, lambda c: build_model(c, str(folder / "model.json")))
+        if "labels" not in info or not isinstance(info.get("input"), dict):
+            raise CheckpointError(f"{folder / 'model.json'}: not a classifier's (no 'labels' or 'input')")
+        params = cls().get_params()
+        saved = info.get("estimator") or {}
+        est = cls(**{k: v for k, v in saved.items() if k in params})
+        try:
+            dtype = np.dtype(info["labels_dtype"]) if info.get("labels_dtype") else None
+            est.classes_ = np.asarray(info["labels"], dtype=dtype)
+            est.normalizer_ = Normalizer.from_dict(info["input"].get("normalize") or {"mode": "none"})
+            est.n_features_in_ = int(info["input"]["n_features"])
+        except (TypeError, ValueError, KeyError) as err:
+            raise CheckpointError(f"{folder / 'model.json'}: {str(err).splitlines()[0]}") from None
+        est.network_ = network.eval()
+        est.info_ = info
+        return est
+
+
+def _json_params(params: dict) -> dict:
+    """The constructor arguments that JSON keeps exactly (others are left out of model.json)."""
+    keep = {}
+    for k, v in params.items():
+        if v is None or isinstance(v, (bool, int, float, str)):
+            keep[k] = v
+    return keep

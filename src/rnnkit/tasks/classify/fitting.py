@@ -1,0 +1,106 @@
+"""Training mechanics of :class:`~rnnkit.tasks.classify.Classifier`: the step budget, the
+stratified validation split, and the chance-level check.
+
+Budget: the number of optimizer steps scales with the data,
+
+    steps = clip(ceil(epochs * n_train / batch_size), min_steps, max_steps)
+
+so a set of 30 series still gets ``min_steps`` updates and a large one is capped.
+
+Chance level: a model that learned nothing predicts the class frequencies p_k of the
+training labels, and its cross-entropy is their entropy H = -sum_k p_k ln p_k (ln K for
+balanced classes, and ln K too under ``class_weight="balanced"``). When the training loss
+of the last epoch is still >= ``CHANCE_RATIO`` * H the fit warns in one line.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+__all__ = ["EpochRng", "WeightAverage", "ChanceLevelWarning", "step_budget", "stratified_split", "chance_loss", "check_chance_level",
+           "CHANCE_RATIO"]
+
+CHANCE_RATIO = 0.95
+
+
+class ChanceLevelWarning(UserWarning):
+    """The training loss stayed at the chance level: the model learned nothing."""
+
+
+def step_budget(n_train: int, batch_size: int, epochs: float, min_steps: int, max_steps: int) -> int:
+    """Optimizer steps: ``clip(ceil(epochs * n_train / batch_size), min_steps, max_steps)``."""
+    return int(min(max(math.ceil(epochs * n_train / batch_size), min_steps), max_steps))
+
+
+def stratified_split(targets: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train indices, validation indices): ``fraction`` of each class, rounded, at least one,
+    drawn at random with ``seed``; a class of one series stays whole in training.
+    ``fraction`` 0 gives no validation set."""
+    targets = np.asarray(targets)
+    if fraction <= 0:
+        return np.arange(len(targets)), np.arange(0)
+    rng = np.random.default_rng(seed)
+    val = []
+    for k in np.unique(targets):
+        members = np.flatnonzero(targets == k)
+        if len(members) < 2:
+            continue
+        take = min(max(1, int(round(fraction * len(members)))), len(members) - 1)
+        val.extend(rng.choice(members, size=take, replace=False).tolist())
+    val_idx = np.sort(np.asarray(val, dtype=np.int64))
+    return np.setdiff1d(np.arange(len(targets)), val_idx), val_idx
+
+
+def chance_loss(targets: np.ndarray, n_classes: int, balanced: bool) -> float:
+    """Cross-entropy of predicting the class frequencies: their entropy (ln K if balanced)."""
+    if balanced:
+        return math.log(n_classes)
+    p = np.bincount(np.asarray(targets), minlength=n_classes) / len(targets)
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
+
+
+def check_chance_level(train_loss: float, chance: float, n_classes: int, steps: int) -> bool:
+    """Warn (:class:`ChanceLevelWarning`, one line) when ``train_loss >= CHANCE_RATIO * chance``."""
+    if chance <= 0 or not math.isfinite(train_loss) or train_loss < CHANCE_RATIO * chance:
+        return False
+    warnings.warn(
+        f"the training loss stayed at the chance level ({train_loss:.3f} vs {chance:.3f} for "
+        f"{n_classes} classes after {steps} optimizer steps): the model learned nothing; try "
+        f"more steps (epochs, min_steps), another lr or normalize, or check the labels",
+        ChanceLevelWarning, stacklevel=3)
+    return True
+
+
+class EpochRng:
+    """A NumPy generator re-seeded from (seed, epoch) when each epoch starts (a callback).
+
+    Augmentation draws from ``.rng``; what epoch e draws depends on nothing before it,
+    so a resumed run draws exactly what an uninterrupted one would.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.rng = np.random.default_rng([seed, 0])
+
+    def on_epoch_start(self, trainer, epoch: int) -> None:
+        self.rng = np.random.default_rng([self.seed, epoch])
+
+
+class WeightAverage:
+    """Calls ``model.update_average()`` after every optimizer step of epoch > ``after`` (a callback).
+
+    It runs before the epoch's checkpoint is written, so the checkpoint holds the average.
+    """
+
+    def __init__(self, model, after: int) -> None:
+        self.model, self.after, self.epoch = model, after, 0
+
+    def on_epoch_start(self, trainer, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_batch_end(self, trainer, step: int, loss: float) -> None:
+        if self.epoch > self.after:
+            self.model.update_average()

@@ -1,0 +1,103 @@
+"""LSTMFCN: shapes, masking, and padding that never changes a sequence's result."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch.nn.utils.rnn import pack_sequence, pad_sequence
+
+from rnnkit.errors import ConfigError
+from rnnkit.models.lstm_fcn import LSTMFCN, MaskedBatchNorm1d, _window_mean
+
+SMALL = dict(filters=(4, 6, 4), kernels=(5, 3, 3), hidden_size=5, dropout=0.0)
+
+
+def _seqs(lengths, features=2, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(t, features, generator=g) for t in lengths]
+
+
+def _padded(seqs, extra=0):
+    x = pad_sequence(seqs, batch_first=True)                       # (B, T, F)
+    x = torch.cat([x, torch.full((len(seqs), extra, x.shape[2]), 7.0)], dim=1)  # junk in the pads
+    return x, torch.tensor([len(s) for s in seqs])
+
+
+@pytest.mark.parametrize("features, members, steps, pooling, bidirectional, layers",
+                         [(1, 1, 64, "last", False, 1), (3, 2, 3, "mean", True, 1), (1, 1, 4, "last", True, 2), (2, 1, 2, "last", True, 1)])
+def test_each_sequence_alone_equals_its_row_of_a_padded_batch(features, members, steps, pooling, bidirectional, layers):
+    torch.manual_seed(0)
+    model = LSTMFCN(features, 3, members=members, rnn_steps=steps, pooling=pooling,
+                    bidirectional=bidirectional, num_layers=layers,
+                    conv_steps=5 if members == 2 else 512, **SMALL)
+    model.train()
+    seqs = _seqs([9, 4, 7, 1], features)
+    for _ in range(3):  # move the running statistics away from 0 / 1
+        model(*_padded(seqs))
+    model.eval()
+    batch = model(*_padded(seqs, extra=5))                           # (B, C)
+    assert batch.shape == (4, 3)
+    for i, s in enumerate(seqs):
+        alone = model(s[None], torch.tensor([len(s)]))
+        torch.testing.assert_close(batch[i:i + 1], alone, rtol=1e-5, atol=1e-5)
+
+
+def test_packed_equals_padded_and_training_statistics_ignore_padding():
+    torch.manual_seed(0)
+    model = LSTMFCN(2, 4, rnn_steps=3, **SMALL)
+    seqs = _seqs([6, 3, 5])
+    twin = copy.deepcopy(model)
+    model.train(), twin.train()
+    short = model(*_padded(seqs))
+    long = twin(*_padded(seqs, extra=4))         # more padding: the same batch statistics
+    torch.testing.assert_close(short, long)
+    for (name, a), b in zip(model.state_dict().items(), twin.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=name)  # running statistics moved the same way
+    model.eval()
+    packed = model(pack_sequence(seqs, enforce_sorted=False))
+    torch.testing.assert_close(packed, model(*_padded(seqs)))
+
+
+def test_masked_batch_norm_uses_only_valid_steps():
+    norm = MaskedBatchNorm1d(1)
+    x = torch.tensor([[[1.0, 3.0, 100.0]], [[5.0, -50.0, 0.0]]])    # (B=2, N=1, T=3)
+    mask = torch.tensor([[[1.0, 1.0, 0.0]], [[1.0, 0.0, 0.0]]])
+    y = norm(x, mask)
+    valid = torch.tensor([1.0, 3.0, 5.0])
+    expected = (valid - valid.mean()) / torch.sqrt(valid.var(unbiased=False) + 1e-5)
+    torch.testing.assert_close(y[mask.bool()], expected)
+    assert torch.all(y[~mask.bool()] == 0)
+    torch.testing.assert_close(norm.running_mean, torch.tensor([0.1 * 3.0]))
+
+
+def test_window_mean_strides_by_each_sequences_own_length():
+    x = torch.arange(1.0, 8.0).reshape(1, 7, 1).repeat(2, 1, 1)        # (2, 7, 1)
+    v, lengths = _window_mean(x, torch.tensor([5, 2]), 3)              # strides 2 and 1
+    assert lengths.tolist() == [3, 2]
+    assert v[0, :3, 0].tolist() == [1.5, 3.5, 5.0]                       # the last window: what is left
+    assert v[1, :2, 0].tolist() == [1.0, 2.0]
+
+
+def test_squeeze_excite_on_for_multivariate_only_and_losses_sum_over_members():
+    assert not LSTMFCN(1, 2, **SMALL).squeeze_excite
+    assert LSTMFCN(3, 2, **SMALL).squeeze_excite
+    model = LSTMFCN(2, 3, members=3, **SMALL)
+    x, lengths = _padded(_seqs([4, 6]))
+    y = torch.tensor([0, 2])
+    each = [torch.nn.functional.cross_entropy(z, y) for z in model.member_logits(x, lengths)]
+    torch.manual_seed(1)
+    torch.testing.assert_close(model.compute_loss({"x": x, "y": y, "lengths": lengths}), sum(each))
+    proba = model.predict_proba(x, lengths)
+    torch.testing.assert_close(proba.sum(dim=1), torch.ones(2))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(pooling="max"), "model pooling must be one of last, mean, got 'max'"),
+    (dict(filters=(4, 4), kernels=(3,)), "model filters and kernels must be non-empty and as long as each other"),
+    (dict(rnn_steps=0), "model rnn_steps must be >= 1, got 0"),
+    (dict(cell="tcn"), "model cell must be one of lstm, gru, rnn, got 'tcn'"),
+])
+def test_bad_options_are_one_line_errors(kwargs, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        LSTMFCN(2, 3, **{**SMALL, **kwargs})
