@@ -139,8 +139,9 @@ class Classifier(ClassifierMixin, BaseEstimator):
         return int(self.random_state)
 
     def _check_args(self) -> None:
-        if self.class_weight not in (None, "balanced"):
-            raise ConfigError(f"class_weight must be None or 'balanced', got {self.class_weight!r}")
+        if not (self.class_weight is None or self.class_weight == "balanced" or isinstance(self.class_weight, dict)):
+            raise ConfigError(f"class_weight must be None, 'balanced' or a dict label -> weight, "
+                              f"got {self.class_weight!r}")
         if not 0.0 <= self.validation_fraction < 1.0:
             raise ConfigError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
         if not 0.0 <= self.average_start < 1.0:
@@ -181,7 +182,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         labels = as_labels(y, len(seqs))
         present = np.unique(labels)
         if len(present) < 2:
-            raise DataError(f"y holds one class only ({present[0]!r}); a classifier needs at least 2 classes")
+            raise DataError(f"y holds one class only ({present.tolist()[0]!r}); a classifier needs at least 2 classes")
         classes_ = present if classes is None else np.asarray(classes)
         index = {label: k for k, label in enumerate(classes_.tolist())}
 
@@ -211,6 +212,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
         if balanced:
             counts = np.bincount(train_targets, minlength=n_classes)
             offered["class_weights"] = [len(train_targets) / (n_classes * c) if c else 1.0 for c in counts]
+        elif isinstance(self.class_weight, dict):  # label -> weight; classes not named weigh 1
+            offered["class_weights"] = [float(self.class_weight.get(label, 1.0)) for label in classes_.tolist()]
         options = {"input_size": int(seqs[0].shape[1]), "num_classes": n_classes,
                    **network_options(self.model, offered)}
         info = {"network": self.model, "model": options, "labels": classes_.tolist(),
@@ -288,6 +291,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each series, as ``classes_`` holds it."""
+        check_is_fitted(self, "network_")
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
     # ------------------------------------------------------------- save/load
