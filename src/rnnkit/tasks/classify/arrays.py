@@ -134,11 +134,17 @@ def as_labels(y: Any, n: int, what: str = "y") -> np.ndarray:
 
 @dataclass
 class Normalizer:
-    """A fitted normalisation (``mode`` resolved from "auto"; ``mean``/``std`` for "channel")."""
+    """A fitted normalisation (``mode`` resolved from "auto"; ``mean``/``std`` for "channel").
+
+    ``in_network``: the network applies the "channel" statistics itself (its input_mean /
+    input_std buffers, so that an exported network holds them too); calling the normalizer
+    then leaves the series as they are.
+    """
 
     mode: str
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
+    in_network: bool = False
 
     @classmethod
     def fit(cls, mode: str, seqs: Sequence[np.ndarray]) -> "Normalizer":
@@ -159,17 +165,17 @@ class Normalizer:
                 s64 = s.astype(np.float64)
                 out.append(((s64 - s64.mean(axis=0)) / np.maximum(s64.std(axis=0), _EPS)).astype(np.float32))
             return out
-        if self.mode == "channel":
+        if self.mode == "channel" and not self.in_network:
             mean = np.asarray(self.mean, dtype=np.float64)
             std = np.asarray(self.std, dtype=np.float64)
             return [((s - mean) / std).astype(np.float32) for s in seqs]
         return [np.asarray(s, dtype=np.float32) for s in seqs]
 
     def to_dict(self) -> dict:
-        return {"mode": self.mode, "mean": self.mean, "std": self.std}
+        return {"mode": self.mode, "mean": self.mean, "std": self.std, "in_network": self.in_network}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Normalizer":
         if d.get("mode") not in ("series", "channel", "none"):
             raise ConfigError(f"normalize mode {d.get('mode')!r} is not series, channel or none")
-        return cls(d["mode"], list(d.get("mean") or []), list(d.get("std") or []))
+        return cls(d["mode"], list(d.get("mean") or []), list(d.get("std") or []), bool(d.get("in_network")))

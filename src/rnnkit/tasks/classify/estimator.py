@@ -203,12 +203,18 @@ class Classifier(ClassifierMixin, BaseEstimator):
             train_idx, val_idx = stratified_split(targets, self.validation_fraction, seed)
             val_seqs, val_targets = [seqs[i] for i in val_idx], targets[val_idx]
         train_seqs, train_targets = [seqs[i] for i in train_idx], targets[train_idx]
+        if features is not None and validation is None:  # dataset index -> index into X
+            raw_features = features
+            features = lambda i, rng: raw_features(int(train_idx[i]), rng)  # noqa: E731
 
         normalizer = Normalizer.fit(self.normalize, train_seqs)
+        offered = {name: getattr(self, name) for name in _NETWORK_ARGS}
+        if normalizer.mode == "channel" and network_options(self.model, {"input_mean": 0, "input_std": 0}):
+            offered.update(input_mean=normalizer.mean, input_std=normalizer.std)  # applied by the network
+            normalizer.in_network = True
         train_norm, val_norm = normalizer(train_seqs), normalizer(val_seqs) if len(val_seqs) else []
         n_classes = len(classes_)
         balanced = self.class_weight == "balanced"
-        offered = {name: getattr(self, name) for name in _NETWORK_ARGS}
         if balanced:
             counts = np.bincount(train_targets, minlength=n_classes)
             offered["class_weights"] = [len(train_targets) / (n_classes * c) if c else 1.0 for c in counts]
@@ -309,16 +315,17 @@ class Classifier(ClassifierMixin, BaseEstimator):
         if not (folder / "model.json").is_file():
             raise CheckpointError(f"{path}: no saved classifier here (expected {folder / 'model.json'})")
         network, info = load_model(folder, lambda c: build_model(c, str(folder / "model.json")))
-        if "labels" not in info or not isinstance(info.get("input"), dict):
-            raise CheckpointError(f"{folder / 'model.json'}: not a classifier's (no 'labels' or 'input')")
+        if "labels" not in info or not isinstance(info.get("input", {}), dict):
+            raise CheckpointError(f"{folder / 'model.json'}: not a classifier's (no 'labels', or 'input' not a table)")
+        inputs = info.get("input") or {}  # written by rnnkit classify train since it exists
         params = cls().get_params()
         saved = info.get("estimator") or {}
         est = cls(**{k: v for k, v in saved.items() if k in params})
         try:
             dtype = np.dtype(info["labels_dtype"]) if info.get("labels_dtype") else None
             est.classes_ = np.asarray(info["labels"], dtype=dtype)
-            est.normalizer_ = Normalizer.from_dict(info["input"].get("normalize") or {"mode": "none"})
-            est.n_features_in_ = int(info["input"]["n_features"])
+            est.normalizer_ = Normalizer.from_dict(inputs.get("normalize") or {"mode": "none"})
+            est.n_features_in_ = int(inputs.get("n_features", info["model"]["input_size"]))
         except (TypeError, ValueError, KeyError) as err:
             raise CheckpointError(f"{folder / 'model.json'}: {str(err).splitlines()[0]}") from None
         est.network_ = network.eval()
