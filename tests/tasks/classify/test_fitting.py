@@ -111,3 +111,16 @@ def test_a_series_in_a_batch_of_other_lengths_is_predicted_as_alone(pooling):
     alone = np.concatenate([clf.predict_proba([s]) for s in series])
     np.testing.assert_allclose(together, alone, rtol=0, atol=1e-6)
     assert len({s.shape[0] for s in series}) > 10
+
+
+def test_same_random_state_same_model_and_jitter_draws_fresh_noise():
+    X, y = ramps(24)
+    params = {**TINY, "min_steps": 6, "max_steps": 6}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ChanceLevelWarning)
+        a = Classifier(**params).fit(X, y).predict_proba(X)
+        b = Classifier(**params).fit(X, y).predict_proba(X)
+        jittered = Classifier(**params, jitter=0.1).fit(X, y).predict_proba(X)
+        other_seed = Classifier(**params, random_state=1).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, jittered) and not np.allclose(a, other_seed)

@@ -252,15 +252,17 @@ class Classifier(ClassifierMixin, BaseEstimator):
     def _train(self, network, info, cfg, train_norm, train_targets, val_norm, val_targets, normalizer,
                features, run_dir, resume, run_config):
         noise = EpochRng(cfg.seed)
-        transform = None
         scale = np.float32(self.jitter)
-        if features is not None or self.jitter > 0:
-            def transform(i: int) -> np.ndarray:
-                x = normalizer([features(i, noise.rng)])[0] if features is not None else train_norm[i]
-                if scale > 0:
-                    x = x + scale * noise.rng.standard_normal(x.shape, dtype=np.float32)
-                return x
-        train_ds = SequenceDataset(train_norm, train_targets.tolist(), transform=transform)
+
+        def fresh(i: int) -> np.ndarray:
+            """Training series i as augmented this epoch: new raw features, then jitter."""
+            x = normalizer([features(i, noise.rng)])[0] if features is not None else train_norm[i]  # (T, C)
+            if scale > 0:
+                x = x + scale * noise.rng.standard_normal(x.shape, dtype=np.float32)
+            return x
+
+        augmenting = features is not None or self.jitter > 0
+        train_ds = SequenceDataset(train_norm, train_targets.tolist(), transform=fresh if augmenting else None)
         loader = torch.utils.data.DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True,
                                              collate_fn=collate_packed,
                                              generator=torch.Generator().manual_seed(cfg.seed))
