@@ -124,3 +124,29 @@ def test_same_random_state_same_model_and_jitter_draws_fresh_noise():
         other_seed = Classifier(**params, random_state=1).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, jittered) and not np.allclose(a, other_seed)
+
+
+def test_early_stopping_on_accuracy_keeps_the_most_accurate_epoch():
+    rng = np.random.default_rng(2)
+    X, y = ramps(48, length=12)
+    y = np.where(rng.random(48) < 0.3, 1 - y, y)  # 30 % of the labels flipped: accuracy wanders
+    clf = Classifier(**{**TINY, "min_steps": 120, "max_steps": 120}, validation_fraction=0.25,
+                     early_stopping="accuracy", patience=40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ChanceLevelWarning)
+        clf.fit(X, y)
+    accuracies = [row["val_accuracy"] for row in clf.history_]
+    best = int(np.argmax(accuracies))  # the first of the most accurate epochs ...
+    losses = [row["val_loss"] for row in clf.history_]
+    ties = [i for i, a in enumerate(accuracies) if a == accuracies[best]]
+    best = min(ties, key=lambda i: (losses[i], i))  # ... or, among ties, the lowest loss
+    assert clf.best_epoch_ == best + 1
+    _, val_idx = stratified_split(y, 0.25, seed=0)
+    assert clf.score(X[val_idx], y[val_idx]) == pytest.approx(accuracies[best])
+    assert _val_loss(clf, X, y, val_idx) == pytest.approx(losses[best], rel=1e-5)
+    noise = np.random.default_rng(3).normal(size=(48, 1, 12))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ChanceLevelWarning)
+        clf = Classifier(**{**TINY, "min_steps": 300, "max_steps": 300}, validation_fraction=0.25,
+                         early_stopping="accuracy", patience=15).fit(noise, rng.integers(0, 2, 48))
+    assert clf.stopped_reason_ == "early_stopping" and clf.n_steps_ < 300

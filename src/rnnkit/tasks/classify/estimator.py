@@ -33,6 +33,7 @@ network's own option; the prediction is the mean of their probabilities).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -47,8 +48,8 @@ from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.networks import network_options
 from rnnkit.models.registry import build_model, tagged
 from rnnkit.tasks.classify.arrays import Normalizer, as_labels, as_sequences
-from rnnkit.tasks.classify.fitting import (EpochRng, WeightAverage, chance_loss, check_chance_level,
-                                           step_budget, stratified_split)
+from rnnkit.tasks.classify.fitting import (BestOnAccuracy, EpochRng, WeightAverage, chance_loss,
+                                           check_chance_level, step_budget, stratified_split)
 from rnnkit.training.checkpoint import load_model, save_model
 from rnnkit.training.config import TrainConfig
 from rnnkit.training.device import torch_threads
@@ -71,8 +72,10 @@ class Classifier(ClassifierMixin, BaseEstimator):
     Input: ``normalize`` is "auto", "series", "channel" or "none" (:mod:`.arrays`).
     Budget: ``epochs`` (passes over the training part), ``min_steps``, ``max_steps``;
     ``batch_size``, ``lr``, ``weight_decay``, ``grad_clip``.
-    Validation: ``validation_fraction`` (stratified; 0: none), ``patience`` (optimizer steps
-    without a better validation loss before stopping; None: never stop early).
+    Validation: ``validation_fraction`` (stratified; 0: none), ``early_stopping`` ("loss":
+    the best epoch has the lowest validation loss; "accuracy": the highest validation
+    accuracy, ties to the lower loss), ``patience`` (optimizer steps without a better
+    epoch before stopping; None: never stop early).
     Other: ``class_weight`` (None or "balanced"), ``jitter`` (Gaussian noise added to the
     normalised training series, in units of each channel's std; 0: none), ``average_start``
     (fraction of the epochs before weight averaging starts), ``random_state`` (int),
@@ -85,7 +88,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
                  weight_average: str = "none", average_decay: float = 0.99, average_start: float = 0.75,
                  normalize: str = "auto", epochs: float = 50.0, min_steps: int = 200, max_steps: int = 2000,
                  batch_size: int = 32, lr: float = 1e-2, weight_decay: float = 0.0, grad_clip: float = 1.0,
-                 validation_fraction: float = 0.2, patience: Optional[int] = 300,
+                 validation_fraction: float = 0.2, patience: Optional[int] = 300, early_stopping: str = "loss",
                  class_weight: Optional[str] = None, jitter: float = 0.0, random_state: Optional[int] = 0,
                  device: str = "auto", threads: Optional[int] = 1, verbose: bool = False) -> None:
         self.model = model
@@ -112,6 +115,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         self.grad_clip = grad_clip
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.early_stopping = early_stopping
         self.class_weight = class_weight
         self.jitter = jitter
         self.random_state = random_state
@@ -155,6 +159,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
             raise ConfigError(f"min_steps ({self.min_steps}) must be <= max_steps ({self.max_steps})")
         if not self.epochs > 0:
             raise ConfigError(f"epochs must be > 0, got {self.epochs!r}")
+        if self.early_stopping not in ("loss", "accuracy"):
+            raise ConfigError(f"early_stopping must be 'loss' or 'accuracy', got {self.early_stopping!r}")
         if self.patience is not None and int(self.patience) < 1:
             raise ConfigError(f"patience must be >= 1 or None, got {self.patience!r}")
 
@@ -274,11 +280,19 @@ class Classifier(ClassifierMixin, BaseEstimator):
         averaging = getattr(network, "weight_average", "none") != "none"
         if averaging:
             callbacks.append(WeightAverage(network, int(self.average_start * cfg.epochs)))
+        on_accuracy = None
+        if self.early_stopping == "accuracy" and val_loader is not None:  # the callback stops, not the trainer
+            on_accuracy = BestOnAccuracy(network, val_loader, cfg.patience)
+            callbacks.append(on_accuracy)
+            cfg = dataclasses.replace(cfg, patience=None)
         trainer = Trainer(network, cfg, run_dir=run_dir, model_config=info, callbacks=callbacks,
                           run_config=run_config)
         result = trainer.fit(loader, val_loader, resume=resume)
         if averaging:  # the average at the end of training replaces the best epoch
             network.use_average()
+        elif on_accuracy is not None:
+            on_accuracy.restore()
+            result.best_epoch = on_accuracy.best_epoch
         else:
             trainer.load_best()
         return result, trainer.step
