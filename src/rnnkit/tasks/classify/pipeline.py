@@ -36,7 +36,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from rnnkit.data.audio import AudioConfig, augment, features_from_signal
+from rnnkit.data.audio import AudioConfig, features_from_signal
+from rnnkit.data.audio_augment import augment_signal
 from rnnkit.data.classify_inputs import LabelledSequences, load_labelled, load_unlabelled, natural_key
 from rnnkit.data.sequences import SequenceDataset, collate_packed
 from rnnkit.data.splits import group_disjoint_split
@@ -212,7 +213,8 @@ def _loaders(cfg: ClassifyConfig, data, train_set, y_train, val_set, y_val, fram
     transform = None
     if dcfg.augment and data.kind == "wav":
         signals = train_set.signals
-        transform = lambda i: features_from_signal(augment(signals[i], audio.sample_rate, noise.rng), audio)  # noqa: E731
+        transform = lambda i: features_from_signal(  # noqa: E731
+            augment_signal(signals[i], audio.sample_rate, noise.rng, audio), audio, noise.rng)
     elif dcfg.augment:  # .ts: Gaussian jitter, data.jitter standard deviations of each feature
         scale = (dcfg.jitter * frames.std(axis=0)).astype(np.float32)  # (F,)
         feats = train_set.features
@@ -292,7 +294,7 @@ def _write_evaluation(model: SequenceClassifier, labels: list[str], test: Labell
 # ------------------------------------------------------------ evaluate/predict
 def _audio_of(info: dict) -> AudioConfig | None:
     audio = (info.get("input") or {}).get("audio")
-    return AudioConfig(**audio) if audio else None
+    return AudioConfig.from_saved(audio) if audio else None
 
 
 def evaluate_classifier(model_dir: str | Path, test_path: str | Path, out: str | Path | None = None,
