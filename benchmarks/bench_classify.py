@@ -3,15 +3,21 @@
 * ``jv``: JapaneseVowels, the standard 270 train / 370 test split, 9 speakers (classes).
   Target: test accuracy >= 98.5 %, mean over 3 seeds. Configuration: ``JV_CHOICE``,
   the candidate that ``--cv`` (cross-validation on the training file) ranked first.
-* ``digits``: spoken_digits_synth, 400 words from 40 synthetic speakers, split by
-  speaker: 10 speakers (100 files) held out for testing (split seed 0), 30 for training
-  (no validation set), mean pooling, with audio augmentation. Target: >= 97 %.
+* ``digits``: spoken_digits_synth, 480 words from 48 synthetic speakers of three
+  engines (espeak-ng, festival, flite; 16 speakers each). Leave-one-engine-out rows
+  (``loeo-<engine>``): train on every voice of the other two engines, test on every voice
+  of the held-out one (160 files); target >= 90 % each. The ``speakers`` row: 12 of
+  the 48 speakers held out (split seed 0), all engines in training; target >= 97 %.
+  No validation set, mean pooling, with audio augmentation (the ``[audio]`` ``aug_*``
+  defaults).
 
 Each seed is one full ``train_classifier`` run with the configuration below (what the
 equivalent ``rnnkit classify train`` command line, printed by ``--commands``, does).
 
     .venv/bin/python benchmarks/bench_classify.py                    # both, seeds 0 1 2
     .venv/bin/python benchmarks/bench_classify.py --task jv --seeds 0
+    .venv/bin/python benchmarks/bench_classify.py --task digits --splits loeo-espeak --seeds 0
+    .venv/bin/python benchmarks/bench_classify.py --task digits --set audio.aug_pitch=[]  # ablation
     .venv/bin/python benchmarks/bench_classify.py --commands         # the CLI equivalents
     .venv/bin/python benchmarks/bench_classify.py --task jv --set train.lr=2e-2   # a variant
     .venv/bin/python benchmarks/bench_classify.py --cv                # choose the jv config (seeds 0 1)

@@ -99,7 +99,7 @@ def test_masks_never_cover_more_than_half_an_axis():
 
 
 def test_augment_signal_is_deterministic_under_a_seed_and_keeps_the_rate():
-    cfg = AudioConfig()
+    cfg = AudioConfig(aug_prob=1.0)
     x = tone(300)
     a = augment_signal(x, RATE, np.random.default_rng(7), cfg)
     b = augment_signal(x, RATE, np.random.default_rng(7), cfg)
@@ -112,9 +112,19 @@ def test_augment_signal_is_deterministic_under_a_seed_and_keeps_the_rate():
     assert np.array_equal(fa, fb) and fa.shape[1] == cfg.n_features
 
 
+def test_each_step_runs_with_probability_aug_prob():
+    x = tone(300)
+    only_gain = dict(aug_speed=(), aug_tempo=(), aug_pitch=(), aug_snr_db=(), aug_gain_db=(-20.0, -10.0))
+    changed = [not np.array_equal(augment_signal(x, RATE, np.random.default_rng(s), AudioConfig(aug_prob=0.3, **only_gain)), x)
+               for s in range(400)]
+    assert 0.22 < np.mean(changed) < 0.38
+    assert not any(not np.array_equal(augment_signal(x, RATE, np.random.default_rng(s), AudioConfig(aug_prob=0.0)), x)
+                   for s in range(20))
+
+
 def test_steps_turn_off():
-    cfg = AudioConfig(aug_speed=(), aug_tempo=None, aug_pitch=(), aug_shift_ms=0.0, aug_gain_db=(),
-                      aug_snr_db=())
+    cfg = AudioConfig(aug_prob=1.0, aug_speed=(), aug_tempo=None, aug_pitch=(), aug_shift_ms=0.0,
+                      aug_gain_db=(), aug_snr_db=())
     x = tone(300)
     assert np.array_equal(augment_signal(x, RATE, np.random.default_rng(0), cfg), x)
 
@@ -137,6 +147,7 @@ def test_trim_silence_drops_quiet_ends_only():
     ("aug_pitch", (-20.0, 0.0), "audio aug_pitch must stay within -12..12 semitones, got [-20.0, 0.0]"),
     ("aug_time_masks", -1, "audio aug_time_masks must be >= 0, got -1"),
     ("trim_db", -5.0, "audio trim_db must be >= 0 (0: no trimming), got -5.0"),
+    ("aug_prob", 1.5, "audio aug_prob must be in [0, 1], got 1.5"),
 ])
 def test_bad_augmentation_settings_are_one_line_errors(field, value, message):
     with pytest.raises(DataError) as err:

@@ -88,12 +88,13 @@ class AudioConfig:
     trim_db: float | None = 40.0
     # Training-time augmentation (data.augment = true; rnnkit.data.audio_augment), each
     # step off when [] (TOML) / None / 0. Ranges are drawn uniformly per utterance and epoch.
+    aug_prob: float = 0.5            # each step below is applied with this probability
     aug_speed: tuple[float, float] | None = (0.9, 1.1)     # resampling factor (pitch and tempo)
     aug_tempo: tuple[float, float] | None = (0.85, 1.15)   # overlap-add stretch, pitch kept
     aug_pitch: tuple[float, float] | None = (-3.0, 3.0)    # semitones, duration kept
-    aug_shift_ms: float = 100.0                            # roll by up to this, either way
+    aug_shift_ms: float = 0.0                              # roll by up to this, either way
     aug_gain_db: tuple[float, float] | None = (-20.0, 6.0)  # random gain
-    aug_snr_db: tuple[float, ...] = (10.0, 20.0, 30.0)     # white noise at one of these SNRs
+    aug_snr_db: tuple[float, ...] = (15.0, 25.0, 35.0)     # white noise at one of these SNRs
     aug_time_masks: int = 2          # SpecAugment time masks on the log-mel spectrogram ...
     aug_time_width: int = 8          # ... each 1..this many frames wide
     aug_freq_masks: int = 2          # frequency masks ...
@@ -124,6 +125,8 @@ class AudioConfig:
                 raise DataError(f"audio {name} must be [low, high] with low <= high, got {list(pair)}")
         if self.aug_pitch and max(abs(v) for v in self.aug_pitch) > 12:
             raise DataError(f"audio aug_pitch must stay within -12..12 semitones, got {list(self.aug_pitch)}")
+        if not 0.0 <= self.aug_prob <= 1.0:
+            raise DataError(f"audio aug_prob must be in [0, 1], got {self.aug_prob}")
         for name in ("aug_shift_ms", "aug_time_masks", "aug_time_width", "aug_freq_masks", "aug_freq_width"):
             if getattr(self, name) < 0:
                 raise DataError(f"audio {name} must be >= 0, got {getattr(self, name)}")
@@ -334,7 +337,7 @@ def features_from_signal(x: np.ndarray, cfg: AudioConfig, rng: np.random.Generat
     """
     x = trim_silence(x, cfg)
     feats = log_mel(x, cfg)  # (T, n_mels)
-    if rng is not None and (cfg.aug_time_masks or cfg.aug_freq_masks):
+    if rng is not None and (cfg.aug_time_masks or cfg.aug_freq_masks) and rng.random() < cfg.aug_prob:
         from rnnkit.data.audio_augment import mask_spectrogram
 
         feats, _ = mask_spectrogram(feats, rng, cfg.aug_time_masks, cfg.aug_time_width,

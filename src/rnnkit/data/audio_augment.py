@@ -21,7 +21,8 @@ point is to change the duration) keep the length N.
   of width ~ U{1..W} bands, filled with the spectrogram's mean; a width is capped at
   half the axis so that something always remains.
 
-:func:`augment_signal` applies the signal steps in the order above, with the ranges of
+:func:`augment_signal` applies the signal steps in the order above, each with probability
+``aug_prob`` (the SpecAugment masks too, in ``features_from_signal``), with the ranges of
 an :class:`rnnkit.data.audio.AudioConfig` (its ``aug_*`` fields); an empty range
 (``[]`` in TOML) or None, an empty SNR list, or 0 masks turns that step off.
 """
@@ -161,18 +162,26 @@ def mask_spectrogram(spec: np.ndarray, rng: np.random.Generator, time_masks: int
 
 
 def augment_signal(x: np.ndarray, rate: int, rng: np.random.Generator, cfg) -> np.ndarray:
-    """The signal steps of the module docstring, ranges from ``cfg`` (an AudioConfig)."""
+    """The signal steps of the module docstring, ranges from ``cfg`` (an AudioConfig).
+
+    Each step that is on is applied with probability ``cfg.aug_prob`` (one draw per step
+    and call, made whether or not the step then runs, so the draws stay aligned).
+    """
     y = np.asarray(x, dtype=np.float32)
-    if cfg.aug_speed:
+
+    def chance() -> bool:
+        return bool(rng.random() < cfg.aug_prob)
+
+    if cfg.aug_speed and chance():
         y = change_speed(y, rate, rng.uniform(*cfg.aug_speed))
-    if cfg.aug_tempo:
+    if cfg.aug_tempo and chance():
         y = change_tempo(y, rate, float(rng.uniform(*cfg.aug_tempo)))
-    if cfg.aug_pitch:
+    if cfg.aug_pitch and chance():
         y = shift_pitch(y, rate, float(rng.uniform(*cfg.aug_pitch)))
-    if cfg.aug_shift_ms > 0:
+    if cfg.aug_shift_ms > 0 and chance():
         y = time_shift(y, rate, rng, cfg.aug_shift_ms)
-    if cfg.aug_gain_db:
+    if cfg.aug_gain_db and chance():
         y = random_gain(y, rng, *cfg.aug_gain_db)
-    if len(cfg.aug_snr_db):
+    if len(cfg.aug_snr_db) and chance():
         y = add_noise(y, rng, float(cfg.aug_snr_db[int(rng.integers(len(cfg.aug_snr_db)))]))
     return y

@@ -36,7 +36,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from rnnkit.data.audio import AudioConfig, features_from_signal
+from rnnkit.data.audio import AudioConfig, features_from_signal, trim_silence
 from rnnkit.data.audio_augment import augment_signal
 from rnnkit.data.classify_inputs import LabelledSequences, load_labelled, load_unlabelled, natural_key
 from rnnkit.data.sequences import SequenceDataset, collate_packed
@@ -212,7 +212,7 @@ def _loaders(cfg: ClassifyConfig, data, train_set, y_train, val_set, y_val, fram
     dcfg, audio = cfg.data, cfg.audio
     transform = None
     if dcfg.augment and data.kind == "wav":
-        signals = train_set.signals
+        signals = [trim_silence(x, audio) for x in train_set.signals]  # augment the word, not its silences
         transform = lambda i: features_from_signal(  # noqa: E731
             augment_signal(signals[i], audio.sample_rate, noise.rng, audio), audio, noise.rng)
     elif dcfg.augment:  # .ts: Gaussian jitter, data.jitter standard deviations of each feature
