@@ -17,6 +17,8 @@ from rnnkit.data.ts_format import read_ts, write_ts
 runner = CliRunner()
 DATASETS = Path(__file__).resolve().parents[2] / "src" / "rnnkit" / "datasets"
 DIGITS = DATASETS / "speech" / "spoken_digits_synth"
+SPEAKERS = ("espeak-en-us-m3", "espeak-en-us-f2", "festival-kal-v2", "flite-awb-v2")  # 4 of the 48
+SPEAKER = r"^\d_(.+)\.wav$"
 TINY = ["--set", "train.progress=false", "--model.hidden_size", "8", "--model.num_layers", "1", "--epochs", "2"]
 
 
@@ -25,15 +27,15 @@ def wavs(tmp_path):
     folder = tmp_path / "wavs"
     folder.mkdir()
     for digit in (0, 1):
-        for spk in range(4):
-            shutil.copy(DIGITS / f"{digit}_spk{spk:02d}.wav", folder)
+        for spk in SPEAKERS:
+            shutil.copy(DIGITS / f"{digit}_{spk}.wav", folder)
     return folder
 
 
 def test_wav_round_trip(wavs, tmp_path):
     out = tmp_path / "run"
     result = runner.invoke(app, ["classify", "train", "--train", str(wavs), "--label-pattern", r"^(\d)_",
-                                 "--group-pattern", r"spk(\d+)", "--out", str(out), "--augment", *TINY])
+                                 "--group-pattern", SPEAKER, "--out", str(out), "--augment", *TINY])
     assert result.exit_code == 0, result.output
     assert "2 classes, 39 features per step" in result.stdout
     assert json.loads((out / "config.json").read_text())["data"]["augment"] is True
@@ -43,7 +45,7 @@ def test_wav_round_trip(wavs, tmp_path):
     split = json.loads((out / "summary.json").read_text())["split"]
     assert split["test"]["n_groups"] == 1 and not set(split["test"]["groups"]) & set(split["train"]["groups"])
 
-    inputs = [str(wavs / "0_spk00.wav"), str(wavs / "1_spk03.wav")]
+    inputs = [str(wavs / "0_espeak-en-us-m3.wav"), str(wavs / "1_flite-awb-v2.wav")]
     result = runner.invoke(app, ["classify", "predict", "--model", str(out), *inputs])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -91,19 +93,20 @@ def _error(args):
 def test_bad_inputs_give_one_line_errors(wavs, tmp_path):
     out = str(tmp_path / "run")
     assert _error(["classify", "train", "--train", str(wavs), "--label-pattern", r"^x(\d)", "--out", out]) == (
-        f"error: {wavs / '0_spk00.wav'}: --label-pattern '^x(\\d)' does not match the file name '0_spk00.wav'")
+        f"error: {wavs / '0_espeak-en-us-f2.wav'}: --label-pattern '^x(\\d)' does not match the file name "
+        "'0_espeak-en-us-f2.wav'")
     empty = tmp_path / "empty"
     empty.mkdir()
     assert _error(["classify", "train", "--train", str(empty), "--out", out]) == (
         f"error: {empty}: folder has no class sub-folders")
-    (wavs / "9_spk09.wav").write_text("not audio")
+    (wavs / "9_bad.wav").write_text("not audio")
     message = _error(["classify", "train", "--train", str(wavs), "--label-pattern", r"^(\d)_", "--out", out])
-    assert message.startswith(f"error: {wavs / '9_spk09.wav'}: not a readable WAV file (")
-    (wavs / "9_spk09.wav").unlink()
-    wavfile.write(wavs / "9_spk09.wav", 8000, np.zeros(0, dtype=np.int16))
+    assert message.startswith(f"error: {wavs / '9_bad.wav'}: not a readable WAV file (")
+    (wavs / "9_bad.wav").unlink()
+    wavfile.write(wavs / "9_bad.wav", 8000, np.zeros(0, dtype=np.int16))
     assert _error(["classify", "train", "--train", str(wavs), "--label-pattern", r"^(\d)_", "--out", out]) == (
-        f"error: {wavs / '9_spk09.wav'}: has zero audio samples")
-    assert _error(["classify", "predict", "--model", str(tmp_path / "nothing"), str(wavs / "0_spk00.wav")]) == (
+        f"error: {wavs / '9_bad.wav'}: has zero audio samples")
+    assert _error(["classify", "predict", "--model", str(tmp_path / "nothing"), str(wavs / "0_espeak-en-us-m3.wav")]) == (
         f"error: {tmp_path / 'nothing'}: no classifier here (expected {tmp_path / 'nothing' / 'model' / 'model.json'})")
     assert _error(["classify", "train", "--train", str(wavs), "--out", out, "--set", "model.cell=tcn"]) == (
         "error: model.cell must be one of 'lstm' | 'gru' | 'rnn', got 'tcn'")

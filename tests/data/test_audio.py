@@ -31,7 +31,7 @@ def _tone(rate: int, seconds: float, freq: float = 440.0) -> np.ndarray:
 
 
 def test_reads_bundled_wav_like_the_wave_module():
-    path = DIGITS / "3_spk07.wav"
+    path = DIGITS / "3_festival-kal-v2.wav"
     x, rate = read_wav(path)
     with wave.open(str(path)) as w:  # the standard library as an independent reader
         raw = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
@@ -158,11 +158,13 @@ def test_feature_shapes_and_short_signals():
 
 
 def test_wav_features_on_bundled_file():
-    feats = wav_features(DIGITS / "0_spk00.wav")
-    with wave.open(str(DIGITS / "0_spk00.wav")) as w:
+    path = DIGITS / "0_flite-rms-v1.wav"
+    with wave.open(str(path)) as w:
         n = w.getnframes()
-    assert feats.shape == (1 + (n - 200) // 80, 39)
-    assert np.isfinite(feats).all()
+    whole = wav_features(path, AudioConfig(trim_db=0))
+    assert whole.shape == (1 + (n - 200) // 80, 39) and np.isfinite(whole).all()
+    trimmed = wav_features(path)  # the 30 ms of silence at each end are trimmed
+    assert trimmed.shape[1] == 39 and trimmed.shape[0] < whole.shape[0] and np.isfinite(trimmed).all()
 
 
 def test_audio_config_rejects_bad_values():

@@ -22,12 +22,14 @@ def _wav(path: Path) -> Path:
 
 
 def test_label_and_group_patterns_on_bundled_digits():
-    files = scan_folder(DIGITS, label_pattern=r"^(\d)_", group_pattern=r"spk(\d+)")
-    assert len(files) == 400  # PROVENANCE.md beside the WAVs is skipped
+    files = scan_folder(DIGITS, label_pattern=r"^(\d)_", group_pattern=r"^\d_(.+)\.wav$")
+    assert len(files) == 480  # PROVENANCE.md beside the WAVs is skipped
     assert {f.label for f in files} == {str(d) for d in range(10)}
-    assert len({f.group for f in files}) == 40
-    three = next(f for f in files if f.path.name == "3_spk07.wav")
-    assert (three.label, three.group) == ("3", "07")
+    assert len({f.group for f in files}) == 48
+    three = next(f for f in files if f.path.name == "3_festival-kal-v2.wav")
+    assert (three.label, three.group) == ("3", "festival-kal-v2")
+    engines = scan_folder(DIGITS, label_pattern=r"^(\d)_", group_pattern=r"^\d_([a-z]+)-")
+    assert sorted({f.group for f in engines}) == ["espeak", "festival", "flite"]
 
 
 def test_image_folder_convention_and_whole_match(tmp_path):

@@ -7,6 +7,7 @@ or folders of WAV files. Each command parses its arguments and calls one functio
         --group-pattern 'spk(\\d+)' --out runs/digits
     rnnkit classify train --resume runs/jv                      # continue an interrupted run
     rnnkit classify predict --model runs/digits a.wav b.wav     # input<TAB>label<TAB>probability
+    rnnkit classify predict --model runs/digits my_recordings/  # every WAV in a folder
     rnnkit classify evaluate --model runs/jv --test TEST.ts     # metrics as JSON
 
 Configuration: ``--config FILE.toml`` with ``[train]``, ``[model]``, ``[data]`` and
@@ -82,12 +83,21 @@ def train(
 @classify_app.command("predict")
 def predict(
     model: Path = typer.Option(..., "--model", metavar="PATH", help="A run folder written by 'classify train' (or its model/ folder)."),
-    inputs: list[Path] = typer.Argument(..., metavar="PATH...", help="WAV files or .ts files (one line per case)."),
+    inputs: list[Path] = typer.Argument(..., metavar="PATH...", help="WAV files, .ts files (one line per case), or one folder of WAV files."),
 ) -> None:
-    """Print input<TAB>label<TAB>probability for each WAV file or .ts case."""
-    from rnnkit.tasks.classify.pipeline import predict_classifier
+    """Print input<TAB>label<TAB>probability for each WAV file or .ts case.
 
-    for name, label, prob in predict_classifier(model, inputs):
+    Given one folder, every WAV file in it is predicted; a file that cannot be read
+    gets a one-line warning on stderr and is skipped.
+    """
+    from rnnkit.tasks.classify.pipeline import predict_classifier
+    from rnnkit.tasks.classify.wav_folder import predict_wav_folder
+
+    if len(inputs) == 1 and inputs[0].is_dir():
+        rows = predict_wav_folder(model, inputs[0], warn=lambda line: typer.echo(printable(f"warning: {line}"), err=True))
+    else:
+        rows = predict_classifier(model, inputs)
+    for name, label, prob in rows:
         typer.echo(printable(f"{name}\t{label}\t{prob:.4f}"))
 
 

@@ -27,7 +27,10 @@ the centre of filter m-1 to that of m+1, peak 1, not area-normalised (HTK, and
 ``librosa.filters.mel(htk=True, norm=None)``). The delta is a Savitzky-Golay first
 derivative of order 1 (:func:`scipy.signal.savgol_filter`), which equals the
 regression formula above with edge frames repeated. Per-utterance normalisation
-subtracts each feature's mean over time and divides by its standard deviation.
+(``normalize``) subtracts each feature's mean over time and divides by its standard
+deviation. Before any of this, :func:`trim_silence` drops the leading and trailing
+frames more than ``trim_db`` dB below the loudest frame. Training-time augmentation
+(the ``aug_*`` fields) is in :mod:`rnnkit.data.audio_augment`.
 """
 from __future__ import annotations
 
@@ -53,6 +56,7 @@ __all__ = [
     "mfcc",
     "add_deltas",
     "normalize_utterance",
+    "trim_silence",
     "features_from_signal",
     "wav_features",
     "augment",
@@ -79,6 +83,22 @@ class AudioConfig:
     fmin: float = 20.0
     fmax: float | None = None        # None: Nyquist
     normalize: bool = True           # per-utterance mean/variance normalisation
+    # Trim leading and trailing frames more than trim_db below the loudest frame
+    # (trim_silence); 0 or None: keep the whole file.
+    trim_db: float | None = 40.0
+    # Training-time augmentation (data.augment = true; rnnkit.data.audio_augment), each
+    # step off when [] (TOML) / None / 0. Ranges are drawn uniformly per utterance and epoch.
+    aug_prob: float = 0.5            # each step below is applied with this probability
+    aug_speed: tuple[float, float] | None = (0.9, 1.1)     # resampling factor (pitch and tempo)
+    aug_tempo: tuple[float, float] | None = (0.85, 1.15)   # overlap-add stretch, pitch kept
+    aug_pitch: tuple[float, float] | None = (-3.0, 3.0)    # semitones, duration kept
+    aug_shift_ms: float = 0.0                              # roll by up to this, either way
+    aug_gain_db: tuple[float, float] | None = (-20.0, 6.0)  # random gain
+    aug_snr_db: tuple[float, ...] = (15.0, 25.0, 35.0)     # white noise at one of these SNRs
+    aug_time_masks: int = 2          # SpecAugment time masks on the log-mel spectrogram ...
+    aug_time_width: int = 8          # ... each 1..this many frames wide
+    aug_freq_masks: int = 2          # frequency masks ...
+    aug_freq_width: int = 6          # ... each 1..this many mel bands wide
 
     def __post_init__(self) -> None:
         if self.sample_rate <= 0:
@@ -93,6 +113,23 @@ class AudioConfig:
             raise DataError(f"audio deltas must be 0, 1 or 2, got {self.deltas}")
         if not 0 <= self.n_mfcc <= self.n_mels:
             raise DataError(f"audio n_mfcc must be in 0..n_mels={self.n_mels}, got {self.n_mfcc}")
+        if self.trim_db is not None and not self.trim_db >= 0:
+            raise DataError(f"audio trim_db must be >= 0 (0: no trimming), got {self.trim_db}")
+        for name in ("aug_speed", "aug_tempo"):
+            pair = getattr(self, name)
+            if pair and not (len(pair) == 2 and 0.5 <= pair[0] <= pair[1] <= 2.0):
+                raise DataError(f"audio {name} must be [low, high] with 0.5 <= low <= high <= 2, got {list(pair)}")
+        for name in ("aug_pitch", "aug_gain_db"):
+            pair = getattr(self, name)
+            if pair and not (len(pair) == 2 and pair[0] <= pair[1]):
+                raise DataError(f"audio {name} must be [low, high] with low <= high, got {list(pair)}")
+        if self.aug_pitch and max(abs(v) for v in self.aug_pitch) > 12:
+            raise DataError(f"audio aug_pitch must stay within -12..12 semitones, got {list(self.aug_pitch)}")
+        if not 0.0 <= self.aug_prob <= 1.0:
+            raise DataError(f"audio aug_prob must be in [0, 1], got {self.aug_prob}")
+        for name in ("aug_shift_ms", "aug_time_masks", "aug_time_width", "aug_freq_masks", "aug_freq_width"):
+            if getattr(self, name) < 0:
+                raise DataError(f"audio {name} must be >= 0, got {getattr(self, name)}")
 
     @property
     def win_length(self) -> int:
@@ -113,6 +150,11 @@ class AudioConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_saved(cls, saved: dict) -> "AudioConfig":
+        """The front end a model.json records; one saved before ``trim_db`` existed did not trim."""
+        return cls(**{"trim_db": None, **saved})
 
 
 def _check_fmt(path: Path) -> None:
@@ -268,9 +310,38 @@ def normalize_utterance(feats: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     return (feats - mean) / (std + eps)
 
 
-def features_from_signal(x: np.ndarray, cfg: AudioConfig) -> np.ndarray:
-    """Signal at ``cfg.sample_rate`` -> features (T, cfg.n_features), float32."""
+def trim_silence(x: np.ndarray, cfg: AudioConfig) -> np.ndarray:
+    """Drop leading and trailing frames more than ``cfg.trim_db`` below the loudest frame.
+
+    Frame energy e_t = 10 log10(mean(frame_t^2)) over the analysis frames (hop S); the
+    kept span runs from the first to the last frame with e_t >= max(e) - trim_db, plus
+    one hop either side. A signal with no such span (all zeros) is returned whole.
+    """
+    if not cfg.trim_db or x.shape[0] <= cfg.win_length:
+        return x
+    frames = np.lib.stride_tricks.sliding_window_view(x, cfg.win_length)[::cfg.hop_length]  # (T, W)
+    energy = 10.0 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-20)       # (T,)
+    loud = np.flatnonzero(energy >= energy.max() - cfg.trim_db)
+    if energy.max() <= -200.0 or loud.size == 0:
+        return x
+    start = max(0, (loud[0] - 1) * cfg.hop_length)
+    stop = min(x.shape[0], (loud[-1] + 1) * cfg.hop_length + cfg.win_length)
+    return x[start:stop]
+
+
+def features_from_signal(x: np.ndarray, cfg: AudioConfig, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Signal at ``cfg.sample_rate`` -> features (T, cfg.n_features), float32.
+
+    With ``rng`` (training with augmentation), the log-mel spectrogram gets the
+    SpecAugment masks of ``cfg.aug_*`` (:func:`rnnkit.data.audio_augment.mask_spectrogram`).
+    """
+    x = trim_silence(x, cfg)
     feats = log_mel(x, cfg)  # (T, n_mels)
+    if rng is not None and (cfg.aug_time_masks or cfg.aug_freq_masks) and rng.random() < cfg.aug_prob:
+        from rnnkit.data.audio_augment import mask_spectrogram
+
+        feats, _ = mask_spectrogram(feats, rng, cfg.aug_time_masks, cfg.aug_time_width,
+                                    cfg.aug_freq_masks, cfg.aug_freq_width)
     if cfg.n_mfcc > 0:
         feats = mfcc(feats, cfg.n_mfcc)  # (T, n_mfcc)
     if cfg.deltas:

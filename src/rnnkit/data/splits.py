@@ -7,7 +7,7 @@ Two ways to label a folder of audio files:
   for that class too);
 - **a regex on file names** (``label_pattern``): every ``.wav`` file under ``root``
   (recursively); the label is the regex's first capture group, or its whole match when
-  it has no group. ``^(\\d)_`` labels ``3_spk07.wav`` as ``3``.
+  it has no group. ``^(\\d)_`` labels ``3_festival-kal-v2.wav`` as ``3``.
 
 A ``group_pattern`` works the same way and gives each file a group key (a speaker, a
 session); files of one group always land on the same side of a split. Without it each

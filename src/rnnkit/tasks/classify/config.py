@@ -46,7 +46,7 @@ class ClassifyDataConfig:
     val_fraction: float = 0.0     # of the remaining groups; 0: none, keep the last epoch
     split_seed: int = 0
     class_weights: Literal["none", "balanced"] = "none"
-    augment: bool = False         # audio: speed, shift, noise (data.audio.augment); .ts: jitter
+    augment: bool = False         # audio: the audio.aug_* steps (data.audio_augment); .ts: jitter
     jitter: float = 0.05          # .ts augmentation: noise std in units of the normalised features
     # auto: per-series z-normalisation for univariate series, per-channel standardisation
     # (training-set statistics) otherwise; see rnnkit.tasks.classify.arrays

@@ -41,7 +41,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from rnnkit.data.audio import AudioConfig, augment, features_from_signal
+from rnnkit.data.audio import AudioConfig, features_from_signal, trim_silence
+from rnnkit.data.audio_augment import augment_signal
 from rnnkit.data.classify_inputs import LabelledSequences, load_labelled, load_unlabelled, natural_key
 from rnnkit.data.splits import group_disjoint_split
 from rnnkit.errors import CheckpointError, ConfigError, DataError
@@ -171,9 +172,10 @@ def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log, resume: b
         _check_labels(part, labels)
 
     features = None
-    if dcfg.augment and data.kind == "wav":  # fresh random speed, shift and noise every epoch
-        signals = train_set.signals
-        features = lambda i, rng: features_from_signal(augment(signals[i], audio.sample_rate, rng), audio)  # noqa: E731
+    if dcfg.augment and data.kind == "wav":  # the audio.aug_* steps (data.audio_augment), fresh every epoch
+        signals = [trim_silence(x, audio) for x in train_set.signals]  # augment the word, not its silences
+        features = lambda i, rng: features_from_signal(  # noqa: E731
+            augment_signal(signals[i], audio.sample_rate, rng, audio), audio, rng)
     log(f"classify: {len(train_idx)} train / {len(val_idx)} validation / {len(test.names)} test "
         f"sequences, {len(labels)} classes, {data.n_features} features per step")
     clf = classifier_from_config(cfg, data.kind)
@@ -221,7 +223,7 @@ def _write_evaluation(clf: Classifier, test: LabelledSequences, out: Path | None
 # ------------------------------------------------------------ evaluate/predict
 def _audio_of(info: dict) -> AudioConfig | None:
     audio = (info.get("input") or {}).get("audio")
-    return AudioConfig(**audio) if audio else None
+    return AudioConfig.from_saved(audio) if audio else None
 
 
 def evaluate_classifier(model_dir: str | Path, test_path: str | Path, out: str | Path | None = None,

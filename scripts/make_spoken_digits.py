@@ -1,0 +1,127 @@
+"""Make the bundled spoken digits (``src/rnnkit/datasets/speech/spoken_digits_synth``).
+
+Not run at install or test time: it needs the Debian packages ``espeak-ng``, ``sox``,
+``festival``, ``festvox-kallpc16k``, ``festvox-kdlpc16k``, ``festvox-us-slt-hts`` and
+``flite`` (``apt-get install`` them), and it rewrites the folder's WAVs and PROVENANCE.
+
+    python scripts/make_spoken_digits.py                 # into the bundled folder
+    python scripts/make_spoken_digits.py --out /tmp/dig  # elsewhere
+
+Three synthesis engines, 16 speakers each, 10 words ("zero".."nine") per speaker:
+
+- ``espeak``: espeak-ng, a formant synthesiser: accents x voice variants, with its own
+  pitch (``-p``) and speed (``-s``, words per minute);
+- ``festival``: Festival's diphone voices ``kal`` and ``ked`` (concatenated recordings of
+  two American men) and the HTS voice ``slt`` (a statistical model of an American
+  woman); speed by ``Duration_Stretch``, pitch shifted afterwards by ``sox pitch``;
+- ``flite``: Flite's built-in voices ``kal``, ``kal16`` (diphone), ``awb``, ``rms``, ``slt``
+  (clustergen, trained on a Scottish man, an American man, an American woman), with
+  its own ``duration_stretch`` and ``int_f0_target_mean``.
+
+File ``<digit>_<engine>-<voice>-<variant>.wav``: the speaker is everything after the
+first ``_``, the engine the word before the first ``-``. Every file is mono 16-bit PCM,
+peak-normalised to -3 dBFS, with leading and trailing silence (below 0.1 % of full
+scale) trimmed by ``sox silence`` and 30 ms of silence put back at each end; two
+speakers per engine are written at 16 kHz, the others at 8 kHz.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "src" / "rnnkit" / "datasets" / "speech" / "spoken_digits_synth"
+WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+
+# espeak-ng: (voice, variant, pitch 0-99, speed in words per minute)
+ESPEAK = [
+    ("en-us", "m3", 40, 150), ("en-us", "f2", 70, 170), ("en-us", "klatt", 50, 130),
+    ("en-us", "f4", 60, 190), ("en-gb", "m1", 35, 160), ("en-gb", "f3", 75, 140),
+    ("en-gb-scotland", "m2", 45, 175), ("en-gb-scotland", "f1", 65, 150),
+    ("en-gb-x-rp", "m4", 30, 140), ("en-gb-x-rp", "f5", 80, 160), ("en-029", "m6", 50, 180),
+    ("en-029", "klatt2", 55, 145), ("en-gb-x-gbclan", "m7", 40, 165),
+    ("en-gb-x-gbclan", "f2", 70, 135), ("en-gb-x-gbcwmd", "klatt4", 45, 155),
+    ("en-gb-x-gbcwmd", "m5", 50, 170),
+]
+# festival: (voice, variant, Duration_Stretch, pitch shift in cents by sox)
+FESTIVAL_VOICES = {"kal": "kal_diphone", "ked": "ked_diphone", "slt": "cmu_us_slt_arctic_hts"}
+FESTIVAL_VARIANTS = [("v1", 1.0, 0), ("v2", 0.85, 200), ("v3", 1.2, -200), ("v4", 1.0, 400),
+                     ("v5", 0.9, -400), ("v6", 1.1, 100)]
+FESTIVAL = ([("kal",) + v for v in FESTIVAL_VARIANTS] + [("ked",) + v for v in FESTIVAL_VARIANTS[:5]]
+            + [("slt",) + v for v in FESTIVAL_VARIANTS[:5]])
+# flite: (voice, variant, duration_stretch, target mean F0 in Hz; None: the voice's own)
+FLITE_VARIANTS = [("v1", 1.0, None), ("v2", 0.85, "+25"), ("v3", 1.2, "-20"), ("v4", 1.05, "+50")]
+FLITE = ([(v,) + x for v in ("awb", "rms", "slt") for x in FLITE_VARIANTS]
+         + [(v,) + x for v in ("kal", "kal16") for x in FLITE_VARIANTS[:2]])
+FLITE_F0 = {"awb": 110, "rms": 105, "slt": 170, "kal": 105, "kal16": 105}  # approximate means
+RATE_16K = {"espeak-en-us-m3", "espeak-en-gb-f3", "festival-kal-v1", "festival-slt-v2",
+            "flite-awb-v1", "flite-slt-v2"}
+
+
+def _run(cmd: list[str], stdin: str | None = None) -> None:
+    subprocess.run(cmd, input=stdin, text=True, check=True, capture_output=True)
+
+
+def commands() -> list[tuple[str, str, list[list[str]], float, int]]:
+    """(speaker, word, synthesis command with RAW as the output path, stretch, cents) for every file."""
+    jobs = []
+    for voice, variant, pitch, speed in ESPEAK:
+        for word in WORDS:
+            jobs.append((f"espeak-{voice}-{variant}", word,
+                         ["espeak-ng", "-v", f"{voice}+{variant}", "-p", str(pitch), "-s", str(speed),
+                          "-w", "RAW", word], 1.0, 0))
+    for voice, variant, stretch, cents in FESTIVAL:
+        for word in WORDS:
+            cmd = ["text2wave", "-eval", f"(voice_{FESTIVAL_VOICES[voice]})",
+                   "-eval", f"(Parameter.set 'Duration_Stretch {stretch})", "-o", "RAW"]
+            # the HTS voice ignores Duration_Stretch: sox tempo stretches it instead
+            jobs.append((f"festival-{voice}-{variant}", word, cmd, stretch if voice == "slt" else 1.0, cents))
+    for voice, variant, stretch, f0 in FLITE:
+        for word in WORDS:
+            cmd = ["flite", "-voice", voice, "--setf", f"duration_stretch={stretch}"]
+            if f0 is not None:
+                cmd += ["--setf", f"int_f0_target_mean={FLITE_F0[voice] + int(f0)}"]
+            jobs.append((f"flite-{voice}-{variant}", word, cmd + ["-t", word, "-o", "RAW"], 1.0, 0))
+    return jobs
+
+
+def make_one(job, out: Path, tmp: Path) -> Path:
+    speaker, word, cmd, stretch, cents = job
+    digit = WORDS.index(word)
+    raw = tmp / f"{digit}_{speaker}.raw.wav"
+    _run([raw.as_posix() if c == "RAW" else c for c in cmd], stdin=word if cmd[0] == "text2wave" else None)
+    rate = 16000 if speaker in RATE_16K else 8000
+    target = out / f"{digit}_{speaker}.wav"
+    effects = []
+    if cents:
+        effects += ["pitch", str(cents)]
+    if stretch != 1.0:
+        effects += ["tempo", "-s", str(1.0 / stretch)]
+    effects += ["silence", "1", "0.01", "0.1%", "reverse", "silence", "1", "0.01", "0.1%", "reverse",
+                "pad", "0.03", "0.03", "gain", "-n", "-3", "rate", "-v", str(rate)]
+    _run(["sox", raw.as_posix(), "-b", "16", "-c", "1", target.as_posix(), *effects])
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for old in args.out.glob("*.wav"):
+        old.unlink()
+    jobs = commands()
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(args.jobs) as pool:
+        made = list(pool.map(lambda j: make_one(j, args.out, Path(tmp)), jobs))
+    size = sum(p.stat().st_size for p in made)
+    print(f"wrote {len(made)} files, {size / 1e6:.2f} MB, to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

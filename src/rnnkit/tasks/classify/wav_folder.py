@@ -1,0 +1,73 @@
+"""Predict every recording in a folder of the user's own WAV files, skipping the bad ones.
+
+    rows = predict_wav_folder("runs/digits", "my_recordings/", warn=print)
+    # [("my_recordings/three.wav", "3", 0.97), ...]      sorted by file name
+
+Each ``.wav`` file under the folder (any depth, any name case; hidden files ignored)
+is read as :func:`rnnkit.data.audio.read_wav` reads it: any sample rate from 1 to
+384 kHz (resampled to the model's), mono or several channels (averaged, unless the
+model refuses them), 8/16/24/32-bit PCM or 32/64-bit float. A file that cannot be used
+(corrupt, empty, no audio samples, not a WAV at all, unreadable) gives one line to
+``warn`` naming it and why, and the others are still predicted; any other file in the
+folder gives one line saying it was skipped. Only when no file at all can be predicted
+is it an error (:class:`rnnkit.errors.DataError`, one line).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from rnnkit.data.audio import features_from_signal, read_wav
+from rnnkit.data.classify_inputs import natural_key
+from rnnkit.errors import DataError
+from rnnkit.tasks.classify.pipeline import _audio_of, load_classifier, predict_proba
+
+__all__ = ["predict_wav_folder"]
+
+WAV_SUFFIXES = (".wav", ".wave")
+
+
+def _candidates(folder: Path) -> list[Path]:
+    files = [p for p in folder.rglob("*")
+             if not any(part.startswith(".") for part in p.relative_to(folder).parts) and not p.is_dir()]
+    return sorted(files, key=lambda p: natural_key(str(p.relative_to(folder))))
+
+
+def predict_wav_folder(model_dir: str | Path, folder: str | Path,
+                       warn: Callable[[str], None] = print) -> list[tuple[str, str, float]]:
+    """(file, predicted label, its probability) for every usable WAV file in ``folder``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a folder")
+    model, info = load_classifier(model_dir)
+    audio = _audio_of(info)
+    if audio is None:
+        raise DataError(f"{model_dir}: the model was trained on .ts series, not audio; it cannot predict WAV files")
+    names: list[str] = []
+    feats: list[np.ndarray] = []
+    skipped = 0
+    for path in _candidates(folder):
+        if path.suffix.lower() not in WAV_SUFFIXES:
+            warn(f"{path}: skipped, not a .wav file")
+            skipped += 1
+            continue
+        try:
+            x, _ = read_wav(path, audio.sample_rate, audio.stereo, audio.rate_mismatch)
+            feats.append(features_from_signal(x, audio))  # (T, F)
+        except DataError as err:
+            warn(f"{err}; skipped")
+            skipped += 1
+            continue
+        except OSError as err:  # unreadable (permissions, a broken link)
+            warn(f"{path}: cannot be read ({err.strerror or err}); skipped")
+            skipped += 1
+            continue
+        names.append(str(path))
+    if not names:
+        raise DataError(f"{folder}: no WAV file here could be predicted ({skipped} skipped)")
+    probs = predict_proba(model, feats)  # (N, C)
+    best = probs.argmax(axis=1)
+    labels = list(info["labels"])
+    return [(name, labels[k], float(probs[i, k])) for i, (name, k) in enumerate(zip(names, best))]
