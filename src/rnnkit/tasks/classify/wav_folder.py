@@ -22,7 +22,7 @@ import numpy as np
 from rnnkit.data.audio import features_from_signal, read_wav
 from rnnkit.data.classify_inputs import natural_key
 from rnnkit.errors import DataError
-from rnnkit.tasks.classify.pipeline import _audio_of, load_classifier, predict_proba
+from rnnkit.tasks.classify.pipeline import _audio_of, _load
 
 __all__ = ["predict_wav_folder"]
 
@@ -41,8 +41,8 @@ def predict_wav_folder(model_dir: str | Path, folder: str | Path,
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder")
-    model, info = load_classifier(model_dir)
-    audio = _audio_of(info)
+    clf = _load(model_dir)
+    audio = _audio_of(clf.info_)
     if audio is None:
         raise DataError(f"{model_dir}: the model was trained on .ts series, not audio; it cannot predict WAV files")
     names: list[str] = []
@@ -67,7 +67,6 @@ def predict_wav_folder(model_dir: str | Path, folder: str | Path,
         names.append(str(path))
     if not names:
         raise DataError(f"{folder}: no WAV file here could be predicted ({skipped} skipped)")
-    probs = predict_proba(model, feats)  # (N, C)
+    probs = clf.predict_proba(feats)  # (N, C)
     best = probs.argmax(axis=1)
-    labels = list(info["labels"])
-    return [(name, labels[k], float(probs[i, k])) for i, (name, k) in enumerate(zip(names, best))]
+    return [(name, str(clf.classes_[k]), float(probs[i, k])) for i, (name, k) in enumerate(zip(names, best))]
