@@ -12,10 +12,12 @@ last ``--val-fraction`` of the text cut at a blank line when that line is not fo
 ``--compare STEPS`` instead times STEPS training steps of the same model on
 ``backend="torch"`` (torch.nn's kernels) and on ``--backend`` (default "auto"), side by
 side: same initial weights and batches, the two steps of a batch back to back with
-alternating order; it prints the median chars/s of each and their ratio, then stops.
+alternating order; it prints the median chars/s of each and their ratio by the wall
+clock and by this process's CPU time (``cpu_*``: steadier on a shared machine, where
+the wall clock also counts the time other jobs hold the cores), then stops.
 
     .venv/bin/python benchmarks/bench_text.py /work/shared/data/text/shakespeare_plays.txt \
-        --compare 30
+        --compare 30 --threads 1
 
 It prints one JSON line per evaluation (minutes, chars seen, chars/s, val bpc) and
 at the end: the share of training time spent in the recurrent layer (forward and
@@ -127,15 +129,16 @@ def compare(args, train: ContiguousBatches, vocab: Vocab) -> dict:
         model = CharLM(len(vocab), args.embed, args.hidden, args.layers, args.cell, args.dropout,
                        backend=backend)
         model.on_epoch_start()
-        runs[backend] = (model, torch.optim.Adam(model.parameters(), lr=args.lr), [])
+        runs[backend] = (model, torch.optim.Adam(model.parameters(), lr=args.lr), [], [])
     batches = iter(train)
+    load0 = os.getloadavg()[0]
     warmup = 2
     for step in range(args.compare + warmup):
         batch = next(batches)
         order = list(runs) if step % 2 == 0 else list(runs)[::-1]
         for backend in order:
-            model, opt, times = runs[backend]
-            t0 = time.perf_counter()
+            model, opt, times, cpu_times = runs[backend]
+            t0, c0 = time.perf_counter(), time.process_time()
             loss = model.compute_loss(batch)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -143,15 +146,21 @@ def compare(args, train: ContiguousBatches, vocab: Vocab) -> dict:
             opt.step()
             if step >= warmup:
                 times.append(time.perf_counter() - t0)
+                cpu_times.append(time.process_time() - c0)
     chars = batch[1].numel()
-    rate = {b: chars / statistics.median(t) for b, (_, _, t) in runs.items()}
+    rate = {b: chars / statistics.median(t) for b, (_, _, t, _) in runs.items()}
+    cpu = {b: chars / statistics.median(t) for b, (_, _, _, t) in runs.items()}
     rnn = runs[args.backend][0].rnn
     with torch.enable_grad():
         path = rnn.resolved_backend() if hasattr(rnn, "resolved_backend") else args.backend
     return {"event": "compare", "steps": args.compare, "chars_per_step": chars,
             "torch_chars_per_s": round(rate["torch"]), f"{args.backend}_chars_per_s": round(rate[args.backend]),
-            "ratio": round(rate[args.backend] / rate["torch"], 3), "path": path,
-            "threads": torch.get_num_threads(), "load_avg_1min": os.getloadavg()[0]}
+            "ratio": round(rate[args.backend] / rate["torch"], 3),
+            "cpu_torch_chars_per_s": round(cpu["torch"]),
+            f"cpu_{args.backend}_chars_per_s": round(cpu[args.backend]),
+            "cpu_ratio": round(cpu[args.backend] / cpu["torch"], 3), "path": path,
+            "threads": torch.get_num_threads(), "load_avg_1min_before": load0,
+            "load_avg_1min_after": os.getloadavg()[0]}
 
 
 def main(argv=None) -> None:

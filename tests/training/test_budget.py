@@ -90,3 +90,37 @@ def test_no_validation_loader_trains_to_the_budget(clock):
     model = Clocked(clock, train_s=1.0, val_s=0.3)
     trainer, result = _fit(model, budget=10.0, val=0)
     assert trainer.step == 10 and result.stopped_reason == "time_budget"
+
+
+def test_validation_has_its_own_progress_bar(monkeypatch, clock):
+    from rnnkit.training import trainer as trainer_mod
+
+    events = []
+
+    class Recorder:
+        def __init__(self, enabled):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+        def start_epoch(self, epoch, epochs, total):
+            events.append(("epoch", total))
+
+        def start_validation(self, total):
+            events.append(("validation", total))
+
+        def advance(self, loss):
+            events.append("advance")
+
+        def end_epoch(self, summary):
+            events.append("end")
+
+    monkeypatch.setattr(trainer_mod, "EpochProgress", Recorder)
+    model = Clocked(clock, train_s=1.0, val_s=0.1)
+    _fit(model, budget=None, epochs=1, train=3, val=2)
+    assert events == [("epoch", 3), "advance", "advance", "advance",
+                      ("validation", 2), "advance", "advance", "end"]

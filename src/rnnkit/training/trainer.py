@@ -61,6 +61,8 @@ from rnnkit.training.callbacks import TensorBoardLogger, dispatch
 from rnnkit.training.config import TrainConfig, save_json, to_dict
 from rnnkit.training.device import move_to, resolve_device, torch_threads
 from rnnkit.training.history import write_metrics_csv
+from rnnkit.training.loaders import loader_generators as _loader_generators
+from rnnkit.training.loaders import loader_length as _length
 from rnnkit.training.optim import build_optimizer, build_scheduler, step_scheduler
 from rnnkit.training.plots import plot_loss
 from rnnkit.training.progress import EpochProgress, progress_enabled
@@ -322,7 +324,7 @@ class Trainer:
             n += 1
             if bar is not None:
                 bar.advance(loss)
-            if budget and dist_.any_rank(self.budget.over()):
+            if budget and self.config.time_budget is not None and dist_.any_rank(self.budget.over()):
                 complete = False
                 self.stop_reason = "time_budget"
                 break
@@ -410,28 +412,6 @@ class Trainer:
         elif self._best_state is not None:
             self.model.load_state_dict(self._best_state)
         return self.model
-
-
-def _length(loader) -> Optional[int]:
-    """len(loader), or None for a loader without a length (or no loader)."""
-    try:
-        return len(loader) if loader is not None else None
-    except TypeError:
-        return None
-
-
-def _loader_generators(loader) -> list[torch.Generator]:
-    """Explicit torch.Generators a DataLoader shuffles with (restored on resume)."""
-    found = []
-    for obj in (loader, getattr(loader, "sampler", None), getattr(loader, "batch_sampler", None)):
-        g = getattr(obj, "generator", None)
-        if isinstance(g, torch.Generator) and all(g is not x for x in found):
-            found.append(g)
-    sampler = getattr(getattr(loader, "batch_sampler", None), "sampler", None)
-    g = getattr(sampler, "generator", None)
-    if isinstance(g, torch.Generator) and all(g is not x for x in found):
-        found.append(g)
-    return found
 
 
 def _summary(row: dict) -> str:
