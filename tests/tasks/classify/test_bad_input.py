@@ -57,7 +57,7 @@ def test_other_bad_inputs():
     X, y = ramps(8, channels=2)
     series = [x.T for x in X]
     series[3] = series[3][:, :1]
-    _fails(series, y, r"X\[3\] has 1 channels but X\[0\]'s count is 2")
+    _fails(series, y, r"X\[3\] has 1 channels but X\[0\]'s count is 2 \(a series in a list is \(length, channels\)")
     _fails(X, np.linspace(0, 1, 8), "Unknown label type: y holds continuous values")
     _fails(X, None, "requires y to be passed")
     _fails(X, y, "normalize must be one of auto, series, channel, none, got 'zscore'", ConfigError,
