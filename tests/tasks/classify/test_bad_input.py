@@ -75,3 +75,11 @@ def test_predict_checks_the_channel_count_and_fitting():
     clf = Classifier(**ONE_STEP).fit(X, y)
     with pytest.raises(DataError, match=r"X\[0\] has 1 channels but the fitted model's count is 2"):
         clf.predict(X[:, :1, :])
+
+
+def test_random_state_forms():
+    X, y = ramps(8)
+    Classifier(**ONE_STEP, random_state=np.random.RandomState(0)).fit(X, y)
+    Classifier(**ONE_STEP, random_state=None).fit(X, y)
+    _fails(X, y, "random_state must be an int, a numpy RandomState or None, got 'seven'", ConfigError,
+           random_state="seven")
