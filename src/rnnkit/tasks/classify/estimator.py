@@ -322,7 +322,9 @@ class Classifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------- save/load
     def save(self, path: str | Path) -> None:
         """Write ``model.safetensors`` and ``model.json`` (registry format) into folder ``path``
-        atomically; no pickle."""
+        atomically; no pickle. model.json holds the network's arguments, the labels, the
+        fitted normalisation and the constructor arguments (those JSON keeps exactly: a
+        ``class_weight`` dict is left out; its effect lives in the network's weights)."""
         check_is_fitted(self, "network_")
         save_model(Path(path), self.network_, self.info_)
 
