@@ -12,7 +12,10 @@ one member per lookback in ``lookbacks`` (multiples of the horizon) times ``memb
 seeds; each quantile is the members' median (N-BEATS ensembles over lookbacks the same
 way). Training runs a fixed number of optimizer steps that scales with the data:
 ``steps = clip(epochs · W / batch_size, min_steps, max_steps)``, W the number of distinct
-training windows (sum over series of max(0, n_s - horizon)).
+training windows (sum over series of max(0, n_s - horizon)). The point forecast combines
+the RNN ensemble's median with the classical Theta method (``theta.py``):
+``(1 - theta) · RNN + theta · Theta``, the band keeping the RNN's shape; ``theta=0`` gives
+the RNN alone (why and the figures: docs/forecaster.md).
 
 Series handling: a series shorter than a lookback is left-padded and masked; a series
 shorter than horizon + 1 gives no training window but is still forecast from what it has;
