@@ -192,7 +192,10 @@ class Forecaster:
         segment = o.segment or max(1, math.ceil(lookback / 8))
         model = GlobalRNN(lookback, self.horizon, self.quantiles, o.hidden, o.layers, segment)
         opt = torch.optim.Adam(model.parameters(), lr=o.lr)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=o.lr, total_steps=steps, pct_start=0.1)
+        # warm-up over 10 % of the steps; never exactly one step, which OneCycleLR divides by
+        # zero on (pct_start · steps = 1, e.g. max_steps=10): at least 1.5 steps (0.75 for 1)
+        warm = min(0.75, max(0.1, 1.5 / steps))
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=o.lr, total_steps=steps, pct_start=warm)
         k = self._k(lookback)
         params = [p for p in model.parameters()]
         avg = [p.detach().clone() for p in params] if o.ema else []
