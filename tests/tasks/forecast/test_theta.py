@@ -1,4 +1,5 @@
-"""The panel Theta method (the RNN's combination partner), its use in `Forecaster`, and training internals (EMA, tiny budgets)."""
+"""The panel Theta method (the RNN's combination partner), its use in `Forecaster`,
+and training internals (EMA, tiny budgets)."""
 
 from __future__ import annotations
 
