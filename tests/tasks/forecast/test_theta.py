@@ -1,4 +1,5 @@
-"""The panel Theta method (the RNN's combination partner) and its use in `Forecaster`."""
+"""The panel Theta method (the RNN's combination partner), its use in `Forecaster`,
+and training internals (EMA, tiny budgets)."""
 
 from __future__ import annotations
 
@@ -91,3 +92,29 @@ def test_ema_weights_are_the_warmed_up_average_of_initial_and_trained_weights():
     assert any(not torch.equal(avg[k], plain[k]) for k in plain)
     with pytest.raises(ConfigError, match="ema"):
         Forecaster(3, ema=1.0)
+
+
+def test_no_theta_partner_on_a_seasonal_panel_with_negative_values():
+    rng = np.random.default_rng(2)
+    t = np.arange(40)
+    df = frame({f"s{i}": np.sin(2 * np.pi * t / 4) + rng.normal(0, 0.1, 40) for i in range(3)})  # crosses zero
+    opts = dict(hidden=8, min_steps=10, max_steps=10, batch_size=16, lookbacks=(2.0,))
+    with pytest.warns(UserWarning, match="log transform is off"):
+        a = Forecaster(4, season=4, theta=0.0, **opts).fit(df).predict(level=(80,))
+    with pytest.warns(UserWarning, match="log transform is off"):
+        b = Forecaster(4, season=4, theta=0.5, **opts).fit(df).predict(level=(80,))
+    pd.testing.assert_frame_equal(a, b)  # the RNN alone: Theta's indices need positive values
+    with pytest.warns(UserWarning, match="log transform is off"):
+        c = Forecaster(4, season=1, theta=0.5, **opts).fit(df).predict(level=(80,))
+    with pytest.warns(UserWarning, match="log transform is off"):
+        d = Forecaster(4, season=1, theta=0.0, **opts).fit(df).predict(level=(80,))
+    assert not np.allclose(c["forecast"], d["forecast"])  # no season: Theta joins, as a linear shift
+    assert np.allclose(c["hi-80"] - c["forecast"], d["hi-80"] - d["forecast"], atol=1e-5)
+
+
+@pytest.mark.parametrize("steps", [1, 2, 10, 20])
+def test_tiny_step_budgets_train(steps):
+    # OneCycleLR divided by zero when its warm-up was exactly one step (max_steps=10)
+    df = frame({"a": 10 + np.arange(30.0), "b": 20 + np.sin(np.arange(30.0))})
+    out = Forecaster(3, hidden=4, min_steps=steps, max_steps=steps, batch_size=4, lookbacks=(2.0,)).fit(df).predict()
+    assert np.isfinite(out["forecast"]).all()

@@ -12,7 +12,10 @@ one member per lookback in ``lookbacks`` (multiples of the horizon) times ``memb
 seeds; each quantile is the members' median (N-BEATS ensembles over lookbacks the same
 way). Training runs a fixed number of optimizer steps that scales with the data:
 ``steps = clip(epochs · W / batch_size, min_steps, max_steps)``, W the number of distinct
-training windows (sum over series of max(0, n_s - horizon)).
+training windows (sum over series of max(0, n_s - horizon)). The point forecast combines
+the RNN ensemble's median with the classical Theta method (``theta.py``):
+``(1 - theta) · RNN + theta · Theta``, the band keeping the RNN's shape; ``theta=0`` gives
+the RNN alone (why and the figures: docs/forecaster.md).
 
 Series handling: a series shorter than a lookback is left-padded and masked; a series
 shorter than horizon + 1 gives no training window but is still forecast from what it has;
@@ -197,7 +200,10 @@ class Forecaster:
         model = GlobalRNN(lookback, self.horizon, self.quantiles, o.hidden, o.layers, segment,
                           **(self.cov_.sizes() if self.cov_ else {}))
         opt = torch.optim.Adam(model.parameters(), lr=o.lr)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=o.lr, total_steps=steps, pct_start=0.1)
+        # warm-up over 10 % of the steps; never exactly one step, which OneCycleLR divides by
+        # zero on (pct_start · steps = 1, e.g. max_steps=10): at least 1.5 steps (0.75 for 1)
+        warm = min(0.75, max(0.1, 1.5 / steps))
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=o.lr, total_steps=steps, pct_start=warm)
         k = self._k(lookback)
         params = [p for p in model.parameters()]
         avg = [p.detach().clone() for p in params] if o.ema else []
