@@ -26,6 +26,7 @@ with the same seed, so the result is the same).
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -112,14 +113,27 @@ def _rows(p: Part, first: int, end: int, fc: np.ndarray, cfg: ForecastConfig, ex
     return frame
 
 
-def _check_lengths(series, test: int, cfg: ForecastConfig) -> None:
+def _check_lengths(series, test: int, cfg: ForecastConfig) -> list:
+    """The series long enough to hold out ``test`` points and train on one more than H.
+
+    One series too short: a one-line error. In a panel, too-short groups are left out
+    with one warning (a global model still forecasts them with ``predict``); all too short:
+    the error for the longest."""
     d = cfg.data
-    for s in series:
-        where = d.data if len(series) == 1 else f"{d.data}, group {s.name!r}"
-        if d.horizon >= len(s):
-            raise DataError(f"{where}: --horizon {d.horizon} is longer than the data ({len(s)} points)")
-        if test >= len(s):
-            raise DataError(f"{where}: --test-size {test} is longer than the data ({len(s)} points)")
+    need = max(test, d.horizon) + 1
+    ok = [s for s in series if len(s) >= need]
+    if not ok or len(series) == 1:
+        s = max(series, key=len)
+        if len(s) < need:
+            where = d.data if len(series) == 1 else f"{d.data}, group {s.name!r} (the longest)"
+            what = f"--horizon {d.horizon}" if d.horizon >= test else f"--test-size {test}"
+            raise DataError(f"{where}: {what} is longer than the data ({len(s)} points)")
+    short = [s for s in series if len(s) < need]
+    if short:
+        warnings.warn(f"{len(short)} groups have fewer than {need} points (first: {short[0].name!r} with "
+                      f"{len(short[0])}); left out of this run: too short to hold out {test} points and train "
+                      "(rnnkit forecast predict still forecasts them)", stacklevel=2)
+    return ok
 
 
 def _fit_or_load(cfg: ForecastConfig, train: pd.DataFrame, model_dir: Path, resume: bool, meta: dict) -> Forecaster:
@@ -152,7 +166,7 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
     series, cfg = resolve_data(cfg)
     d = cfg.data
     H, season, test = d.horizon, d.season, d.test_size or d.horizon
-    _check_lengths(series, test, cfg)
+    series = _check_lengths(series, test, cfg)
     parts = parts_of(series)
     n_train = {p.key: len(p.values) - test for p in parts}
     out_dir(out)
@@ -300,7 +314,7 @@ def backtest(cfg: ForecastConfig, out: Path, folds: int = 3, step: int | None = 
     d = cfg.data
     H, season = d.horizon, d.season
     step = step or H
-    _check_lengths(series, H, cfg)
+    series = _check_lengths(series, H, cfg)
     _check_folds(series, cfg, folds, step)
     parts = parts_of(series)
     out_dir(out)
