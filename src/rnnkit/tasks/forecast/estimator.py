@@ -39,6 +39,7 @@ from rnnkit.data.panel import (
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.global_forecast import GlobalRNN, pinball_loss
 from rnnkit.tasks.forecast.covariates import Covariates
+from rnnkit.tasks.forecast.parallel import rank_slice, sync_gradients
 from rnnkit.training.atomic import atomic_write_bytes, write_json, writing
 from rnnkit.training.checkpoint import read_finite_safetensors
 from rnnkit.training.jsonio import read_json_object
@@ -187,8 +188,8 @@ class Forecaster:
         torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         segment = o.segment or max(1, math.ceil(lookback / 8))
-        model = GlobalRNN(lookback, self.horizon, self.quantiles, o.hidden, o.layers, segment,
-                          **(self.cov_.sizes() if self.cov_ else {}))
+        model = sync_gradients(GlobalRNN(lookback, self.horizon, self.quantiles, o.hidden, o.layers, segment,
+                                         **(self.cov_.sizes() if self.cov_ else {})))  # torchrun: parallel.py
         opt = torch.optim.Adam(model.parameters(), lr=o.lr)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=o.lr, total_steps=steps, pct_start=0.1)
         k = self._k(lookback)
@@ -205,10 +206,15 @@ class Forecaster:
         return model.eval()
 
     def _windows(self, panel, batch: int, lookback: int, history: int | None, gen):
-        """A training batch: x, m, y and the model's covariate inputs ({} without covariates)."""
+        """A training batch: x, m, y and the model's covariate inputs ({} without covariates);
+        under torchrun, this rank's slice of the global batch (parallel.py)."""
         if self.cov_ is None:
-            return (*sample_windows(panel, batch, lookback, self.horizon, history, gen), {})
-        return self.cov_.sample(panel, *self._cov_panels, batch, lookback, self.horizon, history, gen)
+            x, m, y, extra = (*sample_windows(panel, batch, lookback, self.horizon, history, gen), {})
+        else:
+            x, m, y, extra = self.cov_.sample(panel, *self._cov_panels, batch, lookback, self.horizon, history, gen)
+        if (part := rank_slice(batch)) is None:
+            return x, m, y, extra
+        return x[part], m[part], y[part], {k: v[part] for k, v in extra.items()}
 
     def _cov_inputs(self, df, long, panel, future_df, id_col: str, time_col: str):
         """(hist, static, future) covariate panels for forecasting from ``long``; None without covariates."""

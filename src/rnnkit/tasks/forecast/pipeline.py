@@ -35,7 +35,7 @@ import pandas as pd
 
 from rnnkit.data.frequency import next_times
 from rnnkit.data.timeseries import read_series
-from rnnkit.errors import CheckpointError, DataError, Interrupted
+from rnnkit.errors import CheckpointError, ConfigError, DataError, Interrupted
 from rnnkit.tasks.forecast.baselines import baseline_forecasts, missing_line
 from rnnkit.tasks.forecast.config import ForecastConfig
 from rnnkit.tasks.forecast.cross_validation import cross_validation
@@ -46,6 +46,7 @@ from rnnkit.tasks.forecast.report import format_table, mean_metrics, plot_foreca
 from rnnkit.training.atomic import out_dir, out_file, write_json, writing
 from rnnkit.training.config import to_dict
 from rnnkit.training.device import torch_threads
+from rnnkit.training.distributed import is_main, launched, leave_unless_main
 from rnnkit.training.jsonio import read_json_object
 
 __all__ = ["backtest", "predict", "train_forecaster"]
@@ -142,6 +143,7 @@ def _fit_or_load(cfg: ForecastConfig, train: pd.DataFrame, model_dir: Path, resu
         if read_json_object(model_dir / RUN_FILE).get("config") == meta["config"]:  # same run, not an older one
             return Forecaster.load(model_dir)
     f = _fit(cfg, train)
+    leave_unless_main()  # under torchrun, rank 0 alone evaluates and writes (parallel.py)
     with writing("--out", model_dir):
         f.save(model_dir)
         write_json(model_dir / RUN_FILE, meta)
@@ -170,8 +172,9 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
     parts = parts_of(series)
     n_train = {p.key: len(p.values) - test for p in parts}
     out_dir(out)
-    with writing("--out", out):
-        write_json(out / "config.json", to_dict(cfg))  # what `--resume out` starts from
+    if is_main():
+        with writing("--out", out):
+            write_json(out / "config.json", to_dict(cfg))  # what `--resume out` starts from
     level = () if d.interval is None else (_level(d.interval),)
     with torch_threads(cfg.train.threads):
         f = _fit_or_load(cfg, to_long(parts, n_train), out / "model", resume, _meta(cfg, series))
@@ -305,6 +308,9 @@ def _fold_table(results: list, baselines: list[str]) -> str:
 def backtest(cfg: ForecastConfig, out: Path, folds: int = 3, step: int | None = None, refit: bool = False,
              log: Callable[[str], None] = print, resume: bool = False) -> dict:
     """Rolling-origin evaluation through ``Forecaster.cross_validation``; see the module doc."""
+    if launched():
+        raise ConfigError("forecast backtest runs in one process; train data-parallel with "
+                          "torchrun ... -m rnnkit forecast train")
     if folds < 1:
         raise DataError(f"--folds must be >= 1, got {folds}")
     if step is not None and step < 1:
