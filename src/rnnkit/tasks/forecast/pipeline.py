@@ -315,6 +315,9 @@ def backtest(cfg: ForecastConfig, out: Path, folds: int = 3, step: int | None = 
         raise DataError(f"--folds must be >= 1, got {folds}")
     if step is not None and step < 1:
         raise DataError(f"--step must be >= 1, got {step}")
+    if _covariates(cfg):
+        raise ConfigError("forecast backtest does not take covariates yet (Forecaster.cross_validation "
+                          "fits on the target alone); evaluate them with forecast train --test-size")
     out = Path(out)
     series, cfg = resolve_data(cfg)
     d = cfg.data
