@@ -55,7 +55,8 @@ def test_two_gloo_processes_train_the_same_forecaster_as_one(tmp_path):
     a = pd.read_csv(tmp_path / "one" / "forecast.csv")
     b = pd.read_csv(two / "forecast.csv")
     # the same 20 steps on the same global batches: equal up to the order of float sums
-    np.testing.assert_allclose(b["forecast"], a["forecast"], rtol=1e-3)
+    # (without the gradient all-reduce, rank 0 differs by up to 2.5e-3 relative: measured)
+    np.testing.assert_allclose(b["forecast"], a["forecast"], rtol=1e-5)
     assert json.loads((two / "metrics.json").read_text())["steps"] == 20
     f = Forecaster.load(two / "model")  # a valid model: it loads and forecasts
     assert np.isfinite(f.predict()["forecast"]).all()
