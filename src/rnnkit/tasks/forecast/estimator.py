@@ -290,11 +290,11 @@ class Forecaster:
 
     def cross_validation(self, df, n_windows: int = 1, step: int | None = None, refit: bool = True,
                          level=(80, 95), id_col: str = "unique_id", time_col: str = "ds",
-                         target_col: str = "y") -> pd.DataFrame:
+                         target_col: str = "y", **covariates) -> pd.DataFrame:
         """Every fold's forecasts (see ``rnnkit.tasks.forecast.cross_validation``)."""
         from rnnkit.tasks.forecast.cross_validation import cross_validation
 
-        return cross_validation(self, df, n_windows, step, refit, level, id_col, time_col, target_col)
+        return cross_validation(self, df, n_windows, step, refit, level, id_col, time_col, target_col, **covariates)
 
     # ----------------------------------------------------------------- save / load
     def save(self, path) -> None:

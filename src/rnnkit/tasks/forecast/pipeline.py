@@ -315,9 +315,6 @@ def backtest(cfg: ForecastConfig, out: Path, folds: int = 3, step: int | None = 
         raise DataError(f"--folds must be >= 1, got {folds}")
     if step is not None and step < 1:
         raise DataError(f"--step must be >= 1, got {step}")
-    if _covariates(cfg):
-        raise ConfigError("forecast backtest does not take covariates yet (Forecaster.cross_validation "
-                          "fits on the target alone); evaluate them with forecast train --test-size")
     out = Path(out)
     series, cfg = resolve_data(cfg)
     d = cfg.data
@@ -338,7 +335,8 @@ def backtest(cfg: ForecastConfig, out: Path, folds: int = 3, step: int | None = 
     proto = Forecaster(H, season, **cfg.forecaster_options())
     try:
         with torch_threads(cfg.train.threads):
-            cv = cross_validation(proto, to_long(parts), folds, step, refit, level, fit_fold=fit_fold)
+            cv = cross_validation(proto, to_long(parts), folds, step, refit, level, fit_fold=fit_fold,
+                                  **_covariates(cfg))
     except KeyboardInterrupt:
         kept = sorted(p.parent.name for p in out.glob("run_fold*/model"))
         raise Interrupted(
