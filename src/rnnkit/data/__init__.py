@@ -2,7 +2,7 @@
 
 - forecasting: :mod:`~rnnkit.data.timeseries` (CSV → validated series),
   :mod:`~rnnkit.data.frequency` (time grids),
-  :mod:`~rnnkit.data.windowing`, :mod:`~rnnkit.data.transforms`, :mod:`~rnnkit.data.calendar`;
+  :mod:`~rnnkit.data.panel` (long frames -> padded, masked panels for the Forecaster);
 - text: :mod:`~rnnkit.data.text` (UTF-8 corpus, vocabulary, truncated-BPTT batches);
 - classification and speech: :mod:`~rnnkit.data.ts_format` (.ts files),
   :mod:`~rnnkit.data.audio` (WAV, log-mel/MFCC), :mod:`~rnnkit.data.sequences`

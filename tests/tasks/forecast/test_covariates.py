@@ -94,3 +94,18 @@ def test_future_df_without_future_covariates_is_refused():
     f = Forecaster(horizon=H, max_steps=2).fit(train[["unique_id", "ds", "y"]])
     with pytest.raises(DataError, match="fitted without future covariates"):
         f.predict(future_df=test)
+
+
+def test_cross_validation_with_covariates_equals_separate_fits():
+    train, test = _panel(n_series=2, n=40)
+    df = pd.concat([train, test]).sort_values(["unique_id", "ds"])
+    opts = {"max_steps": 3, "lookbacks": (2.0,), "hidden": 4}
+    kw = {"static": ["size"], "past": ["temp"], "future": ["promo"]}
+    cv = Forecaster(horizon=H, **opts).cross_validation(df, n_windows=2, step=H, refit=True, level=(80,), **kw)
+    for i, back in enumerate((H, 0)):
+        cut = df.groupby("unique_id").cumcount(ascending=False)
+        hist, nxt = df[cut >= back + H], df[(cut >= back) & (cut < back + H)]
+        alone = Forecaster(horizon=H, **opts).fit(hist, **kw).predict(hist, level=(80,), future_df=nxt)
+        fold = cv[cv["cutoff"] == hist["ds"].max()]
+        np.testing.assert_array_equal(fold["forecast"].to_numpy(), alone["forecast"].to_numpy())
+        np.testing.assert_array_equal(fold["y"].to_numpy(), nxt["y"].to_numpy())

@@ -169,3 +169,16 @@ def test_future_covariates_round_trip_and_need_the_rows_ahead(tmp_path):
         f"{history_only}: --future-covariate promo needs the 6 rows after the history "
         "(targets empty), found 0"
     )
+
+
+def test_backtest_passes_future_covariates_to_each_fold(tmp_path):
+    i = np.arange(60)
+    promo = (i % 5 == 0).astype(int)
+    path = tmp_path / "promo.csv"
+    pd.DataFrame({"step": i, "sales": 20 + 5 * promo + (i % 4), "promo": promo}).to_csv(path, index=False)
+    cfg = load_forecast_config(overrides=TINY + [
+        f'data.data="{path}"', 'data.target=["sales"]', 'data.time_col="step"',
+        'data.future_covariates=["promo"]', "data.horizon=6", "data.season=4"])
+    report = backtest(cfg, tmp_path / "bt", folds=2, log=lambda s: None)
+    assert [f["origin"] for f in report["folds"]] == ["48", "54"]
+    assert len(pd.read_csv(tmp_path / "bt" / "backtest.csv")) == 12

@@ -3,6 +3,8 @@
 With n windows and step s, fold i (0..n-1) of a series of N points forecasts the h points
 that end at N - (n - 1 - i)·s, from the points before them (its cutoff is the last of
 those). ``refit=True`` fits a fresh Forecaster (same horizon, season and options) per fold;
+Covariates (``static``, ``past``, ``future``: column names, as for ``fit``) go to each
+fit, and each fold's known-future values are taken from its test window.
 ``refit=False`` fits once on fold 0's history and then only predicts from each later
 fold's longer history (the global model forecasts any history it is given).
 Series too short for a fold's cutoff (fewer than 1 point before it) are left out of it.
@@ -24,7 +26,7 @@ __all__ = ["cross_validation"]
 
 def cross_validation(forecaster, df, n_windows: int = 1, step: int | None = None, refit: bool = True,
                      level=(80, 95), id_col: str = "unique_id", time_col: str = "ds",
-                     target_col: str = "y", fit_fold=None) -> pd.DataFrame:
+                     target_col: str = "y", fit_fold=None, static=None, past=None, future=None) -> pd.DataFrame:
     """unique_id, ds, cutoff, y, forecast, lo-*, hi-* for every fold (see the module doc)."""
     h = forecaster.horizon
     step = h if step is None else step
@@ -33,6 +35,12 @@ def cross_validation(forecaster, df, n_windows: int = 1, step: int | None = None
     if not isinstance(step, (int, np.integer)) or step < 1:
         raise ConfigError(f"cross_validation: step must be a positive integer, got {step!r}")
     long = forecaster._long(df, id_col, time_col, target_col, "cross_validation")
+    cov = {k: list(v) for k, v in (("static", static), ("past", past), ("future", future)) if v}
+    if cov:  # covariate columns beside the target, in the validated frame's (id, time) order
+        extra = df.rename(columns={id_col: "unique_id", time_col: "ds"})
+        extra = extra.assign(unique_id=extra["unique_id"].astype(str))
+        extra = extra.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+        long = pd.concat([long, extra[[c for v in cov.values() for c in v]]], axis=1)
     pos_from_end = long.groupby("unique_id", sort=False).cumcount(ascending=False).to_numpy()  # 0 = last point
     opts = dataclasses.asdict(forecaster.options)
     folds, model = [], None
@@ -45,8 +53,9 @@ def cross_validation(forecaster, df, n_windows: int = 1, step: int | None = None
                               f"(n_windows={n_windows}, step={step}, horizon={h})")
         if model is None or refit:
             model = (fit_fold(i, train) if fit_fold is not None
-                     else type(forecaster)(h, forecaster.season, **opts).fit(train))
-        fc = model.predict(train, level=level)
+                     else type(forecaster)(h, forecaster.season, **opts).fit(train, **cov))
+        known = {"future_df": test[["unique_id", "ds", *cov["future"]]]} if cov.get("future") else {}
+        fc = model.predict(train, level=level, **known)
         cutoff = train.groupby("unique_id", sort=False)["ds"].last().rename("cutoff")
         test = test.assign(k=test.groupby("unique_id", sort=False).cumcount())
         fc = fc.assign(k=fc.groupby("unique_id", sort=False).cumcount())

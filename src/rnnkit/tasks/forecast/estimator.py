@@ -43,6 +43,7 @@ from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.global_forecast import GlobalRNN, pinball_loss
 from rnnkit.tasks.forecast.covariates import Covariates
 from rnnkit.tasks.forecast.theta import theta_forecast
+from rnnkit.tasks.forecast.parallel import rank_slice, sync_gradients
 from rnnkit.training.atomic import atomic_write_bytes, write_json, writing
 from rnnkit.training.checkpoint import read_finite_safetensors
 from rnnkit.training.jsonio import read_json_object
@@ -197,8 +198,8 @@ class Forecaster:
         torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         segment = o.segment or max(1, math.ceil(lookback / 8))
-        model = GlobalRNN(lookback, self.horizon, self.quantiles, o.hidden, o.layers, segment,
-                          **(self.cov_.sizes() if self.cov_ else {}))
+        model = sync_gradients(GlobalRNN(lookback, self.horizon, self.quantiles, o.hidden, o.layers, segment,
+                                         **(self.cov_.sizes() if self.cov_ else {})))  # torchrun: parallel.py
         opt = torch.optim.Adam(model.parameters(), lr=o.lr)
         # warm-up over 10 % of the steps; never exactly one step, which OneCycleLR divides by
         # zero on (pct_start · steps = 1, e.g. max_steps=10): at least 1.5 steps (0.75 for 1)
@@ -228,10 +229,15 @@ class Forecaster:
         return model.eval()
 
     def _windows(self, panel, batch: int, lookback: int, history: int | None, gen):
-        """A training batch: x, m, y and the model's covariate inputs ({} without covariates)."""
+        """A training batch: x, m, y and the model's covariate inputs ({} without covariates);
+        under torchrun, this rank's slice of the global batch (parallel.py)."""
         if self.cov_ is None:
-            return (*sample_windows(panel, batch, lookback, self.horizon, history, gen), {})
-        return self.cov_.sample(panel, *self._cov_panels, batch, lookback, self.horizon, history, gen)
+            x, m, y, extra = (*sample_windows(panel, batch, lookback, self.horizon, history, gen), {})
+        else:
+            x, m, y, extra = self.cov_.sample(panel, *self._cov_panels, batch, lookback, self.horizon, history, gen)
+        if (part := rank_slice(batch)) is None:
+            return x, m, y, extra
+        return x[part], m[part], y[part], {k: v[part] for k, v in extra.items()}
 
     def _cov_inputs(self, df, long, panel, future_df, id_col: str, time_col: str):
         """(hist, static, future) covariate panels for forecasting from ``long``; None without covariates."""
@@ -327,11 +333,11 @@ class Forecaster:
 
     def cross_validation(self, df, n_windows: int = 1, step: int | None = None, refit: bool = True,
                          level=(80, 95), id_col: str = "unique_id", time_col: str = "ds",
-                         target_col: str = "y") -> pd.DataFrame:
+                         target_col: str = "y", **covariates) -> pd.DataFrame:
         """Every fold's forecasts (see ``rnnkit.tasks.forecast.cross_validation``)."""
         from rnnkit.tasks.forecast.cross_validation import cross_validation
 
-        return cross_validation(self, df, n_windows, step, refit, level, id_col, time_col, target_col)
+        return cross_validation(self, df, n_windows, step, refit, level, id_col, time_col, target_col, **covariates)
 
     # ----------------------------------------------------------------- save / load
     def save(self, path) -> None:

@@ -26,6 +26,7 @@ with the same seed, so the result is the same).
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,7 +35,7 @@ import pandas as pd
 
 from rnnkit.data.frequency import next_times
 from rnnkit.data.timeseries import read_series
-from rnnkit.errors import CheckpointError, DataError, Interrupted
+from rnnkit.errors import CheckpointError, ConfigError, DataError, Interrupted
 from rnnkit.tasks.forecast.baselines import baseline_forecasts, missing_line
 from rnnkit.tasks.forecast.config import ForecastConfig
 from rnnkit.tasks.forecast.cross_validation import cross_validation
@@ -45,6 +46,7 @@ from rnnkit.tasks.forecast.report import format_table, mean_metrics, plot_foreca
 from rnnkit.training.atomic import out_dir, out_file, write_json, writing
 from rnnkit.training.config import to_dict
 from rnnkit.training.device import torch_threads
+from rnnkit.training.distributed import is_main, launched, leave_unless_main
 from rnnkit.training.jsonio import read_json_object
 
 __all__ = ["backtest", "predict", "train_forecaster"]
@@ -112,14 +114,27 @@ def _rows(p: Part, first: int, end: int, fc: np.ndarray, cfg: ForecastConfig, ex
     return frame
 
 
-def _check_lengths(series, test: int, cfg: ForecastConfig) -> None:
+def _check_lengths(series, test: int, cfg: ForecastConfig) -> list:
+    """The series long enough to hold out ``test`` points and train on one more than H.
+
+    One series too short: a one-line error. In a panel, too-short groups are left out
+    with one warning (a global model still forecasts them with ``predict``); all too short:
+    the error for the longest."""
     d = cfg.data
-    for s in series:
-        where = d.data if len(series) == 1 else f"{d.data}, group {s.name!r}"
-        if d.horizon >= len(s):
-            raise DataError(f"{where}: --horizon {d.horizon} is longer than the data ({len(s)} points)")
-        if test >= len(s):
-            raise DataError(f"{where}: --test-size {test} is longer than the data ({len(s)} points)")
+    need = max(test, d.horizon) + 1
+    ok = [s for s in series if len(s) >= need]
+    if not ok or len(series) == 1:
+        s = max(series, key=len)
+        if len(s) < need:
+            where = d.data if len(series) == 1 else f"{d.data}, group {s.name!r} (the longest)"
+            what = f"--horizon {d.horizon}" if d.horizon >= test else f"--test-size {test}"
+            raise DataError(f"{where}: {what} is longer than the data ({len(s)} points)")
+    short = [s for s in series if len(s) < need]
+    if short:
+        warnings.warn(f"{len(short)} groups have fewer than {need} points (first: {short[0].name!r} with "
+                      f"{len(short[0])}); left out of this run: too short to hold out {test} points and train "
+                      "(rnnkit forecast predict still forecasts them)", stacklevel=2)
+    return ok
 
 
 def _fit_or_load(cfg: ForecastConfig, train: pd.DataFrame, model_dir: Path, resume: bool, meta: dict) -> Forecaster:
@@ -128,6 +143,7 @@ def _fit_or_load(cfg: ForecastConfig, train: pd.DataFrame, model_dir: Path, resu
         if read_json_object(model_dir / RUN_FILE).get("config") == meta["config"]:  # same run, not an older one
             return Forecaster.load(model_dir)
     f = _fit(cfg, train)
+    leave_unless_main()  # under torchrun, rank 0 alone evaluates and writes (parallel.py)
     with writing("--out", model_dir):
         f.save(model_dir)
         write_json(model_dir / RUN_FILE, meta)
@@ -152,12 +168,13 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
     series, cfg = resolve_data(cfg)
     d = cfg.data
     H, season, test = d.horizon, d.season, d.test_size or d.horizon
-    _check_lengths(series, test, cfg)
+    series = _check_lengths(series, test, cfg)
     parts = parts_of(series)
     n_train = {p.key: len(p.values) - test for p in parts}
     out_dir(out)
-    with writing("--out", out):
-        write_json(out / "config.json", to_dict(cfg))  # what `--resume out` starts from
+    if is_main():
+        with writing("--out", out):
+            write_json(out / "config.json", to_dict(cfg))  # what `--resume out` starts from
     level = () if d.interval is None else (_level(d.interval),)
     with torch_threads(cfg.train.threads):
         f = _fit_or_load(cfg, to_long(parts, n_train), out / "model", resume, _meta(cfg, series))
@@ -291,6 +308,9 @@ def _fold_table(results: list, baselines: list[str]) -> str:
 def backtest(cfg: ForecastConfig, out: Path, folds: int = 3, step: int | None = None, refit: bool = False,
              log: Callable[[str], None] = print, resume: bool = False) -> dict:
     """Rolling-origin evaluation through ``Forecaster.cross_validation``; see the module doc."""
+    if launched():
+        raise ConfigError("forecast backtest runs in one process; train data-parallel with "
+                          "torchrun ... -m rnnkit forecast train")
     if folds < 1:
         raise DataError(f"--folds must be >= 1, got {folds}")
     if step is not None and step < 1:
@@ -300,7 +320,7 @@ def backtest(cfg: ForecastConfig, out: Path, folds: int = 3, step: int | None = 
     d = cfg.data
     H, season = d.horizon, d.season
     step = step or H
-    _check_lengths(series, H, cfg)
+    series = _check_lengths(series, H, cfg)
     _check_folds(series, cfg, folds, step)
     parts = parts_of(series)
     out_dir(out)
@@ -315,7 +335,8 @@ def backtest(cfg: ForecastConfig, out: Path, folds: int = 3, step: int | None = 
     proto = Forecaster(H, season, **cfg.forecaster_options())
     try:
         with torch_threads(cfg.train.threads):
-            cv = cross_validation(proto, to_long(parts), folds, step, refit, level, fit_fold=fit_fold)
+            cv = cross_validation(proto, to_long(parts), folds, step, refit, level, fit_fold=fit_fold,
+                                  **_covariates(cfg))
     except KeyboardInterrupt:
         kept = sorted(p.parent.name for p in out.glob("run_fold*/model"))
         raise Interrupted(
