@@ -300,10 +300,12 @@ class Forecaster:
         The band keeps the RNN's shape: on a log scale every quantile is multiplied by
         combined / median, on a linear scale shifted by combined - median. The Theta partner
         (``theta.py``) runs where its seasonal adjustment applies: a positive panel (log
-        scale) or no season; otherwise the forecast is the RNN's alone.
+        scale) or no season; otherwise the forecast is the RNN's alone. A Forecaster fitted
+        with covariates forecasts with the RNN alone too: Theta sees only the target, and
+        mixing it in would dilute what the covariates tell the RNN.
         """
         w = self.options.theta
-        if w == 0 or not (self.log_ or self.season == 1):
+        if w == 0 or self.cov_ is not None or not (self.log_ or self.season == 1):
             return q
         med = q[:, :, mid]  # (S, H)
         comb = (1 - w) * med + w * theta_forecast(panel, self.horizon, self.season, self.log_).double()  # (S, H)
