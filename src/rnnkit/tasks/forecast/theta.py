@@ -1,4 +1,4 @@
-"""The classical Theta method for a whole panel at once: one of the RNN's two combination partners (with damped.py).
+"""The classical Theta method for a whole panel at once: a combination partner of the RNN.
 
 The Theta method (Assimakopoulos & Nikolopoulos 2000), in the form of Hyndman & Billah
 (2003) that won M3, is simple exponential smoothing (SES) with a drift of half the
