@@ -19,10 +19,10 @@ Metrics, averaged over series (y actuals, f forecasts, x the training history, m
     .venv/bin/python benchmarks/bench_forecast_m.py --sets m3-monthly --contenders AutoETS,SeasonalNaive
     nice -n 19 .venv/bin/python benchmarks/bench_forecast_m.py --sets all --seeds 0,1,2
     .venv/bin/python benchmarks/bench_forecast_m.py --sets m3-yearly --split val --option lookbacks=2,3
-    .venv/bin/python benchmarks/bench_forecast_m.py --split val --option theta=0 --save-forecasts runs/val_rnn
+    .venv/bin/python benchmarks/bench_forecast_m.py --split val --option theta=0 --option damped=0 --save-forecasts runs/val_rnn
 
 (`--save-forecasts` keeps every run's forecasts, so combinations, e.g. with Theta at other
-weights, can be scored afterwards without training again.)
+weights or with the damped trend, can be scored afterwards without training again.)
 """
 
 from __future__ import annotations

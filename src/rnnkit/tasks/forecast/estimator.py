@@ -13,9 +13,10 @@ seeds; each quantile is the members' median (N-BEATS ensembles over lookbacks th
 way). Training runs a fixed number of optimizer steps that scales with the data:
 ``steps = clip(epochs · W / batch_size, min_steps, max_steps)``, W the number of distinct
 training windows (sum over series of max(0, n_s - horizon)). The point forecast combines
-the RNN ensemble's median with the classical Theta method (``theta.py``):
-``(1 - theta) · RNN + theta · Theta``, the band keeping the RNN's shape; ``theta=0`` gives
-the RNN alone (why and the figures: docs/forecaster.md).
+the RNN ensemble's median with two classical methods, Theta (``theta.py``) and damped-trend
+exponential smoothing (``damped.py``): ``(1 - theta - damped) · RNN + theta · Theta +
+damped · Damped``, the band keeping the RNN's shape; ``theta=0, damped=0`` gives the RNN
+alone (why and the figures: docs/forecaster.md).
 
 Series handling: a series shorter than a lookback is left-padded and masked; a series
 shorter than horizon + 1 gives no training window but is still forecast from what it has;
@@ -42,6 +43,7 @@ from rnnkit.data.panel import (
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.global_forecast import GlobalRNN, pinball_loss
 from rnnkit.tasks.forecast.covariates import Covariates
+from rnnkit.tasks.forecast.damped import damped_forecast
 from rnnkit.tasks.forecast.theta import theta_forecast
 from rnnkit.tasks.forecast.parallel import rank_slice, sync_gradients
 from rnnkit.training.atomic import atomic_write_bytes, write_json, writing
@@ -71,7 +73,8 @@ class ForecasterOptions:
     transform: str = "auto"  # auto | log | linear
     level_points: int | None = None  # points averaged for each window's level; None: season
     deseason: bool = False  # log scale and season > 1: divide out classical seasonal indices first
-    theta: float = 1 / 3  # weight of the Theta method's forecast in the combined median (0: RNN only)
+    theta: float = 0.2  # weight of the Theta method's forecast in the combined median
+    damped: float = 0.2  # weight of the damped-trend (damped Holt) forecast; theta = damped = 0: RNN only
     seed: int = 0
 
     @classmethod
@@ -93,6 +96,9 @@ class ForecasterOptions:
             raise ConfigError(f"Forecaster: ema (weight-average decay) must be in [0, 1), got {opts.ema!r}")
         if not 0 <= opts.theta < 1:
             raise ConfigError(f"Forecaster: theta (the Theta method's weight) must be in [0, 1), got {opts.theta!r}")
+        if not 0 <= opts.damped < 1 or opts.theta + opts.damped >= 1:
+            raise ConfigError(f"Forecaster: damped (the damped-trend weight) must be in [0, 1) and theta + damped "
+                              f"< 1 (the RNN keeps the rest), got damped={opts.damped!r}, theta={opts.theta!r}")
         if not opts.lookbacks or any(lb <= 0 for lb in opts.lookbacks):
             raise ConfigError(f"Forecaster: lookbacks must be positive multiples of the horizon, got {opts.lookbacks!r}")
         return opts
@@ -295,20 +301,25 @@ class Forecaster:
         return out
 
     def _combine(self, q: torch.Tensor, panel, mid: int) -> torch.Tensor:
-        """The RNN quantiles q (S, H, Q) moved so that their median becomes (1 - w) RNN + w Theta.
+        """The RNN quantiles q (S, H, Q) moved so that their median becomes
+        (1 - w - wd) RNN + w Theta + wd damped trend (w = theta, wd = damped).
 
         The band keeps the RNN's shape: on a log scale every quantile is multiplied by
-        combined / median, on a linear scale shifted by combined - median. The Theta partner
-        (``theta.py``) runs where its seasonal adjustment applies: a positive panel (log
-        scale) or no season; otherwise the forecast is the RNN's alone. A Forecaster fitted
-        with covariates forecasts with the RNN alone too: Theta sees only the target, and
-        mixing it in would dilute what the covariates tell the RNN.
+        combined / median, on a linear scale shifted by combined - median. The partners
+        (``theta.py``, ``damped.py``) run where their seasonal adjustment applies: a positive
+        panel (log scale) or no season; otherwise the forecast is the RNN's alone. A
+        Forecaster fitted with covariates forecasts with the RNN alone too: the partners see
+        only the target, and mixing them in would dilute what the covariates tell the RNN.
         """
-        w = self.options.theta
-        if w == 0 or self.cov_ is not None or not (self.log_ or self.season == 1):
+        w, wd = self.options.theta, self.options.damped
+        if w + wd == 0 or self.cov_ is not None or not (self.log_ or self.season == 1):
             return q
         med = q[:, :, mid]  # (S, H)
-        comb = (1 - w) * med + w * theta_forecast(panel, self.horizon, self.season, self.log_).double()  # (S, H)
+        comb = (1 - w - wd) * med  # (S, H)
+        if w:
+            comb = comb + w * theta_forecast(panel, self.horizon, self.season, self.log_).double()
+        if wd:
+            comb = comb + wd * damped_forecast(panel, self.horizon, self.season, self.log_).double()
         if self.log_:
             comb = comb.clamp(min=1e-12)
             return q * (comb / med.clamp(min=1e-12))[:, :, None]

@@ -1,4 +1,4 @@
-"""The classical Theta method for a whole panel at once: the RNN's combination partner.
+"""The classical Theta method for a whole panel at once: a combination partner of the RNN.
 
 The Theta method (Assimakopoulos & Nikolopoulos 2000), in the form of Hyndman & Billah
 (2003) that won M3, is simple exponential smoothing (SES) with a drift of half the
@@ -25,7 +25,7 @@ import torch
 
 from rnnkit.data.panel import Panel, future_factors, seasonal_indices
 
-__all__ = ["theta_forecast", "seasonal_test"]
+__all__ = ["theta_forecast", "seasonal_test", "seasonally_adjusted"]
 
 ALPHAS = torch.linspace(0.01, 0.99, 99, dtype=torch.float64)  # (A,)
 
@@ -43,6 +43,21 @@ def seasonal_test(panel: Panel, season: int) -> torch.Tensor:
     r = torch.stack([(d[:, k:] * d[:, :-k]).sum(1) / var for k in range(1, season + 1)], 1)  # (S, m)
     stat = torch.sqrt((1 + 2 * (r[:, :-1] ** 2).sum(1)) / n.clamp(min=1))
     return (r[:, -1].abs() / stat > 1.645) & (panel.lengths >= 2 * season)
+
+
+def seasonally_adjusted(panel: Panel, horizon: int, season: int, positive: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(S, T) values divided by their classical seasonal indices where the season is
+    significant (positive panels only; zero on padding), and the (S, H) factors that put
+    the season back on forecasts (ones where nothing was divided out)."""
+    S, T = panel.values.shape
+    y, mask = panel.values.double(), panel.mask
+    factors = torch.ones(S, horizon, dtype=torch.float64)
+    if positive and season > 1:
+        idx = seasonal_indices(panel, season, min_cycles=2).double()  # (S, m)
+        idx = idx * seasonal_test(panel, season)[:, None]
+        y = y / torch.exp(idx[:, torch.arange(T) % season]) * mask
+        factors = future_factors(panel, idx, horizon).double()  # (S, H)
+    return y, factors
 
 
 def _ses(y: torch.Tensor, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,14 +92,8 @@ def theta_forecast(panel: Panel, horizon: int, season: int, positive: bool) -> t
     validation set of bench_forecast_m.py, so only this one is kept.)
     """
     S, T = panel.values.shape
-    y, mask = panel.values.double(), panel.mask
-    factors = torch.ones(S, horizon, dtype=torch.float64)
-    if positive and season > 1:
-        idx = seasonal_indices(panel, season, min_cycles=2).double()  # (S, m)
-        idx = idx * seasonal_test(panel, season)[:, None]
-        y = y / torch.exp(idx[:, torch.arange(T) % season]) * mask
-        factors = future_factors(panel, idx, horizon)  # (S, H)
-    m = mask.double()
+    y, factors = seasonally_adjusted(panel, horizon, season, positive)
+    m = panel.mask.double()
     n = panel.lengths.double()
     # the OLS line c + b t of the adjusted series over its observed columns
     t = torch.arange(T, dtype=torch.float64)[None, :]
