@@ -160,3 +160,35 @@ def test_ensemble_or_deltas_classifier_trains_predicts_and_export_refuses(tmp_pa
     result = runner.invoke(app, ["classify", "evaluate", "--model", str(out), "--test", str(tmp_path / "test.ts")])
     assert result.exit_code == 0, result.output
     assert _error(["export", "--model", str(out), "--format", "torchscript", "--out", str(tmp_path / "m.pt")]) == refusal
+
+
+def test_a_classifier_fitted_in_python_serves_predict_and_evaluate(tmp_path):
+    from rnnkit.tasks.classify import Classifier
+
+    rng = np.random.default_rng(0)
+    series = [np.linspace(-1, 1, 12)[:, None] * (1 if i % 2 else -1) + 0.1 * rng.normal(size=(12, 1))
+              for i in range(16)]
+    labels = ["rise" if i % 2 else "fall" for i in range(16)]
+    Classifier(hidden_size=4, num_layers=1, min_steps=30, max_steps=30).fit(series, labels).save(tmp_path / "m")
+    write_ts(tmp_path / "test.ts", series[:6], labels[:6])
+    result = runner.invoke(app, ["classify", "predict", "--model", str(tmp_path / "m"), str(tmp_path / "test.ts")])
+    assert result.exit_code == 0, result.output
+    assert [line.split("\t")[1] for line in result.stdout.splitlines()] == labels[:6]
+    result = runner.invoke(app, ["classify", "evaluate", "--model", str(tmp_path / "m"), "--test",
+                                 str(tmp_path / "test.ts")])
+    assert result.exit_code == 0 and json.loads(result.stdout)["accuracy"] == 1.0, result.output
+    assert _error(["export", "--model", str(tmp_path / "m"), "--format", "torchscript", "--out",
+                   str(tmp_path / "m.pt")]).startswith(
+        "error: export: this classifier z-normalises each whole series before its network")
+
+
+def test_train_says_in_one_line_when_the_loss_stays_at_chance(tmp_path):
+    rng = np.random.default_rng(0)
+    same = rng.normal(size=(10, 2))  # every case the same series: nothing to learn
+    write_ts(tmp_path / "train.ts", [same] * 24, [str(k) for k in rng.integers(0, 3, 24)])
+    result = runner.invoke(app, ["classify", "train", "--train", str(tmp_path / "train.ts"),
+                                 "--out", str(tmp_path / "run"), *TINY])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if "chance level" in line]
+    assert len(lines) == 1 and lines[0].startswith("classify: warning: the training loss stayed at the chance level")
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["chance_level"] is True

@@ -107,6 +107,11 @@ def load_for_export(path: str | Path) -> ExportSpec:
     folder = _model_folder(Path(path))
     info = ckpt.read_model_config(folder)
     kind, build = _build(info, str(folder / ckpt.MODEL_JSON))
+    normalize = (info.get("input") or {}).get("normalize") or {} if kind == "classify" else {}
+    if isinstance(normalize, dict) and normalize.get("mode") == "series":
+        raise ExportError("export: this classifier z-normalises each whole series before its network "
+                          "(normalize = 'series'), which a step-by-step exported graph cannot do; "
+                          "train with normalize = 'channel' (data.normalize) to export")
     model, _ = ckpt.load_model(folder, build)
     for name, t in model.state_dict().items():
         if t.is_floating_point() and not bool(torch.isfinite(t).all()):

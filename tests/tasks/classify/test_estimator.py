@@ -73,3 +73,23 @@ def test_lists_of_series_of_any_length_multivariate():
     univariate = [x[0, : 8 + i % 12] for i, x in enumerate(ramps(32)[0])]  # 1-D arrays
     clf1 = Classifier(**{**TINY, "min_steps": 3, "max_steps": 3}).fit(univariate, y)
     assert clf1.n_features_in_ == 1 and clf1.normalizer_.mode == "series"
+
+
+def test_a_run_folder_written_before_the_estimator_loads_as_one(tmp_path):
+    """model.json of earlier runs: no "network", "estimator" or "input.normalize"; the
+    network standardises its inputs itself, so the estimator adds nothing."""
+    import torch
+
+    from rnnkit.tasks.classify.pipeline import load_classifier
+    from tests.export import helpers as h
+
+    run = h.classifier_dir(tmp_path / "run")
+    clf = Classifier.load(run)
+    assert list(clf.classes_) == ["a", "b", "c", "d"] and clf.n_features_in_ == 3
+    assert clf.normalizer_.mode == "none"
+    series = [np.random.default_rng(i).normal(size=(5 + i, 3)) for i in range(4)]
+    network, _ = load_classifier(run)
+    with torch.no_grad():
+        direct = [torch.softmax(network(torch.tensor(s[None], dtype=torch.float32), torch.tensor([len(s)])), -1)
+                  for s in series]
+    np.testing.assert_allclose(clf.predict_proba(series), torch.cat(direct).numpy(), atol=1e-6)

@@ -25,10 +25,12 @@ Normalisation (``normalize``), applied to every series before the network sees i
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
+from sklearn.exceptions import DataConversionWarning
 
 from rnnkit.errors import ConfigError, DataError
 
@@ -43,6 +45,13 @@ def _series(x: Any, i: int, what: str) -> np.ndarray:
         a = np.asarray(x)
     except (ValueError, TypeError) as err:
         raise DataError(f"{what}[{i}] is not an array of numbers: {str(err).splitlines()[0]}") from None
+    if a.dtype == object:  # numbers held as Python objects
+        try:
+            a = a.astype(np.float64)
+        except (ValueError, TypeError):
+            raise DataError(f"{what}[{i}] must hold numbers, got objects that are not") from None
+    if np.iscomplexobj(a):
+        raise DataError(f"Complex data not supported: {what}[{i}] holds complex numbers")
     if a.ndim == 1:
         a = a[:, None]  # (T,) -> (T, 1)
     if a.ndim != 2:
@@ -57,6 +66,16 @@ def as_sequences(X: Any, n_channels: int | None = None, what: str = "X") -> list
 
     ``n_channels``: the channel count every series must have (the fitted model's).
     """
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise DataError(f"{what} is a sparse matrix; sparse input is not supported: give a dense 3-D array "
+                        f"or a list of series")
+    if not isinstance(X, (list, tuple, np.ndarray)) and hasattr(X, "__array__"):
+        X = np.asarray(X)  # array-likes (pandas, xarray, ...)
+    if isinstance(X, np.ndarray) and X.dtype == object and X.ndim >= 2:  # numbers held as objects
+        try:
+            X = X.astype(np.float64)
+        except (ValueError, TypeError):
+            raise DataError(f"{what} must hold numbers, got a {X.ndim}-D array of other objects") from None
     if isinstance(X, np.ndarray) and X.dtype != object:
         if X.ndim == 2:
             raise DataError(
@@ -64,7 +83,7 @@ def as_sequences(X: Any, n_channels: int | None = None, what: str = "X") -> list
                 f"e.g. X[:, None, :] for univariate series, or a list of (length, channels) arrays")
         if X.ndim != 3:
             raise DataError(f"{what} must be a 3-D array (n_series, n_channels, length) "
-                            f"or a list of series, got shape {X.shape}")
+                            f"or a list of series, got shape {X.shape}; Reshape your data")
         seqs = [_series(np.swapaxes(x, 0, 1), i, what) for i, x in enumerate(X)]  # (C, T) -> (T, C)
     elif isinstance(X, (list, tuple, np.ndarray)):
         seqs = [_series(x, i, what) for i, x in enumerate(X)]
@@ -91,28 +110,41 @@ def as_sequences(X: Any, n_channels: int | None = None, what: str = "X") -> list
 
 def as_labels(y: Any, n: int, what: str = "y") -> np.ndarray:
     """``y`` as a 1-D array of n labels (any hashable type), or a one-line DataError."""
+    if y is None:
+        raise DataError(f"Classifier requires y to be passed, but the target {what} is None")
     try:
         labels = np.asarray(y)
     except (ValueError, TypeError) as err:
         raise DataError(f"{what} is not a sequence of labels: {str(err).splitlines()[0]}") from None
-    if labels.ndim == 2 and labels.shape[1] == 1:
+    if labels.ndim == 2 and labels.shape[1] == 1:  # a column: taken as 1-D, as scikit-learn does
+        warnings.warn(f"A column-vector {what} was passed when a 1d array was expected; read as 1-D", DataConversionWarning,
+                      stacklevel=3)
         labels = labels[:, 0]
     if labels.ndim != 1:
-        raise DataError(f"{what} must be 1-D (one label per series), got shape {labels.shape}")
+        raise DataError(f"{what} should be a 1d array (one label per series), got shape {labels.shape}")
     if len(labels) != n:
         raise DataError(f"X holds {n} series but {what} holds {len(labels)} labels; give one label per series")
     if labels.dtype.kind == "f" and np.isnan(labels).any():
         raise DataError(f"{what}[{int(np.flatnonzero(np.isnan(labels))[0])}] is NaN; every series needs a label")
+    if labels.dtype.kind == "f" and not np.all(labels == np.round(labels)):
+        raise DataError(f"Unknown label type: {what} holds continuous values (e.g. {labels[labels != np.round(labels)][0]!r}); "
+                        f"a classifier needs class labels")
     return labels
 
 
 @dataclass
 class Normalizer:
-    """A fitted normalisation (``mode`` resolved from "auto"; ``mean``/``std`` for "channel")."""
+    """A fitted normalisation (``mode`` resolved from "auto"; ``mean``/``std`` for "channel").
+
+    ``in_network``: the network applies the "channel" statistics itself (its input_mean /
+    input_std buffers, so that an exported network holds them too); calling the normalizer
+    then leaves the series as they are.
+    """
 
     mode: str
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
+    in_network: bool = False
 
     @classmethod
     def fit(cls, mode: str, seqs: Sequence[np.ndarray]) -> "Normalizer":
@@ -133,17 +165,17 @@ class Normalizer:
                 s64 = s.astype(np.float64)
                 out.append(((s64 - s64.mean(axis=0)) / np.maximum(s64.std(axis=0), _EPS)).astype(np.float32))
             return out
-        if self.mode == "channel":
+        if self.mode == "channel" and not self.in_network:
             mean = np.asarray(self.mean, dtype=np.float64)
             std = np.asarray(self.std, dtype=np.float64)
             return [((s - mean) / std).astype(np.float32) for s in seqs]
         return [np.asarray(s, dtype=np.float32) for s in seqs]
 
     def to_dict(self) -> dict:
-        return {"mode": self.mode, "mean": self.mean, "std": self.std}
+        return {"mode": self.mode, "mean": self.mean, "std": self.std, "in_network": self.in_network}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Normalizer":
         if d.get("mode") not in ("series", "channel", "none"):
             raise ConfigError(f"normalize mode {d.get('mode')!r} is not series, channel or none")
-        return cls(d["mode"], list(d.get("mean") or []), list(d.get("std") or []))
+        return cls(d["mode"], list(d.get("mean") or []), list(d.get("std") or []), bool(d.get("in_network")))

@@ -47,7 +47,10 @@ class ClassifyDataConfig:
     split_seed: int = 0
     class_weights: Literal["none", "balanced"] = "none"
     augment: bool = False         # audio: speed, shift, noise (data.audio.augment); .ts: jitter
-    jitter: float = 0.05          # .ts augmentation: noise std as a fraction of each feature's std
+    jitter: float = 0.05          # .ts augmentation: noise std in units of the normalised features
+    # auto: per-series z-normalisation for univariate series, per-channel standardisation
+    # (training-set statistics) otherwise; see rnnkit.tasks.classify.arrays
+    normalize: Literal["auto", "series", "channel", "none"] = "auto"
 
 
 def _train_defaults() -> TrainConfig:

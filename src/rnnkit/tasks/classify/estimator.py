@@ -33,6 +33,7 @@ network's own option; the prediction is the mean of their probabilities).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -47,8 +48,8 @@ from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.networks import network_options
 from rnnkit.models.registry import build_model, tagged
 from rnnkit.tasks.classify.arrays import Normalizer, as_labels, as_sequences
-from rnnkit.tasks.classify.fitting import (EpochRng, WeightAverage, chance_loss, check_chance_level,
-                                           step_budget, stratified_split)
+from rnnkit.tasks.classify.fitting import (BestOnAccuracy, EpochRng, WeightAverage, chance_loss,
+                                           check_chance_level, step_budget, stratified_split)
 from rnnkit.training.checkpoint import load_model, save_model
 from rnnkit.training.config import TrainConfig
 from rnnkit.training.device import torch_threads
@@ -71,8 +72,10 @@ class Classifier(ClassifierMixin, BaseEstimator):
     Input: ``normalize`` is "auto", "series", "channel" or "none" (:mod:`.arrays`).
     Budget: ``epochs`` (passes over the training part), ``min_steps``, ``max_steps``;
     ``batch_size``, ``lr``, ``weight_decay``, ``grad_clip``.
-    Validation: ``validation_fraction`` (stratified; 0: none), ``patience`` (optimizer steps
-    without a better validation loss before stopping; None: never stop early).
+    Validation: ``validation_fraction`` (stratified; 0: none), ``early_stopping`` ("loss":
+    the best epoch has the lowest validation loss; "accuracy": the highest validation
+    accuracy, ties to the lower loss), ``patience`` (optimizer steps without a better
+    epoch before stopping; None: never stop early).
     Other: ``class_weight`` (None or "balanced"), ``jitter`` (Gaussian noise added to the
     normalised training series, in units of each channel's std; 0: none), ``average_start``
     (fraction of the epochs before weight averaging starts), ``random_state`` (int),
@@ -85,7 +88,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
                  weight_average: str = "none", average_decay: float = 0.99, average_start: float = 0.75,
                  normalize: str = "auto", epochs: float = 50.0, min_steps: int = 200, max_steps: int = 2000,
                  batch_size: int = 32, lr: float = 1e-2, weight_decay: float = 0.0, grad_clip: float = 1.0,
-                 validation_fraction: float = 0.2, patience: Optional[int] = 300,
+                 validation_fraction: float = 0.2, patience: Optional[int] = 300, early_stopping: str = "loss",
                  class_weight: Optional[str] = None, jitter: float = 0.0, random_state: Optional[int] = 0,
                  device: str = "auto", threads: Optional[int] = 1, verbose: bool = False) -> None:
         self.model = model
@@ -112,6 +115,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         self.grad_clip = grad_clip
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.early_stopping = early_stopping
         self.class_weight = class_weight
         self.jitter = jitter
         self.random_state = random_state
@@ -139,8 +143,9 @@ class Classifier(ClassifierMixin, BaseEstimator):
         return int(self.random_state)
 
     def _check_args(self) -> None:
-        if self.class_weight not in (None, "balanced"):
-            raise ConfigError(f"class_weight must be None or 'balanced', got {self.class_weight!r}")
+        if not (self.class_weight is None or self.class_weight == "balanced" or isinstance(self.class_weight, dict)):
+            raise ConfigError(f"class_weight must be None, 'balanced' or a dict label -> weight, "
+                              f"got {self.class_weight!r}")
         if not 0.0 <= self.validation_fraction < 1.0:
             raise ConfigError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
         if not 0.0 <= self.average_start < 1.0:
@@ -154,6 +159,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
             raise ConfigError(f"min_steps ({self.min_steps}) must be <= max_steps ({self.max_steps})")
         if not self.epochs > 0:
             raise ConfigError(f"epochs must be > 0, got {self.epochs!r}")
+        if self.early_stopping not in ("loss", "accuracy"):
+            raise ConfigError(f"early_stopping must be 'loss' or 'accuracy', got {self.early_stopping!r}")
         if self.patience is not None and int(self.patience) < 1:
             raise ConfigError(f"patience must be >= 1 or None, got {self.patience!r}")
 
@@ -181,7 +188,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         labels = as_labels(y, len(seqs))
         present = np.unique(labels)
         if len(present) < 2:
-            raise DataError(f"y holds one class only ({present[0]!r}); a classifier needs at least 2 classes")
+            raise DataError(f"y holds one class only ({present.tolist()[0]!r}); a classifier needs at least 2 classes")
         classes_ = present if classes is None else np.asarray(classes)
         index = {label: k for k, label in enumerate(classes_.tolist())}
 
@@ -202,15 +209,23 @@ class Classifier(ClassifierMixin, BaseEstimator):
             train_idx, val_idx = stratified_split(targets, self.validation_fraction, seed)
             val_seqs, val_targets = [seqs[i] for i in val_idx], targets[val_idx]
         train_seqs, train_targets = [seqs[i] for i in train_idx], targets[train_idx]
+        if features is not None and validation is None:  # dataset index -> index into X
+            raw_features = features
+            features = lambda i, rng: raw_features(int(train_idx[i]), rng)  # noqa: E731
 
         normalizer = Normalizer.fit(self.normalize, train_seqs)
+        offered = {name: getattr(self, name) for name in _NETWORK_ARGS}
+        if normalizer.mode == "channel" and network_options(self.model, {"input_mean": 0, "input_std": 0}):
+            offered.update(input_mean=normalizer.mean, input_std=normalizer.std)  # applied by the network
+            normalizer.in_network = True
         train_norm, val_norm = normalizer(train_seqs), normalizer(val_seqs) if len(val_seqs) else []
         n_classes = len(classes_)
         balanced = self.class_weight == "balanced"
-        offered = {name: getattr(self, name) for name in _NETWORK_ARGS}
         if balanced:
             counts = np.bincount(train_targets, minlength=n_classes)
             offered["class_weights"] = [len(train_targets) / (n_classes * c) if c else 1.0 for c in counts]
+        elif isinstance(self.class_weight, dict):  # label -> weight; classes not named weigh 1
+            offered["class_weights"] = [float(self.class_weight.get(label, 1.0)) for label in classes_.tolist()]
         options = {"input_size": int(seqs[0].shape[1]), "num_classes": n_classes,
                    **network_options(self.model, offered)}
         info = {"network": self.model, "model": options, "labels": classes_.tolist(),
@@ -243,15 +258,17 @@ class Classifier(ClassifierMixin, BaseEstimator):
     def _train(self, network, info, cfg, train_norm, train_targets, val_norm, val_targets, normalizer,
                features, run_dir, resume, run_config):
         noise = EpochRng(cfg.seed)
-        transform = None
         scale = np.float32(self.jitter)
-        if features is not None or self.jitter > 0:
-            def transform(i: int) -> np.ndarray:
-                x = normalizer([features(i, noise.rng)])[0] if features is not None else train_norm[i]
-                if scale > 0:
-                    x = x + scale * noise.rng.standard_normal(x.shape, dtype=np.float32)
-                return x
-        train_ds = SequenceDataset(train_norm, train_targets.tolist(), transform=transform)
+
+        def fresh(i: int) -> np.ndarray:
+            """Training series i as augmented this epoch: new raw features, then jitter."""
+            x = normalizer([features(i, noise.rng)])[0] if features is not None else train_norm[i]  # (T, C)
+            if scale > 0:
+                x = x + scale * noise.rng.standard_normal(x.shape, dtype=np.float32)
+            return x
+
+        augmenting = features is not None or self.jitter > 0
+        train_ds = SequenceDataset(train_norm, train_targets.tolist(), transform=fresh if augmenting else None)
         loader = torch.utils.data.DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True,
                                              collate_fn=collate_packed,
                                              generator=torch.Generator().manual_seed(cfg.seed))
@@ -263,11 +280,19 @@ class Classifier(ClassifierMixin, BaseEstimator):
         averaging = getattr(network, "weight_average", "none") != "none"
         if averaging:
             callbacks.append(WeightAverage(network, int(self.average_start * cfg.epochs)))
+        on_accuracy = None
+        if self.early_stopping == "accuracy" and val_loader is not None:  # the callback stops, not the trainer
+            on_accuracy = BestOnAccuracy(network, val_loader, cfg.patience)
+            callbacks.append(on_accuracy)
+            cfg = dataclasses.replace(cfg, patience=None)
         trainer = Trainer(network, cfg, run_dir=run_dir, model_config=info, callbacks=callbacks,
                           run_config=run_config)
         result = trainer.fit(loader, val_loader, resume=resume)
         if averaging:  # the average at the end of training replaces the best epoch
             network.use_average()
+        elif on_accuracy is not None:
+            on_accuracy.restore()
+            result.best_epoch = on_accuracy.best_epoch
         else:
             trainer.load_best()
         return result, trainer.step
@@ -288,6 +313,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each series, as ``classes_`` holds it."""
+        check_is_fitted(self, "network_")
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
     # ------------------------------------------------------------- save/load
@@ -305,16 +331,17 @@ class Classifier(ClassifierMixin, BaseEstimator):
         if not (folder / "model.json").is_file():
             raise CheckpointError(f"{path}: no saved classifier here (expected {folder / 'model.json'})")
         network, info = load_model(folder, lambda c: build_model(c, str(folder / "model.json")))
-        if "labels" not in info or not isinstance(info.get("input"), dict):
-            raise CheckpointError(f"{folder / 'model.json'}: not a classifier's (no 'labels' or 'input')")
+        if "labels" not in info or not isinstance(info.get("input", {}), dict):
+            raise CheckpointError(f"{folder / 'model.json'}: not a classifier's (no 'labels', or 'input' not a table)")
+        inputs = info.get("input") or {}  # written by rnnkit classify train since it exists
         params = cls().get_params()
         saved = info.get("estimator") or {}
         est = cls(**{k: v for k, v in saved.items() if k in params})
         try:
             dtype = np.dtype(info["labels_dtype"]) if info.get("labels_dtype") else None
             est.classes_ = np.asarray(info["labels"], dtype=dtype)
-            est.normalizer_ = Normalizer.from_dict(info["input"].get("normalize") or {"mode": "none"})
-            est.n_features_in_ = int(info["input"]["n_features"])
+            est.normalizer_ = Normalizer.from_dict(inputs.get("normalize") or {"mode": "none"})
+            est.n_features_in_ = int(inputs.get("n_features", info["model"]["input_size"]))
         except (TypeError, ValueError, KeyError) as err:
             raise CheckpointError(f"{folder / 'model.json'}: {str(err).splitlines()[0]}") from None
         est.network_ = network.eval()

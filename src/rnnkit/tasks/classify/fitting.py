@@ -7,6 +7,12 @@ Budget: the number of optimizer steps scales with the data,
 
 so a set of 30 series still gets ``min_steps`` updates and a large one is capped.
 
+Early stopping on validation accuracy (:class:`BestOnAccuracy`, a trainer callback): after
+every epoch the validation accuracy is measured; the best epoch is the most accurate one,
+ties going to the lower validation loss; its weights are kept in memory and training
+stops after ``patience`` epochs without a better one. (On validation loss the trainer
+does this itself.)
+
 Chance level: a model that learned nothing predicts the class frequencies p_k of the
 training labels, and its cross-entropy is their entropy H = -sum_k p_k ln p_k (ln K for
 balanced classes, and ln K too under ``class_weight="balanced"``). When the training loss
@@ -18,8 +24,9 @@ import math
 import warnings
 
 import numpy as np
+import torch
 
-__all__ = ["EpochRng", "WeightAverage", "ChanceLevelWarning", "step_budget", "stratified_split", "chance_loss", "check_chance_level",
+__all__ = ["EpochRng", "WeightAverage", "BestOnAccuracy", "ChanceLevelWarning", "step_budget", "stratified_split", "chance_loss", "check_chance_level",
            "CHANCE_RATIO"]
 
 CHANCE_RATIO = 0.95
@@ -104,3 +111,41 @@ class WeightAverage:
     def on_batch_end(self, trainer, step: int, loss: float) -> None:
         if self.epoch > self.after:
             self.model.update_average()
+
+
+class BestOnAccuracy:
+    """Keeps the weights of the epoch with the best validation accuracy (ties: lower
+    validation loss) and stops after ``patience`` epochs without one (a callback)."""
+
+    def __init__(self, model, val_loader, patience: int | None) -> None:
+        self.model, self.val_loader, self.patience = model, val_loader, patience
+        self.best: tuple[float, float] = (-1.0, math.inf)  # (accuracy, loss)
+        self.best_epoch, self.bad, self.state = 0, 0, None
+
+    @torch.no_grad()
+    def accuracy(self, device) -> float:
+        was_training = self.model.training
+        self.model.eval()
+        right = total = 0
+        for batch in self.val_loader:
+            logits = self.model(batch["x"].to(device))  # (B, K)
+            right += int((logits.argmax(dim=-1).cpu() == batch["y"]).sum())
+            total += len(batch["y"])
+        self.model.train(was_training)
+        return right / max(total, 1)
+
+    def on_epoch_end(self, trainer, epoch: int, row: dict) -> None:
+        acc = self.accuracy(trainer.device)
+        row["val_accuracy"] = acc
+        loss = row["val_loss"] if row.get("val_loss") is not None else math.inf
+        if acc > self.best[0] or (acc == self.best[0] and loss < self.best[1]):
+            self.best, self.best_epoch, self.bad = (acc, loss), epoch, 0
+            self.state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        else:
+            self.bad += 1
+            if self.patience is not None and self.bad >= self.patience:
+                trainer.request_stop("early_stopping")
+
+    def restore(self) -> None:
+        if self.state is not None:
+            self.model.load_state_dict(self.state)

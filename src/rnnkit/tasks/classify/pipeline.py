@@ -22,6 +22,11 @@ weights into an average kept as buffers, so the checkpoints hold it and a resume
 ends bit-identical; the model saved in ``model/`` (and so evaluate/predict) gets the
 averaged weights, taken at the end of training rather than from the best checkpoint.
 
+Each function is a thin layer over :class:`rnnkit.tasks.classify.Classifier`: training
+reads the files, splits them, and calls the estimator's fit with the run folder (the
+trainer's checkpoints), the validation set and the ``[train]`` table; ``model/`` is the
+estimator's ``save``; evaluate and predict ``Classifier.load`` it.
+
 Run folder ``out``: the trainer's files (``config.json``, ``metrics.csv``, ``loss.png``,
 ``checkpoints/``), ``model/`` (``model.safetensors`` + ``model.json``: constructor
 arguments, labels and the input front end), ``metrics.json``, ``confusion.png`` and
@@ -30,81 +35,72 @@ arguments, labels and the input front end), ``metrics.json``, ``confusion.png`` 
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
-import torch
 
 from rnnkit.data.audio import AudioConfig, augment, features_from_signal
 from rnnkit.data.classify_inputs import LabelledSequences, load_labelled, load_unlabelled, natural_key
-from rnnkit.data.sequences import SequenceDataset, collate_packed
 from rnnkit.data.splits import group_disjoint_split
 from rnnkit.errors import CheckpointError, ConfigError, DataError
-from rnnkit.models.classifier import SequenceClassifier
-from rnnkit.models.registry import build_model, tagged
-from rnnkit.training.checkpoint import load_model, save_model
 from rnnkit.tasks.classify.config import (ClassifyConfig, ClassifyDataConfig,
                                           ClassifyModelConfig, default_config)
+from rnnkit.tasks.classify.estimator import Classifier
+from rnnkit.tasks.classify.fitting import ChanceLevelWarning
 from rnnkit.tasks.classify.metrics import classification_metrics, plot_confusion
 from rnnkit.training.config import save_json, to_dict
 from rnnkit.training.device import torch_threads
 from rnnkit.training.distributed import leave_unless_main
-from rnnkit.training.trainer import Trainer
 
 __all__ = [
     "ClassifyModelConfig", "ClassifyDataConfig", "ClassifyConfig", "default_config",
-    "build_classifier", "train_classifier", "load_classifier", "predict_classifier",
-    "evaluate_classifier", "predict_proba",
+    "classifier_from_config", "train_classifier", "load_classifier", "predict_classifier",
+    "evaluate_classifier",
 ]
 
 
 # ------------------------------------------------------------------ model I/O
-def build_classifier(model_json: dict) -> SequenceClassifier:
-    """Rebuild a classifier from the ``model.json`` that :func:`train_classifier` writes."""
-    if "model" not in model_json or "labels" not in model_json:
-        raise CheckpointError("model.json is not a classifier's: it lacks 'model' or 'labels'")
-    return build_model(model_json)
-
-
-def load_classifier(model_dir: str | Path) -> tuple[SequenceClassifier, dict]:
-    """A run folder (holding ``model/``) or a model folder -> (model in eval mode, model.json)."""
+def _load(model_dir: str | Path) -> Classifier:
     model_dir = Path(model_dir)
     folder = model_dir / "model" if (model_dir / "model" / "model.json").is_file() else model_dir
     if not (folder / "model.json").is_file():
         raise CheckpointError(f"{model_dir}: no classifier here (expected {model_dir / 'model' / 'model.json'})")
-    model, info = load_model(folder, build_classifier)
-    return model.eval(), info
+    return Classifier.load(folder)
 
 
-def predict_proba(model: SequenceClassifier, features: Sequence[np.ndarray], batch_size: int = 64) -> np.ndarray:
-    """Class probabilities (N, C) for N sequences (T_i, F), in input order."""
-    model.eval()
-    dtype = next(model.parameters()).dtype
-    device = next(model.parameters()).device
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(features), batch_size):
-            chunk = [(f.astype(np.float64) if dtype == torch.float64 else f, 0) for f in features[start:start + batch_size]]
-            batch = collate_packed(chunk)
-            out.append(model.predict_proba(batch["x"].to(device)).cpu().numpy())  # (b, C)
-    return np.concatenate(out, axis=0)
+def load_classifier(model_dir: str | Path):
+    """A run folder (holding ``model/``) or a model folder -> (network in eval mode, model.json)."""
+    clf = _load(model_dir)
+    return clf.network_, clf.info_
+
+
+def classifier_from_config(cfg: ClassifyConfig, kind: str = "ts") -> Classifier:
+    """The :class:`Classifier` a config describes (``[model]``, ``[data]``, ``[train]``)."""
+    margs, dcfg, tcfg = to_dict(cfg.model), cfg.data, cfg.train
+    if not 0.0 <= cfg.model.average_start < 1.0:  # named as the config key (the estimator says average_start)
+        raise ConfigError(f"model.average_start must be in [0, 1), got {cfg.model.average_start}")
+    return Classifier(
+        **margs, normalize=dcfg.normalize, batch_size=tcfg.batch_size, lr=tcfg.lr,
+        weight_decay=tcfg.weight_decay, grad_clip=tcfg.grad_clip or 0.0, patience=tcfg.patience,
+        class_weight="balanced" if dcfg.class_weights == "balanced" else None,
+        jitter=dcfg.jitter if dcfg.augment and kind != "wav" else 0.0,
+        random_state=tcfg.seed, device=tcfg.device, threads=tcfg.threads, verbose=tcfg.progress,
+    )
 
 
 # ------------------------------------------------------------------- helpers
-def _encode(data: LabelledSequences, labels: list[str]) -> list[int]:
-    index = {label: i for i, label in enumerate(labels)}
-    targets = []
+def _check_labels(data: LabelledSequences, labels: list[str]) -> None:
+    known = set(labels)
     for name, label in zip(data.names, data.labels or []):
-        if label not in index:
+        if label not in known:
             shown = ", ".join(labels[:12]) + (", ..." if len(labels) > 12 else "")
             raise DataError(f"{name}: label {label!r} is not one of the {len(labels)} training labels ({shown})")
-        targets.append(index[label])
-    return targets
 
 
 def _check_compatible(data: LabelledSequences, kind: str, n_features: int, what: str) -> None:
-    if data.kind != kind:
+    if data.kind != kind and not (kind == "array" and data.kind == "ts"):  # arrays: series as .ts holds them
         raise DataError(f"{what} holds {data.kind} inputs but the model was trained on {kind} inputs")
     if data.n_features != n_features:
         raise DataError(f"{what} has {data.n_features} features per step but the model expects {n_features}")
@@ -113,11 +109,6 @@ def _check_compatible(data: LabelledSequences, kind: str, n_features: int, what:
 def _split_report(data: LabelledSequences, idx: list[int]) -> dict:
     groups = sorted({data.groups[i] for i in idx}, key=natural_key)
     return {"n": len(idx), "n_groups": len(groups), "groups": groups if len(groups) <= 200 else groups[:200]}
-
-
-def _balanced_weights(targets: list[int], n_classes: int) -> list[float]:
-    counts = np.bincount(targets, minlength=n_classes)
-    return [len(targets) / (n_classes * c) if c else 1.0 for c in counts]
 
 
 # --------------------------------------------------------------------- train
@@ -137,38 +128,6 @@ def train_classifier(train_path: str | Path, out: str | Path, test_path: str | P
         return _train(train_path, out, test_path, cfg, log, resume)
 
 
-class _EpochRng:
-    """A NumPy generator re-seeded from (seed, epoch) when each epoch starts (a callback).
-
-    Augmentation draws from ``.rng``; what epoch e draws depends on nothing before it,
-    so a resumed run draws exactly what an uninterrupted one would.
-    """
-
-    def __init__(self, seed: int) -> None:
-        self.seed = seed
-        self.rng = np.random.default_rng([seed, 0])
-
-    def on_epoch_start(self, trainer, epoch: int) -> None:
-        self.rng = np.random.default_rng([self.seed, epoch])
-
-
-class _WeightAverage:
-    """Calls ``model.update_average()`` after every optimizer step of epoch > ``after`` (a callback).
-
-    It runs before the epoch's checkpoint is written, so the checkpoint holds the average.
-    """
-
-    def __init__(self, model: SequenceClassifier, after: int) -> None:
-        self.model, self.after, self.epoch = model, after, 0
-
-    def on_epoch_start(self, trainer, epoch: int) -> None:
-        self.epoch = epoch
-
-    def on_batch_end(self, trainer, step: int, loss: float) -> None:
-        if self.epoch > self.after:
-            self.model.update_average()
-
-
 def _split(data: LabelledSequences, train_path, test_path, cfg: ClassifyConfig):
     """(test set, train indices, validation indices): the --test file or held-out groups."""
     dcfg = cfg.data
@@ -186,100 +145,70 @@ def _split(data: LabelledSequences, train_path, test_path, cfg: ClassifyConfig):
     return test, list(pool), []
 
 
-def _model_json(cfg: ClassifyConfig, data: LabelledSequences, labels: list[str], y_train: list[int],
-                frames: np.ndarray) -> tuple[dict, float]:
-    """The tagged model.json of the classifier to train, and the weight-average start."""
-    margs = to_dict(cfg.model)
-    average_start = margs.pop("average_start")  # the callback's, not the model's
-    if not 0.0 <= average_start < 1.0:
-        raise ConfigError(f"model.average_start must be in [0, 1), got {average_start}")
-    balanced = cfg.data.class_weights == "balanced"
-    model_args = dict(
-        input_size=data.n_features, num_classes=len(labels), **margs,
-        class_weights=_balanced_weights(y_train, len(labels)) if balanced else None,
-        input_mean=frames.mean(axis=0).tolist(), input_std=frames.std(axis=0).tolist(),
-    )
-    return tagged("classify", {
-        "model": model_args, "labels": labels,
-        "input": {"kind": data.kind, "n_features": data.n_features,
-                  "audio": cfg.audio.to_dict() if data.kind == "wav" else None},
-    }), average_start
-
-
-def _loaders(cfg: ClassifyConfig, data, train_set, y_train, val_set, y_val, frames, noise: "_EpochRng"):
-    """The training loader (augmented when asked, drawing from ``noise``) and the validation one."""
-    dcfg, audio = cfg.data, cfg.audio
-    transform = None
-    if dcfg.augment and data.kind == "wav":
-        signals = train_set.signals
-        transform = lambda i: features_from_signal(augment(signals[i], audio.sample_rate, noise.rng), audio)  # noqa: E731
-    elif dcfg.augment:  # .ts: Gaussian jitter, data.jitter standard deviations of each feature
-        scale = (dcfg.jitter * frames.std(axis=0)).astype(np.float32)  # (F,)
-        feats = train_set.features
-        transform = lambda i: feats[i] + scale * noise.rng.standard_normal(feats[i].shape, dtype=np.float32)  # noqa: E731
-    train_ds = SequenceDataset(train_set.features, y_train, train_set.names, transform=transform)
-    loader = torch.utils.data.DataLoader(
-        train_ds, batch_size=cfg.train.batch_size, shuffle=True, collate_fn=collate_packed,
-        generator=torch.Generator().manual_seed(cfg.train.seed),
-    )
-    if not len(val_set.names):
-        return loader, None
-    val_ds = SequenceDataset(val_set.features, y_val, val_set.names)
-    return loader, torch.utils.data.DataLoader(val_ds, batch_size=cfg.train.batch_size, collate_fn=collate_packed)
+def _fit_logging_warnings(clf: Classifier, log: Callable[[str], None], **fit_args) -> list[str]:
+    """``clf._fit(**fit_args)``; the chance-level warning comes back as text (for ``log``)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ChanceLevelWarning)
+        clf._fit(**fit_args)
+    lines = []
+    for w in caught:
+        if issubclass(w.category, ChanceLevelWarning):
+            lines.append(f"classify: warning: {w.message}")
+        else:  # anything else goes on as it came
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return lines
 
 
 def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log, resume: bool = False) -> dict:
-    dcfg = cfg.data
-    data = load_labelled(train_path, cfg.audio, dcfg.label_pattern, dcfg.group_pattern, keep_signals=dcfg.augment)
+    dcfg, audio = cfg.data, cfg.audio
+    data = load_labelled(train_path, audio, dcfg.label_pattern, dcfg.group_pattern, keep_signals=dcfg.augment)
     labels = list(data.declared_labels) if data.declared_labels else sorted(set(data.labels), key=natural_key)
     if len(set(data.labels)) < 2:
         raise DataError(f"{train_path}: training needs at least 2 classes, found {sorted(set(data.labels))}")
     test, train_idx, val_idx = _split(data, train_path, test_path, cfg)
     train_set, val_set = data.subset(train_idx), data.subset(val_idx)
-    y_train, y_val, y_test = _encode(train_set, labels), _encode(val_set, labels), _encode(test, labels)
+    for part in (train_set, val_set, test):
+        _check_labels(part, labels)
 
-    frames = np.concatenate(train_set.features, axis=0)  # (sum T, F)
-    model_json, average_start = _model_json(cfg, data, labels, y_train, frames)
-    torch.manual_seed(cfg.train.seed)
-    model = build_classifier(model_json)
-    noise = _EpochRng(cfg.train.seed)
-    loader, val_loader = _loaders(cfg, data, train_set, y_train, val_set, y_val, frames, noise)
-
+    features = None
+    if dcfg.augment and data.kind == "wav":  # fresh random speed, shift and noise every epoch
+        signals = train_set.signals
+        features = lambda i, rng: features_from_signal(augment(signals[i], audio.sample_rate, rng), audio)  # noqa: E731
     log(f"classify: {len(train_idx)} train / {len(val_idx)} validation / {len(test.names)} test "
         f"sequences, {len(labels)} classes, {data.n_features} features per step")
-    callbacks: list = [noise]
-    if cfg.model.weight_average != "none":
-        callbacks.append(_WeightAverage(model, int(average_start * cfg.train.epochs)))
-    trainer = Trainer(model, cfg.train, run_dir=out, model_config=model_json, callbacks=callbacks,
-                      run_config={**to_dict(cfg), "train_path": str(train_path),
-                                  "test_path": None if test_path is None else str(test_path)})
-    result = trainer.fit(loader, val_loader, resume=resume)
+    clf = classifier_from_config(cfg, data.kind)
+    warned = _fit_logging_warnings(
+        clf, log, X=train_set.features, y=train_set.labels, validation=(val_set.features, val_set.labels),
+        classes=np.asarray(labels), train_config=cfg.train, run_dir=out, resume=resume, features=features,
+        input_info={"kind": data.kind, "audio": audio.to_dict() if data.kind == "wav" else None},
+        run_config={**to_dict(cfg), "train_path": str(train_path),
+                    "test_path": None if test_path is None else str(test_path)})
     leave_unless_main()  # under torchrun, rank 0 alone evaluates and writes
-    if cfg.model.weight_average == "none":
-        trainer.load_best()
-    else:  # the average at the end of training replaces the best checkpoint
-        model.use_average()
-    model.cpu().eval()
-    save_model(out / "model", model, model_json)
+    for line in warned:
+        log(line)
+    clf.save(out / "model")
 
-    metrics = _write_evaluation(model, labels, test, y_test, out)
+    metrics = _write_evaluation(clf, test, out)
     summary = {
-        "train_seconds": round(result.seconds, 2), "epochs_run": result.epochs_run,
-        "best_epoch": result.best_epoch, "stopped_reason": result.stopped_reason,
+        "train_seconds": round(clf.train_seconds_, 2), "epochs_run": len(clf.history_),
+        "best_epoch": clf.best_epoch_, "stopped_reason": clf.stopped_reason_,
         "accuracy": metrics["accuracy"], "n_test": metrics["n_test"],
+        "chance_level": clf.chance_level_,
         "split": {"train": _split_report(data, train_idx), "validation": _split_report(data, val_idx),
                   "test": _split_report(test, list(range(len(test.names)))),
                   "test_source": "file" if test_path is not None else f"held-out groups (seed {dcfg.split_seed})"},
     }
     save_json(out / "summary.json", summary)
     log(f"classify: test accuracy {metrics['accuracy']:.4f} on {metrics['n_test']} sequences "
-        f"after {result.epochs_run} epochs in {result.seconds:.1f} s; wrote {out}")
+        f"after {len(clf.history_)} epochs in {clf.train_seconds_:.1f} s; wrote {out}")
     return summary
 
 
-def _write_evaluation(model: SequenceClassifier, labels: list[str], test: LabelledSequences,
-                      y_test: list[int], out: Path | None) -> dict:
-    probs = predict_proba(model, test.features)  # (N, C)
+def _write_evaluation(clf: Classifier, test: LabelledSequences, out: Path | None) -> dict:
+    labels = [str(c) for c in clf.classes_.tolist()]
+    index = {label: k for k, label in enumerate(labels)}
+    probs = clf.predict_proba(test.features)  # (N, C)
+    y_test = [index[label] for label in test.labels]
     metrics = classification_metrics(y_test, probs.argmax(axis=1).tolist(), labels)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -298,22 +227,23 @@ def _audio_of(info: dict) -> AudioConfig | None:
 def evaluate_classifier(model_dir: str | Path, test_path: str | Path, out: str | Path | None = None,
                         label_pattern: str | None = None, group_pattern: str | None = None) -> dict:
     """Metrics of a trained classifier on a labelled ``.ts`` file or WAV folder."""
-    model, info = load_classifier(model_dir)
-    audio = _audio_of(info) or AudioConfig()
-    test = load_labelled(test_path, audio, label_pattern, group_pattern)
-    _check_compatible(test, info["input"]["kind"], info["input"]["n_features"], str(test_path))
-    return _write_evaluation(model, list(info["labels"]), test, _encode(test, list(info["labels"])),
-                             None if out is None else Path(out))
+    clf = _load(model_dir)
+    info = clf.info_
+    test = load_labelled(test_path, _audio_of(info) or AudioConfig(), label_pattern, group_pattern)
+    _check_compatible(test, (info.get("input") or {}).get("kind", "ts"), clf.n_features_in_, str(test_path))
+    _check_labels(test, [str(c) for c in clf.classes_.tolist()])
+    return _write_evaluation(clf, test, None if out is None else Path(out))
 
 
 def predict_classifier(model_dir: str | Path, inputs: Sequence[str | Path]) -> list[tuple[str, str, float]]:
     """(input, predicted label, its probability) for each WAV file or ``.ts`` case."""
-    model, info = load_classifier(model_dir)
+    clf = _load(model_dir)
+    info = clf.info_
     data = load_unlabelled(inputs, _audio_of(info))
-    _check_compatible(data, info["input"]["kind"], info["input"]["n_features"], "the input")
-    probs = predict_proba(model, data.features)  # (N, C)
+    _check_compatible(data, (info.get("input") or {}).get("kind", "ts"), clf.n_features_in_, "the input")
+    probs = clf.predict_proba(data.features)  # (N, C)
     best = probs.argmax(axis=1)
-    return [(name, info["labels"][k], float(probs[i, k])) for i, (name, k) in enumerate(zip(data.names, best))]
+    return [(name, str(clf.classes_[k]), float(probs[i, k])) for i, (name, k) in enumerate(zip(data.names, best))]
 
 
 def metrics_text(metrics: dict) -> str:
