@@ -88,6 +88,10 @@ def test_squeeze_excite_on_for_multivariate_only_and_losses_sum_over_members():
     each = [torch.nn.functional.cross_entropy(z, y) for z in model.member_logits(x, lengths)]
     torch.manual_seed(1)
     torch.testing.assert_close(model.compute_loss({"x": x, "y": y, "lengths": lengths}), sum(each))
+    weighted = LSTMFCN(2, 3, class_weights=[1.0, 0.0, 3.0], **SMALL)
+    z = weighted.member_logits(x, lengths)[0]
+    expected = torch.nn.functional.cross_entropy(z, y, weight=torch.tensor([1.0, 0.0, 3.0]))
+    torch.testing.assert_close(weighted.compute_loss({"x": x, "y": y, "lengths": lengths}), expected)
     proba = model.predict_proba(x, lengths)
     torch.testing.assert_close(proba.sum(dim=1), torch.ones(2))
 

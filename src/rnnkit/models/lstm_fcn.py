@@ -15,7 +15,7 @@ variable-length batches. For a sequence x (T its own length, F features)::
                   y   = RNN(v)                                        (ceil(T/s), D*H)
                   r   = [h_last^fwd ; h_first^bwd]  or  mean_t y_t    (D*H,)   pooling last / mean
     head          logits = W_o dropout([g ; r]) + b_o                 (C,)
-    loss          cross_entropy(logits, target, label_smoothing=eps)
+    loss          cross_entropy(logits, target, weight=class_weights, label_smoothing=eps)
 
 BN_k is batch normalisation whose training statistics are taken over the valid steps
 only (:class:`MaskedBatchNorm1d`), so padding never enters a statistic, a convolution
@@ -184,6 +184,7 @@ class LSTMFCN(nn.Module):
         dropout: float = 0.2,
         label_smoothing: float = 0.0,
         members: int = 1,
+        class_weights: list[float] | None = None,
         input_mean: list[float] | None = None,
         input_std: list[float] | None = None,
         backend: str = "auto",
@@ -224,6 +225,10 @@ class LSTMFCN(nn.Module):
             raise ConfigError(f"model input_mean/input_std must have {input_size} values each")
         self.register_buffer("input_mean", mean)
         self.register_buffer("input_std", std.clamp_min(1e-8))
+        if class_weights is not None and len(class_weights) != num_classes:
+            raise ConfigError(f"model class_weights must have {num_classes} values, got {len(class_weights)}")
+        weights = torch.ones(num_classes) if class_weights is None else torch.tensor(class_weights, dtype=torch.float32)
+        self.register_buffer("class_weights", weights)
 
     def _as_padded(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None):
         if isinstance(x, PackedSequence):
@@ -258,8 +263,10 @@ class LSTMFCN(nn.Module):
         return torch.logsumexp(log_p, dim=0) - math.log(len(logits))          # (B, C)
 
     def compute_loss(self, batch: dict) -> torch.Tensor:
-        """Mean (label-smoothed) cross-entropy of ``{"x", "y"[, "lengths"]}``, summed over members."""
-        losses = [F.cross_entropy(z, batch["y"], label_smoothing=self.label_smoothing)
+        """Weighted mean (label-smoothed) cross-entropy of ``{"x", "y"[, "lengths"]}``, summed over
+        members; ``class_weights`` (C,) weight each class's terms, as in SequenceClassifier."""
+        losses = [F.cross_entropy(z, batch["y"], weight=self.class_weights.to(z.dtype),
+                                  label_smoothing=self.label_smoothing)
                   for z in self.member_logits(batch["x"], batch.get("lengths"))]
         return losses[0] if len(losses) == 1 else torch.stack(losses).sum()
 

@@ -84,6 +84,6 @@ def test_cross_val_score_runs_and_clone_keeps_params():
 def test_set_params_changes_what_fit_builds():
     X, y = ramps(16)
     clf = Classifier(**{**TINY, "min_steps": 1, "max_steps": 1}).set_params(hidden_size=5)
-    assert clf.fit(X, y).network_.rnn.hidden_size == 5
+    assert clf.fit(X, y).network_.members[0].rnn.hidden_size == 5   # the default network, lstm_fcn
     with pytest.raises(ValueError, match="Invalid parameter"):
         clf.set_params(no_such_option=1)
