@@ -14,6 +14,7 @@ variable-length batches. For a sequence x (T its own length, F features)::
                         s = ceil(T / rnn_steps): at most rnn_steps windows, s = 1 for short series
                   y   = RNN(v)                                        (ceil(T/s), D*H)
                   r   = [h_last^fwd ; h_first^bwd]  or  mean_t y_t    (D*H,)   pooling last / mean
+                        or sum_t a_t y_t, a = softmax_t(v^T tanh(W y_t + b))   attention
     head          logits = W_o dropout([g ; r]) + b_o                 (C,)
     loss          cross_entropy(logits, target, weight=class_weights, label_smoothing=eps)
 
@@ -51,7 +52,7 @@ from rnnkit.models.layers import BACKENDS, CELLS, recurrent_layer
 
 __all__ = ["LSTMFCN", "MaskedBatchNorm1d", "POOLINGS"]
 
-POOLINGS = ("last", "mean")
+POOLINGS = ("last", "mean", "attention")
 
 
 class MaskedBatchNorm1d(nn.Module):
@@ -140,6 +141,10 @@ class _Hybrid(nn.Module):
                                    dropout=dropout if num_layers > 1 else 0.0)
         self.num_directions = 2 if bidirectional else 1
         self.pooling = pooling
+        width = self.num_directions * hidden_size
+        if pooling == "attention":
+            self.attn_proj = nn.Linear(width, hidden_size)
+            self.attn_score = nn.Linear(hidden_size, 1, bias=False)
         self.head = nn.Linear(filters[-1] + self.num_directions * hidden_size, num_classes)
 
     def conv_features(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -160,8 +165,13 @@ class _Hybrid(nn.Module):
             h_n = state[0] if isinstance(state, tuple) else state           # (L*D, B, H)
             top = h_n[-self.num_directions:]                                # (D, B, H), top layer
             return top.permute(1, 0, 2).reshape(top.shape[1], -1)           # (B, D*H)
-        y, lens = pad_packed_sequence(out, batch_first=True)                # (B, T', D*H)
-        return y.sum(dim=1) / lens.to(y.device, y.dtype)[:, None]           # (B, D*H)
+        y, lens = pad_packed_sequence(out, batch_first=True)                # (B, T', D*H), pads 0
+        if self.pooling == "mean":
+            return y.sum(dim=1) / lens.to(y.device, y.dtype)[:, None]       # (B, D*H)
+        valid = torch.arange(y.shape[1], device=y.device)[None, :] < lens.to(y.device)[:, None]  # (B, T')
+        scores = self.attn_score(torch.tanh(self.attn_proj(y))).squeeze(-1)  # (B, T')
+        weights = torch.softmax(scores.masked_fill(~valid, float("-inf")), dim=1)
+        return torch.einsum("bt,btd->bd", weights, y)                       # (B, D*H)
 
 
 class LSTMFCN(nn.Module):
