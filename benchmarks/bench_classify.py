@@ -37,9 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from rnnkit.data.ts_format import read_ts, write_ts  # noqa: E402
-from rnnkit.tasks.classify.pipeline import (  # noqa: E402
-    ClassifyConfig, default_config, load_classifier, predict_proba, train_classifier,
-)
+from rnnkit.tasks.classify.estimator import Classifier  # noqa: E402
+from rnnkit.tasks.classify.pipeline import ClassifyConfig, default_config, train_classifier  # noqa: E402
 from rnnkit.training.config import apply_overrides, from_dict  # noqa: E402
 
 DATA = ROOT / "src" / "rnnkit" / "datasets"
@@ -190,9 +189,9 @@ def cross_validate(names: list[str], k: int, seeds: list[int], out: Path) -> lis
                 run_dir = out / f"{name}-fold{f}-seed{seed}"
                 summary = train_classifier(out / f"fold{f}_train.ts", run_dir, out / f"fold{f}_val.ts",
                                            cfg, log=lambda _: None)
-                model, info = load_classifier(run_dir)
-                probs = predict_proba(model, [data.series[i].astype(np.float32) for i in held])  # (n, C)
-                target = np.array([info["labels"].index(data.labels[i]) for i in held])
+                clf = Classifier.load(run_dir)
+                probs = clf.predict_proba([data.series[i] for i in held])  # (n, C)
+                target = np.array([clf.classes_.tolist().index(data.labels[i]) for i in held])
                 wrong = int((probs.argmax(axis=1) != target).sum())
                 errors += wrong
                 nll += float(-np.log(np.clip(probs[np.arange(len(held)), target], 1e-12, None)).sum())

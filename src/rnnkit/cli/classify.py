@@ -1,6 +1,7 @@
 """``rnnkit classify train|predict|evaluate``: sequence classification from ``.ts`` files
 or folders of WAV files. Each command parses its arguments and calls one function of
-:mod:`rnnkit.tasks.classify.pipeline`.
+:mod:`rnnkit.tasks.classify.pipeline`, itself a thin layer over the
+:class:`rnnkit.tasks.classify.Classifier` estimator (what Python users fit directly).
 
     rnnkit classify train --train TRAIN.ts --test TEST.ts --out runs/jv
     rnnkit classify train --train digits/ --label-pattern '^(\\d)_' \\

@@ -13,7 +13,11 @@ JSON-serialisable options (they are saved in model.json as ``"model"``), and off
 
 :func:`network_options` keeps, of the options a caller offers, those the class's
 constructor accepts (an option an architecture does not use, e.g. ``pooling`` for a
-network without pooling, is left out rather than refused).
+network without pooling, is left out rather than refused). A new architecture option
+reaches the network once it is a ``Classifier`` constructor argument listed in
+``rnnkit.tasks.classify.estimator._NETWORK_ARGS``. Networks that take ``input_mean`` and
+``input_std`` get the "channel" normalisation statistics (so an exported network holds
+them); for others the estimator normalises the arrays itself.
 """
 from __future__ import annotations
 

@@ -57,7 +57,7 @@ def test_other_bad_inputs():
     X, y = ramps(8, channels=2)
     series = [x.T for x in X]
     series[3] = series[3][:, :1]
-    _fails(series, y, r"X\[3\] has 1 channels but X\[0\]'s count is 2")
+    _fails(series, y, r"X\[3\] has 1 channels but X\[0\]'s count is 2 \(a series in a list is \(length, channels\)")
     _fails(X, np.linspace(0, 1, 8), "Unknown label type: y holds continuous values")
     _fails(X, None, "requires y to be passed")
     _fails(X, y, "normalize must be one of auto, series, channel, none, got 'zscore'", ConfigError,
@@ -75,3 +75,11 @@ def test_predict_checks_the_channel_count_and_fitting():
     clf = Classifier(**ONE_STEP).fit(X, y)
     with pytest.raises(DataError, match=r"X\[0\] has 1 channels but the fitted model's count is 2"):
         clf.predict(X[:, :1, :])
+
+
+def test_random_state_forms():
+    X, y = ramps(8)
+    Classifier(**ONE_STEP, random_state=np.random.RandomState(0)).fit(X, y)
+    Classifier(**ONE_STEP, random_state=None).fit(X, y)
+    _fails(X, y, "random_state must be an int, a numpy RandomState or None, got 'seven'", ConfigError,
+           random_state="seven")

@@ -98,7 +98,8 @@ def as_sequences(X: Any, n_channels: int | None = None, what: str = "X") -> list
             raise DataError(f"{what}[{i}] is a zero-length series (shape {s.shape}); every series needs >= 1 step")
         if s.shape[1] != want:
             seen = "the fitted model's" if n_channels is not None else f"{what}[0]'s"
-            raise DataError(f"{what}[{i}] has {s.shape[1]} channels but {seen} count is {want}")
+            raise DataError(f"{what}[{i}] has {s.shape[1]} channels but {seen} count is {want} (a series in a "
+                            f"list is (length, channels); aeon's lists hold (channels, length): transpose them)")
         bad = ~np.isfinite(s)
         if bad.any():
             t, c = np.argwhere(bad)[0]

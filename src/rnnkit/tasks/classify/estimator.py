@@ -138,8 +138,11 @@ class Classifier(ClassifierMixin, BaseEstimator):
     def _seed(self) -> int:
         if self.random_state is None:
             return int(np.random.default_rng().integers(2**31 - 1))
+        if isinstance(self.random_state, np.random.RandomState):  # scikit-learn's other form
+            return int(self.random_state.randint(2**31 - 1))
         if isinstance(self.random_state, (bool, np.bool_)) or not isinstance(self.random_state, (int, np.integer)):
-            raise ConfigError(f"random_state must be an int or None, got {self.random_state!r}")
+            raise ConfigError(f"random_state must be an int, a numpy RandomState or None, "
+                              f"got {self.random_state!r}")
         return int(self.random_state)
 
     def _check_args(self) -> None:
@@ -319,7 +322,9 @@ class Classifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------- save/load
     def save(self, path: str | Path) -> None:
         """Write ``model.safetensors`` and ``model.json`` (registry format) into folder ``path``
-        atomically; no pickle."""
+        atomically; no pickle. model.json holds the network's arguments, the labels, the
+        fitted normalisation and the constructor arguments (those JSON keeps exactly: a
+        ``class_weight`` dict is left out; its effect lives in the network's weights)."""
         check_is_fitted(self, "network_")
         save_model(Path(path), self.network_, self.info_)
 
