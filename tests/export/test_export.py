@@ -142,3 +142,11 @@ def test_export_errors(tmp_path):
         ex.export_model(spec, tmp_path / "missing" / "m.pt", "torchscript")
     with pytest.raises(ex.ExportError, match=r"^--out '.*' is a folder; give a file name$"):
         ex.export_model(spec, tmp_path, "torchscript")
+
+
+def test_the_lstm_fcn_classifier_is_refused_in_one_line():
+    from rnnkit.models.lstm_fcn import LSTMFCN
+
+    with pytest.raises(ex.ExportError, match=r"^export: a LSTMFCN classifier \(convolutions over the whole series\) "
+                                             r"cannot be exported step by step yet; train with model='rnn' to export$"):
+        ex.spec_for(LSTMFCN(2, 3, filters=(4, 4, 4)), "classify")

@@ -25,7 +25,8 @@ def _padded(seqs, extra=0):
 
 
 @pytest.mark.parametrize("features, members, steps, pooling, bidirectional, layers",
-                         [(1, 1, 64, "last", False, 1), (3, 2, 3, "mean", True, 1), (1, 1, 4, "last", True, 2), (2, 1, 2, "last", True, 1)])
+                         [(1, 1, 64, "last", False, 1), (3, 2, 3, "mean", True, 1), (1, 1, 4, "last", True, 2), (2, 1, 2, "last", True, 1),
+                          (2, 1, 3, "attention", False, 1)])
 def test_each_sequence_alone_equals_its_row_of_a_padded_batch(features, members, steps, pooling, bidirectional, layers):
     torch.manual_seed(0)
     model = LSTMFCN(features, 3, members=members, rnn_steps=steps, pooling=pooling,
@@ -88,12 +89,16 @@ def test_squeeze_excite_on_for_multivariate_only_and_losses_sum_over_members():
     each = [torch.nn.functional.cross_entropy(z, y) for z in model.member_logits(x, lengths)]
     torch.manual_seed(1)
     torch.testing.assert_close(model.compute_loss({"x": x, "y": y, "lengths": lengths}), sum(each))
+    weighted = LSTMFCN(2, 3, class_weights=[1.0, 0.0, 3.0], **SMALL)
+    z = weighted.member_logits(x, lengths)[0]
+    expected = torch.nn.functional.cross_entropy(z, y, weight=torch.tensor([1.0, 0.0, 3.0]))
+    torch.testing.assert_close(weighted.compute_loss({"x": x, "y": y, "lengths": lengths}), expected)
     proba = model.predict_proba(x, lengths)
     torch.testing.assert_close(proba.sum(dim=1), torch.ones(2))
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(pooling="max"), "model pooling must be one of last, mean, got 'max'"),
+    (dict(pooling="max"), "model pooling must be one of last, mean, attention, got 'max'"),
     (dict(filters=(4, 4), kernels=(3,)), "model filters and kernels must be non-empty and as long as each other"),
     (dict(rnn_steps=0), "model rnn_steps must be >= 1, got 0"),
     (dict(cell="tcn"), "model cell must be one of lstm, gru, rnn, got 'tcn'"),

@@ -134,6 +134,9 @@ def spec_for(model: nn.Module, kind: str) -> ExportSpec:
     """The ExportSpec of an in-memory task model (``kind``: classify, text or recurrent)."""
     model = model.eval().cpu()
     if kind == "classify":
+        if not hasattr(model, "rnn"):  # e.g. the LSTM-FCN hybrid: convolutions over whole series
+            raise ExportError(f"export: a {type(model).__name__} classifier (convolutions over the whole "
+                              "series) cannot be exported step by step yet; train with model='rnn' to export")
         if getattr(model, "num_members", 1) > 1:
             raise ExportError(f"export: a classifier with model.members = {model.num_members} (an ensemble) "
                               "cannot be exported yet; train with model.members = 1 to export")

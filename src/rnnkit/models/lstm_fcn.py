@@ -14,8 +14,9 @@ variable-length batches. For a sequence x (T its own length, F features)::
                         s = ceil(T / rnn_steps): at most rnn_steps windows, s = 1 for short series
                   y   = RNN(v)                                        (ceil(T/s), D*H)
                   r   = [h_last^fwd ; h_first^bwd]  or  mean_t y_t    (D*H,)   pooling last / mean
+                        or sum_t a_t y_t, a = softmax_t(v^T tanh(W y_t + b))   attention
     head          logits = W_o dropout([g ; r]) + b_o                 (C,)
-    loss          cross_entropy(logits, target, label_smoothing=eps)
+    loss          cross_entropy(logits, target, weight=class_weights, label_smoothing=eps)
 
 BN_k is batch normalisation whose training statistics are taken over the valid steps
 only (:class:`MaskedBatchNorm1d`), so padding never enters a statistic, a convolution
@@ -42,6 +43,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
@@ -51,7 +53,21 @@ from rnnkit.models.layers import BACKENDS, CELLS, recurrent_layer
 
 __all__ = ["LSTMFCN", "MaskedBatchNorm1d", "POOLINGS"]
 
-POOLINGS = ("last", "mean")
+POOLINGS = ("last", "mean", "attention")
+
+
+def _global_moments(x, mask, count, mean, var):
+    """(count, mean, biased variance) over every rank's valid steps when torch.distributed is
+    running with more than one process (so every rank's running statistics stay equal);
+    this rank's own otherwise. x (B, N, T), mask (B, 1, T)."""
+    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        return count, mean, var
+    sums = torch.cat([(x * mask).sum(dim=(0, 2)), (x * x * mask).sum(dim=(0, 2)), count.reshape(1)])  # (2N+1,)
+    dist.all_reduce(sums)
+    n = x.shape[1]
+    total = sums[-1].clamp_min(1.0)
+    g_mean = sums[:n] / total
+    return total, g_mean, (sums[n:2 * n] / total - g_mean * g_mean).clamp_min(0.0)
 
 
 class MaskedBatchNorm1d(nn.Module):
@@ -59,7 +75,9 @@ class MaskedBatchNorm1d(nn.Module):
 
     Training: mu_n, var_n are the mean and (biased) variance of channel n over every
     (b, t) with mask[b, t] = 1; the running estimates move by ``momentum`` toward mu and
-    the unbiased variance, as ``torch.nn.BatchNorm1d``. Evaluation uses the running ones.
+    the unbiased variance, as ``torch.nn.BatchNorm1d``; under torch.distributed those running
+    estimates use every rank's valid steps (one all-reduce), so all ranks keep the same ones.
+    Evaluation uses the running ones.
     y = (x - mu) / sqrt(var + eps) * weight + bias, then zero at masked steps.
     """
 
@@ -78,9 +96,10 @@ class MaskedBatchNorm1d(nn.Module):
             mean = (x * mask).sum(dim=(0, 2)) / count                    # (N,)
             var = (((x - mean[None, :, None]) * mask) ** 2).sum(dim=(0, 2)) / count  # (N,)
             with torch.no_grad():
-                unbiased = var * count / (count - 1).clamp_min(1.0)
-                self.running_mean.lerp_(mean.detach(), self.momentum)
-                self.running_var.lerp_(unbiased.detach(), self.momentum)
+                g_count, g_mean, g_var = _global_moments(x.detach(), mask, count, mean.detach(), var.detach())
+                unbiased = g_var * g_count / (g_count - 1).clamp_min(1.0)
+                self.running_mean.lerp_(g_mean, self.momentum)
+                self.running_var.lerp_(unbiased, self.momentum)
         else:
             mean, var = self.running_mean, self.running_var
         y = (x - mean[None, :, None]) * torch.rsqrt(var[None, :, None] + self.eps)  # (B, N, T)
@@ -140,6 +159,10 @@ class _Hybrid(nn.Module):
                                    dropout=dropout if num_layers > 1 else 0.0)
         self.num_directions = 2 if bidirectional else 1
         self.pooling = pooling
+        width = self.num_directions * hidden_size
+        if pooling == "attention":
+            self.attn_proj = nn.Linear(width, hidden_size)
+            self.attn_score = nn.Linear(hidden_size, 1, bias=False)
         self.head = nn.Linear(filters[-1] + self.num_directions * hidden_size, num_classes)
 
     def conv_features(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -160,8 +183,13 @@ class _Hybrid(nn.Module):
             h_n = state[0] if isinstance(state, tuple) else state           # (L*D, B, H)
             top = h_n[-self.num_directions:]                                # (D, B, H), top layer
             return top.permute(1, 0, 2).reshape(top.shape[1], -1)           # (B, D*H)
-        y, lens = pad_packed_sequence(out, batch_first=True)                # (B, T', D*H)
-        return y.sum(dim=1) / lens.to(y.device, y.dtype)[:, None]           # (B, D*H)
+        y, lens = pad_packed_sequence(out, batch_first=True)                # (B, T', D*H), pads 0
+        if self.pooling == "mean":
+            return y.sum(dim=1) / lens.to(y.device, y.dtype)[:, None]       # (B, D*H)
+        valid = torch.arange(y.shape[1], device=y.device)[None, :] < lens.to(y.device)[:, None]  # (B, T')
+        scores = self.attn_score(torch.tanh(self.attn_proj(y))).squeeze(-1)  # (B, T')
+        weights = torch.softmax(scores.masked_fill(~valid, float("-inf")), dim=1)
+        return torch.einsum("bt,btd->bd", weights, y)                       # (B, D*H)
 
 
 class LSTMFCN(nn.Module):
@@ -184,6 +212,7 @@ class LSTMFCN(nn.Module):
         dropout: float = 0.2,
         label_smoothing: float = 0.0,
         members: int = 1,
+        class_weights: list[float] | None = None,
         input_mean: list[float] | None = None,
         input_std: list[float] | None = None,
         backend: str = "auto",
@@ -224,6 +253,10 @@ class LSTMFCN(nn.Module):
             raise ConfigError(f"model input_mean/input_std must have {input_size} values each")
         self.register_buffer("input_mean", mean)
         self.register_buffer("input_std", std.clamp_min(1e-8))
+        if class_weights is not None and len(class_weights) != num_classes:
+            raise ConfigError(f"model class_weights must have {num_classes} values, got {len(class_weights)}")
+        weights = torch.ones(num_classes) if class_weights is None else torch.tensor(class_weights, dtype=torch.float32)
+        self.register_buffer("class_weights", weights)
 
     def _as_padded(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None):
         if isinstance(x, PackedSequence):
@@ -258,8 +291,10 @@ class LSTMFCN(nn.Module):
         return torch.logsumexp(log_p, dim=0) - math.log(len(logits))          # (B, C)
 
     def compute_loss(self, batch: dict) -> torch.Tensor:
-        """Mean (label-smoothed) cross-entropy of ``{"x", "y"[, "lengths"]}``, summed over members."""
-        losses = [F.cross_entropy(z, batch["y"], label_smoothing=self.label_smoothing)
+        """Weighted mean (label-smoothed) cross-entropy of ``{"x", "y"[, "lengths"]}``, summed over
+        members; ``class_weights`` (C,) weight each class's terms, as in SequenceClassifier."""
+        losses = [F.cross_entropy(z, batch["y"], weight=self.class_weights.to(z.dtype),
+                                  label_smoothing=self.label_smoothing)
                   for z in self.member_logits(batch["x"], batch.get("lengths"))]
         return losses[0] if len(losses) == 1 else torch.stack(losses).sum()
 

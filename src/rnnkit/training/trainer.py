@@ -355,6 +355,9 @@ class Trainer:
         }
 
     def _save(self, improved: bool, generators) -> None:
+        if improved and (self.checkpoint_dir is None or not self.config.checkpoint):
+            # in memory on every rank, so that load_best restores the same weights on all of them
+            self._best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         if dist_.is_main():
             try:
                 self._write(improved, generators)
@@ -365,8 +368,6 @@ class Trainer:
 
     def _write(self, improved: bool, generators) -> None:
         if self.checkpoint_dir is None or not self.config.checkpoint:
-            if improved:
-                self._best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
             if self.run_dir is not None:
                 write_metrics_csv(self.run_dir / "metrics.csv", self.history)
             return

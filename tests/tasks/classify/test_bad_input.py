@@ -62,7 +62,7 @@ def test_other_bad_inputs():
     _fails(X, None, "requires y to be passed")
     _fails(X, y, "normalize must be one of auto, series, channel, none, got 'zscore'", ConfigError,
            normalize="zscore")
-    _fails(X, y, "model must be one of rnn, got 'transformer'", ConfigError, model="transformer")
+    _fails(X, y, "model must be one of lstm_fcn, rnn, got 'transformer'", ConfigError, model="transformer")
 
 
 def test_predict_checks_the_channel_count_and_fitting():

@@ -82,13 +82,13 @@ class Classifier(ClassifierMixin, BaseEstimator):
     ``device``, ``threads`` (torch CPU threads while fitting and predicting), ``verbose``.
     """
 
-    def __init__(self, model: str = "rnn", cell: str = "lstm", hidden_size: int = 64, num_layers: int = 2,
+    def __init__(self, model: str = "lstm_fcn", cell: str = "lstm", hidden_size: int = 64, num_layers: int = 2,
                  bidirectional: bool = True, pooling: str = "last", dropout: float = 0.1, members: int = 1,
                  deltas: bool = False, label_smoothing: float = 0.0, backend: str = "auto",
                  weight_average: str = "none", average_decay: float = 0.99, average_start: float = 0.75,
                  normalize: str = "auto", epochs: float = 50.0, min_steps: int = 200, max_steps: int = 2000,
-                 batch_size: int = 32, lr: float = 1e-2, weight_decay: float = 0.0, grad_clip: float = 1.0,
-                 validation_fraction: float = 0.2, patience: Optional[int] = 300, early_stopping: str = "loss",
+                 batch_size: int = 32, lr: float = 3e-3, weight_decay: float = 0.0, grad_clip: float = 1.0,
+                 validation_fraction: float = 0.0, patience: Optional[int] = 300, early_stopping: str = "loss",
                  class_weight: Optional[str] = None, jitter: float = 0.0, random_state: Optional[int] = 0,
                  device: str = "auto", threads: Optional[int] = 1, verbose: bool = False) -> None:
         self.model = model
