@@ -153,3 +153,12 @@ def test_bad_augmentation_settings_are_one_line_errors(field, value, message):
     with pytest.raises(DataError) as err:
         AudioConfig(**{field: value})
     assert str(err.value) == message
+
+
+def test_floor_db_raises_quiet_log_mel_energies_to_the_floor():
+    x = np.concatenate([tone(300, 0.2), 1e-4 * tone(300, 0.2)])  # the second half 80 dB quieter
+    cfg = AudioConfig(n_mfcc=0, deltas=0, normalize=False, trim_db=0, floor_db=30.0)
+    floored = features_from_signal(x, cfg)
+    raw = features_from_signal(x, AudioConfig(n_mfcc=0, deltas=0, normalize=False, trim_db=0))
+    floor = raw.max() - 30.0 * np.log(10.0) / 10.0
+    assert np.isclose(floored.min(), floor) and np.allclose(floored, np.maximum(raw, floor))

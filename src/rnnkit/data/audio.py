@@ -88,6 +88,10 @@ class AudioConfig:
     trim_db: float | None = 40.0
     # Training-time augmentation (data.augment = true; rnnkit.data.audio_augment), each
     # step off when [] (TOML) / None / 0. Ranges are drawn uniformly per utterance and epoch.
+    # Raise every log-mel energy to at least (the utterance's largest) - floor_db dB, so the
+    # quiet spectral floor, which differs between recordings and synthesisers, is one
+    # value (dynamic-range floor); 0 or None: no floor.
+    floor_db: float | None = None
     aug_prob: float = 0.5            # each step below is applied with this probability
     aug_speed: tuple[float, float] | None = (0.9, 1.1)     # resampling factor (pitch and tempo)
     aug_tempo: tuple[float, float] | None = (0.85, 1.15)   # overlap-add stretch, pitch kept
@@ -113,6 +117,8 @@ class AudioConfig:
             raise DataError(f"audio deltas must be 0, 1 or 2, got {self.deltas}")
         if not 0 <= self.n_mfcc <= self.n_mels:
             raise DataError(f"audio n_mfcc must be in 0..n_mels={self.n_mels}, got {self.n_mfcc}")
+        if self.floor_db is not None and not self.floor_db >= 0:
+            raise DataError(f"audio floor_db must be >= 0 (0: no floor), got {self.floor_db}")
         if self.trim_db is not None and not self.trim_db >= 0:
             raise DataError(f"audio trim_db must be >= 0 (0: no trimming), got {self.trim_db}")
         for name in ("aug_speed", "aug_tempo"):
@@ -337,6 +343,8 @@ def features_from_signal(x: np.ndarray, cfg: AudioConfig, rng: np.random.Generat
     """
     x = trim_silence(x, cfg)
     feats = log_mel(x, cfg)  # (T, n_mels)
+    if cfg.floor_db:
+        feats = np.maximum(feats, feats.max() - cfg.floor_db * math.log(10.0) / 10.0)  # dB -> natural log
     if rng is not None and (cfg.aug_time_masks or cfg.aug_freq_masks) and rng.random() < cfg.aug_prob:
         from rnnkit.data.audio_augment import mask_spectrogram
 
