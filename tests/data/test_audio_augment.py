@@ -115,8 +115,8 @@ def test_augment_signal_is_deterministic_under_a_seed_and_keeps_the_rate():
 def test_each_step_runs_with_probability_aug_prob():
     x = tone(300)
     only_gain = dict(aug_speed=(), aug_tempo=(), aug_pitch=(), aug_snr_db=(), aug_gain_db=(-20.0, -10.0))
-    changed = [not np.array_equal(augment_signal(x, RATE, np.random.default_rng(s), AudioConfig(aug_prob=0.3, **only_gain)), x)
-               for s in range(400)]
+    cfg = AudioConfig(aug_prob=0.3, **only_gain)
+    changed = [not np.array_equal(augment_signal(x, RATE, np.random.default_rng(s), cfg), x) for s in range(400)]
     assert 0.22 < np.mean(changed) < 0.38
     assert not any(not np.array_equal(augment_signal(x, RATE, np.random.default_rng(s), AudioConfig(aug_prob=0.0)), x)
                    for s in range(20))
