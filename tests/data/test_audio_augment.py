@@ -115,8 +115,8 @@ def test_augment_signal_is_deterministic_under_a_seed_and_keeps_the_rate():
 def test_each_step_runs_with_probability_aug_prob():
     x = tone(300)
     only_gain = dict(aug_speed=(), aug_tempo=(), aug_pitch=(), aug_snr_db=(), aug_gain_db=(-20.0, -10.0))
-    changed = [not np.array_equal(augment_signal(x, RATE, np.random.default_rng(s), AudioConfig(aug_prob=0.3, **only_gain)), x)
-               for s in range(400)]
+    cfg = AudioConfig(aug_prob=0.3, **only_gain)
+    changed = [not np.array_equal(augment_signal(x, RATE, np.random.default_rng(s), cfg), x) for s in range(400)]
     assert 0.22 < np.mean(changed) < 0.38
     assert not any(not np.array_equal(augment_signal(x, RATE, np.random.default_rng(s), AudioConfig(aug_prob=0.0)), x)
                    for s in range(20))
@@ -153,3 +153,12 @@ def test_bad_augmentation_settings_are_one_line_errors(field, value, message):
     with pytest.raises(DataError) as err:
         AudioConfig(**{field: value})
     assert str(err.value) == message
+
+
+def test_floor_db_raises_quiet_log_mel_energies_to_the_floor():
+    x = np.concatenate([tone(300, 0.2), 1e-4 * tone(300, 0.2)])  # the second half 80 dB quieter
+    cfg = AudioConfig(n_mfcc=0, deltas=0, normalize=False, trim_db=0, floor_db=30.0)
+    floored = features_from_signal(x, cfg)
+    raw = features_from_signal(x, AudioConfig(n_mfcc=0, deltas=0, normalize=False, trim_db=0))
+    floor = raw.max() - 30.0 * np.log(10.0) / 10.0
+    assert np.isclose(floored.min(), floor) and np.allclose(floored, np.maximum(raw, floor))

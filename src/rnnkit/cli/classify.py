@@ -5,7 +5,7 @@ or folders of WAV files. Each command parses its arguments and calls one functio
 
     rnnkit classify train --train TRAIN.ts --test TEST.ts --out runs/jv
     rnnkit classify train --train digits/ --label-pattern '^(\\d)_' \\
-        --group-pattern 'spk(\\d+)' --out runs/digits
+        --group-pattern '^\\d_(.+)\\.wav$' --out runs/digits
     rnnkit classify train --resume runs/jv                      # continue an interrupted run
     rnnkit classify predict --model runs/digits a.wav b.wav     # input<TAB>label<TAB>probability
     rnnkit classify predict --model runs/digits my_recordings/  # every WAV in a folder

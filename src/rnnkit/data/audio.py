@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.data.audio_augment import mask_spectrogram
 from rnnkit.errors import DataError
 
 __all__ = [
@@ -59,7 +60,6 @@ __all__ = [
     "trim_silence",
     "features_from_signal",
     "wav_features",
-    "augment",
 ]
 
 
@@ -88,6 +88,10 @@ class AudioConfig:
     trim_db: float | None = 40.0
     # Training-time augmentation (data.augment = true; rnnkit.data.audio_augment), each
     # step off when [] (TOML) / None / 0. Ranges are drawn uniformly per utterance and epoch.
+    # Raise every log-mel energy to at least (the utterance's largest) - floor_db dB, so the
+    # quiet spectral floor, which differs between recordings and synthesisers, is one
+    # value (dynamic-range floor); 0 or None: no floor.
+    floor_db: float | None = None
     aug_prob: float = 0.5            # each step below is applied with this probability
     aug_speed: tuple[float, float] | None = (0.9, 1.1)     # resampling factor (pitch and tempo)
     aug_tempo: tuple[float, float] | None = (0.85, 1.15)   # overlap-add stretch, pitch kept
@@ -113,6 +117,8 @@ class AudioConfig:
             raise DataError(f"audio deltas must be 0, 1 or 2, got {self.deltas}")
         if not 0 <= self.n_mfcc <= self.n_mels:
             raise DataError(f"audio n_mfcc must be in 0..n_mels={self.n_mels}, got {self.n_mfcc}")
+        if self.floor_db is not None and not self.floor_db >= 0:
+            raise DataError(f"audio floor_db must be >= 0 (0: no floor), got {self.floor_db}")
         if self.trim_db is not None and not self.trim_db >= 0:
             raise DataError(f"audio trim_db must be >= 0 (0: no trimming), got {self.trim_db}")
         for name in ("aug_speed", "aug_tempo"):
@@ -337,9 +343,9 @@ def features_from_signal(x: np.ndarray, cfg: AudioConfig, rng: np.random.Generat
     """
     x = trim_silence(x, cfg)
     feats = log_mel(x, cfg)  # (T, n_mels)
+    if cfg.floor_db:
+        feats = np.maximum(feats, feats.max() - cfg.floor_db * math.log(10.0) / 10.0)  # dB -> natural log
     if rng is not None and (cfg.aug_time_masks or cfg.aug_freq_masks) and rng.random() < cfg.aug_prob:
-        from rnnkit.data.audio_augment import mask_spectrogram
-
         feats, _ = mask_spectrogram(feats, rng, cfg.aug_time_masks, cfg.aug_time_width,
                                     cfg.aug_freq_masks, cfg.aug_freq_width)
     if cfg.n_mfcc > 0:
@@ -356,30 +362,3 @@ def wav_features(path: str | Path, cfg: AudioConfig | None = None) -> np.ndarray
     cfg = cfg or AudioConfig()
     x, _ = read_wav(path, cfg.sample_rate, cfg.stereo, cfg.rate_mismatch)
     return features_from_signal(x, cfg)
-
-
-def augment(x: np.ndarray, rate: int, rng: np.random.Generator, noise_snr_db: float | None = 30.0,
-            max_shift_ms: float = 100.0, speed_range: tuple[float, float] | None = (0.9, 1.1)) -> np.ndarray:
-    """Light random augmentation of a signal (N,): speed change, time shift, white noise.
-
-    - speed: resample by a factor drawn uniformly from ``speed_range`` (changes pitch
-      and duration together, like playing a tape faster);
-    - shift: roll by up to ``max_shift_ms`` either way, filling the gap with zeros;
-    - noise: white noise at a signal-to-noise ratio of ``noise_snr_db``.
-    """
-    y = np.asarray(x, dtype=np.float32)
-    if speed_range is not None:
-        factor = round(float(rng.uniform(*speed_range)), 2)  # 0.01 steps keep the resampling ratio small
-        y = resample(y, int(round(rate * factor)), rate) if factor != 1.0 else y
-    limit = min(int(rate * max_shift_ms / 1000), y.size - 1)
-    shift = int(rng.integers(-limit, limit + 1)) if limit > 0 else 0
-    shifted = np.zeros_like(y)  # (N,)
-    if shift >= 0:
-        shifted[shift:] = y[: y.size - shift]
-    else:
-        shifted[:shift] = y[-shift:]
-    y = shifted
-    if noise_snr_db is not None:
-        power = float(np.mean(y**2)) + 1e-12
-        y = y + rng.normal(0.0, math.sqrt(power / 10 ** (noise_snr_db / 10)), y.shape).astype(np.float32)
-    return y
