@@ -58,13 +58,32 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnkit.errors import ConfigError
-from rnnkit.models.layers import BACKENDS, recurrent_layer
+from rnnkit.models.layers import BACKENDS, CELLS, recurrent_layer
 
-__all__ = ["SequenceClassifier", "CELLS", "POOLINGS", "AVERAGES", "LEGACY_RNN_IMPL"]
+__all__ = ["SequenceClassifier", "CELLS", "POOLINGS", "AVERAGES", "LEGACY_RNN_IMPL", "check_classifier_args"]
 
-CELLS = ("lstm", "gru", "rnn")
 POOLINGS = ("last", "mean", "attention")
 AVERAGES = ("none", "ema", "swa")
+
+
+def check_classifier_args(*, cell: str, pooling: str, backend: str, dropout: float, label_smoothing: float,
+                          num_classes: int, **counts: int) -> None:
+    """The arguments every classification network shares, checked alike (one-line ConfigError).
+
+    ``counts``: named sizes that must be >= 1 (input_size, hidden_size, num_layers, members, ...).
+    """
+    for arg, value, allowed in (("cell", cell, CELLS), ("pooling", pooling, POOLINGS), ("backend", backend, BACKENDS)):
+        if value not in allowed:
+            raise ConfigError(f"model {arg} must be one of {', '.join(allowed)}, got {value!r}")
+    for arg, value in counts.items():
+        if int(value) < 1:
+            raise ConfigError(f"model {arg} must be >= 1, got {value}")
+    if num_classes < 2:
+        raise ConfigError(f"model num_classes must be >= 2, got {num_classes}")
+    if not 0.0 <= dropout < 1.0:
+        raise ConfigError(f"model dropout must be in [0, 1), got {dropout}")
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ConfigError(f"model label_smoothing must be in [0, 1), got {label_smoothing}")
 #: the ``rnn_impl`` of model.json files written before ``backend`` -> its backend
 LEGACY_RNN_IMPL = {"rnnkit": "auto", "torch": "torch"}
 
@@ -123,22 +142,9 @@ class SequenceClassifier(nn.Module):
         deltas: bool = False,
     ) -> None:
         super().__init__()
-        if cell not in CELLS:
-            raise ConfigError(f"model cell must be one of {', '.join(CELLS)}, got {cell!r}")
-        if pooling not in POOLINGS:
-            raise ConfigError(f"model pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
-        if backend not in BACKENDS:
-            raise ConfigError(f"model backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-        for arg, value in (("input_size", input_size), ("num_classes", num_classes),
-                           ("hidden_size", hidden_size), ("num_layers", num_layers), ("members", members)):
-            if int(value) < 1:
-                raise ConfigError(f"model {arg} must be >= 1, got {value}")
-        if num_classes < 2:
-            raise ConfigError(f"model num_classes must be >= 2, got {num_classes}")
-        if not 0.0 <= dropout < 1.0:
-            raise ConfigError(f"model dropout must be in [0, 1), got {dropout}")
-        if not 0.0 <= label_smoothing < 1.0:
-            raise ConfigError(f"model label_smoothing must be in [0, 1), got {label_smoothing}")
+        check_classifier_args(cell=cell, pooling=pooling, backend=backend, input_size=input_size,
+                              num_classes=num_classes, hidden_size=hidden_size, num_layers=num_layers,
+                              members=members, dropout=dropout, label_smoothing=label_smoothing)
         if weight_average not in AVERAGES:
             raise ConfigError(f"model weight_average must be one of {', '.join(AVERAGES)}, got {weight_average!r}")
         if not 0.0 < average_decay < 1.0:

@@ -49,11 +49,10 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnkit.errors import ConfigError
-from rnnkit.models.layers import BACKENDS, CELLS, recurrent_layer
+from rnnkit.models.classifier import POOLINGS, check_classifier_args
+from rnnkit.models.layers import recurrent_layer
 
 __all__ = ["LSTMFCN", "MaskedBatchNorm1d", "POOLINGS"]
-
-POOLINGS = ("last", "mean", "attention")
 
 
 def _global_moments(x, mask, count, mean, var):
@@ -219,25 +218,14 @@ class LSTMFCN(nn.Module):
     ) -> None:
         super().__init__()
         filters, kernels = tuple(int(n) for n in filters), tuple(int(k) for k in kernels)
-        if cell not in CELLS:
-            raise ConfigError(f"model cell must be one of {', '.join(CELLS)}, got {cell!r}")
-        if backend not in BACKENDS:
-            raise ConfigError(f"model backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-        if pooling not in POOLINGS:
-            raise ConfigError(f"model pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
         if not filters or len(filters) != len(kernels):
             raise ConfigError(f"model filters and kernels must be non-empty and as long as each other, "
                               f"got {list(filters)} and {list(kernels)}")
-        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers), ("members", members),
-                           ("rnn_steps", rnn_steps), ("conv_steps", conv_steps), ("filters", min(filters)), ("kernels", min(kernels))):
-            if int(value) < 1:
-                raise ConfigError(f"model {arg} must be >= 1, got {value}")
-        if num_classes < 2:
-            raise ConfigError(f"model num_classes must be >= 2, got {num_classes}")
-        if not 0.0 <= dropout < 1.0:
-            raise ConfigError(f"model dropout must be in [0, 1), got {dropout}")
-        if not 0.0 <= label_smoothing < 1.0:
-            raise ConfigError(f"model label_smoothing must be in [0, 1), got {label_smoothing}")
+        check_classifier_args(cell=cell, pooling=pooling, backend=backend, input_size=input_size,
+                              num_classes=num_classes, hidden_size=hidden_size, num_layers=num_layers,
+                              members=members, rnn_steps=rnn_steps, conv_steps=conv_steps,
+                              filters=min(filters), kernels=min(kernels), dropout=dropout,
+                              label_smoothing=label_smoothing)
         self.squeeze_excite = input_size > 1 if squeeze_excite is None else bool(squeeze_excite)
         self.rnn_steps = int(rnn_steps)
         self.conv_steps = int(conv_steps)
