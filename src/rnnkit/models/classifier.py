@@ -60,7 +60,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from rnnkit.errors import ConfigError
 from rnnkit.models.layers import BACKENDS, CELLS, recurrent_layer
 
-__all__ = ["SequenceClassifier", "CELLS", "POOLINGS", "AVERAGES", "LEGACY_RNN_IMPL", "check_classifier_args"]
+__all__ = ["SequenceClassifier", "CELLS", "POOLINGS", "AVERAGES", "LEGACY_RNN_IMPL", "MemberEnsemble", "check_classifier_args"]
 
 POOLINGS = ("last", "mean", "attention")
 AVERAGES = ("none", "ema", "swa")
@@ -118,7 +118,38 @@ def packed_deltas(data: torch.Tensor, batch_sizes: torch.Tensor) -> torch.Tensor
     return out
 
 
-class SequenceClassifier(nn.Module):
+class MemberEnsemble:
+    """forward, compute_loss and predict_proba of a classification network whose
+    ``member_logits(x, lengths)`` gives one (B, C) logit tensor per ensemble member and
+    which holds ``class_weights`` (C,) and ``label_smoothing`` (mixed into an nn.Module)."""
+
+    def forward(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Packed (sum T_i, F), or padded (B, T, F) with lengths (B,) -> logits (B, C).
+
+        With members > 1 the "logits" are log of the mean of the members' probabilities."""
+        logits = self.member_logits(x, lengths)
+        if len(logits) == 1:
+            return logits[0]
+        log_p = torch.stack([torch.log_softmax(z, dim=-1) for z in logits])  # (K, B, C)
+        return torch.logsumexp(log_p, dim=0) - math.log(len(logits))          # (B, C)
+
+    def compute_loss(self, batch: dict) -> torch.Tensor:
+        """Weighted mean (label-smoothed) cross-entropy of a batch ``{"x", "y"[, "lengths"]}``,
+        summed over the members."""
+        losses = [
+            F.cross_entropy(logits, batch["y"], weight=self.class_weights.to(logits.dtype),
+                            label_smoothing=self.label_smoothing)
+            for logits in self.member_logits(batch["x"], batch.get("lengths"))  # K x (B, C)
+        ]
+        return losses[0] if len(losses) == 1 else torch.stack(losses).sum()
+
+    @torch.no_grad()
+    def predict_proba(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Class probabilities (B, C)."""
+        return torch.softmax(self(x, lengths), dim=-1)
+
+
+class SequenceClassifier(MemberEnsemble, nn.Module):
     """Classifies variable-length sequences (B of them, each (T_i, F)) into C classes."""
 
     def __init__(
@@ -251,28 +282,3 @@ class SequenceClassifier(nn.Module):
             data = torch.cat([data, packed_deltas(data, packed.batch_sizes)], dim=-1)  # (sum T_i, 2F)
         packed = packed._replace(data=data)
         return [self._member_logits(m, packed) for m in self._members()]
-
-    def forward(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """Packed (sum T_i, F), or padded (B, T, F) with lengths (B,) -> logits (B, C).
-
-        With members > 1 the "logits" are log of the mean of the members' probabilities."""
-        logits = self.member_logits(x, lengths)
-        if len(logits) == 1:
-            return logits[0]
-        log_p = torch.stack([torch.log_softmax(z, dim=-1) for z in logits])  # (K, B, C)
-        return torch.logsumexp(log_p, dim=0) - math.log(len(logits))          # (B, C)
-
-    def compute_loss(self, batch: dict) -> torch.Tensor:
-        """Weighted mean (label-smoothed) cross-entropy of a batch ``{"x", "y"[, "lengths"]}``,
-        summed over the members."""
-        losses = [
-            F.cross_entropy(logits, batch["y"], weight=self.class_weights.to(logits.dtype),
-                            label_smoothing=self.label_smoothing)
-            for logits in self.member_logits(batch["x"], batch.get("lengths"))  # K x (B, C)
-        ]
-        return losses[0] if len(losses) == 1 else torch.stack(losses).sum()
-
-    @torch.no_grad()
-    def predict_proba(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """Class probabilities (B, C)."""
-        return torch.softmax(self(x, lengths), dim=-1)

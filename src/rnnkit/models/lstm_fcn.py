@@ -40,16 +40,14 @@ SequenceClassifier; per-series normalisation is the caller's (the estimator's) b
 """
 from __future__ import annotations
 
-import math
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnkit.errors import ConfigError
-from rnnkit.models.classifier import POOLINGS, check_classifier_args
+from rnnkit.models.classifier import POOLINGS, MemberEnsemble, check_classifier_args
 from rnnkit.models.layers import recurrent_layer
 
 __all__ = ["LSTMFCN", "MaskedBatchNorm1d", "POOLINGS"]
@@ -191,7 +189,7 @@ class _Hybrid(nn.Module):
         return torch.einsum("bt,btd->bd", weights, y)                       # (B, D*H)
 
 
-class LSTMFCN(nn.Module):
+class LSTMFCN(MemberEnsemble, nn.Module):
     """Classifies variable-length sequences (B of them, each (T_i, F)) into C classes."""
 
     def __init__(
@@ -269,24 +267,3 @@ class LSTMFCN(nn.Module):
             features = torch.cat([m.conv_features(u, u_lengths), m.rnn_features(v, v_lengths)], dim=1)
             out.append(m.head(self.dropout(features)))                      # (B, C)
         return out
-
-    def forward(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """Packed (sum T_i, F), or padded (B, T, F) with lengths (B,) -> logits (B, C)."""
-        logits = self.member_logits(x, lengths)
-        if len(logits) == 1:
-            return logits[0]
-        log_p = torch.stack([torch.log_softmax(z, dim=-1) for z in logits])  # (K, B, C)
-        return torch.logsumexp(log_p, dim=0) - math.log(len(logits))          # (B, C)
-
-    def compute_loss(self, batch: dict) -> torch.Tensor:
-        """Weighted mean (label-smoothed) cross-entropy of ``{"x", "y"[, "lengths"]}``, summed over
-        members; ``class_weights`` (C,) weight each class's terms, as in SequenceClassifier."""
-        losses = [F.cross_entropy(z, batch["y"], weight=self.class_weights.to(z.dtype),
-                                  label_smoothing=self.label_smoothing)
-                  for z in self.member_logits(batch["x"], batch.get("lengths"))]
-        return losses[0] if len(losses) == 1 else torch.stack(losses).sum()
-
-    @torch.no_grad()
-    def predict_proba(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """Class probabilities (B, C)."""
-        return torch.softmax(self(x, lengths), dim=-1)
