@@ -42,9 +42,8 @@ from rnnkit.data.panel import (
 )
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.global_forecast import GlobalRNN, pinball_loss
+from rnnkit.tasks.forecast.combine import combine_with_partners, future_stamps
 from rnnkit.tasks.forecast.covariates import Covariates
-from rnnkit.tasks.forecast.damped import damped_forecast
-from rnnkit.tasks.forecast.theta import theta_forecast
 from rnnkit.tasks.forecast.parallel import rank_slice, sync_gradients
 from rnnkit.training.atomic import atomic_write_bytes, write_json, writing
 from rnnkit.training.checkpoint import read_finite_safetensors
@@ -245,7 +244,7 @@ class Forecaster:
             return x, m, y, extra
         return x[part], m[part], y[part], {k: v[part] for k, v in extra.items()}
 
-    def _cov_inputs(self, df, long, panel, future_df, id_col: str, time_col: str):
+    def _cov_inputs(self, df, long, panel, future_df, id_col: str, time_col: str, ds: np.ndarray):
         """(hist, static, future) covariate panels for forecasting from ``long``; None without covariates."""
         if self.cov_ is None:
             if future_df is not None:
@@ -253,7 +252,6 @@ class Forecaster:
             return None
         frame = self.cov_.history if df is None else self.cov_.frame(df, id_col, time_col, long, "predict")
         hist, static = self.cov_.panels(frame, panel)
-        ds = self._future_ds(long, panel.ids)
         return hist, static, self.cov_.future_panel(future_df, id_col, time_col, panel.ids, ds, self.horizon)
 
     def _scale_target(self, y, level, spread):
@@ -277,7 +275,8 @@ class Forecaster:
             self._check_series(long, fitting=False)
         raw = long_to_panel(long, "unique_id", "y")
         panel, factors = self._deseason(raw)  # factors (S, H)
-        cov_in = self._cov_inputs(df, long, panel, future_df, id_col, time_col)
+        ds = future_stamps(long, panel.ids, self.horizon)  # (S * H,)
+        cov_in = self._cov_inputs(df, long, panel, future_df, id_col, time_col, ds)
         per_member = []
         with torch.no_grad():
             for model in self.members_:
@@ -289,60 +288,19 @@ class Forecaster:
                 per_member.append(q * factors[:, :, None])
         q = torch.stack(per_member).median(dim=0).values.sort(dim=-1).values.double()  # (S, H, Q)
         qi = {round(t, 6): i for i, t in enumerate(self.quantiles)}
-        q = self._combine(q, raw, qi[0.5]).numpy()
+        o = self.options
+        partners = self.cov_ is None and (self.log_ or self.season == 1)
+        q = combine_with_partners(q, raw, qi[0.5], self.horizon, self.season, self.log_,
+                                  o.theta if partners else 0.0, o.damped if partners else 0.0).numpy()
         g = long.groupby("unique_id", sort=False)["y"]
         const = (g.min() == g.max()).reindex(panel.ids).to_numpy()
         q[const] = g.last().reindex(panel.ids).to_numpy()[const][:, None, None]
-        out = pd.DataFrame({"unique_id": np.repeat(panel.ids, self.horizon), "ds": self._future_ds(long, panel.ids)})
+        out = pd.DataFrame({"unique_id": np.repeat(panel.ids, self.horizon), "ds": ds})
         out["forecast"] = q[:, :, qi[0.5]].ravel()
         for lv in level:
             out[f"lo-{lv}"] = q[:, :, qi[round(0.5 - lv / 200, 6)]].ravel()
             out[f"hi-{lv}"] = q[:, :, qi[round(0.5 + lv / 200, 6)]].ravel()
         return out
-
-    def _combine(self, q: torch.Tensor, panel, mid: int) -> torch.Tensor:
-        """The RNN quantiles q (S, H, Q) moved so that their median becomes
-        (1 - w - wd) RNN + w Theta + wd damped trend (w = theta, wd = damped).
-
-        The band keeps the RNN's shape: on a log scale every quantile is multiplied by
-        combined / median, on a linear scale shifted by combined - median. The partners
-        (``theta.py``, ``damped.py``) run where their seasonal adjustment applies: a positive
-        panel (log scale) or no season; otherwise the forecast is the RNN's alone. A
-        Forecaster fitted with covariates forecasts with the RNN alone too: the partners see
-        only the target, and mixing them in would dilute what the covariates tell the RNN.
-        """
-        w, wd = self.options.theta, self.options.damped
-        if w + wd == 0 or self.cov_ is not None or not (self.log_ or self.season == 1):
-            return q
-        med = q[:, :, mid]  # (S, H)
-        comb = (1 - w - wd) * med  # (S, H)
-        if w:
-            comb = comb + w * theta_forecast(panel, self.horizon, self.season, self.log_).double()
-        if wd:
-            comb = comb + wd * damped_forecast(panel, self.horizon, self.season, self.log_).double()
-        if self.log_:
-            comb = comb.clamp(min=1e-12)
-            return q * (comb / med.clamp(min=1e-12))[:, :, None]
-        return q + (comb - med)[:, :, None]
-
-    def _future_ds(self, long: pd.DataFrame, ids: list[str]) -> np.ndarray:
-        """Each series' next `horizon` time stamps (integer steps or the inferred frequency)."""
-        last2 = long.groupby("unique_id", sort=False)["ds"]
-        last = last2.last().reindex(ids)
-        ds = long["ds"]
-        steps = np.arange(1, self.horizon + 1)
-        if pd.api.types.is_datetime64_any_dtype(ds):
-            longest = long[long["unique_id"] == long["unique_id"].value_counts().idxmax()]["ds"]
-            with warnings.catch_warnings():  # pandas 3 warns that infer_freq will return an offset
-                warnings.simplefilter("ignore")
-                freq = pd.infer_freq(longest.iloc[-20:]) if len(longest) >= 3 else None
-            if freq is None:
-                delta = longest.diff().median() if len(longest) > 1 else pd.Timedelta(days=1)
-                return np.concatenate([t + delta * steps for t in last])
-            return np.concatenate([pd.date_range(t, periods=self.horizon + 1, freq=freq)[1:] for t in last])
-        diffs = long.groupby("unique_id", sort=False)["ds"].diff().dropna()
-        step = diffs.median() if len(diffs) else 1
-        return (last.to_numpy()[:, None] + step * steps).ravel()
 
     def cross_validation(self, df, n_windows: int = 1, step: int | None = None, refit: bool = True,
                          level=(80, 95), id_col: str = "unique_id", time_col: str = "ds",

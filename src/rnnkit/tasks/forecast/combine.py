@@ -1,0 +1,63 @@
+"""What the `Forecaster` adds around its RNN at predict time: the statistical partners
+mixed into the median, and each series' future time stamps.
+
+    q = combine_with_partners(q, panel, mid, horizon, season, log, theta=0.2, damped=0.2)
+    ds = future_stamps(long, ids, horizon)            # (S * H,), series after series
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+
+from rnnkit.data.panel import Panel
+from rnnkit.tasks.forecast.damped import damped_forecast
+from rnnkit.tasks.forecast.theta import theta_forecast
+
+__all__ = ["combine_with_partners", "future_stamps"]
+
+
+def combine_with_partners(q: torch.Tensor, panel: Panel, mid: int, horizon: int, season: int, log: bool,
+                          theta: float, damped: float) -> torch.Tensor:
+    """The RNN quantiles q (S, H, Q) moved so that their median (column ``mid``) becomes
+    (1 - w - wd) RNN + w Theta + wd damped trend (w = theta, wd = damped).
+
+    The band keeps the RNN's shape: on a log scale every quantile is multiplied by
+    combined / median, on a linear scale shifted by combined - median. The caller passes
+    zero weights where the partners do not apply (the Forecaster: a panel that is neither
+    positive nor unseasonal, or a model fitted with covariates, which the partners cannot see).
+    """
+    if theta + damped == 0:
+        return q
+    med = q[:, :, mid]  # (S, H)
+    comb = (1 - theta - damped) * med  # (S, H)
+    if theta:
+        comb = comb + theta * theta_forecast(panel, horizon, season, log).double()
+    if damped:
+        comb = comb + damped * damped_forecast(panel, horizon, season, log).double()
+    if log:
+        comb = comb.clamp(min=1e-12)
+        return q * (comb / med.clamp(min=1e-12))[:, :, None]
+    return q + (comb - med)[:, :, None]
+
+
+def future_stamps(long: pd.DataFrame, ids: list[str], horizon: int) -> np.ndarray:
+    """Each series' next ``horizon`` time stamps (integer steps or the inferred frequency),
+    series after series in the order of ``ids``: (S * H,)."""
+    last = long.groupby("unique_id", sort=False)["ds"].last().reindex(ids)
+    ds = long["ds"]
+    steps = np.arange(1, horizon + 1)
+    if pd.api.types.is_datetime64_any_dtype(ds):
+        longest = long[long["unique_id"] == long["unique_id"].value_counts().idxmax()]["ds"]
+        with warnings.catch_warnings():  # pandas 3 warns that infer_freq will return an offset
+            warnings.simplefilter("ignore")
+            freq = pd.infer_freq(longest.iloc[-20:]) if len(longest) >= 3 else None
+        if freq is None:
+            delta = longest.diff().median() if len(longest) > 1 else pd.Timedelta(days=1)
+            return np.concatenate([t + delta * steps for t in last])
+        return np.concatenate([pd.date_range(t, periods=horizon + 1, freq=freq)[1:] for t in last])
+    diffs = long.groupby("unique_id", sort=False)["ds"].diff().dropna()
+    step = diffs.median() if len(diffs) else 1
+    return (last.to_numpy()[:, None] + step * steps).ravel()
