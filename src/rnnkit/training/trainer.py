@@ -17,6 +17,8 @@ Per epoch: validation loss (mean of batch losses, ``model.eval()``, no grad, wit
 own progress bar), LR schedule step, a metrics row, ``checkpoints/best`` when the monitored loss improved
 (validation loss, or training loss without a validation loader), then
 ``checkpoints/last``; early stopping after ``patience`` epochs without improvement.
+What is written, when, and how it is read back (resume, ``load_best``) lives in
+:mod:`rnnkit.training.run_folder`; this module is the loop.
 
 ``time_budget`` covers training and validation (:mod:`rnnkit.training.budget`): training
 stops early enough to leave time for the epoch's validation pass (and for the
@@ -52,21 +54,19 @@ from typing import Any, Iterable, Optional
 
 import torch
 
-from rnnkit.errors import CheckpointError, ConfigError, Interrupted, RnnkitError
-from rnnkit.training import checkpoint as ckpt
+from rnnkit.errors import Interrupted, RnnkitError
 from rnnkit.training import distributed as dist_
-from rnnkit.training.atomic import recover_dir, remove_stale_temps
 from rnnkit.training.budget import TimeBudget
 from rnnkit.training.callbacks import TensorBoardLogger, dispatch
-from rnnkit.training.config import TrainConfig, save_json, to_dict
+from rnnkit.training.config import TrainConfig
 from rnnkit.training.device import move_to, resolve_device, torch_threads
-from rnnkit.training.history import write_metrics_csv
 from rnnkit.training.loaders import loader_generators as _loader_generators
 from rnnkit.training.loaders import loader_length as _length
 from rnnkit.training.optim import build_optimizer, build_scheduler, step_scheduler
 from rnnkit.training.plots import plot_loss
 from rnnkit.training.progress import EpochProgress, progress_enabled
-from rnnkit.training.seed import get_rng_state, seed_everything, set_rng_state
+from rnnkit.training.run_folder import RunFolder
+from rnnkit.training.seed import seed_everything
 
 __all__ = ["Trainer", "FitResult", "NonFiniteLossError"]
 
@@ -86,8 +86,11 @@ class FitResult:
     run_dir: Optional[Path] = None
 
 
-class Trainer:
+class Trainer(RunFolder):
     """Trains ``model`` with ``config``; writes the run folder ``run_dir`` (None: no files).
+
+    The loop lives here; what it keeps on disk (config.json, metrics.csv, checkpoints,
+    resume, best weights) comes from :class:`rnnkit.training.run_folder.RunFolder`.
 
     ``model_config`` (the model's constructor arguments, saved as model.json) defaults
     to ``model.model_config`` when the model has it. ``run_config`` is the full
@@ -129,11 +132,6 @@ class Trainer:
         self._autocast = nullcontext
         self._callbacks: list = []
 
-    # ------------------------------------------------------------------ paths
-    @property
-    def checkpoint_dir(self) -> Optional[Path]:
-        return self.run_dir / "checkpoints" if self.run_dir is not None else None
-
     def request_stop(self, reason: str = "callback") -> None:
         """Stop after the current epoch (callbacks use this)."""
         self.stop_reason = reason
@@ -148,12 +146,6 @@ class Trainer:
             if isinstance(err, Interrupted):
                 raise
             raise Interrupted(self._interrupted()) from None
-
-    def _interrupted(self) -> str:
-        if self.checkpoint_dir is not None and (self.checkpoint_dir / "last").is_dir():
-            return (f"interrupted; the last good checkpoint is kept in {self.checkpoint_dir / 'last'}; "
-                    f"run the same command with --resume {self.run_dir} to continue from it")
-        return "interrupted before any checkpoint was written; nothing to resume"
 
     def _fit(self, train_loader, val_loader, resume: bool) -> FitResult:
         cfg = self.config
@@ -172,11 +164,7 @@ class Trainer:
             (lambda: torch.autocast("cuda", dtype=amp_dtype)) if use_amp else nullcontext
         )
         generators = _loader_generators(train_loader)
-        if self.checkpoint_dir is not None and main:
-            for name in ("last", "best"):
-                recover_dir(self.checkpoint_dir / name)
-            remove_stale_temps(self.checkpoint_dir)
-            remove_stale_temps(self.run_dir)
+        self._recover_run_dir()
         dist_.barrier()
         if not resume and dist_.restart_attempt() > 0 and self.checkpoint_dir is not None:
             resume = (self.checkpoint_dir / "last").is_dir()  # torchrun restarted this job
@@ -188,14 +176,7 @@ class Trainer:
         if dist_.is_active():  # after the restore: DDP starts from the resumed weights
             sample = move_to(dist_.first_batch(train_loader), self.device)
             self._loss_fn = dist_.ddp_loss(self.model, self.device, sample)
-        if self.run_dir is not None and main:
-            try:
-                self.run_dir.mkdir(parents=True, exist_ok=True)
-            except OSError as err:  # e.g. a file in the way, a read-only disk: one line, exit 2
-                raise ConfigError(f"run folder {str(self.run_dir)!r} cannot be created: "
-                                  f"{err.strerror or err}") from None
-            run_config = self.run_config or {"train": to_dict(cfg), "model": self.model_config}
-            save_json(self.run_dir / "config.json", run_config)
+        self._write_run_config()
         callbacks = [dist_.SetEpoch(train_loader)] + list(self.callbacks)
         if cfg.tensorboard and self.run_dir is not None and main:
             callbacks.append(TensorBoardLogger(self.run_dir / "tensorboard"))
@@ -331,88 +312,6 @@ class Trainer:
         self.budget.note_validation(self.budget.elapsed() - t0, complete)
         model.train(was_training)
         return total / max(n, 1)
-
-    # ------------------------------------------------------------ checkpoints
-    def _kept(self) -> str:
-        if self.checkpoint_dir is not None and (self.checkpoint_dir / "last").is_dir():
-            return f"training stopped; the last good checkpoint is kept in {self.checkpoint_dir / 'last'}"
-        return "training stopped before any checkpoint was written"
-
-    def _state(self, generators) -> dict:
-        return {
-            "epoch": self.epoch,
-            "step": self.step,
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
-            "rng": get_rng_state(),
-            "loader_rng": [g.get_state() for g in generators],
-            "best_val": self.best_val,
-            "best_epoch": self.best_epoch,
-            "bad_epochs": self.bad_epochs,
-            "stop_reason": self.stop_reason,
-            "history": json.dumps(self.history),
-        }
-
-    def _save(self, improved: bool, generators) -> None:
-        if improved and (self.checkpoint_dir is None or not self.config.checkpoint):
-            # in memory on every rank, so that load_best restores the same weights on all of them
-            self._best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        if dist_.is_main():
-            try:
-                self._write(improved, generators)
-            except OSError as err:  # disk full, folder removed, ...: the last good one is kept
-                raise CheckpointError(f"cannot write to run folder {str(self.run_dir)!r}: "
-                                      f"{err.strerror or err}; " + self._kept()) from None
-        dist_.barrier()  # no rank reads a checkpoint that is still being written
-
-    def _write(self, improved: bool, generators) -> None:
-        if self.checkpoint_dir is None or not self.config.checkpoint:
-            if self.run_dir is not None:
-                write_metrics_csv(self.run_dir / "metrics.csv", self.history)
-            return
-        state = self._state(generators)
-        if improved:  # best first: a kill before `last` is written just repeats this epoch
-            ckpt.save_checkpoint(self.checkpoint_dir / "best", self.model, self.model_config, state)
-        ckpt.save_checkpoint(self.checkpoint_dir / "last", self.model, self.model_config, state)
-        write_metrics_csv(self.run_dir / "metrics.csv", self.history)
-
-    def _restore(self, generators) -> None:
-        if self.checkpoint_dir is None:
-            raise CheckpointError("resume needs a run folder, got none")
-        last = self.checkpoint_dir / "last"
-        if not last.is_dir():
-            raise CheckpointError(f"cannot resume: {str(last)!r} does not exist")
-        ckpt.check_model_config(last, self.model_config, f"cannot resume from {self.run_dir}")
-        tensors = ckpt.read_safetensors(last / ckpt.WEIGHTS)
-        state = ckpt.load_state(last)
-        ckpt.load_weights_into(self.model, tensors, str(last))
-        try:
-            self.optimizer.load_state_dict(state["optimizer"])
-            if self.scheduler is not None and state.get("scheduler") is not None:
-                self.scheduler.load_state_dict(state["scheduler"])
-            if state.get("scaler") is not None and self.scaler.is_enabled():
-                self.scaler.load_state_dict(state["scaler"])
-            self.epoch, self.step = int(state["epoch"]), int(state["step"])
-            self.best_val, self.best_epoch = float(state["best_val"]), int(state["best_epoch"])
-            self.bad_epochs = int(state["bad_epochs"])
-            self.stop_reason = None
-            self.history = json.loads(state["history"])
-            set_rng_state(state["rng"])
-            for g, s in zip(generators, state.get("loader_rng", [])):
-                g.set_state(s)
-        except (KeyError, ValueError, TypeError, RuntimeError) as err:
-            first = str(err).splitlines()[0] if str(err) else type(err).__name__
-            raise CheckpointError(f"{str(last / ckpt.STATE)!r} does not fit this run: {first}") from None
-
-    def load_best(self) -> torch.nn.Module:
-        """Put the best epoch's weights back into ``model`` (from disk or memory)."""
-        if self.checkpoint_dir is not None and self.config.checkpoint:
-            best = self.checkpoint_dir / "best"
-            ckpt.load_weights_into(self.model, ckpt.read_safetensors(best / ckpt.WEIGHTS), str(best))
-        elif self._best_state is not None:
-            self.model.load_state_dict(self._best_state)
-        return self.model
 
 
 def _summary(row: dict) -> str:
