@@ -102,6 +102,8 @@ Members = Annotated[int | None, typer.Option(
 Folds = Annotated[int, typer.Option("--folds", metavar="INT", help="Forecast origins.")]
 Step = Annotated[int | None, typer.Option(
     "--step", metavar="INT", help="Steps between origins (default H).")]
+Overwrite = Annotated[bool, typer.Option(
+    "--overwrite", help="Replace an earlier run in --out (only the files a forecast run writes; others are kept).")]
 Refit = Annotated[bool, typer.Option("--refit/--no-refit", help="Retrain at every origin.")]
 ModelDir = Annotated[Path, typer.Option("--model", metavar="PATH", help="DIR/model of a train run (or DIR).")]
 History = Annotated[str, typer.Option(
@@ -172,7 +174,7 @@ def train(
     epochs: Epochs = None, time_budget: TimeBudget = None, max_steps: MaxSteps = None,
     out: common.Out = None, config: common.Config = None, set_: common.Set = None,
     seed: Seed = None, device: Device = None, threads: Threads = None,
-    resume: common.Resume = None,
+    resume: common.Resume = None, overwrite: Overwrite = False,
 ) -> None:
     """Fit a Forecaster on all but the last H points, forecast them, compare with baselines, write DIR."""
     from rnnkit.tasks.forecast.pipeline import train_forecaster
@@ -192,7 +194,7 @@ def train(
     cfg = build_config(config, set_, ctx, base=_resume_base(resume), **named)
     run_dir = common.resolve_run_dir(out, resume, "forecast")
     with _warnings_as_lines():
-        train_forecaster(cfg, run_dir, log=_echo, resume=resume is not None)
+        train_forecaster(cfg, run_dir, log=_echo, resume=resume is not None, overwrite=overwrite)
     typer.echo(f"wrote {run_dir}/metrics.json, forecast.csv, forecast.png, model/")
 
 
@@ -213,7 +215,7 @@ def backtest(
     refit: Refit = False, epochs: Epochs = None, time_budget: TimeBudget = None,
     max_steps: MaxSteps = None, out: common.Out = None, config: common.Config = None,
     set_: common.Set = None, seed: Seed = None, device: Device = None, threads: Threads = None,
-    resume: common.Resume = None,
+    resume: common.Resume = None, overwrite: Overwrite = False,
 ) -> None:
     """Rolling-origin evaluation (Forecaster.cross_validation) against the baselines."""
     from rnnkit.tasks.forecast.pipeline import backtest as backtest_
@@ -224,7 +226,8 @@ def backtest(
     })
     run_dir = common.resolve_run_dir(out, resume, "forecast-backtest")
     with _warnings_as_lines():
-        backtest_(cfg, run_dir, folds=folds, step=step, refit=refit, log=_echo, resume=resume is not None)
+        backtest_(cfg, run_dir, folds=folds, step=step, refit=refit, log=_echo, resume=resume is not None,
+                  overwrite=overwrite)
     typer.echo(f"wrote {run_dir}/backtest.json, backtest.csv, backtest.png")
 
 

@@ -17,6 +17,10 @@ CSV with ``rnnkit.data.timeseries`` (one line per mistake), turns it into a long
   before the end), with the baselines on each fold's history; writes ``backtest.json``,
   ``backtest.csv`` (every fold's forecasts) and ``backtest.png``.
 
+A fresh run into a folder that holds an earlier one stops with one line unless
+``overwrite``, which first removes exactly the earlier run's files
+(:mod:`rnnkit.tasks.forecast.outputs`); other files in the folder are kept.
+
 ``resume``: a run's fitted Forecaster is saved before its evaluation, and a backtest's
 under ``run_fold<k>/model``; resuming reuses those and fits only what is missing (the
 Forecaster's training itself is not checkpointed: a fit interrupted midway starts again,
@@ -42,6 +46,7 @@ from rnnkit.tasks.forecast.cross_validation import cross_validation
 from rnnkit.tasks.forecast.estimator import Forecaster
 from rnnkit.tasks.forecast.frames import Part, bundled_or_file, parts_of, resolve_data, to_long
 from rnnkit.tasks.forecast.metrics import forecast_metrics
+from rnnkit.tasks.forecast.outputs import prepare_out
 from rnnkit.tasks.forecast.report import format_table, mean_metrics, plot_forecast, write_forecast_csv
 from rnnkit.training.atomic import out_dir, out_file, write_json, writing
 from rnnkit.training.config import to_dict
@@ -160,8 +165,12 @@ def _meta(cfg: ForecastConfig, series) -> dict:
             "config": to_dict(cfg)}
 
 
+TRAIN_WRITES = ("config.json", "metrics.json", "forecast.csv", "forecast.png")
+BACKTEST_WRITES = ("config.json", "backtest.json", "backtest.csv", "backtest.png")
+
+
 def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] = print,
-                     resume: bool = False) -> dict:
+                     resume: bool = False, overwrite: bool = False) -> dict:
     """Fit, forecast the test part, compare with baselines; write the run folder. Returns metrics."""
     start = time.perf_counter()
     out = Path(out)
@@ -171,7 +180,10 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
     series = _check_lengths(series, test, cfg)
     parts = parts_of(series)
     n_train = {p.key: len(p.values) - test for p in parts}
-    out_dir(out)
+    if is_main():  # under torchrun rank 0 alone checks and clears the folder, as it alone writes
+        prepare_out(out, d.data, resume=resume, overwrite=overwrite, writes=TRAIN_WRITES)
+    else:
+        out_dir(out)
     if is_main():
         with writing("--out", out):
             write_json(out / "config.json", to_dict(cfg))  # what `--resume out` starts from
@@ -306,7 +318,7 @@ def _fold_table(results: list, baselines: list[str]) -> str:
 
 
 def backtest(cfg: ForecastConfig, out: Path, folds: int = 3, step: int | None = None, refit: bool = False,
-             log: Callable[[str], None] = print, resume: bool = False) -> dict:
+             log: Callable[[str], None] = print, resume: bool = False, overwrite: bool = False) -> dict:
     """Rolling-origin evaluation through ``Forecaster.cross_validation``; see the module doc."""
     if launched():
         raise ConfigError("forecast backtest runs in one process; train data-parallel with "
@@ -323,7 +335,7 @@ def backtest(cfg: ForecastConfig, out: Path, folds: int = 3, step: int | None = 
     series = _check_lengths(series, H, cfg)
     _check_folds(series, cfg, folds, step)
     parts = parts_of(series)
-    out_dir(out)
+    prepare_out(out, d.data, resume=resume, overwrite=overwrite, writes=BACKTEST_WRITES)
     with writing("--out", out):
         write_json(out / "config.json", to_dict(cfg))  # what `--resume out` starts from
     level = () if d.interval is None else (_level(d.interval),)
