@@ -10,10 +10,17 @@ traceback for mistakes a user can make. An ``OSError`` that no command turned in
 its own message (a full disk, a read-only or vanished folder) is the same kind of
 line, naming the file. Writes are atomic, so such an error leaves no half-written file.
 Ctrl-C prints one line saying what was kept and how to resume, and exits with 130.
+
+A reader that goes away early (``rnnkit classify predict ... | head -1``) stops the
+command quietly, as it stops ``cat`` or ``grep``: no traceback, no ``error:`` line, no
+"Exception ignored" at exit, and exit code 141 (128 + SIGPIPE, what a shell reports for
+such a writer). Files already written stay complete (writes are atomic).
 """
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 
 import typer
 from typer.core import TyperGroup
@@ -23,6 +30,7 @@ from rnnkit.errors import Interrupted, RnnkitError
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 
 # Modules that add commands, in the order `rnnkit --help` lists them.
 COMMAND_MODULES = (
@@ -40,6 +48,13 @@ COMMAND_MODULES = (
 class _OneLineErrors(TyperGroup):
     """Turns an RnnkitError anywhere in a command into ``error: ...`` and exit code 2."""
 
+    def make_context(self, *args, **kwargs):  # eager options (--version) print from here
+        try:
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError:
+            _silence_output()
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
+
     def invoke(self, ctx):  # noqa: D401 - click API
         try:
             return super().invoke(ctx)
@@ -51,6 +66,9 @@ class _OneLineErrors(TyperGroup):
                 "interrupted; every file written so far is complete (writes are atomic)")
             typer.echo(text, err=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:  # the reader of stdout (or stderr) went away: stop quietly
+            _silence_output()
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
         except OSError as err:  # the machine's fault or the user's, never a traceback
             where = f"{str(err.filename)!r}: " if err.filename else ""
             typer.echo(f"error: {RnnkitError(f'{where}{err.strerror or err}')}", err=True)
@@ -86,6 +104,29 @@ for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(app)
 
 
+def _silence_output() -> None:
+    """Point stdout and stderr at /dev/null, so that the flush at exit finds no broken pipe.
+
+    (Output captured in memory, as by typer's CliRunner, has no descriptor: left as is.)
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                os.dup2(devnull, stream.fileno())
+            except (AttributeError, OSError, ValueError):
+                pass
+    finally:
+        os.close(devnull)
+
+
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point (also ``python -m rnnkit``)."""
+    try:
+        try:
+            app()
+        finally:  # output still buffered for a pipe is written here, not at interpreter exit
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_output()
+        sys.exit(EXIT_BROKEN_PIPE)
