@@ -1,5 +1,6 @@
 """The panel Theta method (the RNN's combination partner), its use in `Forecaster`,
-and training internals (EMA, tiny budgets)."""
+and training internals (EMA, tiny budgets). What Theta and the damped trend share is
+in test_partners.py."""
 
 from __future__ import annotations
 
@@ -8,24 +9,15 @@ import pandas as pd
 import pytest
 import torch
 
-from rnnkit.data.panel import long_to_panel
 from rnnkit.errors import ConfigError
 from rnnkit.tasks.forecast.estimator import Forecaster
 from rnnkit.tasks.forecast.theta import seasonal_test, theta_forecast
-
-
-def frame(series: dict[str, np.ndarray]) -> pd.DataFrame:
-    return pd.concat([pd.DataFrame({"unique_id": k, "ds": np.arange(len(v)), "y": v}) for k, v in series.items()],
-                     ignore_index=True)
-
-
-def one(y: np.ndarray, h: int, season: int = 1) -> np.ndarray:
-    return theta_forecast(long_to_panel(frame({"a": y}), "unique_id", "y"), h, season, bool((y > 0).all()))[0].numpy()
+from tests.tasks.forecast.partners import frame, one, panel
 
 
 def test_a_straight_line_gets_half_its_slope_from_the_last_value():
     y = 5 + 0.5 * np.arange(40)
-    f = one(y, 4)
+    f = one(theta_forecast, y, 4)
     # SES follows the line closely (alpha near 1), the drift adds slope / 2 per step
     steps = np.diff(np.concatenate([[f[0] - 0.25], f]))
     assert np.allclose(steps[1:], 0.25, atol=1e-6)
@@ -35,32 +27,11 @@ def test_a_straight_line_gets_half_its_slope_from_the_last_value():
 def test_a_pure_multiplicative_season_is_detected_and_repeated():
     t = np.arange(48)
     y = 100 * (1 + 0.3 * np.sin(2 * np.pi * t / 12))
-    p = long_to_panel(frame({"a": y, "flat": 100 + np.random.default_rng(0).normal(0, 1, 48)}), "unique_id", "y")
+    p = panel({"a": y, "flat": 100 + np.random.default_rng(0).normal(0, 1, 48)})
     assert seasonal_test(p, 12).tolist() == [True, False]
-    f = one(y, 12, season=12)
+    f = one(theta_forecast, y, 12, season=12)
     truth = 100 * (1 + 0.3 * np.sin(2 * np.pi * np.arange(48, 60) / 12))
     assert np.abs(f - truth).max() < 1.0  # the season comes back; without adjustment the error would be ~30
-
-
-def test_series_of_different_lengths_in_one_panel_equal_their_separate_forecasts():
-    rng = np.random.default_rng(1)
-    ys = {"long": 50 + np.cumsum(rng.normal(0, 1, 60)) + 5 * np.sin(np.arange(60) * np.pi / 2),
-          "short": 20 + np.cumsum(rng.normal(0, 1, 13)), "tiny": np.array([3.0, 4.0])}
-    together = theta_forecast(long_to_panel(frame(ys), "unique_id", "y"), 5, 4, True).numpy()
-    for i, (k, v) in enumerate(ys.items()):
-        assert np.allclose(together[i], one(v, 5, 4), rtol=1e-5), k
-
-
-def test_forecaster_median_is_the_weighted_combination():
-    rng = np.random.default_rng(0)
-    df = frame({f"s{i}": 10 + i + np.cumsum(rng.normal(0.1, 0.5, 40)).clip(-5) for i in range(3)})
-    opts = dict(hidden=8, min_steps=20, max_steps=20, batch_size=16, lookbacks=(2.0,))
-    rnn = Forecaster(4, theta=0.0, damped=0.0, **opts).fit(df).predict(level=(80,))
-    comb = Forecaster(4, theta=0.4, damped=0.0, **opts).fit(df).predict(level=(80,))
-    th = theta_forecast(long_to_panel(df, "unique_id", "y"), 4, 1, True).numpy().ravel()
-    assert np.allclose(comb["forecast"], 0.6 * rnn["forecast"] + 0.4 * th, rtol=1e-5)
-    # the band keeps the RNN's shape (log scale: scaled by combined / RNN median)
-    assert np.allclose(comb["hi-80"] / comb["forecast"], rnn["hi-80"] / rnn["forecast"], rtol=1e-5)
 
 
 @pytest.mark.parametrize("w", [-0.1, 1.0, 2])
@@ -70,7 +41,7 @@ def test_theta_weight_out_of_range_is_one_line(w):
 
 
 def test_theta_forecast_is_float32_and_finite_on_a_panel_with_padding():
-    p = long_to_panel(frame({"a": np.arange(1.0, 30.0), "b": np.array([7.0])}), "unique_id", "y")
+    p = panel({"a": np.arange(1.0, 30.0), "b": np.array([7.0])})
     f = theta_forecast(p, 3, 12, True)
     assert f.dtype == torch.float32 and torch.isfinite(f).all()
     assert torch.allclose(f[1], torch.full((3,), 7.0))
