@@ -17,24 +17,23 @@ def _train(*args):
     return runner.invoke(app, ["forecast", "train", "--members", "1", "--epochs", "1", "--max-steps", "1", *args])
 
 
-def test_one_row_csv_is_one_line(tmp_path):
-    csv = tmp_path / "one.csv"
-    csv.write_text("time,y\n2020-01-01,1\n")
-    result = _train("--data", str(csv), "--time-col", "time", "--horizon", "1", "--out", str(tmp_path / "r"))
+@pytest.mark.parametrize("header, rows, horizon, message", [
+    ("time", "2020-01-01,1\n", "1",
+     "{csv}, column 'time': cannot infer a regular frequency from the timestamps; "
+     "pass --freq (e.g. D, W-SAT, MS, YS) or fix the irregular rows"),
+    ("time", "2020-01-01T00:00:00Z,1\n2020-01-02T00:00:00+00:00,2\n2020-01-03T00:00:00+05:00,3\n"
+             "2020-01-04T00:00:00Z,4\n", "1",
+     "{csv}, row 4, column 'time': '2020-01-03T00:00:00+05:00' is in another time zone than row 2's "
+     "'2020-01-01T00:00:00Z'; use one time zone (or none) for the whole column"),
+    ("t", "".join(f"{i},{1e308 if i == 7 else i % 5}\n" for i in range(40)), "4",
+     "{csv}, row 9, column 'y': '1e+308' is too large for the model's float32 (|value| <= 3.403e+38)"),
+], ids=["one-row", "mixed-time-zones", "beyond-float32"])
+def test_a_csv_the_forecaster_cannot_use_is_one_line_naming_the_row(tmp_path, header, rows, horizon, message):
+    csv = tmp_path / "bad.csv"
+    csv.write_text(f"{header},y\n{rows}")
+    result = _train("--data", str(csv), "--time-col", header, "--horizon", horizon, "--out", str(tmp_path / "r"))
     assert result.exit_code == 2, result.output
-    assert result.stderr == (f"error: {csv}, column 'time': cannot infer a regular frequency from the timestamps; "
-                             "pass --freq (e.g. D, W-SAT, MS, YS) or fix the irregular rows\n")
-
-
-def test_time_column_mixing_time_zones_names_the_row(tmp_path):
-    csv = tmp_path / "tz.csv"
-    csv.write_text("time,y\n2020-01-01T00:00:00Z,1\n2020-01-02T00:00:00+00:00,2\n"
-                   "2020-01-03T00:00:00+05:00,3\n2020-01-04T00:00:00Z,4\n")
-    result = _train("--data", str(csv), "--time-col", "time", "--horizon", "1", "--out", str(tmp_path / "r"))
-    assert result.exit_code == 2, result.output
-    assert result.stderr == (f"error: {csv}, row 4, column 'time': '2020-01-03T00:00:00+05:00' is in another "
-                             "time zone than row 2's '2020-01-01T00:00:00Z'; use one time zone (or none) "
-                             "for the whole column\n")
+    assert result.stderr == "error: " + message.format(csv=csv) + "\n"
 
 
 @pytest.mark.parametrize("value, message", [
@@ -54,15 +53,6 @@ def test_prime_with_undecodable_bytes_is_one_line(tmp_path):
     result = runner.invoke(app, ["text", "generate", "--model", str(model), "--prime", "ab\udcff", "--length", "3"])
     assert result.exit_code == 2, result.output
     assert result.stderr == "error: --prime: byte 0xff at position 2 is not UTF-8 text\n"
-
-
-def test_value_beyond_float32_in_a_csv_is_refused_with_the_row(tmp_path):
-    csv = tmp_path / "big.csv"
-    csv.write_text("t,y\n" + "".join(f"{i},{1e308 if i == 7 else i % 5}\n" for i in range(40)))
-    result = _train("--data", str(csv), "--time-col", "t", "--horizon", "4", "--out", str(tmp_path / "r"))
-    assert result.exit_code == 2, result.output
-    assert result.stderr == (f"error: {csv}, row 9, column 'y': '1e+308' is too large for the model's float32 "
-                             "(|value| <= 3.403e+38)\n")
 
 
 def _strict(text):

@@ -10,14 +10,20 @@ from rnnkit.data import audio, ts_format
 from rnnkit.errors import DataError
 
 
+def _refusal(read, *args, **kwargs) -> str:
+    """The one-line DataError that ``read(*args, **kwargs)`` raises."""
+    with pytest.raises(DataError) as info:
+        read(*args, **kwargs)
+    return str(info.value)
+
+
 @pytest.mark.parametrize("rate", [1, 999, 10_000_000])
 def test_absurd_wav_sample_rate_is_refused_before_resampling(tmp_path, monkeypatch, rate):
     path = tmp_path / "a.wav"
     wavfile.write(path, rate, np.zeros(4000, dtype=np.int16))
     monkeypatch.setattr(audio, "resample", lambda *a: pytest.fail("resampled"))
-    with pytest.raises(DataError) as info:
-        audio.read_wav(path, 8000)
-    assert str(info.value) == f"{path}: declares a sample rate of {rate} Hz; rnnkit reads 1000..384000 Hz"
+    assert _refusal(audio.read_wav, path, 8000) == (f"{path}: declares a sample rate of {rate} Hz; "
+                                                    "rnnkit reads 1000..384000 Hz")
 
 
 def test_ordinary_wav_rates_still_read(tmp_path):
@@ -32,38 +38,35 @@ def _ts(path, case: str):
     return path
 
 
-def test_a_200000_step_ts_case_is_refused_with_the_limit(tmp_path):
-    path = _ts(tmp_path / "x.ts", ",".join(["1"] * 200_000) + ":b")
-    with pytest.raises(DataError) as info:
-        ts_format.read_ts(path)
-    assert str(info.value) == (f"{path}:6: dimension 1 has 200000 values; the limit is 50000 per case "
-                               "(downsample or split long series)")
+@pytest.mark.parametrize("case, message", [
+    (",".join(["1"] * 200_000) + ":b",
+     "dimension 1 has 200000 values; the limit is 50000 per case (downsample or split long series)"),
+    ("1,inf,3:b", "dimension 1, value 2 is not finite: 'inf'"),
+    ("1,-Infinity,3:b", "dimension 1, value 2 is not finite: '-Infinity'"),
+    ("1,1e999,3:b", "dimension 1, value 2 is not finite: '1e999'"),
+    ("1,2,1e300:b", "dimension 1, value 3 is too large for the model's float32: '1e300'"),
+], ids=["200000-steps", "inf", "-Infinity", "1e999", "beyond-float32"])
+def test_a_ts_case_too_long_or_not_finite_is_refused_with_its_line(tmp_path, case, message):
+    path = _ts(tmp_path / "x.ts", case)
+    assert _refusal(ts_format.read_ts, path) == f"{path}:6: {message}"
 
 
-@pytest.mark.parametrize("token", ["inf", "-Infinity", "1e999"])
-def test_infinite_value_in_a_ts_case_is_refused(tmp_path, token):
-    path = _ts(tmp_path / "x.ts", f"1,{token},3:b")
-    with pytest.raises(DataError) as info:
-        ts_format.read_ts(path)
-    assert str(info.value) == f"{path}:6: dimension 1, value 2 is not finite: {token!r}"
-
-
-def test_ts_value_beyond_float32_is_refused(tmp_path):
-    path = _ts(tmp_path / "x.ts", "1,2,1e300:b")
-    with pytest.raises(DataError) as info:
-        ts_format.read_ts(path)
-    assert str(info.value) == f"{path}:6: dimension 1, value 3 is too large for the model's float32: '1e300'"
-
-
-@pytest.mark.parametrize("step", ["inf", "1e300"])
-def test_integer_time_column_with_an_infinite_or_huge_step_is_one_line(tmp_path, step):
-    from rnnkit.data.timeseries import read_series  # found by the fuzzer (tests/faults/fuzz.py)
+@pytest.mark.parametrize("rows, message", [  # found by the fuzzer (tests/faults/fuzz.py)
+    ("0,1\n1,2\ninf,3\n", "row 4, column 't': time step 'inf' is not a usable integer (|step| < 2**53)"),
+    ("0,1\n1,2\n1e300,3\n", "row 4, column 't': time step '1e300' is not a usable integer (|step| < 2**53)"),
+    ("2020-01-01,1\n0202-01-08,2\n2020-01-03,3\n",
+     "row 3, column 't': '0202-01-08' is outside the dates rnnkit handles (years 1678..2261)"),
+    ("2020-01-01,1\n0001-01-01,2\n2020-01-03,3\n",
+     "row 3, column 't': '0001-01-01' is outside the dates rnnkit handles (years 1678..2261)"),
+    ("2020-01-01,1\n2300-01-01,2\n2020-01-03,3\n",
+     "row 3, column 't': '2300-01-01' is outside the dates rnnkit handles (years 1678..2261)"),
+], ids=["infinite-step", "huge-step", "year-202", "year-1", "year-2300"])
+def test_an_unusable_time_value_is_one_line_naming_the_row(tmp_path, rows, message):
+    from rnnkit.data.timeseries import read_series
 
     path = tmp_path / "t.csv"
-    path.write_text(f"t,y\n0,1\n1,2\n{step},3\n")
-    with pytest.raises(DataError) as info:
-        read_series(path, None, "t")
-    assert str(info.value) == f"{path}, row 4, column 't': time step {step!r} is not a usable integer (|step| < 2**53)"
+    path.write_text("t,y\n" + rows)
+    assert _refusal(read_series, path, None, "t") == f"{path}, {message}"
 
 
 @pytest.mark.parametrize("field, value, message", [
@@ -79,23 +82,8 @@ def test_broken_wav_headers_are_one_line(tmp_path, field, value, message):
     data = bytearray(path.read_bytes())
     struct.pack_into("<H" if field in (22, 34) else "<I", data, field, value)
     path.write_bytes(bytes(data))
-    with pytest.raises(DataError) as info:
-        audio.read_wav(path, 8000)
-    assert str(info.value) == f"{path}: {message}"
+    assert _refusal(audio.read_wav, path, 8000) == f"{path}: {message}"
 
 
 def test_audio_config_rate_from_a_model_json_is_bounded():
-    with pytest.raises(DataError) as info:
-        audio.AudioConfig(sample_rate=1)
-    assert str(info.value) == "audio sample_rate must be in 1000..384000 Hz, got 1"
-
-
-@pytest.mark.parametrize("date", ["0202-01-08", "0001-01-01", "2300-01-01"])
-def test_dates_outside_the_nanosecond_range_are_one_line(tmp_path, date):
-    from rnnkit.data.timeseries import read_series  # found by the fuzzer (tests/faults/fuzz.py)
-
-    path = tmp_path / "d.csv"
-    path.write_text(f"t,y\n2020-01-01,1\n{date},2\n2020-01-03,3\n")
-    with pytest.raises(DataError) as info:
-        read_series(path, None, "t")
-    assert str(info.value) == f"{path}, row 3, column 't': {date!r} is outside the dates rnnkit handles (years 1678..2261)"
+    assert _refusal(audio.AudioConfig, sample_rate=1) == "audio sample_rate must be in 1000..384000 Hz, got 1"

@@ -70,27 +70,26 @@ def test_sparse_8_gib_weights_file_is_refused_without_reading_it(tmp_path, monke
                                f"header declares {size - 8 - header_len}; refusing to read it")
 
 
-def test_weights_with_nan_are_refused_on_load(tmp_path):
+def _with_nan(w: torch.Tensor) -> torch.Tensor:
+    w = w.clone()
+    w[1, 2] = math.nan
+    return w
+
+
+@pytest.mark.parametrize("tamper, message", [
+    (_with_nan, "{path!r}: tensor 'rnn.weight_hh_l0' holds NaN/Inf; refusing to load it"),
+    (lambda w: w.round().to(torch.int32),  # refused, not cast
+     "{model}: 'rnn.weight_hh_l0' is stored as int32 but the model's is float32; refusing to cast it"),
+], ids=["nan", "int32"])
+def test_weights_with_nan_or_another_dtype_are_refused_on_load(tmp_path, tamper, message):
     run = h.classifier_dir(tmp_path / "run")
     path = run / "model" / ckpt.WEIGHTS
     tensors = load_file(str(path))
-    tensors["rnn.weight_hh_l0"][1, 2] = math.nan
+    tensors["rnn.weight_hh_l0"] = tamper(tensors["rnn.weight_hh_l0"])
     save_file(tensors, str(path))
     with pytest.raises(CheckpointError) as info:
         load_classifier(run)
-    assert str(info.value) == f"{str(path)!r}: tensor 'rnn.weight_hh_l0' holds NaN/Inf; refusing to load it"
-
-
-def test_int32_weights_are_refused_not_cast(tmp_path):
-    run = h.classifier_dir(tmp_path / "run")
-    path = run / "model" / ckpt.WEIGHTS
-    tensors = load_file(str(path))
-    tensors["rnn.weight_hh_l0"] = tensors["rnn.weight_hh_l0"].round().to(torch.int32)
-    save_file(tensors, str(path))
-    with pytest.raises(CheckpointError) as info:
-        load_classifier(run)
-    assert str(info.value) == (f"{str(run / 'model')}: 'rnn.weight_hh_l0' is stored as int32 but the model's "
-                               f"is float32; refusing to cast it")
+    assert str(info.value) == message.format(path=str(path), model=str(run / "model"))
 
 
 def test_a_valid_folder_still_loads_bit_identical(tmp_path):

@@ -3,7 +3,6 @@ CSV never reach the terminal raw, backtest's --step and --folds are checked, and
 says in one line what was kept and how to resume."""
 from __future__ import annotations
 
-import pytest
 from typer.testing import CliRunner
 
 from rnnkit.cli.app import app
