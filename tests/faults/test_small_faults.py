@@ -33,17 +33,20 @@ def test_control_characters_from_a_csv_header_are_escaped_on_the_terminal(tmp_pa
     assert "\\x1b]0;pwned\\x07\\x1b[31mred" in pred.stdout  # shown, escaped
 
 
+def _backtest(tmp_path, csv, *args):
+    return runner.invoke(app, ["forecast", "backtest", "--data", csv, "--time-col", "t", "--horizon", "4",
+                               "--target", "y", "--out", str(tmp_path / "bt"), *args])
+
+
 def test_backtest_step_0_is_refused(tmp_path):
-    result = runner.invoke(app, ["forecast", "backtest", "--data", _csv(tmp_path / "s.csv"), "--step", "0",
-                                 "--time-col", "t", "--horizon", "4", "--out", str(tmp_path / "bt")])
+    result = _backtest(tmp_path, _csv(tmp_path / "s.csv"), "--step", "0")
     assert result.exit_code == 2, result.output
     assert result.stderr == "error: --step must be >= 1, got 0\n"
 
 
 def test_backtest_too_many_folds_names_the_real_limit(tmp_path):
     csv = _csv(tmp_path / "s.csv")
-    result = runner.invoke(app, ["forecast", "backtest", "--data", csv, "--folds", "50", "--time-col", "t",
-                                 "--horizon", "4", "--target", "y", "--out", str(tmp_path / "bt")])
+    result = _backtest(tmp_path, csv, "--folds", "50")
     assert result.exit_code == 2, result.output
     # 40 points, H 4, the first fold trains on >= H + 1 points: (40 - 2*4 - 1) // 4 + 1 = 8 folds fit
     assert result.stderr == (f"error: {csv}: --folds 50 with --step 4 needs more history; at most 8 folds "
@@ -52,10 +55,8 @@ def test_backtest_too_many_folds_names_the_real_limit(tmp_path):
 
 def test_backtest_with_exactly_the_limit_runs(tmp_path):
     csv = _csv(tmp_path / "s.csv", n=17)  # (17 - 8 - 1) // 4 + 1 = 3 folds fit
-    result = runner.invoke(app, ["forecast", "backtest", "--data", csv, "--folds", "3", "--time-col", "t",
-                                 "--horizon", "4", "--target", "y", "--epochs", "1", "--set", "model.hidden_size=4",
-                                 "--set", "train.max_steps=1", "--set", 'baselines=["naive"]',
-                                 "--out", str(tmp_path / "bt")])
+    result = _backtest(tmp_path, csv, "--folds", "3", "--epochs", "1", "--set", "model.hidden_size=4",
+                       "--set", "train.max_steps=1", "--set", 'baselines=["naive"]')
     assert result.exit_code == 0, result.output
 
 
