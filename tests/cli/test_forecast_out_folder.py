@@ -88,3 +88,19 @@ def test_overwrite_and_resume_exclude_each_other(tmp_path):
     result = runner.invoke(app, ["forecast", "train", "--resume", str(out), "--overwrite"])
     assert result.exit_code == 2
     assert result.stderr.startswith("error: --overwrite and --resume exclude each other")
+
+
+def test_an_overwrite_run_that_fails_keeps_the_earlier_run(tmp_path, monkeypatch):
+    import rnnkit.tasks.forecast.pipeline as pipeline
+
+    def full_disk(path, *args):
+        raise OSError(28, "No space left on device")
+
+    out = tmp_path / "run"
+    out.mkdir()
+    _earlier_run(out)
+    monkeypatch.setattr(pipeline, "plot_forecast", full_disk)  # the run's last write fails
+    result = runner.invoke(app, ["forecast", "train", "--out", str(out), "--overwrite", *TINY])
+    assert result.exit_code == 2 and "No space left on device" in result.stderr
+    assert (out / "backtest.png").read_bytes() == b"old plot"  # removed only after the last write
+    assert (out / "run_fold4" / "model" / "forecaster.json").is_file()

@@ -98,7 +98,7 @@ def test_forecast_train_on_a_full_disk_keeps_the_previous_outputs(forecast_run, 
 
     monkeypatch.setattr(estimator, "atomic_write_bytes", _full_disk)  # the model folder is written first
     result = runner.invoke(app, ["forecast", "train", "--data", small_csv, "--out", str(forecast_run), *TINY,
-                                 "--set", "train.seed=7"])
+                                 "--set", "train.seed=7", "--overwrite"])
     assert result.exit_code == 2, result.output
     model = str(forecast_run / "model")
     assert result.stderr == f"error: Forecaster.save: {model!r} cannot be written: No space left on device\n"

@@ -10,10 +10,15 @@ A second run with other options into the same folder would otherwise leave a mix
 old ``backtest.png`` beside a new ``forecast.csv``, a ``run_fold4/`` from a 5-fold run
 beside a 3-fold one, a ``config.json`` that no longer describes the other files. So a
 fresh run (no ``--resume``) into a folder that already holds any of them stops with
-one line, before any work, unless ``--overwrite`` is given. ``--overwrite`` then
-removes exactly those names first (inside ``model/`` and ``run_fold<k>/`` only the
-files listed above, and the folder itself once it is empty) and never anything else:
-a user's own files in the folder are kept. ``--resume`` keeps everything, as before.
+one line, before any work, unless ``--overwrite`` is given.
+
+With ``--overwrite`` the earlier run's files stay until the new run has written its
+own (each file atomically, as always): a run that fails midway (a full disk, a bad
+fit, Ctrl-C) leaves the earlier results in place. Only after its last write does the
+new run remove the earlier entries it did not write itself (:func:`remove_stale`;
+inside ``model/`` and ``run_fold<k>/model/`` only the files listed above, and such a
+folder once it is empty). Nothing else is ever removed: a user's own files stay.
+``--resume`` keeps everything, as before.
 
 Whatever the options, the input CSV is never one of the files a run writes over.
 """
@@ -26,10 +31,12 @@ from pathlib import Path
 from rnnkit.errors import ConfigError
 from rnnkit.training.atomic import TMP_PREFIX, out_dir, writing
 
-__all__ = ["RUN_FILES", "MODEL_FILES", "previous_run", "prepare_out"]
+__all__ = ["TRAIN_FILES", "BACKTEST_FILES", "RUN_FILES", "MODEL_FILES", "previous_run", "prepare_out",
+           "remove_stale"]
 
-RUN_FILES = ("config.json", "metrics.json", "forecast.csv", "forecast.png",
-             "backtest.json", "backtest.csv", "backtest.png")
+TRAIN_FILES = ("config.json", "metrics.json", "forecast.csv", "forecast.png")  # and model/
+BACKTEST_FILES = ("config.json", "backtest.json", "backtest.csv", "backtest.png")  # and run_fold<k>/
+RUN_FILES = tuple(dict.fromkeys(TRAIN_FILES + BACKTEST_FILES))
 MODEL_FILES = ("model.safetensors", "forecaster.json", "run.json")
 _FOLD = re.compile(r"run_fold\d+")
 
@@ -65,10 +72,12 @@ def _remove(entry: Path) -> None:
 
 
 def prepare_out(out: Path, data: str | None, *, resume: bool, overwrite: bool,
-                writes: tuple[str, ...]) -> Path:
-    """Check and create ``out`` for a run that writes the files ``writes`` into it; see the module doc.
+                writes: tuple[str, ...]) -> list[Path]:
+    """Check and create ``out`` for a run that writes the files ``writes`` into it; see the
+    module doc. Returns the earlier run's entries (empty unless ``overwrite``), for
+    :func:`remove_stale` after the run's last write.
 
-    ``data``: the input CSV (None for a bundled series), which must not be one of them.
+    ``data``: the input CSV (None for a bundled series), which must not be one of ``writes``.
     """
     if resume and overwrite:
         raise ConfigError("--overwrite and --resume exclude each other: --resume continues the run "
@@ -81,14 +90,19 @@ def prepare_out(out: Path, data: str | None, *, resume: bool, overwrite: bool,
                 raise ConfigError(f"--data {data!r} is the {name} this run writes into --out {str(out)!r}; "
                                   "choose another --out")
     if resume:
-        return out
+        return []
     old = previous_run(out)
     if old and not overwrite:
         names = ", ".join(p.name + ("/" if p.is_dir() else "") for p in old)
         raise ConfigError(f"--out {str(out)!r} already holds a forecast run ({names}); pass --overwrite "
                           f"to replace it (other files there are kept), --resume {str(out)!r} to continue "
                           "it, or choose another --out")
+    return old
+
+
+def remove_stale(out: Path, old: list[Path], written: tuple[str, ...]) -> None:
+    """Remove the entries of the earlier run ``old`` whose names the new run did not write."""
     with writing("--out", out):
         for entry in old:
-            _remove(entry)
-    return out
+            if entry.name not in written and entry.exists():
+                _remove(entry)

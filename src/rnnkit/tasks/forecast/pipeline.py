@@ -18,8 +18,8 @@ CSV with ``rnnkit.data.timeseries`` (one line per mistake), turns it into a long
   ``backtest.csv`` (every fold's forecasts) and ``backtest.png``.
 
 A fresh run into a folder that holds an earlier one stops with one line unless
-``overwrite``, which first removes exactly the earlier run's files
-(:mod:`rnnkit.tasks.forecast.outputs`); other files in the folder are kept.
+``overwrite``; then, after its last write, it removes the earlier run's files it did not
+rewrite (:mod:`rnnkit.tasks.forecast.outputs`); other files in the folder are kept.
 
 ``resume``: a run's fitted Forecaster is saved before its evaluation, and a backtest's
 under ``run_fold<k>/model``; resuming reuses those and fits only what is missing (the
@@ -46,7 +46,7 @@ from rnnkit.tasks.forecast.cross_validation import cross_validation
 from rnnkit.tasks.forecast.estimator import Forecaster
 from rnnkit.tasks.forecast.frames import Part, bundled_or_file, parts_of, resolve_data, to_long
 from rnnkit.tasks.forecast.metrics import forecast_metrics
-from rnnkit.tasks.forecast.outputs import prepare_out
+from rnnkit.tasks.forecast.outputs import BACKTEST_FILES, TRAIN_FILES, prepare_out, remove_stale
 from rnnkit.tasks.forecast.report import format_table, mean_metrics, plot_forecast, write_forecast_csv
 from rnnkit.training.atomic import out_dir, out_file, write_json, writing
 from rnnkit.training.config import to_dict
@@ -165,10 +165,6 @@ def _meta(cfg: ForecastConfig, series) -> dict:
             "config": to_dict(cfg)}
 
 
-TRAIN_WRITES = ("config.json", "metrics.json", "forecast.csv", "forecast.png")
-BACKTEST_WRITES = ("config.json", "backtest.json", "backtest.csv", "backtest.png")
-
-
 def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] = print,
                      resume: bool = False, overwrite: bool = False) -> dict:
     """Fit, forecast the test part, compare with baselines; write the run folder. Returns metrics."""
@@ -180,8 +176,9 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
     series = _check_lengths(series, test, cfg)
     parts = parts_of(series)
     n_train = {p.key: len(p.values) - test for p in parts}
-    if is_main():  # under torchrun rank 0 alone checks and clears the folder, as it alone writes
-        prepare_out(out, d.data, resume=resume, overwrite=overwrite, writes=TRAIN_WRITES)
+    old = []
+    if is_main():  # under torchrun rank 0 alone checks the folder, as it alone writes
+        old = prepare_out(out, d.data, resume=resume, overwrite=overwrite, writes=TRAIN_FILES)
     else:
         out_dir(out)
     if is_main():
@@ -225,6 +222,7 @@ def train_forecaster(cfg: ForecastConfig, out: Path, log: Callable[[str], None] 
         write_json(out / "metrics.json", metrics)
         write_forecast_csv(out / "forecast.csv", pd.concat(rows, ignore_index=True))
         plot_forecast(out / "forecast.png", panels, d.interval)
+    remove_stale(out, old, TRAIN_FILES + ("model",))
     title = (f"{Path(d.data).name}: horizon {H}, season {season}, test from {metrics['test_start']} "
              f"({f.steps_} steps x {len(f.members_)} members, {metrics['seconds']:.1f} s)")
     log(format_table(metrics, title))
@@ -335,13 +333,16 @@ def backtest(cfg: ForecastConfig, out: Path, folds: int = 3, step: int | None = 
     series = _check_lengths(series, H, cfg)
     _check_folds(series, cfg, folds, step)
     parts = parts_of(series)
-    prepare_out(out, d.data, resume=resume, overwrite=overwrite, writes=BACKTEST_WRITES)
+    old = prepare_out(out, d.data, resume=resume, overwrite=overwrite, writes=BACKTEST_FILES)
     with writing("--out", out):
         write_json(out / "config.json", to_dict(cfg))  # what `--resume out` starts from
     level = () if d.interval is None else (_level(d.interval),)
     meta = _meta(cfg, series)
 
+    written = list(BACKTEST_FILES)
+
     def fit_fold(k: int, train: pd.DataFrame) -> Forecaster:
+        written.append(f"run_fold{k}")
         return _fit_or_load(cfg, train, out / f"run_fold{k}" / "model", resume, meta)
 
     proto = Forecaster(H, season, **cfg.forecaster_options())
@@ -391,6 +392,7 @@ def backtest(cfg: ForecastConfig, out: Path, folds: int = 3, step: int | None = 
         write_json(out / "backtest.json", report)
         write_forecast_csv(out / "backtest.csv", pd.concat(rows, ignore_index=True))
         plot_forecast(out / "backtest.png", panels[-4:], d.interval)
+    remove_stale(out, old, tuple(written))
     log(_fold_table(results, names))
     log(format_table(summary, f"mean over {folds} folds (horizon {H}, step {step}, refit {refit})"))
     if missing:
