@@ -26,7 +26,9 @@ STAMP = VENV / ".rnnkit-setup"
 PINS = ["torch==2.13.0"]
 # The project's main job, run on bundled data by `python3 dev.py run`: forecast the
 # bundled airline-passengers series 12 months ahead and compare with the baselines.
-MAIN_JOB = ["-m", "rnnkit", "forecast", "train", "--out", "runs/quickstart"]
+# runs/quickstart is this job's own folder, so a second run replaces the first
+# (--overwrite removes only the files a forecast run writes).
+MAIN_JOB = ["-m", "rnnkit", "forecast", "train", "--out", "runs/quickstart", "--overwrite"]
 
 
 def _python() -> Path:
