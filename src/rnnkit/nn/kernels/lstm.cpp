@@ -16,6 +16,7 @@
 #include <torch/library.h>
 
 #include "common.h"
+#include "lstm_units.h"
 #include "vmath.h"
 
 namespace rnnkit_kernels {
@@ -177,6 +178,7 @@ std::vector<Tensor> lstm_forward(Tensor G, const Tensor& h0, const Tensor& c0s, 
   Tensor C = save ? buf(H) : c0s.clone();
   Tensor TC = save ? buf(H) : at::empty({B, H}, G.options());
   Tensor R = save && proj ? buf(H) : Tensor();
+  const int parts = lstm_unit_parts(B, T, H, at::get_num_threads(), !holes && !proj && !onednn);
   AT_DISPATCH_FLOATING_TYPES(G.scalar_type(), "rnnkit_lstm_forward", [&] {
     scalar_t* Gp = G.data_ptr<scalar_t>();
     scalar_t* yp = y.data_ptr<scalar_t>();
@@ -185,6 +187,9 @@ std::vector<Tensor> lstm_forward(Tensor G, const Tensor& h0, const Tensor& c0s, 
     scalar_t* Rp = R.defined() ? R.data_ptr<scalar_t>() : nullptr;
     const scalar_t* h0p = h0.data_ptr<scalar_t>();
     const scalar_t* c0p = c0s.data_ptr<scalar_t>();
+    // the hidden units split over the threads (lstm_units.h), where the rule picks it
+    if (parts > 0 && forward_unit_split<scalar_t>(parts, Gp, yp, Cp, TCp, h0p, c0p, w_hh_t.t(), T, B, H, reverse, save))
+      return;
     const scalar_t* W = w_hh_t.data_ptr<scalar_t>();  // W_hh (4H, P), or W_hh^T (P, 4H) if w_rows
     over_row_blocks(B, T, 4 * H * P + (proj ? P * H : 0), [&](int64_t r0, int64_t r1) {
       Tensor scratch = proj && !save ? at::empty({r1 - r0, H}, G.options()) : Tensor();  // r_t
@@ -274,6 +279,7 @@ std::vector<Tensor> lstm_backward(const Tensor& G, const Tensor& C, const Tensor
   // (B, P): dh_t, then dh_{t-1}, in place; at the end dh0. Packed: the carried gradient
   // of each row's state, dy added when the row is active.
   Tensor dh_all = holes ? dh_n.clone().contiguous() : (dy[last] + dh_n).contiguous();
+  const int parts = lstm_unit_parts(B, T, H, at::get_num_threads(), !holes && !proj && !onednn);
   AT_DISPATCH_FLOATING_TYPES(G.scalar_type(), "rnnkit_lstm_backward", [&] {
     const scalar_t* Gp = G.data_ptr<scalar_t>();
     const scalar_t* Cp = C.data_ptr<scalar_t>();
@@ -283,6 +289,9 @@ std::vector<Tensor> lstm_backward(const Tensor& G, const Tensor& C, const Tensor
     scalar_t* dGp = dG.data_ptr<scalar_t>();
     scalar_t* DHp = proj ? DH.data_ptr<scalar_t>() : nullptr;
     scalar_t* dcp = dc2.data_ptr<scalar_t>();
+    if (parts > 0 && backward_unit_split<scalar_t>(parts, Gp, Cp, TCp, c0p, dyp, dGp, dh_all.data_ptr<scalar_t>(), dcp,
+                                                   w_hh, T, B, H, reverse))
+      return;  // the hidden units split over the threads (lstm_units.h)
     const scalar_t* W = w_hh.data_ptr<scalar_t>();  // (4H, P)
     const scalar_t* Wr = proj ? w_hr->data_ptr<scalar_t>() : nullptr;  // (P, H)
     over_row_blocks(B, T, 4 * H * P + (proj ? P * H : 0), [&](int64_t r0, int64_t r1) {
@@ -388,7 +397,20 @@ std::vector<Tensor> lstm_infer(const Tensor& x, const Tensor& h0, const Tensor& 
   return {y, C};
 }
 
+// Test and benchmark hooks: the split the rule picks for a plain LSTM call (0 = batch
+// rows, else unit blocks); forcing one (0 = the rule, 1 = rows, 2 = units; returns the
+// old mode); how many loops ran on the unit split.
+int64_t lstm_split(int64_t B, int64_t T, int64_t H, int64_t threads) { return lstm_unit_parts(B, T, H, threads, true); }
+int64_t set_lstm_split_mode(int64_t mode) {
+  const int old = lstm_split_mode();
+  lstm_split_mode() = int(mode);
+  return old;
+}
+
 TORCH_LIBRARY_FRAGMENT(rnnkit, m) {
+  m.def("_lstm_split(int B, int T, int H, int threads) -> int", &lstm_split);
+  m.def("_lstm_split_mode(int mode) -> int", &set_lstm_split_mode);
+  m.def("_lstm_unit_split_runs() -> int", +[]() -> int64_t { return unit_split_runs().load(); });
   m.def("lstm_forward(Tensor G, Tensor h0, Tensor c0s, Tensor w_hh_t, Tensor? packed, bool reverse, bool save, Tensor? batch_sizes=None, Tensor? w_hr=None) -> Tensor[]",
         &lstm_forward);
   m.def("lstm_infer(Tensor x, Tensor h0, Tensor c0s, Tensor w_cat_t, Tensor? bias, Tensor? packed, bool reverse) -> Tensor[]",
