@@ -411,6 +411,10 @@ TORCH_LIBRARY_FRAGMENT(rnnkit, m) {
   m.def("_lstm_split(int B, int T, int H, int threads) -> int", &lstm_split);
   m.def("_lstm_split_mode(int mode) -> int", &set_lstm_split_mode);
   m.def("_lstm_unit_split_runs() -> int", +[]() -> int64_t { return unit_split_runs().load(); });
+  m.def("_lstm_split_profile(bool on) -> float[]", +[](bool on) -> std::vector<double> {
+    lstm_split_profile() = on;
+    return lstm_split_cpu();
+  });
   m.def("lstm_forward(Tensor G, Tensor h0, Tensor c0s, Tensor w_hh_t, Tensor? packed, bool reverse, bool save, Tensor? batch_sizes=None, Tensor? w_hr=None) -> Tensor[]",
         &lstm_forward);
   m.def("lstm_infer(Tensor x, Tensor h0, Tensor c0s, Tensor w_cat_t, Tensor? bias, Tensor? packed, bool reverse) -> Tensor[]",

@@ -21,8 +21,13 @@
 
 #include <immintrin.h>
 
+#include <time.h>
+
 #include <atomic>
+#include <cstdlib>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "common.h"
 #include "vmath.h"
@@ -59,12 +64,20 @@ class SpinBarrier {
 };
 
 // Which split the fused LSTM loops use: 0 = the batch rows (common.h), else the number
-// of unit blocks. The rule (measured, docs/performance.md "Splitting the hidden units"):
-// exactly two threads, a plain float LSTM whose call has enough work for two threads at
-// all (common.h kMinParallelWork), H ≥ 64 and 8 ≤ B ≤ 64. mode forces it (tests,
-// benchmarks): 1 = rows, 2 = units.
+// of unit blocks. The rule, measured on a 2-vCPU Intel Xeon with 2 MB of L2 per core
+// (docs/performance.md, "Splitting the hidden units"): exactly two threads, a plain LSTM
+// call with enough work for two threads at all (common.h kMinParallelWork), and
+//   H ≥ 512 and B ≤ 32, or H ≥ 1024 and B ≤ 64.
+// There W_hh (4H·H floats, 4 MB at H = 512) overflows a core's L2 while each thread's
+// half fits, and each thread's GEMM keeps all B rows; at H ≤ 384 or at more rows the
+// batch split was as fast or faster. mode forces a split (tests, benchmarks): 1 = rows,
+// 2 = units; it starts from RNNKIT_LSTM_SPLIT=rows|units in the environment.
 inline int& lstm_split_mode() {
-  static int mode = 0;
+  static int mode = [] {
+    const char* env = std::getenv("RNNKIT_LSTM_SPLIT");
+    const std::string v = env ? env : "";
+    return v == "rows" ? 1 : (v == "units" ? 2 : 0);
+  }();
   return mode;
 }
 
@@ -75,7 +88,7 @@ inline int lstm_unit_parts(int64_t B, int64_t T, int64_t H, int64_t threads, boo
   const int64_t parts = std::min<int64_t>(threads, H);
   if (mode == 2) return int(parts);
   if (threads != 2 || B * T * 4 * H * H < kMinParallelWork) return 0;
-  return H >= 64 && B >= 8 && B <= 64 ? 2 : 0;
+  return (H >= 512 && B <= 32) || (H >= 1024 && B <= 64) ? 2 : 0;
 }
 
 // First unit of block k of n: the blocks are multiples of 16 units (one AVX-512 vector
@@ -85,6 +98,42 @@ inline int64_t unit_start(int64_t H, int64_t n, int64_t k) {
   const int64_t u = (H * k / n) / 16 * 16;
   return H >= 16 * n ? u : H * k / n;
 }
+
+// Per-thread CPU seconds of the last unit-split loop, [work, barrier wait] for each
+// block, then the caller's set-up before the threads start (weight blocks), recorded when lstm_split_profile() is on (benchmarks/lstm_phases.py estimates
+// the quiet-machine time from them: on a busy machine the wall clock mostly measures
+// when the partner thread got a core).
+inline bool& lstm_split_profile() {
+  static bool on = false;
+  return on;
+}
+inline std::vector<double>& lstm_split_cpu() {
+  static std::vector<double> seconds;
+  return seconds;
+}
+inline double thread_cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+// Times the barrier waits of one thread when profiling; records [work, wait] at the end.
+struct WaitClock {
+  bool on = lstm_split_profile();
+  double start = on ? thread_cpu_seconds() : 0, waited = 0;
+  void wait(SpinBarrier& b) {
+    if (!on) return b.wait();
+    const double t = thread_cpu_seconds();
+    b.wait();
+    waited += thread_cpu_seconds() - t;
+  }
+  void record(int64_t k) const {
+    if (on) {
+      lstm_split_cpu()[2 * k] = thread_cpu_seconds() - start - waited;
+      lstm_split_cpu()[2 * k + 1] = waited;
+    }
+  }
+};
 
 // How many loops have run with the unit split (tests check that it was taken).
 inline std::atomic<int64_t>& unit_split_runs() {
@@ -205,6 +254,7 @@ PackedWeight pack_block(bool pack, int64_t rows, int64_t N, int64_t K, const T* 
 template <typename T>
 bool forward_unit_split(int64_t parts, T* Gp, T* yp, T* Cp, T* TCp, const T* h0p, const T* c0p,
                         const Tensor& w_hh, int64_t TT, int64_t B, int64_t H, bool reverse, bool save) {
+  const double prep = lstm_split_profile() ? thread_cpu_seconds() : 0;
   std::vector<Tensor> blocks, pres;
   for (int64_t k = 0; k < parts; ++k) {
     const int64_t u0 = unit_start(H, parts, k), u1 = unit_start(H, parts, k + 1);
@@ -212,7 +262,10 @@ bool forward_unit_split(int64_t parts, T* Gp, T* yp, T* Cp, T* TCp, const T* h0p
     pres.push_back(at::empty({B, 4 * (u1 - u0)}, w_hh.options()));
   }
   SpinBarrier barrier{int(parts)};
+  lstm_split_cpu().assign(2 * parts + 1, 0.0);
+  if (lstm_split_profile()) lstm_split_cpu().back() = thread_cpu_seconds() - prep;
   return on_threads(parts, [&](int64_t k, int64_t n) {
+    WaitClock clock;
     const int64_t u0 = unit_start(H, n, k), hu = unit_start(H, n, k + 1) - u0;
     const T* W = blocks[k].data_ptr<T>();
     T* pre = pres[k].data_ptr<T>();
@@ -231,8 +284,9 @@ bool forward_unit_split(int64_t parts, T* Gp, T* yp, T* Cp, T* TCp, const T* h0p
       } else {
         forward_units<T, false>(pre, g, cp, c, tc, yp + t * B * H + u0, B, hu, H);
       }
-      barrier.wait();  // y[t] complete before any thread's next GEMM
+      clock.wait(barrier);  // y[t] complete before any thread's next GEMM
     }
+    clock.record(k);
   });
 }
 
@@ -241,13 +295,17 @@ bool forward_unit_split(int64_t parts, T* Gp, T* yp, T* Cp, T* TCp, const T* h0p
 template <typename T>
 bool backward_unit_split(int64_t parts, const T* Gp, const T* Cp, const T* TCp, const T* c0p, const T* dyp, T* dGp,
                          T* dh, T* dc2, const Tensor& w_hh, int64_t TT, int64_t B, int64_t H, bool reverse) {
+  const double prep = lstm_split_profile() ? thread_cpu_seconds() : 0;
   std::vector<Tensor> blocks;
   for (int64_t k = 0; k < parts; ++k) {
     const int64_t u0 = unit_start(H, parts, k), u1 = unit_start(H, parts, k + 1);
     blocks.push_back(w_hh.narrow(1, u0, u1 - u0).contiguous());  // (4H, hu)
   }
   SpinBarrier barrier{int(parts)};
+  lstm_split_cpu().assign(2 * parts + 1, 0.0);
+  if (lstm_split_profile()) lstm_split_cpu().back() = thread_cpu_seconds() - prep;
   return on_threads(parts, [&](int64_t k, int64_t n) {
+    WaitClock clock;
     const int64_t u0 = unit_start(H, n, k), hu = unit_start(H, n, k + 1) - u0;
     const T* W = blocks[k].data_ptr<T>();
     const PackedWeight pw = pack_block<T>(TT >= kMinPackSteps, B, hu, 4 * H, W, false);
@@ -257,7 +315,7 @@ bool backward_unit_split(int64_t parts, const T* Gp, const T* Cp, const T* TCp, 
       T* dg = dGp + t * B * 4 * H;
       const T* cp = (s == 0 ? c0p : Cp + tp * B * H) + u0;
       backward_units<T>(Gp + t * B * 4 * H + u0, cp, TCp + t * B * H + u0, dh + u0, dc2 + u0, dg + u0, B, hu, H);
-      barrier.wait();  // dG[t] complete before any thread's GEMM reads it
+      clock.wait(barrier);  // dG[t] complete before any thread's GEMM reads it
       const T beta = s == 0 ? T(0) : T(1);
       if (s > 0) {
         const T* dyt = dyp + tp * B * H + u0;
@@ -266,6 +324,7 @@ bool backward_unit_split(int64_t parts, const T* Gp, const T* Cp, const T* TCp, 
       if (!pw.gemm<T>(B, dg, 4 * H, beta, dh + u0, H))
         gemm_xw<T>(B, hu, 4 * H, dg, 4 * H, W, beta, dh + u0, H);  // dh[:, U_k] (+)= dG[t] W_hh[:, U_k]
     }
+    clock.record(k);
   });
 }
 
