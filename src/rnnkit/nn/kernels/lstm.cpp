@@ -3,7 +3,9 @@
 //
 // Same saved quantities as the Python loop in rnnkit/nn/bptt/lstm.py (see its
 // docstring for the equations): tanh(a) = 2σ(2a) - 1, and the cell runs on c2 = 2c.
-// The weights come unscaled (the Python loop doubles the g rows instead).
+// The weights come unscaled (the Python loop doubles the g rows instead). Threads take
+// blocks of batch rows (common.h), or, for plain LSTMs where the rule says so, blocks of
+// the hidden units (lstm_units.h).
 //
 //   forward, per step:   a = G[t] + h_{t-1} W_hh^T                 (B, 4H)
 //                        i, f, o = σ(a_i, a_f, a_o);  g2 = 4σ(2a_g) - 2   (= 2 tanh)
@@ -397,24 +399,7 @@ std::vector<Tensor> lstm_infer(const Tensor& x, const Tensor& h0, const Tensor& 
   return {y, C};
 }
 
-// Test and benchmark hooks: the split the rule picks for a plain LSTM call (0 = batch
-// rows, else unit blocks); forcing one (0 = the rule, 1 = rows, 2 = units; returns the
-// old mode); how many loops ran on the unit split.
-int64_t lstm_split(int64_t B, int64_t T, int64_t H, int64_t threads) { return lstm_unit_parts(B, T, H, threads, true); }
-int64_t set_lstm_split_mode(int64_t mode) {
-  const int old = lstm_split_mode();
-  lstm_split_mode() = int(mode);
-  return old;
-}
-
 TORCH_LIBRARY_FRAGMENT(rnnkit, m) {
-  m.def("_lstm_split(int B, int T, int H, int threads) -> int", &lstm_split);
-  m.def("_lstm_split_mode(int mode) -> int", &set_lstm_split_mode);
-  m.def("_lstm_unit_split_runs() -> int", +[]() -> int64_t { return unit_split_runs().load(); });
-  m.def("_lstm_split_profile(bool on) -> float[]", +[](bool on) -> std::vector<double> {
-    lstm_split_profile() = on;
-    return lstm_split_cpu();
-  });
   m.def("lstm_forward(Tensor G, Tensor h0, Tensor c0s, Tensor w_hh_t, Tensor? packed, bool reverse, bool save, Tensor? batch_sizes=None, Tensor? w_hr=None) -> Tensor[]",
         &lstm_forward);
   m.def("lstm_infer(Tensor x, Tensor h0, Tensor c0s, Tensor w_cat_t, Tensor? bias, Tensor? packed, bool reverse) -> Tensor[]",

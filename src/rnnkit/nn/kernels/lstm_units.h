@@ -262,8 +262,10 @@ bool forward_unit_split(int64_t parts, T* Gp, T* yp, T* Cp, T* TCp, const T* h0p
     pres.push_back(at::empty({B, 4 * (u1 - u0)}, w_hh.options()));
   }
   SpinBarrier barrier{int(parts)};
-  lstm_split_cpu().assign(2 * parts + 1, 0.0);
-  if (lstm_split_profile()) lstm_split_cpu().back() = thread_cpu_seconds() - prep;
+  if (lstm_split_profile()) {  // (a benchmark hook: not safe with concurrent calls)
+    lstm_split_cpu().assign(2 * parts + 1, 0.0);
+    lstm_split_cpu().back() = thread_cpu_seconds() - prep;
+  }
   return on_threads(parts, [&](int64_t k, int64_t n) {
     WaitClock clock;
     const int64_t u0 = unit_start(H, n, k), hu = unit_start(H, n, k + 1) - u0;
@@ -302,8 +304,10 @@ bool backward_unit_split(int64_t parts, const T* Gp, const T* Cp, const T* TCp, 
     blocks.push_back(w_hh.narrow(1, u0, u1 - u0).contiguous());  // (4H, hu)
   }
   SpinBarrier barrier{int(parts)};
-  lstm_split_cpu().assign(2 * parts + 1, 0.0);
-  if (lstm_split_profile()) lstm_split_cpu().back() = thread_cpu_seconds() - prep;
+  if (lstm_split_profile()) {  // (a benchmark hook: not safe with concurrent calls)
+    lstm_split_cpu().assign(2 * parts + 1, 0.0);
+    lstm_split_cpu().back() = thread_cpu_seconds() - prep;
+  }
   return on_threads(parts, [&](int64_t k, int64_t n) {
     WaitClock clock;
     const int64_t u0 = unit_start(H, n, k), hu = unit_start(H, n, k + 1) - u0;
