@@ -69,6 +69,9 @@ def parse(argv=None):
     p.add_argument("--profile-steps", type=int, default=10)
     p.add_argument("--backend", default="auto", choices=["auto", "rnnkit", "torch"],
                    help="the recurrent layer's backend (rnnkit.nn)")
+    p.add_argument("--split", default="auto", metavar="auto|rows|units[,...]",
+                   help="with --compare: how the fused LSTM loops use the threads (auto: the rule; "
+                        "several, comma-separated: one interleaved arm each)")
     p.add_argument("--compare", type=int, default=0, metavar="STEPS",
                    help="time STEPS training steps on backend torch and on --backend, side by side")
     return p.parse_args(argv)
@@ -123,13 +126,21 @@ def compare(args, train: ContiguousBatches, vocab: Vocab) -> dict:
     the same weights and batches, interleaved (see the module doc)."""
     import statistics
 
+    from rnnkit.nn import kernels
+
+    kernels.available()  # built and loaded now, so that the split hook exists from step one
+    splits = [s for s in args.split.split(",") if s]
+    modes = {"auto": 0, "rows": 1, "units": 2}
+    arms = {"torch": ("torch", None)}  # label: (backend, LSTM split mode of the fused loops)
+    for s in splits:
+        arms[args.backend if len(splits) == 1 else f"{args.backend}_{s}"] = (args.backend, modes[s])
     runs = {}
-    for backend in ("torch", args.backend):
+    for label, (backend, _) in arms.items():
         torch.manual_seed(args.seed)
         model = CharLM(len(vocab), args.embed, args.hidden, args.layers, args.cell, args.dropout,
                        backend=backend)
         model.on_epoch_start()
-        runs[backend] = (model, torch.optim.Adam(model.parameters(), lr=args.lr), [], [])
+        runs[label] = (model, torch.optim.Adam(model.parameters(), lr=args.lr), [], [])
     batches = iter(train)
     load0 = os.getloadavg()[0]
     warmup = 2
@@ -138,6 +149,9 @@ def compare(args, train: ContiguousBatches, vocab: Vocab) -> dict:
         order = list(runs) if step % 2 == 0 else list(runs)[::-1]
         for backend in order:
             model, opt, times, cpu_times = runs[backend]
+            split_mode = arms[backend][1]
+            if split_mode is not None and hasattr(torch.ops.rnnkit, "_lstm_split_mode"):
+                torch.ops.rnnkit._lstm_split_mode(split_mode)
             t0, c0 = time.perf_counter(), time.process_time()
             loss = model.compute_loss(batch)
             opt.zero_grad(set_to_none=True)
@@ -150,17 +164,23 @@ def compare(args, train: ContiguousBatches, vocab: Vocab) -> dict:
     chars = batch[1].numel()
     rate = {b: chars / statistics.median(t) for b, (_, _, t, _) in runs.items()}
     cpu = {b: chars / statistics.median(t) for b, (_, _, _, t) in runs.items()}
-    rnn = runs[args.backend][0].rnn
+    if hasattr(torch.ops.rnnkit, "_lstm_split_mode"):
+        torch.ops.rnnkit._lstm_split_mode(0)
+    labels = [lb for lb in runs if lb != "torch"]
+    rnn = runs[labels[0]][0].rnn
     with torch.enable_grad():
         path = rnn.resolved_backend() if hasattr(rnn, "resolved_backend") else args.backend
-    return {"event": "compare", "steps": args.compare, "chars_per_step": chars,
-            "torch_chars_per_s": round(rate["torch"]), f"{args.backend}_chars_per_s": round(rate[args.backend]),
-            "ratio": round(rate[args.backend] / rate["torch"], 3),
-            "cpu_torch_chars_per_s": round(cpu["torch"]),
-            f"cpu_{args.backend}_chars_per_s": round(cpu[args.backend]),
-            "cpu_ratio": round(cpu[args.backend] / cpu["torch"], 3), "path": path,
-            "threads": torch.get_num_threads(), "load_avg_1min_before": load0,
-            "load_avg_1min_after": os.getloadavg()[0]}
+    out = {"event": "compare", "steps": args.compare, "chars_per_step": chars,
+           "torch_chars_per_s": round(rate["torch"]), "cpu_torch_chars_per_s": round(cpu["torch"])}
+    for lb in labels:
+        suffix = "" if len(labels) == 1 else lb[len(args.backend):]
+        out[f"{lb}_chars_per_s"] = round(rate[lb])
+        out[f"ratio{suffix}"] = round(rate[lb] / rate["torch"], 3)
+        out[f"cpu_{lb}_chars_per_s"] = round(cpu[lb])
+        out[f"cpu_ratio{suffix}"] = round(cpu[lb] / cpu["torch"], 3)
+    out.update({"path": path, "threads": torch.get_num_threads(), "load_avg_1min_before": load0,
+                "load_avg_1min_after": os.getloadavg()[0]})
+    return out
 
 
 def main(argv=None) -> None:

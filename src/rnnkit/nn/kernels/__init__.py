@@ -37,7 +37,7 @@ import torch
 
 from rnnkit.nn.kernels import build
 
-__all__ = ["available", "applies", "rows_per_thread", "disabled", "build_directory", "SOURCES"]
+__all__ = ["available", "applies", "rows_per_thread", "lstm_split", "disabled", "build_directory", "SOURCES"]
 
 HERE = Path(__file__).parent
 SOURCES = sorted(HERE.glob("*.cpp"))  # one library; each file registers its ops in torch.ops.rnnkit
@@ -136,6 +136,15 @@ def rows_per_thread(B: int, T: int, row_work: int) -> int:
     if B * T * row_work < MIN_PARALLEL_WORK:
         n = 1
     return max(1, -(-B // n))
+
+
+def lstm_split(B: int, T: int, H: int, threads: int | None = None) -> int:
+    """How the fused loops of a plain LSTM call spread over ``threads`` (default: torch's
+    thread count): 0 = each thread a block of batch rows, n = each of n threads a block
+    of the hidden units (kernels/lstm_units.h; the rule is in docs/performance.md)."""
+    if not available():
+        return 0
+    return int(torch.ops.rnnkit._lstm_split(B, T, H, threads or torch.get_num_threads()))
 
 
 @contextlib.contextmanager

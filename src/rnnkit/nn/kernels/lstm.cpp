@@ -3,7 +3,9 @@
 //
 // Same saved quantities as the Python loop in rnnkit/nn/bptt/lstm.py (see its
 // docstring for the equations): tanh(a) = 2σ(2a) - 1, and the cell runs on c2 = 2c.
-// The weights come unscaled (the Python loop doubles the g rows instead).
+// The weights come unscaled (the Python loop doubles the g rows instead). Threads take
+// blocks of batch rows (common.h), or, for plain LSTMs where the rule says so, blocks of
+// the hidden units (lstm_units.h).
 //
 //   forward, per step:   a = G[t] + h_{t-1} W_hh^T                 (B, 4H)
 //                        i, f, o = σ(a_i, a_f, a_o);  g2 = 4σ(2a_g) - 2   (= 2 tanh)
@@ -16,6 +18,7 @@
 #include <torch/library.h>
 
 #include "common.h"
+#include "lstm_units.h"
 #include "vmath.h"
 
 namespace rnnkit_kernels {
@@ -177,6 +180,7 @@ std::vector<Tensor> lstm_forward(Tensor G, const Tensor& h0, const Tensor& c0s, 
   Tensor C = save ? buf(H) : c0s.clone();
   Tensor TC = save ? buf(H) : at::empty({B, H}, G.options());
   Tensor R = save && proj ? buf(H) : Tensor();
+  const int parts = lstm_unit_parts(B, T, H, at::get_num_threads(), !holes && !proj && !onednn);
   AT_DISPATCH_FLOATING_TYPES(G.scalar_type(), "rnnkit_lstm_forward", [&] {
     scalar_t* Gp = G.data_ptr<scalar_t>();
     scalar_t* yp = y.data_ptr<scalar_t>();
@@ -185,6 +189,9 @@ std::vector<Tensor> lstm_forward(Tensor G, const Tensor& h0, const Tensor& c0s, 
     scalar_t* Rp = R.defined() ? R.data_ptr<scalar_t>() : nullptr;
     const scalar_t* h0p = h0.data_ptr<scalar_t>();
     const scalar_t* c0p = c0s.data_ptr<scalar_t>();
+    // the hidden units split over the threads (lstm_units.h), where the rule picks it
+    if (parts > 0 && forward_unit_split<scalar_t>(parts, Gp, yp, Cp, TCp, h0p, c0p, w_hh_t.t(), T, B, H, reverse, save))
+      return;
     const scalar_t* W = w_hh_t.data_ptr<scalar_t>();  // W_hh (4H, P), or W_hh^T (P, 4H) if w_rows
     over_row_blocks(B, T, 4 * H * P + (proj ? P * H : 0), [&](int64_t r0, int64_t r1) {
       Tensor scratch = proj && !save ? at::empty({r1 - r0, H}, G.options()) : Tensor();  // r_t
@@ -274,6 +281,7 @@ std::vector<Tensor> lstm_backward(const Tensor& G, const Tensor& C, const Tensor
   // (B, P): dh_t, then dh_{t-1}, in place; at the end dh0. Packed: the carried gradient
   // of each row's state, dy added when the row is active.
   Tensor dh_all = holes ? dh_n.clone().contiguous() : (dy[last] + dh_n).contiguous();
+  const int parts = lstm_unit_parts(B, T, H, at::get_num_threads(), !holes && !proj && !onednn);
   AT_DISPATCH_FLOATING_TYPES(G.scalar_type(), "rnnkit_lstm_backward", [&] {
     const scalar_t* Gp = G.data_ptr<scalar_t>();
     const scalar_t* Cp = C.data_ptr<scalar_t>();
@@ -283,6 +291,9 @@ std::vector<Tensor> lstm_backward(const Tensor& G, const Tensor& C, const Tensor
     scalar_t* dGp = dG.data_ptr<scalar_t>();
     scalar_t* DHp = proj ? DH.data_ptr<scalar_t>() : nullptr;
     scalar_t* dcp = dc2.data_ptr<scalar_t>();
+    if (parts > 0 && backward_unit_split<scalar_t>(parts, Gp, Cp, TCp, c0p, dyp, dGp, dh_all.data_ptr<scalar_t>(), dcp,
+                                                   w_hh, T, B, H, reverse))
+      return;  // the hidden units split over the threads (lstm_units.h)
     const scalar_t* W = w_hh.data_ptr<scalar_t>();  // (4H, P)
     const scalar_t* Wr = proj ? w_hr->data_ptr<scalar_t>() : nullptr;  // (P, H)
     over_row_blocks(B, T, 4 * H * P + (proj ? P * H : 0), [&](int64_t r0, int64_t r1) {
