@@ -66,6 +66,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
     """Classifies time series (any lengths, one or more channels) with a recurrent network.
 
     Architecture: ``model`` names the network (:data:`rnnkit.models.networks.NETWORKS`);
+    ``filters``, ``kernels``, ``dilations`` (sequences of ints, one per convolution block;
+    None: the network's own) go to the hybrid's convolutions (:mod:`rnnkit.models.lstm_fcn`);
     ``cell``, ``hidden_size``, ``num_layers``, ``bidirectional``, ``pooling``, ``dropout``,
     ``members``, ``deltas``, ``label_smoothing``, ``backend``, ``weight_average``,
     ``average_decay`` go to it (see :class:`rnnkit.models.classifier.SequenceClassifier`).
