@@ -22,7 +22,7 @@ class ClassifyModelConfig:
     network: Literal["lstm_fcn", "rnn"] = "lstm_fcn"
     filters: list[int] = field(default_factory=list)
     kernels: list[int] = field(default_factory=list)
-    dilations: list[int] = field(default_factory=list)
+    dilations: list[int] = field(default_factory=lambda: [1, 4, 16])  # Classifier()'s
     cell: Literal["lstm", "gru", "rnn"] = "lstm"
     hidden_size: int = 64
     num_layers: int = 2

@@ -67,7 +67,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
 
     Architecture: ``model`` names the network (:data:`rnnkit.models.networks.NETWORKS`);
     ``filters``, ``kernels``, ``dilations`` (sequences of ints, one per convolution block;
-    None: the network's own) go to the hybrid's convolutions (:mod:`rnnkit.models.lstm_fcn`);
+    None: the network's own; ``dilations`` defaults to (1, 4, 16), a 55-step receptive field
+    with the hybrid's kernels (7, 5, 3)) go to its convolutions (:mod:`rnnkit.models.lstm_fcn`);
     ``cell``, ``hidden_size``, ``num_layers``, ``bidirectional``, ``pooling``, ``dropout``,
     ``members``, ``deltas``, ``label_smoothing``, ``backend``, ``weight_average``,
     ``average_decay`` go to it (see :class:`rnnkit.models.classifier.SequenceClassifier`).
@@ -85,7 +86,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, model: str = "lstm_fcn", filters: Optional[tuple] = None, kernels: Optional[tuple] = None,
-                 dilations: Optional[tuple] = None, cell: str = "lstm", hidden_size: int = 64, num_layers: int = 2,
+                 dilations: Optional[tuple] = (1, 4, 16), cell: str = "lstm", hidden_size: int = 64, num_layers: int = 2,
                  bidirectional: bool = True, pooling: str = "last", dropout: float = 0.1, members: int = 1,
                  deltas: bool = False, label_smoothing: float = 0.0, backend: str = "auto",
                  weight_average: str = "none", average_decay: float = 0.99, average_start: float = 0.75,
