@@ -263,3 +263,20 @@ def test_the_cli_default_builds_what_the_python_default_builds():
     assert {k: cli[k] for k in network_args} == {k: python[k] for k in network_args}
     rnn = classifier_from_config(from_dict(ClassifyConfig, apply_overrides(default_config(), ["model.network='rnn'"])))
     assert rnn.get_params()["model"] == "rnn"
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["model.weight_average='ema'"], "model.weight_average = 'ema' does not apply to model.network = 'lstm_fcn'; "
+                                     "remove it, or set model.network = 'rnn'"),
+    (["model.deltas=true"], "model.deltas = True does not apply to model.network = 'lstm_fcn'; "
+                            "remove it, or set model.network = 'rnn'"),
+    (["model.network='rnn'", "model.filters=[8, 8]"], "model.filters = [8, 8] does not apply to "
+                                                       "model.network = 'rnn'; remove it, or set model.network = 'lstm_fcn'"),
+])
+def test_a_model_setting_the_network_would_ignore_is_refused(overrides, message):
+    from rnnkit.errors import ConfigError
+    from rnnkit.tasks.classify.pipeline import classifier_from_config, default_config
+
+    with pytest.raises(ConfigError) as err:
+        classifier_from_config(from_dict(ClassifyConfig, apply_overrides(default_config(), overrides)))
+    assert str(err.value) == message
