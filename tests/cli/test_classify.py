@@ -75,7 +75,7 @@ def test_ts_round_trip_with_config_file(tmp_path):
     assert result.exit_code == 0, result.output
     config = json.loads((out / "config.json").read_text())
     assert config["train"]["batch_size"] == 4 and config["model"]["cell"] == "gru"
-    assert config["train"]["lr"] == 1e-2  # the classify default survives a partial [train] table
+    assert config["train"]["lr"] == 3e-3  # the classify default survives a partial [train] table
     result = runner.invoke(app, ["classify", "predict", "--model", str(out), str(tmp_path / "test.ts")])
     assert result.exit_code == 0, result.output
     lines = [line.split("\t") for line in result.stdout.splitlines()]
@@ -154,7 +154,7 @@ def test_ensemble_or_deltas_classifier_trains_predicts_and_export_refuses(tmp_pa
     out = tmp_path / "run"
     result = runner.invoke(app, ["classify", "train", "--train", str(tmp_path / "train.ts"),
                                  "--test", str(tmp_path / "test.ts"), "--out", str(out),
-                                 "--set", "model.cell=gru", "--set", option, *TINY])
+                                 "--set", "model.network=rnn", "--set", "model.cell=gru", "--set", option, *TINY])
     assert result.exit_code == 0, result.output
     assert json.loads((out / "model" / "model.json").read_text())["model"][key] == value
     result = runner.invoke(app, ["classify", "predict", "--model", str(out), str(tmp_path / "test.ts")])

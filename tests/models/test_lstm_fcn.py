@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 import torch
@@ -24,13 +25,16 @@ def _padded(seqs, extra=0):
     return x, torch.tensor([len(s) for s in seqs])
 
 
-@pytest.mark.parametrize("features, members, steps, pooling, bidirectional, layers",
-                         [(1, 1, 64, "last", False, 1), (3, 2, 3, "mean", True, 1), (1, 1, 4, "last", True, 2), (2, 1, 2, "last", True, 1),
-                          (2, 1, 3, "attention", False, 1)])
-def test_each_sequence_alone_equals_its_row_of_a_padded_batch(features, members, steps, pooling, bidirectional, layers):
+@pytest.mark.parametrize("features, members, steps, pooling, bidirectional, layers, dilations",
+                         [(1, 1, 64, "last", False, 1, None), (3, 2, 3, "mean", True, 1, None),
+                          (1, 1, 4, "last", True, 2, None), (2, 1, 2, "last", True, 1, None),
+                          (2, 1, 3, "attention", False, 1, None), (1, 1, 64, "last", False, 1, (1, 2, 4)),
+                          (2, 2, 3, "mean", True, 1, (2, 3, 1))])
+def test_each_sequence_alone_equals_its_row_of_a_padded_batch(features, members, steps, pooling, bidirectional, layers,
+                                                              dilations):
     torch.manual_seed(0)
     model = LSTMFCN(features, 3, members=members, rnn_steps=steps, pooling=pooling,
-                    bidirectional=bidirectional, num_layers=layers,
+                    bidirectional=bidirectional, num_layers=layers, dilations=dilations,
                     conv_steps=5 if members == 2 else 512, **SMALL)
     model.train()
     seqs = _seqs([9, 4, 7, 1], features)
@@ -99,10 +103,25 @@ def test_squeeze_excite_on_for_multivariate_only_and_losses_sum_over_members():
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(pooling="max"), "model pooling must be one of last, mean, attention, got 'max'"),
-    (dict(filters=(4, 4), kernels=(3,)), "model filters and kernels must be non-empty and as long as each other"),
+    (dict(filters=(4, 4), kernels=(3,)), "model filters, kernels and dilations must be non-empty and as long as each other"),
+    (dict(dilations=(1, 2)), "model filters, kernels and dilations must be non-empty and as long as each other, "
+                             "got [4, 6, 4], [5, 3, 3] and [1, 2]"),
+    (dict(dilations=(1, 0, 2)), "model dilations must be >= 1, got 0"),
     (dict(rnn_steps=0), "model rnn_steps must be >= 1, got 0"),
     (dict(cell="tcn"), "model cell must be one of lstm, gru, rnn, got 'tcn'"),
 ])
 def test_bad_options_are_one_line_errors(kwargs, message):
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         LSTMFCN(2, 3, **{**SMALL, **kwargs})
+
+
+def test_dilation_spreads_the_taps():
+    """A dilated convolution reads x[t + d j]: with dilation 4 and kernel 3, conv 1 of the
+    model equals torch's conv1d with those taps, zero "same" padding (4 each side)."""
+    model = LSTMFCN(1, 2, filters=(3,), kernels=(3,), dilations=(4,), hidden_size=2)
+    conv = model.members[0].convs[0]
+    x = torch.randn(1, 1, 20)
+    padded = torch.nn.functional.pad(x, (4, 4))
+    expected = sum(conv.weight[None, :, 0, j, None] * padded[:, :, 4 * j:4 * j + 20]  # (1, 3, 20)
+                   for j in range(3)) + conv.bias[None, :, None]
+    torch.testing.assert_close(conv(x), expected)

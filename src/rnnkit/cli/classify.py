@@ -49,7 +49,7 @@ def train(
     label_pattern: Optional[str] = LabelPattern,
     group_pattern: Optional[str] = GroupPattern,
     augment: bool = typer.Option(False, "--augment", show_default=False, help="Augment while training: audio gets random speed, shift and noise; .ts series get Gaussian jitter."),
-    epochs: common.shown(common.Epochs, 60) = None,
+    epochs: common.shown(common.Epochs, 50) = None,
     time_budget: common.shown(common.TimeBudget, "none") = None,
     max_steps: common.shown(common.MaxSteps, "none") = None,
     config: common.Config = None,

@@ -6,7 +6,8 @@ variable-length batches. For a sequence x (T its own length, F features)::
     conv branch   u_0 = mean of x over windows of c steps              (F, ceil(T/c))
                         c = ceil(T / conv_steps): 1 unless the series is longer than conv_steps
                   u_k = relu(BN_k(conv_k(u_{k-1}))) * m              k = 1..3, (N_k, T)
-                        conv_k: kernel K_k, zero "same" padding; m_t = 1 for t < T else 0
+                        conv_k: kernel K_k, dilation d_k (taps t + d_k j), zero "same" padding;
+                        m_t = 1 for t < T else 0
                   u_k <- u_k * sigmoid(W2 relu(W1 mean_t u_k))       squeeze-excite, k = 1, 2
                                                                        (when F > 1, MLSTM-FCN)
                   g   = (1/T) sum_{t<T} u_3[:, t]                     global average pool, (N_3,)
@@ -142,11 +143,12 @@ class _Hybrid(nn.Module):
     """One member: the conv branch, the recurrent branch and the head."""
 
     def __init__(self, input_size: int, num_classes: int, filters: tuple[int, ...], kernels: tuple[int, ...],
-                 squeeze_excite: bool, cell: str, hidden_size: int, num_layers: int,
+                 dilations: tuple[int, ...], squeeze_excite: bool, cell: str, hidden_size: int, num_layers: int,
                  bidirectional: bool, pooling: str, dropout: float, backend: str) -> None:
         super().__init__()
         sizes = (input_size,) + tuple(filters)
-        self.convs = nn.ModuleList(nn.Conv1d(sizes[k], sizes[k + 1], kernels[k], padding="same")
+        self.convs = nn.ModuleList(nn.Conv1d(sizes[k], sizes[k + 1], kernels[k], padding="same",
+                                             dilation=dilations[k])
                                    for k in range(len(filters)))
         self.norms = nn.ModuleList(MaskedBatchNorm1d(n) for n in filters)
         # squeeze-excite after every block but the last (MLSTM-FCN)
@@ -198,6 +200,7 @@ class LSTMFCN(MemberEnsemble, nn.Module):
         num_classes: int,
         filters: tuple[int, ...] = (64, 128, 64),
         kernels: tuple[int, ...] = (7, 5, 3),
+        dilations: tuple[int, ...] | None = None,
         squeeze_excite: bool | None = None,
         cell: str = "lstm",
         hidden_size: int = 64,
@@ -216,20 +219,21 @@ class LSTMFCN(MemberEnsemble, nn.Module):
     ) -> None:
         super().__init__()
         filters, kernels = tuple(int(n) for n in filters), tuple(int(k) for k in kernels)
-        if not filters or len(filters) != len(kernels):
-            raise ConfigError(f"model filters and kernels must be non-empty and as long as each other, "
-                              f"got {list(filters)} and {list(kernels)}")
+        dilations = (1,) * len(filters) if dilations is None else tuple(int(d) for d in dilations)
+        if not filters or len(filters) != len(kernels) or len(dilations) != len(filters):
+            raise ConfigError(f"model filters, kernels and dilations must be non-empty and as long as each "
+                              f"other, got {list(filters)}, {list(kernels)} and {list(dilations)}")
         check_classifier_args(cell=cell, pooling=pooling, backend=backend, input_size=input_size,
                               num_classes=num_classes, hidden_size=hidden_size, num_layers=num_layers,
                               members=members, rnn_steps=rnn_steps, conv_steps=conv_steps,
-                              filters=min(filters), kernels=min(kernels), dropout=dropout,
+                              filters=min(filters), kernels=min(kernels), dilations=min(dilations), dropout=dropout,
                               label_smoothing=label_smoothing)
         self.squeeze_excite = input_size > 1 if squeeze_excite is None else bool(squeeze_excite)
         self.rnn_steps = int(rnn_steps)
         self.conv_steps = int(conv_steps)
         self.label_smoothing = float(label_smoothing)
         self.members = nn.ModuleList(
-            _Hybrid(input_size, num_classes, filters, kernels, self.squeeze_excite, cell, hidden_size,
+            _Hybrid(input_size, num_classes, filters, kernels, dilations, self.squeeze_excite, cell, hidden_size,
                     int(num_layers), bidirectional, pooling, dropout, backend)
             for _ in range(int(members)))
         self.dropout = nn.Dropout(dropout)

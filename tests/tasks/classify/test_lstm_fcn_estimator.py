@@ -37,3 +37,16 @@ def test_fits_variable_length_series_and_saves_and_loads(tmp_path):
     # each series alone gets the probabilities it gets in a batch of others
     alone = np.concatenate([clf.predict_proba([x]) for x in Xt[:5]])
     np.testing.assert_allclose(alone, clf.predict_proba(Xt)[:5], rtol=1e-5, atol=1e-6)
+
+
+def test_convolution_options_reach_the_network_and_survive_save(tmp_path):
+    X, y = bumps(20)
+    clf = Classifier(**{**TINY, "min_steps": 2, "max_steps": 2}, filters=(3, 5), kernels=(5, 3),
+                     dilations=(1, 4)).fit(X, y)
+    convs = clf.network_.members[0].convs
+    assert [c.out_channels for c in convs] == [3, 5] and [c.kernel_size[0] for c in convs] == [5, 3]
+    assert [c.dilation[0] for c in convs] == [1, 4]
+    clf.save(tmp_path / "m")
+    back = Classifier.load(tmp_path / "m")
+    assert [c.dilation[0] for c in back.network_.members[0].convs] == [1, 4]
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))

@@ -18,7 +18,7 @@ from rnnkit.tasks.classify.pipeline import (
     predict_classifier,
     train_classifier,
 )
-from rnnkit.training.config import TrainConfig
+from rnnkit.training.config import TrainConfig, apply_overrides, from_dict
 
 
 def _ramps(rng, n, flip=False):
@@ -151,7 +151,7 @@ def _resume_config(average="none", members=1):
     """
     return ClassifyConfig(
         train=TrainConfig(epochs=6, batch_size=8, lr=2e-2, progress=False, scheduler="cosine"),
-        model=ClassifyModelConfig(hidden_size=8, num_layers=2, dropout=0.2, label_smoothing=0.1,
+        model=ClassifyModelConfig(network="rnn", hidden_size=8, num_layers=2, dropout=0.2, label_smoothing=0.1,
                                   weight_average=average, average_decay=0.8, average_start=0.3,
                                   members=members),
         data=ClassifyDataConfig(augment=True),
@@ -235,7 +235,7 @@ def test_members_one_is_the_plain_model_and_members_train_as_if_alone(tmp_path):
     runs = {}
     for k in (1, 3):
         cfg = _config()
-        cfg.model.members = k
+        cfg.model.network, cfg.model.members = "rnn", k   # the recurrent network's state_dict keys
         train_classifier(tmp_path / "train.ts", tmp_path / f"m{k}", tmp_path / "test.ts", cfg, log=lambda _: None)
         runs[k] = load_file(tmp_path / f"m{k}" / "model" / "model.safetensors")
     one, three = runs[1], runs[3]
@@ -248,3 +248,35 @@ def test_members_one_is_the_plain_model_and_members_train_as_if_alone(tmp_path):
     assert info["model"]["members"] == 3 and model.num_members == 3
     metrics = evaluate_classifier(tmp_path / "m3", tmp_path / "test.ts")
     assert metrics["n_test"] == 10
+
+
+def test_the_cli_default_builds_what_the_python_default_builds():
+    """No [model] settings: the estimator the CLI makes has Classifier()'s network arguments."""
+    from rnnkit.tasks.classify import Classifier
+    from rnnkit.tasks.classify.pipeline import classifier_from_config, default_config
+
+    cli = classifier_from_config(ClassifyConfig()).get_params()
+    python = Classifier().get_params()
+    network_args = ("model", "filters", "kernels", "dilations", "cell", "hidden_size", "num_layers",
+                    "bidirectional", "pooling", "dropout", "members", "deltas", "label_smoothing", "backend",
+                    "normalize", "lr", "batch_size", "grad_clip")
+    assert {k: cli[k] for k in network_args} == {k: python[k] for k in network_args}
+    rnn = classifier_from_config(from_dict(ClassifyConfig, apply_overrides(default_config(), ["model.network='rnn'"])))
+    assert rnn.get_params()["model"] == "rnn"
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["model.weight_average='ema'"], "model.weight_average = 'ema' does not apply to model.network = 'lstm_fcn'; "
+                                     "remove it, or set model.network = 'rnn'"),
+    (["model.deltas=true"], "model.deltas = True does not apply to model.network = 'lstm_fcn'; "
+                            "remove it, or set model.network = 'rnn'"),
+    (["model.network='rnn'", "model.filters=[8, 8]"], "model.filters = [8, 8] does not apply to "
+                                                       "model.network = 'rnn'; remove it, or set model.network = 'lstm_fcn'"),
+])
+def test_a_model_setting_the_network_would_ignore_is_refused(overrides, message):
+    from rnnkit.errors import ConfigError
+    from rnnkit.tasks.classify.pipeline import classifier_from_config, default_config
+
+    with pytest.raises(ConfigError) as err:
+        classifier_from_config(from_dict(ClassifyConfig, apply_overrides(default_config(), overrides)))
+    assert str(err.value) == message

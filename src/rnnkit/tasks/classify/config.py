@@ -12,8 +12,17 @@ __all__ = ["ClassifyModelConfig", "ClassifyDataConfig", "ClassifyConfig", "RUN_P
 
 @dataclass
 class ClassifyModelConfig:
-    """The ``[model]`` table: see :class:`rnnkit.models.classifier.SequenceClassifier`."""
+    """The ``[model]`` table: the network and its arguments, as :class:`~rnnkit.tasks.classify.Classifier`
+    takes them (the defaults are the estimator's, so ``rnnkit classify train`` with no ``[model]``
+    settings builds what ``Classifier()`` builds): ``network`` "lstm_fcn" (the recurrent +
+    convolutional hybrid, :mod:`rnnkit.models.lstm_fcn`) or "rnn" (recurrent only,
+    :class:`rnnkit.models.classifier.SequenceClassifier`); ``filters``/``kernels``/``dilations``
+    are the hybrid's convolutions (empty: its own defaults), ``deltas`` the recurrent network's."""
 
+    network: Literal["lstm_fcn", "rnn"] = "lstm_fcn"
+    filters: list[int] = field(default_factory=list)
+    kernels: list[int] = field(default_factory=list)
+    dilations: list[int] = field(default_factory=lambda: [1, 4, 16])  # Classifier()'s
     cell: Literal["lstm", "gru", "rnn"] = "lstm"
     hidden_size: int = 64
     num_layers: int = 2
@@ -56,7 +65,7 @@ class ClassifyDataConfig:
 def _train_defaults() -> TrainConfig:
     # threads=1: these models are small; one thread is as fast as two on an idle CPU and
     # many times faster on a busy one (it also holds for testing after training).
-    return TrainConfig(epochs=60, batch_size=32, lr=1e-2, grad_clip=1.0, scheduler="cosine",
+    return TrainConfig(epochs=50, batch_size=32, lr=3e-3, grad_clip=1.0, scheduler="cosine",
                        threads=1)
 
 

@@ -58,7 +58,7 @@ from rnnkit.training.trainer import Trainer
 __all__ = ["Classifier"]
 
 # constructor arguments offered to the network factory (each network takes those it knows)
-_NETWORK_ARGS = ("cell", "hidden_size", "num_layers", "bidirectional", "pooling", "dropout", "members",
+_NETWORK_ARGS = ("filters", "kernels", "dilations", "cell", "hidden_size", "num_layers", "bidirectional", "pooling", "dropout", "members",
                  "deltas", "label_smoothing", "backend", "weight_average", "average_decay")
 
 
@@ -66,6 +66,9 @@ class Classifier(ClassifierMixin, BaseEstimator):
     """Classifies time series (any lengths, one or more channels) with a recurrent network.
 
     Architecture: ``model`` names the network (:data:`rnnkit.models.networks.NETWORKS`);
+    ``filters``, ``kernels``, ``dilations`` (sequences of ints, one per convolution block;
+    None: the network's own; ``dilations`` defaults to (1, 4, 16), a 55-step receptive field
+    with the hybrid's kernels (7, 5, 3)) go to its convolutions (:mod:`rnnkit.models.lstm_fcn`);
     ``cell``, ``hidden_size``, ``num_layers``, ``bidirectional``, ``pooling``, ``dropout``,
     ``members``, ``deltas``, ``label_smoothing``, ``backend``, ``weight_average``,
     ``average_decay`` go to it (see :class:`rnnkit.models.classifier.SequenceClassifier`).
@@ -82,7 +85,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
     ``device``, ``threads`` (torch CPU threads while fitting and predicting), ``verbose``.
     """
 
-    def __init__(self, model: str = "lstm_fcn", cell: str = "lstm", hidden_size: int = 64, num_layers: int = 2,
+    def __init__(self, model: str = "lstm_fcn", filters: Optional[tuple] = None, kernels: Optional[tuple] = None,
+                 dilations: Optional[tuple] = (1, 4, 16), cell: str = "lstm", hidden_size: int = 64, num_layers: int = 2,
                  bidirectional: bool = True, pooling: str = "last", dropout: float = 0.1, members: int = 1,
                  deltas: bool = False, label_smoothing: float = 0.0, backend: str = "auto",
                  weight_average: str = "none", average_decay: float = 0.99, average_start: float = 0.75,
@@ -92,6 +96,9 @@ class Classifier(ClassifierMixin, BaseEstimator):
                  class_weight: Optional[str] = None, jitter: float = 0.0, random_state: Optional[int] = 0,
                  device: str = "auto", threads: Optional[int] = 1, verbose: bool = False) -> None:
         self.model = model
+        self.filters = filters
+        self.kernels = kernels
+        self.dilations = dilations
         self.cell = cell
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -218,6 +225,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
 
         normalizer = Normalizer.fit(self.normalize, train_seqs)
         offered = {name: getattr(self, name) for name in _NETWORK_ARGS}
+        offered = {k: v for k, v in offered.items() if v is not None or k not in ("filters", "kernels", "dilations")}
         if normalizer.mode == "channel" and network_options(self.model, {"input_mean": 0, "input_std": 0}):
             offered.update(input_mean=normalizer.mean, input_std=normalizer.std)  # applied by the network
             normalizer.in_network = True

@@ -48,6 +48,7 @@ from rnnkit.data.splits import group_disjoint_split
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.tasks.classify.config import (ClassifyConfig, ClassifyDataConfig,
                                           ClassifyModelConfig, default_config)
+from rnnkit.models.networks import network_options
 from rnnkit.tasks.classify.estimator import Classifier
 from rnnkit.tasks.classify.fitting import ChanceLevelWarning
 from rnnkit.tasks.classify.metrics import classification_metrics, plot_confusion
@@ -82,10 +83,17 @@ def classifier_from_config(cfg: ClassifyConfig, kind: str = "ts") -> Classifier:
     margs, dcfg, tcfg = to_dict(cfg.model), cfg.data, cfg.train
     if not 0.0 <= cfg.model.average_start < 1.0:  # named as the config key (the estimator says average_start)
         raise ConfigError(f"model.average_start must be in [0, 1), got {cfg.model.average_start}")
-    # the CLI's [model] table describes the recurrent network ("rnn"); the estimator's own
-    # default network (lstm_fcn) is for Python users until the config names networks
+    network = margs.pop("network")
+    defaults = to_dict(ClassifyModelConfig())
+    taken = network_options(network, {k: v for k, v in margs.items()})
+    for key, value in margs.items():  # a setting the network would silently ignore is refused
+        if key not in taken and value != defaults[key] and key not in ("average_start",):
+            raise ConfigError(f"model.{key} = {value!r} does not apply to model.network = {network!r}; "
+                              f"remove it, or set model.network = {'lstm_fcn' if network == 'rnn' else 'rnn'!r}")
+    for key in ("filters", "kernels", "dilations"):  # empty: the network's own default
+        margs[key] = tuple(margs[key]) or None
     return Classifier(
-        model="rnn", **margs, normalize=dcfg.normalize, batch_size=tcfg.batch_size, lr=tcfg.lr,
+        model=network, **margs, normalize=dcfg.normalize, batch_size=tcfg.batch_size, lr=tcfg.lr,
         weight_decay=tcfg.weight_decay, grad_clip=tcfg.grad_clip or 0.0, patience=tcfg.patience,
         class_weight="balanced" if dcfg.class_weights == "balanced" else None,
         jitter=dcfg.jitter if dcfg.augment and kind != "wav" else 0.0,
