@@ -28,7 +28,7 @@ PRIOR = (0.6, 0.2, 0.2)  # RNN, Theta, damped: the fixed weights chosen on M1/M3
 def validation_weights(forecaster, long: pd.DataFrame) -> tuple[float, float, float]:
     """(RNN, Theta, damped) weights chosen on the last ``horizon`` points of every series.
 
-    A copy of ``forecaster`` with the same options (RNN alone) is fitted on ``long`` without
+    A copy of ``forecaster`` with the same options (its RNN members only) is fitted on ``long`` without
     those points, the three components forecast them, and ``select.choose_weights`` picks
     the weights (halfway between the grid's best and ``PRIOR``). ``PRIOR`` when there is
     nothing to validate on: no series longer than 2 horizons, or a held-out panel the
@@ -42,7 +42,9 @@ def validation_weights(forecaster, long: pd.DataFrame) -> tuple[float, float, fl
     try:
         with warnings.catch_warnings():  # the copy's warnings (short or constant series) repeat fit's
             warnings.simplefilter("ignore")
-            out = type(forecaster)(H, m, **opts).fit(inner).predict(level=())
+            copy = type(forecaster)(H, m, **opts)  # weights_ (1, 0, 0): its predict is the RNN's median
+            copy._fit_rnn(inner, "unique_id", "ds", "y", None, None, None)  # not fit: no validation inside
+            out = copy.predict(level=())
     except DataError:
         return PRIOR
     panel = long_to_panel(inner, "unique_id", "y")

@@ -138,6 +138,7 @@ class Forecaster:
         return out.rename(columns={id_col: "unique_id", time_col: "ds", target_col: "y"})
 
     def _check_series(self, long: pd.DataFrame, fitting: bool) -> None:
+        lv = 4 if fitting else 3  # the warnings point at the caller of fit (fit -> _fit_rnn -> here) / predict
         g = long.groupby("unique_id", sort=False)["y"]
         n, lo, hi = g.size(), g.min(), g.max()
         if fitting and n.max() <= self.horizon:
@@ -146,20 +147,20 @@ class Forecaster:
         tiny = n[n < 4]
         if len(tiny):
             warnings.warn(f"{len(tiny)} series have fewer than 4 points (first: {tiny.index[0]!r} with "
-                          f"{tiny.iloc[0]}); they are forecast from that little history", stacklevel=3)
+                          f"{tiny.iloc[0]}); they are forecast from that little history", stacklevel=lv)
         const = (lo == hi) & (n > 1)
         if fitting and const.all():
             raise DataError(f"every series is constant (first: {const.index[0]!r} = {lo.iloc[0]}); nothing to learn")
         if const.any():
             warnings.warn(f"{int(const.sum())} series are constant (first: {const.idxmax()!r} = "
-                          f"{lo[const.idxmax()]}); each is forecast as its constant", stacklevel=3)
+                          f"{lo[const.idxmax()]}); each is forecast as its constant", stacklevel=lv)
         if fitting:
             positive = bool((lo > 0).all())
             if self.options.transform == "log" and not positive:
                 bad = lo[lo <= 0]
                 raise DataError(f"transform='log' needs values > 0, series {bad.index[0]!r} has {bad.iloc[0]}")
             if self.options.transform == "auto" and not positive:
-                warnings.warn("some values are <= 0, so the log transform is off (transform='linear')", stacklevel=3)
+                warnings.warn("some values are <= 0, so the log transform is off (transform='linear')", stacklevel=lv)
             self.log_ = positive if self.options.transform == "auto" else self.options.transform == "log"
         elif self.log_ and (lo <= 0).any():
             bad = lo[lo <= 0]
@@ -184,6 +185,12 @@ class Forecaster:
         """Train on a long frame (or one series: a frame without id column, or a pandas Series).
 
         static, past, future: names of covariate columns of df (see covariates.py)."""
+        long = self._fit_rnn(df, id_col, time_col, target_col, static, past, future)
+        self.weights_ = self._weights(long)
+        return self
+
+    def _fit_rnn(self, df, id_col, time_col, target_col, static, past, future) -> pd.DataFrame:
+        """fit without the weights: the RNN members (weights_ stays as it was); the validated long frame."""
         long = self._long(df, id_col, time_col, target_col, "fit")
         self.cov_ = Covariates.fit(df, id_col, time_col, static, past, future, long)
         self._check_series(long, fitting=True)
@@ -199,8 +206,7 @@ class Forecaster:
                 seed = o.seed * 1000 + i * 100 + j
                 self.members_.append(self._train_member(panel, self._lookback(mult), steps, history, seed))
         self.history_ = long
-        self.weights_ = self._weights(long)
-        return self
+        return long
 
     def _weights(self, long: pd.DataFrame) -> tuple[float, float, float]:
         """(RNN, Theta, damped) weights of the point forecast: the RNN alone where the partners do
