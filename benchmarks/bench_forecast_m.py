@@ -97,7 +97,9 @@ def run_rnnkit(df: pd.DataFrame, season: int, h: int, seed: int, options: dict) 
     t0, c0 = time.perf_counter(), time.process_time()
     model = Forecaster(h, season=season, seed=seed, **options).fit(df)
     out = model.predict(level=(80,))
-    return out, time.perf_counter() - t0, time.process_time() - c0
+    sec, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print("# weights (RNN, Theta, damped): " + ", ".join(f"{w:.3f}" for w in model.weights_), file=sys.stderr)
+    return out, sec, cpu
 
 
 def score(out: pd.DataFrame, df: pd.DataFrame, test: dict, season: int) -> dict[str, float]:

@@ -1,22 +1,63 @@
-"""What the `Forecaster` adds around its RNN at predict time: the statistical partners
-mixed into the median, and each series' future time stamps.
+"""What the `Forecaster` adds around its RNN: the statistical partners mixed into the
+median, with weights fixed or chosen on a validation window, and each series' future time stamps.
 
     q = combine_with_partners(q, panel, mid, horizon, season, log, theta=0.2, damped=0.2)
+    w = validation_weights(forecaster, long)          # (3,) RNN, Theta, damped; select.py
     ds = future_stamps(long, ids, horizon)            # (S * H,), series after series
 """
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
 import pandas as pd
 import torch
 
-from rnnkit.data.panel import Panel
+from rnnkit.data.panel import Panel, long_to_panel
+from rnnkit.errors import DataError
 from rnnkit.tasks.forecast.damped import damped_forecast
+from rnnkit.tasks.forecast.select import choose_weights, holdout, mase_scales
 from rnnkit.tasks.forecast.theta import theta_forecast
 
-__all__ = ["combine_with_partners", "future_stamps"]
+__all__ = ["combine_with_partners", "future_stamps", "validation_weights", "PRIOR"]
+
+PRIOR = (0.6, 0.2, 0.2)  # RNN, Theta, damped: the fixed weights chosen on M1/M3 validation (docs/forecaster.md)
+
+
+def validation_weights(forecaster, long: pd.DataFrame) -> tuple[float, float, float]:
+    """(RNN, Theta, damped) weights chosen on the last ``horizon`` points of every series.
+
+    A copy of ``forecaster`` with the same options (its RNN members only) is fitted on ``long`` without
+    those points, the three components forecast them, and ``select.choose_weights`` picks
+    the weights (halfway between the grid's best and ``PRIOR``). ``PRIOR`` when there is
+    nothing to validate on: no series longer than 2 horizons, or a held-out panel the
+    copy cannot fit (e.g. only constant series left)."""
+    H, m = forecaster.horizon, forecaster.season
+    split = holdout(long, H)
+    if split is None:
+        return PRIOR
+    inner, held = split
+    opts = dataclasses.asdict(forecaster.options) | {"theta": 0.0, "damped": 0.0}
+    try:
+        with warnings.catch_warnings():  # the copy's warnings (short or constant series) repeat fit's
+            warnings.simplefilter("ignore")
+            copy = type(forecaster)(H, m, **opts)  # weights_ (1, 0, 0): its predict is the RNN's median
+            copy._fit_rnn(inner, "unique_id", "ds", "y", None, None, None)  # not fit: no validation inside
+            out = copy.predict(level=())
+    except DataError:
+        return PRIOR
+    panel = long_to_panel(inner, "unique_id", "y")
+    S = len(panel.ids)
+    order = pd.Categorical(out["unique_id"], categories=panel.ids).codes  # the panel's series order
+    rnn = out.assign(_s=order).sort_values("_s", kind="stable")["forecast"].to_numpy()  # (S * H,)
+    comps = torch.stack([torch.tensor(rnn, dtype=torch.float64).reshape(S, H),
+                         theta_forecast(panel, H, m, forecaster.log_).double(),
+                         damped_forecast(panel, H, m, forecaster.log_).double()])  # (3, S, H)
+    actual = torch.tensor(held["y"].to_numpy(np.float64)).reshape(S, H)
+    w = choose_weights(comps, actual, mase_scales(panel.values, panel.mask, m),
+                       torch.tensor(PRIOR, dtype=torch.float64))
+    return tuple(float(v) for v in w)
 
 
 def combine_with_partners(q: torch.Tensor, panel: Panel, mid: int, horizon: int, season: int, log: bool,

@@ -7,16 +7,17 @@
 
 The model (``rnnkit.models.global_forecast.GlobalRNN``) is one GRU trained across all
 series on windows scaled by their own level (log scale when every value is positive), with
-a pinball loss on the quantiles the requested levels need. The forecast is an ensemble:
+a pinball loss on the quantiles. The forecast is an ensemble:
 one member per lookback in ``lookbacks`` (multiples of the horizon) times ``members``
 seeds; each quantile is the members' median (N-BEATS ensembles over lookbacks the same
 way). Training runs a fixed number of optimizer steps that scales with the data:
 ``steps = clip(epochs · W / batch_size, min_steps, max_steps)``, W the number of distinct
 training windows (sum over series of max(0, n_s - horizon)). The point forecast combines
 the RNN ensemble's median with two classical methods, Theta (``theta.py``) and damped-trend
-exponential smoothing (``damped.py``): ``(1 - theta - damped) · RNN + theta · Theta +
-damped · Damped``, the band keeping the RNN's shape; ``theta=0, damped=0`` gives the RNN
-alone (why and the figures: docs/forecaster.md).
+exponential smoothing (``damped.py``): ``w_r · RNN + w_t · Theta + w_d · Damped``, the band
+keeping the RNN's shape. By default fit chooses the weights on the last H points of every
+series, held out (``combine.validation_weights``, ``select.py``); ``theta=..., damped=...``
+fix them (``theta=0, damped=0``: the RNN alone; why and the figures: docs/forecaster.md).
 
 Series handling: a series shorter than a lookback is left-padded and masked; a series
 shorter than horizon + 1 gives no training window but is still forecast from what it has;
@@ -42,7 +43,7 @@ from rnnkit.data.panel import (
 )
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.global_forecast import GlobalRNN, pinball_loss
-from rnnkit.tasks.forecast.combine import combine_with_partners, future_stamps
+from rnnkit.tasks.forecast.combine import PRIOR, combine_with_partners, future_stamps, validation_weights
 from rnnkit.tasks.forecast.covariates import Covariates
 from rnnkit.tasks.forecast.parallel import rank_slice, sync_gradients
 from rnnkit.training.atomic import atomic_write_bytes, write_json, writing
@@ -72,8 +73,8 @@ class ForecasterOptions:
     transform: str = "auto"  # auto | log | linear
     level_points: int | None = None  # points averaged for each window's level; None: season
     deseason: bool = False  # log scale and season > 1: divide out classical seasonal indices first
-    theta: float = 0.2  # weight of the Theta method's forecast in the combined median
-    damped: float = 0.2  # weight of the damped-trend (damped Holt) forecast; theta = damped = 0: RNN only
+    theta: float | None = None  # weight of the Theta method's forecast; None (with damped None): chosen in fit
+    damped: float | None = None  # weight of the damped-trend forecast; a None beside a set weight counts 0.2
     seed: int = 0
 
     @classmethod
@@ -93,11 +94,12 @@ class ForecasterOptions:
                 raise ConfigError(f"Forecaster: each level must be in (0, 100), got {lv!r}")
         if not 0 <= opts.ema < 1:
             raise ConfigError(f"Forecaster: ema (weight-average decay) must be in [0, 1), got {opts.ema!r}")
-        if not 0 <= opts.theta < 1:
-            raise ConfigError(f"Forecaster: theta (the Theta method's weight) must be in [0, 1), got {opts.theta!r}")
-        if not 0 <= opts.damped < 1 or opts.theta + opts.damped >= 1:
-            raise ConfigError(f"Forecaster: damped (the damped-trend weight) must be in [0, 1) and theta + damped "
-                              f"< 1 (the RNN keeps the rest), got damped={opts.damped!r}, theta={opts.theta!r}")
+        theta, damped = (PRIOR[1] if opts.theta is None else opts.theta), (PRIOR[2] if opts.damped is None else opts.damped)
+        if not isinstance(theta, (int, float)) or not 0 <= theta < 1:
+            raise ConfigError(f"Forecaster: theta (the Theta method's weight) must be None or in [0, 1), got {opts.theta!r}")
+        if not isinstance(damped, (int, float)) or not 0 <= damped < 1 or theta + damped >= 1:
+            raise ConfigError(f"Forecaster: damped (the damped-trend weight) must be None or in [0, 1) and theta + "
+                              f"damped < 1 (the RNN keeps the rest), got damped={opts.damped!r}, theta={opts.theta!r}")
         if not opts.lookbacks or any(lb <= 0 for lb in opts.lookbacks):
             raise ConfigError(f"Forecaster: lookbacks must be positive multiples of the horizon, got {opts.lookbacks!r}")
         return opts
@@ -121,6 +123,7 @@ class Forecaster:
         self.cov_: Covariates | None = None  # static / past / future covariates (covariates.py)
         self.history_: pd.DataFrame | None = None
         self.log_: bool = True
+        self.weights_: tuple[float, float, float] = (1.0, 0.0, 0.0)  # RNN, Theta, damped (set by fit)
 
     # ----------------------------------------------------------------- input
     def _long(self, df, id_col: str, time_col: str, target_col: str, what: str) -> pd.DataFrame:
@@ -135,6 +138,7 @@ class Forecaster:
         return out.rename(columns={id_col: "unique_id", time_col: "ds", target_col: "y"})
 
     def _check_series(self, long: pd.DataFrame, fitting: bool) -> None:
+        lv = 4 if fitting else 3  # the warnings point at the caller of fit (fit -> _fit_rnn -> here) / predict
         g = long.groupby("unique_id", sort=False)["y"]
         n, lo, hi = g.size(), g.min(), g.max()
         if fitting and n.max() <= self.horizon:
@@ -143,20 +147,20 @@ class Forecaster:
         tiny = n[n < 4]
         if len(tiny):
             warnings.warn(f"{len(tiny)} series have fewer than 4 points (first: {tiny.index[0]!r} with "
-                          f"{tiny.iloc[0]}); they are forecast from that little history", stacklevel=3)
+                          f"{tiny.iloc[0]}); they are forecast from that little history", stacklevel=lv)
         const = (lo == hi) & (n > 1)
         if fitting and const.all():
             raise DataError(f"every series is constant (first: {const.index[0]!r} = {lo.iloc[0]}); nothing to learn")
         if const.any():
             warnings.warn(f"{int(const.sum())} series are constant (first: {const.idxmax()!r} = "
-                          f"{lo[const.idxmax()]}); each is forecast as its constant", stacklevel=3)
+                          f"{lo[const.idxmax()]}); each is forecast as its constant", stacklevel=lv)
         if fitting:
             positive = bool((lo > 0).all())
             if self.options.transform == "log" and not positive:
                 bad = lo[lo <= 0]
                 raise DataError(f"transform='log' needs values > 0, series {bad.index[0]!r} has {bad.iloc[0]}")
             if self.options.transform == "auto" and not positive:
-                warnings.warn("some values are <= 0, so the log transform is off (transform='linear')", stacklevel=3)
+                warnings.warn("some values are <= 0, so the log transform is off (transform='linear')", stacklevel=lv)
             self.log_ = positive if self.options.transform == "auto" else self.options.transform == "log"
         elif self.log_ and (lo <= 0).any():
             bad = lo[lo <= 0]
@@ -181,6 +185,12 @@ class Forecaster:
         """Train on a long frame (or one series: a frame without id column, or a pandas Series).
 
         static, past, future: names of covariate columns of df (see covariates.py)."""
+        long = self._fit_rnn(df, id_col, time_col, target_col, static, past, future)
+        self.weights_ = self._weights(long)
+        return self
+
+    def _fit_rnn(self, df, id_col, time_col, target_col, static, past, future) -> pd.DataFrame:
+        """fit without the weights: the RNN members (weights_ stays as it was); the validated long frame."""
         long = self._long(df, id_col, time_col, target_col, "fit")
         self.cov_ = Covariates.fit(df, id_col, time_col, static, past, future, long)
         self._check_series(long, fitting=True)
@@ -196,7 +206,19 @@ class Forecaster:
                 seed = o.seed * 1000 + i * 100 + j
                 self.members_.append(self._train_member(panel, self._lookback(mult), steps, history, seed))
         self.history_ = long
-        return self
+        return long
+
+    def _weights(self, long: pd.DataFrame) -> tuple[float, float, float]:
+        """(RNN, Theta, damped) weights of the point forecast: the RNN alone where the partners do
+        not apply (covariates, which they cannot see; a panel neither positive nor unseasonal, their
+        seasonal indices being multiplicative), the options' when set, else chosen on a held-out window."""
+        o = self.options
+        if self.cov_ is not None or not (self.log_ or self.season == 1):
+            return (1.0, 0.0, 0.0)
+        if o.theta is None and o.damped is None:
+            return validation_weights(self, long)  # combine.py, select.py
+        theta, damped = (PRIOR[1] if o.theta is None else o.theta), (PRIOR[2] if o.damped is None else o.damped)
+        return (1.0 - theta - damped, float(theta), float(damped))
 
     def _train_member(self, panel, lookback: int, steps: int, history: int | None, seed: int) -> GlobalRNN:
         o = self.options
@@ -288,10 +310,7 @@ class Forecaster:
                 per_member.append(q * factors[:, :, None])
         q = torch.stack(per_member).median(dim=0).values.sort(dim=-1).values.double()  # (S, H, Q)
         qi = {round(t, 6): i for i, t in enumerate(self.quantiles)}
-        o = self.options
-        partners = self.cov_ is None and (self.log_ or self.season == 1)
-        q = combine_with_partners(q, raw, qi[0.5], self.horizon, self.season, self.log_,
-                                  o.theta if partners else 0.0, o.damped if partners else 0.0).numpy()
+        q = combine_with_partners(q, raw, qi[0.5], self.horizon, self.season, self.log_, *self.weights_[1:]).numpy()
         g = long.groupby("unique_id", sort=False)["y"]
         const = (g.min() == g.max()).reindex(panel.ids).to_numpy()
         q[const] = g.last().reindex(panel.ids).to_numpy()[const][:, None, None]
@@ -336,7 +355,7 @@ class Forecaster:
             atomic_write_bytes(d / "model.safetensors", st_save(tensors))
         meta = {
             "format": FORMAT, "horizon": self.horizon, "season": self.season, "log": self.log_,
-            "options": dataclasses.asdict(self.options), "steps": self.steps_,
+            "options": dataclasses.asdict(self.options), "steps": self.steps_, "weights": list(self.weights_),
             "members": [{"lookback": m.lookback, "segment": m.segment} for m in self.members_],
             "covariates": self.cov_.to_meta() if self.cov_ else None,
             "ds_kind": "datetime" if is_dt else "int", "ds_unit": unit, "ds_tz": tz, "ids": h["unique_id"].tolist(),
@@ -374,6 +393,12 @@ class Forecaster:
             prefix = f"member{i}."
             model.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
             f.members_.append(model.eval())
+        w = meta.get("weights")  # absent in files saved before the weights were chosen in fit: the options'
+        if w is None and o.theta is None and o.damped is None:
+            raise ValueError("no combination weights")
+        f.weights_ = f._weights(None) if w is None else tuple(float(v) for v in w)
+        if len(f.weights_) != 3 or not all(0 <= v <= 1 for v in f.weights_):
+            raise ValueError(f"weights must be three numbers in [0, 1], got {w!r}")
         ds = pd.Series(tensors["history.ds"].numpy())
         if meta["ds_kind"] == "datetime":
             unit = meta["ds_unit"]
