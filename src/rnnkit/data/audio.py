@@ -39,6 +39,7 @@ import struct
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -202,11 +203,14 @@ def _check_fmt(path: Path) -> None:
 
 
 def read_wav(path: str | Path, sample_rate: int | None = None, stereo: str = "mix",
-             rate_mismatch: str = "resample") -> tuple[np.ndarray, int]:
+             rate_mismatch: str = "resample", max_seconds: float | None = None,
+             warn: Callable[[str], None] | None = None) -> tuple[np.ndarray, int]:
     """Read a WAV file -> (samples (N,) float32 in [-1, 1], rate).
 
     With ``sample_rate`` given, a file at another rate is resampled (or refused when
-    ``rate_mismatch="refuse"``). See the module docstring for the other rules.
+    ``rate_mismatch="refuse"``). With ``max_seconds``, a longer file is cut to its first
+    ``max_seconds`` (one line to ``warn`` saying so). See the module docstring for the
+    other rules.
     """
     from scipy.io import wavfile
 
@@ -217,13 +221,22 @@ def read_wav(path: str | Path, sample_rate: int | None = None, stereo: str = "mi
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # scipy warns on unknown chunks; they are harmless
-            rate, data = wavfile.read(path)
+            try:  # memory-mapped where scipy can (not 24-bit): a long file is not read whole
+                rate, data = wavfile.read(path, mmap=max_seconds is not None)
+            except ValueError:
+                if max_seconds is None:
+                    raise
+                rate, data = wavfile.read(path)
     except Exception as err:  # scipy's parser fails in many ways on a broken header
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataError(f"{path}: not a readable WAV file ({first})") from None
     if not MIN_RATE <= int(rate) <= MAX_RATE:
         raise DataError(f"{path}: declares a sample rate of {rate} Hz; rnnkit reads {MIN_RATE}..{MAX_RATE} Hz")
-    data = np.asarray(data)
+    if max_seconds is not None and data.shape[0] > int(max_seconds * rate):
+        if warn is not None:
+            warn(f"{path}: {data.shape[0] / rate:.1f} s long; only its first {max_seconds:g} s are used")
+        data = data[:int(max_seconds * rate)]
+    data = np.array(data)  # a copy: the memory map is closed with the file
     if data.dtype == np.uint8:
         x = (data.astype(np.float32) - 128.0) / 128.0
     elif np.issubdtype(data.dtype, np.integer):
