@@ -3,11 +3,12 @@
 * ``jv``: JapaneseVowels, the standard 270 train / 370 test split, 9 speakers (classes).
   Target: test accuracy >= 98.5 %, mean over 3 seeds. Configuration: ``JV_CHOICE``,
   the candidate that ``--cv`` (cross-validation on the training file) ranked first.
-* ``digits``: spoken_digits_synth, 480 words from 48 synthetic speakers of three
-  engines (espeak-ng, festival, flite; 16 speakers each). Leave-one-engine-out rows
-  (``loeo-<engine>``): train on every voice of the other two engines, test on every voice
-  of the held-out one (160 files); target >= 90 % each. The ``speakers`` row: 12 of
-  the 48 speakers held out (split seed 0), all engines in training; target >= 97 %.
+* ``digits``: spoken_digits_synth, 660 words from 66 synthetic speakers of three
+  engines (espeak-ng 16, festival 34 of which 18 non-English voices, flite 16).
+  Leave-one-engine-out rows (``loeo-<engine>``): train on every voice of the other two
+  engines, test on every voice of the held-out one (160 or 340 files); target >= 90 %
+  each. The ``speakers`` row: a quarter of the 66 speakers held out (split seed 0), all
+  engines in training; target >= 97 %.
   No validation set, mean pooling, with audio augmentation (the ``[audio]`` ``aug_*``
   defaults).
 
@@ -186,7 +187,7 @@ def engine_folders(source: Path, held_out: str, out: Path) -> tuple[Path, Path]:
 
 def run_digits(seeds: list[int], out: Path, splits: list[str]) -> dict:
     """Leave-one-engine-out rows (train on two engines, test on every voice of the third)
-    and the speaker-disjoint row (a quarter of the 48 speakers held out, all engines in training)."""
+    and the speaker-disjoint row (a quarter of the speakers held out, all engines in training)."""
     spec = TASKS["digits"]
     table: dict[str, list[float]] = {}
     rows = []

@@ -1,19 +1,25 @@
 """Make the bundled spoken digits (``src/rnnkit/datasets/speech/spoken_digits_synth``).
 
 Not run at install or test time: it needs the Debian packages ``espeak-ng``, ``sox``,
-``festival``, ``festvox-kallpc16k``, ``festvox-kdlpc16k``, ``festvox-us-slt-hts`` and
-``flite`` (``apt-get install`` them), and it rewrites the folder's WAVs and PROVENANCE.
+``festival``, ``festvox-kallpc8k``, ``festvox-kdlpc8k``, ``festvox-us-slt-hts``, ``festvox-itapc16k``,
+``festvox-italp16k``, ``festvox-czech-dita``, ``festvox-czech-krb``, ``festvox-czech-machac``,
+``festvox-czech-ph``, ``festvox-suopuhe-lj``, ``festvox-suopuhe-mv``, ``festvox-ca-ona-hts``
+and ``flite`` (``apt-get install`` them), and it rewrites the folder's WAVs (not PROVENANCE.md).
 
     python scripts/make_spoken_digits.py                 # into the bundled folder
     python scripts/make_spoken_digits.py --out /tmp/dig  # elsewhere
 
-Three synthesis engines, 16 speakers each, 10 words ("zero".."nine") per speaker:
+Three synthesis engines, 16 speakers each (festival 34), 10 words ("zero".."nine") per speaker:
 
 - ``espeak``: espeak-ng, a formant synthesiser: accents x voice variants, with its own
   pitch (``-p``) and speed (``-s``, words per minute);
 - ``festival``: Festival's diphone voices ``kal`` and ``ked`` (concatenated recordings of
   two American men) and the HTS voice ``slt`` (a statistical model of an American
-  woman); speed by ``Duration_Stretch``, pitch shifted afterwards by ``sox pitch``;
+  woman); speed by ``Duration_Stretch``, pitch shifted afterwards by ``sox pitch``; and
+  nine non-English voices (Italian pc, lp; Czech dita, krb, machac, ph; Finnish lj, mv:
+  diphones of real speakers; Catalan ona: HTS) saying the English words respelt in their
+  own language's spelling (``RESPELT``), each as recorded and 15 % faster (``sox tempo``)
+  and 200 cents higher: accented English from nine more vocal tracts;
 - ``flite``: Flite's built-in voices ``kal``, ``kal16`` (diphone), ``awb``, ``rms``, ``slt``
   (clustergen, trained on a Scottish man, an American man, an American woman), with
   its own ``duration_stretch`` and ``int_f0_target_mean``.
@@ -53,6 +59,21 @@ FESTIVAL_VARIANTS = [("v1", 1.0, 0), ("v2", 0.85, 200), ("v3", 1.2, -200), ("v4"
                      ("v5", 0.9, -400), ("v6", 1.1, 100)]
 FESTIVAL = ([("kal",) + v for v in FESTIVAL_VARIANTS] + [("ked",) + v for v in FESTIVAL_VARIANTS[:5]]
             + [("slt",) + v for v in FESTIVAL_VARIANTS[:5]])
+# festival's non-English voices (recordings of Italian, Czech, Finnish and Catalan
+# speakers) saying the English words, spelt as each language would write how they sound:
+# accented English from nine more vocal tracts. voice -> (festival voice, language)
+FOREIGN_VOICES = {"it-pc": ("pc_diphone", "it"), "it-lp": ("lp_diphone", "it"),
+                  "cs-dita": ("czech_dita", "cs"), "cs-krb": ("czech_krb", "cs"),
+                  "cs-machac": ("czech_machac", "cs"), "cs-ph": ("czech_ph", "cs"),
+                  "fi-lj": ("suo_fi_lj_diphone", "fi"), "fi-mv": ("hy_fi_mv_diphone", "fi"),
+                  "ca-ona": ("upc_ca_ona_hts", "ca")}
+RESPELT = {  # "zero".."nine" in each language's spelling (ASCII, so no encoding question)
+    "it": ["ziro", "uan", "tu", "tri", "for", "faiv", "sics", "seven", "eit", "nain"],
+    "cs": ["zirou", "uan", "tu", "tri", "for", "fajv", "siks", "sevn", "ejt", "najn"],
+    "fi": ["siirou", "uan", "tuu", "trii", "foor", "faiv", "siks", "seven", "eit", "nain"],
+    "ca": ["ziro", "uan", "tu", "tri", "for", "faiv", "sics", "seven", "eit", "nain"],
+}
+FOREIGN = [(v,) + x for v in FOREIGN_VOICES for x in (FESTIVAL_VARIANTS[0], FESTIVAL_VARIANTS[1])]
 # flite: (voice, variant, duration_stretch, target mean F0 in Hz; None: the voice's own)
 FLITE_VARIANTS = [("v1", 1.0, None), ("v2", 0.85, "+25"), ("v3", 1.2, "-20"), ("v4", 1.05, "+50")]
 FLITE = ([(v,) + x for v in ("awb", "rms", "slt") for x in FLITE_VARIANTS]
@@ -80,6 +101,11 @@ def commands() -> list[tuple[str, str, list[list[str]], float, int]]:
                    "-eval", f"(Parameter.set 'Duration_Stretch {stretch})", "-o", "RAW"]
             # the HTS voice ignores Duration_Stretch: sox tempo stretches it instead
             jobs.append((f"festival-{voice}-{variant}", word, cmd, stretch if voice == "slt" else 1.0, cents))
+    for voice, variant, stretch, cents in FOREIGN:
+        festvox, lang = FOREIGN_VOICES[voice]
+        for word, spelt in zip(WORDS, RESPELT[lang]):
+            cmd = ["text2wave", "-eval", f"(voice_{festvox})", "-o", "RAW", "SAY:" + spelt]
+            jobs.append((f"festival-{voice}-{variant}", word, cmd, stretch, cents))
     for voice, variant, stretch, f0 in FLITE:
         for word in WORDS:
             cmd = ["flite", "-voice", voice, "--setf", f"duration_stretch={stretch}"]
@@ -93,7 +119,9 @@ def make_one(job, out: Path, tmp: Path) -> Path:
     speaker, word, cmd, stretch, cents = job
     digit = WORDS.index(word)
     raw = tmp / f"{digit}_{speaker}.raw.wav"
-    _run([raw.as_posix() if c == "RAW" else c for c in cmd], stdin=word if cmd[0] == "text2wave" else None)
+    said = next((c[4:] for c in cmd if c.startswith("SAY:")), word)  # a respelt word, or the word
+    cmd = [c for c in cmd if not c.startswith("SAY:")]
+    _run([raw.as_posix() if c == "RAW" else c for c in cmd], stdin=said if cmd[0] == "text2wave" else None)
     rate = 16000 if speaker in RATE_16K else 8000
     target = out / f"{digit}_{speaker}.wav"
     effects = []

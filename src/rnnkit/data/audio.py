@@ -39,6 +39,7 @@ import struct
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -52,6 +53,7 @@ __all__ = [
     "hz_to_mel",
     "mel_to_hz",
     "mel_filterbank",
+    "vtlp_warp",
     "power_spectrogram",
     "log_mel",
     "mfcc",
@@ -103,6 +105,9 @@ class AudioConfig:
     aug_time_width: int = 8          # ... each 1..this many frames wide
     aug_freq_masks: int = 2          # frequency masks ...
     aug_freq_width: int = 6          # ... each 1..this many mel bands wide
+    # Vocal tract length perturbation: the mel filters see the spectrum stretched by a
+    # factor drawn from [low, high] (vtlp_warp), as from a shorter or longer vocal tract.
+    aug_vtlp: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.sample_rate <= 0:
@@ -125,6 +130,8 @@ class AudioConfig:
             pair = getattr(self, name)
             if pair and not (len(pair) == 2 and 0.5 <= pair[0] <= pair[1] <= 2.0):
                 raise DataError(f"audio {name} must be [low, high] with 0.5 <= low <= high <= 2, got {list(pair)}")
+        if self.aug_vtlp and not (len(self.aug_vtlp) == 2 and 0.7 <= self.aug_vtlp[0] <= self.aug_vtlp[1] <= 1.4):
+            raise DataError(f"audio aug_vtlp must be [low, high] with 0.7 <= low <= high <= 1.4, got {list(self.aug_vtlp)}")
         for name in ("aug_pitch", "aug_gain_db"):
             pair = getattr(self, name)
             if pair and not (len(pair) == 2 and pair[0] <= pair[1]):
@@ -196,11 +203,14 @@ def _check_fmt(path: Path) -> None:
 
 
 def read_wav(path: str | Path, sample_rate: int | None = None, stereo: str = "mix",
-             rate_mismatch: str = "resample") -> tuple[np.ndarray, int]:
+             rate_mismatch: str = "resample", max_seconds: float | None = None,
+             warn: Callable[[str], None] | None = None) -> tuple[np.ndarray, int]:
     """Read a WAV file -> (samples (N,) float32 in [-1, 1], rate).
 
     With ``sample_rate`` given, a file at another rate is resampled (or refused when
-    ``rate_mismatch="refuse"``). See the module docstring for the other rules.
+    ``rate_mismatch="refuse"``). With ``max_seconds``, a longer file is cut to its first
+    ``max_seconds`` (one line to ``warn`` saying so). See the module docstring for the
+    other rules.
     """
     from scipy.io import wavfile
 
@@ -211,13 +221,22 @@ def read_wav(path: str | Path, sample_rate: int | None = None, stereo: str = "mi
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # scipy warns on unknown chunks; they are harmless
-            rate, data = wavfile.read(path)
+            try:  # memory-mapped where scipy can (not 24-bit): a long file is not read whole
+                rate, data = wavfile.read(path, mmap=max_seconds is not None)
+            except ValueError:
+                if max_seconds is None:
+                    raise
+                rate, data = wavfile.read(path)
     except Exception as err:  # scipy's parser fails in many ways on a broken header
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataError(f"{path}: not a readable WAV file ({first})") from None
     if not MIN_RATE <= int(rate) <= MAX_RATE:
         raise DataError(f"{path}: declares a sample rate of {rate} Hz; rnnkit reads {MIN_RATE}..{MAX_RATE} Hz")
-    data = np.asarray(data)
+    if max_seconds is not None and data.shape[0] > int(max_seconds * rate):
+        if warn is not None:
+            warn(f"{path}: {data.shape[0] / rate:.1f} s long; only its first {max_seconds:g} s are used")
+        data = data[:int(max_seconds * rate)]
+    data = np.array(data)  # a copy: the memory map is closed with the file
     if data.dtype == np.uint8:
         x = (data.astype(np.float32) - 128.0) / 128.0
     elif np.issubdtype(data.dtype, np.integer):
@@ -259,14 +278,37 @@ def mel_to_hz(m):
     return 700.0 * (10.0 ** (np.asarray(m, dtype=np.float64) / 2595.0) - 1.0)
 
 
+def vtlp_warp(f, alpha: float, nyquist: float, cut: float = 0.8):
+    """Vocal tract length perturbation's frequency warp (Jaitly and Hinton, 2013).
+
+    Piecewise linear, continuous and increasing, mapping [0, nyquist] onto itself::
+
+        w(f) = alpha f                                            f <= f0
+        w(f) = alpha f0 + (nyquist - alpha f0) (f - f0) / (nyquist - f0)   f > f0
+
+    with f0 = cut * nyquist * min(alpha, 1) / alpha, so that alpha f0 <= cut * nyquist:
+    the formants (below f0) move by the factor alpha, as in a vocal tract 1/alpha as long.
+    """
+    f = np.asarray(f, dtype=np.float64)
+    f0 = cut * nyquist * min(alpha, 1.0) / alpha
+    high = alpha * f0 + (nyquist - alpha * f0) * (f - f0) / (nyquist - f0)
+    return np.where(f <= f0, alpha * f, high)
+
+
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0,
-                   fmax: float | None = None) -> np.ndarray:
-    """Triangular mel filters -> (n_mels, n_fft//2 + 1), peak 1 at each centre."""
+                   fmax: float | None = None, warp: float = 1.0) -> np.ndarray:
+    """Triangular mel filters -> (n_mels, n_fft//2 + 1), peak 1 at each centre.
+
+    ``warp`` != 1: each FFT bin's frequency f is first mapped to :func:`vtlp_warp` (f, warp),
+    so the spectrum reaches the filters stretched by ``warp`` (VTLP augmentation).
+    """
     fmax = sample_rate / 2 if fmax is None else fmax
     if not 0 <= fmin < fmax <= sample_rate / 2:
         raise DataError(f"mel filterbank needs 0 <= fmin < fmax <= {sample_rate / 2}, got fmin={fmin}, fmax={fmax}")
     edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))  # (n_mels+2,)
     bins = np.linspace(0.0, sample_rate / 2, n_fft // 2 + 1)                       # (n_bins,)
+    if warp != 1.0:
+        bins = vtlp_warp(bins, warp, sample_rate / 2)                              # (n_bins,)
     left, centre, right = edges[:-2, None], edges[1:-1, None], edges[2:, None]      # (n_mels, 1)
     rising = (bins[None, :] - left) / (centre - left)                              # (n_mels, n_bins)
     falling = (right - bins[None, :]) / (right - centre)
@@ -285,10 +327,10 @@ def power_spectrogram(x: np.ndarray, win_length: int, hop_length: int, n_fft: in
     return spec.real**2 + spec.imag**2
 
 
-def log_mel(x: np.ndarray, cfg: AudioConfig) -> np.ndarray:
-    """Log mel energies -> (T, n_mels)."""
+def log_mel(x: np.ndarray, cfg: AudioConfig, warp: float = 1.0) -> np.ndarray:
+    """Log mel energies -> (T, n_mels); ``warp``: the VTLP factor (:func:`vtlp_warp`)."""
     power = power_spectrogram(x, cfg.win_length, cfg.hop_length, cfg.n_fft)  # (T, n_bins)
-    fb = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax)  # (n_mels, n_bins)
+    fb = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax, warp)  # (n_mels, n_bins)
     return np.log(np.maximum(power @ fb.T, 1e-10))  # (T, n_mels)
 
 
@@ -338,11 +380,16 @@ def trim_silence(x: np.ndarray, cfg: AudioConfig) -> np.ndarray:
 def features_from_signal(x: np.ndarray, cfg: AudioConfig, rng: np.random.Generator | None = None) -> np.ndarray:
     """Signal at ``cfg.sample_rate`` -> features (T, cfg.n_features), float32.
 
-    With ``rng`` (training with augmentation), the log-mel spectrogram gets the
-    SpecAugment masks of ``cfg.aug_*`` (:func:`rnnkit.data.audio_augment.mask_spectrogram`).
+    With ``rng`` (training with augmentation), the mel filters are VTLP-warped by a factor
+    drawn from ``cfg.aug_vtlp`` (:func:`vtlp_warp`) and the log-mel spectrogram gets the
+    SpecAugment masks of ``cfg.aug_*`` (:func:`rnnkit.data.audio_augment.mask_spectrogram`),
+    each with probability ``cfg.aug_prob``.
     """
     x = trim_silence(x, cfg)
-    feats = log_mel(x, cfg)  # (T, n_mels)
+    warp = 1.0
+    if rng is not None and cfg.aug_vtlp and rng.random() < cfg.aug_prob:
+        warp = float(rng.uniform(*cfg.aug_vtlp))
+    feats = log_mel(x, cfg, warp)  # (T, n_mels)
     if cfg.floor_db:
         feats = np.maximum(feats, feats.max() - cfg.floor_db * math.log(10.0) / 10.0)  # dB -> natural log
     if rng is not None and (cfg.aug_time_masks or cfg.aug_freq_masks) and rng.random() < cfg.aug_prob:

@@ -114,3 +114,38 @@ def test_a_folder_with_nothing_usable_is_one_error_line(model, folder, tmp_path)
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.splitlines()[-1] == f"error: {folder}: no WAV file here could be predicted (4 skipped)"
     assert len(result.stderr.splitlines()) == 5  # four warnings, one error
+
+
+@pytest.mark.parametrize("bits", [16, 24])
+def test_read_wav_cuts_a_long_file_to_its_first_seconds_with_one_line(tmp_path, bits):
+    x = np.random.default_rng(0).uniform(-0.5, 0.5, 3 * 8000).astype(np.float32)  # 3 s at 8 kHz
+    path = tmp_path / "long.wav"
+    if bits == 16:
+        wavfile.write(path, 8000, (x * 32767).astype(np.int16))
+    else:
+        write_pcm24(path, 8000, x[:, None])
+    lines: list[str] = []
+    head, rate = read_wav(path, 8000, max_seconds=1.25, warn=lines.append)
+    whole, _ = read_wav(path, 8000)
+    assert rate == 8000 and head.size == 10000 and np.array_equal(head, whole[:10000])
+    assert lines == [f"{path}: 3.0 s long; only its first 1.25 s are used"]
+    short, _ = read_wav(path, 8000, max_seconds=5.0, warn=lines.append)
+    assert np.array_equal(short, whole) and len(lines) == 1
+
+
+def test_a_long_recording_is_predicted_on_its_first_seconds(model, tmp_path, monkeypatch):
+    import rnnkit.tasks.classify.wav_folder as wav_folder
+
+    monkeypatch.setattr(wav_folder, "MAX_SECONDS", 1.0)
+    x, rate = read_wav(DIGITS / "7_flite-slt-v2.wav", 8000)                     # under 1 s
+    noise = np.random.default_rng(1).uniform(-0.3, 0.3, 4 * rate).astype(np.float32)
+    head = np.concatenate([x, np.zeros(rate - x.size, np.float32)])            # (rate,)
+    (tmp_path / "long").mkdir()
+    (tmp_path / "head").mkdir()
+    wavfile.write(tmp_path / "long" / "talk.wav", rate, np.concatenate([head, noise]))  # 5 s
+    wavfile.write(tmp_path / "head" / "talk.wav", rate, head)
+    lines: list[str] = []
+    long_rows = wav_folder.predict_wav_folder(model, tmp_path / "long", warn=lines.append)
+    head_rows = wav_folder.predict_wav_folder(model, tmp_path / "head", warn=lines.append)
+    assert lines == [f"{tmp_path / 'long' / 'talk.wav'}: 5.0 s long; only its first 1 s are used"]
+    assert long_rows[0][1:] == head_rows[0][1:]

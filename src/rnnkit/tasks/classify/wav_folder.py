@@ -10,7 +10,9 @@ model refuses them), 8/16/24/32-bit PCM or 32/64-bit float. A file that cannot b
 (corrupt, empty, no audio samples, not a WAV at all, unreadable) gives one line to
 ``warn`` naming it and why, and the others are still predicted; any other file in the
 folder gives one line saying it was skipped. Only when no file at all can be predicted
-is it an error (:class:`rnnkit.errors.DataError`, one line).
+is it an error (:class:`rnnkit.errors.DataError`, one line). A file longer than
+``MAX_SECONDS`` (a recording, not one spoken word) is predicted on its first
+``MAX_SECONDS`` only, with one line to ``warn`` saying so; it is not read whole.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from rnnkit.tasks.classify.pipeline import _audio_of, _load
 __all__ = ["predict_wav_folder"]
 
 WAV_SUFFIXES = (".wav", ".wave")
+MAX_SECONDS = 30.0  # longer files: predicted on their first 30 s (the models hear words)
 
 
 def _candidates(folder: Path) -> list[Path]:
@@ -54,7 +57,8 @@ def predict_wav_folder(model_dir: str | Path, folder: str | Path,
             skipped += 1
             continue
         try:
-            x, _ = read_wav(path, audio.sample_rate, audio.stereo, audio.rate_mismatch)
+            x, _ = read_wav(path, audio.sample_rate, audio.stereo, audio.rate_mismatch,
+                            max_seconds=MAX_SECONDS, warn=warn)
             feats.append(features_from_signal(x, audio))  # (T, F)
         except DataError as err:
             warn(f"{err}; skipped")
