@@ -146,7 +146,7 @@ def run_table(kinds, shapes, reps, variants=("plain",), auto: bool = False) -> l
     head = ("| layer | (B, T, I, H) | torch fwd ms | rnnkit fwd ms | fwd ratio | rnnkit fwd GFLOP/s "
             "| torch fwd+bwd ms | rnnkit fwd+bwd ms | fwd+bwd ratio | rnnkit fwd+bwd GFLOP/s |")
     if auto:
-        head += " auto fwd ratio (path) | auto fwd+bwd ratio (path) |"
+        head += " auto fwd ratio (path) | auto fwd+bwd ratio (path) | torch copy fwd / fwd+bwd |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     print(lines[0], flush=True)
     print(lines[1], flush=True)
@@ -158,11 +158,16 @@ def run_table(kinds, shapes, reps, variants=("plain",), auto: bool = False) -> l
                 torch.manual_seed(0)
                 ref, mine = build(kind, I, H, variant)
                 auto_m = build(kind, I, H, variant, backend="auto")[1] if auto else None
+                # control: a second torch.nn module with the same weights, timed in the same
+                # rounds; its ratio to the first is the spread of one identical call
+                control = build(kind, I, H, variant)[0] if auto else None
                 if auto:
                     auto_m.load_state_dict(ref.state_dict())
+                    control.load_state_dict(ref.state_dict())
                 x = make_input(variant, B, T, I)
-                fwd = [forward_fn(m, x) for m in (ref, mine, auto_m) if m is not None]
-                trn = [train_fn(m, x) for m in (ref, mine, auto_m) if m is not None]
+                mods = (ref, mine, auto_m, control)
+                fwd = [forward_fn(m, x) for m in mods if m is not None]
+                trn = [train_fn(m, x) for m in mods if m is not None]
                 tf, mf, *af = time_many(fwd, reps)
                 tt, mt, *at = time_many(trn, reps)
                 fl = flops(kind, B, T, I, H)
@@ -174,7 +179,8 @@ def run_table(kinds, shapes, reps, variants=("plain",), auto: bool = False) -> l
                 )
                 if auto:
                     line += (f" {af[0] / tf:.2f} ({auto_choice(auto_m, False, x)}) |"
-                             f" {at[0] / tt:.2f} ({auto_choice(auto_m, True, x)}) |")
+                             f" {at[0] / tt:.2f} ({auto_choice(auto_m, True, x)}) |"
+                             f" {af[1] / tf:.2f} / {at[1] / tt:.2f} |")
                 print(line, flush=True)
                 lines.append(line)
     return lines
