@@ -18,6 +18,7 @@
 #include <torch/library.h>
 
 #include "common.h"
+#include "lstm_cell.h"
 #include "lstm_units.h"
 #include "vmath.h"
 
@@ -77,28 +78,9 @@ void forward_rows(T* pre, T* gates, const T* cprev, T* c, T* tc, T* y, int64_t r
   for (int64_t r = r0; r < r1; ++r) {
     const T* a = pre + r * 4 * H;
     T* gt = SAVE ? gates + r * 4 * H : nullptr;  // gates and tc are unused (may be null) without SAVE
-    const T* cp = cprev + r * H;
-    T* cr = c + r * H;
     T* tr = SAVE ? tc + r * H : nullptr;
-    T* yr = y + r * H;
-#pragma omp simd
-    for (int64_t j = 0; j < H; ++j) {
-      const T i = sigm(a[j]);
-      const T f = sigm(a[H + j]);
-      const T g2 = T(4) * sigm(T(2) * a[2 * H + j]) - T(2);
-      const T o = sigm(a[3 * H + j]);
-      if constexpr (SAVE) {
-        gt[j] = i;
-        gt[H + j] = f;
-        gt[2 * H + j] = g2;
-        gt[3 * H + j] = o;
-      }
-      const T c2 = f * cp[j] + i * g2;
-      const T th = T(2) * sigm(c2) - T(1);
-      cr[j] = c2;
-      if constexpr (SAVE) tr[j] = th;
-      yr[j] = o * th;
-    }
+    cell_forward<T, SAVE>([a, H](int q, int64_t j) { return a[q * H + j]; }, gt, cprev + r * H, c + r * H, tr,
+                          y + r * H, H, H);
   }
 }
 
@@ -106,23 +88,8 @@ template <typename T>
 void backward_rows(const T* gates, const T* cprev, const T* tc, const T* dh, T* dc2, T* dgates,
                    int64_t r0, int64_t r1, int64_t H) {
   for (int64_t r = r0; r < r1; ++r) {
-    const T* gt = gates + r * 4 * H;
-    const T* cp = cprev + r * H;
-    const T* tr = tc + r * H;
-    const T* d = dh + r * H;
-    T* dcr = dc2 + r * H;
-    T* dg = dgates + r * 4 * H;
-#pragma omp simd
-    for (int64_t j = 0; j < H; ++j) {
-      const T i = gt[j], f = gt[H + j], g2 = gt[2 * H + j], o = gt[3 * H + j];
-      const T th = tr[j];
-      const T dc = dcr[j] + T(0.5) * d[j] * o * (T(1) - th * th);
-      dg[j] = dc * g2 * i * (T(1) - i);
-      dg[H + j] = dc * cp[j] * f * (T(1) - f);
-      dg[2 * H + j] = dc * (T(2) - T(0.5) * g2 * g2) * i;
-      dg[3 * H + j] = d[j] * th * o * (T(1) - o);
-      dcr[j] = dc * f;
-    }
+    cell_backward<T>(gates + r * 4 * H, cprev + r * H, tc + r * H, dh + r * H, dc2 + r * H, dgates + r * 4 * H, H,
+                     H);
   }
 }
 

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "common.h"
+#include "lstm_cell.h"
 #include "vmath.h"
 
 namespace rnnkit_kernels {
@@ -169,6 +170,14 @@ inline bool on_threads(int64_t n, const std::function<void(int64_t, int64_t)>& b
   return true;
 }
 
+// The profiling hook's start (benchmarks/lstm_phases.py; not safe with concurrent
+// calls): per-thread slots, and the set-up time since prep in the last one.
+inline void start_split_profile(int64_t parts, double prep) {
+  if (!lstm_split_profile()) return;
+  lstm_split_cpu().assign(2 * parts + 1, 0.0);
+  lstm_split_cpu().back() = thread_cpu_seconds() - prep;
+}
+
 // Gate math of one thread's units, forward. pre (B, 4hu): h_{t-1} W_k^T, gate q at
 // columns [q·hu, (q+1)·hu); g: G[t] at the block's first unit (row stride 4H, gate
 // stride H), overwritten with the activations when SAVE; cprev, c, tc, y: (B, ·) at the
@@ -178,28 +187,8 @@ void forward_units(const T* pre, T* g, const T* cprev, T* c, T* tc, T* y, int64_
   for (int64_t r = 0; r < B; ++r) {
     const T* p = pre + r * 4 * hu;
     T* gr = g + r * 4 * H;
-    const T* cp = cprev + r * H;
-    T* cr = c + r * H;
-    T* tr = SAVE ? tc + r * H : nullptr;
-    T* yr = y + r * H;
-#pragma omp simd
-    for (int64_t j = 0; j < hu; ++j) {
-      const T i = sigm(gr[j] + p[j]);
-      const T f = sigm(gr[H + j] + p[hu + j]);
-      const T g2 = T(4) * sigm(T(2) * (gr[2 * H + j] + p[2 * hu + j])) - T(2);
-      const T o = sigm(gr[3 * H + j] + p[3 * hu + j]);
-      if constexpr (SAVE) {
-        gr[j] = i;
-        gr[H + j] = f;
-        gr[2 * H + j] = g2;
-        gr[3 * H + j] = o;
-      }
-      const T c2 = f * cp[j] + i * g2;
-      const T th = T(2) * sigm(c2) - T(1);
-      cr[j] = c2;
-      if constexpr (SAVE) tr[j] = th;
-      yr[j] = o * th;
-    }
+    cell_forward<T, SAVE>([gr, p, H, hu](int q, int64_t j) { return gr[q * H + j] + p[q * hu + j]; }, gr,
+                          cprev + r * H, c + r * H, SAVE ? tc + r * H : nullptr, y + r * H, hu, H);
   }
 }
 
@@ -209,23 +198,8 @@ template <typename T>
 void backward_units(const T* gates, const T* cprev, const T* tc, const T* dh, T* dc2, T* dgates, int64_t B,
                     int64_t hu, int64_t H) {
   for (int64_t r = 0; r < B; ++r) {
-    const T* gt = gates + r * 4 * H;
-    const T* cp = cprev + r * H;
-    const T* tr = tc + r * H;
-    const T* d = dh + r * H;
-    T* dcr = dc2 + r * H;
-    T* dg = dgates + r * 4 * H;
-#pragma omp simd
-    for (int64_t j = 0; j < hu; ++j) {
-      const T i = gt[j], f = gt[H + j], g2 = gt[2 * H + j], o = gt[3 * H + j];
-      const T th = tr[j];
-      const T dc = dcr[j] + T(0.5) * d[j] * o * (T(1) - th * th);
-      dg[j] = dc * g2 * i * (T(1) - i);
-      dg[H + j] = dc * cp[j] * f * (T(1) - f);
-      dg[2 * H + j] = dc * (T(2) - T(0.5) * g2 * g2) * i;
-      dg[3 * H + j] = d[j] * th * o * (T(1) - o);
-      dcr[j] = dc * f;
-    }
+    cell_backward<T>(gates + r * 4 * H, cprev + r * H, tc + r * H, dh + r * H, dc2 + r * H, dgates + r * 4 * H, hu,
+                     H);
   }
 }
 
@@ -262,10 +236,7 @@ bool forward_unit_split(int64_t parts, T* Gp, T* yp, T* Cp, T* TCp, const T* h0p
     pres.push_back(at::empty({B, 4 * (u1 - u0)}, w_hh.options()));
   }
   SpinBarrier barrier{int(parts)};
-  if (lstm_split_profile()) {  // (a benchmark hook: not safe with concurrent calls)
-    lstm_split_cpu().assign(2 * parts + 1, 0.0);
-    lstm_split_cpu().back() = thread_cpu_seconds() - prep;
-  }
+  start_split_profile(parts, prep);
   return on_threads(parts, [&](int64_t k, int64_t n) {
     WaitClock clock;
     const int64_t u0 = unit_start(H, n, k), hu = unit_start(H, n, k + 1) - u0;
@@ -304,10 +275,7 @@ bool backward_unit_split(int64_t parts, const T* Gp, const T* Cp, const T* TCp, 
     blocks.push_back(w_hh.narrow(1, u0, u1 - u0).contiguous());  // (4H, hu)
   }
   SpinBarrier barrier{int(parts)};
-  if (lstm_split_profile()) {  // (a benchmark hook: not safe with concurrent calls)
-    lstm_split_cpu().assign(2 * parts + 1, 0.0);
-    lstm_split_cpu().back() = thread_cpu_seconds() - prep;
-  }
+  start_split_profile(parts, prep);
   return on_threads(parts, [&](int64_t k, int64_t n) {
     WaitClock clock;
     const int64_t u0 = unit_start(H, n, k), hu = unit_start(H, n, k + 1) - u0;
