@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
+from rnnkit.tasks.forecast.combine import partner_forecasts
 from rnnkit.tasks.forecast.damped import damped_forecast
 from rnnkit.tasks.forecast.estimator import Forecaster
 from rnnkit.tasks.forecast.theta import theta_forecast
@@ -37,4 +39,37 @@ def test_forecaster_median_is_the_weighted_combination(theta, damped):
     expected = (1 - theta - damped) * rnn["forecast"] + theta * th + damped * dm
     assert np.allclose(comb["forecast"], expected, rtol=1e-5)
     # log scale: the band is scaled by combined / RNN median
+    assert np.allclose(comb["hi-80"] / comb["forecast"], rnn["hi-80"] / rnn["forecast"], rtol=1e-5)
+
+
+def _falling() -> dict[str, np.ndarray]:
+    """Positive series that fall steeply toward 0: both partners extrapolate below 0 (checked)."""
+    rng = np.random.default_rng(3)
+    return {"fall": np.linspace(100, 4, 30) + rng.normal(0, 0.5, 30),
+            "fall2": np.linspace(60, 3, 30) + rng.normal(0, 0.3, 30),
+            "flat": 50 + rng.normal(0, 1, 30)}
+
+
+def test_partners_are_floored_at_zero_on_a_positive_panel_only():
+    p = panel(_falling())
+    raw_th, raw_dm = theta_forecast(p, 12, 1, True).double(), damped_forecast(p, 12, 1, True).double()
+    assert (raw_th < 0).any() and (raw_dm < 0).any()  # the case the floor is for
+    th, dm = partner_forecasts(p, 12, 1, True)
+    assert torch.equal(th, raw_th.clamp(min=0)) and torch.equal(dm, raw_dm.clamp(min=0))
+    th_lin, dm_lin = partner_forecasts(p, 12, 1, False)  # linear scale: negatives are legitimate values
+    assert (th_lin < 0).any() and torch.equal(dm_lin, damped_forecast(p, 12, 1, False).double())
+
+
+def test_combined_forecast_of_a_falling_positive_series_uses_floored_partners():
+    """Regression: the combination used to go below 0 there and was clamped to 1e-12."""
+    series = _falling()
+    df, p = frame(series), panel(series)
+    opts = dict(hidden=8, min_steps=20, max_steps=20, batch_size=16, lookbacks=(2.0,))
+    rnn = Forecaster(12, theta=0.0, damped=0.0, **opts).fit(df).predict(level=(80,))
+    comb = Forecaster(12, theta=0.3, damped=0.3, **opts).fit(df).predict(level=(80,))
+    th = theta_forecast(p, 12, 1, True).double().clamp(min=0).numpy().ravel()
+    dm = damped_forecast(p, 12, 1, True).double().clamp(min=0).numpy().ravel()
+    expected = 0.4 * rnn["forecast"] + 0.3 * th + 0.3 * dm
+    assert np.allclose(comb["forecast"], expected, rtol=1e-5)
+    assert (comb["forecast"] >= 0.4 * rnn["forecast"] * (1 - 1e-6)).all()  # never below the RNN's share
     assert np.allclose(comb["hi-80"] / comb["forecast"], rnn["hi-80"] / rnn["forecast"], rtol=1e-5)
