@@ -20,7 +20,7 @@ from rnnkit.tasks.forecast.damped import damped_forecast
 from rnnkit.tasks.forecast.select import choose_weights, holdout, mase_scales
 from rnnkit.tasks.forecast.theta import theta_forecast
 
-__all__ = ["combine_with_partners", "future_stamps", "partner_forecasts", "validation_weights", "PRIOR"]
+__all__ = ["combine_with_partners", "future_stamps", "validation_weights", "PRIOR"]
 
 PRIOR = (0.6, 0.2, 0.2)  # RNN, Theta, damped: the fixed weights chosen on M1/M3 validation (docs/forecaster.md)
 
@@ -51,50 +51,47 @@ def validation_weights(forecaster, long: pd.DataFrame) -> tuple[float, float, fl
     S = len(panel.ids)
     order = pd.Categorical(out["unique_id"], categories=panel.ids).codes  # the panel's series order
     rnn = out.assign(_s=order).sort_values("_s", kind="stable")["forecast"].to_numpy()  # (S * H,)
-    theta, damped = partner_forecasts(panel, H, m, forecaster.log_)  # floored as in predict
-    comps = torch.stack([torch.tensor(rnn, dtype=torch.float64).reshape(S, H), theta, damped])  # (3, S, H)
+    comps = torch.stack([torch.tensor(rnn, dtype=torch.float64).reshape(S, H),
+                         theta_forecast(panel, H, m, forecaster.log_).double(),
+                         damped_forecast(panel, H, m, forecaster.log_).double()])  # (3, S, H)
     actual = torch.tensor(held["y"].to_numpy(np.float64)).reshape(S, H)
     w = choose_weights(comps, actual, mase_scales(panel.values, panel.mask, m),
                        torch.tensor(PRIOR, dtype=torch.float64))
     return tuple(float(v) for v in w)
 
 
-def partner_forecasts(panel: Panel, horizon: int, season: int, log: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """(Theta, damped) point forecasts (S, H) in float64; on a positive (log-scale) panel floored at 0.
-
-    Both partners extrapolate a linear trend on the original scale, so a positive series
-    that falls steeply gets negative forecasts from them (22-24 of M1 monthly's 617 per
-    seed before the floor). A positive series cannot go below 0, and max(F, 0) is the value
-    of the feasible set nearest to F: the floor keeps the partner's message (the series is
-    falling to about nothing) without letting it cancel the RNN's positive median. With the
-    floor the combination is at least (1 - w_theta - w_damped) times the RNN's median, so it
-    is positive whenever the RNN keeps any weight (without it the combination went to 0 or
-    below and was clamped to 1e-12)."""
-    theta = theta_forecast(panel, horizon, season, log).double()
-    damped = damped_forecast(panel, horizon, season, log).double()
-    if log:
-        theta, damped = theta.clamp(min=0), damped.clamp(min=0)
-    return theta, damped
-
-
 def combine_with_partners(q: torch.Tensor, panel: Panel, mid: int, horizon: int, season: int, log: bool,
                           theta: float, damped: float) -> torch.Tensor:
     """The RNN quantiles q (S, H, Q) moved so that their median (column ``mid``) becomes
-    (1 - w - wd) RNN + w Theta + wd damped trend (w = theta, wd = damped), the partners
-    floored at 0 on a log scale (``partner_forecasts``).
+    (1 - w - wd) RNN + w Theta + wd damped trend (w = theta, wd = damped).
 
     The band keeps the RNN's shape: on a log scale every quantile is multiplied by
     combined / median, on a linear scale shifted by combined - median. The caller passes
     zero weights where the partners do not apply (the Forecaster: a panel that is neither
     positive nor unseasonal, or a model fitted with covariates, which the partners cannot see).
+
+    On a log scale (a positive panel) the combination is floored at the RNN's lowest
+    quantile (column 0, e.g. the 2.5 % one for level 95): combined = max(combined, q_lo).
+    Both partners extrapolate a straight trend, so on a series falling steeply they can
+    pull the combination below everything the RNN thinks possible, even below 0 (22-24
+    of M1 monthly's forecasts per seed on the test split, which used to be clamped to
+    1e-12, a forecast of nothing with a band of zero width). The floor changes only those
+    points; wherever the combination stays inside the RNN's band it is the weighted sum
+    as chosen (flooring each partner at 0 instead moved 12 unclamped M1 monthly series on
+    the validation split and made them worse: benchmarks/RESULTS_forecast.md). Without
+    a quantile below the median (``levels=()``) the floor is 1e-12 as before.
     """
     if theta + damped == 0:
         return q
     med = q[:, :, mid]  # (S, H)
-    th, dm = partner_forecasts(panel, horizon, season, log)  # (S, H) each
-    comb = (1 - theta - damped) * med + theta * th + damped * dm  # (S, H)
+    comb = (1 - theta - damped) * med  # (S, H)
+    if theta:
+        comb = comb + theta * theta_forecast(panel, horizon, season, log).double()
+    if damped:
+        comb = comb + damped * damped_forecast(panel, horizon, season, log).double()
     if log:
-        comb = comb.clamp(min=1e-12)  # only reached when the RNN has no weight and both partners are 0
+        floor = q[:, :, 0].clamp(min=1e-12) if mid > 0 else torch.full_like(med, 1e-12)  # (S, H)
+        comb = torch.maximum(comb, floor)
         return q * (comb / med.clamp(min=1e-12))[:, :, None]
     return q + (comb - med)[:, :, None]
 
