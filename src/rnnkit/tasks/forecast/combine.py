@@ -73,8 +73,8 @@ def combine_with_partners(q: torch.Tensor, panel: Panel, mid: int, horizon: int,
     On a log scale (a positive panel) the combination is floored at the RNN's lowest
     quantile (column 0, e.g. the 2.5 % one for level 95): combined = max(combined, q_lo).
     Both partners extrapolate a straight trend, so on a series falling steeply they can
-    pull the combination below everything the RNN thinks possible, even below 0 (22-24
-    of M1 monthly's forecasts per seed on the test split, which used to be clamped to
+    pull the combination below everything the RNN thinks possible, even below 0 (18
+    of M1 monthly's test forecasts on seed 0, which used to be clamped to
     1e-12, a forecast of nothing with a band of zero width). The floor changes only those
     points; wherever the combination stays inside the RNN's band it is the weighted sum
     as chosen (flooring each partner at 0 instead moved 12 unclamped M1 monthly series on
