@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
+from rnnkit.tasks.forecast.combine import combine_with_partners
 from rnnkit.tasks.forecast.damped import damped_forecast
 from rnnkit.tasks.forecast.estimator import Forecaster
 from rnnkit.tasks.forecast.theta import theta_forecast
@@ -38,3 +40,44 @@ def test_forecaster_median_is_the_weighted_combination(theta, damped):
     assert np.allclose(comb["forecast"], expected, rtol=1e-5)
     # log scale: the band is scaled by combined / RNN median
     assert np.allclose(comb["hi-80"] / comb["forecast"], rnn["hi-80"] / rnn["forecast"], rtol=1e-5)
+
+
+def _falling() -> dict[str, np.ndarray]:
+    """Positive series that fall steeply toward 0: both partners extrapolate below 0 (checked)."""
+    rng = np.random.default_rng(3)
+    return {"fall": np.linspace(100, 4, 30) + rng.normal(0, 0.5, 30),
+            "fall2": np.linspace(60, 3, 30) + rng.normal(0, 0.3, 30),
+            "flat": 50 + rng.normal(0, 1, 30)}
+
+
+def test_combination_below_the_rnn_band_stops_at_its_lowest_quantile():
+    """Positive panel: max(weighted sum, lowest RNN quantile); everywhere else the weighted sum."""
+    p = panel(_falling())
+    th, dm = theta_forecast(p, 12, 1, True).double(), damped_forecast(p, 12, 1, True).double()  # (3, 12)
+    med = p.values[:, -1:].double().expand(-1, 12).clone()  # a flat RNN median at the last value
+    q = torch.stack([0.5 * med, 0.8 * med, med, 1.25 * med], dim=-1)  # (3, 12, 4); median in column 2
+    raw = 0.4 * med + 0.3 * th + 0.3 * dm
+    assert (raw < 0).any() and (raw > 0.5 * med).any()  # both cases occur
+    out = combine_with_partners(q, p, 2, 12, 1, True, 0.3, 0.3)
+    assert torch.allclose(out[:, :, 2], torch.maximum(raw, 0.5 * med))
+    assert torch.allclose(out / out[:, :, 2:3], q / med[:, :, None])  # the band keeps the RNN's shape
+    only_median = combine_with_partners(med[:, :, None], p, 0, 12, 1, True, 0.3, 0.3)  # levels=(): no band
+    assert torch.allclose(only_median[:, :, 0], raw.clamp(min=1e-12))
+    linear = combine_with_partners(q, p, 2, 12, 1, False, 0.3, 0.3)  # linear scale: no floor, negatives allowed
+    assert torch.allclose(linear[:, :, 2], 0.4 * med + 0.3 * damped_forecast(p, 12, 1, False).double()
+                          + 0.3 * theta_forecast(p, 12, 1, False).double())
+
+
+def test_combined_forecast_of_a_falling_positive_series_stays_inside_the_rnn_band():
+    """Regression: the combination used to go below 0 there and was clamped to 1e-12."""
+    series = _falling()
+    df, p = frame(series), panel(series)
+    opts = dict(hidden=8, min_steps=20, max_steps=20, batch_size=16, lookbacks=(2.0,))
+    rnn = Forecaster(12, theta=0.0, damped=0.0, **opts).fit(df).predict(level=(95,))
+    comb = Forecaster(12, theta=0.3, damped=0.3, **opts).fit(df).predict(level=(95,))
+    th = theta_forecast(p, 12, 1, True).double().numpy().ravel()
+    dm = damped_forecast(p, 12, 1, True).double().numpy().ravel()
+    raw = 0.4 * rnn["forecast"] + 0.3 * th + 0.3 * dm
+    assert (raw < 0).any()  # the case the floor is for
+    assert np.allclose(comb["forecast"], np.maximum(raw, rnn["lo-95"]), rtol=1e-5)  # lo-95: the lowest quantile
+    assert (comb["forecast"] > 0).all() and (comb["hi-95"] > comb["lo-95"]).all()

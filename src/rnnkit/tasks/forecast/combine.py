@@ -69,6 +69,17 @@ def combine_with_partners(q: torch.Tensor, panel: Panel, mid: int, horizon: int,
     combined / median, on a linear scale shifted by combined - median. The caller passes
     zero weights where the partners do not apply (the Forecaster: a panel that is neither
     positive nor unseasonal, or a model fitted with covariates, which the partners cannot see).
+
+    On a log scale (a positive panel) the combination is floored at the RNN's lowest
+    quantile (column 0, e.g. the 2.5 % one for level 95): combined = max(combined, q_lo).
+    Both partners extrapolate a straight trend, so on a series falling steeply they can
+    pull the combination below everything the RNN thinks possible, even below 0 (18
+    of M1 monthly's test forecasts on seed 0, which used to be clamped to
+    1e-12, a forecast of nothing with a band of zero width). The floor changes only those
+    points; wherever the combination stays inside the RNN's band it is the weighted sum
+    as chosen (flooring each partner at 0 instead moved 12 unclamped M1 monthly series on
+    the validation split and made them worse: benchmarks/RESULTS_forecast.md). Without
+    a quantile below the median (``levels=()``) the floor is 1e-12 as before.
     """
     if theta + damped == 0:
         return q
@@ -79,7 +90,8 @@ def combine_with_partners(q: torch.Tensor, panel: Panel, mid: int, horizon: int,
     if damped:
         comb = comb + damped * damped_forecast(panel, horizon, season, log).double()
     if log:
-        comb = comb.clamp(min=1e-12)
+        floor = q[:, :, 0].clamp(min=1e-12) if mid > 0 else torch.full_like(med, 1e-12)  # (S, H)
+        comb = torch.maximum(comb, floor)
         return q * (comb / med.clamp(min=1e-12))[:, :, None]
     return q + (comb - med)[:, :, None]
 
