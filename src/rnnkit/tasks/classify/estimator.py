@@ -30,6 +30,11 @@ in :mod:`.arrays`):
 
 ``members`` > 1 trains an ensemble of independently initialised networks together (the
 network's own option; the prediction is the mean of their probabilities).
+
+``crop`` < 1 is window slicing (:mod:`.crops`): every training draw of a series is a random
+contiguous window of ``crop`` times its length, and prediction averages the probabilities
+over :data:`.crops.VIEWS` evenly spaced windows of that length (the validation set, if any,
+is scored on whole series).
 """
 from __future__ import annotations
 
@@ -48,6 +53,7 @@ from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.networks import network_options
 from rnnkit.models.registry import build_model, tagged
 from rnnkit.tasks.classify.arrays import Normalizer, as_labels, as_sequences
+from rnnkit.tasks.classify.crops import crop_length, crop_starts, random_crop
 from rnnkit.tasks.classify.fitting import (BestOnAccuracy, EpochRng, WeightAverage, chance_loss,
                                            check_chance_level, step_budget, stratified_split)
 from rnnkit.training.checkpoint import load_model, save_model
@@ -80,7 +86,9 @@ class Classifier(ClassifierMixin, BaseEstimator):
     accuracy, ties to the lower loss), ``patience`` (optimizer steps without a better
     epoch before stopping; None: never stop early).
     Other: ``class_weight`` (None or "balanced"), ``jitter`` (Gaussian noise added to the
-    normalised training series, in units of each channel's std; 0: none), ``average_start``
+    normalised training series, in units of each channel's std; 0: none), ``crop`` (window
+    slicing: the fraction of each series' length a training draw keeps, in (0, 1]; 1: none;
+    see :mod:`.crops`), ``average_start``
     (fraction of the epochs before weight averaging starts), ``random_state`` (int),
     ``device``, ``threads`` (torch CPU threads while fitting and predicting), ``verbose``.
     """
@@ -93,7 +101,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
                  normalize: str = "auto", epochs: float = 50.0, min_steps: int = 200, max_steps: int = 2000,
                  batch_size: int = 32, lr: float = 3e-3, weight_decay: float = 0.0, grad_clip: float = 1.0,
                  validation_fraction: float = 0.0, patience: Optional[int] = 300, early_stopping: str = "loss",
-                 class_weight: Optional[str] = None, jitter: float = 0.0, random_state: Optional[int] = 0,
+                 class_weight: Optional[str] = None, jitter: float = 0.0, crop: float = 1.0, random_state: Optional[int] = 0,
                  device: str = "auto", threads: Optional[int] = 1, verbose: bool = False) -> None:
         self.model = model
         self.filters = filters
@@ -125,6 +133,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.class_weight = class_weight
         self.jitter = jitter
+        self.crop = crop
         self.random_state = random_state
         self.device = device
         self.threads = threads
@@ -162,6 +171,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
             raise ConfigError(f"average_start must be in [0, 1), got {self.average_start!r}")
         if self.jitter < 0:
             raise ConfigError(f"jitter must be >= 0, got {self.jitter!r}")
+        if not 0.0 < self.crop <= 1.0:
+            raise ConfigError(f"crop must be in (0, 1], got {self.crop!r}")
         for name in ("min_steps", "max_steps", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)!r}")
@@ -272,13 +283,15 @@ class Classifier(ClassifierMixin, BaseEstimator):
         scale = np.float32(self.jitter)
 
         def fresh(i: int) -> np.ndarray:
-            """Training series i as augmented this epoch: new raw features, then jitter."""
+            """Training series i as augmented this epoch: new raw features, a window, then jitter."""
             x = normalizer([features(i, noise.rng)])[0] if features is not None else train_norm[i]  # (T, C)
+            if self.crop < 1.0:
+                x = random_crop(x, self.crop, noise.rng)  # (L, C)
             if scale > 0:
                 x = x + scale * noise.rng.standard_normal(x.shape, dtype=np.float32)
             return x
 
-        augmenting = features is not None or self.jitter > 0
+        augmenting = features is not None or self.jitter > 0 or self.crop < 1.0
         train_ds = SequenceDataset(train_norm, train_targets.tolist(), transform=fresh if augmenting else None)
         loader = torch.utils.data.DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True,
                                              collate_fn=collate_packed,
@@ -310,16 +323,26 @@ class Classifier(ClassifierMixin, BaseEstimator):
 
     # --------------------------------------------------------------- predict
     def predict_proba(self, X: Any, batch_size: int = 64) -> np.ndarray:
-        """Class probabilities (n, K), float64, columns in ``classes_`` order, rows sum to 1."""
+        """Class probabilities (n, K), float64, columns in ``classes_`` order, rows sum to 1
+        (with ``crop`` < 1: the mean over the evenly spaced windows of each series)."""
         check_is_fitted(self, "network_")
         seqs = self.normalizer_(as_sequences(X, self.n_features_in_))
+        crop = float(getattr(self, "crop", 1.0))
+        if crop < 1.0:  # every window its own sequence; owner[j]: the series window j comes from
+            starts = [crop_starts(len(s), crop) for s in seqs]
+            owner = np.repeat(np.arange(len(seqs)), [len(st) for st in starts])
+            seqs = [s[b:b + crop_length(len(s), crop)] for s, st in zip(seqs, starts) for b in st.tolist()]
         net = self.network_.eval()
         out = []
         with torch_threads(self.threads), torch.no_grad():
             for start in range(0, len(seqs), batch_size):
                 batch = collate_packed([(s, 0) for s in seqs[start:start + batch_size]])
                 out.append(net.predict_proba(batch["x"]).double().numpy())  # (b, K)
-        probs = np.concatenate(out, axis=0)
+        probs = np.concatenate(out, axis=0)  # (n or n * VIEWS, K)
+        if crop < 1.0:
+            sums = np.zeros((int(owner.max()) + 1 if len(owner) else 0, probs.shape[1]))
+            np.add.at(sums, owner, probs)
+            probs = sums / np.bincount(owner)[:, None]
         return probs / probs.sum(axis=1, keepdims=True)
 
     def predict(self, X: Any) -> np.ndarray:
