@@ -87,6 +87,17 @@ def test_single_process_defaults(monkeypatch):
     D.barrier()  # no-op
 
 
+@pytest.mark.parametrize("rank, main", [("0", True), ("1", False)])
+def test_is_main_follows_the_launcher_before_the_group_exists(monkeypatch, rank, main):
+    # tasks check and prepare --out before training joins the process group: a second
+    # rank must not take itself for rank 0 then (it wrote config.json, and rank 0 saw an
+    # earlier run in its own fresh folder)
+    monkeypatch.setenv("RANK", rank)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert not D.is_active()
+    assert D.is_main() is main
+
+
 def test_bad_rank_variable(monkeypatch):
     monkeypatch.setenv("RANK", "zero")
     with pytest.raises(ConfigError, match=r"^environment variable RANK must be an integer, got 'zero'$"):

@@ -174,8 +174,17 @@ def world_size() -> int:
 
 
 def is_main() -> bool:
-    """Rank 0 (or no process group): the only process that writes files."""
-    return rank() == 0
+    """Rank 0 (or no process group): the only process that writes files.
+
+    Under torchrun this holds before the process group exists too (the launcher's RANK),
+    so a task can check and prepare its output folder before training joins the group:
+    otherwise every rank would take itself for rank 0 until then.
+    """
+    if is_active():
+        return dist.get_rank() == 0
+    if launched():
+        return os.environ["RANK"].strip() == "0"
+    return True
 
 
 def barrier() -> None:
