@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from rnnkit.errors import ConfigError
-from rnnkit.tasks.forecast.estimator import ForecasterOptions
+from rnnkit.tasks.forecast.options import ForecasterOptions
 from rnnkit.training.config import MAX_LR, load_config
 
 __all__ = [

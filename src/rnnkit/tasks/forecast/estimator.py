@@ -30,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +43,7 @@ from rnnkit.data.panel import (
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.global_forecast import GlobalRNN, pinball_loss
 from rnnkit.tasks.forecast.combine import PRIOR, combine_with_partners, future_stamps, validation_weights
+from rnnkit.tasks.forecast.options import ForecasterOptions
 from rnnkit.tasks.forecast.covariates import Covariates
 from rnnkit.tasks.forecast.parallel import rank_slice, sync_gradients
 from rnnkit.training.atomic import atomic_write_bytes, write_json, writing
@@ -53,56 +53,6 @@ from rnnkit.training.jsonio import read_json_object
 __all__ = ["Forecaster", "ForecasterOptions"]
 
 FORMAT = "rnnkit-forecaster-1"
-
-
-@dataclass(frozen=True)
-class ForecasterOptions:
-    lookbacks: tuple[float, ...] = (2.0, 3.0)  # input window lengths, in horizons
-    members: int = 1  # seeds per lookback
-    hidden: int = 64
-    layers: int = 1
-    segment: int | None = None  # points per RNN step; None: ceil(L / 8)
-    epochs: float = 8.0  # windows drawn per member / distinct training windows in the panel
-    min_steps: int = 200
-    max_steps: int = 4000
-    batch_size: int = 256
-    lr: float = 3e-3
-    ema: float = 0.0  # decay of an exponential moving average of the weights (0: the last weights)
-    levels: tuple[int, ...] = (80, 95)
-    history: float | None = None  # cut points from the last `history` horizons only; None: all
-    transform: str = "auto"  # auto | log | linear
-    level_points: int | None = None  # points averaged for each window's level; None: season
-    deseason: bool = False  # log scale and season > 1: divide out classical seasonal indices first
-    theta: float | None = None  # weight of the Theta method's forecast; None (with damped None): chosen in fit
-    damped: float | None = None  # weight of the damped-trend forecast; a None beside a set weight counts 0.2
-    seed: int = 0
-
-    @classmethod
-    def from_kwargs(cls, kw: dict) -> ForecasterOptions:
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        for k in kw:
-            if k not in fields:
-                raise ConfigError(f"Forecaster: unknown option {k!r} (options: {', '.join(fields)})")
-        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()}
-        if isinstance(kw.get("lookbacks"), (int, float)):
-            kw["lookbacks"] = (float(kw["lookbacks"]),)
-        opts = cls(**kw)
-        if opts.transform not in ("auto", "log", "linear"):
-            raise ConfigError(f"Forecaster: transform must be auto, log or linear, got {opts.transform!r}")
-        for lv in opts.levels:
-            if not 0 < lv < 100:
-                raise ConfigError(f"Forecaster: each level must be in (0, 100), got {lv!r}")
-        if not 0 <= opts.ema < 1:
-            raise ConfigError(f"Forecaster: ema (weight-average decay) must be in [0, 1), got {opts.ema!r}")
-        theta, damped = (PRIOR[1] if opts.theta is None else opts.theta), (PRIOR[2] if opts.damped is None else opts.damped)
-        if not isinstance(theta, (int, float)) or not 0 <= theta < 1:
-            raise ConfigError(f"Forecaster: theta (the Theta method's weight) must be None or in [0, 1), got {opts.theta!r}")
-        if not isinstance(damped, (int, float)) or not 0 <= damped < 1 or theta + damped >= 1:
-            raise ConfigError(f"Forecaster: damped (the damped-trend weight) must be None or in [0, 1) and theta + "
-                              f"damped < 1 (the RNN keeps the rest), got damped={opts.damped!r}, theta={opts.theta!r}")
-        if not opts.lookbacks or any(lb <= 0 for lb in opts.lookbacks):
-            raise ConfigError(f"Forecaster: lookbacks must be positive multiples of the horizon, got {opts.lookbacks!r}")
-        return opts
 
 
 def _quantiles(levels: tuple[int, ...]) -> tuple[float, ...]:
