@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 
-from rnnkit.data import audio, ts_format
+from rnnkit.data import audio, ts_format, wav
 from rnnkit.errors import DataError
 
 
@@ -21,15 +21,15 @@ def _refusal(read, *args, **kwargs) -> str:
 def test_absurd_wav_sample_rate_is_refused_before_resampling(tmp_path, monkeypatch, rate):
     path = tmp_path / "a.wav"
     wavfile.write(path, rate, np.zeros(4000, dtype=np.int16))
-    monkeypatch.setattr(audio, "resample", lambda *a: pytest.fail("resampled"))
-    assert _refusal(audio.read_wav, path, 8000) == (f"{path}: declares a sample rate of {rate} Hz; "
+    monkeypatch.setattr(wav, "resample", lambda *a: pytest.fail("resampled"))
+    assert _refusal(wav.read_wav, path, 8000) == (f"{path}: declares a sample rate of {rate} Hz; "
                                                     "rnnkit reads 1000..384000 Hz")
 
 
 def test_ordinary_wav_rates_still_read(tmp_path):
     path = tmp_path / "a.wav"
     wavfile.write(path, 16000, np.zeros(1600, dtype=np.int16))
-    x, rate = audio.read_wav(path, 8000)
+    x, rate = wav.read_wav(path, 8000)
     assert rate == 8000 and x.shape == (800,)
 
 
@@ -82,7 +82,7 @@ def test_broken_wav_headers_are_one_line(tmp_path, field, value, message):
     data = bytearray(path.read_bytes())
     struct.pack_into("<H" if field in (22, 34) else "<I", data, field, value)
     path.write_bytes(bytes(data))
-    assert _refusal(audio.read_wav, path, 8000) == f"{path}: {message}"
+    assert _refusal(wav.read_wav, path, 8000) == f"{path}: {message}"
 
 
 def test_audio_config_rate_from_a_model_json_is_bounded():

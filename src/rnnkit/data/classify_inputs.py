@@ -17,7 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
-from rnnkit.data.audio import AudioConfig, features_from_signal, read_wav
+from rnnkit.data.audio import AudioConfig, features_from_signal
+from rnnkit.data.wav import read_wav
 from rnnkit.data.splits import scan_folder
 from rnnkit.data.ts_format import read_ts
 from rnnkit.errors import DataError

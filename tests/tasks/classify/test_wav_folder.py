@@ -12,7 +12,7 @@ from scipy.io import wavfile
 from typer.testing import CliRunner
 
 from rnnkit.cli.app import app
-from rnnkit.data.audio import read_wav, resample
+from rnnkit.data.wav import read_wav, resample
 from rnnkit.errors import DataError
 from rnnkit.tasks.classify.config import ClassifyConfig, default_config
 from rnnkit.tasks.classify.pipeline import train_classifier

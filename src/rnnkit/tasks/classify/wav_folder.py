@@ -4,7 +4,7 @@
     # [("my_recordings/three.wav", "3", 0.97), ...]      sorted by file name
 
 Each ``.wav`` file under the folder (any depth, any name case; hidden files ignored)
-is read as :func:`rnnkit.data.audio.read_wav` reads it: any sample rate from 1 to
+is read as :func:`rnnkit.data.wav.read_wav` reads it: any sample rate from 1 to
 384 kHz (resampled to the model's), mono or several channels (averaged, unless the
 model refuses them), 8/16/24/32-bit PCM or 32/64-bit float. A file that cannot be used
 (corrupt, empty, no audio samples, not a WAV at all, unreadable) gives one line to
@@ -21,7 +21,8 @@ from typing import Callable
 
 import numpy as np
 
-from rnnkit.data.audio import features_from_signal, read_wav
+from rnnkit.data.audio import features_from_signal
+from rnnkit.data.wav import read_wav
 from rnnkit.data.classify_inputs import natural_key
 from rnnkit.errors import DataError
 from rnnkit.tasks.classify.pipeline import _audio_of, _load
