@@ -1,0 +1,224 @@
+"""Variants of the damped-trend partner, scored offline on the validation split of M1/M3.
+
+Two steps, so that a partner variant can be judged without training the RNN again:
+
+``--collect DIR`` fits the RNN alone (``theta=0, damped=0``) on two windows of the
+validation split of ``bench_forecast_m.py`` and saves its median forecasts:
+
+    inner: trained on x[:-2h], forecasting x[-2h:-h]   (the window `fit` holds out)
+    val:   trained on x[:-h],  forecasting x[-h:]      (the validation split's test part)
+
+as DIR/SET_{inner,val}_SEED.npz (ids, rnn (S, h), actual (S, h), hist, season).
+
+``--score DIR`` then, for every variant, computes Theta and the variant's damped trend on
+both windows, chooses the (RNN, Theta, damped) weights on the inner window as `fit` does
+(``select.choose_weights``: simplex grid, MASE, halfway to the prior 0.6 / 0.2 / 0.2) and
+prints sMAPE / MASE of the combination on the val window, per set (mean over the seeds),
+with the summed sMAPE and the mean MASE relative to the current damped partner per seed.
+Variants:
+
+    damped  the partner as it is (damped.py: (alpha, beta, phi) on a 140-point grid, phi <= 0.98)
+    fine    the same on a 1,190-point grid (17 alphas, 10 betas, 7 phis in [0.8, 0.98])
+    fit     (alpha, beta, phi) fitted continuously per series, the whole panel at once
+            (Adam on the profiled in-sample SSE, 60 steps from the grid's best, phi in [0.8, 0.98])
+    phi1    the grid with phi = 0.9999 added (an undamped trend allowed, as AutoETS's AAN)
+
+    nice -n 19 .venv/bin/python benchmarks/bench_forecast_partners.py --collect runs/partners --seeds 0,1
+    nice -n 19 .venv/bin/python benchmarks/bench_forecast_partners.py --score runs/partners --seeds 0,1
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from bench_forecast_m import SETS, load_set
+from rnnkit.data.panel import long_to_panel
+from rnnkit.tasks.forecast import damped as D
+from rnnkit.tasks.forecast.combine import PRIOR
+from rnnkit.tasks.forecast.metrics import mase_scale
+from rnnkit.tasks.forecast.select import choose_weights, holdout, mase_scales
+from rnnkit.tasks.forecast.theta import seasonally_adjusted, theta_forecast
+
+
+def collect(out: Path, sets: list[str], seeds: list[int]) -> None:
+    from rnnkit.tasks.forecast.estimator import Forecaster
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name in sets:
+        df, test, season, h = load_set(name, "val")
+        inner, held = holdout(df, h)
+        windows = {"inner": (inner, {u: g["y"].to_numpy() for u, g in held.groupby("unique_id", sort=False)}),
+                   "val": (df, test)}
+        for split, (d, actual) in windows.items():
+            hist = {u: g["y"].to_numpy() for u, g in d.groupby("unique_id", sort=False)}
+            ids = list(hist)
+            for seed in seeds:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fc = Forecaster(h, season=season, seed=seed, theta=0.0, damped=0.0).fit(d).predict(level=())
+                go = {u: g["forecast"].to_numpy() for u, g in fc.groupby("unique_id", sort=False)}
+                np.savez(out / f"{name}_{split}_{seed}.npz", ids=np.array(ids), rnn=np.stack([go[u] for u in ids]),
+                         actual=np.stack([actual[u] for u in ids]), hist=np.array([hist[u] for u in ids], dtype=object),
+                         season=season)
+                print(f"# collected {name} {split} seed {seed}: {len(ids)} series", file=sys.stderr, flush=True)
+
+
+def _grid(alphas, betas, phis) -> torch.Tensor:
+    return torch.tensor(list(itertools.product(alphas, betas, phis)), dtype=torch.float64)
+
+
+def damped_with_grid(grid: torch.Tensor):
+    def run(panel, h, m):
+        old, D.GRID = D.GRID, grid
+        try:
+            return D.damped_forecast(panel, h, m, True)
+        finally:
+            D.GRID = old
+    return run
+
+
+def _profile(x, m, al, ab, phi, ridge=1e-3):
+    """damped.py's recursion with per-series parameters (S, 1): (in-sample SSE, level, trend), (S, 1) each,
+    the initial level and trend by least squares; differentiable in the parameters."""
+    z = torch.zeros_like(al + 0 * x[:, :1])
+    a_l, pl, ql, a_b, pb, qb = z, z + 1, z, z, z, z + 1
+    srr = srd = srg = sdd = sdg = sgg = z
+    for t in range(x.shape[1]):
+        mt = m[:, t: t + 1]
+        c, d, g = a_l + phi * a_b, pl + phi * pb, ql + phi * qb
+        r = x[:, t: t + 1] - c
+        srr, srd, srg = srr + mt * r * r, srd + mt * r * d, srg + mt * r * g
+        sdd, sdg, sgg = sdd + mt * d * d, sdg + mt * d * g, sgg + mt * g * g
+        on = mt > 0
+        a_l, pl, ql, a_b, pb, qb = (torch.where(on, new, old) for new, old in (
+            (c + al * r, a_l), (d * (1 - al), pl), (g * (1 - al), ql),
+            (phi * a_b + ab * r, a_b), (phi * pb - ab * d, pb), (phi * qb - ab * g, qb)))
+    a22 = sgg + ridge
+    det = sdd * a22 - sdg * sdg
+    l0, b0 = (a22 * srd - sdg * srg) / det, (sdd * srg - sdg * srd) / det
+    sse = srr - 2 * (l0 * srd + b0 * srg) + l0 * l0 * sdd + 2 * l0 * b0 * sdg + b0 * b0 * sgg
+    return sse, a_l + pl * l0 + ql * b0, a_b + pb * l0 + qb * b0
+
+
+def damped_fitted(panel, h, season, iters: int = 60, lo: float = 0.8, hi: float = 0.98):
+    x, factors = seasonally_adjusted(panel, h, season, True)
+    m = panel.mask.double()
+    scale = ((x.abs() * m).sum(1) / panel.lengths.double().clamp(min=1)).clamp(min=1e-12)[:, None]
+    x = x / scale
+    S, G = x.shape[0], D.GRID
+    start = G[_profile(x, m, *(v[None].expand(S, -1) for v in (G[:, 0], G[:, 0] * G[:, 1], G[:, 2])))[0].argmin(1)]
+
+    def logit(p):
+        p = p.clamp(1e-4, 1 - 1e-4)
+        return torch.log(p / (1 - p))
+
+    def params(u):
+        s = torch.sigmoid(u)
+        al = 0.001 + 0.998 * s[:, :1]
+        return al, al * s[:, 1:2], lo + (hi - lo) * s[:, 2:3]
+
+    u0 = torch.stack([logit((start[:, 0] - 0.001) / 0.998), logit(start[:, 1]), logit((start[:, 2] - lo) / (hi - lo))], 1)
+    u = u0.clone().requires_grad_(True)
+    opt = torch.optim.Adam([u], lr=0.1)
+    for _ in range(iters):
+        opt.zero_grad()
+        _profile(x, m, *params(u))[0].sum().backward()
+        opt.step()
+    with torch.no_grad():  # per series the better (lower SSE) of the grid's start and the end
+        s1, l1, b1 = _profile(x, m, *params(u))
+        s0, l0, b0 = _profile(x, m, *params(u0))
+        keep = s1 <= s0
+        level, trend = torch.where(keep, l1, l0), torch.where(keep, b1, b0)
+        ph = params(torch.where(keep, u, u0))[2]
+    steps = torch.arange(1, h + 1, dtype=torch.float64)[None, :]
+    return (level + ph * (1 - ph ** steps) / (1 - ph) * trend) * scale * factors
+
+
+VARIANTS = {
+    "damped": lambda p, h, m: D.damped_forecast(p, h, m, True),
+    "fine": damped_with_grid(_grid(np.round(np.linspace(0.02, 0.98, 17), 3).tolist(),
+                                   (0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6),
+                                   (0.8, 0.84, 0.88, 0.91, 0.94, 0.96, 0.98))),
+    "fit": damped_fitted,
+    "phi1": damped_with_grid(_grid(D._ALPHA, D._BETA, (*D._PHI, 0.9999))),
+}
+
+
+_PARTNERS: dict = {}  # (variant, file without the seed) -> (Theta, variant) forecasts: the same for every seed
+
+
+def _window(path: Path, variant: str):
+    z = np.load(path, allow_pickle=True)
+    season, h = int(z["season"]), z["actual"].shape[1]
+    frame = pd.concat([pd.DataFrame({"unique_id": u, "y": x.astype(float)}) for u, x in zip(z["ids"], z["hist"])])
+    panel = long_to_panel(frame, "unique_id", "y")
+    key = (variant, path.name.rsplit("_", 1)[0])
+    if key not in _PARTNERS:
+        _PARTNERS[key] = (theta_forecast(panel, h, season, True).double(), VARIANTS[variant](panel, h, season).double())
+    comps = torch.stack([torch.tensor(z["rnn"], dtype=torch.float64), *_PARTNERS[key]])  # (3, S, h)
+    return comps, torch.tensor(z["actual"], dtype=torch.float64), panel, season, z["hist"]
+
+
+def score(src: Path, sets: list[str], seeds: list[int], variants: list[str]) -> None:
+    res = {}  # (variant, set, seed) -> (sMAPE, MASE, w)
+    for v in variants:
+        for name in sets:
+            for seed in seeds:
+                F, y, panel, m, _ = _window(src / f"{name}_inner_{seed}.npz", v)
+                w = choose_weights(F, y, mase_scales(panel.values, panel.mask, m), torch.tensor(PRIOR, dtype=torch.float64))
+                F, y, _, m, hist = _window(src / f"{name}_val_{seed}.npz", v)
+                f = torch.einsum("k,ksh->sh", w, F).clamp(min=1e-12).numpy()
+                yv = y.numpy()
+                sc = np.array([mase_scale(x, m) for x in hist])
+                ok = np.isfinite(sc) & (sc > 0)
+                res[v, name, seed] = (float((200 * np.abs(f - yv) / (np.abs(f) + np.abs(yv))).mean()),
+                                      float((np.abs(f - yv).mean(1)[ok] / sc[ok]).mean()), w.numpy())
+            print(f"# {v} {name}: " + ", ".join(f"seed {s} {res[v, name, s][0]:.3f} / {res[v, name, s][1]:.4f} w "
+                                                + "/".join(f"{x:.3f}" for x in res[v, name, s][2]) for s in seeds),
+                  file=sys.stderr, flush=True)
+    print("| variant | " + " | ".join(sets) + " | sum sMAPE per seed | mean MASE / damped's per seed |")
+    print("|---|" + "---|" * (len(sets) + 2))
+    for v in variants:
+        cells = [f"{np.mean([res[v, n, s][0] for s in seeds]):.2f} / {np.mean([res[v, n, s][1] for s in seeds]):.3f}" for n in sets]
+        tot = " / ".join(f"{sum(res[v, n, s][0] for n in sets):.2f}" for s in seeds)
+        rel = " / ".join(f"{np.mean([res[v, n, s][1] / res['damped', n, s][1] for n in sets]):.4f}" for s in seeds) \
+            if "damped" in variants else "-"
+        print(f"| {v} | " + " | ".join(cells) + f" | {tot} | {rel} |")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--collect", metavar="DIR", type=Path)
+    g.add_argument("--score", metavar="DIR", type=Path)
+    p.add_argument("--sets", default="all", help=f"comma list of {', '.join(SETS)} or 'all'")
+    p.add_argument("--seeds", default="0,1")
+    p.add_argument("--variants", default=",".join(VARIANTS), help=f"comma list of {', '.join(VARIANTS)}")
+    a = p.parse_args(argv)
+    sets = list(SETS) if a.sets == "all" else a.sets.split(",")
+    for n in sets:
+        if n not in SETS:
+            p.error(f"--sets: unknown set {n!r}; choose from {', '.join(SETS)}")
+    variants = a.variants.split(",")
+    for v in variants:
+        if v not in VARIANTS:
+            p.error(f"--variants: unknown variant {v!r}; choose from {', '.join(VARIANTS)}")
+    seeds = [int(s) for s in a.seeds.split(",")]
+    torch.set_num_threads(1)
+    if a.collect:
+        collect(a.collect, sets, seeds)
+    else:
+        score(a.score, sets, seeds, variants)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
