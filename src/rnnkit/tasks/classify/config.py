@@ -60,7 +60,7 @@ class ClassifyDataConfig:
     # Window slicing (Classifier's crop / crop_min_length; rnnkit.tasks.classify.crops): a
     # training draw of a series of >= crop_min_length steps is a random window of crop times its
     # length, and it is predicted as the mean over 5 evenly spaced such windows; 1: off.
-    crop: float = 1.0
+    crop: float = 0.9             # Classifier()'s
     crop_min_length: int = 64
     # auto: per-series z-normalisation for univariate series, per-channel standardisation
     # (training-set statistics) otherwise; see rnnkit.tasks.classify.arrays

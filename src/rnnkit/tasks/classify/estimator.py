@@ -89,8 +89,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
     Other: ``class_weight`` (None or "balanced"), ``jitter`` (Gaussian noise added to the
     normalised training series, in units of each channel's std; 0: none), ``crop`` (window
     slicing: the fraction of each series' length a training draw keeps, in (0, 1]; 1: none;
-    see :mod:`.crops`), ``crop_min_length`` (series shorter than this many steps are never
-    sliced), ``average_start``
+    default 0.9; see :mod:`.crops`), ``crop_min_length`` (series shorter than this many steps,
+    default 64, are never sliced), ``average_start``
     (fraction of the epochs before weight averaging starts), ``random_state`` (int),
     ``device``, ``threads`` (torch CPU threads while fitting and predicting), ``verbose``.
     """
@@ -103,7 +103,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
                  normalize: str = "auto", epochs: float = 50.0, min_steps: int = 200, max_steps: int = 2000,
                  batch_size: int = 32, lr: float = 3e-3, weight_decay: float = 0.0, grad_clip: float = 1.0,
                  validation_fraction: float = 0.0, patience: Optional[int] = 300, early_stopping: str = "loss",
-                 class_weight: Optional[str] = None, jitter: float = 0.0, crop: float = 1.0,
+                 class_weight: Optional[str] = None, jitter: float = 0.0, crop: float = 0.9,
                  crop_min_length: int = MIN_LENGTH, random_state: Optional[int] = 0,
                  device: str = "auto", threads: Optional[int] = 1, verbose: bool = False) -> None:
         self.model = model
