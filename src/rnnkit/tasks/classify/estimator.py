@@ -81,6 +81,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
     ``average_decay`` go to it (see :class:`rnnkit.models.classifier.SequenceClassifier`).
     Input: ``normalize`` is "auto", "series", "channel" or "none" (:mod:`.arrays`).
     Budget: ``epochs`` (passes over the training part), ``min_steps``, ``max_steps``;
+    ``work_budget`` (None: off; time steps of series to read in training: more optimizer steps
+    where one is cheap, i.e. few or short series, see :func:`.fitting.step_budget`);
     ``batch_size``, ``lr``, ``weight_decay``, ``grad_clip``.
     Validation: ``validation_fraction`` (stratified; 0: none), ``early_stopping`` ("loss":
     the best epoch has the lowest validation loss; "accuracy": the highest validation
@@ -104,7 +106,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
                  batch_size: int = 32, lr: float = 3e-3, weight_decay: float = 0.0, grad_clip: float = 1.0,
                  validation_fraction: float = 0.0, patience: Optional[int] = 300, early_stopping: str = "loss",
                  class_weight: Optional[str] = None, jitter: float = 0.0, crop: float = 0.9,
-                 crop_min_length: int = MIN_LENGTH, random_state: Optional[int] = 0,
+                 crop_min_length: int = MIN_LENGTH, work_budget: Optional[float] = None, random_state: Optional[int] = 0,
                  device: str = "auto", threads: Optional[int] = 1, verbose: bool = False) -> None:
         self.model = model
         self.filters = filters
@@ -138,6 +140,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         self.jitter = jitter
         self.crop = crop
         self.crop_min_length = crop_min_length
+        self.work_budget = work_budget
         self.random_state = random_state
         self.device = device
         self.threads = threads
@@ -173,6 +176,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
             raise ConfigError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
         if not 0.0 <= self.average_start < 1.0:
             raise ConfigError(f"average_start must be in [0, 1), got {self.average_start!r}")
+        if self.work_budget is not None and not float(self.work_budget) > 0:
+            raise ConfigError(f"work_budget must be > 0 or None, got {self.work_budget!r}")
         if self.jitter < 0:
             raise ConfigError(f"jitter must be >= 0, got {self.jitter!r}")
         if not 0.0 < self.crop <= 1.0:
@@ -192,8 +197,10 @@ class Classifier(ClassifierMixin, BaseEstimator):
         if self.patience is not None and int(self.patience) < 1:
             raise ConfigError(f"patience must be >= 1 or None, got {self.patience!r}")
 
-    def _train_config(self, n_train: int, has_val: bool, seed: int, checkpoint: bool) -> TrainConfig:
-        steps = step_budget(n_train, self.batch_size, self.epochs, self.min_steps, self.max_steps)
+    def _train_config(self, n_train: int, has_val: bool, seed: int, checkpoint: bool,
+                      mean_length: float = 1.0) -> TrainConfig:
+        steps = step_budget(n_train, self.batch_size, self.epochs, self.min_steps, self.max_steps,
+                            self.work_budget, mean_length)
         per_epoch = math.ceil(n_train / self.batch_size)
         patience = math.ceil(self.patience / per_epoch) if self.patience is not None and has_val else None
         return TrainConfig(epochs=math.ceil(steps / per_epoch), max_steps=steps, batch_size=self.batch_size,
@@ -263,7 +270,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
                           "normalize": normalizer.to_dict()},
                 "estimator": _json_params(self.get_params())}
         info = tagged("classify", info)
-        cfg = train_config or self._train_config(len(train_seqs), len(val_seqs) > 0, seed, run_dir is not None)
+        cfg = train_config or self._train_config(len(train_seqs), len(val_seqs) > 0, seed, run_dir is not None,
+                                                 float(np.mean([len(s) for s in train_seqs])))
         with torch_threads(cfg.threads):
             torch.manual_seed(cfg.seed)
             network = build_model(info)
