@@ -110,14 +110,17 @@ def test_crop_min_length_goes_through_get_params_clone_and_save_load(tmp_path):
 
 
 @pytest.mark.parametrize("drop, expected", [(("crop_min_length",), (0.7, 1)),
-                                            (("crop", "crop_min_length"), (1.0, 1))])
+                                            (("crop", "crop_min_length"), (1.0, 1)),
+                                            (None, (1.0, 1))])  # no "estimator" table at all
 def test_models_saved_before_the_options_keep_their_behaviour(tmp_path, drop, expected):
     series, y = _mixed()
     clf = _fit(series, y, crop=0.7, crop_min_length=16)
     clf.save(tmp_path / "m")
     path = tmp_path / "m" / "model.json"
     info = json.loads(path.read_text())
-    for key in drop:
+    if drop is None:
+        del info["estimator"]
+    for key in drop or ():
         del info["estimator"][key]
     path.write_text(json.dumps(info))
     back = Classifier.load(tmp_path / "m")

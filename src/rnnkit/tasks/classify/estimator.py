@@ -391,7 +391,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         inputs = info.get("input") or {}  # written by rnnkit classify train since it exists
         params = cls().get_params()
         saved = dict(info.get("estimator") or {})
-        if saved and "crop" not in saved:  # saved before window slicing existed: none
+        if "crop" not in saved:  # saved before window slicing existed: none
             saved["crop"] = 1.0
         if "crop" in saved and "crop_min_length" not in saved:  # before the minimum: every series
             saved["crop_min_length"] = 1
