@@ -47,7 +47,7 @@ def cropped():
     series = [x[:, : 3 + (5 * i) % 28].T for i, x in enumerate(X)]  # (T_i, 2), T_i in 3..30
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ChanceLevelWarning)
-        clf = Classifier(**{**TINY, "min_steps": 5, "max_steps": 5}, crop=0.7).fit(series, y)
+        clf = Classifier(**{**TINY, "min_steps": 5, "max_steps": 5}, crop=0.7, crop_min_length=1).fit(series, y)
     return clf, series
 
 
@@ -83,7 +83,7 @@ def test_training_draws_are_windows_of_crop_length(monkeypatch):
     monkeypatch.setattr(estimator_module, "random_crop", spy)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ChanceLevelWarning)
-        Classifier(**{**TINY, "min_steps": 3, "max_steps": 3}, crop=0.5).fit(X, y)
+        Classifier(**{**TINY, "min_steps": 3, "max_steps": 3}, crop=0.5, crop_min_length=20).fit(X, y)
     assert len(seen) == 3 * 16 and set(seen) == {(20, 10)}
 
 

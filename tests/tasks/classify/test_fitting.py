@@ -23,6 +23,28 @@ def test_step_budget_scales_with_the_data_and_is_clipped():
     assert step_budget(10_000, 32, 10, 50, 1000) == 1000
 
 
+def test_work_budget_raises_the_steps_where_one_step_is_cheap():
+    # 100 series of 20 steps, batch 32: 32 * 20 = 640 steps of series per optimizer step
+    assert step_budget(100, 32, 10, 5, 1000, work=64_000, mean_length=20) == 100
+    assert step_budget(100, 32, 10, 5, 1000, work=640, mean_length=20) == math.ceil(10 * 100 / 32)  # never fewer
+    assert step_budget(10, 32, 10, 5, 1000, work=5_000, mean_length=50) == 10  # batch = the 10 series
+    assert step_budget(100, 32, 10, 5, 1000, work=1e9, mean_length=20) == 1000  # still clipped
+    assert step_budget(100, 32, 10, 5, 1000, work=None, mean_length=20) == step_budget(100, 32, 10, 5, 1000)
+
+
+def test_classifier_work_budget_sets_the_step_count_and_is_checked():
+    X, y = ramps(16, length=10)  # batch 16 * 10 steps = 160 per optimizer step
+    params = {**TINY, "min_steps": 1, "max_steps": 50, "epochs": 1}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ChanceLevelWarning)
+        assert Classifier(**params).fit(X, y).n_steps_ == 1
+        clf = Classifier(**params, work_budget=160 * 7).fit(X, y)
+    assert clf.n_steps_ == 7 and clf.get_params()["work_budget"] == 1120
+    from rnnkit.errors import ConfigError
+    with pytest.raises(ConfigError, match="work_budget must be > 0"):
+        Classifier(**params, work_budget=0).fit(X, y)
+
+
 def test_stratified_split_keeps_each_class_in_both_parts():
     targets = np.array([0] * 10 + [1] * 5 + [2] * 1)
     train, val = stratified_split(targets, 0.2, seed=3)

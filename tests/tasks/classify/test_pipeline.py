@@ -259,7 +259,7 @@ def test_the_cli_default_builds_what_the_python_default_builds():
     python = Classifier().get_params()
     network_args = ("model", "filters", "kernels", "dilations", "cell", "hidden_size", "num_layers",
                     "bidirectional", "pooling", "dropout", "members", "deltas", "label_smoothing", "backend",
-                    "normalize", "lr", "batch_size", "grad_clip")
+                    "normalize", "lr", "batch_size", "grad_clip", "crop", "crop_min_length")
     assert {k: cli[k] for k in network_args} == {k: python[k] for k in network_args}
     rnn = classifier_from_config(from_dict(ClassifyConfig, apply_overrides(default_config(), ["model.network='rnn'"])))
     assert rnn.get_params()["model"] == "rnn"
@@ -280,3 +280,15 @@ def test_a_model_setting_the_network_would_ignore_is_refused(overrides, message)
     with pytest.raises(ConfigError) as err:
         classifier_from_config(from_dict(ClassifyConfig, apply_overrides(default_config(), overrides)))
     assert str(err.value) == message
+
+
+def test_data_crop_settings_reach_the_classifier_and_bad_ones_are_named():
+    from rnnkit.errors import ConfigError
+    from rnnkit.tasks.classify.pipeline import classifier_from_config, default_config
+
+    cfg = from_dict(ClassifyConfig, apply_overrides(default_config(), ["data.crop=0.8", "data.crop_min_length=30"]))
+    params = classifier_from_config(cfg).get_params()
+    assert (params["crop"], params["crop_min_length"]) == (0.8, 30)
+    for bad in (["data.crop=1.5"], ["data.crop_min_length=0"]):
+        with pytest.raises(ConfigError, match="data.crop must be in"):
+            classifier_from_config(from_dict(ClassifyConfig, apply_overrides(default_config(), bad)))

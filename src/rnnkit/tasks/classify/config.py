@@ -57,6 +57,11 @@ class ClassifyDataConfig:
     class_weights: Literal["none", "balanced"] = "none"
     augment: bool = False         # audio: the audio.aug_* steps (data.audio_augment); .ts: jitter
     jitter: float = 0.05          # .ts augmentation: noise std in units of the normalised features
+    # Window slicing (Classifier's crop / crop_min_length; rnnkit.tasks.classify.crops): a
+    # training draw of a series of >= crop_min_length steps is a random window of crop times its
+    # length, and it is predicted as the mean over 5 evenly spaced such windows; 1: off.
+    crop: float = 0.9             # Classifier()'s
+    crop_min_length: int = 64
     # auto: per-series z-normalisation for univariate series, per-channel standardisation
     # (training-set statistics) otherwise; see rnnkit.tasks.classify.arrays
     normalize: Literal["auto", "series", "channel", "none"] = "auto"

@@ -1,7 +1,14 @@
 """Window slicing for :class:`~rnnkit.tasks.classify.Classifier` (``crop`` < 1).
 
-Training: each time a series of length T is drawn it is replaced by a random contiguous
-window of L = crop_length(T, crop) = max(1, round(crop * T)) steps,
+Only series of at least ``min_length`` steps are sliced (:func:`is_cropped`); a shorter one
+is trained on and predicted whole, always. Short archive series are whole, aligned records
+(an utterance's 7-29 frames, a day's 24 hours), where a window drops a large share of the
+content and shifts what each position means; the default minimum, :data:`MIN_LENGTH` = 64,
+is above the default network's 55-step convolutional receptive field, so a sliced series
+is still longer than what one convolution output sees.
+
+Training: each time a series of length T >= min_length is drawn it is replaced by a random
+contiguous window of L = crop_length(T, crop) = max(1, round(crop * T)) steps,
 
     x[s : s + L],   s ~ Uniform{0, ..., T - L}
 
@@ -13,15 +20,22 @@ same length L at evenly spaced starts,
     p(x) = (1 / V) * sum_v p(x[s_v : s_v + L]),   s_v = round(v * (T - L) / (V - 1)),  v = 0..V-1
 
 which is deterministic, and, as every window is its own sequence in a packed batch,
-independent of the other series in the batch.
+independent of the other series in the batch (a series shorter than min_length: one view,
+the whole series).
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["VIEWS", "crop_length", "random_crop", "crop_starts"]
+__all__ = ["VIEWS", "MIN_LENGTH", "is_cropped", "crop_length", "random_crop", "crop_starts", "views"]
 
 VIEWS = 5  # windows averaged per series at prediction
+MIN_LENGTH = 64  # Classifier's default crop_min_length
+
+
+def is_cropped(length: int, crop: float, min_length: int = 1) -> bool:
+    """Whether a series of ``length`` steps is window-sliced: ``crop < 1`` and ``length >= min_length``."""
+    return crop < 1.0 and length >= min_length
 
 
 def crop_length(length: int, crop: float) -> int:
@@ -40,3 +54,12 @@ def crop_starts(length: int, crop: float, views: int = VIEWS) -> np.ndarray:
     """The ``views`` evenly spaced window starts for a series of ``length`` steps (ints)."""
     span = length - crop_length(length, crop)
     return np.round(np.linspace(0, span, views)).astype(np.int64)
+
+
+def views(x: np.ndarray, crop: float, min_length: int = 1) -> list[np.ndarray]:
+    """The windows a series ``x`` (T, C) is predicted on: the ``VIEWS`` evenly spaced windows
+    of crop_length(T, crop) steps, or ``[x]`` whole if it is not cropped (:func:`is_cropped`)."""
+    if not is_cropped(len(x), crop, min_length):
+        return [x]
+    length = crop_length(len(x), crop)
+    return [x[b:b + length] for b in crop_starts(len(x), crop).tolist()]

@@ -31,10 +31,11 @@ in :mod:`.arrays`):
 ``members`` > 1 trains an ensemble of independently initialised networks together (the
 network's own option; the prediction is the mean of their probabilities).
 
-``crop`` < 1 is window slicing (:mod:`.crops`): every training draw of a series is a random
-contiguous window of ``crop`` times its length, and prediction averages the probabilities
-over :data:`.crops.VIEWS` evenly spaced windows of that length (the validation set, if any,
-is scored on whole series).
+``crop`` < 1 is window slicing (:mod:`.crops`): every training draw of a series of at least
+``crop_min_length`` steps is a random contiguous window of ``crop`` times its length, and
+prediction averages the probabilities over :data:`.crops.VIEWS` evenly spaced windows of that
+length; shorter series are trained on and predicted whole (the validation set, if any, is
+scored on whole series).
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.networks import network_options
 from rnnkit.models.registry import build_model, tagged
 from rnnkit.tasks.classify.arrays import Normalizer, as_labels, as_sequences
-from rnnkit.tasks.classify.crops import crop_length, crop_starts, random_crop
+from rnnkit.tasks.classify.crops import MIN_LENGTH, is_cropped, random_crop, views
 from rnnkit.tasks.classify.fitting import (BestOnAccuracy, EpochRng, WeightAverage, chance_loss,
                                            check_chance_level, step_budget, stratified_split)
 from rnnkit.training.checkpoint import load_model, save_model
@@ -80,6 +81,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
     ``average_decay`` go to it (see :class:`rnnkit.models.classifier.SequenceClassifier`).
     Input: ``normalize`` is "auto", "series", "channel" or "none" (:mod:`.arrays`).
     Budget: ``epochs`` (passes over the training part), ``min_steps``, ``max_steps``;
+    ``work_budget`` (None: off; time steps of series to read in training: more optimizer steps
+    where one is cheap, i.e. few or short series, see :func:`.fitting.step_budget`);
     ``batch_size``, ``lr``, ``weight_decay``, ``grad_clip``.
     Validation: ``validation_fraction`` (stratified; 0: none), ``early_stopping`` ("loss":
     the best epoch has the lowest validation loss; "accuracy": the highest validation
@@ -88,7 +91,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
     Other: ``class_weight`` (None or "balanced"), ``jitter`` (Gaussian noise added to the
     normalised training series, in units of each channel's std; 0: none), ``crop`` (window
     slicing: the fraction of each series' length a training draw keeps, in (0, 1]; 1: none;
-    see :mod:`.crops`), ``average_start``
+    default 0.9; see :mod:`.crops`), ``crop_min_length`` (series shorter than this many steps,
+    default 64, are never sliced), ``average_start``
     (fraction of the epochs before weight averaging starts), ``random_state`` (int),
     ``device``, ``threads`` (torch CPU threads while fitting and predicting), ``verbose``.
     """
@@ -101,7 +105,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
                  normalize: str = "auto", epochs: float = 50.0, min_steps: int = 200, max_steps: int = 2000,
                  batch_size: int = 32, lr: float = 3e-3, weight_decay: float = 0.0, grad_clip: float = 1.0,
                  validation_fraction: float = 0.0, patience: Optional[int] = 300, early_stopping: str = "loss",
-                 class_weight: Optional[str] = None, jitter: float = 0.0, crop: float = 1.0, random_state: Optional[int] = 0,
+                 class_weight: Optional[str] = None, jitter: float = 0.0, crop: float = 0.9,
+                 crop_min_length: int = MIN_LENGTH, work_budget: Optional[float] = None, random_state: Optional[int] = 0,
                  device: str = "auto", threads: Optional[int] = 1, verbose: bool = False) -> None:
         self.model = model
         self.filters = filters
@@ -134,6 +139,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.jitter = jitter
         self.crop = crop
+        self.crop_min_length = crop_min_length
+        self.work_budget = work_budget
         self.random_state = random_state
         self.device = device
         self.threads = threads
@@ -169,10 +176,15 @@ class Classifier(ClassifierMixin, BaseEstimator):
             raise ConfigError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
         if not 0.0 <= self.average_start < 1.0:
             raise ConfigError(f"average_start must be in [0, 1), got {self.average_start!r}")
+        if self.work_budget is not None and not float(self.work_budget) > 0:
+            raise ConfigError(f"work_budget must be > 0 or None, got {self.work_budget!r}")
         if self.jitter < 0:
             raise ConfigError(f"jitter must be >= 0, got {self.jitter!r}")
         if not 0.0 < self.crop <= 1.0:
             raise ConfigError(f"crop must be in (0, 1], got {self.crop!r}")
+        if (isinstance(self.crop_min_length, (bool, np.bool_)) or not isinstance(self.crop_min_length, (int, np.integer))
+                or self.crop_min_length < 1):
+            raise ConfigError(f"crop_min_length must be an int >= 1, got {self.crop_min_length!r}")
         for name in ("min_steps", "max_steps", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)!r}")
@@ -185,8 +197,10 @@ class Classifier(ClassifierMixin, BaseEstimator):
         if self.patience is not None and int(self.patience) < 1:
             raise ConfigError(f"patience must be >= 1 or None, got {self.patience!r}")
 
-    def _train_config(self, n_train: int, has_val: bool, seed: int, checkpoint: bool) -> TrainConfig:
-        steps = step_budget(n_train, self.batch_size, self.epochs, self.min_steps, self.max_steps)
+    def _train_config(self, n_train: int, has_val: bool, seed: int, checkpoint: bool,
+                      mean_length: float = 1.0) -> TrainConfig:
+        steps = step_budget(n_train, self.batch_size, self.epochs, self.min_steps, self.max_steps,
+                            self.work_budget, mean_length)
         per_epoch = math.ceil(n_train / self.batch_size)
         patience = math.ceil(self.patience / per_epoch) if self.patience is not None and has_val else None
         return TrainConfig(epochs=math.ceil(steps / per_epoch), max_steps=steps, batch_size=self.batch_size,
@@ -256,7 +270,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
                           "normalize": normalizer.to_dict()},
                 "estimator": _json_params(self.get_params())}
         info = tagged("classify", info)
-        cfg = train_config or self._train_config(len(train_seqs), len(val_seqs) > 0, seed, run_dir is not None)
+        cfg = train_config or self._train_config(len(train_seqs), len(val_seqs) > 0, seed, run_dir is not None,
+                                                 float(np.mean([len(s) for s in train_seqs])))
         with torch_threads(cfg.threads):
             torch.manual_seed(cfg.seed)
             network = build_model(info)
@@ -281,17 +296,20 @@ class Classifier(ClassifierMixin, BaseEstimator):
                features, run_dir, resume, run_config):
         noise = EpochRng(cfg.seed)
         scale = np.float32(self.jitter)
+        crop, min_length = float(self.crop), int(self.crop_min_length)
 
         def fresh(i: int) -> np.ndarray:
             """Training series i as augmented this epoch: new raw features, a window, then jitter."""
             x = normalizer([features(i, noise.rng)])[0] if features is not None else train_norm[i]  # (T, C)
-            if self.crop < 1.0:
-                x = random_crop(x, self.crop, noise.rng)  # (L, C)
+            if is_cropped(len(x), crop, min_length):
+                x = random_crop(x, crop, noise.rng)  # (L, C)
             if scale > 0:
                 x = x + scale * noise.rng.standard_normal(x.shape, dtype=np.float32)
             return x
 
-        augmenting = features is not None or self.jitter > 0 or self.crop < 1.0
+        # no series long enough to slice (and no other augmentation): the very fit of crop = 1
+        cropping = any(is_cropped(len(s), crop, min_length) for s in train_norm)
+        augmenting = features is not None or self.jitter > 0 or cropping
         train_ds = SequenceDataset(train_norm, train_targets.tolist(), transform=fresh if augmenting else None)
         loader = torch.utils.data.DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True,
                                              collate_fn=collate_packed,
@@ -324,14 +342,15 @@ class Classifier(ClassifierMixin, BaseEstimator):
     # --------------------------------------------------------------- predict
     def predict_proba(self, X: Any, batch_size: int = 64) -> np.ndarray:
         """Class probabilities (n, K), float64, columns in ``classes_`` order, rows sum to 1
-        (with ``crop`` < 1: the mean over the evenly spaced windows of each series)."""
+        (with ``crop`` < 1: the mean over the evenly spaced windows of each series of at least
+        ``crop_min_length`` steps)."""
         check_is_fitted(self, "network_")
         seqs = self.normalizer_(as_sequences(X, self.n_features_in_))
         crop = float(getattr(self, "crop", 1.0))
         if crop < 1.0:  # every window its own sequence; owner[j]: the series window j comes from
-            starts = [crop_starts(len(s), crop) for s in seqs]
-            owner = np.repeat(np.arange(len(seqs)), [len(st) for st in starts])
-            seqs = [s[b:b + crop_length(len(s), crop)] for s, st in zip(seqs, starts) for b in st.tolist()]
+            windows = [views(s, crop, int(getattr(self, "crop_min_length", 1))) for s in seqs]
+            owner = np.repeat(np.arange(len(seqs)), [len(w) for w in windows])
+            seqs = [w for ws in windows for w in ws]
         net = self.network_.eval()
         out = []
         with torch_threads(self.threads), torch.no_grad():
@@ -371,7 +390,11 @@ class Classifier(ClassifierMixin, BaseEstimator):
             raise CheckpointError(f"{folder / 'model.json'}: not a classifier's (no 'labels', or 'input' not a table)")
         inputs = info.get("input") or {}  # written by rnnkit classify train since it exists
         params = cls().get_params()
-        saved = info.get("estimator") or {}
+        saved = dict(info.get("estimator") or {})
+        if "crop" not in saved:  # saved before window slicing existed: none
+            saved["crop"] = 1.0
+        if "crop" in saved and "crop_min_length" not in saved:  # before the minimum: every series
+            saved["crop_min_length"] = 1
         est = cls(**{k: v for k, v in saved.items() if k in params})
         try:
             dtype = np.dtype(info["labels_dtype"]) if info.get("labels_dtype") else None

@@ -36,9 +36,20 @@ class ChanceLevelWarning(UserWarning):
     """The training loss stayed at the chance level: the model learned nothing."""
 
 
-def step_budget(n_train: int, batch_size: int, epochs: float, min_steps: int, max_steps: int) -> int:
-    """Optimizer steps: ``clip(ceil(epochs * n_train / batch_size), min_steps, max_steps)``."""
-    return int(min(max(math.ceil(epochs * n_train / batch_size), min_steps), max_steps))
+def step_budget(n_train: int, batch_size: int, epochs: float, min_steps: int, max_steps: int,
+                work: float | None = None, mean_length: float = 1.0) -> int:
+    """Optimizer steps: ``clip(ceil(epochs * n_train / batch_size), min_steps, max_steps)``.
+
+    With a ``work`` budget (time steps of series read in training, a deterministic proxy for
+    training time: each optimizer step reads b = min(batch_size, n_train) series of
+    ``mean_length`` steps on average), the epoch count is raised where steps are cheap:
+
+        steps = clip(max(ceil(epochs * n / batch_size), ceil(work / (b * mean_length))), min_steps, max_steps)
+    """
+    steps = math.ceil(epochs * n_train / batch_size)
+    if work is not None:
+        steps = max(steps, math.ceil(work / (min(batch_size, n_train) * max(mean_length, 1.0))))
+    return int(min(max(steps, min_steps), max_steps))
 
 
 def stratified_split(targets: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

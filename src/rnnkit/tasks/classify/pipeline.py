@@ -83,6 +83,9 @@ def classifier_from_config(cfg: ClassifyConfig, kind: str = "ts") -> Classifier:
     margs, dcfg, tcfg = to_dict(cfg.model), cfg.data, cfg.train
     if not 0.0 <= cfg.model.average_start < 1.0:  # named as the config key (the estimator says average_start)
         raise ConfigError(f"model.average_start must be in [0, 1), got {cfg.model.average_start}")
+    if not 0.0 < cfg.data.crop <= 1.0 or cfg.data.crop_min_length < 1:  # named as the config keys
+        raise ConfigError(f"data.crop must be in (0, 1] and data.crop_min_length >= 1, "
+                          f"got {cfg.data.crop} and {cfg.data.crop_min_length}")
     network = margs.pop("network")
     defaults = to_dict(ClassifyModelConfig())
     taken = network_options(network, {k: v for k, v in margs.items()})
@@ -97,6 +100,7 @@ def classifier_from_config(cfg: ClassifyConfig, kind: str = "ts") -> Classifier:
         weight_decay=tcfg.weight_decay, grad_clip=tcfg.grad_clip or 0.0, patience=tcfg.patience,
         class_weight="balanced" if dcfg.class_weights == "balanced" else None,
         jitter=dcfg.jitter if dcfg.augment and kind != "wav" else 0.0,
+        crop=dcfg.crop, crop_min_length=dcfg.crop_min_length,
         random_state=tcfg.seed, device=tcfg.device, threads=tcfg.threads, verbose=tcfg.progress,
     )
 
