@@ -65,7 +65,7 @@ from rnnkit.training.trainer import Trainer
 __all__ = ["Classifier"]
 
 # constructor arguments offered to the network factory (each network takes those it knows)
-_NETWORK_ARGS = ("filters", "kernels", "dilations", "cell", "hidden_size", "num_layers", "bidirectional", "pooling", "dropout", "members",
+_NETWORK_ARGS = ("filters", "kernels", "dilations", "conv_steps", "rnn_steps", "cell", "hidden_size", "num_layers", "bidirectional", "pooling", "dropout", "members",
                  "deltas", "label_smoothing", "backend", "weight_average", "average_decay")
 
 
@@ -76,6 +76,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
     ``filters``, ``kernels``, ``dilations`` (sequences of ints, one per convolution block;
     None: the network's own; ``dilations`` defaults to (1, 4, 16), a 55-step receptive field
     with the hybrid's kernels (7, 5, 3)) go to its convolutions (:mod:`rnnkit.models.lstm_fcn`);
+    ``conv_steps``, ``rnn_steps``: the hybrid's input resolution, at most that many window
+    means of a series reach its convolutions / its recurrent branch (512 / 64);
     ``cell``, ``hidden_size``, ``num_layers``, ``bidirectional``, ``pooling``, ``dropout``,
     ``members``, ``deltas``, ``label_smoothing``, ``backend``, ``weight_average``,
     ``average_decay`` go to it (see :class:`rnnkit.models.classifier.SequenceClassifier`).
@@ -98,7 +100,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, model: str = "lstm_fcn", filters: Optional[tuple] = None, kernels: Optional[tuple] = None,
-                 dilations: Optional[tuple] = (1, 4, 16), cell: str = "lstm", hidden_size: int = 64, num_layers: int = 2,
+                 dilations: Optional[tuple] = (1, 4, 16), conv_steps: int = 512, rnn_steps: int = 64, cell: str = "lstm", hidden_size: int = 64, num_layers: int = 2,
                  bidirectional: bool = True, pooling: str = "last", dropout: float = 0.1, members: int = 1,
                  deltas: bool = False, label_smoothing: float = 0.0, backend: str = "auto",
                  weight_average: str = "none", average_decay: float = 0.99, average_start: float = 0.75,
@@ -112,6 +114,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
         self.filters = filters
         self.kernels = kernels
         self.dilations = dilations
+        self.conv_steps = conv_steps
+        self.rnn_steps = rnn_steps
         self.cell = cell
         self.hidden_size = hidden_size
         self.num_layers = num_layers
