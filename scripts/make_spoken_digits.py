@@ -3,26 +3,34 @@
 Not run at install or test time: it needs the Debian packages ``espeak-ng``, ``sox``,
 ``festival``, ``festvox-kallpc8k``, ``festvox-kdlpc8k``, ``festvox-us-slt-hts``, ``festvox-itapc16k``,
 ``festvox-italp16k``, ``festvox-czech-dita``, ``festvox-czech-krb``, ``festvox-czech-machac``,
-``festvox-czech-ph``, ``festvox-suopuhe-lj``, ``festvox-suopuhe-mv``, ``festvox-ca-ona-hts``
-and ``flite`` (``apt-get install`` them), and it rewrites the folder's WAVs (not PROVENANCE.md).
+``festvox-czech-ph``, ``festvox-suopuhe-lj``, ``festvox-suopuhe-mv``, ``festvox-ca-ona-hts``,
+``festvox-ru`` and ``flite`` (``apt-get install`` them), and it rewrites the folder's WAVs (not
+PROVENANCE.md). sox dithers when it writes 16 bits, so a rerun differs from the bundled
+files by a few least significant bits.
 
     python scripts/make_spoken_digits.py                 # into the bundled folder
     python scripts/make_spoken_digits.py --out /tmp/dig  # elsewhere
 
-Three synthesis engines, 16 speakers each (festival 34), 10 words ("zero".."nine") per speaker:
+Three synthesis engines, 89 speakers (espeak 31, festival 36, flite 22), 10 words
+("zero".."nine") per speaker:
 
-- ``espeak``: espeak-ng, a formant synthesiser: accents x voice variants, with its own
-  pitch (``-p``) and speed (``-s``, words per minute);
+- ``espeak``: espeak-ng, a formant synthesiser: English accents x voice variants, with
+  its own pitch (``-p``) and speed (``-s``, words per minute); and 15 of its voices of
+  other languages (``ESPEAK_FOREIGN``) saying the English words respelt in their own
+  spelling (``RESPELT``): accented English;
 - ``festival``: Festival's diphone voices ``kal`` and ``ked`` (concatenated recordings of
   two American men) and the HTS voice ``slt`` (a statistical model of an American
   woman); speed by ``Duration_Stretch``, pitch shifted afterwards by ``sox pitch``; and
-  nine non-English voices (Italian pc, lp; Czech dita, krb, machac, ph; Finnish lj, mv:
-  diphones of real speakers; Catalan ona: HTS) saying the English words respelt in their
-  own language's spelling (``RESPELT``), each as recorded and 15 % faster (``sox tempo``)
-  and 200 cents higher: accented English from nine more vocal tracts;
+  ten non-English voices (Italian pc, lp; Czech dita, krb, machac, ph; Finnish lj, mv:
+  diphones of real speakers; Catalan ona: HTS; Russian nsh: unit selection) saying the
+  English words respelt in their own language's spelling (``RESPELT``), each as
+  recorded and 15 % faster (``sox tempo``) and 200 cents higher: accented English from
+  ten more vocal tracts;
 - ``flite``: Flite's built-in voices ``kal``, ``kal16`` (diphone), ``awb``, ``rms``, ``slt``
   (clustergen, trained on a Scottish man, an American man, an American woman), with
-  its own ``duration_stretch`` and ``int_f0_target_mean``.
+  its own ``duration_stretch`` and ``int_f0_target_mean``; and six of them again with the
+  whole spectrum moved by ``sox pitch`` (-400..+500 cents: formants too, a shorter or
+  longer vocal tract).
 
 File ``<digit>_<engine>-<voice>-<variant>.wav``: the speaker is everything after the
 first ``_``, the engine the word before the first ``-``. Every file is mono 16-bit PCM,
