@@ -3,11 +3,12 @@
 * ``jv``: JapaneseVowels, the standard 270 train / 370 test split, 9 speakers (classes).
   Target: test accuracy >= 98.5 %, mean over 3 seeds. Configuration: ``JV_CHOICE``,
   the candidate that ``--cv`` (cross-validation on the training file) ranked first.
-* ``digits``: spoken_digits_synth, 660 words from 66 synthetic speakers of three
-  engines (espeak-ng 16, festival 34 of which 18 non-English voices, flite 16).
-  Leave-one-engine-out rows (``loeo-<engine>``): train on every voice of the other two
-  engines, test on every voice of the held-out one (160 or 340 files); target >= 90 %
-  each. The ``speakers`` row: a quarter of the 66 speakers held out (split seed 0), all
+* ``digits``: spoken_digits_synth, 890 words from 89 synthetic speakers of three
+  engines (espeak-ng 31 of which 15 non-English voices, festival 36 of which 20
+  non-English voices, flite 22). Leave-one-engine-out rows (``loeo-<engine>``): train on
+  every voice of the other two engines, test on every voice of the held-out one (310,
+  360 or 220 files); target >= 90 % each. The ``speakers`` row: a quarter of the 89
+  speakers held out (split seed 0), all
   engines in training; target >= 97 %.
   No validation set, mean pooling, with audio augmentation (the ``[audio]`` ``aug_*``
   defaults).
