@@ -64,6 +64,9 @@ class AudioConfig:
     n_mfcc: int = 13                 # 0: use the log-mel energies themselves
     deltas: int = 2                  # 0 none, 1 deltas, 2 deltas and delta-deltas
     delta_width: int = 2             # K in the regression delta
+    # Keep the static coefficients (cepstra or log-mel energies); False: only their deltas
+    # (needs deltas >= 1): how the spectrum moves, not where it sits.
+    static: bool = True
     fmin: float = 20.0
     fmax: float | None = None        # None: Nyquist
     normalize: bool = True           # per-utterance mean/variance normalisation
@@ -102,6 +105,8 @@ class AudioConfig:
             raise DataError(f"audio stereo must be 'mix' or 'refuse', got {self.stereo!r}")
         if self.deltas not in (0, 1, 2):
             raise DataError(f"audio deltas must be 0, 1 or 2, got {self.deltas}")
+        if not self.static and self.deltas == 0:
+            raise DataError("audio static = false needs deltas >= 1 (otherwise no feature is left)")
         if not 0 <= self.n_mfcc <= self.n_mels:
             raise DataError(f"audio n_mfcc must be in 0..n_mels={self.n_mels}, got {self.n_mfcc}")
         if self.floor_db is not None and not self.floor_db >= 0:
@@ -141,7 +146,7 @@ class AudioConfig:
     @property
     def n_features(self) -> int:
         base = self.n_mfcc if self.n_mfcc > 0 else self.n_mels
-        return base * (1 + self.deltas)
+        return base * (int(self.static) + self.deltas)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -281,7 +286,10 @@ def features_from_signal(x: np.ndarray, cfg: AudioConfig, rng: np.random.Generat
     if cfg.n_mfcc > 0:
         feats = mfcc(feats, cfg.n_mfcc)  # (T, n_mfcc)
     if cfg.deltas:
-        feats = add_deltas(feats, cfg.deltas, cfg.delta_width)  # (T, F)
+        base = feats.shape[1]
+        feats = add_deltas(feats, cfg.deltas, cfg.delta_width)  # (T, base * (1 + deltas))
+        if not cfg.static:
+            feats = feats[:, base:]                              # (T, base * deltas)
     if cfg.normalize:
         feats = normalize_utterance(feats)
     return feats.astype(np.float32)
