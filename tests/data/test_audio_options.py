@@ -60,3 +60,5 @@ def test_pcen_front_end_shape_and_choice_checked():
     assert features_from_signal(x, AudioConfig(compression="pcen")).shape[1] == 39
     with pytest.raises(DataError, match=r"^audio compression must be 'log' or 'pcen', got 'cube'$"):
         AudioConfig(compression="cube")
+    with pytest.raises(DataError, match=r"^audio floor_db applies to compression = 'log' only"):
+        AudioConfig(compression="pcen", floor_db=30.0)

@@ -120,6 +120,8 @@ class AudioConfig:
             raise DataError(f"audio n_mfcc must be in 0..n_mels={self.n_mels}, got {self.n_mfcc}")
         if self.compression not in ("log", "pcen"):
             raise DataError(f"audio compression must be 'log' or 'pcen', got {self.compression!r}")
+        if self.compression == "pcen" and self.floor_db:
+            raise DataError("audio floor_db applies to compression = 'log' only; remove it or use 'log'")
         if not self.pcen_time_ms > 0:
             raise DataError(f"audio pcen_time_ms must be > 0, got {self.pcen_time_ms}")
         if self.floor_db is not None and not self.floor_db >= 0:
