@@ -17,7 +17,9 @@ derivative of order 1 (:func:`scipy.signal.savgol_filter`), which equals the
 regression formula above with edge frames repeated. Per-utterance normalisation
 (``normalize``) subtracts each feature's mean over time and divides by its standard
 deviation. Before any of this, :func:`trim_silence` drops the leading and trailing
-frames more than ``trim_db`` dB below the loudest frame. Training-time augmentation
+frames more than ``trim_db`` dB below the loudest frame. ``compression = "pcen"``
+replaces the log of M_t by :func:`pcen` of the mel energies; ``static = false`` keeps the
+deltas and drops the static coefficients they came from. Training-time augmentation
 (the ``aug_*`` fields) is in :mod:`rnnkit.data.audio_augment`.
 """
 from __future__ import annotations
@@ -39,7 +41,9 @@ __all__ = [
     "mel_filterbank",
     "vtlp_warp",
     "power_spectrogram",
+    "mel_energies",
     "log_mel",
+    "pcen",
     "mfcc",
     "add_deltas",
     "normalize_utterance",
@@ -64,6 +68,9 @@ class AudioConfig:
     n_mfcc: int = 13                 # 0: use the log-mel energies themselves
     deltas: int = 2                  # 0 none, 1 deltas, 2 deltas and delta-deltas
     delta_width: int = 2             # K in the regression delta
+    # Keep the static coefficients (cepstra or log-mel energies); False: only their deltas
+    # (needs deltas >= 1): how the spectrum moves, not where it sits.
+    static: bool = True
     fmin: float = 20.0
     fmax: float | None = None        # None: Nyquist
     normalize: bool = True           # per-utterance mean/variance normalisation
@@ -76,6 +83,11 @@ class AudioConfig:
     # quiet spectral floor, which differs between recordings and synthesisers, is one
     # value (dynamic-range floor); 0 or None: no floor.
     floor_db: float | None = None
+    # "log": log mel energies (above); "pcen": per-channel energy normalisation (pcen) of
+    # the mel energies instead, an automatic gain control per band with time constant
+    # pcen_time_ms, then root compression.
+    compression: str = "log"
+    pcen_time_ms: float = 400.0
     aug_prob: float = 0.5            # each step below is applied with this probability
     aug_speed: tuple[float, float] | None = (0.9, 1.1)     # resampling factor (pitch and tempo)
     aug_tempo: tuple[float, float] | None = (0.85, 1.15)   # overlap-add stretch, pitch kept
@@ -102,8 +114,16 @@ class AudioConfig:
             raise DataError(f"audio stereo must be 'mix' or 'refuse', got {self.stereo!r}")
         if self.deltas not in (0, 1, 2):
             raise DataError(f"audio deltas must be 0, 1 or 2, got {self.deltas}")
+        if not self.static and self.deltas == 0:
+            raise DataError("audio static = false needs deltas >= 1 (otherwise no feature is left)")
         if not 0 <= self.n_mfcc <= self.n_mels:
             raise DataError(f"audio n_mfcc must be in 0..n_mels={self.n_mels}, got {self.n_mfcc}")
+        if self.compression not in ("log", "pcen"):
+            raise DataError(f"audio compression must be 'log' or 'pcen', got {self.compression!r}")
+        if self.compression == "pcen" and self.floor_db:
+            raise DataError("audio floor_db applies to compression = 'log' only; remove it or use 'log'")
+        if not self.pcen_time_ms > 0:
+            raise DataError(f"audio pcen_time_ms must be > 0, got {self.pcen_time_ms}")
         if self.floor_db is not None and not self.floor_db >= 0:
             raise DataError(f"audio floor_db must be >= 0 (0: no floor), got {self.floor_db}")
         if self.trim_db is not None and not self.trim_db >= 0:
@@ -141,7 +161,7 @@ class AudioConfig:
     @property
     def n_features(self) -> int:
         base = self.n_mfcc if self.n_mfcc > 0 else self.n_mels
-        return base * (1 + self.deltas)
+        return base * (int(self.static) + self.deltas)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -210,11 +230,38 @@ def power_spectrogram(x: np.ndarray, win_length: int, hop_length: int, n_fft: in
     return spec.real**2 + spec.imag**2
 
 
-def log_mel(x: np.ndarray, cfg: AudioConfig, warp: float = 1.0) -> np.ndarray:
-    """Log mel energies -> (T, n_mels); ``warp``: the VTLP factor (:func:`vtlp_warp`)."""
+def mel_energies(x: np.ndarray, cfg: AudioConfig, warp: float = 1.0) -> np.ndarray:
+    """Mel filterbank energies -> (T, n_mels); ``warp``: the VTLP factor (:func:`vtlp_warp`)."""
     power = power_spectrogram(x, cfg.win_length, cfg.hop_length, cfg.n_fft)  # (T, n_bins)
     fb = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax, warp)  # (n_mels, n_bins)
-    return np.log(np.maximum(power @ fb.T, 1e-10))  # (T, n_mels)
+    return power @ fb.T  # (T, n_mels)
+
+
+def log_mel(x: np.ndarray, cfg: AudioConfig, warp: float = 1.0) -> np.ndarray:
+    """Log mel energies -> (T, n_mels); ``warp``: the VTLP factor (:func:`vtlp_warp`)."""
+    return np.log(np.maximum(mel_energies(x, cfg, warp), 1e-10))  # (T, n_mels)
+
+
+def pcen(energies: np.ndarray, hop_s: float, time_s: float = 0.4, alpha: float = 0.98,
+         delta: float = 2.0, r: float = 0.5, eps: float = 1e-6, scale: float = 2.0**31) -> np.ndarray:
+    """Per-channel energy normalisation (Wang et al. 2017): (T, M) energies -> (T, M).
+
+    With E = scale * energies (librosa's scaling of [-1, 1] signals) and a first-order
+    smoother per band, started at the first frame::
+
+        S_t  = (1 - s) S_{t-1} + s E_t,  S_0 = E_0,  s = (sqrt(1 + 4 b^2) - 1) / (2 b^2), b = time_s / hop_s
+        P_t  = (E_t / (eps + S_t)^alpha + delta)^r - delta^r
+
+    alpha near 1 divides out each band's recent loudness (a gain control per band, so a
+    fixed gain or spectral tilt moves P little); the root r compresses what is left.
+    """
+    from scipy.signal import lfilter
+
+    e = scale * np.asarray(energies, dtype=np.float64)
+    b = time_s / hop_s
+    s = (math.sqrt(1.0 + 4.0 * b * b) - 1.0) / (2.0 * b * b)
+    smooth = lfilter([s], [1.0, s - 1.0], e, axis=0, zi=(1.0 - s) * e[:1])[0]  # (T, M)
+    return (e / (eps + smooth) ** alpha + delta) ** r - delta**r
 
 
 def mfcc(logmel: np.ndarray, n_mfcc: int) -> np.ndarray:
@@ -272,8 +319,11 @@ def features_from_signal(x: np.ndarray, cfg: AudioConfig, rng: np.random.Generat
     warp = 1.0
     if rng is not None and cfg.aug_vtlp and rng.random() < cfg.aug_prob:
         warp = float(rng.uniform(*cfg.aug_vtlp))
-    feats = log_mel(x, cfg, warp)  # (T, n_mels)
-    if cfg.floor_db:
+    if cfg.compression == "pcen":
+        feats = pcen(mel_energies(x, cfg, warp), cfg.hop_length / cfg.sample_rate, cfg.pcen_time_ms / 1000)
+    else:
+        feats = log_mel(x, cfg, warp)  # (T, n_mels)
+    if cfg.floor_db and cfg.compression == "log":
         feats = np.maximum(feats, feats.max() - cfg.floor_db * math.log(10.0) / 10.0)  # dB -> natural log
     if rng is not None and (cfg.aug_time_masks or cfg.aug_freq_masks) and rng.random() < cfg.aug_prob:
         feats, _ = mask_spectrogram(feats, rng, cfg.aug_time_masks, cfg.aug_time_width,
@@ -281,7 +331,10 @@ def features_from_signal(x: np.ndarray, cfg: AudioConfig, rng: np.random.Generat
     if cfg.n_mfcc > 0:
         feats = mfcc(feats, cfg.n_mfcc)  # (T, n_mfcc)
     if cfg.deltas:
-        feats = add_deltas(feats, cfg.deltas, cfg.delta_width)  # (T, F)
+        base = feats.shape[1]
+        feats = add_deltas(feats, cfg.deltas, cfg.delta_width)  # (T, base * (1 + deltas))
+        if not cfg.static:
+            feats = feats[:, base:]                              # (T, base * deltas)
     if cfg.normalize:
         feats = normalize_utterance(feats)
     return feats.astype(np.float32)
