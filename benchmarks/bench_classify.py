@@ -115,7 +115,10 @@ TASKS = {
         "test": None,
         "pinned": [],  # the CLI's own network, lr and epochs (lstm_fcn, 3e-3, 50)
         "overrides": ["data.label_pattern='^(\\d)_'", "data.group_pattern='^\\d_(.+)\\.wav$'",
-                      "model.pooling='mean'", "data.augment=true"],
+                      "model.pooling='mean'", "data.augment=true",
+                      # window slicing (the UCR default since 2026-12-06) was chosen on archive
+                      # sets and never measured on speech: the digits figures are without it
+                      "data.crop=1.0"],
         "target": 0.97,
     },
 }
