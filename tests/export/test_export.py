@@ -150,3 +150,20 @@ def test_the_lstm_fcn_classifier_is_refused_in_one_line():
     with pytest.raises(ex.ExportError, match=r"^export: a LSTMFCN classifier \(convolutions over the whole series\) "
                                              r"cannot be exported step by step yet; train with model='rnn' to export$"):
         ex.spec_for(LSTMFCN(2, 3, filters=(4, 4, 4)), "classify")
+
+
+@pytest.mark.parametrize("crop,refused", [(0.9, True), (1.0, False)])
+def test_a_classifier_that_averages_windows_is_refused_in_one_line(tmp_path, crop, refused):
+    import json
+
+    h.classifier_dir(tmp_path / "run")
+    meta = tmp_path / "run" / "model" / "model.json"
+    info = json.loads(meta.read_text())
+    info["estimator"] = {"crop": crop, "crop_min_length": 64}
+    meta.write_text(json.dumps(info))
+    if not refused:
+        assert ex.load_for_export(tmp_path / "run").kind == "classify"
+        return
+    with pytest.raises(ex.ExportError, match=r"^export: this classifier predicts by averaging windows of 0.9 times "
+                                             r"each series of at least 64 steps \(crop < 1\), .*data.crop = 1.0 to export$"):
+        ex.load_for_export(tmp_path / "run")

@@ -112,6 +112,11 @@ def load_for_export(path: str | Path) -> ExportSpec:
         raise ExportError("export: this classifier z-normalises each whole series before its network "
                           "(normalize = 'series'), which a step-by-step exported graph cannot do; "
                           "train with normalize = 'channel' (data.normalize) to export")
+    saved = (info.get("estimator") or {}) if kind == "classify" else {}
+    if float(saved.get("crop", 1.0)) < 1.0:
+        raise ExportError(f"export: this classifier predicts by averaging windows of {saved['crop']} times "
+                          f"each series of at least {saved.get('crop_min_length', 1)} steps (crop < 1), which "
+                          "a step-by-step exported graph cannot do; train with data.crop = 1.0 to export")
     model, _ = ckpt.load_model(folder, build)
     for name, t in model.state_dict().items():
         if t.is_floating_point() and not bool(torch.isfinite(t).all()):
