@@ -33,10 +33,13 @@ def export(
 ) -> None:
     """Export a trained model with its recurrent state as explicit input and output."""
     from rnnkit.export.core import (
-        ExportError, check_export, export_model, load_for_export, real_inputs, write_description,
+        ExportError, check_export, export_model, load_for_export, real_inputs, window_caveat, write_description,
     )
 
     spec = load_for_export(model)
+    caveat = window_caveat(spec)
+    if caveat:
+        typer.echo(f"warning: {caveat}", err=True)
     real = real_inputs(spec, data) if data is not None and check else None  # bad data fails early
     path = export_model(spec, out, fmt)
     write_description(spec, path)

@@ -41,7 +41,7 @@ from rnnkit.models import registry
 from rnnkit.training import checkpoint as ckpt
 from rnnkit.export import wrappers as ew
 
-__all__ = ["ExportError", "ExportSpec", "FORMATS", "load_for_export", "spec_for", "export_model",
+__all__ = ["ExportError", "ExportSpec", "FORMATS", "load_for_export", "spec_for", "export_model", "window_caveat",
            "check_export", "real_inputs", "describe", "write_description", "RTOL", "ATOL"]
 
 FORMATS = ("torchscript", "onnx")
@@ -112,11 +112,6 @@ def load_for_export(path: str | Path) -> ExportSpec:
         raise ExportError("export: this classifier z-normalises each whole series before its network "
                           "(normalize = 'series'), which a step-by-step exported graph cannot do; "
                           "train with normalize = 'channel' (data.normalize) to export")
-    saved = (info.get("estimator") or {}) if kind == "classify" else {}
-    if float(saved.get("crop", 1.0)) < 1.0:
-        raise ExportError(f"export: this classifier predicts by averaging windows of {saved['crop']} times "
-                          f"each series of at least {saved.get('crop_min_length', 1)} steps (crop < 1), which "
-                          "a step-by-step exported graph cannot do; train with data.crop = 1.0 to export")
     model, _ = ckpt.load_model(folder, build)
     for name, t in model.state_dict().items():
         if t.is_floating_point() and not bool(torch.isfinite(t).all()):
@@ -124,6 +119,19 @@ def load_for_export(path: str | Path) -> ExportSpec:
     spec = spec_for(model.eval(), kind)
     spec.info = info
     return spec
+
+
+def window_caveat(spec: ExportSpec) -> Optional[str]:
+    """One line when the exported graph differs from the classifier's own ``predict`` on some
+    inputs, else None: a classifier trained with window slicing (``crop`` < 1) averages its
+    probabilities over windows of each series of at least ``crop_min_length`` steps, while the
+    graph runs every series whole (exact for shorter ones)."""
+    saved = ((spec.info or {}).get("estimator") or {}) if spec.kind == "classify" else {}
+    if float(saved.get("crop", 1.0)) >= 1.0:
+        return None
+    return (f"the exported graph runs each series whole; this classifier's predict averages windows of "
+            f"{saved['crop']} times each series of {saved.get('crop_min_length', 1)} steps or more (crop < 1), "
+            "so on such series the two differ (train with data.crop = 1.0 for an exact export)")
 
 
 def _wrap(front: nn.Module, rnn: nn.Module, back: nn.Module) -> nn.Module:
