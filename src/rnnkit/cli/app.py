@@ -14,7 +14,8 @@ Ctrl-C prints one line saying what was kept and how to resume, and exits with 13
 A reader that goes away early (``rnnkit classify predict ... | head -1``) stops the
 command quietly, as it stops ``cat`` or ``grep``: no traceback, no ``error:`` line, no
 "Exception ignored" at exit, and exit code 141 (128 + SIGPIPE, what a shell reports for
-such a writer). Files already written stay complete (writes are atomic).
+such a writer). Files already written stay complete (writes are atomic). The same holds for
+the help pages (``rnnkit --help | head -1``), which rich prints.
 """
 from __future__ import annotations
 
@@ -120,8 +121,18 @@ def _silence_output() -> None:
         os.close(devnull)
 
 
+def _points_at_devnull(fd: int) -> bool:
+    """Whether descriptor ``fd`` is open on the null device."""
+    try:
+        here, null = os.fstat(fd), os.stat(os.devnull)
+    except (OSError, ValueError):
+        return False
+    return (here.st_dev, here.st_ino) == (null.st_dev, null.st_ino)
+
+
 def main() -> None:
     """Console-script entry point (also ``python -m rnnkit``)."""
+    devnull_before = _points_at_devnull(1)
     try:
         try:
             app()
@@ -130,3 +141,10 @@ def main() -> None:
     except BrokenPipeError:
         _silence_output()
         sys.exit(EXIT_BROKEN_PIPE)
+    except SystemExit as done:
+        # rich (typer's help pages) meets a broken pipe by pointing stdout at /dev/null and
+        # exiting with 1: report it as every other command's broken pipe
+        if done.code == 1 and not devnull_before and _points_at_devnull(1):
+            _silence_output()
+            sys.exit(EXIT_BROKEN_PIPE)
+        raise
