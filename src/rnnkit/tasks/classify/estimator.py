@@ -50,13 +50,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from rnnkit.data.sequences import SequenceDataset, collate_packed
-from rnnkit.errors import CheckpointError, ConfigError, DataError
+from rnnkit.errors import CheckpointError, DataError
 from rnnkit.models.networks import network_options
 from rnnkit.models.registry import build_model, tagged
 from rnnkit.tasks.classify.arrays import Normalizer, as_labels, as_sequences
 from rnnkit.tasks.classify.crops import MIN_LENGTH, is_cropped, random_crop, views
 from rnnkit.tasks.classify.fitting import (BestOnAccuracy, EpochRng, WeightAverage, chance_loss,
                                            check_chance_level, step_budget, stratified_split)
+from rnnkit.tasks.classify.params import check_params, seed_of
 from rnnkit.training.checkpoint import load_model, save_model
 from rnnkit.training.config import TrainConfig
 from rnnkit.training.device import torch_threads
@@ -162,45 +163,6 @@ class Classifier(ClassifierMixin, BaseEstimator):
         """Train on series ``X`` (see :mod:`.arrays`) with labels ``y``; returns self."""
         return self._fit(X, y)
 
-    def _seed(self) -> int:
-        if self.random_state is None:
-            return int(np.random.default_rng().integers(2**31 - 1))
-        if isinstance(self.random_state, np.random.RandomState):  # scikit-learn's other form
-            return int(self.random_state.randint(2**31 - 1))
-        if isinstance(self.random_state, (bool, np.bool_)) or not isinstance(self.random_state, (int, np.integer)):
-            raise ConfigError(f"random_state must be an int, a numpy RandomState or None, "
-                              f"got {self.random_state!r}")
-        return int(self.random_state)
-
-    def _check_args(self) -> None:
-        if not (self.class_weight is None or self.class_weight == "balanced" or isinstance(self.class_weight, dict)):
-            raise ConfigError(f"class_weight must be None, 'balanced' or a dict label -> weight, "
-                              f"got {self.class_weight!r}")
-        if not 0.0 <= self.validation_fraction < 1.0:
-            raise ConfigError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
-        if not 0.0 <= self.average_start < 1.0:
-            raise ConfigError(f"average_start must be in [0, 1), got {self.average_start!r}")
-        if self.work_budget is not None and not float(self.work_budget) > 0:
-            raise ConfigError(f"work_budget must be > 0 or None, got {self.work_budget!r}")
-        if self.jitter < 0:
-            raise ConfigError(f"jitter must be >= 0, got {self.jitter!r}")
-        if not 0.0 < self.crop <= 1.0:
-            raise ConfigError(f"crop must be in (0, 1], got {self.crop!r}")
-        if (isinstance(self.crop_min_length, (bool, np.bool_)) or not isinstance(self.crop_min_length, (int, np.integer))
-                or self.crop_min_length < 1):
-            raise ConfigError(f"crop_min_length must be an int >= 1, got {self.crop_min_length!r}")
-        for name in ("min_steps", "max_steps", "batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)!r}")
-        if self.min_steps > self.max_steps:
-            raise ConfigError(f"min_steps ({self.min_steps}) must be <= max_steps ({self.max_steps})")
-        if not self.epochs > 0:
-            raise ConfigError(f"epochs must be > 0, got {self.epochs!r}")
-        if self.early_stopping not in ("loss", "accuracy"):
-            raise ConfigError(f"early_stopping must be 'loss' or 'accuracy', got {self.early_stopping!r}")
-        if self.patience is not None and int(self.patience) < 1:
-            raise ConfigError(f"patience must be >= 1 or None, got {self.patience!r}")
-
     def _train_config(self, n_train: int, has_val: bool, seed: int, checkpoint: bool,
                       mean_length: float = 1.0) -> TrainConfig:
         steps = step_budget(n_train, self.batch_size, self.epochs, self.min_steps, self.max_steps,
@@ -221,8 +183,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
         budget arguments), the trainer's ``run_dir`` (checkpoints, metrics.csv; ``resume``
         from it), and ``features(i, rng)``: fresh raw features of training series i
         (augmentation), drawn each epoch from a generator re-seeded per epoch."""
-        self._check_args()
-        seed = self._seed()
+        check_params(self)
+        seed = seed_of(self.random_state)
         seqs = as_sequences(X)
         labels = as_labels(y, len(seqs))
         present = np.unique(labels)
@@ -395,10 +357,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
         inputs = info.get("input") or {}  # written by rnnkit classify train since it exists
         params = cls().get_params()
         saved = dict(info.get("estimator") or {})
-        if "crop" not in saved:  # saved before window slicing existed: none
-            saved["crop"] = 1.0
-        if "crop" in saved and "crop_min_length" not in saved:  # before the minimum: every series
-            saved["crop_min_length"] = 1
+        saved.setdefault("crop", 1.0)  # saved before window slicing existed: none
+        saved.setdefault("crop_min_length", 1)  # saved before the minimum: every series
         est = cls(**{k: v for k, v in saved.items() if k in params})
         try:
             dtype = np.dtype(info["labels_dtype"]) if info.get("labels_dtype") else None

@@ -1,0 +1,55 @@
+"""The checks of :class:`~rnnkit.tasks.classify.Classifier`'s constructor arguments, run by
+``fit`` (scikit-learn estimators keep ``__init__`` to plain assignments), and its seed."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rnnkit.errors import ConfigError
+
+__all__ = ["check_params", "seed_of"]
+
+
+def seed_of(random_state: Any) -> int:
+    """The int seed a fit uses: ``random_state`` itself, one drawn from a numpy RandomState, or
+    a fresh one for None; anything else is a one-line ConfigError."""
+    if random_state is None:
+        return int(np.random.default_rng().integers(2**31 - 1))
+    if isinstance(random_state, np.random.RandomState):  # scikit-learn's other form
+        return int(random_state.randint(2**31 - 1))
+    if isinstance(random_state, (bool, np.bool_)) or not isinstance(random_state, (int, np.integer)):
+        raise ConfigError(f"random_state must be an int, a numpy RandomState or None, "
+                          f"got {random_state!r}")
+    return int(random_state)
+
+
+def check_params(est: Any) -> None:
+    """One-line ConfigError for the first constructor argument of ``est`` (a Classifier) out of range."""
+    if not (est.class_weight is None or est.class_weight == "balanced" or isinstance(est.class_weight, dict)):
+        raise ConfigError(f"class_weight must be None, 'balanced' or a dict label -> weight, "
+                          f"got {est.class_weight!r}")
+    if not 0.0 <= est.validation_fraction < 1.0:
+        raise ConfigError(f"validation_fraction must be in [0, 1), got {est.validation_fraction!r}")
+    if not 0.0 <= est.average_start < 1.0:
+        raise ConfigError(f"average_start must be in [0, 1), got {est.average_start!r}")
+    if est.work_budget is not None and not float(est.work_budget) > 0:
+        raise ConfigError(f"work_budget must be > 0 or None, got {est.work_budget!r}")
+    if est.jitter < 0:
+        raise ConfigError(f"jitter must be >= 0, got {est.jitter!r}")
+    if not 0.0 < est.crop <= 1.0:
+        raise ConfigError(f"crop must be in (0, 1], got {est.crop!r}")
+    if (isinstance(est.crop_min_length, (bool, np.bool_)) or not isinstance(est.crop_min_length, (int, np.integer))
+            or est.crop_min_length < 1):
+        raise ConfigError(f"crop_min_length must be an int >= 1, got {est.crop_min_length!r}")
+    for name in ("min_steps", "max_steps", "batch_size"):
+        if int(getattr(est, name)) < 1:
+            raise ConfigError(f"{name} must be >= 1, got {getattr(est, name)!r}")
+    if est.min_steps > est.max_steps:
+        raise ConfigError(f"min_steps ({est.min_steps}) must be <= max_steps ({est.max_steps})")
+    if not est.epochs > 0:
+        raise ConfigError(f"epochs must be > 0, got {est.epochs!r}")
+    if est.early_stopping not in ("loss", "accuracy"):
+        raise ConfigError(f"early_stopping must be 'loss' or 'accuracy', got {est.early_stopping!r}")
+    if est.patience is not None and int(est.patience) < 1:
+        raise ConfigError(f"patience must be >= 1 or None, got {est.patience!r}")
