@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Optional
 
 from rnnkit.data.audio import AudioConfig
+from rnnkit.tasks.classify.crops import MIN_LENGTH
 from rnnkit.training.config import TrainConfig, to_dict
 
 __all__ = ["ClassifyModelConfig", "ClassifyDataConfig", "ClassifyConfig", "RUN_PATH_KEYS", "default_config"]
@@ -61,7 +62,7 @@ class ClassifyDataConfig:
     # training draw of a series of >= crop_min_length steps is a random window of crop times its
     # length, and it is predicted as the mean over 5 evenly spaced such windows; 1: off.
     crop: float = 0.9             # Classifier()'s
-    crop_min_length: int = 64
+    crop_min_length: int = MIN_LENGTH
     # auto: per-series z-normalisation for univariate series, per-channel standardisation
     # (training-set statistics) otherwise; see rnnkit.tasks.classify.arrays
     normalize: Literal["auto", "series", "channel", "none"] = "auto"
