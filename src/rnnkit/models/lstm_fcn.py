@@ -16,7 +16,10 @@ variable-length batches. For a sequence x (T its own length, F features)::
                   y   = RNN(v)                                        (ceil(T/s), D*H)
                   r   = [h_last^fwd ; h_first^bwd]  or  mean_t y_t    (D*H,)   pooling last / mean
                         or sum_t a_t y_t, a = softmax_t(v^T tanh(W y_t + b))   attention
-    head          logits = W_o dropout([g ; r]) + b_o                 (C,)
+    summary       q   = MLP(K quantiles of each channel of x and of x_{t+1} - x_t)   (64,)
+                        (``summary`` = K > 0 only: :mod:`rnnkit.models.summary`; full resolution,
+                        order-free, padding never enters a quantile)
+    head          logits = W_o dropout([g ; r ; q]) + b_o             (C,)   (q only when K > 0)
     loss          cross_entropy(logits, target, weight=class_weights, label_smoothing=eps)
 
 BN_k is batch normalisation whose training statistics are taken over the valid steps
@@ -41,6 +44,7 @@ SequenceClassifier; per-series normalisation is the caller's (the estimator's) b
 """
 from __future__ import annotations
 
+import numbers
 
 import torch
 import torch.distributed as dist
@@ -50,6 +54,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from rnnkit.errors import ConfigError
 from rnnkit.models.classifier import POOLINGS, MemberEnsemble, check_classifier_args
 from rnnkit.models.layers import recurrent_layer
+from rnnkit.models.summary import SummaryBranch
 
 __all__ = ["LSTMFCN", "MaskedBatchNorm1d", "POOLINGS"]
 
@@ -144,7 +149,7 @@ class _Hybrid(nn.Module):
 
     def __init__(self, input_size: int, num_classes: int, filters: tuple[int, ...], kernels: tuple[int, ...],
                  dilations: tuple[int, ...], squeeze_excite: bool, cell: str, hidden_size: int, num_layers: int,
-                 bidirectional: bool, pooling: str, dropout: float, backend: str) -> None:
+                 bidirectional: bool, pooling: str, dropout: float, backend: str, summary: int = 0) -> None:
         super().__init__()
         sizes = (input_size,) + tuple(filters)
         self.convs = nn.ModuleList(nn.Conv1d(sizes[k], sizes[k + 1], kernels[k], padding="same",
@@ -162,7 +167,10 @@ class _Hybrid(nn.Module):
         if pooling == "attention":
             self.attn_proj = nn.Linear(width, hidden_size)
             self.attn_score = nn.Linear(hidden_size, 1, bias=False)
-        self.head = nn.Linear(filters[-1] + self.num_directions * hidden_size, num_classes)
+        # the order-free summary branch (summary = K quantile levels; 0: none, as before it existed)
+        self.summary = SummaryBranch(input_size, summary) if summary else None
+        extra = self.summary.width if self.summary is not None else 0
+        self.head = nn.Linear(filters[-1] + self.num_directions * hidden_size + extra, num_classes)
 
     def conv_features(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         # x (B, T, F) with zeros at padded steps
@@ -216,6 +224,7 @@ class LSTMFCN(MemberEnsemble, nn.Module):
         input_mean: list[float] | None = None,
         input_std: list[float] | None = None,
         backend: str = "auto",
+        summary: int = 0,
     ) -> None:
         super().__init__()
         filters, kernels = tuple(int(n) for n in filters), tuple(int(k) for k in kernels)
@@ -228,13 +237,16 @@ class LSTMFCN(MemberEnsemble, nn.Module):
                               members=members, rnn_steps=rnn_steps, conv_steps=conv_steps,
                               filters=min(filters), kernels=min(kernels), dilations=min(dilations), dropout=dropout,
                               label_smoothing=label_smoothing)
+        if isinstance(summary, bool) or not isinstance(summary, numbers.Integral) or not (summary == 0 or summary >= 2):
+            raise ConfigError(f"model summary must be 0 (off) or an int >= 2 (quantile levels), got {summary!r}")
+        self.summary = int(summary)
         self.squeeze_excite = input_size > 1 if squeeze_excite is None else bool(squeeze_excite)
         self.rnn_steps = int(rnn_steps)
         self.conv_steps = int(conv_steps)
         self.label_smoothing = float(label_smoothing)
         self.members = nn.ModuleList(
             _Hybrid(input_size, num_classes, filters, kernels, dilations, self.squeeze_excite, cell, hidden_size,
-                    int(num_layers), bidirectional, pooling, dropout, backend)
+                    int(num_layers), bidirectional, pooling, dropout, backend, self.summary)
             for _ in range(int(members)))
         self.dropout = nn.Dropout(dropout)
         mean = torch.zeros(input_size) if input_mean is None else torch.tensor(input_mean, dtype=torch.float32)
@@ -268,6 +280,9 @@ class LSTMFCN(MemberEnsemble, nn.Module):
         u, u_lengths = _window_mean(z, lengths, self.conv_steps)            # (B, W' <= conv_steps, F)
         out = []
         for m in self.members:
-            features = torch.cat([m.conv_features(u, u_lengths), m.rnn_features(v, v_lengths)], dim=1)
+            parts = [m.conv_features(u, u_lengths), m.rnn_features(v, v_lengths)]
+            if m.summary is not None:
+                parts.append(m.summary(z, lengths))                         # (B, 64), full resolution
+            features = torch.cat(parts, dim=1)
             out.append(m.head(self.dropout(features)))                      # (B, C)
         return out

@@ -44,6 +44,9 @@ class ClassifyModelConfig:
     # Feed the recurrent layers [x_t, x_t - x_{t-1}] (standardised inputs and their first
     # differences, 0 at each sequence's first step) instead of x_t.
     deltas: bool = False
+    # The hybrid's order-free summary branch: K quantiles of each channel's values and of its
+    # first differences (rnnkit.models.summary); 0: none.
+    summary: int = 0
 
 
 @dataclass

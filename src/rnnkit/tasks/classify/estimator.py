@@ -67,7 +67,7 @@ __all__ = ["Classifier"]
 
 # constructor arguments offered to the network factory (each network takes those it knows)
 _NETWORK_ARGS = ("filters", "kernels", "dilations", "conv_steps", "rnn_steps", "cell", "hidden_size", "num_layers", "bidirectional", "pooling", "dropout", "members",
-                 "deltas", "label_smoothing", "backend", "weight_average", "average_decay")
+                 "deltas", "label_smoothing", "backend", "weight_average", "average_decay", "summary")
 
 
 class Classifier(ClassifierMixin, BaseEstimator):
@@ -78,7 +78,9 @@ class Classifier(ClassifierMixin, BaseEstimator):
     None: the network's own; ``dilations`` defaults to (1, 4, 16), a 55-step receptive field
     with the hybrid's kernels (7, 5, 3)) go to its convolutions (:mod:`rnnkit.models.lstm_fcn`);
     ``conv_steps``, ``rnn_steps``: the hybrid's input resolution, at most that many window
-    means of a series reach its convolutions / its recurrent branch (512 / 64);
+    means of a series reach its convolutions / its recurrent branch (512 / 64); ``summary``:
+    the hybrid's order-free branch, K quantiles of each channel's values and first differences
+    (0: none; :mod:`rnnkit.models.summary`);
     ``cell``, ``hidden_size``, ``num_layers``, ``bidirectional``, ``pooling``, ``dropout``,
     ``members``, ``deltas``, ``label_smoothing``, ``backend``, ``weight_average``,
     ``average_decay`` go to it (see :class:`rnnkit.models.classifier.SequenceClassifier`).
@@ -110,7 +112,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
                  validation_fraction: float = 0.0, patience: Optional[int] = 300, early_stopping: str = "loss",
                  class_weight: Optional[str] = None, jitter: float = 0.0, crop: float = 0.9,
                  crop_min_length: int = MIN_LENGTH, work_budget: Optional[float] = None, random_state: Optional[int] = 0,
-                 device: str = "auto", threads: Optional[int] = 1, verbose: bool = False) -> None:
+                 device: str = "auto", threads: Optional[int] = 1, verbose: bool = False, summary: int = 0) -> None:
         self.model = model
         self.filters = filters
         self.kernels = kernels
@@ -150,6 +152,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.threads = threads
         self.verbose = verbose
+        self.summary = summary
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -359,6 +362,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         saved = dict(info.get("estimator") or {})
         saved.setdefault("crop", 1.0)  # saved before window slicing existed: none
         saved.setdefault("crop_min_length", 1)  # saved before the minimum: every series
+        saved.setdefault("summary", 0)  # saved before the summary branch: none
         est = cls(**{k: v for k, v in saved.items() if k in params})
         try:
             dtype = np.dtype(info["labels_dtype"]) if info.get("labels_dtype") else None

@@ -42,6 +42,9 @@ def check_params(est: Any) -> None:
     if (isinstance(est.crop_min_length, (bool, np.bool_)) or not isinstance(est.crop_min_length, (int, np.integer))
             or est.crop_min_length < 1):
         raise ConfigError(f"crop_min_length must be an int >= 1, got {est.crop_min_length!r}")
+    if (isinstance(est.summary, (bool, np.bool_)) or not isinstance(est.summary, (int, np.integer))
+            or not (est.summary == 0 or est.summary >= 2)):
+        raise ConfigError(f"summary must be 0 (off) or an int >= 2 (quantile levels), got {est.summary!r}")
     for name in ("min_steps", "max_steps", "batch_size"):
         if int(getattr(est, name)) < 1:
             raise ConfigError(f"{name} must be >= 1, got {getattr(est, name)!r}")
