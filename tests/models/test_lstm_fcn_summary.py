@@ -98,3 +98,23 @@ def test_summary_zero_is_the_network_without_the_branch_bit_for_bit():
 def test_a_bad_summary_is_a_one_line_config_error(bad):
     with pytest.raises(ConfigError, match="summary must be 0"):
         LSTMFCN(1, 2, summary=bad, **SMALL)
+
+
+def test_summary_member_is_one_more_ensemble_member_and_padding_free():
+    torch.manual_seed(0)
+    model = LSTMFCN(2, 3, summary=5, summary_member=True, rnn_steps=3, **SMALL)
+    assert model.members[0].summary is None                           # not concatenated in the hybrid
+    seqs, x, lengths = _batch([9, 4, 1], features=2)
+    seqs, x = [s.float() for s in seqs], x.float()
+    model.train()
+    logits = model.member_logits(x, lengths)
+    assert len(logits) == 2 and all(z.shape == (3, 3) for z in logits)
+    loss = model.compute_loss({"x": x, "y": torch.tensor([0, 1, 2]), "lengths": lengths})
+    loss.backward()
+    assert model.summary_head.weight.grad.abs().sum() > 0
+    model.eval()
+    batch = model(x, lengths)
+    for i, s in enumerate(seqs):
+        torch.testing.assert_close(batch[i:i + 1], model(s[None], torch.tensor([len(s)])), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ConfigError, match="summary_member needs summary >= 2"):
+        LSTMFCN(2, 3, summary_member=True, **SMALL)

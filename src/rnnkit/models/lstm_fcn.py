@@ -20,6 +20,8 @@ variable-length batches. For a sequence x (T its own length, F features)::
                         (``summary`` = K > 0 only: :mod:`rnnkit.models.summary`; full resolution,
                         order-free, padding never enters a quantile)
     head          logits = W_o dropout([g ; r ; q]) + b_o             (C,)   (q only when K > 0)
+    (``summary_member``: q is not concatenated; instead one more ensemble member,
+     logits = W_q dropout(q) + b_q, is trained and averaged beside the hybrid(s))
     loss          cross_entropy(logits, target, weight=class_weights, label_smoothing=eps)
 
 BN_k is batch normalisation whose training statistics are taken over the valid steps
@@ -225,6 +227,7 @@ class LSTMFCN(MemberEnsemble, nn.Module):
         input_std: list[float] | None = None,
         backend: str = "auto",
         summary: int = 0,
+        summary_member: bool = False,
     ) -> None:
         super().__init__()
         filters, kernels = tuple(int(n) for n in filters), tuple(int(k) for k in kernels)
@@ -240,14 +243,21 @@ class LSTMFCN(MemberEnsemble, nn.Module):
         if isinstance(summary, bool) or not isinstance(summary, numbers.Integral) or not (summary == 0 or summary >= 2):
             raise ConfigError(f"model summary must be 0 (off) or an int >= 2 (quantile levels), got {summary!r}")
         self.summary = int(summary)
+        self.summary_member = bool(summary_member)
+        if self.summary_member and not self.summary:
+            raise ConfigError("model summary_member needs summary >= 2 (the quantile levels of its branch)")
+        in_hybrid = 0 if self.summary_member else self.summary
         self.squeeze_excite = input_size > 1 if squeeze_excite is None else bool(squeeze_excite)
         self.rnn_steps = int(rnn_steps)
         self.conv_steps = int(conv_steps)
         self.label_smoothing = float(label_smoothing)
         self.members = nn.ModuleList(
             _Hybrid(input_size, num_classes, filters, kernels, dilations, self.squeeze_excite, cell, hidden_size,
-                    int(num_layers), bidirectional, pooling, dropout, backend, self.summary)
+                    int(num_layers), bidirectional, pooling, dropout, backend, in_hybrid)
             for _ in range(int(members)))
+        # the summary as its own ensemble member (summary_member): quantiles -> 64 -> C
+        self.summary_alone = SummaryBranch(input_size, self.summary) if self.summary_member else None
+        self.summary_head = nn.Linear(self.summary_alone.width, num_classes) if self.summary_member else None
         self.dropout = nn.Dropout(dropout)
         mean = torch.zeros(input_size) if input_mean is None else torch.tensor(input_mean, dtype=torch.float32)
         std = torch.ones(input_size) if input_std is None else torch.tensor(input_std, dtype=torch.float32)
@@ -285,4 +295,6 @@ class LSTMFCN(MemberEnsemble, nn.Module):
                 parts.append(m.summary(z, lengths))                         # (B, 64), full resolution
             features = torch.cat(parts, dim=1)
             out.append(m.head(self.dropout(features)))                      # (B, C)
+        if self.summary_alone is not None:
+            out.append(self.summary_head(self.dropout(self.summary_alone(z, lengths))))  # (B, C)
         return out

@@ -83,3 +83,13 @@ def test_the_cli_model_summary_reaches_the_classifier_and_not_the_recurrent_netw
     rnn = from_dict(ClassifyConfig, apply_overrides(default_config(), ["model.network='rnn'", "model.summary=12"]))
     with pytest.raises(ConfigError, match="model.summary = 12 does not apply to model.network = 'rnn'"):
         classifier_from_config(rnn)
+
+
+def test_summary_member_survives_save_and_load(tmp_path):
+    X, y = levels_data()
+    clf = Classifier(**TINY, summary=6, summary_member=True).fit(X, y)
+    assert clf.network_.summary_alone is not None
+    clf.save(tmp_path / "m")
+    back = Classifier.load(tmp_path / "m")
+    assert back.summary_member and back.network_.summary_alone is not None
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
