@@ -118,3 +118,23 @@ def test_summary_member_is_one_more_ensemble_member_and_padding_free():
         torch.testing.assert_close(batch[i:i + 1], model(s[None], torch.tensor([len(s)])), rtol=1e-5, atol=1e-5)
     with pytest.raises(ConfigError, match="summary_member needs summary >= 2"):
         LSTMFCN(2, 3, summary_member=True, **SMALL)
+
+
+def test_ppv_pooling_widens_the_conv_features_and_ignores_padding():
+    torch.manual_seed(0)
+    model = LSTMFCN(2, 3, pooling_conv="mean+ppv", rnn_steps=3, **SMALL)
+    assert model.members[0].head.in_features == 4 + 5 + 4              # [g ; p] + the last state
+    seqs, x, lengths = _batch([9, 4, 1], features=2)
+    seqs, x = [s.float() for s in seqs], x.float()
+    model.train()
+    model(x, lengths).sum().backward()
+    assert model.members[0].norms[-1].weight.grad.abs().sum() > 0
+    model.eval()
+    feats = model.members[0].conv_features(x * (torch.arange(x.shape[1])[None, :, None] < lengths[:, None, None]),
+                                           lengths)
+    assert feats.shape == (3, 8) and bool(((feats[:, 4:] >= 0) & (feats[:, 4:] <= 1)).all())
+    batch = model(x, lengths)
+    for i, s in enumerate(seqs):
+        torch.testing.assert_close(batch[i:i + 1], model(s[None], torch.tensor([len(s)])), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ConfigError, match="pooling_conv must be 'mean' or 'mean\\+ppv'"):
+        LSTMFCN(2, 3, pooling_conv="max", **SMALL)

@@ -11,6 +11,9 @@ variable-length batches. For a sequence x (T its own length, F features)::
                   u_k <- u_k * sigmoid(W2 relu(W1 mean_t u_k))       squeeze-excite, k = 1, 2
                                                                        (when F > 1, MLSTM-FCN)
                   g   = (1/T) sum_{t<T} u_3[:, t]                     global average pool, (N_3,)
+                  p   = (1/T) sum_{t<T} sigmoid(a_3[:, t])            soft proportion of positive values
+                        (a_3 = BN_3(conv_3(u_2)), before the relu; ``pooling_conv="mean+ppv"`` only:
+                        g <- [g ; p], (2 N_3,); MiniRocket's PPV pooling made differentiable)
     rnn branch    v   = mean of x over windows of s steps             (ceil(T/s), F)
                         s = ceil(T / rnn_steps): at most rnn_steps windows, s = 1 for short series
                   y   = RNN(v)                                        (ceil(T/s), D*H)
@@ -151,7 +154,8 @@ class _Hybrid(nn.Module):
 
     def __init__(self, input_size: int, num_classes: int, filters: tuple[int, ...], kernels: tuple[int, ...],
                  dilations: tuple[int, ...], squeeze_excite: bool, cell: str, hidden_size: int, num_layers: int,
-                 bidirectional: bool, pooling: str, dropout: float, backend: str, summary: int = 0) -> None:
+                 bidirectional: bool, pooling: str, dropout: float, backend: str, summary: int = 0,
+                 ppv: bool = False) -> None:
         super().__init__()
         sizes = (input_size,) + tuple(filters)
         self.convs = nn.ModuleList(nn.Conv1d(sizes[k], sizes[k + 1], kernels[k], padding="same",
@@ -172,6 +176,8 @@ class _Hybrid(nn.Module):
         # the order-free summary branch (summary = K quantile levels; 0: none, as before it existed)
         self.summary = SummaryBranch(input_size, summary) if summary else None
         extra = self.summary.width if self.summary is not None else 0
+        self.ppv = bool(ppv)
+        extra += filters[-1] if self.ppv else 0
         self.head = nn.Linear(filters[-1] + self.num_directions * hidden_size + extra, num_classes)
 
     def conv_features(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -180,10 +186,15 @@ class _Hybrid(nn.Module):
         mask = (torch.arange(T, device=x.device)[None, :] < lengths[:, None]).to(x.dtype)[:, None, :]  # (B,1,T)
         u = x.transpose(1, 2)                                               # (B, F, T)
         for k, (conv, norm) in enumerate(zip(self.convs, self.norms)):
-            u = torch.relu(norm(conv(u), mask))                             # (B, N_k, T), 0 at pads
+            a = norm(conv(u), mask)                                         # (B, N_k, T), 0 at pads
+            u = torch.relu(a)
             if self.excite is not None and k < len(self.excite):
                 u = self.excite[k](u, mask, lengths.to(x.dtype))
-        return u.sum(dim=2) / lengths.to(x.dtype)[:, None]                  # (B, N_3)
+        n = lengths.to(x.dtype)[:, None]
+        g = u.sum(dim=2) / n                                                # (B, N_3)
+        if not self.ppv:
+            return g
+        return torch.cat([g, (torch.sigmoid(a) * mask).sum(dim=2) / n], dim=1)  # (B, 2 N_3)
 
     def rnn_features(self, v: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         packed = pack_padded_sequence(v, lengths.cpu(), batch_first=True, enforce_sorted=False)
@@ -228,6 +239,7 @@ class LSTMFCN(MemberEnsemble, nn.Module):
         backend: str = "auto",
         summary: int = 0,
         summary_member: bool = False,
+        pooling_conv: str = "mean",
     ) -> None:
         super().__init__()
         filters, kernels = tuple(int(n) for n in filters), tuple(int(k) for k in kernels)
@@ -247,13 +259,17 @@ class LSTMFCN(MemberEnsemble, nn.Module):
         if self.summary_member and not self.summary:
             raise ConfigError("model summary_member needs summary >= 2 (the quantile levels of its branch)")
         in_hybrid = 0 if self.summary_member else self.summary
+        if pooling_conv not in ("mean", "mean+ppv"):
+            raise ConfigError(f"model pooling_conv must be 'mean' or 'mean+ppv', got {pooling_conv!r}")
+        self.pooling_conv = pooling_conv
         self.squeeze_excite = input_size > 1 if squeeze_excite is None else bool(squeeze_excite)
         self.rnn_steps = int(rnn_steps)
         self.conv_steps = int(conv_steps)
         self.label_smoothing = float(label_smoothing)
         self.members = nn.ModuleList(
             _Hybrid(input_size, num_classes, filters, kernels, dilations, self.squeeze_excite, cell, hidden_size,
-                    int(num_layers), bidirectional, pooling, dropout, backend, in_hybrid)
+                    int(num_layers), bidirectional, pooling, dropout, backend, in_hybrid,
+                    pooling_conv == "mean+ppv")
             for _ in range(int(members)))
         # the summary as its own ensemble member (summary_member): quantiles -> 64 -> C
         self.summary_alone = SummaryBranch(input_size, self.summary) if self.summary_member else None

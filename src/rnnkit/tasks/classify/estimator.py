@@ -68,7 +68,7 @@ __all__ = ["Classifier"]
 # constructor arguments offered to the network factory (each network takes those it knows)
 _NETWORK_ARGS = ("filters", "kernels", "dilations", "conv_steps", "rnn_steps", "cell", "hidden_size", "num_layers", "bidirectional", "pooling", "dropout", "members",
                  "deltas", "label_smoothing", "backend", "weight_average", "average_decay", "summary",
-                 "summary_member")
+                 "summary_member", "pooling_conv")
 
 
 class Classifier(ClassifierMixin, BaseEstimator):
@@ -114,7 +114,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
                  class_weight: Optional[str] = None, jitter: float = 0.0, crop: float = 0.9,
                  crop_min_length: int = MIN_LENGTH, work_budget: Optional[float] = None, random_state: Optional[int] = 0,
                  device: str = "auto", threads: Optional[int] = 1, verbose: bool = False, summary: int = 0,
-                 summary_member: bool = False) -> None:
+                 summary_member: bool = False, pooling_conv: str = "mean") -> None:
         self.model = model
         self.filters = filters
         self.kernels = kernels
@@ -156,6 +156,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.summary = summary
         self.summary_member = summary_member
+        self.pooling_conv = pooling_conv
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -367,6 +368,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         saved.setdefault("crop_min_length", 1)  # saved before the minimum: every series
         saved.setdefault("summary", 0)  # saved before the summary branch: none
         saved.setdefault("summary_member", False)
+        saved.setdefault("pooling_conv", "mean")
         est = cls(**{k: v for k, v in saved.items() if k in params})
         try:
             dtype = np.dtype(info["labels_dtype"]) if info.get("labels_dtype") else None
