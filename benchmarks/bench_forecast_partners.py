@@ -11,11 +11,13 @@ validation split of ``bench_forecast_m.py`` and saves its median forecasts:
 as DIR/SET_{inner,val}_SEED.npz (ids, rnn (S, h), actual (S, h), hist, season).
 
 ``--score DIR`` then, for every variant, computes Theta and the variant's damped trend on
-both windows, chooses the (RNN, Theta, damped) weights on the inner window as `fit` does
-(``select.choose_weights``: simplex grid, MASE, halfway to the prior 0.6 / 0.2 / 0.2) and
-prints sMAPE / MASE of the combination on the val window, per set (mean over the seeds),
-with the summed sMAPE and the mean MASE relative to the current damped partner per seed.
-Variants:
+both windows, chooses the (RNN, Theta, damped) weights on the inner window as `fit` did
+before the seventh session (``select.choose_weights``: simplex grid, mean MASE, halfway to the
+prior 0.6 / 0.2 / 0.2) and prints sMAPE / MASE of the combination on the val window, per set
+(mean over the seeds), with the summed sMAPE and the mean MASE relative to the variant
+``damped`` per seed. A variant is a damped-partner variant (below) or a combination rule of
+``bench_forecast_rules.py`` (with the damped partner as it is; ``gmase``: today's default).
+Partner variants:
 
     damped  the partner as it is (damped.py: (alpha, beta, phi) on a 140-point grid, phi <= 0.98)
     fine    the same on a 1,190-point grid (17 alphas, 10 betas, 7 phis in [0.8, 0.98])
@@ -42,11 +44,11 @@ import pandas as pd
 import torch
 
 from bench_forecast_m import SETS, load_set
+from bench_forecast_rules import RULES
 from rnnkit.data.panel import long_to_panel, seasonal_indices
 from rnnkit.tasks.forecast import damped as D
-from rnnkit.tasks.forecast.combine import PRIOR
 from rnnkit.tasks.forecast.metrics import mase_scale
-from rnnkit.tasks.forecast.select import choose_weights, holdout, mase_scales
+from rnnkit.tasks.forecast.select import holdout, mase_scales
 from rnnkit.tasks.forecast.theta import seasonally_adjusted, theta_forecast
 
 
@@ -215,22 +217,25 @@ def _window(path: Path, variant: str):
 
 
 def score(src: Path, sets: list[str], seeds: list[int], variants: list[str]) -> None:
-    res = {}  # (variant, set, seed) -> (sMAPE, MASE, w)
+    res = {}  # (variant, set, seed) -> (sMAPE, MASE, what the rule chose)
     for v in variants:
+        partner, rule = (v, RULES["weights"]) if v in VARIANTS else ("damped", RULES[v])
         for name in sets:
             for seed in seeds:
-                F, y, panel, m, _ = _window(src / f"{name}_inner_{seed}.npz", v)
-                w = choose_weights(F, y, mase_scales(panel.values, panel.mask, m), torch.tensor(PRIOR, dtype=torch.float64))
-                F, y, _, m, hist = _window(src / f"{name}_val_{seed}.npz", v)
-                f = torch.einsum("k,ksh->sh", w, F).clamp(min=1e-12).numpy()
+                Fi, yi, panel, m, _ = _window(src / f"{name}_inner_{seed}.npz", partner)
+                Fv, y, pv, m, hist = _window(src / f"{name}_val_{seed}.npz", partner)
+                h = yi.shape[1]
+                ctx = {"fi": seasonally_adjusted(panel, h, m, True)[1], "fv": seasonally_adjusted(pv, h, m, True)[1],
+                       "pi": panel, "pv": pv, "h": h, "m": m}
+                f, note = rule(Fi, yi, mase_scales(panel.values, panel.mask, m), Fv, ctx)
+                f = f.clamp(min=1e-12).numpy()
                 yv = y.numpy()
                 sc = np.array([mase_scale(x, m) for x in hist])
                 ok = np.isfinite(sc) & (sc > 0)
                 res[v, name, seed] = (float((200 * np.abs(f - yv) / (np.abs(f) + np.abs(yv))).mean()),
-                                      float((np.abs(f - yv).mean(1)[ok] / sc[ok]).mean()), w.numpy())
-            print(f"# {v} {name}: " + ", ".join(f"seed {s} {res[v, name, s][0]:.3f} / {res[v, name, s][1]:.4f} w "
-                                                + "/".join(f"{x:.3f}" for x in res[v, name, s][2]) for s in seeds),
-                  file=sys.stderr, flush=True)
+                                      float((np.abs(f - yv).mean(1)[ok] / sc[ok]).mean()), note)
+            print(f"# {v} {name}: " + ", ".join(f"seed {s} {res[v, name, s][0]:.3f} / {res[v, name, s][1]:.4f} "
+                                                + res[v, name, s][2] for s in seeds), file=sys.stderr, flush=True)
     print("| variant | " + " | ".join(sets) + " | sum sMAPE per seed | mean MASE / damped's per seed |")
     print("|---|" + "---|" * (len(sets) + 2))
     for v in variants:
@@ -248,7 +253,8 @@ def main(argv=None) -> int:
     g.add_argument("--score", metavar="DIR", type=Path)
     p.add_argument("--sets", default="all", help=f"comma list of {', '.join(SETS)} or 'all'")
     p.add_argument("--seeds", default="0,1")
-    p.add_argument("--variants", default=",".join(VARIANTS), help=f"comma list of {', '.join(VARIANTS)}")
+    p.add_argument("--variants", default=",".join(VARIANTS),
+                   help=f"comma list of {', '.join(VARIANTS)} (partners) or {', '.join(RULES)} (rules, bench_forecast_rules.py)")
     a = p.parse_args(argv)
     sets = list(SETS) if a.sets == "all" else a.sets.split(",")
     for n in sets:
@@ -256,8 +262,8 @@ def main(argv=None) -> int:
             p.error(f"--sets: unknown set {n!r}; choose from {', '.join(SETS)}")
     variants = a.variants.split(",")
     for v in variants:
-        if v not in VARIANTS:
-            p.error(f"--variants: unknown variant {v!r}; choose from {', '.join(VARIANTS)}")
+        if v not in VARIANTS and v not in RULES:
+            p.error(f"--variants: unknown variant {v!r}; choose from {', '.join((*VARIANTS, *RULES))}")
     seeds = [int(s) for s in a.seeds.split(",")]
     torch.set_num_threads(1)
     if a.collect:

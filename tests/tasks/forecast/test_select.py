@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from rnnkit.data.panel import long_to_panel
+from rnnkit.errors import ConfigError
 from rnnkit.tasks.forecast.combine import PRIOR, validation_weights
 from rnnkit.tasks.forecast.damped import damped_forecast
 from rnnkit.tasks.forecast.estimator import Forecaster
@@ -127,3 +128,45 @@ def test_set_weights_are_fixed_and_covariates_or_a_signed_seasonal_panel_keep_th
 def test_a_panel_too_short_to_hold_out_uses_the_prior():
     df = frame({"a": np.linspace(1, 2, 7), "b": np.linspace(2, 3, 6)})  # no series keeps > H = 4 points
     assert Forecaster(4, **TINY).fit(df).weights_ == PRIOR
+
+
+def test_the_geometric_loss_follows_most_series_the_mean_follows_one_large_error():
+    """Component 0 is 10 % off on four series and exact on the fifth; component 1 is exact on the
+    four but 20x off on the fifth. The mean MASE is dominated by that one error (component 0);
+    the mean of the logs (the default) counts each series by its relative error (component 1)."""
+    y = torch.full((5, 3), 10.0, dtype=torch.float64)  # (S, H)
+    a, b = y * 1.1, y.clone()
+    a[4], b[4] = y[4], y[4] * 21
+    comps = torch.stack([a, b, y * 2])
+    scale, prior = torch.ones(5, dtype=torch.float64), torch.tensor(PRIOR, dtype=torch.float64)
+    mean = choose_weights(comps, y, scale, prior, shrink=0.0, loss="mean")
+    geo = choose_weights(comps, y, scale, prior, shrink=0.0)
+    assert mean[0] > mean[1] and geo[1] > geo[0]
+    assert torch.equal(geo, choose_weights(comps, y, scale, prior, shrink=0.0, loss="geometric"))
+    with pytest.raises(ValueError, match="loss must be one of"):
+        choose_weights(comps, y, scale, prior, loss="median")
+
+
+def test_fit_scores_the_weights_with_the_weight_loss_option(monkeypatch):
+    import rnnkit.tasks.forecast.combine as combine
+
+    seen = []
+    real = combine.choose_weights
+    monkeypatch.setattr(combine, "choose_weights", lambda *a, **k: seen.append(k["loss"]) or real(*a, **k))
+    Forecaster(4, **TINY).fit(walks())
+    Forecaster(4, weight_loss="mean", **TINY).fit(walks())
+    assert seen == ["geometric", "mean"]
+    with pytest.raises(ConfigError, match="weight_loss must be geometric or mean, got 'log'"):
+        Forecaster(4, weight_loss="log")
+
+
+def test_a_model_saved_before_weight_loss_existed_keeps_the_mean_rule(tmp_path):
+    f = Forecaster(4, **TINY).fit(walks())
+    f.save(tmp_path / "m")
+    assert Forecaster.load(tmp_path / "m").options.weight_loss == "geometric"
+    meta = json.loads((tmp_path / "m" / "forecaster.json").read_text())
+    del meta["options"]["weight_loss"]  # as written before the option
+    (tmp_path / "m" / "forecaster.json").write_text(json.dumps(meta))
+    g = Forecaster.load(tmp_path / "m")
+    assert g.options.weight_loss == "mean" and g.weights_ == f.weights_
+    assert g.predict().equals(f.predict())

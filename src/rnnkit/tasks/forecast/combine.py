@@ -30,7 +30,7 @@ def validation_weights(forecaster, long: pd.DataFrame) -> tuple[float, float, fl
 
     A copy of ``forecaster`` with the same options (its RNN members only) is fitted on ``long`` without
     those points, the three components forecast them, and ``select.choose_weights`` picks
-    the weights (halfway between the grid's best and ``PRIOR``). ``PRIOR`` when there is
+    the weights (halfway between the grid's best by the option ``weight_loss`` and ``PRIOR``). ``PRIOR`` when there is
     nothing to validate on: no series longer than 2 horizons, or a held-out panel the
     copy cannot fit (e.g. only constant series left)."""
     H, m = forecaster.horizon, forecaster.season
@@ -56,7 +56,7 @@ def validation_weights(forecaster, long: pd.DataFrame) -> tuple[float, float, fl
                          damped_forecast(panel, H, m, forecaster.log_).double()])  # (3, S, H)
     actual = torch.tensor(held["y"].to_numpy(np.float64)).reshape(S, H)
     w = choose_weights(comps, actual, mase_scales(panel.values, panel.mask, m),
-                       torch.tensor(PRIOR, dtype=torch.float64))
+                       torch.tensor(PRIOR, dtype=torch.float64), loss=forecaster.options.weight_loss)
     return tuple(float(v) for v in w)
 
 

@@ -333,7 +333,8 @@ class Forecaster:
 
     @classmethod
     def _from_saved(cls, meta: dict, tensors: dict) -> Forecaster:
-        f = cls(meta["horizon"], meta["season"], **meta["options"])
+        # a model saved before weight_loss existed chose its weights by the mean MASE: it keeps that rule
+        f = cls(meta["horizon"], meta["season"], **({"weight_loss": "mean"} | meta["options"]))
         f.log_, f.steps_ = meta["log"], meta["steps"]
         o = f.options
         for i, mm in enumerate(meta["members"]):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from rnnkit.errors import ConfigError
 from rnnkit.tasks.forecast.combine import PRIOR
+from rnnkit.tasks.forecast.select import LOSSES
 
 __all__ = ["ForecasterOptions"]
 
@@ -34,6 +35,7 @@ class ForecasterOptions:
     deseason: bool = False  # log scale and season > 1: divide out classical seasonal indices first
     theta: float | None = None  # weight of the Theta method's forecast; None (with damped None): chosen in fit
     damped: float | None = None  # weight of the damped-trend forecast; a None beside a set weight counts 0.2
+    weight_loss: str = "geometric"  # how fit scores the weights: geometric | mean of the series' MASE (select.py)
     seed: int = 0
 
     @classmethod
@@ -51,6 +53,8 @@ class ForecasterOptions:
         for lv in opts.levels:
             if not 0 < lv < 100:
                 raise ConfigError(f"Forecaster: each level must be in (0, 100), got {lv!r}")
+        if opts.weight_loss not in LOSSES:
+            raise ConfigError(f"Forecaster: weight_loss must be {' or '.join(LOSSES)}, got {opts.weight_loss!r}")
         if not 0 <= opts.ema < 1:
             raise ConfigError(f"Forecaster: ema (weight-average decay) must be in [0, 1), got {opts.ema!r}")
         theta, damped = (PRIOR[1] if opts.theta is None else opts.theta), (PRIOR[2] if opts.damped is None else opts.damped)
