@@ -57,6 +57,16 @@ def test_fit_on_each_side_of_the_boundary(n, expected_widths, expected_epochs, e
     assert clf.get_params()["filters"] == "auto" and clf.get_params()["epochs"] == "auto"
 
 
+def test_below_the_boundary_the_fit_is_the_one_before_the_rule():
+    X, y = series(40, T=12)
+    auto = Classifier(**CHEAP).fit(X, y)
+    before = Classifier(**CHEAP, filters=None, epochs=50.0).fit(X, y)  # the defaults before the rule
+    assert auto.n_steps_ == before.n_steps_ == 8  # ceil(50 * 40 / 256)
+    for (name, a), (_, b) in zip(auto.network_.state_dict().items(), before.network_.state_dict().items()):
+        assert a.dtype == b.dtype and bool((a == b).all()), name
+    np.testing.assert_array_equal(auto.predict_proba(X), before.predict_proba(X))
+
+
 def test_the_rule_counts_the_series_passed_to_fit_not_the_fitting_part():
     X, y = series(LARGE_SET)  # 20 % held out: 102 series fit, but the user passed 128
     clf = Classifier(**{**CHEAP, "max_steps": 1}, validation_fraction=0.2).fit(X, y)
