@@ -18,9 +18,9 @@ Capacity (``filters="auto"``, ``epochs="auto"``, the defaults): a set of at leas
 :data:`LARGE_FILTERS` and :data:`LARGE_EPOCHS` passes; a smaller one the network's own widths
 and :data:`SMALL_EPOCHS`. Below 128 series the epoch count hardly matters anyway: with batch
 32, ``ceil(50 n / 32)`` stays at the 200-step floor up to n = 128. The threshold sits between
-the archive sets that gained from width and steps on validation splits (140 and 189 fitting
-series) and those that lost or did not move (20-70); benchmarks/RESULTS_classify.md, "Fifth
-pass".
+the archive sets where width and steps gained or held on validation splits (OSULeaf's 140 and
+JapaneseVowels' 189 fitting series) and those where they lost (25-70 series);
+benchmarks/RESULTS_classify.md, "Fifth pass".
 
 Chance level: a model that learned nothing predicts the class frequencies p_k of the
 training labels, and its cross-entropy is their entropy H = -sum_k p_k ln p_k (ln K for
