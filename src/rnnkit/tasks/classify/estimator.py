@@ -166,9 +166,9 @@ class Classifier(ClassifierMixin, BaseEstimator):
         """Train on series ``X`` (see :mod:`.arrays`) with labels ``y``; returns self."""
         return self._fit(X, y)
 
-    def _train_config(self, n_train: int, has_val: bool, seed: int, checkpoint: bool,
-                      mean_length: float = 1.0, epochs: float | None = None) -> TrainConfig:
-        epochs = capacity(n_train, None, self.epochs)[1] if epochs is None else epochs
+    def _train_config(self, n_train: int, has_val: bool, seed: int, checkpoint: bool, mean_length: float,
+                      epochs: float) -> TrainConfig:
+        """The estimator's budget; ``epochs`` as resolved by :func:`.fitting.capacity`."""
         steps = step_budget(n_train, self.batch_size, epochs, self.min_steps, self.max_steps,
                             self.work_budget, mean_length)
         per_epoch = math.ceil(n_train / self.batch_size)
