@@ -2,11 +2,13 @@
 
 On a shared machine the wall clock mostly measures the other processes; the CPU time of
 this process (``time.process_time``, one torch thread) does not. One step = forward,
-backward and Adam on a batch of univariate series of length T, as ``Classifier`` builds
+backward and Adam on a batch of series of length T (``--channels``, default 1), as ``Classifier`` builds
 the hybrid (2-layer bidirectional LSTM of 64, dilations (1, 4, 16)) with the options given.
 
     .venv/bin/python benchmarks/step_cost_classify.py --length 384 1314 \
         --variant default --variant 'filters=[128,256,128]' --variant conv_steps=2048
+    .venv/bin/python benchmarks/step_cost_classify.py --length 16 --channels 12 --classes 9 \
+        --variant default --variant 'filters=[128,256,128]'        # JapaneseVowels' shape
 
 Prints, per (length, variant), the median over ``--repeat`` steps after one warm-up step,
 in milliseconds of CPU time.
@@ -40,11 +42,11 @@ def parse_variant(text: str) -> dict:
     return out
 
 
-def step_ms(length: int, options: dict, batch: int, classes: int, repeat: int) -> float:
+def step_ms(length: int, options: dict, batch: int, classes: int, repeat: int, channels: int = 1) -> float:
     torch.manual_seed(0)
-    model = LSTMFCN(1, classes, **{**DEFAULTS, **options})
+    model = LSTMFCN(channels, classes, **{**DEFAULTS, **options})
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    x = torch.randn(batch, length, 1)                       # (B, T, 1)
+    x = torch.randn(batch, length, channels)                # (B, T, C)
     lengths = torch.full((batch,), length)
     y = torch.arange(batch) % classes
     times = []
@@ -68,11 +70,12 @@ def main(argv=None) -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--classes", type=int, default=6)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--channels", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     for length in args.length:
         for text in args.variant or ["default"]:
-            ms = step_ms(length, parse_variant(text), args.batch, args.classes, args.repeat)
+            ms = step_ms(length, parse_variant(text), args.batch, args.classes, args.repeat, args.channels)
             print(f"T={length:5d}  {text:40s} {ms:8.1f} ms CPU / step", flush=True)
 
 

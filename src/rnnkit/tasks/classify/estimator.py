@@ -55,7 +55,7 @@ from rnnkit.models.networks import network_options
 from rnnkit.models.registry import build_model, tagged
 from rnnkit.tasks.classify.arrays import Normalizer, as_labels, as_sequences
 from rnnkit.tasks.classify.crops import MIN_LENGTH, is_cropped, random_crop, views
-from rnnkit.tasks.classify.fitting import (BestOnAccuracy, EpochRng, WeightAverage, chance_loss,
+from rnnkit.tasks.classify.fitting import (BestOnAccuracy, EpochRng, WeightAverage, capacity, chance_loss,
                                            check_chance_level, step_budget, stratified_split)
 from rnnkit.tasks.classify.params import check_params, seed_of
 from rnnkit.training.checkpoint import load_model, save_model
@@ -78,6 +78,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
     ``filters``, ``kernels``, ``dilations`` (sequences of ints, one per convolution block;
     None: the network's own; ``dilations`` defaults to (1, 4, 16), a 55-step receptive field
     with the hybrid's kernels (7, 5, 3)) go to its convolutions (:mod:`rnnkit.models.lstm_fcn`);
+    ``filters="auto"`` (the default) is (128, 256, 128) for a set of at least 128 series and
+    the network's own (64, 128, 64) below (:func:`.fitting.capacity`; fitted: ``filters_``);
     ``conv_steps``, ``rnn_steps``: the hybrid's input resolution, at most that many window
     means of a series reach its convolutions / its recurrent branch (512 / 64); ``summary``:
     the hybrid's order-free branch, K quantiles of each channel's values and first differences
@@ -86,7 +88,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
     ``members``, ``deltas``, ``label_smoothing``, ``backend``, ``weight_average``,
     ``average_decay`` go to it (see :class:`rnnkit.models.classifier.SequenceClassifier`).
     Input: ``normalize`` is "auto", "series", "channel" or "none" (:mod:`.arrays`).
-    Budget: ``epochs`` (passes over the training part), ``min_steps``, ``max_steps``;
+    Budget: ``epochs`` (passes over the training part; "auto", the default: 100 for a set of
+    at least 128 series, 50 below; fitted: ``epochs_``), ``min_steps``, ``max_steps``;
     ``work_budget`` (None: off; time steps of series to read in training: more optimizer steps
     where one is cheap, i.e. few or short series, see :func:`.fitting.step_budget`);
     ``batch_size``, ``lr``, ``weight_decay``, ``grad_clip``.
@@ -103,12 +106,12 @@ class Classifier(ClassifierMixin, BaseEstimator):
     ``device``, ``threads`` (torch CPU threads while fitting and predicting), ``verbose``.
     """
 
-    def __init__(self, model: str = "lstm_fcn", filters: Optional[tuple] = None, kernels: Optional[tuple] = None,
+    def __init__(self, model: str = "lstm_fcn", filters: Optional[tuple | str] = "auto", kernels: Optional[tuple] = None,
                  dilations: Optional[tuple] = (1, 4, 16), conv_steps: int = 512, rnn_steps: int = 64, cell: str = "lstm", hidden_size: int = 64, num_layers: int = 2,
                  bidirectional: bool = True, pooling: str = "last", dropout: float = 0.1, members: int = 1,
                  deltas: bool = False, label_smoothing: float = 0.0, backend: str = "auto",
                  weight_average: str = "none", average_decay: float = 0.99, average_start: float = 0.75,
-                 normalize: str = "auto", epochs: float = 50.0, min_steps: int = 200, max_steps: int = 2000,
+                 normalize: str = "auto", epochs: float | str = "auto", min_steps: int = 200, max_steps: int = 2000,
                  batch_size: int = 32, lr: float = 3e-3, weight_decay: float = 0.0, grad_clip: float = 1.0,
                  validation_fraction: float = 0.0, patience: Optional[int] = 300, early_stopping: str = "loss",
                  class_weight: Optional[str] = None, jitter: float = 0.0, crop: float = 0.9,
@@ -170,9 +173,10 @@ class Classifier(ClassifierMixin, BaseEstimator):
         """Train on series ``X`` (see :mod:`.arrays`) with labels ``y``; returns self."""
         return self._fit(X, y)
 
-    def _train_config(self, n_train: int, has_val: bool, seed: int, checkpoint: bool,
-                      mean_length: float = 1.0) -> TrainConfig:
-        steps = step_budget(n_train, self.batch_size, self.epochs, self.min_steps, self.max_steps,
+    def _train_config(self, n_train: int, has_val: bool, seed: int, checkpoint: bool, mean_length: float,
+                      epochs: float) -> TrainConfig:
+        """The estimator's budget; ``epochs`` as resolved by :func:`.fitting.capacity`."""
+        steps = step_budget(n_train, self.batch_size, epochs, self.min_steps, self.max_steps,
                             self.work_budget, mean_length)
         per_epoch = math.ceil(n_train / self.batch_size)
         patience = math.ceil(self.patience / per_epoch) if self.patience is not None and has_val else None
@@ -222,7 +226,9 @@ class Classifier(ClassifierMixin, BaseEstimator):
             features = lambda i, rng: raw_features(int(train_idx[i]), rng)  # noqa: E731
 
         normalizer = Normalizer.fit(self.normalize, train_seqs)
+        filters, epochs = capacity(len(seqs), self.filters, self.epochs)  # "auto": by the set's size
         offered = {name: getattr(self, name) for name in _NETWORK_ARGS}
+        offered["filters"] = filters
         offered = {k: v for k, v in offered.items() if v is not None or k not in ("filters", "kernels", "dilations")}
         if normalizer.mode == "channel" and network_options(self.model, {"input_mean": 0, "input_std": 0}):
             offered.update(input_mean=normalizer.mean, input_std=normalizer.std)  # applied by the network
@@ -244,7 +250,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
                 "estimator": _json_params(self.get_params())}
         info = tagged("classify", info)
         cfg = train_config or self._train_config(len(train_seqs), len(val_seqs) > 0, seed, run_dir is not None,
-                                                 float(np.mean([len(s) for s in train_seqs])))
+                                                 float(np.mean([len(s) for s in train_seqs])), epochs)
         with torch_threads(cfg.threads):
             torch.manual_seed(cfg.seed)
             network = build_model(info)
@@ -255,6 +261,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
         self.network_ = network.cpu().eval()
         self.normalizer_ = normalizer
         self.info_ = info
+        self.filters_ = tuple(options.get("filters") or ()) or None  # None: the network has none / its own
+        self.epochs_ = epochs if train_config is None else float(cfg.epochs)
         self.history_ = list(result.history)
         self.n_steps_ = steps
         self.best_epoch_ = result.best_epoch

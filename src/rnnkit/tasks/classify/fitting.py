@@ -13,6 +13,15 @@ ties going to the lower validation loss; its weights are kept in memory and trai
 stops after ``patience`` epochs without a better one. (On validation loss the trainer
 does this itself.)
 
+Capacity (``filters="auto"``, ``epochs="auto"``, the defaults): a set of at least
+:data:`LARGE_SET` series (counted as passed to ``fit``) gets FCN's convolution widths
+:data:`LARGE_FILTERS` and :data:`LARGE_EPOCHS` passes; a smaller one the network's own widths
+and :data:`SMALL_EPOCHS`. Below 128 series the epoch count hardly matters anyway: with batch
+32, ``ceil(50 n / 32)`` stays at the 200-step floor up to n = 128. The threshold sits between
+the archive sets where width and steps gained or held on validation splits (OSULeaf's 140 and
+JapaneseVowels' 189 fitting series) and those where they lost (25-70 series);
+benchmarks/RESULTS_classify.md, "Fifth pass".
+
 Chance level: a model that learned nothing predicts the class frequencies p_k of the
 training labels, and its cross-entropy is their entropy H = -sum_k p_k ln p_k (ln K for
 balanced classes, and ln K too under ``class_weight="balanced"``). When the training loss
@@ -26,10 +35,14 @@ import warnings
 import numpy as np
 import torch
 
-__all__ = ["EpochRng", "WeightAverage", "BestOnAccuracy", "ChanceLevelWarning", "step_budget", "stratified_split", "chance_loss", "check_chance_level",
+__all__ = ["LARGE_SET", "LARGE_FILTERS", "LARGE_EPOCHS", "SMALL_EPOCHS", "capacity", "EpochRng", "WeightAverage", "BestOnAccuracy", "ChanceLevelWarning", "step_budget", "stratified_split", "chance_loss", "check_chance_level",
            "CHANCE_RATIO"]
 
 CHANCE_RATIO = 0.95
+LARGE_SET = 128                   # series, from which "auto" spends the budget on capacity
+LARGE_FILTERS = (128, 256, 128)   # FCN's widths (Wang et al. 2017)
+LARGE_EPOCHS = 100.0
+SMALL_EPOCHS = 50.0
 
 
 class ChanceLevelWarning(UserWarning):
@@ -50,6 +63,17 @@ def step_budget(n_train: int, batch_size: int, epochs: float, min_steps: int, ma
     if work is not None:
         steps = max(steps, math.ceil(work / (min(batch_size, n_train) * max(mean_length, 1.0))))
     return int(min(max(steps, min_steps), max_steps))
+
+
+def capacity(n_series: int, filters, epochs) -> tuple[tuple[int, ...] | None, float]:
+    """(filters, epochs) for a fit on ``n_series`` series: "auto" is resolved by the size rule
+    above (filters None: the network's own widths); any other value is returned as given."""
+    large = n_series >= LARGE_SET
+    if isinstance(filters, str) and filters == "auto":
+        filters = LARGE_FILTERS if large else None
+    if isinstance(epochs, str) and epochs == "auto":
+        epochs = LARGE_EPOCHS if large else SMALL_EPOCHS
+    return (None if filters is None else tuple(int(f) for f in filters)), float(epochs)
 
 
 def stratified_split(targets: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -50,8 +50,10 @@ def check_params(est: Any) -> None:
             raise ConfigError(f"{name} must be >= 1, got {getattr(est, name)!r}")
     if est.min_steps > est.max_steps:
         raise ConfigError(f"min_steps ({est.min_steps}) must be <= max_steps ({est.max_steps})")
-    if not est.epochs > 0:
-        raise ConfigError(f"epochs must be > 0, got {est.epochs!r}")
+    if isinstance(est.epochs, str) and est.epochs != "auto" or not isinstance(est.epochs, str) and not est.epochs > 0:
+        raise ConfigError(f"epochs must be > 0 or 'auto', got {est.epochs!r}")
+    if isinstance(est.filters, str) and est.filters != "auto":
+        raise ConfigError(f"filters must be 'auto', None or a sequence of ints, got {est.filters!r}")
     if est.early_stopping not in ("loss", "accuracy"):
         raise ConfigError(f"early_stopping must be 'loss' or 'accuracy', got {est.early_stopping!r}")
     if est.patience is not None and int(est.patience) < 1:
