@@ -34,6 +34,8 @@ from rnnkit.data.audio_augment import mask_spectrogram
 from rnnkit.data.wav import MAX_RATE, MIN_RATE, read_wav
 from rnnkit.errors import DataError
 
+TTA_MAX_VIEWS = 10  # len(rnnkit.data.audio_tta.TTA_VIEWS)
+
 __all__ = [
     "AudioConfig",
     "hz_to_mel",
@@ -102,6 +104,10 @@ class AudioConfig:
     # Vocal tract length perturbation: the mel filters see the spectrum stretched by a
     # factor drawn from [low, high] (vtlp_warp), as from a shorter or longer vocal tract.
     aug_vtlp: tuple[float, float] | None = None
+    # Test-time augmentation (rnnkit.data.audio_tta): predict as the mean class probability
+    # over the clean features and the first tta fixed perturbed copies (pitch, tempo, VTLP,
+    # speed, noise); 0: the clean features alone.
+    tta: int = 0
 
     def __post_init__(self) -> None:
         if self.sample_rate <= 0:
@@ -142,6 +148,8 @@ class AudioConfig:
             raise DataError(f"audio aug_pitch must stay within -12..12 semitones, got {list(self.aug_pitch)}")
         if not 0.0 <= self.aug_prob <= 1.0:
             raise DataError(f"audio aug_prob must be in [0, 1], got {self.aug_prob}")
+        if not 0 <= self.tta <= TTA_MAX_VIEWS:
+            raise DataError(f"audio tta must be in 0..{TTA_MAX_VIEWS} (views of rnnkit.data.audio_tta), got {self.tta}")
         for name in ("aug_shift_ms", "aug_time_masks", "aug_time_width", "aug_freq_masks", "aug_freq_width"):
             if getattr(self, name) < 0:
                 raise DataError(f"audio {name} must be >= 0, got {getattr(self, name)}")
@@ -307,18 +315,22 @@ def trim_silence(x: np.ndarray, cfg: AudioConfig) -> np.ndarray:
     return x[start:stop]
 
 
-def features_from_signal(x: np.ndarray, cfg: AudioConfig, rng: np.random.Generator | None = None) -> np.ndarray:
+def features_from_signal(x: np.ndarray, cfg: AudioConfig, rng: np.random.Generator | None = None,
+                         warp: float | None = None) -> np.ndarray:
     """Signal at ``cfg.sample_rate`` -> features (T, cfg.n_features), float32.
 
     With ``rng`` (training with augmentation), the mel filters are VTLP-warped by a factor
     drawn from ``cfg.aug_vtlp`` (:func:`vtlp_warp`) and the log-mel spectrogram gets the
     SpecAugment masks of ``cfg.aug_*`` (:func:`rnnkit.data.audio_augment.mask_spectrogram`),
-    each with probability ``cfg.aug_prob``.
+    each with probability ``cfg.aug_prob``. ``warp``: a fixed VTLP factor instead (test-time
+    augmentation, :mod:`rnnkit.data.audio_tta`); it takes the place of the drawn one.
     """
     x = trim_silence(x, cfg)
-    warp = 1.0
+    fixed, warp = warp, 1.0
     if rng is not None and cfg.aug_vtlp and rng.random() < cfg.aug_prob:
         warp = float(rng.uniform(*cfg.aug_vtlp))
+    if fixed is not None:
+        warp = float(fixed)
     if cfg.compression == "pcen":
         feats = pcen(mel_energies(x, cfg, warp), cfg.hop_length / cfg.sample_rate, cfg.pcen_time_ms / 1000)
     else:

@@ -101,12 +101,15 @@ def load_labelled(path: str | Path, audio: AudioConfig, label_pattern: str | Non
     )
 
 
-def load_unlabelled(paths: Sequence[str | Path], audio: AudioConfig | None) -> LabelledSequences:
+def load_unlabelled(paths: Sequence[str | Path], audio: AudioConfig | None,
+                    keep_signals: bool = False) -> LabelledSequences:
     """Inputs of ``predict``: WAV files and ``.ts`` files (every case), in the order given.
 
     ``audio`` is None for a model trained on ``.ts`` data: then a WAV input is refused.
-    All inputs must be of one kind, the kind the model was trained on.
+    All inputs must be of one kind, the kind the model was trained on. ``keep_signals``:
+    keep the WAV files' samples too (test-time augmentation).
     """
+    signals: list[np.ndarray] = []
     feats: list[np.ndarray] = []
     names: list[str] = []
     kinds: set[str] = set()
@@ -126,8 +129,11 @@ def load_unlabelled(paths: Sequence[str | Path], audio: AudioConfig | None) -> L
             x, _ = read_wav(path, audio.sample_rate, audio.stereo, audio.rate_mismatch)
             feats.append(features_from_signal(x, audio))
             names.append(str(path))
+            signals.append(x)
     if not feats:
         raise DataError("no inputs given to predict")
     if len(kinds) > 1:
         raise DataError("inputs mix .ts and WAV files; give inputs of one kind")
-    return LabelledSequences(kinds.pop(), feats, None, list(names), names)
+    kind = kinds.pop()
+    return LabelledSequences(kind, feats, None, list(names), names,
+                             signals=signals if keep_signals and kind == "wav" else None)

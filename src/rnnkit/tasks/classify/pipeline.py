@@ -43,6 +43,7 @@ import numpy as np
 
 from rnnkit.data.audio import AudioConfig, features_from_signal, trim_silence
 from rnnkit.data.audio_augment import augment_signal
+from rnnkit.data.audio_tta import average_views, tta_features
 from rnnkit.data.classify_inputs import LabelledSequences, load_labelled, load_unlabelled, natural_key
 from rnnkit.data.splits import group_disjoint_split
 from rnnkit.errors import CheckpointError, ConfigError, DataError
@@ -148,7 +149,8 @@ def _split(data: LabelledSequences, train_path, test_path, cfg: ClassifyConfig):
     dcfg = cfg.data
     everything = list(range(len(data.names)))
     if test_path is not None:
-        test = load_labelled(test_path, cfg.audio, dcfg.label_pattern, dcfg.group_pattern)
+        test = load_labelled(test_path, cfg.audio, dcfg.label_pattern, dcfg.group_pattern,
+                             keep_signals=cfg.audio.tta > 0)
         _check_compatible(test, data.kind, data.n_features, str(test_path))
         pool = everything
     else:
@@ -176,7 +178,8 @@ def _fit_logging_warnings(clf: Classifier, log: Callable[[str], None], **fit_arg
 
 def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log, resume: bool = False) -> dict:
     dcfg, audio = cfg.data, cfg.audio
-    data = load_labelled(train_path, audio, dcfg.label_pattern, dcfg.group_pattern, keep_signals=dcfg.augment)
+    data = load_labelled(train_path, audio, dcfg.label_pattern, dcfg.group_pattern,
+                         keep_signals=dcfg.augment or audio.tta > 0)
     labels = list(data.declared_labels) if data.declared_labels else sorted(set(data.labels), key=natural_key)
     if len(set(data.labels)) < 2:
         raise DataError(f"{train_path}: training needs at least 2 classes, found {sorted(set(data.labels))}")
@@ -220,10 +223,19 @@ def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log, resume: b
     return summary
 
 
+def _probabilities(clf: Classifier, data: LabelledSequences) -> np.ndarray:
+    """Class probabilities (N, C); with the model's ``audio.tta`` > 0, the mean over each WAV
+    file's clean features and its test-time augmentation views (:mod:`rnnkit.data.audio_tta`)."""
+    audio = _audio_of(clf.info_)
+    if audio is None or not audio.tta or data.kind != "wav" or data.signals is None:
+        return clf.predict_proba(data.features)
+    return average_views(clf.predict_proba, [tta_features(x, audio) for x in data.signals])
+
+
 def _write_evaluation(clf: Classifier, test: LabelledSequences, out: Path | None) -> dict:
     labels = [str(c) for c in clf.classes_.tolist()]
     index = {label: k for k, label in enumerate(labels)}
-    probs = clf.predict_proba(test.features)  # (N, C)
+    probs = _probabilities(clf, test)  # (N, C)
     y_test = [index[label] for label in test.labels]
     metrics = classification_metrics(y_test, probs.argmax(axis=1).tolist(), labels)
     if out is not None:
@@ -245,7 +257,9 @@ def evaluate_classifier(model_dir: str | Path, test_path: str | Path, out: str |
     """Metrics of a trained classifier on a labelled ``.ts`` file or WAV folder."""
     clf = _load(model_dir)
     info = clf.info_
-    test = load_labelled(test_path, _audio_of(info) or AudioConfig(), label_pattern, group_pattern)
+    audio = _audio_of(info)
+    test = load_labelled(test_path, audio or AudioConfig(), label_pattern, group_pattern,
+                         keep_signals=audio is not None and audio.tta > 0)
     _check_compatible(test, (info.get("input") or {}).get("kind", "ts"), clf.n_features_in_, str(test_path))
     _check_labels(test, [str(c) for c in clf.classes_.tolist()])
     return _write_evaluation(clf, test, None if out is None else Path(out))
@@ -255,9 +269,10 @@ def predict_classifier(model_dir: str | Path, inputs: Sequence[str | Path]) -> l
     """(input, predicted label, its probability) for each WAV file or ``.ts`` case."""
     clf = _load(model_dir)
     info = clf.info_
-    data = load_unlabelled(inputs, _audio_of(info))
+    audio = _audio_of(info)
+    data = load_unlabelled(inputs, audio, keep_signals=audio is not None and audio.tta > 0)
     _check_compatible(data, (info.get("input") or {}).get("kind", "ts"), clf.n_features_in_, "the input")
-    probs = clf.predict_proba(data.features)  # (N, C)
+    probs = _probabilities(clf, data)  # (N, C)
     best = probs.argmax(axis=1)
     return [(name, str(clf.classes_[k]), float(probs[i, k])) for i, (name, k) in enumerate(zip(data.names, best))]
 

@@ -22,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from rnnkit.data.audio import features_from_signal
+from rnnkit.data.audio_tta import average_views, tta_features
 from rnnkit.data.wav import read_wav
 from rnnkit.data.classify_inputs import natural_key
 from rnnkit.errors import DataError
@@ -50,7 +51,7 @@ def predict_wav_folder(model_dir: str | Path, folder: str | Path,
     if audio is None:
         raise DataError(f"{model_dir}: the model was trained on .ts series, not audio; it cannot predict WAV files")
     names: list[str] = []
-    feats: list[np.ndarray] = []
+    feats: list = []  # (T, F) each, or with audio.tta each file's [clean, view 1, ...]
     skipped = 0
     for path in _candidates(folder):
         if path.suffix.lower() not in WAV_SUFFIXES:
@@ -60,7 +61,7 @@ def predict_wav_folder(model_dir: str | Path, folder: str | Path,
         try:
             x, _ = read_wav(path, audio.sample_rate, audio.stereo, audio.rate_mismatch,
                             max_seconds=MAX_SECONDS, warn=warn)
-            feats.append(features_from_signal(x, audio))  # (T, F)
+            feats.append(tta_features(x, audio) if audio.tta else features_from_signal(x, audio))
         except DataError as err:
             warn(f"{err}; skipped")
             skipped += 1
@@ -72,6 +73,7 @@ def predict_wav_folder(model_dir: str | Path, folder: str | Path,
         names.append(str(path))
     if not names:
         raise DataError(f"{folder}: no WAV file here could be predicted ({skipped} skipped)")
-    probs = clf.predict_proba(feats)  # (N, C)
+    # (N, C); with audio.tta, the mean over each file's clean features and its views
+    probs = average_views(clf.predict_proba, feats) if audio.tta else clf.predict_proba(feats)
     best = probs.argmax(axis=1)
     return [(name, str(clf.classes_[k]), float(probs[i, k])) for i, (name, k) in enumerate(zip(names, best))]
