@@ -21,16 +21,24 @@ frames more than ``trim_db`` dB below the loudest frame. ``compression = "pcen"`
 replaces the log of M_t by :func:`pcen` of the mel energies; ``static = false`` keeps the
 deltas and drops the static coefficients they came from. Training-time augmentation
 (the ``aug_*`` fields) is in :mod:`rnnkit.data.audio_augment`.
+
+``noise_floor_db`` (:func:`noise_floor`) gives every utterance, in training and at
+prediction, white noise at that SNR below its own (trimmed) power, so that no recording
+is cleaner than the floor: y = x + n, 10 log10(mean(x^2) / mean(n^2)) = noise_floor_db.
+At prediction n is drawn from a generator seeded by a hash of x's samples (a file gets
+the same floor every time it is predicted); in training, from the training generator,
+before the other augmentations (:func:`rnnkit.data.audio_augment.augment_signal`).
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data.audio_augment import mask_spectrogram
+from rnnkit.data.audio_augment import add_noise, mask_spectrogram
 from rnnkit.data.wav import MAX_RATE, MIN_RATE, read_wav
 from rnnkit.errors import DataError
 
@@ -50,6 +58,7 @@ __all__ = [
     "add_deltas",
     "normalize_utterance",
     "trim_silence",
+    "noise_floor",
     "features_from_signal",
     "wav_features",
 ]
@@ -79,6 +88,9 @@ class AudioConfig:
     # Trim leading and trailing frames more than trim_db below the loudest frame
     # (trim_silence); 0 or None: keep the whole file.
     trim_db: float | None = 40.0
+    # White noise at this SNR (dB, relative to the trimmed utterance's own power) laid
+    # under every utterance, training and prediction alike (noise_floor); 0 or None: off.
+    noise_floor_db: float | None = None
     # Training-time augmentation (data.augment = true; rnnkit.data.audio_augment), each
     # step off when [] (TOML) / None / 0. Ranges are drawn uniformly per utterance and epoch.
     # Raise every log-mel energy to at least (the utterance's largest) - floor_db dB, so the
@@ -132,6 +144,8 @@ class AudioConfig:
             raise DataError(f"audio pcen_time_ms must be > 0, got {self.pcen_time_ms}")
         if self.floor_db is not None and not self.floor_db >= 0:
             raise DataError(f"audio floor_db must be >= 0 (0: no floor), got {self.floor_db}")
+        if self.noise_floor_db is not None and not (math.isfinite(self.noise_floor_db) and self.noise_floor_db >= 0):
+            raise DataError(f"audio noise_floor_db must be a finite SNR >= 0 dB (0: no floor), got {self.noise_floor_db}")
         if self.trim_db is not None and not self.trim_db >= 0:
             raise DataError(f"audio trim_db must be >= 0 (0: no trimming), got {self.trim_db}")
         for name in ("aug_speed", "aug_tempo"):
@@ -315,8 +329,27 @@ def trim_silence(x: np.ndarray, cfg: AudioConfig) -> np.ndarray:
     return x[start:stop]
 
 
+def content_seed(x: np.ndarray) -> int:
+    """A seed that is a function of the samples alone: the first 8 bytes of their BLAKE2b hash."""
+    digest = hashlib.blake2b(np.ascontiguousarray(x, dtype=np.float32).tobytes(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+def noise_floor(x: np.ndarray, cfg: AudioConfig, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Lay white noise ``cfg.noise_floor_db`` dB below x's power under x: (N,) -> (N,) float32.
+
+    ``rng`` None (prediction): the noise comes from a generator seeded by
+    :func:`content_seed` (x), so the same signal always gets the same floor. Off
+    (``noise_floor_db`` None or 0) or an all-zero x: x itself, unchanged.
+    """
+    if not cfg.noise_floor_db:
+        return x
+    rng = np.random.default_rng(content_seed(x)) if rng is None else rng
+    return add_noise(x, rng, float(cfg.noise_floor_db))
+
+
 def features_from_signal(x: np.ndarray, cfg: AudioConfig, rng: np.random.Generator | None = None,
-                         warp: float | None = None) -> np.ndarray:
+                         warp: float | None = None, floored: bool = False) -> np.ndarray:
     """Signal at ``cfg.sample_rate`` -> features (T, cfg.n_features), float32.
 
     With ``rng`` (training with augmentation), the mel filters are VTLP-warped by a factor
@@ -324,8 +357,16 @@ def features_from_signal(x: np.ndarray, cfg: AudioConfig, rng: np.random.Generat
     SpecAugment masks of ``cfg.aug_*`` (:func:`rnnkit.data.audio_augment.mask_spectrogram`),
     each with probability ``cfg.aug_prob``. ``warp``: a fixed VTLP factor instead (test-time
     augmentation, :mod:`rnnkit.data.audio_tta`); it takes the place of the drawn one.
+
+    The noise floor (:func:`noise_floor`) is laid on the trimmed signal here when ``rng``
+    is None and ``floored`` is False (prediction, or training without augmentation). With
+    ``rng`` the signal is taken to come from
+    :func:`rnnkit.data.audio_augment.augment_signal`, which lays a random floor first;
+    ``floored``: the caller has laid it already (the views of test-time augmentation).
     """
     x = trim_silence(x, cfg)
+    if rng is None and not floored:
+        x = noise_floor(x, cfg)
     fixed, warp = warp, 1.0
     if rng is not None and cfg.aug_vtlp and rng.random() < cfg.aug_prob:
         warp = float(rng.uniform(*cfg.aug_vtlp))

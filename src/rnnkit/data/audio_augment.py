@@ -165,9 +165,13 @@ def augment_signal(x: np.ndarray, rate: int, rng: np.random.Generator, cfg) -> n
     """The signal steps of the module docstring, ranges from ``cfg`` (an AudioConfig).
 
     Each step that is on is applied with probability ``cfg.aug_prob`` (one draw per step
-    and call, made whether or not the step then runs, so the draws stay aligned).
+    and call, made whether or not the step then runs, so the draws stay aligned). Before
+    them all, ``cfg.noise_floor_db`` (when set) lays white noise at that SNR under every
+    call's signal, from ``rng`` (the training half of :func:`rnnkit.data.audio.noise_floor`).
     """
     y = np.asarray(x, dtype=np.float32)
+    if getattr(cfg, "noise_floor_db", None):  # the noise floor, every time (rnnkit.data.audio.noise_floor)
+        y = add_noise(y, rng, float(cfg.noise_floor_db))
 
     def chance() -> bool:
         return bool(rng.random() < cfg.aug_prob)

@@ -28,8 +28,10 @@ Every view is a pure function of the signal: the same file gives the same views 
 noise views seed their own generator with the view's number). No other augmentation
 step (gain, masks, shift) is used: per-utterance normalisation undoes a gain, and a
 mask or shift only removes information. As in training, the signal is trimmed of its
-silences first (:func:`rnnkit.data.audio.trim_silence`), then perturbed, then turned
-into features by :func:`rnnkit.data.audio.features_from_signal`.
+silences first (:func:`rnnkit.data.audio.trim_silence`), given the noise floor of
+``noise_floor_db`` (:func:`rnnkit.data.audio.noise_floor`, the same one as the clean
+entry's), then perturbed, then turned into features by
+:func:`rnnkit.data.audio.features_from_signal`.
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from rnnkit.data.audio import AudioConfig, features_from_signal, trim_silence
+from rnnkit.data.audio import AudioConfig, features_from_signal, noise_floor, trim_silence
 from rnnkit.data.audio_augment import add_noise, change_speed, change_tempo, shift_pitch
 from rnnkit.errors import DataError
 
@@ -83,10 +85,10 @@ def tta_features(x: np.ndarray, cfg: AudioConfig, n: int | None = None) -> list[
         raise DataError(f"audio tta must be in 0..{len(TTA_VIEWS)}, got {n}")
     out = [features_from_signal(x, cfg)]
     if n:
-        word = trim_silence(x, cfg)
+        word = noise_floor(trim_silence(x, cfg), cfg)  # the clean entry's floor, the same draw
         for view in range(1, n + 1):
             signal, warp = tta_signal(word, cfg.sample_rate, view)
-            out.append(features_from_signal(signal, cfg, warp=warp))
+            out.append(features_from_signal(signal, cfg, warp=warp, floored=True))
     return out
 
 
