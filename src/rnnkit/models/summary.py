@@ -12,13 +12,15 @@ n - 1) (numpy's default method). These statistics ignore the order of the steps:
 distribution of a series' levels and jumps (an appliance's power levels and switching), which a
 global average of convolution outputs captures poorly. A padded batch is sorted with +inf at
 the padded steps and each series is read at positions scaled by its own length, so padding
-never enters a quantile; BN is :class:`~rnnkit.models.lstm_fcn.MaskedBatchNorm1d` over the
+never enters a quantile; BN is :class:`~rnnkit.models.masked_norm.MaskedBatchNorm1d` over the
 batch (one "step" per series).
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from rnnkit.models.masked_norm import MaskedBatchNorm1d
 
 __all__ = ["masked_quantiles", "SummaryBranch"]
 
@@ -45,8 +47,6 @@ class SummaryBranch(nn.Module):
 
     def __init__(self, input_size: int, levels: int, width: int = 64) -> None:
         super().__init__()
-        from rnnkit.models.lstm_fcn import MaskedBatchNorm1d  # lstm_fcn imports this module
-
         self.levels = int(levels)
         self.norm = MaskedBatchNorm1d(2 * input_size * int(levels))
         self.proj = nn.Linear(2 * input_size * int(levels), width)
