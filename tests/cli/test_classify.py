@@ -195,3 +195,28 @@ def test_train_says_in_one_line_when_the_loss_stays_at_chance(tmp_path):
     lines = [line for line in result.stdout.splitlines() if "chance level" in line]
     assert len(lines) == 1 and lines[0].startswith("classify: warning: the training loss stayed at the chance level")
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["chance_level"] is True
+
+
+def test_a_second_run_into_the_same_out_refuses_unless_overwrite(tmp_path):
+    full = read_ts(DATASETS / "classification" / "JapaneseVowels_TRAIN.ts")
+    keep = [i for i, y in enumerate(full.labels) if y in ("1", "2")]
+    keep = keep[0:6] + keep[30:36]  # the file is sorted by label
+    write_ts(tmp_path / "train.ts", [full.series[i] for i in keep], [full.labels[i] for i in keep])
+    out = tmp_path / "run"
+    args = ["classify", "train", "--train", str(tmp_path / "train.ts"), "--out", str(out), *TINY]
+    assert runner.invoke(app, args).exit_code == 0
+    (out / "notes.txt").write_text("mine")
+    model = (out / "model" / "model.safetensors").read_bytes()
+    result = runner.invoke(app, [*args, "--seed", "1"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: --out {str(out)!r} already holds a classify run (config.json, ")
+    assert result.stderr.count("\n") == 1 and "--overwrite" in result.stderr
+    assert (out / "model" / "model.safetensors").read_bytes() == model  # nothing was touched
+    result = runner.invoke(app, [*args, "--seed", "1", "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert (out / "model" / "model.safetensors").read_bytes() != model  # the new seed's weights
+    assert (out / "notes.txt").read_text() == "mine"
+    assert json.loads((out / "config.json").read_text())["train"]["seed"] == 1
+    assert _error(["classify", "train", "--resume", str(out), "--overwrite"]).endswith(
+        "--overwrite and --resume exclude each other: --resume continues the run in the folder, "
+        "--overwrite replaces it")

@@ -167,3 +167,14 @@ def test_a_too_short_text_names_options_that_exist(tmp_path):
     assert hint[0] == "--set" and "--batch-size" not in result.output
     result = runner.invoke(app, args + hint)
     assert result.exit_code == 0, result.output
+
+
+def test_a_second_run_into_the_same_out_refuses_unless_overwrite(run_dir):
+    data, out = run_dir
+    args = ["text", "train", "--data", str(data), "--out", str(out), "--epochs", "1", "--time-budget", "30", *TINY]
+    before = (out / "model" / "model.safetensors").read_bytes()
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: --out {str(out)!r} already holds a text run (config.json, ")
+    assert result.stderr.count("\n") == 1
+    assert (out / "model" / "model.safetensors").read_bytes() == before

@@ -58,6 +58,7 @@ def train(
     device: common.shown(common.Device, "auto") = None,
     threads: common.shown(common.Threads, 1) = None,
     resume: common.Resume = None,
+    overwrite: common.Overwrite = False,
 ) -> None:
     """Train a classifier; write metrics.json, confusion.png and the model to --out."""
     from rnnkit.errors import ConfigError
@@ -78,7 +79,7 @@ def train(
                                 named=named, run_keys=RUN_PATH_KEYS)
     run_dir = common.resolve_run_dir(out, resume, "classify")
     train_classifier(train_path, run_dir, test_path, cfg, log=lambda line: typer.echo(printable(line)),
-                     resume=resume is not None)
+                     resume=resume is not None, overwrite=overwrite)
 
 
 @classify_app.command("predict")

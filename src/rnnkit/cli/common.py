@@ -77,6 +77,8 @@ MaxSteps = Annotated[Optional[int], typer.Option(
     "--max-steps", metavar="INT", help="Optimizer steps at most, exactly (sets train.max_steps).")]
 Resume = Annotated[Optional[Path], typer.Option(
     "--resume", metavar="PATH", help="Continue the run in this folder exactly.")]
+Overwrite = Annotated[bool, typer.Option(
+    "--overwrite", help="Replace an earlier run in --out (only the files a run writes; others are kept).")]
 
 
 def shown(option: Any, default: object) -> Any:

@@ -102,8 +102,6 @@ Members = Annotated[int | None, typer.Option(
 Folds = Annotated[int, typer.Option("--folds", metavar="INT", help="Forecast origins.")]
 Step = Annotated[int | None, typer.Option(
     "--step", metavar="INT", help="Steps between origins (default H).")]
-Overwrite = Annotated[bool, typer.Option(
-    "--overwrite", help="Replace an earlier run in --out (only the files a forecast run writes; others are kept).")]
 Refit = Annotated[bool, typer.Option("--refit/--no-refit", help="Retrain at every origin.")]
 ModelDir = Annotated[Path, typer.Option("--model", metavar="PATH", help="DIR/model of a train run (or DIR).")]
 History = Annotated[str, typer.Option(
@@ -174,7 +172,7 @@ def train(
     epochs: Epochs = None, time_budget: TimeBudget = None, max_steps: MaxSteps = None,
     out: common.Out = None, config: common.Config = None, set_: common.Set = None,
     seed: Seed = None, device: Device = None, threads: Threads = None,
-    resume: common.Resume = None, overwrite: Overwrite = False,
+    resume: common.Resume = None, overwrite: common.Overwrite = False,
 ) -> None:
     """Fit a Forecaster on all but the last H points, forecast them, compare with baselines, write DIR."""
     from rnnkit.tasks.forecast.pipeline import train_forecaster
@@ -215,7 +213,7 @@ def backtest(
     refit: Refit = False, epochs: Epochs = None, time_budget: TimeBudget = None,
     max_steps: MaxSteps = None, out: common.Out = None, config: common.Config = None,
     set_: common.Set = None, seed: Seed = None, device: Device = None, threads: Threads = None,
-    resume: common.Resume = None, overwrite: Overwrite = False,
+    resume: common.Resume = None, overwrite: common.Overwrite = False,
 ) -> None:
     """Rolling-origin evaluation (Forecaster.cross_validation) against the baselines."""
     from rnnkit.tasks.forecast.pipeline import backtest as backtest_

@@ -70,7 +70,7 @@ def train(ctx: typer.Context, data: Data = None, out: common.Out = None,
           seed: common.shown(common.Seed, 0) = None,
           device: common.shown(common.Device, "auto") = None,
           threads: common.shown(common.Threads, "torch's") = None,
-          resume: common.Resume = None) -> None:
+          resume: common.Resume = None, overwrite: common.Overwrite = False) -> None:
     """Train on a text file; write metrics.json, loss.png and model/ into --out.
 
     --time-budget counts training, each epoch's validation and the final scoring.
@@ -85,7 +85,7 @@ def train(ctx: typer.Context, data: Data = None, out: common.Out = None,
     cfg, run_dir = common.prepare_run(TextConfig, "text", out=out, config=config,
                                       overrides=common.overrides(ctx, set_), named=named,
                                       resume=resume, run_keys=("data_file",))
-    metrics = train_text(cfg, data, run_dir, resume=resume is not None)
+    metrics = train_text(cfg, data, run_dir, resume=resume is not None, overwrite=overwrite)
     _warn_unseen("validation text", Counter(metrics["val_unseen_chars"]))
     typer.echo(f"validation: {metrics['val_bits_per_char']:.4f} bits/char, "
                f"{metrics['val_nats_per_char']:.4f} nats/char, perplexity "

@@ -55,7 +55,8 @@ from rnnkit.tasks.classify.fitting import ChanceLevelWarning
 from rnnkit.tasks.classify.metrics import classification_metrics, plot_confusion
 from rnnkit.training.config import save_json, to_dict
 from rnnkit.training.device import torch_threads
-from rnnkit.training.distributed import leave_unless_main
+from rnnkit.training.distributed import is_main, leave_unless_main
+from rnnkit.training.fresh_run import check_fresh_run
 
 __all__ = [
     "ClassifyModelConfig", "ClassifyDataConfig", "ClassifyConfig", "default_config",
@@ -130,13 +131,17 @@ def _split_report(data: LabelledSequences, idx: list[int]) -> dict:
 # --------------------------------------------------------------------- train
 def train_classifier(train_path: str | Path, out: str | Path, test_path: str | Path | None = None,
                      config: ClassifyConfig | None = None, log: Callable[[str], None] = print,
-                     resume: bool = False) -> dict:
+                     resume: bool = False, overwrite: bool = False) -> dict:
     """Train on ``train_path``, test on ``test_path`` (or a held-out group split); see module doc.
 
-    ``resume``: continue the run in ``out`` from ``out/checkpoints/last``.
+    ``resume``: continue the run in ``out`` from ``out/checkpoints/last``. ``overwrite``:
+    replace an earlier run in ``out``; without it a fresh run into a folder that holds
+    one stops before any work (:mod:`rnnkit.training.fresh_run`).
     """
     cfg = config or ClassifyConfig()
     out = Path(out)
+    if is_main():  # under torchrun rank 0 alone checks the folder, as it alone writes
+        check_fresh_run(out, resume=resume, overwrite=overwrite, task="classify")
     if resume and not (out / "checkpoints" / "last").is_dir():
         raise CheckpointError(f"cannot resume: {str(out)!r} holds no checkpoint "
                               f"({str(out / 'checkpoints' / 'last')!r} does not exist)")

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from rnnkit.errors import ConfigError
 from rnnkit.training.atomic import TMP_PREFIX, out_dir, writing
+from rnnkit.training.fresh_run import check_exclusive
 
 __all__ = ["TRAIN_FILES", "BACKTEST_FILES", "RUN_FILES", "MODEL_FILES", "previous_run", "prepare_out",
            "remove_stale"]
@@ -79,9 +80,7 @@ def prepare_out(out: Path, data: str | None, *, resume: bool, overwrite: bool,
 
     ``data``: the input CSV (None for a bundled series), which must not be one of ``writes``.
     """
-    if resume and overwrite:
-        raise ConfigError("--overwrite and --resume exclude each other: --resume continues the run "
-                          "in the folder, --overwrite replaces it")
+    check_exclusive(resume, overwrite)
     out = out_dir(Path(out))
     if data is not None and Path(data).exists():
         source = Path(data).resolve()

@@ -50,7 +50,8 @@ from rnnkit.tasks.text.config import TextConfig, TextDataConfig, TextModelConfig
 from rnnkit.training.config import save_json, to_dict
 from rnnkit.training.device import torch_threads
 from rnnkit.training.progress import EpochProgress, progress_enabled
-from rnnkit.training.distributed import leave_unless_main
+from rnnkit.training.distributed import is_main, leave_unless_main
+from rnnkit.training.fresh_run import check_fresh_run
 from rnnkit.training.trainer import Trainer
 
 __all__ = [
@@ -126,9 +127,13 @@ def _figures(nats: float, count: int) -> dict:
 
 # ------------------------------------------------------------------------ train
 def train_text(cfg: TextConfig, data: Optional[Path], run_dir: Path, *,
-               resume: bool = False) -> dict:
+               resume: bool = False, overwrite: bool = False) -> dict:
     """Train a character LM on ``data`` (None: the bundled corpus); write the run
-    folder; return the metrics written to ``metrics.json``."""
+    folder; return the metrics written to ``metrics.json``. ``overwrite``: replace an
+    earlier run in ``run_dir``; without it a fresh run into a folder that holds one stops
+    before any work (:mod:`rnnkit.training.fresh_run`)."""
+    if is_main():  # under torchrun rank 0 alone checks the folder, as it alone writes
+        check_fresh_run(run_dir, resume=resume, overwrite=overwrite, task="text")
     path = Path(data) if data is not None else bundled_corpus()
     text = read_corpus(path)
     train_part, val_part = split_text(text, cfg.data.val_fraction)
