@@ -47,7 +47,8 @@ from rnnkit.models.layers import recurrent_layer
 __all__ = ["GlobalRNN", "pinball_loss", "window_scales", "panel_scale", "loss_weights", "LOSS_SCALES"]
 
 # option loss_scale -> (power p, seasonal lag allowed); None: the plain mean pinball loss
-LOSS_SCALES: dict[str, tuple[float, bool]] = {"mase": (1.0, True)}
+# ("mase-sqrt": the square root of MASE's weights, a softer variant measured beside it)
+LOSS_SCALES: dict[str, tuple[float, bool]] = {"mase": (1.0, True), "mase-sqrt": (0.5, True)}
 
 
 class GlobalRNN(nn.Module):

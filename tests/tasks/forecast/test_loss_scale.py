@@ -92,6 +92,13 @@ def test_save_load_keeps_it_and_older_models_load_with_it_off(tmp_path):
     assert Forecaster.load(tmp_path / "m").options.loss_scale is None
 
 
+def test_sqrt_variant_uses_power_one_half(monkeypatch):
+    seen = []
+    monkeypatch.setattr(E, "loss_weights", lambda z, m, season, ref, power, seasonal: seen.append(power) or torch.ones(len(z)))
+    Forecaster(3, season=1, loss_scale="mase-sqrt", **TINY).fit(panel())
+    assert seen and set(seen) == {0.5}
+
+
 def test_bad_loss_scale_is_one_line():
-    with pytest.raises(ConfigError, match="loss_scale must be None or mase, got 'MASE'"):
+    with pytest.raises(ConfigError, match="loss_scale must be None or mase or mase-sqrt, got 'MASE'"):
         Forecaster(3, loss_scale="MASE")
