@@ -63,6 +63,7 @@ def test_loss_weights_by_hand_mean_one_floor_and_cap():
     w10 = loss_weights(z, m, 1, 10.0)
     raw10 = torch.tensor([1 / 2, 1 / 1, 1 / 10, 1 / 50])
     assert torch.allclose(w10, raw10 / raw10.mean())
+    assert torch.allclose(loss_weights(z, m, 1, 1.0, normalise=False), raw)
 
 
 def test_weighted_pinball_loss():

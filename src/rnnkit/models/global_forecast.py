@@ -135,9 +135,10 @@ def panel_scale(z: torch.Tensor, m: torch.Tensor, season: int, seasonal: bool = 
 
 
 def loss_weights(z: torch.Tensor, m: torch.Tensor, season: int, ref: float, power: float = 1.0,
-                 seasonal: bool = True, cap: float = 10.0) -> torch.Tensor:
-    """w_b (B,) of the module doc: mean 1, each in [cap^-p, cap^p] times the batch's normaliser."""
+                 seasonal: bool = True, cap: float = 10.0, normalise: bool = True) -> torch.Tensor:
+    """w_b (B,) of the module doc: mean 1, each in [cap^-p, cap^p] times the batch's normaliser
+    (normalise=False: clip(s_b)^-p alone, for a caller that normalises over a larger batch)."""
     s = window_scales(z, m, season, seasonal)
     s = torch.where(torch.isfinite(s), s, torch.full_like(s, ref)).clamp(ref / cap, ref * cap)
     w = s.pow(-power)
-    return w / w.mean()
+    return w / w.mean() if normalise else w

@@ -46,24 +46,29 @@ def test_option_off_never_weights_the_loss(monkeypatch):
 
     monkeypatch.setattr(E, "loss_weights", boom)
     monkeypatch.setattr(E, "panel_scale", boom)
-    Forecaster(3, season=1, **TINY).fit(panel())  # default: None
+    Forecaster(3, season=1, loss_scale=None, **TINY).fit(panel())
+
+
+def test_the_default_is_the_square_root_weighting():
+    assert Forecaster(3).options.loss_scale == "mase-sqrt"
 
 
 def test_option_on_weights_every_batch_and_changes_the_model(monkeypatch):
     seen = []
-    real = E.loss_weights
+    real = E.pinball_loss
 
-    def spy(z, m, season, ref, power, seasonal):
-        w = real(z, m, season, ref, power, seasonal)
-        seen.append((z.shape, float(w.mean()), float(w.min()), float(w.max())))
-        return w
+    def spy(q, y, tau, w=None):
+        seen.append((q.shape[0], None if w is None else (w.shape, float(w.mean()), float(w.min()), float(w.max()))))
+        return real(q, y, tau, w)
 
-    monkeypatch.setattr(E, "loss_weights", spy)
+    monkeypatch.setattr(E, "pinball_loss", spy)
     df = panel()
     on = Forecaster(3, season=1, loss_scale="mase", **TINY).fit(df)
     assert len(seen) == on.steps_ == 30
-    assert all(shape == (32, 6) and abs(mean - 1) < 1e-5 and hi > 1.5 * lo for shape, mean, lo, hi in seen)
-    off = Forecaster(3, season=1, **TINY).fit(df)
+    assert all(w[0] == (32,) and abs(w[1] - 1) < 1e-5 and w[3] > 1.5 * w[2] for _, w in seen)
+    seen.clear()
+    off = Forecaster(3, season=1, loss_scale=None, **TINY).fit(df)
+    assert len(seen) == 30 and all(w is None for _, w in seen)
     a, b = on.predict(level=())["forecast"].to_numpy(), off.predict(level=())["forecast"].to_numpy()
     assert not np.allclose(a, b)
 
@@ -87,14 +92,16 @@ def test_save_load_keeps_it_and_older_models_load_with_it_off(tmp_path):
     assert g.options.loss_scale == "mase"
     pd.testing.assert_frame_equal(f.predict(), g.predict(), check_exact=True)
     meta = json.loads((tmp_path / "m" / "forecaster.json").read_text())
-    del meta["options"]["loss_scale"]  # as written before the option existed
+    del meta["options"]["loss_scale"]  # as written before the option existed: trained on the plain loss
     (tmp_path / "m" / "forecaster.json").write_text(json.dumps(meta))
-    assert Forecaster.load(tmp_path / "m").options.loss_scale is None
+    old = Forecaster.load(tmp_path / "m")
+    assert old.options.loss_scale is None and Forecaster(3).options.loss_scale is not None
+    pd.testing.assert_frame_equal(f.predict(), old.predict(), check_exact=True)
 
 
 def test_sqrt_variant_uses_power_one_half(monkeypatch):
     seen = []
-    monkeypatch.setattr(E, "loss_weights", lambda z, m, season, ref, power, seasonal: seen.append(power) or torch.ones(len(z)))
+    monkeypatch.setattr(E, "loss_weights", lambda z, m, season, ref, power, seasonal, normalise: seen.append(power) or torch.ones(len(z)))
     Forecaster(3, season=1, loss_scale="mase-sqrt", **TINY).fit(panel())
     assert seen and set(seen) == {0.5}
 

@@ -45,7 +45,7 @@ from rnnkit.models.global_forecast import LOSS_SCALES, GlobalRNN, loss_weights, 
 from rnnkit.tasks.forecast.combine import PRIOR, combine_with_partners, future_stamps, validation_weights
 from rnnkit.tasks.forecast.options import ForecasterOptions
 from rnnkit.tasks.forecast.covariates import Covariates
-from rnnkit.tasks.forecast.parallel import rank_slice, sync_gradients
+from rnnkit.tasks.forecast.parallel import batch_mean, rank_slice, sync_gradients
 from rnnkit.training.atomic import atomic_write_bytes, write_json, writing
 from rnnkit.training.checkpoint import read_finite_safetensors
 from rnnkit.training.jsonio import read_json_object
@@ -191,7 +191,11 @@ class Forecaster:
             x, m, y, extra = self._windows(panel, o.batch_size, lookback, history, gen)  # (B, L), (B, L), (B, H)
             z, level, spread = scale_windows(x, m, k, self.log_)
             zy = self._scale_target(y, level, spread)  # (B, H)
-            w = None if ref is None else loss_weights(z, m, self.season, ref, power, seasonal)  # (B,)
+            if ref is not None:  # mean 1 over the global batch, also under torchrun (parallel.py)
+                w = loss_weights(z, m, self.season, ref, power, seasonal, normalise=False)  # (B,)
+                w = w / batch_mean(w)
+            else:
+                w = None
             loss = pinball_loss(model(z, m, **extra), zy, model.quantiles, w)
             opt.zero_grad(set_to_none=True)
             loss.backward()
