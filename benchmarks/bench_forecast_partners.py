@@ -29,12 +29,15 @@ Partner variants:
 
     nice -n 19 .venv/bin/python benchmarks/bench_forecast_partners.py --collect runs/partners --seeds 0,1
     nice -n 19 .venv/bin/python benchmarks/bench_forecast_partners.py --score runs/partners --seeds 0,1
+
+``--options JSON`` passes Forecaster options to ``--collect`` (e.g. '{"loss_scale": "mase"}').
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import sys
 import warnings
 from pathlib import Path
@@ -52,7 +55,7 @@ from rnnkit.tasks.forecast.select import holdout, mase_scales
 from rnnkit.tasks.forecast.theta import seasonally_adjusted, theta_forecast
 
 
-def collect(out: Path, sets: list[str], seeds: list[int]) -> None:
+def collect(out: Path, sets: list[str], seeds: list[int], options: dict | None = None) -> None:
     from rnnkit.tasks.forecast.estimator import Forecaster
 
     out.mkdir(parents=True, exist_ok=True)
@@ -67,7 +70,7 @@ def collect(out: Path, sets: list[str], seeds: list[int]) -> None:
             for seed in seeds:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    fc = Forecaster(h, season=season, seed=seed, theta=0.0, damped=0.0).fit(d).predict(level=())
+                    fc = Forecaster(h, season=season, seed=seed, theta=0.0, damped=0.0, **(options or {})).fit(d).predict(level=())
                 go = {u: g["forecast"].to_numpy() for u, g in fc.groupby("unique_id", sort=False)}
                 np.savez(out / f"{name}_{split}_{seed}.npz", ids=np.array(ids), rnn=np.stack([go[u] for u in ids]),
                          actual=np.stack([actual[u] for u in ids]), hist=np.array([hist[u] for u in ids], dtype=object),
@@ -253,6 +256,8 @@ def main(argv=None) -> int:
     g.add_argument("--score", metavar="DIR", type=Path)
     p.add_argument("--sets", default="all", help=f"comma list of {', '.join(SETS)} or 'all'")
     p.add_argument("--seeds", default="0,1")
+    p.add_argument("--options", default="{}", type=json.loads,
+                   help='--collect: Forecaster options as JSON, e.g. \'{"loss_scale": "mase"}\'')
     p.add_argument("--variants", default=",".join(VARIANTS),
                    help=f"comma list of {', '.join(VARIANTS)} (partners) or {', '.join(RULES)} (rules, bench_forecast_rules.py)")
     a = p.parse_args(argv)
@@ -267,7 +272,7 @@ def main(argv=None) -> int:
     seeds = [int(s) for s in a.seeds.split(",")]
     torch.set_num_threads(1)
     if a.collect:
-        collect(a.collect, sets, seeds)
+        collect(a.collect, sets, seeds, a.options)
     else:
         score(a.score, sets, seeds, variants)
     return 0

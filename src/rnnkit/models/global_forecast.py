@@ -20,6 +20,18 @@ with the pinball loss
 averaged over horizons and quantiles. With tau = 0.5 this is the L1 loss, which on log
 scaled windows is close to the relative (sMAPE-like) error of the M competitions.
 
+MASE-scaled loss (option ``loss_scale``): a relative error makes a flat series, which moves
+little relative to its level, contribute a tiny loss; MASE divides each series' errors by its
+own in-sample (seasonal) naive error instead. Each window's loss can be weighted the same way,
+from its scaled input only (``window_scales``, ``loss_weights``):
+
+    s_b  = mean_t |z_t - z_{t-k}|  over observed pairs of the input,  k = m if the window holds
+           at least m such pairs (2 seasons), else 1
+    w_b  = clip(s_b, r / c, r c)^(-p),  normalised to mean 1 over the batch
+
+r the panel's median s (``panel_scale``: the last window of every series that trains), c = 10
+the floor/cap, p the power (1: MASE's own weighting). A window with no pair counts r.
+
 Shapes: B batch, L lookback, p segment length, P segments, H horizon, Q quantiles.
 """
 
@@ -32,7 +44,11 @@ from torch import nn
 
 from rnnkit.models.layers import recurrent_layer
 
-__all__ = ["GlobalRNN", "pinball_loss"]
+__all__ = ["GlobalRNN", "pinball_loss", "window_scales", "panel_scale", "loss_weights", "LOSS_SCALES"]
+
+# option loss_scale -> (power p, seasonal lag allowed); None: the plain mean pinball loss
+# ("mase-sqrt": the square root of MASE's weights, a softer variant measured beside it)
+LOSS_SCALES: dict[str, tuple[float, bool]] = {"mase": (1.0, True), "mase-sqrt": (0.5, True)}
 
 
 class GlobalRNN(nn.Module):
@@ -82,7 +98,47 @@ class GlobalRNN(nn.Module):
         return q.view(B, self.horizon, -1)  # (B, H, Q)
 
 
-def pinball_loss(q: torch.Tensor, y: torch.Tensor, quantiles: torch.Tensor) -> torch.Tensor:
-    """Mean pinball loss of quantile forecasts q (B, H, Q) for targets y (B, H)."""
+def pinball_loss(q: torch.Tensor, y: torch.Tensor, quantiles: torch.Tensor,
+                 weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean pinball loss of quantile forecasts q (B, H, Q) for targets y (B, H); with weight (B,),
+    each window's mean loss times its weight, averaged over the batch."""
     u = y[..., None] - q  # (B, H, Q)
-    return torch.maximum(quantiles * u, (quantiles - 1) * u).mean()
+    rho = torch.maximum(quantiles * u, (quantiles - 1) * u)  # (B, H, Q)
+    if weight is None:
+        return rho.mean()
+    return (rho.mean(dim=(1, 2)) * weight).mean()
+
+
+def window_scales(z: torch.Tensor, m: torch.Tensor, season: int, seasonal: bool = True) -> torch.Tensor:
+    """s_b (B,) of the module doc for scaled inputs z (B, L) and mask m (B, L); NaN without a pair."""
+    mf = m.float()
+
+    def lagged(k: int) -> tuple[torch.Tensor, torch.Tensor]:  # (sum of |z_t - z_{t-k}|, pairs), (B,) each
+        if k >= z.shape[1]:
+            return torch.zeros(len(z)), torch.zeros(len(z))
+        both = mf[:, k:] * mf[:, :-k]  # (B, L - k)
+        return ((z[:, k:] - z[:, :-k]).abs() * both).sum(1), both.sum(1)
+
+    total, pairs = lagged(1)
+    if seasonal and season > 1:
+        ts, ps = lagged(season)
+        use = ps >= season  # at least one full season of seasonal differences
+        total, pairs = torch.where(use, ts, total), torch.where(use, ps, pairs)
+    return torch.where(pairs > 0, total / pairs.clamp(min=1), torch.full_like(total, float("nan")))
+
+
+def panel_scale(z: torch.Tensor, m: torch.Tensor, season: int, seasonal: bool = True) -> float | None:
+    """r: the median of the positive, finite s_b of windows z, m (B, L); None if there is none."""
+    s = window_scales(z, m, season, seasonal)
+    s = s[torch.isfinite(s) & (s > 0)]
+    return float(s.median()) if len(s) else None
+
+
+def loss_weights(z: torch.Tensor, m: torch.Tensor, season: int, ref: float, power: float = 1.0,
+                 seasonal: bool = True, cap: float = 10.0, normalise: bool = True) -> torch.Tensor:
+    """w_b (B,) of the module doc: mean 1, each in [cap^-p, cap^p] times the batch's normaliser
+    (normalise=False: clip(s_b)^-p alone, for a caller that normalises over a larger batch)."""
+    s = window_scales(z, m, season, seasonal)
+    s = torch.where(torch.isfinite(s), s, torch.full_like(s, ref)).clamp(ref / cap, ref * cap)
+    w = s.pow(-power)
+    return w / w.mean() if normalise else w

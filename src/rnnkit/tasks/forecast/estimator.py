@@ -7,7 +7,8 @@
 
 The model (``rnnkit.models.global_forecast.GlobalRNN``) is one GRU trained across all
 series on windows scaled by their own level (log scale when every value is positive), with
-a pinball loss on the quantiles. The forecast is an ensemble:
+a pinball loss on the quantiles, each window's weighted by its input's naive scale as MASE
+does (option ``loss_scale``, models/global_forecast.py). The forecast is an ensemble:
 one member per lookback in ``lookbacks`` (multiples of the horizon) times ``members``
 seeds; each quantile is the members' median (N-BEATS ensembles over lookbacks the same
 way). Training runs a fixed number of optimizer steps that scales with the data:
@@ -41,11 +42,11 @@ from rnnkit.data.panel import (
     validate_long,
 )
 from rnnkit.errors import CheckpointError, ConfigError, DataError
-from rnnkit.models.global_forecast import GlobalRNN, pinball_loss
+from rnnkit.models.global_forecast import LOSS_SCALES, GlobalRNN, loss_weights, panel_scale, pinball_loss
 from rnnkit.tasks.forecast.combine import PRIOR, combine_with_partners, future_stamps, validation_weights
 from rnnkit.tasks.forecast.options import ForecasterOptions
 from rnnkit.tasks.forecast.covariates import Covariates
-from rnnkit.tasks.forecast.parallel import rank_slice, sync_gradients
+from rnnkit.tasks.forecast.parallel import batch_mean, rank_slice, sync_gradients
 from rnnkit.training.atomic import atomic_write_bytes, write_json, writing
 from rnnkit.training.checkpoint import read_finite_safetensors
 from rnnkit.training.jsonio import read_json_object
@@ -185,11 +186,18 @@ class Forecaster:
         k = self._k(lookback)
         params = [p for p in model.parameters()]
         avg = [p.detach().clone() for p in params] if o.ema else []
+        power, seasonal = LOSS_SCALES.get(o.loss_scale, (0.0, False))
+        ref = self._loss_ref(panel, lookback, seasonal) if o.loss_scale else None
         for step in range(steps):
             x, m, y, extra = self._windows(panel, o.batch_size, lookback, history, gen)  # (B, L), (B, L), (B, H)
             z, level, spread = scale_windows(x, m, k, self.log_)
             zy = self._scale_target(y, level, spread)  # (B, H)
-            loss = pinball_loss(model(z, m, **extra), zy, model.quantiles)
+            if ref is not None:  # mean 1 over the global batch, also under torchrun (parallel.py)
+                w = loss_weights(z, m, self.season, ref, power, seasonal, normalise=False)  # (B,)
+                w = w / batch_mean(w)
+            else:
+                w = None
+            loss = pinball_loss(model(z, m, **extra), zy, model.quantiles, w)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -204,6 +212,13 @@ class Forecaster:
                 for p, a in zip(params, avg):
                     p.copy_(a)
         return model.eval()
+
+    def _loss_ref(self, panel, lookback: int, seasonal: bool) -> float | None:
+        """r of loss_scale (models/global_forecast.py): the median scale of every training series' last window."""
+        x, m = last_windows(panel, lookback)  # (S, L)
+        keep = panel.lengths > self.horizon
+        z = scale_windows(x[keep], m[keep], self._k(lookback), self.log_)[0]
+        return panel_scale(z, m[keep], self.season, seasonal)
 
     def _windows(self, panel, batch: int, lookback: int, history: int | None, gen):
         """A training batch: x, m, y and the model's covariate inputs ({} without covariates);
@@ -333,8 +348,9 @@ class Forecaster:
 
     @classmethod
     def _from_saved(cls, meta: dict, tensors: dict) -> Forecaster:
-        # a model saved before weight_loss existed chose its weights by the mean MASE: it keeps that rule
-        f = cls(meta["horizon"], meta["season"], **({"weight_loss": "mean"} | meta["options"]))
+        # a model saved before weight_loss existed chose its weights by the mean MASE: it keeps that rule;
+        # one saved before loss_scale existed was trained on the plain pinball loss (a refit keeps that)
+        f = cls(meta["horizon"], meta["season"], **({"weight_loss": "mean", "loss_scale": None} | meta["options"]))
         f.log_, f.steps_ = meta["log"], meta["steps"]
         o = f.options
         for i, mm in enumerate(meta["members"]):

@@ -9,6 +9,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from rnnkit.errors import ConfigError
+from rnnkit.models.global_forecast import LOSS_SCALES
 from rnnkit.tasks.forecast.combine import PRIOR
 from rnnkit.tasks.forecast.select import LOSSES
 
@@ -36,6 +37,9 @@ class ForecasterOptions:
     theta: float | None = None  # weight of the Theta method's forecast; None (with damped None): chosen in fit
     damped: float | None = None  # weight of the damped-trend forecast; a None beside a set weight counts 0.2
     weight_loss: str = "geometric"  # how fit scores the weights: geometric | mean of the series' MASE (select.py)
+    # each training window's loss over its input's naive error ("mase"), or its square root ("mase-sqrt",
+    # the default since the eighth session); None: the plain mean pinball loss (global_forecast.py)
+    loss_scale: str | None = "mase-sqrt"
     seed: int = 0
 
     @classmethod
@@ -55,6 +59,8 @@ class ForecasterOptions:
                 raise ConfigError(f"Forecaster: each level must be in (0, 100), got {lv!r}")
         if opts.weight_loss not in LOSSES:
             raise ConfigError(f"Forecaster: weight_loss must be {' or '.join(LOSSES)}, got {opts.weight_loss!r}")
+        if opts.loss_scale is not None and opts.loss_scale not in LOSS_SCALES:
+            raise ConfigError(f"Forecaster: loss_scale must be None or {' or '.join(LOSS_SCALES)}, got {opts.loss_scale!r}")
         if not 0 <= opts.ema < 1:
             raise ConfigError(f"Forecaster: ema (weight-average decay) must be in [0, 1), got {opts.ema!r}")
         theta, damped = (PRIOR[1] if opts.theta is None else opts.theta), (PRIOR[2] if opts.damped is None else opts.damped)

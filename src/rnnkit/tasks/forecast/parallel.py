@@ -20,7 +20,7 @@ import torch.distributed as dist
 from rnnkit.errors import ConfigError
 from rnnkit.training.distributed import init_distributed, is_active, launched, rank, world_size
 
-__all__ = ["rank_slice", "sync_gradients"]
+__all__ = ["batch_mean", "rank_slice", "sync_gradients"]
 
 
 def _world() -> int:
@@ -53,3 +53,13 @@ def rank_slice(batch: int) -> slice | None:
         raise ConfigError(f"Forecaster: batch_size {batch} must divide by the {W} torchrun processes")
     n = batch // W
     return slice(rank() * n, (rank() + 1) * n)
+
+
+def batch_mean(t: torch.Tensor) -> torch.Tensor:
+    """The mean of t (n,) over the whole global batch: every rank's equal slice (t.mean() outside torchrun)."""
+    W = _world()
+    if W == 1:
+        return t.mean()
+    total = t.sum().detach().clone()
+    dist.all_reduce(total)
+    return total / (len(t) * W)

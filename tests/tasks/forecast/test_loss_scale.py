@@ -1,0 +1,111 @@
+"""The Forecaster's option loss_scale: wiring, off = the plain loss, save/load, old models."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from rnnkit.data.panel import long_to_panel
+from rnnkit.errors import ConfigError
+from rnnkit.tasks.forecast import estimator as E
+from rnnkit.tasks.forecast.estimator import Forecaster
+
+TINY = dict(hidden=8, min_steps=30, max_steps=30, batch_size=32, lookbacks=(2.0,), theta=0.0, damped=0.0)
+
+
+def panel(n_series=6, length=40, seed=0):
+    """Series of very different volatility relative to their level (flat to wild)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_series):
+        y = 100 * np.exp(np.cumsum(rng.normal(0, 0.002 * 4 ** i, length)))
+        rows.append(pd.DataFrame({"unique_id": f"s{i}", "ds": np.arange(length), "y": y}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_reference_scale_by_hand():
+    # log scale, season 1: level = the last point, so each window's scale is its mean |diff log x|
+    rows = {"a": [1.0, 2.0, 4.0, 8.0, 16.0, 32.0], "b": [5.0, 5.0, 5.0, 5.5, 5.0, 5.0], "c": [3.0, 3.0, 6.0, 3.0],
+            "d": [7.0, 7.0]}  # d: too short to train (H + 1 = 3 points needed), left out
+    long = pd.concat([pd.DataFrame({"unique_id": k, "ds": range(len(v)), "y": v}) for k, v in rows.items()])
+    f = Forecaster(2, season=1, lookbacks=(2.0,))
+    f.log_ = True
+    ref = f._loss_ref(long_to_panel(long, "unique_id", "y"), lookback=4, seasonal=True)
+    last4 = {k: np.log(np.array(v[-4:])) for k, v in rows.items() if k != "d"}
+    scales = sorted(np.abs(np.diff(x)).mean() for x in last4.values())
+    assert ref == pytest.approx(scales[1], rel=1e-6)  # the median of three
+
+
+def test_option_off_never_weights_the_loss(monkeypatch):
+    def boom(*a, **k):
+        raise AssertionError("loss_weights called with loss_scale=None")
+
+    monkeypatch.setattr(E, "loss_weights", boom)
+    monkeypatch.setattr(E, "panel_scale", boom)
+    Forecaster(3, season=1, loss_scale=None, **TINY).fit(panel())
+
+
+def test_the_default_is_the_square_root_weighting():
+    assert Forecaster(3).options.loss_scale == "mase-sqrt"
+
+
+def test_option_on_weights_every_batch_and_changes_the_model(monkeypatch):
+    seen = []
+    real = E.pinball_loss
+
+    def spy(q, y, tau, w=None):
+        seen.append((q.shape[0], None if w is None else (w.shape, float(w.mean()), float(w.min()), float(w.max()))))
+        return real(q, y, tau, w)
+
+    monkeypatch.setattr(E, "pinball_loss", spy)
+    df = panel()
+    on = Forecaster(3, season=1, loss_scale="mase", **TINY).fit(df)
+    assert len(seen) == on.steps_ == 30
+    assert all(w[0] == (32,) and abs(w[1] - 1) < 1e-5 and w[3] > 1.5 * w[2] for _, w in seen)
+    seen.clear()
+    off = Forecaster(3, season=1, loss_scale=None, **TINY).fit(df)
+    assert len(seen) == 30 and all(w is None for _, w in seen)
+    a, b = on.predict(level=())["forecast"].to_numpy(), off.predict(level=())["forecast"].to_numpy()
+    assert not np.allclose(a, b)
+
+
+def test_flat_windows_get_the_larger_weights():
+    df = panel()
+    f = Forecaster(3, season=1, lookbacks=(2.0,))
+    f.log_ = True
+    p = long_to_panel(df, "unique_id", "y")
+    ref = f._loss_ref(p, 6, True)
+    x, m = E.last_windows(p, 6)
+    z = E.scale_windows(x, m, 1, True)[0]
+    w = E.loss_weights(z, m, 1, ref, 1.0, True)  # series ordered flat (s0) to wild (s5)
+    assert torch.all(w[:-1] >= w[1:]) and w[0] > 5 * w[-1]
+
+
+def test_save_load_keeps_it_and_older_models_load_with_it_off(tmp_path):
+    f = Forecaster(3, season=1, loss_scale="mase", **TINY).fit(panel())
+    f.save(tmp_path / "m")
+    g = Forecaster.load(tmp_path / "m")
+    assert g.options.loss_scale == "mase"
+    pd.testing.assert_frame_equal(f.predict(), g.predict(), check_exact=True)
+    meta = json.loads((tmp_path / "m" / "forecaster.json").read_text())
+    del meta["options"]["loss_scale"]  # as written before the option existed: trained on the plain loss
+    (tmp_path / "m" / "forecaster.json").write_text(json.dumps(meta))
+    old = Forecaster.load(tmp_path / "m")
+    assert old.options.loss_scale is None and Forecaster(3).options.loss_scale is not None
+    pd.testing.assert_frame_equal(f.predict(), old.predict(), check_exact=True)
+
+
+def test_sqrt_variant_uses_power_one_half(monkeypatch):
+    seen = []
+    monkeypatch.setattr(E, "loss_weights", lambda z, m, season, ref, power, seasonal, normalise: seen.append(power) or torch.ones(len(z)))
+    Forecaster(3, season=1, loss_scale="mase-sqrt", **TINY).fit(panel())
+    assert seen and set(seen) == {0.5}
+
+
+def test_bad_loss_scale_is_one_line():
+    with pytest.raises(ConfigError, match="loss_scale must be None or mase or mase-sqrt, got 'MASE'"):
+        Forecaster(3, loss_scale="MASE")
