@@ -49,8 +49,9 @@ def test_option_off_never_weights_the_loss(monkeypatch):
     Forecaster(3, season=1, loss_scale=None, **TINY).fit(panel())
 
 
-def test_the_default_is_the_square_root_weighting():
-    assert Forecaster(3).options.loss_scale == "mase-sqrt"
+def test_the_default_is_the_plain_loss():
+    """Better on validation, mixed on the test split and worse on elec_equip (eighth session)."""
+    assert Forecaster(3).options.loss_scale is None
 
 
 def test_option_on_weights_every_batch_and_changes_the_model(monkeypatch):
@@ -95,7 +96,7 @@ def test_save_load_keeps_it_and_older_models_load_with_it_off(tmp_path):
     del meta["options"]["loss_scale"]  # as written before the option existed: trained on the plain loss
     (tmp_path / "m" / "forecaster.json").write_text(json.dumps(meta))
     old = Forecaster.load(tmp_path / "m")
-    assert old.options.loss_scale is None and Forecaster(3).options.loss_scale is not None
+    assert old.options.loss_scale is None
     pd.testing.assert_frame_equal(f.predict(), old.predict(), check_exact=True)
 
 

@@ -7,8 +7,8 @@
 
 The model (``rnnkit.models.global_forecast.GlobalRNN``) is one GRU trained across all
 series on windows scaled by their own level (log scale when every value is positive), with
-a pinball loss on the quantiles, each window's weighted by its input's naive scale as MASE
-does (option ``loss_scale``, models/global_forecast.py). The forecast is an ensemble:
+a pinball loss on the quantiles (option ``loss_scale``: each window's weighted by its
+input's naive scale as MASE does, models/global_forecast.py). The forecast is an ensemble:
 one member per lookback in ``lookbacks`` (multiples of the horizon) times ``members``
 seeds; each quantile is the members' median (N-BEATS ensembles over lookbacks the same
 way). Training runs a fixed number of optimizer steps that scales with the data:

@@ -37,9 +37,9 @@ class ForecasterOptions:
     theta: float | None = None  # weight of the Theta method's forecast; None (with damped None): chosen in fit
     damped: float | None = None  # weight of the damped-trend forecast; a None beside a set weight counts 0.2
     weight_loss: str = "geometric"  # how fit scores the weights: geometric | mean of the series' MASE (select.py)
-    # each training window's loss over its input's naive error ("mase"), or its square root ("mase-sqrt",
-    # the default since the eighth session); None: the plain mean pinball loss (global_forecast.py)
-    loss_scale: str | None = "mase-sqrt"
+    # each training window's loss over its input's naive error ("mase") or its square root ("mase-sqrt");
+    # None (the default): the plain mean pinball loss (global_forecast.py; docs/forecaster.md, eighth session)
+    loss_scale: str | None = None
     seed: int = 0
 
     @classmethod
