@@ -43,6 +43,7 @@ import numpy as np
 
 from rnnkit.data.audio import AudioConfig, features_from_signal, trim_silence
 from rnnkit.data.audio_augment import augment_signal
+from rnnkit.data.audio_mix import mixup_item
 from rnnkit.data.audio_tta import average_views, tta_features
 from rnnkit.data.classify_inputs import LabelledSequences, load_labelled, load_unlabelled, natural_key
 from rnnkit.data.splits import group_disjoint_split
@@ -191,8 +192,12 @@ def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log, resume: b
     features = None
     if dcfg.augment and data.kind == "wav":  # the audio.aug_* steps (data.audio_augment), fresh every epoch
         signals = [trim_silence(x, audio) for x in train_set.signals]  # augment the word, not its silences
-        features = lambda i, rng: features_from_signal(  # noqa: E731
-            augment_signal(signals[i], audio.sample_rate, rng, audio), audio, rng)
+        signal = lambda i, rng: augment_signal(signals[i], audio.sample_rate, rng, audio)  # noqa: E731
+        features = lambda i, rng: features_from_signal(signal(i, rng), audio, rng)  # noqa: E731
+        if audio.aug_mixup:  # pairs mixed in the waveform, soft targets (data.audio_mix): (x, (K,))
+            codes = np.asarray([labels.index(label) for label in train_set.labels])
+            mixed = lambda i, rng: mixup_item(i, rng, signal, codes, len(labels), audio.aug_mixup, audio.aug_prob)  # noqa: E731
+            features = lambda i, rng: (lambda x, t: (features_from_signal(x, audio, rng), t))(*mixed(i, rng))  # noqa: E731
     log(f"classify: {len(train_idx)} train / {len(val_idx)} validation / {len(test.names)} test "
         f"sequences, {len(labels)} classes, {data.n_features} features per step")
     clf = classifier_from_config(cfg, data.kind)
