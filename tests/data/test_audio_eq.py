@@ -56,13 +56,15 @@ def test_augment_signal_applies_it_only_when_asked():
     assert np.array_equal(never, x)
 
 
-def test_default_stream_unchanged():
-    """With aug_eq_db 0 no draw is made: the default augmentation draws what it drew before."""
+def test_off_draws_nothing():
+    """With aug_eq_db 0 the step makes no draw, so the default augmentation draws what it drew before."""
     x = np.random.default_rng(3).standard_normal(4000).astype(np.float32)
-    a = augment_signal(x, RATE, np.random.default_rng(9), AudioConfig())
     rng = np.random.default_rng(9)
-    b = augment_signal(x, RATE, rng, AudioConfig(aug_eq_db=0.0, aug_eq_points=7))
-    assert np.array_equal(a, b)
+    state = rng.bit_generator.state
+    augment_signal(x, RATE, rng, AudioConfig(aug_prob=1.0, aug_eq_db=0.0, aug_eq_points=7, **NO_AUG))
+    assert rng.bit_generator.state == state
+    augment_signal(x, RATE, rng, AudioConfig(aug_prob=1.0, aug_eq_db=6.0, **NO_AUG))
+    assert rng.bit_generator.state != state
 
 
 @pytest.mark.parametrize("kwargs,word", [(dict(aug_eq_db=-1.0), "aug_eq_db"), (dict(aug_eq_db=30.0), "aug_eq_db"),
