@@ -58,7 +58,8 @@ class SequenceDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> tuple[np.ndarray, int]:
         feats = self.transform(i) if self.transform is not None else self.features[i]
-        return feats if isinstance(feats, tuple) else (feats, self.targets[i])  # a transform may give (x, soft target)
+        # a transform may return (features, soft target (K,)) itself (mixup)
+        return feats if isinstance(feats, tuple) else (feats, self.targets[i])
 
     def lengths(self) -> list[int]:
         return [int(np.shape(f)[0]) for f in self.features]
