@@ -22,12 +22,8 @@ replaces the log of M_t by :func:`pcen` of the mel energies; ``static = false`` 
 deltas and drops the static coefficients they came from. Training-time augmentation
 (the ``aug_*`` fields) is in :mod:`rnnkit.data.audio_augment`.
 
-``noise_floor_db`` (:func:`noise_floor`) gives every utterance, in training and at
-prediction, white noise at that SNR below its own (trimmed) power, so that no recording
-is cleaner than the floor: y = x + n, 10 log10(mean(x^2) / mean(n^2)) = noise_floor_db.
-At prediction n is drawn from a generator seeded by a hash of x's samples (a file gets
-the same floor every time it is predicted); in training, from the training generator,
-before the other augmentations (:func:`rnnkit.data.audio_augment.augment_signal`).
+``noise_floor_db`` (:func:`noise_floor`) lays white noise at that SNR under every
+utterance, training and prediction alike: y = x + n, 10 log10(mean(x^2) / mean(n^2)) = noise_floor_db.
 """
 from __future__ import annotations
 
@@ -39,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.data.audio_augment import add_noise, mask_spectrogram
+from rnnkit.data.audio_eq import check_eq
 from rnnkit.data.wav import MAX_RATE, MIN_RATE, read_wav
 from rnnkit.errors import DataError
 
@@ -62,8 +59,6 @@ __all__ = [
     "features_from_signal",
     "wav_features",
 ]
-
-
 
 
 @dataclass(frozen=True)
@@ -116,6 +111,10 @@ class AudioConfig:
     # Vocal tract length perturbation: the mel filters see the spectrum stretched by a
     # factor drawn from [low, high] (vtlp_warp), as from a shorter or longer vocal tract.
     aug_vtlp: tuple[float, float] | None = None
+    # Random channel: a smooth gain curve within +-aug_eq_db dB through aug_eq_points (rnnkit.data.audio_eq)
+    aug_eq_db: float = 0.0
+    aug_eq_points: int = 5
+    aug_mixup: float = 0.0  # Beta(a, a) of waveform mixup with soft targets (rnnkit.data.audio_mix); 0: off
     # Test-time augmentation (rnnkit.data.audio_tta): predict as the mean class probability
     # over the clean features and the first tta fixed perturbed copies (pitch, tempo, VTLP,
     # speed, noise); 0: the clean features alone.
@@ -160,6 +159,7 @@ class AudioConfig:
                 raise DataError(f"audio {name} must be [low, high] with low <= high, got {list(pair)}")
         if self.aug_pitch and max(abs(v) for v in self.aug_pitch) > 12:
             raise DataError(f"audio aug_pitch must stay within -12..12 semitones, got {list(self.aug_pitch)}")
+        check_eq(self.aug_eq_db, self.aug_eq_points, self.aug_mixup)
         if not 0.0 <= self.aug_prob <= 1.0:
             raise DataError(f"audio aug_prob must be in [0, 1], got {self.aug_prob}")
         if not 0 <= self.tta <= TTA_MAX_VIEWS:
@@ -358,11 +358,9 @@ def features_from_signal(x: np.ndarray, cfg: AudioConfig, rng: np.random.Generat
     each with probability ``cfg.aug_prob``. ``warp``: a fixed VTLP factor instead (test-time
     augmentation, :mod:`rnnkit.data.audio_tta`); it takes the place of the drawn one.
 
-    The noise floor (:func:`noise_floor`) is laid on the trimmed signal here when ``rng``
-    is None and ``floored`` is False (prediction, or training without augmentation). With
-    ``rng`` the signal is taken to come from
-    :func:`rnnkit.data.audio_augment.augment_signal`, which lays a random floor first;
-    ``floored``: the caller has laid it already (the views of test-time augmentation).
+    The noise floor (:func:`noise_floor`) is laid here on the trimmed signal when ``rng`` is
+    None and ``floored`` False; with ``rng``, :func:`rnnkit.data.audio_augment.augment_signal`
+    laid a random one; ``floored``: the caller laid it (the views of test-time augmentation).
     """
     x = trim_silence(x, cfg)
     if rng is None and not floored:

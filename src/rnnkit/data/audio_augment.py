@@ -14,6 +14,8 @@ point is to change the duration) keep the length N.
   cut or zero-padded back to exactly N, the frequencies are times p;
 - shift: a roll of up to ``max_ms`` either way with zeros coming in;
 - gain:  y = 10^(g/20) x with g drawn uniformly in [lo, hi] dB;
+- channel: a smooth random gain curve over frequency (:mod:`rnnkit.data.audio_eq`, off by
+  default), after the gain;
 - noise: y = x + n, n white Gaussian scaled so that exactly
   10 log10(mean(x^2) / mean(n^2)) = SNR dB, the SNR drawn from the given list;
 - masks (SpecAugment, Park et al. 2019) on a (T, F) log-mel spectrogram: ``n`` time
@@ -32,6 +34,7 @@ import math
 
 import numpy as np
 
+from rnnkit.data.audio_eq import random_eq
 
 __all__ = ["change_speed", "change_tempo", "shift_pitch", "time_shift", "random_gain", "add_noise",
            "mask_spectrogram", "augment_signal"]
@@ -186,6 +189,8 @@ def augment_signal(x: np.ndarray, rate: int, rng: np.random.Generator, cfg) -> n
         y = time_shift(y, rate, rng, cfg.aug_shift_ms)
     if cfg.aug_gain_db and chance():
         y = random_gain(y, rng, *cfg.aug_gain_db)
+    if getattr(cfg, "aug_eq_db", 0.0) and chance():  # a random channel (rnnkit.data.audio_eq)
+        y = random_eq(y, rate, rng, float(cfg.aug_eq_db), int(cfg.aug_eq_points))
     if len(cfg.aug_snr_db) and chance():
         y = add_noise(y, rng, float(cfg.aug_snr_db[int(rng.integers(len(cfg.aug_snr_db)))]))
     return y

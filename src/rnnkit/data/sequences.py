@@ -58,7 +58,8 @@ class SequenceDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> tuple[np.ndarray, int]:
         feats = self.transform(i) if self.transform is not None else self.features[i]
-        return feats, self.targets[i]
+        # a transform may return (features, soft target (K,)) itself (mixup)
+        return feats if isinstance(feats, tuple) else (feats, self.targets[i])
 
     def lengths(self) -> list[int]:
         return [int(np.shape(f)[0]) for f in self.features]
@@ -66,6 +67,8 @@ class SequenceDataset(torch.utils.data.Dataset):
 
 def to_tensors(items: Sequence[tuple[np.ndarray, int]]) -> tuple[list[torch.Tensor], torch.Tensor]:
     seqs = [torch.as_tensor(np.ascontiguousarray(f)) for f, _ in items]  # each (T_i, F)
+    if items and isinstance(items[0][1], np.ndarray):  # soft targets (mixup): class probabilities (B, K)
+        return seqs, torch.as_tensor(np.stack([np.asarray(t, dtype=np.float32) for _, t in items]))
     targets = torch.tensor([int(t) for _, t in items], dtype=torch.long)  # (B,)
     return seqs, targets
 

@@ -281,12 +281,14 @@ class Classifier(ClassifierMixin, BaseEstimator):
 
         def fresh(i: int) -> np.ndarray:
             """Training series i as augmented this epoch: new raw features, a window, then jitter."""
-            x = normalizer([features(i, noise.rng)])[0] if features is not None else train_norm[i]  # (T, C)
+            x = features(i, noise.rng) if features is not None else train_norm[i]  # (T, C)
+            x, soft = x if isinstance(x, tuple) else (x, None)  # soft: a (K,) target (mixup)
+            x = normalizer([x])[0] if features is not None else x
             if is_cropped(len(x), crop, min_length):
                 x = random_crop(x, crop, noise.rng)  # (L, C)
             if scale > 0:
                 x = x + scale * noise.rng.standard_normal(x.shape, dtype=np.float32)
-            return x
+            return x if soft is None else (x, soft)
 
         # no series long enough to slice (and no other augmentation): the very fit of crop = 1
         cropping = any(is_cropped(len(s), crop, min_length) for s in train_norm)

@@ -43,6 +43,7 @@ import numpy as np
 
 from rnnkit.data.audio import AudioConfig, features_from_signal, trim_silence
 from rnnkit.data.audio_augment import augment_signal
+from rnnkit.data.audio_mix import mixup_item
 from rnnkit.data.audio_tta import average_views, tta_features
 from rnnkit.data.classify_inputs import LabelledSequences, load_labelled, load_unlabelled, natural_key
 from rnnkit.data.splits import group_disjoint_split
@@ -181,6 +182,12 @@ def _fit_logging_warnings(clf: Classifier, log: Callable[[str], None], **fit_arg
     return lines
 
 
+def _mixed_features(item: tuple[np.ndarray, np.ndarray], audio: AudioConfig,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(mixed signal (N,), soft target (K,)) -> (features (T, F), the same target)."""
+    return features_from_signal(item[0], audio, rng), item[1]
+
+
 def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log, resume: bool = False) -> dict:
     dcfg, audio = cfg.data, cfg.audio
     data = load_labelled(train_path, audio, dcfg.label_pattern, dcfg.group_pattern,
@@ -196,8 +203,13 @@ def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log, resume: b
     features = None
     if dcfg.augment and data.kind == "wav":  # the audio.aug_* steps (data.audio_augment), fresh every epoch
         signals = [trim_silence(x, audio) for x in train_set.signals]  # augment the word, not its silences
-        features = lambda i, rng: features_from_signal(  # noqa: E731
-            augment_signal(signals[i], audio.sample_rate, rng, audio), audio, rng)
+        signal = lambda i, rng: augment_signal(signals[i], audio.sample_rate, rng, audio)  # noqa: E731
+        if not audio.aug_mixup:
+            features = lambda i, rng: features_from_signal(signal(i, rng), audio, rng)  # noqa: E731
+        else:  # pairs mixed in the waveform, soft targets (data.audio_mix): ((T, F), (K,))
+            codes = np.asarray([labels.index(label) for label in train_set.labels])
+            features = lambda i, rng: _mixed_features(  # noqa: E731
+                mixup_item(i, rng, signal, codes, len(labels), audio.aug_mixup, audio.aug_prob), audio, rng)
     log(f"classify: {len(train_idx)} train / {len(val_idx)} validation / {len(test.names)} test "
         f"sequences, {len(labels)} classes, {data.n_features} features per step")
     clf = classifier_from_config(cfg, data.kind)
