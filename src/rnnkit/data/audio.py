@@ -86,8 +86,7 @@ class AudioConfig:
     # White noise at this SNR (dB, relative to the trimmed utterance's own power) laid
     # under every utterance, training and prediction alike (noise_floor); 0 or None: off.
     noise_floor_db: float | None = None
-    # Training-time augmentation (data.augment = true; rnnkit.data.audio_augment), each
-    # step off when [] (TOML) / None / 0. Ranges are drawn uniformly per utterance and epoch.
+    # Training-time augmentation (data.augment; audio_augment): [] / None / 0 is off.
     # Raise every log-mel energy to at least (the utterance's largest) - floor_db dB, so the
     # quiet spectral floor, which differs between recordings and synthesisers, is one
     # value (dynamic-range floor); 0 or None: no floor.
@@ -108,13 +107,13 @@ class AudioConfig:
     aug_time_width: int = 8          # ... each 1..this many frames wide
     aug_freq_masks: int = 2          # frequency masks ...
     aug_freq_width: int = 6          # ... each 1..this many mel bands wide
-    # Vocal tract length perturbation: the mel filters see the spectrum stretched by a
-    # factor drawn from [low, high] (vtlp_warp), as from a shorter or longer vocal tract.
+    # Vocal tract length perturbation: the spectrum stretched by a factor in [low, high] (vtlp_warp).
     aug_vtlp: tuple[float, float] | None = None
     # Random channel: a smooth gain curve within +-aug_eq_db dB through aug_eq_points (rnnkit.data.audio_eq)
     aug_eq_db: float = 0.0
     aug_eq_points: int = 5
     aug_mixup: float = 0.0  # Beta(a, a) of waveform mixup with soft targets (rnnkit.data.audio_mix); 0: off
+    aug_vocoder: float = 0.0         # chance of a new voice source (audio_vocoder.lpc_resynthesize)
     # Test-time augmentation (rnnkit.data.audio_tta): predict as the mean class probability
     # over the clean features and the first tta fixed perturbed copies (pitch, tempo, VTLP,
     # speed, noise); 0: the clean features alone.
@@ -160,8 +159,9 @@ class AudioConfig:
         if self.aug_pitch and max(abs(v) for v in self.aug_pitch) > 12:
             raise DataError(f"audio aug_pitch must stay within -12..12 semitones, got {list(self.aug_pitch)}")
         check_eq(self.aug_eq_db, self.aug_eq_points, self.aug_mixup)
-        if not 0.0 <= self.aug_prob <= 1.0:
-            raise DataError(f"audio aug_prob must be in [0, 1], got {self.aug_prob}")
+        for name in ("aug_prob", "aug_vocoder"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise DataError(f"audio {name} must be in [0, 1], got {getattr(self, name)}")
         if not 0 <= self.tta <= TTA_MAX_VIEWS:
             raise DataError(f"audio tta must be in 0..{TTA_MAX_VIEWS} (views of rnnkit.data.audio_tta), got {self.tta}")
         for name in ("aug_shift_ms", "aug_time_masks", "aug_time_width", "aug_freq_masks", "aug_freq_width"):

@@ -23,7 +23,9 @@ point is to change the duration) keep the length N.
   of width ~ U{1..W} bands, filled with the spectrogram's mean; a width is capped at
   half the axis so that something always remains.
 
-:func:`augment_signal` applies the signal steps in the order above, each with probability
+:func:`augment_signal` first (with probability ``aug_vocoder``, when set) replaces the
+voice source (:func:`rnnkit.data.audio_vocoder.lpc_resynthesize`), then applies the signal
+steps in the order above, each with probability
 ``aug_prob`` (the SpecAugment masks too, in ``features_from_signal``), with the ranges of
 an :class:`rnnkit.data.audio.AudioConfig` (its ``aug_*`` fields); an empty range
 (``[]`` in TOML) or None, an empty SNR list, or 0 masks turns that step off.
@@ -35,6 +37,7 @@ import math
 import numpy as np
 
 from rnnkit.data.audio_eq import random_eq
+from rnnkit.data.audio_vocoder import lpc_resynthesize
 
 __all__ = ["change_speed", "change_tempo", "shift_pitch", "time_shift", "random_gain", "add_noise",
            "mask_spectrogram", "augment_signal"]
@@ -179,6 +182,8 @@ def augment_signal(x: np.ndarray, rate: int, rng: np.random.Generator, cfg) -> n
     def chance() -> bool:
         return bool(rng.random() < cfg.aug_prob)
 
+    if getattr(cfg, "aug_vocoder", 0.0) and rng.random() < cfg.aug_vocoder:  # first: a new source
+        y = lpc_resynthesize(y, rate, rng)
     if cfg.aug_speed and chance():
         y = change_speed(y, rate, rng.uniform(*cfg.aug_speed))
     if cfg.aug_tempo and chance():
