@@ -194,3 +194,18 @@ def test_bad_partner_arguments_are_one_line(params, message):
     X, y = spread_data()
     with pytest.raises(ConfigError, match=message):
         Classifier(**TINY, **params).fit(X, y)
+
+
+def _partner_checks():
+    from sklearn.utils.estimator_checks import parametrize_with_checks
+
+    from tests.tasks.classify.test_sklearn import EXPECTED_FAILURES, Rows
+
+    return parametrize_with_checks([Rows(hidden_size=4, num_layers=1, min_steps=2, max_steps=2, lr=1e-2,
+                                         device="cpu", partner="trees")],
+                                   expected_failed_checks=lambda est: EXPECTED_FAILURES)
+
+
+@_partner_checks()
+def test_scikit_learn_estimator_checks_with_the_partner(estimator, check):
+    check(estimator)

@@ -166,12 +166,16 @@ class Forest:
         return cls(**a, n_features=int(n_features))
 
 
-def fit_forest(F: np.ndarray, targets: np.ndarray, n_classes: int, seed: int) -> Forest:
+def fit_forest(F: np.ndarray, targets: np.ndarray, n_classes: int, seed: int, class_weight=None) -> Forest:
     """ExtraTrees (:data:`N_TREES` trees, seeded) on features F (n, d) and class indices
-    ``targets`` (n,) in 0..n_classes-1, returned as a :class:`Forest` over all n_classes."""
+    ``targets`` (n,) in 0..n_classes-1, returned as a :class:`Forest` over all n_classes;
+    ``class_weight``: None, "balanced" or a dict class index -> weight (scikit-learn's)."""
     from sklearn.ensemble import ExtraTreesClassifier
 
-    forest = ExtraTreesClassifier(n_estimators=N_TREES, random_state=seed % (2 ** 32), n_jobs=1)
+    if isinstance(class_weight, dict):  # only the classes present: scikit-learn refuses others
+        class_weight = {k: w for k, w in class_weight.items() if k in set(np.asarray(targets).tolist())}
+    forest = ExtraTreesClassifier(n_estimators=N_TREES, random_state=seed % (2 ** 32), n_jobs=1,
+                                  class_weight=class_weight)
     forest.fit(np.asarray(F, dtype=np.float32), np.asarray(targets))
     cols = np.asarray(forest.classes_, dtype=np.int64)  # the classes present, sorted
     parts: dict[str, list] = {k: [] for k in ("left", "right", "feature", "threshold", "value")}
@@ -221,6 +225,9 @@ def fit_partner(est, seqs: list, labels: np.ndarray, targets: np.ndarray, train_
 
     n_classes = len(est.classes_)
     view = tree_view(est.normalizer_)
+    weights = est.class_weight  # as the network's loss weighs the classes
+    if isinstance(weights, dict):
+        weights = {k: float(weights.get(label, 1.0)) for k, label in enumerate(est.classes_.tolist())}
     held_seqs, held_targets, fit_idx, p_net = [], None, None, None
     if len(val_seqs):
         fit_idx, held_seqs, held_targets = train_idx, list(val_seqs), np.asarray(val_targets)
@@ -235,10 +242,11 @@ def fit_partner(est, seqs: list, labels: np.ndarray, targets: np.ndarray, train_
             p_net, source = aux._net_proba(held_seqs), "held-out fit"
     weight, losses = 1.0, None
     if p_net is not None:
-        fitting = fit_forest(quantile_features(view([seqs[i] for i in fit_idx])), targets[fit_idx], n_classes, seed)
+        fitting = fit_forest(quantile_features(view([seqs[i] for i in fit_idx])), targets[fit_idx], n_classes,
+                             seed, weights)
         p_trees = fitting.predict_proba(quantile_features(view(held_seqs)))
         weight, losses = choose_weight(p_net, p_trees, held_targets)
-    est.partner_ = fit_forest(quantile_features(view(seqs)), targets, n_classes, seed)
+    est.partner_ = fit_forest(quantile_features(view(seqs)), targets, n_classes, seed, weights)
     est.partner_weight_, est.partner_losses_, est.partner_source_ = weight, losses, source
     est.partner_levels_ = LEVELS
 
