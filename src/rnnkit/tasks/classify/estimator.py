@@ -114,6 +114,11 @@ class Classifier(ClassifierMixin, BaseEstimator):
     the best epoch has the lowest validation loss; "accuracy": the highest validation
     accuracy, ties to the lower loss), ``patience`` (optimizer steps without a better
     epoch before stopping; None: never stop early).
+    Partner: ``partner`` (None or "trees": ExtraTrees on order-free quantile features, mixed
+    with the network by a weight chosen inside fit; see the module docstring and
+    :mod:`.partner`; fitted: ``partner_``, ``partner_weight_``, ``partner_losses_``,
+    ``partner_source_``), ``partner_fraction`` (the share of the series held out to choose the
+    weight when there is no validation split; default 0.25).
     Other: ``class_weight`` (None or "balanced"), ``jitter`` (Gaussian noise added to the
     normalised training series, in units of each channel's std; 0: none), ``crop`` (window
     slicing: the fraction of each series' length a training draw keeps, in (0, 1]; 1: none;
