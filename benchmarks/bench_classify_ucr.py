@@ -118,6 +118,7 @@ def fit_rnnkit(X_tr, y_tr, X_te, seed: int, params: dict):
         p_net, p_trees = clf._component_proba(as_sequences(X_te))
         return np.asarray(pred), t1 - t0, pred_s, dict(
             partner_weight=clf.partner_weight_, partner_source=clf.partner_source_,
+            partner_losses=clf.partner_losses_, probas=(clf.classes_, p_net, p_trees),
             components={"rnnkit-net": clf.classes_[p_net.argmax(axis=1)],
                         "rnnkit-trees": clf.classes_[p_trees.argmax(axis=1)]})
     return np.asarray(pred), t1 - t0, pred_s
@@ -179,6 +180,13 @@ def run(sets, seeds, contenders, params: dict, log=print, validation: bool = Fal
                 pred, fit_s, pred_s, *more = FIT[contender](X_tr, y_tr, X_te, seed, params)
                 extra = dict(more[0]) if more else {}
                 components = extra.pop("components", {})
+                if "probas" in extra:  # the test accuracy every weight of the grid would give
+                    from rnnkit.tasks.classify.partner import W_GRID
+
+                    classes, p_net, p_trees = extra.pop("probas")
+                    extra["accuracy_by_weight"] = [
+                        float(np.mean(classes[(w * p_net + (1 - w) * p_trees).argmax(axis=1)] == y_te))
+                        for w in W_GRID]
                 row = dict(set=name, contender=contender, seed=seed,
                            accuracy=float(np.mean(pred == y_te)), train_s=fit_s, predict_s=pred_s,
                            padded=contender == "minirocket" and is_ragged(X_tr), **info, **extra)
