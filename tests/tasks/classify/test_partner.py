@@ -76,7 +76,7 @@ def test_choose_weight_follows_the_better_component_and_ties_go_to_the_network()
     noise = rng.dirichlet(np.ones(3), size=30)
     assert choose_weight(good, noise, y)[0] == 1.0
     w, losses = choose_weight(np.full((30, 3), 1 / 3), good, y)
-    assert w == 0.0 and len(losses) == len(W_GRID)
+    assert w == min(W_GRID) == 0.5 and len(losses) == len(W_GRID)
     assert choose_weight(good, good, y)[0] == 1.0  # every w the same loss
 
 
@@ -105,8 +105,9 @@ def test_weight_one_where_the_trees_see_noise(monkeypatch):
 
 def test_the_network_is_the_fit_without_a_partner():
     X, y = spread_data()
-    alone = Classifier(**TINY).fit(X, y)
+    alone = Classifier(**TINY, partner=None).fit(X, y)
     mixed = Classifier(**TINY, partner="trees").fit(X, y)
+    assert Classifier().partner == "trees"  # the default
     np.testing.assert_array_equal(mixed._component_proba(X)[0], alone.predict_proba(X))
     assert alone.partner_ is None and alone._component_proba(X)[1] is None
     for a, b in zip(alone.network_.state_dict().values(), mixed.network_.state_dict().values()):
@@ -138,10 +139,11 @@ def test_save_load_is_exact_and_survives_clone(tmp_path):
 
 def test_models_saved_before_the_partner_load_without_one(tmp_path):
     X, y = spread_data()
-    clf = Classifier(**TINY).fit(X, y)
+    clf = Classifier(**TINY, partner=None).fit(X, y)
     clf.save(tmp_path / "m")
     path = tmp_path / "m" / "model.json"
     info = json.loads(path.read_text())
+    assert "partner" not in info
     for key in ("partner", "partner_fraction"):
         info["estimator"].pop(key)
     path.write_text(json.dumps(info))
@@ -202,10 +204,10 @@ def _partner_checks():
     from tests.tasks.classify.test_sklearn import EXPECTED_FAILURES, Rows
 
     return parametrize_with_checks([Rows(hidden_size=4, num_layers=1, min_steps=2, max_steps=2, lr=1e-2,
-                                         device="cpu", partner="trees")],
+                                         device="cpu", partner=None)],
                                    expected_failed_checks=lambda est: EXPECTED_FAILURES)
 
 
 @_partner_checks()
-def test_scikit_learn_estimator_checks_with_the_partner(estimator, check):
+def test_scikit_learn_estimator_checks_without_the_partner(estimator, check):  # test_sklearn.py: the default
     check(estimator)

@@ -34,7 +34,8 @@ network's own option; the prediction is the mean of their probabilities).
 ``partner="trees"`` adds a non-neural partner (:mod:`.partner`): ExtraTrees on quantiles of each
 series' values and first differences, mixed as ``p = w p_net + (1 - w) p_trees``. w (fitted:
 ``partner_weight_``) is chosen inside ``fit`` on series neither model was fitted on, by
-held-out log-loss over w = 0, 0.1, ..., 1 (ties toward the network): with a validation split
+held-out log-loss over w = 0.5, 0.6, ..., 1 (ties toward the network; the network keeps at
+least half, :data:`.partner.W_GRID`): with a validation split
 (``validation_fraction`` > 0 or the CLI's validation file) the network's own held-out series,
 scored by the trained network and by trees fitted on the fitting part; without one (the
 default, ``validation_fraction=0``, chosen because holding series out of the network's
@@ -114,8 +115,9 @@ class Classifier(ClassifierMixin, BaseEstimator):
     the best epoch has the lowest validation loss; "accuracy": the highest validation
     accuracy, ties to the lower loss), ``patience`` (optimizer steps without a better
     epoch before stopping; None: never stop early).
-    Partner: ``partner`` (None or "trees": ExtraTrees on order-free quantile features, mixed
-    with the network by a weight chosen inside fit; see the module docstring and
+    Partner: ``partner`` ("trees", the default: ExtraTrees on order-free quantile features,
+    mixed with the network by a weight chosen inside fit; None: the network alone; see the
+    module docstring and
     :mod:`.partner`; fitted: ``partner_``, ``partner_weight_``, ``partner_losses_``,
     ``partner_source_``), ``partner_fraction`` (the share of the series held out to choose the
     weight when there is no validation split; default 0.25).
@@ -139,7 +141,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
                  class_weight: Optional[str] = None, jitter: float = 0.0, crop: float = 0.9,
                  crop_min_length: int = MIN_LENGTH, work_budget: Optional[float] = None, random_state: Optional[int] = 0,
                  device: str = "auto", threads: Optional[int] = 1, verbose: bool = False, summary: int = 0,
-                 summary_member: bool = False, pooling_conv: str = "mean", partner: Optional[str] = None,
+                 summary_member: bool = False, pooling_conv: str = "mean", partner: Optional[str] = "trees",
                  partner_fraction: float = 0.25) -> None:
         self.model = model
         self.filters = filters
