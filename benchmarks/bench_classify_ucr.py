@@ -15,6 +15,9 @@ Contenders, all on the same split in one run:
 * ``rnnkit``: ``rnnkit.tasks.classify.estimator.Classifier()`` with its defaults, fitted on
   the training arrays (a list of (T_i, C) arrays when the set has variable lengths);
 * ``dtw``: aeon ``KNeighborsTimeSeriesClassifier(distance="dtw")``, 1 neighbour, full window;
+  With ``--param partner='"trees"'`` the same fit is also scored as ``rnnkit-net`` (its
+  network alone) and ``rnnkit-trees`` (its tree partner alone), rows that carry the chosen
+  ``partner_weight``;
 * ``minirocket``: aeon ``MiniRocketClassifier`` (multivariate sets too). MiniRocket refuses
   variable-length series: for it alone, such sets are padded at the end with each series'
   last value to the longest length in train and test, and the row says so (``padded``).
@@ -110,7 +113,15 @@ def fit_rnnkit(X_tr, y_tr, X_te, seed: int, params: dict):
     clf.fit(as_sequences(X_tr), y_tr)
     t1 = time.perf_counter()
     pred = clf.predict(as_sequences(X_te))
-    return np.asarray(pred), t1 - t0, time.perf_counter() - t1
+    pred_s = time.perf_counter() - t1
+    if getattr(clf, "partner_", None) is not None:  # the same fit's two components, scored alone too
+        p_net, p_trees = clf._component_proba(as_sequences(X_te))
+        return np.asarray(pred), t1 - t0, pred_s, dict(
+            partner_weight=clf.partner_weight_, partner_source=clf.partner_source_,
+            partner_losses=clf.partner_losses_, probas=(clf.classes_, p_net, p_trees),
+            components={"rnnkit-net": clf.classes_[p_net.argmax(axis=1)],
+                        "rnnkit-trees": clf.classes_[p_trees.argmax(axis=1)]})
+    return np.asarray(pred), t1 - t0, pred_s
 
 
 def fit_dtw(X_tr, y_tr, X_te, seed: int, params: dict):
@@ -166,12 +177,24 @@ def run(sets, seeds, contenders, params: dict, log=print, validation: bool = Fal
                     classes=len(set(y_tr)))
         for contender in contenders:
             for seed in (seeds if contender != "dtw" else seeds[:1]):
-                pred, fit_s, pred_s = FIT[contender](X_tr, y_tr, X_te, seed, params)
+                pred, fit_s, pred_s, *more = FIT[contender](X_tr, y_tr, X_te, seed, params)
+                extra = dict(more[0]) if more else {}
+                components = extra.pop("components", {})
+                if "probas" in extra:  # the test accuracy every weight of the grid would give
+                    from rnnkit.tasks.classify.partner import W_GRID
+
+                    classes, p_net, p_trees = extra.pop("probas")
+                    extra["accuracy_by_weight"] = [
+                        float(np.mean(classes[(w * p_net + (1 - w) * p_trees).argmax(axis=1)] == y_te))
+                        for w in W_GRID]
                 row = dict(set=name, contender=contender, seed=seed,
                            accuracy=float(np.mean(pred == y_te)), train_s=fit_s, predict_s=pred_s,
-                           padded=contender == "minirocket" and is_ragged(X_tr), **info)
+                           padded=contender == "minirocket" and is_ragged(X_tr), **info, **extra)
                 rows.append(row)
                 log(json.dumps(row))
+                for part, part_pred in components.items():  # rnnkit's partner: each component alone
+                    rows.append({**row, "contender": part, "accuracy": float(np.mean(part_pred == y_te))})
+                    log(json.dumps(rows[-1]))
     return rows
 
 

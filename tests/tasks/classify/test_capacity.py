@@ -22,7 +22,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::rnnkit.tasks.classify.ChanceLev
 # one batch per epoch (batch 256 >= n): steps = ceil(epochs * n / 256), so 25 at n = 127 with
 # 50 epochs and 50 at n = 128 with 100
 CHEAP = dict(kernels=(3, 3, 3), dilations=(1, 1, 1), hidden_size=4, num_layers=1, bidirectional=False,
-             min_steps=1, max_steps=1000, batch_size=256, dropout=0.0, crop=1.0)
+             min_steps=1, max_steps=1000, batch_size=256, dropout=0.0, crop=1.0, partner=None)
 
 
 def series(n, T=6, seed=0):

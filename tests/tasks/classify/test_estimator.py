@@ -6,7 +6,9 @@ import pytest
 
 from rnnkit.tasks.classify import Classifier
 
-TINY = dict(hidden_size=8, num_layers=1, min_steps=40, max_steps=40, batch_size=16, lr=2e-2, dropout=0.0)
+# partner=None: these tests are about the network; the default tree partner: test_partner.py, test_sklearn.py
+TINY = dict(hidden_size=8, num_layers=1, min_steps=40, max_steps=40, batch_size=16, lr=2e-2, dropout=0.0,
+            partner=None)
 
 
 def ramps(n, length=16, channels=1, seed=0):

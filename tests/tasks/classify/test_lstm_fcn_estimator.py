@@ -7,7 +7,7 @@ from rnnkit.models.lstm_fcn import LSTMFCN
 from rnnkit.tasks.classify import Classifier
 
 TINY = dict(model="lstm_fcn", hidden_size=8, num_layers=1, min_steps=30, max_steps=30, batch_size=16,
-            lr=1e-2, dropout=0.0, validation_fraction=0.0)
+            lr=1e-2, dropout=0.0, validation_fraction=0.0, partner=None)  # the network alone (test_partner.py)
 
 
 def bumps(n, seed=0):

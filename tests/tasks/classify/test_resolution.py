@@ -12,7 +12,7 @@ from rnnkit.tasks.classify import Classifier
 pytestmark = pytest.mark.filterwarnings("ignore::rnnkit.tasks.classify.ChanceLevelWarning")  # 2 steps
 
 TINY = dict(model="lstm_fcn", filters=(4, 4), kernels=(3, 3), dilations=(1, 2), hidden_size=4, num_layers=1,
-            min_steps=2, max_steps=2, batch_size=8, dropout=0.0)
+            min_steps=2, max_steps=2, batch_size=8, dropout=0.0, partner=None)  # the network alone
 
 
 def series(n, T=40, seed=0):

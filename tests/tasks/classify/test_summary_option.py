@@ -17,7 +17,7 @@ from rnnkit.training.config import apply_overrides, from_dict
 pytestmark = pytest.mark.filterwarnings("ignore::rnnkit.tasks.classify.ChanceLevelWarning")  # few steps
 
 TINY = dict(model="lstm_fcn", filters=(4, 4), kernels=(3, 3), dilations=(1, 2), hidden_size=4, num_layers=1,
-            min_steps=3, max_steps=3, batch_size=8, dropout=0.0)
+            min_steps=3, max_steps=3, batch_size=8, dropout=0.0, partner=None)  # the network alone
 
 
 def levels_data(n=16, seed=0):

@@ -31,6 +31,22 @@ in :mod:`.arrays`):
 ``members`` > 1 trains an ensemble of independently initialised networks together (the
 network's own option; the prediction is the mean of their probabilities).
 
+``partner="trees"`` adds a non-neural partner (:mod:`.partner`): ExtraTrees on quantiles of each
+series' values and first differences, mixed as ``p = w p_net + (1 - w) p_trees``. w (fitted:
+``partner_weight_``) is chosen inside ``fit`` on series neither model was fitted on, by
+held-out log-loss over w = 0.5, 0.6, ..., 1 (ties toward the network; the network keeps at
+least half, :data:`.partner.W_GRID`): with a validation split
+(``validation_fraction`` > 0 or the CLI's validation file) the network's own held-out series,
+scored by the trained network and by trees fitted on the fitting part; without one (the
+default, ``validation_fraction=0``, chosen because holding series out of the network's
+training cost accuracy on small sets) a second network, the same recipe (capacity resolved
+from the whole set), is fitted on a stratified ``1 - partner_fraction`` of the series and it
+and the trees are scored on the rest; the network kept is the one fitted on every series,
+exactly the fit without a partner (so training takes up to about twice as long). The trees
+are then refitted on every series passed to ``fit`` (cheap; out-of-bag probabilities would
+score trees but not the network on the same series). No series to hold out (``partner_fraction``
+0, or every class a single series): w = 1, the network alone.
+
 ``crop`` < 1 is window slicing (:mod:`.crops`): every training draw of a series of at least
 ``crop_min_length`` steps is a random contiguous window of ``crop`` times its length, and
 prediction averages the probabilities over :data:`.crops.VIEWS` evenly spaced windows of that
@@ -46,6 +62,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
+from safetensors.torch import save as st_save
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -58,6 +75,7 @@ from rnnkit.tasks.classify.crops import MIN_LENGTH, is_cropped, random_crop, vie
 from rnnkit.tasks.classify.fitting import (BestOnAccuracy, EpochRng, WeightAverage, capacity, chance_loss,
                                            check_chance_level, step_budget, stratified_split)
 from rnnkit.tasks.classify.params import check_params, seed_of
+from rnnkit.tasks.classify.partner import PARTNER_FILE, fit_partner, load_partner, quantile_features, tree_view
 from rnnkit.training.checkpoint import load_model, save_model
 from rnnkit.training.config import TrainConfig
 from rnnkit.training.device import torch_threads
@@ -97,6 +115,12 @@ class Classifier(ClassifierMixin, BaseEstimator):
     the best epoch has the lowest validation loss; "accuracy": the highest validation
     accuracy, ties to the lower loss), ``patience`` (optimizer steps without a better
     epoch before stopping; None: never stop early).
+    Partner: ``partner`` ("trees", the default: ExtraTrees on order-free quantile features,
+    mixed with the network by a weight chosen inside fit; None: the network alone; see the
+    module docstring and
+    :mod:`.partner`; fitted: ``partner_``, ``partner_weight_``, ``partner_losses_``,
+    ``partner_source_``), ``partner_fraction`` (the share of the series held out to choose the
+    weight when there is no validation split; default 0.25).
     Other: ``class_weight`` (None or "balanced"), ``jitter`` (Gaussian noise added to the
     normalised training series, in units of each channel's std; 0: none), ``crop`` (window
     slicing: the fraction of each series' length a training draw keeps, in (0, 1]; 1: none;
@@ -117,7 +141,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
                  class_weight: Optional[str] = None, jitter: float = 0.0, crop: float = 0.9,
                  crop_min_length: int = MIN_LENGTH, work_budget: Optional[float] = None, random_state: Optional[int] = 0,
                  device: str = "auto", threads: Optional[int] = 1, verbose: bool = False, summary: int = 0,
-                 summary_member: bool = False, pooling_conv: str = "mean") -> None:
+                 summary_member: bool = False, pooling_conv: str = "mean", partner: Optional[str] = "trees",
+                 partner_fraction: float = 0.25) -> None:
         self.model = model
         self.filters = filters
         self.kernels = kernels
@@ -160,6 +185,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
         self.summary = summary
         self.summary_member = summary_member
         self.pooling_conv = pooling_conv
+        self.partner = partner
+        self.partner_fraction = partner_fraction
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -271,6 +298,12 @@ class Classifier(ClassifierMixin, BaseEstimator):
         last = self.history_[-1]["train_loss"] / max(1, int(options.get("members", 1))) if self.history_ else math.nan
         self.chance_level_ = check_chance_level(last, chance_loss(train_targets, n_classes, balanced), n_classes,
                                                 steps)
+        self.partner_, self.partner_weight_ = None, 1.0
+        if self.partner is not None:  # after the network: its fit is the one without a partner
+            fit_partner(self, seqs, labels, targets, train_idx, val_seqs, val_targets, seed, filters, epochs)
+            self.info_ = {**info, "partner": {"kind": self.partner, "weight": self.partner_weight_,
+                                              "levels": self.partner_levels_,
+                                              "n_features": int(self.partner_.n_features)}}
         return self
 
     def _train(self, network, info, cfg, train_norm, train_targets, val_norm, val_targets, normalizer,
@@ -326,9 +359,30 @@ class Classifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any, batch_size: int = 64) -> np.ndarray:
         """Class probabilities (n, K), float64, columns in ``classes_`` order, rows sum to 1
         (with ``crop`` < 1: the mean over the evenly spaced windows of each series of at least
-        ``crop_min_length`` steps)."""
+        ``crop_min_length`` steps; with a tree partner: ``w p_net + (1 - w) p_trees``,
+        ``w = partner_weight_``, the network's alone when w = 1)."""
+        p_net, p_trees = self._component_proba(X, batch_size)
+        if p_trees is None or self.partner_weight_ == 1.0:
+            return p_net
+        w = float(self.partner_weight_)
+        mix = w * p_net + (1.0 - w) * p_trees
+        return mix / mix.sum(axis=1, keepdims=True)
+
+    def _component_proba(self, X: Any, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray | None]:
+        """(p_net, p_trees): the network's probabilities and the tree partner's (None without
+        one), both (n, K); what ``predict_proba`` mixes (the benchmark scores each alone)."""
         check_is_fitted(self, "network_")
-        seqs = self.normalizer_(as_sequences(X, self.n_features_in_))
+        raw = as_sequences(X, self.n_features_in_)
+        p_net = self._net_proba(raw, batch_size)
+        forest = getattr(self, "partner_", None)
+        if forest is None:
+            return p_net, None
+        view = tree_view(self.normalizer_)
+        return p_net, forest.predict_proba(quantile_features(view(raw), self.partner_levels_))
+
+    def _net_proba(self, raw: list[np.ndarray], batch_size: int = 64) -> np.ndarray:
+        """The network's probabilities (n, K) for checked, not yet normalised series (T_i, C)."""
+        seqs = self.normalizer_(raw)
         crop = float(getattr(self, "crop", 1.0))
         if crop < 1.0:  # every window its own sequence; owner[j]: the series window j comes from
             windows = [views(s, crop, int(getattr(self, "crop_min_length", 1))) for s in seqs]
@@ -359,7 +413,9 @@ class Classifier(ClassifierMixin, BaseEstimator):
         fitted normalisation and the constructor arguments (those JSON keeps exactly: a
         ``class_weight`` dict is left out; its effect lives in the network's weights)."""
         check_is_fitted(self, "network_")
-        save_model(Path(path), self.network_, self.info_)
+        forest = getattr(self, "partner_", None)
+        extra = {PARTNER_FILE: st_save(forest.to_tensors())} if forest is not None else None
+        save_model(Path(path), self.network_, self.info_, extra)
 
     @classmethod
     def load(cls, path: str | Path) -> "Classifier":
@@ -379,6 +435,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         saved.setdefault("summary", 0)  # saved before the summary branch: none
         saved.setdefault("summary_member", False)
         saved.setdefault("pooling_conv", "mean")
+        saved.setdefault("partner", None)  # saved before the tree partner: none
         est = cls(**{k: v for k, v in saved.items() if k in params})
         try:
             dtype = np.dtype(info["labels_dtype"]) if info.get("labels_dtype") else None
@@ -389,6 +446,9 @@ class Classifier(ClassifierMixin, BaseEstimator):
             raise CheckpointError(f"{folder / 'model.json'}: {str(err).splitlines()[0]}") from None
         est.network_ = network.eval()
         est.info_ = info
+        est.partner_, est.partner_weight_ = None, 1.0
+        if info.get("partner"):
+            load_partner(est, folder, info["partner"], len(est.classes_))
         return est
 
 

@@ -45,6 +45,10 @@ def check_params(est: Any) -> None:
     if (isinstance(est.summary, (bool, np.bool_)) or not isinstance(est.summary, (int, np.integer))
             or not (est.summary == 0 or est.summary >= 2)):
         raise ConfigError(f"summary must be 0 (off) or an int >= 2 (quantile levels), got {est.summary!r}")
+    if est.partner not in (None, "trees"):
+        raise ConfigError(f"partner must be None or 'trees', got {est.partner!r}")
+    if not 0.0 <= est.partner_fraction < 1.0:
+        raise ConfigError(f"partner_fraction must be in [0, 1), got {est.partner_fraction!r}")
     for name in ("min_steps", "max_steps", "batch_size"):
         if int(getattr(est, name)) < 1:
             raise ConfigError(f"{name} must be >= 1, got {getattr(est, name)!r}")

@@ -105,6 +105,7 @@ def classifier_from_config(cfg: ClassifyConfig, kind: str = "ts") -> Classifier:
         jitter=dcfg.jitter if dcfg.augment and kind != "wav" else 0.0,
         crop=dcfg.crop, crop_min_length=dcfg.crop_min_length,
         random_state=tcfg.seed, device=tcfg.device, threads=tcfg.threads, verbose=tcfg.progress,
+        partner=None,  # the CLI's network alone: its defaults were chosen on spoken digits without one
     )
 
 
