@@ -112,11 +112,16 @@ def test_bad_inputs_give_one_line_errors(wavs, tmp_path):
         "error: model.cell must be one of 'lstm' | 'gru' | 'rnn', got 'tcn'")
 
 
-def test_resume_takes_the_run_config_and_data_paths(tmp_path):
+def _two_speakers(path):
+    """A small training file: 6 series of each of JapaneseVowels' first two speakers."""
     full = read_ts(DATASETS / "classification" / "JapaneseVowels_TRAIN.ts")
     keep = [i for i, y in enumerate(full.labels) if y in ("1", "2")]
     keep = keep[0:6] + keep[30:36]  # the file is sorted by label
-    write_ts(tmp_path / "train.ts", [full.series[i] for i in keep], [full.labels[i] for i in keep])
+    write_ts(path, [full.series[i] for i in keep], [full.labels[i] for i in keep])
+
+
+def test_resume_takes_the_run_config_and_data_paths(tmp_path):
+    _two_speakers(tmp_path / "train.ts")
     out = tmp_path / "run"
     args = ["classify", "train", "--train", str(tmp_path / "train.ts"), "--out", str(out), "--set", "model.cell=gru"]
     assert runner.invoke(app, [*args, *TINY]).exit_code == 0
@@ -198,10 +203,7 @@ def test_train_says_in_one_line_when_the_loss_stays_at_chance(tmp_path):
 
 
 def test_a_second_run_into_the_same_out_refuses_unless_overwrite(tmp_path):
-    full = read_ts(DATASETS / "classification" / "JapaneseVowels_TRAIN.ts")
-    keep = [i for i, y in enumerate(full.labels) if y in ("1", "2")]
-    keep = keep[0:6] + keep[30:36]  # the file is sorted by label
-    write_ts(tmp_path / "train.ts", [full.series[i] for i in keep], [full.labels[i] for i in keep])
+    _two_speakers(tmp_path / "train.ts")
     out = tmp_path / "run"
     args = ["classify", "train", "--train", str(tmp_path / "train.ts"), "--out", str(out), *TINY]
     assert runner.invoke(app, args).exit_code == 0
