@@ -31,21 +31,10 @@ in :mod:`.arrays`):
 ``members`` > 1 trains an ensemble of independently initialised networks together (the
 network's own option; the prediction is the mean of their probabilities).
 
-``partner="trees"`` adds a non-neural partner (:mod:`.partner`): ExtraTrees on quantiles of each
-series' values and first differences, mixed as ``p = w p_net + (1 - w) p_trees``. w (fitted:
-``partner_weight_``) is chosen inside ``fit`` on series neither model was fitted on, by
-held-out log-loss over w = 0.5, 0.6, ..., 1 (ties toward the network; the network keeps at
-least half, :data:`.partner.W_GRID`): with a validation split
-(``validation_fraction`` > 0 or the CLI's validation file) the network's own held-out series,
-scored by the trained network and by trees fitted on the fitting part; without one (the
-default, ``validation_fraction=0``, chosen because holding series out of the network's
-training cost accuracy on small sets) a second network, the same recipe (capacity resolved
-from the whole set), is fitted on a stratified ``1 - partner_fraction`` of the series and it
-and the trees are scored on the rest; the network kept is the one fitted on every series,
-exactly the fit without a partner (so training takes up to about twice as long). The trees
-are then refitted on every series passed to ``fit`` (cheap; out-of-bag probabilities would
-score trees but not the network on the same series). No series to hold out (``partner_fraction``
-0, or every class a single series): w = 1, the network alone.
+``partner="trees"`` (the default) adds a non-neural partner, ExtraTrees on quantiles of each
+series' values and first differences, mixed as ``p = w p_net + (1 - w) p_trees`` with w
+(``partner_weight_``) chosen inside ``fit`` on held-out series; how, and what it costs, in
+:mod:`.partner`. ``partner=None``: the network alone.
 
 ``crop`` < 1 is window slicing (:mod:`.crops`): every training draw of a series of at least
 ``crop_min_length`` steps is a random contiguous window of ``crop`` times its length, and

@@ -22,9 +22,19 @@ tensors in a safetensors file (no pickle); the walk reproduces scikit-learn's
 fractions summed in order and divided by the tree count).
 
 Mixing: ``p = w * p_net + (1 - w) * p_trees``, with w from :data:`W_GRID` = 0.5, 0.6, ..., 1
-chosen by :func:`choose_weight` (lowest held-out log-loss, ties toward the network); how the
-held-out probabilities are obtained is the estimator's business (see its docstring). The
-network keeps at least half the weight: without a validation split the held-out scores come
+chosen by :func:`choose_weight` (lowest held-out log-loss, ties toward the network).
+:func:`fit_partner` gets the held-out probabilities after the network's fit: with a
+validation split (``validation_fraction`` > 0 or the CLI's validation file) from the
+network's own held-out series, scored by the trained network and by trees fitted on the
+fitting part; without one (the default, ``validation_fraction=0``, chosen because holding
+series out of the network's training cost accuracy on small sets) from a second network,
+the same recipe (capacity resolved from the whole set), fitted on a stratified
+``1 - partner_fraction`` of the series, it and the trees scored on the rest. The network
+kept is the one fitted on every series, exactly the fit without a partner (so training
+takes up to about twice as long). The trees are then refitted on every series passed to
+``fit`` (cheap; out-of-bag probabilities would score trees but not the network on the
+same series). No series to hold out (``partner_fraction`` 0, or every class a single
+series): w = 1, the network alone. The network keeps at least half the weight: without a validation split the held-out scores come
 from a second network fitted on 75 % of the series, which on a small set is weaker than the
 network kept (fitted on all of them), so the held-out log-loss leans toward the trees; on
 PickupGestureWiimoteZ (30 series of 10 classes) the full grid 0..1 chose trees alone (w = 0)
