@@ -36,6 +36,7 @@ import numpy as np
 
 from rnnkit.data.audio_augment import add_noise, mask_spectrogram
 from rnnkit.data.audio_eq import check_eq
+from rnnkit.data.audio_mix import check_mixup
 from rnnkit.data.wav import MAX_RATE, MIN_RATE, read_wav
 from rnnkit.errors import DataError
 
@@ -158,7 +159,8 @@ class AudioConfig:
                 raise DataError(f"audio {name} must be [low, high] with low <= high, got {list(pair)}")
         if self.aug_pitch and max(abs(v) for v in self.aug_pitch) > 12:
             raise DataError(f"audio aug_pitch must stay within -12..12 semitones, got {list(self.aug_pitch)}")
-        check_eq(self.aug_eq_db, self.aug_eq_points, self.aug_mixup)
+        check_eq(self.aug_eq_db, self.aug_eq_points)
+        check_mixup(self.aug_mixup)
         for name in ("aug_prob", "aug_vocoder"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise DataError(f"audio {name} must be in [0, 1], got {getattr(self, name)}")

@@ -34,11 +34,8 @@ from rnnkit.errors import DataError
 __all__ = ["eq_curve_db", "random_eq", "check_eq"]
 
 
-def check_eq(max_db: float, points: int, mixup: float = 0.0) -> None:
-    """One-line errors for ``audio.aug_eq_db``, ``audio.aug_eq_points`` (and ``audio.aug_mixup``,
-    :mod:`rnnkit.data.audio_mix`, checked here to keep ``rnnkit.data.audio`` short)."""
-    if not (np.isfinite(mixup) and 0.0 <= mixup <= 10.0):
-        raise DataError(f"audio aug_mixup must be a Beta parameter in 0..10 (0: off), got {mixup}")
+def check_eq(max_db: float, points: int) -> None:
+    """One-line errors for ``audio.aug_eq_db`` and ``audio.aug_eq_points``."""
     if not (np.isfinite(max_db) and 0.0 <= max_db <= 24.0):
         raise DataError(f"audio aug_eq_db must be in 0..24 dB (0: off), got {max_db}")
     if not 2 <= int(points) <= 32:

@@ -21,7 +21,15 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["mix_signals", "mixup_item"]
+from rnnkit.errors import DataError
+
+__all__ = ["check_mixup", "mix_signals", "mixup_item"]
+
+
+def check_mixup(alpha: float) -> None:
+    """One-line error for ``audio.aug_mixup``: a Beta parameter in 0..10 (0: off)."""
+    if not (np.isfinite(alpha) and 0.0 <= alpha <= 10.0):
+        raise DataError(f"audio aug_mixup must be a Beta parameter in 0..10 (0: off), got {alpha}")
 
 
 def mix_signals(x: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:

@@ -51,12 +51,11 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
-from safetensors.torch import save as st_save
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from rnnkit.data.sequences import SequenceDataset, collate_packed
-from rnnkit.errors import CheckpointError, DataError
+from rnnkit.errors import DataError
 from rnnkit.models.networks import network_options
 from rnnkit.models.registry import build_model, tagged
 from rnnkit.tasks.classify.arrays import Normalizer, as_labels, as_sequences
@@ -64,8 +63,8 @@ from rnnkit.tasks.classify.crops import MIN_LENGTH, is_cropped, random_crop, vie
 from rnnkit.tasks.classify.fitting import (BestOnAccuracy, EpochRng, WeightAverage, capacity, chance_loss,
                                            check_chance_level, step_budget, stratified_split)
 from rnnkit.tasks.classify.params import check_params, seed_of
-from rnnkit.tasks.classify.partner import PARTNER_FILE, fit_partner, load_partner, quantile_features, tree_view
-from rnnkit.training.checkpoint import load_model, save_model
+from rnnkit.tasks.classify.partner import fit_partner, quantile_features, tree_view
+from rnnkit.tasks.classify.persist import json_params, load_classifier, save_classifier
 from rnnkit.training.config import TrainConfig
 from rnnkit.training.device import torch_threads
 from rnnkit.training.trainer import Trainer
@@ -263,7 +262,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
                 "labels_dtype": str(classes_.dtype),
                 "input": {**(input_info or {"kind": "array"}), "n_features": int(seqs[0].shape[1]),
                           "normalize": normalizer.to_dict()},
-                "estimator": _json_params(self.get_params())}
+                "estimator": json_params(self.get_params())}
         info = tagged("classify", info)
         cfg = train_config or self._train_config(len(train_seqs), len(val_seqs) > 0, seed, run_dir is not None,
                                                  float(np.mean([len(s) for s in train_seqs])), epochs)
@@ -397,54 +396,11 @@ class Classifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------- save/load
     def save(self, path: str | Path) -> None:
-        """Write ``model.safetensors`` and ``model.json`` (registry format) into folder ``path``
-        atomically; no pickle. model.json holds the network's arguments, the labels, the
-        fitted normalisation and the constructor arguments (those JSON keeps exactly: a
-        ``class_weight`` dict is left out; its effect lives in the network's weights)."""
-        check_is_fitted(self, "network_")
-        forest = getattr(self, "partner_", None)
-        extra = {PARTNER_FILE: st_save(forest.to_tensors())} if forest is not None else None
-        save_model(Path(path), self.network_, self.info_, extra)
+        """Write ``model.safetensors`` and ``model.json`` (and the partner's
+        ``partner.safetensors``) into folder ``path`` atomically; no pickle (:mod:`.persist`)."""
+        save_classifier(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> "Classifier":
         """The classifier saved in ``path`` (a model folder, or a run folder holding ``model/``)."""
-        path = Path(path)
-        folder = path / "model" if (path / "model" / "model.json").is_file() else path
-        if not (folder / "model.json").is_file():
-            raise CheckpointError(f"{path}: no saved classifier here (expected {folder / 'model.json'})")
-        network, info = load_model(folder, lambda c: build_model(c, str(folder / "model.json")))
-        if "labels" not in info or not isinstance(info.get("input", {}), dict):
-            raise CheckpointError(f"{folder / 'model.json'}: not a classifier's (no 'labels', or 'input' not a table)")
-        inputs = info.get("input") or {}  # written by rnnkit classify train since it exists
-        params = cls().get_params()
-        saved = dict(info.get("estimator") or {})
-        saved.setdefault("crop", 1.0)  # saved before window slicing existed: none
-        saved.setdefault("crop_min_length", 1)  # saved before the minimum: every series
-        saved.setdefault("summary", 0)  # saved before the summary branch: none
-        saved.setdefault("summary_member", False)
-        saved.setdefault("pooling_conv", "mean")
-        saved.setdefault("partner", None)  # saved before the tree partner: none
-        est = cls(**{k: v for k, v in saved.items() if k in params})
-        try:
-            dtype = np.dtype(info["labels_dtype"]) if info.get("labels_dtype") else None
-            est.classes_ = np.asarray(info["labels"], dtype=dtype)
-            est.normalizer_ = Normalizer.from_dict(inputs.get("normalize") or {"mode": "none"})
-            est.n_features_in_ = int(inputs.get("n_features", info["model"]["input_size"]))
-        except (TypeError, ValueError, KeyError) as err:
-            raise CheckpointError(f"{folder / 'model.json'}: {str(err).splitlines()[0]}") from None
-        est.network_ = network.eval()
-        est.info_ = info
-        est.partner_, est.partner_weight_ = None, 1.0
-        if info.get("partner"):
-            load_partner(est, folder, info["partner"], len(est.classes_))
-        return est
-
-
-def _json_params(params: dict) -> dict:
-    """The constructor arguments that JSON keeps exactly (others are left out of model.json)."""
-    keep = {}
-    for k, v in params.items():
-        if v is None or isinstance(v, (bool, int, float, str)):
-            keep[k] = v
-    return keep
+        return load_classifier(cls, path)

@@ -1,0 +1,75 @@
+"""Saving and loading a fitted :class:`~rnnkit.tasks.classify.Classifier`; no pickle.
+
+A model folder holds ``model.safetensors`` (the network's weights) and ``model.json``
+(registry format: the network's arguments, the labels, the fitted normalisation, the
+constructor arguments that JSON keeps exactly, :func:`json_params`), and, with a tree
+partner, ``partner.safetensors`` (:mod:`.partner`). Every file is written atomically and
+read back with one-line :class:`~rnnkit.errors.CheckpointError` for anything out of place.
+A folder saved by an older rnnkit loads with the behaviour it was trained with: an option
+it does not name gets the value that meant "off" then (see :func:`load_classifier`).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from safetensors.torch import save as st_save
+from sklearn.utils.validation import check_is_fitted
+
+from rnnkit.errors import CheckpointError
+from rnnkit.models.registry import build_model
+from rnnkit.tasks.classify.arrays import Normalizer
+from rnnkit.tasks.classify.partner import PARTNER_FILE, load_partner
+from rnnkit.training.checkpoint import load_model, save_model
+
+__all__ = ["json_params", "save_classifier", "load_classifier"]
+
+# options added after models were first saved, and the value each had before it existed
+_BEFORE = {"crop": 1.0,              # saved before window slicing: none
+           "crop_min_length": 1,     # saved before the minimum: every series
+           "summary": 0,             # saved before the summary branch: none
+           "summary_member": False,
+           "pooling_conv": "mean",
+           "partner": None}          # saved before the tree partner: none
+
+
+def json_params(params: dict) -> dict:
+    """The constructor arguments that JSON keeps exactly (others are left out of model.json:
+    a ``class_weight`` dict, whose effect lives in the network's weights)."""
+    return {k: v for k, v in params.items() if v is None or isinstance(v, (bool, int, float, str))}
+
+
+def save_classifier(est, path: str | Path) -> None:
+    """Write the fitted ``est`` into folder ``path`` (module doc)."""
+    check_is_fitted(est, "network_")
+    forest = getattr(est, "partner_", None)
+    extra = {PARTNER_FILE: st_save(forest.to_tensors())} if forest is not None else None
+    save_model(Path(path), est.network_, est.info_, extra)
+
+
+def load_classifier(cls, path: str | Path):
+    """The ``cls`` instance saved in ``path`` (a model folder, or a run folder holding ``model/``)."""
+    path = Path(path)
+    folder = path / "model" if (path / "model" / "model.json").is_file() else path
+    if not (folder / "model.json").is_file():
+        raise CheckpointError(f"{path}: no saved classifier here (expected {folder / 'model.json'})")
+    network, info = load_model(folder, lambda c: build_model(c, str(folder / "model.json")))
+    if "labels" not in info or not isinstance(info.get("input", {}), dict):
+        raise CheckpointError(f"{folder / 'model.json'}: not a classifier's (no 'labels', or 'input' not a table)")
+    inputs = info.get("input") or {}  # written by rnnkit classify train since it exists
+    params = cls().get_params()
+    saved = _BEFORE | dict(info.get("estimator") or {})
+    est = cls(**{k: v for k, v in saved.items() if k in params})
+    try:
+        dtype = np.dtype(info["labels_dtype"]) if info.get("labels_dtype") else None
+        est.classes_ = np.asarray(info["labels"], dtype=dtype)
+        est.normalizer_ = Normalizer.from_dict(inputs.get("normalize") or {"mode": "none"})
+        est.n_features_in_ = int(inputs.get("n_features", info["model"]["input_size"]))
+    except (TypeError, ValueError, KeyError) as err:
+        raise CheckpointError(f"{folder / 'model.json'}: {str(err).splitlines()[0]}") from None
+    est.network_ = network.eval()
+    est.info_ = info
+    est.partner_, est.partner_weight_ = None, 1.0
+    if info.get("partner"):
+        load_partner(est, folder, info["partner"], len(est.classes_))
+    return est
