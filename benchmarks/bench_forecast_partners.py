@@ -40,6 +40,7 @@ DIR/autoets_SET_WINDOW.npy (delete them to refit).
 
     nice -n 19 .venv/bin/python benchmarks/bench_forecast_partners.py --collect runs/partners --seeds 0,1
     nice -n 19 .venv/bin/python benchmarks/bench_forecast_partners.py --score runs/partners --seeds 0,1
+    .venv/bin/python benchmarks/bench_forecast_partners.py --score runs/fc4 --seeds 0,1 --variants gmase,ets,ets4,autoets
 
 ``--options JSON`` passes Forecaster options to ``--collect`` (e.g. '{"loss_scale": "mase"}').
 """
@@ -306,8 +307,9 @@ def main(argv=None) -> int:
     p.add_argument("--options", default="{}", type=json.loads,
                    help='--collect: Forecaster options as JSON, e.g. \'{"loss_scale": "mase"}\'')
     p.add_argument("--variants", default=",".join(VARIANTS),
-                   help=f"comma list of {', '.join(VARIANTS)} (partners), {', '.join(RULES)} (rules, bench_forecast_rules.py) "
-                        f"or {', '.join(ETS_RULES)} (AutoETS); the MASE column is relative to the first")
+                   help=f"comma list of {', '.join(VARIANTS)} (partners), {', '.join(RULES)} "
+                        f"(rules, bench_forecast_rules.py) or {', '.join(ETS_RULES)} (AutoETS); "
+                        "the MASE column is relative to the first")
     a = p.parse_args(argv)
     sets = list(SETS) if a.sets == "all" else a.sets.split(",")
     for n in sets:
