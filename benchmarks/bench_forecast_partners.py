@@ -14,8 +14,8 @@ as DIR/SET_{inner,val}_SEED.npz (ids, rnn (S, h), actual (S, h), hist, season).
 both windows, chooses the (RNN, Theta, damped) weights on the inner window as `fit` did
 before the seventh session (``select.choose_weights``: simplex grid, mean MASE, halfway to the
 prior 0.6 / 0.2 / 0.2) and prints sMAPE / MASE of the combination on the val window, per set
-(mean over the seeds), with the summed sMAPE and the mean MASE relative to the variant
-``damped`` per seed. A variant is a damped-partner variant (below) or a combination rule of
+(mean over the seeds), with the summed sMAPE and the mean MASE relative to the first variant
+listed, per seed. A variant is a damped-partner variant (below) or a combination rule of
 ``bench_forecast_rules.py`` (with the damped partner as it is; ``gmase``: today's default).
 Partner variants:
 
@@ -27,8 +27,20 @@ Partner variants:
     hw      a seasonal ETS in its place: damped Holt-Winters on the log scale, fitted per series
             for the whole panel at once (Adam, 80 steps); on sets without a season, damped
 
+statsforecast's AutoETS (ninth session; ``stats_baselines.stats_forecasts``, the call of the
+baselines: ``AutoETS(season_length=m)``, model by AICc, Naive fallback), with today's rule
+(``gmase``: geometric mean of the series' MASE, halfway to the prior):
+
+    ets     AutoETS in place of the damped trend: (RNN, Theta, AutoETS), prior 0.6 / 0.2 / 0.2
+    ets4    AutoETS as a 4th component: (RNN, Theta, damped, AutoETS), prior 0.6 / 0.1 / 0.1 / 0.2
+    autoets AutoETS alone (no weights)
+
+AutoETS's forecasts of a window are the same for every seed; they are cached in
+DIR/autoets_SET_WINDOW.npy (delete them to refit).
+
     nice -n 19 .venv/bin/python benchmarks/bench_forecast_partners.py --collect runs/partners --seeds 0,1
     nice -n 19 .venv/bin/python benchmarks/bench_forecast_partners.py --score runs/partners --seeds 0,1
+    .venv/bin/python benchmarks/bench_forecast_partners.py --score runs/fc4 --seeds 0,1 --variants gmase,ets,ets4,autoets
 
 ``--options JSON`` passes Forecaster options to ``--collect`` (e.g. '{"loss_scale": "mase"}').
 """
@@ -50,8 +62,10 @@ from bench_forecast_m import SETS, load_set
 from bench_forecast_rules import RULES
 from rnnkit.data.panel import long_to_panel, seasonal_indices
 from rnnkit.tasks.forecast import damped as D
+from rnnkit.tasks.forecast.combine import PRIOR
 from rnnkit.tasks.forecast.metrics import mase_scale
-from rnnkit.tasks.forecast.select import holdout, mase_scales
+from rnnkit.tasks.forecast.select import choose_weights, holdout, mase_scales
+from rnnkit.tasks.forecast.stats_baselines import stats_forecasts
 from rnnkit.tasks.forecast.theta import seasonally_adjusted, theta_forecast
 
 
@@ -204,6 +218,39 @@ VARIANTS = {
 }
 
 
+ETS_PRIOR4 = (0.6, 0.1, 0.1, 0.2)  # RNN, Theta, damped, AutoETS: stated before scoring (RESULTS, ninth session)
+
+
+def autoets(path: Path) -> torch.Tensor:
+    """(S, H) AutoETS's forecasts of the window in ``path`` (any seed's file), from the cache if there."""
+    cache = path.parent / f"autoets_{path.name.rsplit('_', 1)[0]}.npy"
+    if cache.exists():
+        return torch.tensor(np.load(cache), dtype=torch.float64)
+    z = np.load(path, allow_pickle=True)
+    hist = {str(u): x.astype(float) for u, x in zip(z["ids"], z["hist"])}
+    fc = stats_forecasts(hist, z["actual"].shape[1], int(z["season"]), ["ets"])["ets"]
+    out = np.stack([fc[u] for u in hist])
+    np.save(cache, out)
+    return torch.tensor(out, dtype=torch.float64)
+
+
+def _ets_rule(kind: str):
+    def rule(Fi, yi, sc, Fv, ctx):
+        ei, ev = autoets(ctx["paths"][0])[None], autoets(ctx["paths"][1])[None]
+        if kind == "autoets":
+            return ev[0], "AutoETS alone"
+        if kind == "ets":
+            Fi, Fv, prior = torch.cat([Fi[:2], ei]), torch.cat([Fv[:2], ev]), PRIOR
+        else:
+            Fi, Fv, prior = torch.cat([Fi, ei]), torch.cat([Fv, ev]), ETS_PRIOR4
+        w = choose_weights(Fi, yi, sc, torch.tensor(prior, dtype=torch.float64), loss="geometric")
+        return torch.einsum("k,ksh->sh", w, Fv), "w " + "/".join(f"{x:.3f}" for x in w)
+    return rule
+
+
+ETS_RULES = {k: _ets_rule(k) for k in ("ets", "ets4", "autoets")}
+ALL_RULES = {**RULES, **ETS_RULES}
+
 _PARTNERS: dict = {}  # (variant, file without the seed) -> (Theta, variant) forecasts: the same for every seed
 
 
@@ -222,14 +269,15 @@ def _window(path: Path, variant: str):
 def score(src: Path, sets: list[str], seeds: list[int], variants: list[str]) -> None:
     res = {}  # (variant, set, seed) -> (sMAPE, MASE, what the rule chose)
     for v in variants:
-        partner, rule = (v, RULES["weights"]) if v in VARIANTS else ("damped", RULES[v])
+        partner, rule = (v, RULES["weights"]) if v in VARIANTS else ("damped", ALL_RULES[v])
         for name in sets:
             for seed in seeds:
                 Fi, yi, panel, m, _ = _window(src / f"{name}_inner_{seed}.npz", partner)
                 Fv, y, pv, m, hist = _window(src / f"{name}_val_{seed}.npz", partner)
                 h = yi.shape[1]
                 ctx = {"fi": seasonally_adjusted(panel, h, m, True)[1], "fv": seasonally_adjusted(pv, h, m, True)[1],
-                       "pi": panel, "pv": pv, "h": h, "m": m}
+                       "pi": panel, "pv": pv, "h": h, "m": m,
+                       "paths": (src / f"{name}_inner_{seed}.npz", src / f"{name}_val_{seed}.npz")}
                 f, note = rule(Fi, yi, mase_scales(panel.values, panel.mask, m), Fv, ctx)
                 f = f.clamp(min=1e-12).numpy()
                 yv = y.numpy()
@@ -239,13 +287,13 @@ def score(src: Path, sets: list[str], seeds: list[int], variants: list[str]) -> 
                                       float((np.abs(f - yv).mean(1)[ok] / sc[ok]).mean()), note)
             print(f"# {v} {name}: " + ", ".join(f"seed {s} {res[v, name, s][0]:.3f} / {res[v, name, s][1]:.4f} "
                                                 + res[v, name, s][2] for s in seeds), file=sys.stderr, flush=True)
-    print("| variant | " + " | ".join(sets) + " | sum sMAPE per seed | mean MASE / damped's per seed |")
+    ref = variants[0]  # the mean MASE column is relative to the first variant listed
+    print("| variant | " + " | ".join(sets) + f" | sum sMAPE per seed | mean MASE / {ref}'s per seed |")
     print("|---|" + "---|" * (len(sets) + 2))
     for v in variants:
         cells = [f"{np.mean([res[v, n, s][0] for s in seeds]):.2f} / {np.mean([res[v, n, s][1] for s in seeds]):.3f}" for n in sets]
         tot = " / ".join(f"{sum(res[v, n, s][0] for n in sets):.2f}" for s in seeds)
-        rel = " / ".join(f"{np.mean([res[v, n, s][1] / res['damped', n, s][1] for n in sets]):.4f}" for s in seeds) \
-            if "damped" in variants else "-"
+        rel = " / ".join(f"{np.mean([res[v, n, s][1] / res[ref, n, s][1] for n in sets]):.4f}" for s in seeds)
         print(f"| {v} | " + " | ".join(cells) + f" | {tot} | {rel} |")
 
 
@@ -259,7 +307,9 @@ def main(argv=None) -> int:
     p.add_argument("--options", default="{}", type=json.loads,
                    help='--collect: Forecaster options as JSON, e.g. \'{"loss_scale": "mase"}\'')
     p.add_argument("--variants", default=",".join(VARIANTS),
-                   help=f"comma list of {', '.join(VARIANTS)} (partners) or {', '.join(RULES)} (rules, bench_forecast_rules.py)")
+                   help=f"comma list of {', '.join(VARIANTS)} (partners), {', '.join(RULES)} "
+                        f"(rules, bench_forecast_rules.py) or {', '.join(ETS_RULES)} (AutoETS); "
+                        "the MASE column is relative to the first")
     a = p.parse_args(argv)
     sets = list(SETS) if a.sets == "all" else a.sets.split(",")
     for n in sets:
@@ -267,8 +317,8 @@ def main(argv=None) -> int:
             p.error(f"--sets: unknown set {n!r}; choose from {', '.join(SETS)}")
     variants = a.variants.split(",")
     for v in variants:
-        if v not in VARIANTS and v not in RULES:
-            p.error(f"--variants: unknown variant {v!r}; choose from {', '.join((*VARIANTS, *RULES))}")
+        if v not in VARIANTS and v not in ALL_RULES:
+            p.error(f"--variants: unknown variant {v!r}; choose from {', '.join((*VARIANTS, *ALL_RULES))}")
     seeds = [int(s) for s in a.seeds.split(",")]
     torch.set_num_threads(1)
     if a.collect:
