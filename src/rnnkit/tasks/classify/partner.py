@@ -33,7 +33,10 @@ the same recipe (capacity resolved from the whole set), fitted on a stratified
 kept is the one fitted on every series, exactly the fit without a partner (so training
 takes up to about twice as long). The trees are then refitted on every series passed to
 ``fit`` (cheap; out-of-bag probabilities would score trees but not the network on the
-same series). No series to hold out (``partner_fraction`` 0, or every class a single
+same series). With ``partner_ensemble=True`` that second network is not thrown away
+after choosing w: the network part of every prediction is the mean of the two networks'
+probabilities, ``p_net = (p_full + p_held) / 2`` (w is still the one chosen from the second
+network's held-out predictions against the trees'). No series to hold out (``partner_fraction`` 0, or every class a single
 series): w = 1, the network alone. The network keeps at least half the weight: without a validation split the held-out scores come
 from a second network fitted on 75 % of the series, which on a small set is weaker than the
 network kept (fitted on all of them), so the held-out log-loss leans toward the trees; on
@@ -233,13 +236,17 @@ def fit_partner(est, seqs: list, labels: np.ndarray, targets: np.ndarray, train_
     ``partner_losses_`` (held-out log-loss per :data:`W_GRID` point, or None) and
     ``partner_source_``: "validation" (the network's own held-out series), "held-out fit" (a
     second network fitted on a stratified ``1 - partner_fraction`` of the series, scored on the
-    rest) or "none" (no series to hold out: w = 1, the network alone).
+    rest) or "none" (no series to hold out: w = 1, the network alone). With
+    ``est.partner_ensemble`` and a held-out fit, that second network is kept:
+    ``partner_network_`` (its normaliser ``partner_normalizer_``, fitted on its own series;
+    model.json's entry ``partner_network_info_``); None otherwise.
     """
     from sklearn.base import clone
 
     from rnnkit.tasks.classify.fitting import stratified_split
 
     n_classes = len(est.classes_)
+    est.partner_network_ = est.partner_normalizer_ = est.partner_network_info_ = None
     view = tree_view(est.normalizer_)
     weights = est.class_weight  # as the network's loss weighs the classes
     if isinstance(weights, dict):
@@ -256,6 +263,9 @@ def fit_partner(est, seqs: list, labels: np.ndarray, targets: np.ndarray, train_
             aux._fit([seqs[i] for i in fit_idx], labels[fit_idx], classes=est.classes_)
             held_seqs, held_targets = [seqs[i] for i in held_idx], targets[held_idx]
             p_net, source = aux._net_proba(held_seqs), "held-out fit"
+            if est.partner_ensemble:  # kept: predictions average the two networks
+                est.partner_network_, est.partner_normalizer_ = aux.network_, aux.normalizer_
+                est.partner_network_info_ = {"model": aux.info_["model"], "normalize": aux.normalizer_.to_dict()}
     weight, losses = 1.0, None
     if p_net is not None:
         fitting = fit_forest(quantile_features(view([seqs[i] for i in fit_idx])), targets[fit_idx], n_classes,
