@@ -254,7 +254,8 @@ def main(argv=None) -> None:
                         help="a Classifier option for the rnnkit contender, NAME=VALUE (JSON value)")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument("--jobs", type=int, default=1,
-                        help="worker processes, one set each at a time (one torch thread each)")
+                        help="worker processes, one set each at a time (one torch thread each; with more "
+                             "than one, rnnkit gets n_jobs=1 unless --param names it)")
     parser.add_argument("--table", type=Path, nargs="+", help="only print the table of these --json files")
     parser.add_argument("--label", default="", help="a name for this variant in the rows")
     parser.add_argument("--validation", action="store_true",
@@ -281,8 +282,10 @@ def main(argv=None) -> None:
             params[key] = json.loads(value)
         except json.JSONDecodeError:
             params[key] = value
-    if args.jobs > 1:
+    if args.jobs > 1:  # one core per worker: the partner's two networks one after the other in each
         from concurrent.futures import ProcessPoolExecutor
+
+        params.setdefault("n_jobs", 1)
 
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             parts = pool.map(_run_one, [(s, seeds, contenders, params, args.validation) for s in sets])

@@ -63,7 +63,7 @@ from rnnkit.tasks.classify.crops import MIN_LENGTH, is_cropped, random_crop, vie
 from rnnkit.tasks.classify.fitting import (BestOnAccuracy, EpochRng, WeightAverage, capacity, chance_loss,
                                            check_chance_level, step_budget, stratified_split)
 from rnnkit.tasks.classify.params import check_params, seed_of
-from rnnkit.tasks.classify.partner import fit_partner, quantile_features, tree_view
+from rnnkit.tasks.classify.partner import fit_partner, quantile_features, start_second, tree_view
 from rnnkit.tasks.classify.persist import json_params, load_classifier, save_classifier
 from rnnkit.training.config import TrainConfig
 from rnnkit.training.device import torch_threads
@@ -133,7 +133,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
                  crop_min_length: int = MIN_LENGTH, work_budget: Optional[float] = None, random_state: Optional[int] = 0,
                  device: str = "auto", threads: Optional[int] = 1, verbose: bool = False, summary: int = 0,
                  summary_member: bool = False, pooling_conv: str = "mean", partner: Optional[str] = "trees",
-                 partner_fraction: float = 0.25, partner_ensemble: bool = False) -> None:
+                 partner_fraction: float = 0.25, partner_ensemble: bool = False, n_jobs: Optional[int] = -1) -> None:
         self.model = model
         self.filters = filters
         self.kernels = kernels
@@ -179,6 +179,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         self.partner = partner
         self.partner_fraction = partner_fraction
         self.partner_ensemble = partner_ensemble
+        self.n_jobs = n_jobs
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -270,11 +271,19 @@ class Classifier(ClassifierMixin, BaseEstimator):
         info = tagged("classify", info)
         cfg = train_config or self._train_config(len(train_seqs), len(val_seqs) > 0, seed, run_dir is not None,
                                                  float(np.mean([len(s) for s in train_seqs])), epochs)
-        with torch_threads(cfg.threads):
-            torch.manual_seed(cfg.seed)
-            network = build_model(info)
-            result, steps = self._train(network, info, cfg, train_norm, train_targets, val_norm, val_targets,
-                                        normalizer, features, run_dir, resume, run_config)
+        side = None  # the partner's second network, fitted beside this one in a child process (n_jobs)
+        if self.partner is not None and not len(val_seqs):
+            side = start_second(self, seqs, labels, targets, classes_, seed, filters, epochs)
+        try:
+            with torch_threads(cfg.threads):
+                torch.manual_seed(cfg.seed)
+                network = build_model(info)
+                result, steps = self._train(network, info, cfg, train_norm, train_targets, val_norm, val_targets,
+                                            normalizer, features, run_dir, resume, run_config)
+        except BaseException:
+            if side is not None:
+                side.close()
+            raise
         self.classes_ = classes_
         self.n_features_in_ = int(seqs[0].shape[1])
         self.network_ = network.cpu().eval()
@@ -292,7 +301,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
                                                 steps)
         self.partner_, self.partner_weight_, self.partner_network_ = None, 1.0, None
         if self.partner is not None:  # after the network: its fit is the one without a partner
-            fit_partner(self, seqs, labels, targets, train_idx, val_seqs, val_targets, seed, filters, epochs)
+            fit_partner(self, seqs, labels, targets, train_idx, val_seqs, val_targets, seed, filters, epochs, side)
             spec = {"kind": self.partner, "weight": self.partner_weight_, "levels": self.partner_levels_,
                     "n_features": int(self.partner_.n_features)}
             if self.partner_network_ is not None:

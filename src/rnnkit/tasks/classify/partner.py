@@ -57,7 +57,8 @@ from rnnkit.errors import CheckpointError
 from rnnkit.models.summary import masked_quantiles
 
 __all__ = ["LEVELS", "N_TREES", "W_GRID", "PARTNERS", "PARTNER_FILE", "quantile_features", "Forest",
-           "fit_forest", "choose_weight", "log_loss", "tree_view", "fit_partner", "load_partner"]
+           "fit_forest", "choose_weight", "log_loss", "tree_view", "second_network", "start_second", "fit_partner",
+           "load_partner"]
 
 LEVELS = 21        # quantile levels per channel, for values and for first differences
 N_TREES = 300      # ExtraTrees size: fixed, not tuned
@@ -228,8 +229,40 @@ def tree_view(normalizer):
     return dataclasses.replace(normalizer, in_network=False)
 
 
+def second_network(est, filters, epochs: float, seed: int):
+    """The unfitted second network's estimator: ``est``'s recipe, no partner, the capacity
+    (``filters``, ``epochs``) resolved from the whole set."""
+    from sklearn.base import clone
+
+    return clone(est).set_params(partner=None, filters=filters, epochs=epochs, random_state=seed)
+
+
+def start_second(est, seqs: list, labels: np.ndarray, targets: np.ndarray, classes: np.ndarray, seed: int, filters,
+                 epochs: float):
+    """The second network's fit started in a child process (:class:`.side.SideFit`) when
+    ``est.n_jobs`` allows two fits at once and the fit is worth a process (:data:`.side.MIN_WORK`);
+    None otherwise (then :func:`fit_partner` fits it after the first, in this process).
+    Call only when the partner has no validation split to use."""
+    from rnnkit.tasks.classify.fitting import step_budget, stratified_split
+    from rnnkit.tasks.classify.side import MIN_WORK, SideFit, jobs_of
+
+    if jobs_of(est.n_jobs) < 2:
+        return None
+    fit_idx, held_idx = stratified_split(targets, est.partner_fraction, seed)
+    if not len(held_idx):
+        return None
+    aux = second_network(est, filters, epochs, seed)
+    part = [seqs[i] for i in fit_idx]
+    mean_length = float(np.mean([len(s) for s in part]))
+    steps = step_budget(len(part), aux.batch_size, epochs, aux.min_steps, aux.max_steps, aux.work_budget,
+                        mean_length)
+    if steps * min(aux.batch_size, len(part)) * mean_length < MIN_WORK:
+        return None
+    return SideFit(aux.get_params(), part, labels[fit_idx], classes)
+
+
 def fit_partner(est, seqs: list, labels: np.ndarray, targets: np.ndarray, train_idx: np.ndarray,
-                val_seqs: list, val_targets, seed: int, filters, epochs: float) -> None:
+                val_seqs: list, val_targets, seed: int, filters, epochs: float, side=None) -> None:
     """Fit ``est``'s tree partner after its network (see the Classifier docstring, "partner").
 
     Sets ``partner_`` (the :class:`Forest` on all of ``seqs``), ``partner_weight_`` (w),
@@ -239,10 +272,9 @@ def fit_partner(est, seqs: list, labels: np.ndarray, targets: np.ndarray, train_
     rest) or "none" (no series to hold out: w = 1, the network alone). With
     ``est.partner_ensemble`` and a held-out fit, that second network is kept:
     ``partner_network_`` (its normaliser ``partner_normalizer_``, fitted on its own series;
-    model.json's entry ``partner_network_info_``); None otherwise.
+    model.json's entry ``partner_network_info_``); None otherwise. ``side``: that second fit
+    already running in a child process (:func:`start_second`), or None: fitted here.
     """
-    from sklearn.base import clone
-
     from rnnkit.tasks.classify.fitting import stratified_split
 
     n_classes = len(est.classes_)
@@ -259,8 +291,11 @@ def fit_partner(est, seqs: list, labels: np.ndarray, targets: np.ndarray, train_
         fit_idx, held_idx = stratified_split(targets, est.partner_fraction, seed)
         source = "none"
         if len(held_idx):
-            aux = clone(est).set_params(partner=None, filters=filters, epochs=epochs, random_state=seed)
-            aux._fit([seqs[i] for i in fit_idx], labels[fit_idx], classes=est.classes_)
+            if side is not None:
+                aux = side.result()
+            else:
+                aux = second_network(est, filters, epochs, seed)._fit([seqs[i] for i in fit_idx], labels[fit_idx],
+                                                                      classes=est.classes_)
             held_seqs, held_targets = [seqs[i] for i in held_idx], targets[held_idx]
             p_net, source = aux._net_proba(held_seqs), "held-out fit"
             if est.partner_ensemble:  # kept: predictions average the two networks
