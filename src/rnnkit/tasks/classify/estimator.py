@@ -118,7 +118,13 @@ class Classifier(ClassifierMixin, BaseEstimator):
     default 0.9; see :mod:`.crops`), ``crop_min_length`` (series shorter than this many steps,
     default 64, are never sliced), ``average_start``
     (fraction of the epochs before weight averaging starts), ``random_state`` (int),
-    ``device``, ``threads`` (torch CPU threads while fitting and predicting), ``verbose``.
+    ``device``, ``threads`` (torch CPU threads of each network's fit, and of predicting;
+    default 1), ``n_jobs`` (network fits run at once: the partner's second network is
+    independent of the first, and with ``n_jobs`` >= 2, or -1, the default, on a machine with
+    at least 2 CPUs, it is fitted in a child process beside the first, each with ``threads``
+    torch threads, so the default uses two cores; the weights are the same bits as fitted one
+    after the other; fits too small to be worth a process stay in this one;
+    :mod:`.side`; None or 1: one after the other), ``verbose``.
     """
 
     def __init__(self, model: str = "lstm_fcn", filters: Optional[tuple | str] = "auto", kernels: Optional[tuple] = None,
