@@ -78,3 +78,16 @@ def test_a_bad_n_jobs_is_one_line(n_jobs):
 def test_n_jobs_resolves():
     assert side_mod.jobs_of(None) == 1 and side_mod.jobs_of(3) == 3
     assert side_mod.jobs_of(-1) == side_mod.cores() >= 1
+
+
+def test_a_failed_first_fit_stops_the_second(monkeypatch):
+    from rnnkit.tasks.classify.partner import second_beside
+
+    X, y = spread_data()
+    monkeypatch.setattr(side_mod, "MIN_WORK", 0)
+    est = Classifier(**{**TINY, "min_steps": 10**6, "max_steps": 10**6}, n_jobs=2)
+    with pytest.raises(KeyboardInterrupt):
+        with second_beside(est, X, y, y, np.array([0, 1]), [], 0, (4, 4), 50.0) as side:
+            assert side is not None and side._proc.poll() is None  # the child runs
+            raise KeyboardInterrupt
+    assert side._proc.returncode is not None

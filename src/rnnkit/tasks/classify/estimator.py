@@ -63,7 +63,7 @@ from rnnkit.tasks.classify.crops import MIN_LENGTH, is_cropped, random_crop, vie
 from rnnkit.tasks.classify.fitting import (BestOnAccuracy, EpochRng, WeightAverage, capacity, chance_loss,
                                            check_chance_level, step_budget, stratified_split)
 from rnnkit.tasks.classify.params import check_params, seed_of
-from rnnkit.tasks.classify.partner import fit_partner, quantile_features, start_second, tree_view
+from rnnkit.tasks.classify.partner import fit_partner, quantile_features, second_beside, tree_view
 from rnnkit.tasks.classify.persist import json_params, load_classifier, save_classifier
 from rnnkit.training.config import TrainConfig
 from rnnkit.training.device import torch_threads
@@ -118,13 +118,10 @@ class Classifier(ClassifierMixin, BaseEstimator):
     default 0.9; see :mod:`.crops`), ``crop_min_length`` (series shorter than this many steps,
     default 64, are never sliced), ``average_start``
     (fraction of the epochs before weight averaging starts), ``random_state`` (int),
-    ``device``, ``threads`` (torch CPU threads of each network's fit, and of predicting;
-    default 1), ``n_jobs`` (network fits run at once: the partner's second network is
-    independent of the first, and with ``n_jobs`` >= 2, or -1, the default, on a machine with
-    at least 2 CPUs, it is fitted in a child process beside the first, each with ``threads``
-    torch threads, so the default uses two cores; the weights are the same bits as fitted one
-    after the other; fits too small to be worth a process stay in this one;
-    :mod:`.side`; None or 1: one after the other), ``verbose``.
+    ``device``, ``threads`` (torch CPU threads of each network's fit and of predicting;
+    default 1), ``n_jobs`` (network fits at once; -1, the default: with 2 CPUs the partner's
+    second network is fitted in a child process beside the first, the same bits as one after
+    the other, :mod:`.side`; None or 1: one after the other), ``verbose``.
     """
 
     def __init__(self, model: str = "lstm_fcn", filters: Optional[tuple | str] = "auto", kernels: Optional[tuple] = None,
@@ -277,19 +274,13 @@ class Classifier(ClassifierMixin, BaseEstimator):
         info = tagged("classify", info)
         cfg = train_config or self._train_config(len(train_seqs), len(val_seqs) > 0, seed, run_dir is not None,
                                                  float(np.mean([len(s) for s in train_seqs])), epochs)
-        side = None  # the partner's second network, fitted beside this one in a child process (n_jobs)
-        if self.partner is not None and not len(val_seqs):
-            side = start_second(self, seqs, labels, targets, classes_, seed, filters, epochs)
-        try:
-            with torch_threads(cfg.threads):
-                torch.manual_seed(cfg.seed)
-                network = build_model(info)
-                result, steps = self._train(network, info, cfg, train_norm, train_targets, val_norm, val_targets,
-                                            normalizer, features, run_dir, resume, run_config)
-        except BaseException:
-            if side is not None:
-                side.close()
-            raise
+        # side: the partner's second network, fitted beside this one in a child process (n_jobs), or None
+        with second_beside(self, seqs, labels, targets, classes_, val_seqs, seed, filters, epochs) as side, \
+                torch_threads(cfg.threads):
+            torch.manual_seed(cfg.seed)
+            network = build_model(info)
+            result, steps = self._train(network, info, cfg, train_norm, train_targets, val_norm, val_targets,
+                                        normalizer, features, run_dir, resume, run_config)
         self.classes_ = classes_
         self.n_features_in_ = int(seqs[0].shape[1])
         self.network_ = network.cpu().eval()
@@ -379,10 +370,9 @@ class Classifier(ClassifierMixin, BaseEstimator):
         return mix / mix.sum(axis=1, keepdims=True)
 
     def _component_proba(self, X: Any, batch_size: int = 64, each: bool = False) -> tuple[Any, np.ndarray | None]:
-        """(p_net, p_trees): the networks' probabilities and the tree partner's (None without
-        one), both (n, K); what ``predict_proba`` mixes (the benchmark scores each alone).
-        p_net is the mean over the networks (the one fitted on every series, then the second
-        one kept by ``partner_ensemble``); ``each=True``: the list of each network's instead."""
+        """(p_net, p_trees), both (n, K): the networks' probabilities (their mean; ``each``:
+        the list, the first network's first) and the trees' (None without a partner); what
+        ``predict_proba`` mixes (the benchmark scores each alone)."""
         check_is_fitted(self, "network_")
         raw = as_sequences(X, self.n_features_in_)
         nets = [self._net_proba(raw, batch_size)]

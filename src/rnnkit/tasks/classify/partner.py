@@ -47,6 +47,7 @@ once and lost 6 of 20 validation series to the network alone, where w >= 0.5 los
 from __future__ import annotations
 
 import dataclasses
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -57,7 +58,8 @@ from rnnkit.errors import CheckpointError
 from rnnkit.models.summary import masked_quantiles
 
 __all__ = ["LEVELS", "N_TREES", "W_GRID", "PARTNERS", "PARTNER_FILE", "quantile_features", "Forest",
-           "fit_forest", "choose_weight", "log_loss", "tree_view", "second_network", "start_second", "fit_partner",
+           "fit_forest", "choose_weight", "log_loss", "tree_view", "second_network", "start_second", "second_beside",
+           "fit_partner",
            "load_partner"]
 
 LEVELS = 21        # quantile levels per channel, for values and for first differences
@@ -259,6 +261,23 @@ def start_second(est, seqs: list, labels: np.ndarray, targets: np.ndarray, class
     if steps * min(aux.batch_size, len(part)) * mean_length < MIN_WORK:
         return None
     return SideFit(aux.get_params(), part, labels[fit_idx], classes)
+
+
+@contextmanager
+def second_beside(est, seqs: list, labels: np.ndarray, targets: np.ndarray, classes: np.ndarray, val_seqs: list,
+                  seed: int, filters, epochs: float):
+    """Around the first network's fit: yields the second's fit started beside it
+    (:func:`start_second`; None without a partner, with a validation split, or when it is
+    fitted afterwards), stopped if the first fit fails."""
+    side = None
+    if est.partner is not None and not len(val_seqs):
+        side = start_second(est, seqs, labels, targets, classes, seed, filters, epochs)
+    try:
+        yield side
+    except BaseException:
+        if side is not None:
+            side.close()
+        raise
 
 
 def fit_partner(est, seqs: list, labels: np.ndarray, targets: np.ndarray, train_idx: np.ndarray,

@@ -108,6 +108,11 @@ class SideFit:
             self._proc.kill()
             self._proc.wait()
 
+    def __del__(self) -> None:  # never waited for (an error between the two fits): no child left behind
+        proc = getattr(self, "_proc", None)
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+
 
 def _child() -> None:
     """Read the job from stdin, fit, write the result to stdout (the module docstring)."""
