@@ -15,9 +15,11 @@ Contenders, all on the same split in one run:
 * ``rnnkit``: ``rnnkit.tasks.classify.estimator.Classifier()`` with its defaults, fitted on
   the training arrays (a list of (T_i, C) arrays when the set has variable lengths);
 * ``dtw``: aeon ``KNeighborsTimeSeriesClassifier(distance="dtw")``, 1 neighbour, full window;
-  With ``--param partner='"trees"'`` the same fit is also scored as ``rnnkit-net`` (its
+  With a tree partner (the default) the same fit is also scored as ``rnnkit-net`` (its
   network alone) and ``rnnkit-trees`` (its tree partner alone), rows that carry the chosen
-  ``partner_weight``;
+  ``partner_weight``; with ``--param partner_ensemble=true`` also as ``rnnkit-mix`` (the
+  first network mixed with the trees: the fit without the option), ``rnnkit-nets`` (the two
+  networks' mean alone) and ``rnnkit-net2`` (the second network alone);
 * ``minirocket``: aeon ``MiniRocketClassifier`` (multivariate sets too). MiniRocket refuses
   variable-length series: for it alone, such sets are padded at the end with each series'
   last value to the longest length in train and test, and the row says so (``padded``).
@@ -114,13 +116,19 @@ def fit_rnnkit(X_tr, y_tr, X_te, seed: int, params: dict):
     t1 = time.perf_counter()
     pred = clf.predict(as_sequences(X_te))
     pred_s = time.perf_counter() - t1
-    if getattr(clf, "partner_", None) is not None:  # the same fit's two components, scored alone too
-        p_net, p_trees = clf._component_proba(as_sequences(X_te))
+    if getattr(clf, "partner_", None) is not None:  # the same fit's components, scored alone too
+        nets, p_trees = clf._component_proba(as_sequences(X_te), each=True)
+        p_net = sum(nets) / len(nets)  # as predict_proba: the mean over the networks
+        components = {"rnnkit-net": clf.classes_[nets[0].argmax(axis=1)],
+                      "rnnkit-trees": clf.classes_[p_trees.argmax(axis=1)]}
+        if len(nets) == 2:  # partner_ensemble: also the fit without it (the first network mixed)
+            w = clf.partner_weight_
+            components.update({"rnnkit-mix": clf.classes_[(w * nets[0] + (1 - w) * p_trees).argmax(axis=1)],
+                               "rnnkit-nets": clf.classes_[p_net.argmax(axis=1)],
+                               "rnnkit-net2": clf.classes_[nets[1].argmax(axis=1)]})
         return np.asarray(pred), t1 - t0, pred_s, dict(
             partner_weight=clf.partner_weight_, partner_source=clf.partner_source_,
-            partner_losses=clf.partner_losses_, probas=(clf.classes_, p_net, p_trees),
-            components={"rnnkit-net": clf.classes_[p_net.argmax(axis=1)],
-                        "rnnkit-trees": clf.classes_[p_trees.argmax(axis=1)]})
+            partner_losses=clf.partner_losses_, probas=(clf.classes_, p_net, p_trees), components=components)
     return np.asarray(pred), t1 - t0, pred_s
 
 
@@ -246,7 +254,8 @@ def main(argv=None) -> None:
                         help="a Classifier option for the rnnkit contender, NAME=VALUE (JSON value)")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument("--jobs", type=int, default=1,
-                        help="worker processes, one set each at a time (one torch thread each)")
+                        help="worker processes, one set each at a time (one torch thread each; with more "
+                             "than one, rnnkit gets n_jobs=1 unless --param names it)")
     parser.add_argument("--table", type=Path, nargs="+", help="only print the table of these --json files")
     parser.add_argument("--label", default="", help="a name for this variant in the rows")
     parser.add_argument("--validation", action="store_true",
@@ -273,8 +282,10 @@ def main(argv=None) -> None:
             params[key] = json.loads(value)
         except json.JSONDecodeError:
             params[key] = value
-    if args.jobs > 1:
+    if args.jobs > 1:  # one core per worker: the partner's two networks one after the other in each
         from concurrent.futures import ProcessPoolExecutor
+
+        params.setdefault("n_jobs", 1)
 
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             parts = pool.map(_run_one, [(s, seeds, contenders, params, args.validation) for s in sets])

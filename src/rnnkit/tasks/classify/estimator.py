@@ -63,7 +63,7 @@ from rnnkit.tasks.classify.crops import MIN_LENGTH, is_cropped, random_crop, vie
 from rnnkit.tasks.classify.fitting import (BestOnAccuracy, EpochRng, WeightAverage, capacity, chance_loss,
                                            check_chance_level, step_budget, stratified_split)
 from rnnkit.tasks.classify.params import check_params, seed_of
-from rnnkit.tasks.classify.partner import fit_partner, quantile_features, tree_view
+from rnnkit.tasks.classify.partner import fit_partner, quantile_features, second_beside, tree_view
 from rnnkit.tasks.classify.persist import json_params, load_classifier, save_classifier
 from rnnkit.training.config import TrainConfig
 from rnnkit.training.device import torch_threads
@@ -108,14 +108,20 @@ class Classifier(ClassifierMixin, BaseEstimator):
     module docstring and
     :mod:`.partner`; fitted: ``partner_``, ``partner_weight_``, ``partner_losses_``,
     ``partner_source_``), ``partner_fraction`` (the share of the series held out to choose the
-    weight when there is no validation split; default 0.25).
+    weight when there is no validation split; default 0.25), ``partner_ensemble`` (True: the
+    second network fitted on the other 75 % to choose the weight is kept, and the network part
+    of a prediction is the mean of the two networks' probabilities; fitted:
+    ``partner_network_``).
     Other: ``class_weight`` (None or "balanced"), ``jitter`` (Gaussian noise added to the
     normalised training series, in units of each channel's std; 0: none), ``crop`` (window
     slicing: the fraction of each series' length a training draw keeps, in (0, 1]; 1: none;
     default 0.9; see :mod:`.crops`), ``crop_min_length`` (series shorter than this many steps,
     default 64, are never sliced), ``average_start``
     (fraction of the epochs before weight averaging starts), ``random_state`` (int),
-    ``device``, ``threads`` (torch CPU threads while fitting and predicting), ``verbose``.
+    ``device``, ``threads`` (torch CPU threads of each network's fit and of predicting;
+    default 1), ``n_jobs`` (network fits at once; -1, the default: with 2 CPUs the partner's
+    second network is fitted in a child process beside the first, the same bits as one after
+    the other, :mod:`.side`; None or 1: one after the other), ``verbose``.
     """
 
     def __init__(self, model: str = "lstm_fcn", filters: Optional[tuple | str] = "auto", kernels: Optional[tuple] = None,
@@ -130,7 +136,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
                  crop_min_length: int = MIN_LENGTH, work_budget: Optional[float] = None, random_state: Optional[int] = 0,
                  device: str = "auto", threads: Optional[int] = 1, verbose: bool = False, summary: int = 0,
                  summary_member: bool = False, pooling_conv: str = "mean", partner: Optional[str] = "trees",
-                 partner_fraction: float = 0.25) -> None:
+                 partner_fraction: float = 0.25, partner_ensemble: bool = False, n_jobs: Optional[int] = -1) -> None:
         self.model = model
         self.filters = filters
         self.kernels = kernels
@@ -175,6 +181,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
         self.pooling_conv = pooling_conv
         self.partner = partner
         self.partner_fraction = partner_fraction
+        self.partner_ensemble = partner_ensemble
+        self.n_jobs = n_jobs
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -266,7 +274,9 @@ class Classifier(ClassifierMixin, BaseEstimator):
         info = tagged("classify", info)
         cfg = train_config or self._train_config(len(train_seqs), len(val_seqs) > 0, seed, run_dir is not None,
                                                  float(np.mean([len(s) for s in train_seqs])), epochs)
-        with torch_threads(cfg.threads):
+        # side: the partner's second network, fitted beside this one in a child process (n_jobs), or None
+        with second_beside(self, seqs, labels, targets, classes_, val_seqs, seed, filters, epochs) as side, \
+                torch_threads(cfg.threads):
             torch.manual_seed(cfg.seed)
             network = build_model(info)
             result, steps = self._train(network, info, cfg, train_norm, train_targets, val_norm, val_targets,
@@ -286,12 +296,14 @@ class Classifier(ClassifierMixin, BaseEstimator):
         last = self.history_[-1]["train_loss"] / max(1, int(options.get("members", 1))) if self.history_ else math.nan
         self.chance_level_ = check_chance_level(last, chance_loss(train_targets, n_classes, balanced), n_classes,
                                                 steps)
-        self.partner_, self.partner_weight_ = None, 1.0
+        self.partner_, self.partner_weight_, self.partner_network_ = None, 1.0, None
         if self.partner is not None:  # after the network: its fit is the one without a partner
-            fit_partner(self, seqs, labels, targets, train_idx, val_seqs, val_targets, seed, filters, epochs)
-            self.info_ = {**info, "partner": {"kind": self.partner, "weight": self.partner_weight_,
-                                              "levels": self.partner_levels_,
-                                              "n_features": int(self.partner_.n_features)}}
+            fit_partner(self, seqs, labels, targets, train_idx, val_seqs, val_targets, seed, filters, epochs, side)
+            spec = {"kind": self.partner, "weight": self.partner_weight_, "levels": self.partner_levels_,
+                    "n_features": int(self.partner_.n_features)}
+            if self.partner_network_ is not None:
+                spec["network"] = self.partner_network_info_
+            self.info_ = {**info, "partner": spec}
         return self
 
     def _train(self, network, info, cfg, train_norm, train_targets, val_norm, val_targets, normalizer,
@@ -348,7 +360,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
         """Class probabilities (n, K), float64, columns in ``classes_`` order, rows sum to 1
         (with ``crop`` < 1: the mean over the evenly spaced windows of each series of at least
         ``crop_min_length`` steps; with a tree partner: ``w p_net + (1 - w) p_trees``,
-        ``w = partner_weight_``, the network's alone when w = 1)."""
+        ``w = partner_weight_``, the network's alone when w = 1; with a second network kept,
+        ``partner_ensemble``, p_net is the mean of the two networks' probabilities)."""
         p_net, p_trees = self._component_proba(X, batch_size)
         if p_trees is None or self.partner_weight_ == 1.0:
             return p_net
@@ -356,27 +369,33 @@ class Classifier(ClassifierMixin, BaseEstimator):
         mix = w * p_net + (1.0 - w) * p_trees
         return mix / mix.sum(axis=1, keepdims=True)
 
-    def _component_proba(self, X: Any, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray | None]:
-        """(p_net, p_trees): the network's probabilities and the tree partner's (None without
-        one), both (n, K); what ``predict_proba`` mixes (the benchmark scores each alone)."""
+    def _component_proba(self, X: Any, batch_size: int = 64, each: bool = False) -> tuple[Any, np.ndarray | None]:
+        """(p_net, p_trees), both (n, K): the networks' probabilities (their mean; ``each``:
+        the list, the first network's first) and the trees' (None without a partner); what
+        ``predict_proba`` mixes (the benchmark scores each alone)."""
         check_is_fitted(self, "network_")
         raw = as_sequences(X, self.n_features_in_)
-        p_net = self._net_proba(raw, batch_size)
+        nets = [self._net_proba(raw, batch_size)]
+        second = getattr(self, "partner_network_", None)
+        if second is not None:
+            nets.append(self._net_proba(raw, batch_size, second, self.partner_normalizer_))
+        p_net = nets if each else nets[0] if len(nets) == 1 else (nets[0] + nets[1]) / 2
         forest = getattr(self, "partner_", None)
         if forest is None:
             return p_net, None
         view = tree_view(self.normalizer_)
         return p_net, forest.predict_proba(quantile_features(view(raw), self.partner_levels_))
 
-    def _net_proba(self, raw: list[np.ndarray], batch_size: int = 64) -> np.ndarray:
-        """The network's probabilities (n, K) for checked, not yet normalised series (T_i, C)."""
-        seqs = self.normalizer_(raw)
+    def _net_proba(self, raw: list[np.ndarray], batch_size: int = 64, network=None, normalizer=None) -> np.ndarray:
+        """A network's probabilities (n, K) for checked, not yet normalised series (T_i, C):
+        ``network_`` with ``normalizer_`` unless given."""
+        seqs = (self.normalizer_ if normalizer is None else normalizer)(raw)
         crop = float(getattr(self, "crop", 1.0))
         if crop < 1.0:  # every window its own sequence; owner[j]: the series window j comes from
             windows = [views(s, crop, int(getattr(self, "crop_min_length", 1))) for s in seqs]
             owner = np.repeat(np.arange(len(seqs)), [len(w) for w in windows])
             seqs = [w for ws in windows for w in ws]
-        net = self.network_.eval()
+        net = (self.network_ if network is None else network).eval()
         out = []
         with torch_threads(self.threads), torch.no_grad():
             for start in range(0, len(seqs), batch_size):

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.errors import ConfigError
+from rnnkit.tasks.classify.side import jobs_of
 
 __all__ = ["check_params", "seed_of"]
 
@@ -49,6 +50,9 @@ def check_params(est: Any) -> None:
         raise ConfigError(f"partner must be None or 'trees', got {est.partner!r}")
     if not 0.0 <= est.partner_fraction < 1.0:
         raise ConfigError(f"partner_fraction must be in [0, 1), got {est.partner_fraction!r}")
+    if not isinstance(est.partner_ensemble, (bool, np.bool_)):
+        raise ConfigError(f"partner_ensemble must be True or False, got {est.partner_ensemble!r}")
+    jobs_of(est.n_jobs)
     for name in ("min_steps", "max_steps", "batch_size"):
         if int(getattr(est, name)) < 1:
             raise ConfigError(f"{name} must be >= 1, got {getattr(est, name)!r}")

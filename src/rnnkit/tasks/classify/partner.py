@@ -33,7 +33,10 @@ the same recipe (capacity resolved from the whole set), fitted on a stratified
 kept is the one fitted on every series, exactly the fit without a partner (so training
 takes up to about twice as long). The trees are then refitted on every series passed to
 ``fit`` (cheap; out-of-bag probabilities would score trees but not the network on the
-same series). No series to hold out (``partner_fraction`` 0, or every class a single
+same series). With ``partner_ensemble=True`` that second network is not thrown away
+after choosing w: the network part of every prediction is the mean of the two networks'
+probabilities, ``p_net = (p_full + p_held) / 2`` (w is still the one chosen from the second
+network's held-out predictions against the trees'). No series to hold out (``partner_fraction`` 0, or every class a single
 series): w = 1, the network alone. The network keeps at least half the weight: without a validation split the held-out scores come
 from a second network fitted on 75 % of the series, which on a small set is weaker than the
 network kept (fitted on all of them), so the held-out log-loss leans toward the trees; on
@@ -44,6 +47,7 @@ once and lost 6 of 20 validation series to the network alone, where w >= 0.5 los
 from __future__ import annotations
 
 import dataclasses
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -54,7 +58,9 @@ from rnnkit.errors import CheckpointError
 from rnnkit.models.summary import masked_quantiles
 
 __all__ = ["LEVELS", "N_TREES", "W_GRID", "PARTNERS", "PARTNER_FILE", "quantile_features", "Forest",
-           "fit_forest", "choose_weight", "log_loss", "tree_view", "fit_partner", "load_partner"]
+           "fit_forest", "choose_weight", "log_loss", "tree_view", "second_network", "start_second", "second_beside",
+           "fit_partner",
+           "load_partner"]
 
 LEVELS = 21        # quantile levels per channel, for values and for first differences
 N_TREES = 300      # ExtraTrees size: fixed, not tuned
@@ -225,21 +231,73 @@ def tree_view(normalizer):
     return dataclasses.replace(normalizer, in_network=False)
 
 
+def second_network(est, filters, epochs: float, seed: int):
+    """The unfitted second network's estimator: ``est``'s recipe, no partner, the capacity
+    (``filters``, ``epochs``) resolved from the whole set."""
+    from sklearn.base import clone
+
+    return clone(est).set_params(partner=None, filters=filters, epochs=epochs, random_state=seed)
+
+
+def start_second(est, seqs: list, labels: np.ndarray, targets: np.ndarray, classes: np.ndarray, seed: int, filters,
+                 epochs: float):
+    """The second network's fit started in a child process (:class:`.side.SideFit`) when
+    ``est.n_jobs`` allows two fits at once and the fit is worth a process (:data:`.side.MIN_WORK`);
+    None otherwise (then :func:`fit_partner` fits it after the first, in this process).
+    Call only when the partner has no validation split to use."""
+    from rnnkit.tasks.classify.fitting import step_budget, stratified_split
+    from rnnkit.tasks.classify.side import MIN_WORK, SideFit, jobs_of
+
+    if jobs_of(est.n_jobs) < 2:
+        return None
+    fit_idx, held_idx = stratified_split(targets, est.partner_fraction, seed)
+    if not len(held_idx):
+        return None
+    aux = second_network(est, filters, epochs, seed)
+    part = [seqs[i] for i in fit_idx]
+    mean_length = float(np.mean([len(s) for s in part]))
+    steps = step_budget(len(part), aux.batch_size, epochs, aux.min_steps, aux.max_steps, aux.work_budget,
+                        mean_length)
+    if steps * min(aux.batch_size, len(part)) * mean_length < MIN_WORK:
+        return None
+    return SideFit(aux.get_params(), part, labels[fit_idx], classes)
+
+
+@contextmanager
+def second_beside(est, seqs: list, labels: np.ndarray, targets: np.ndarray, classes: np.ndarray, val_seqs: list,
+                  seed: int, filters, epochs: float):
+    """Around the first network's fit: yields the second's fit started beside it
+    (:func:`start_second`; None without a partner, with a validation split, or when it is
+    fitted afterwards), stopped if the first fit fails."""
+    side = None
+    if est.partner is not None and not len(val_seqs):
+        side = start_second(est, seqs, labels, targets, classes, seed, filters, epochs)
+    try:
+        yield side
+    except BaseException:
+        if side is not None:
+            side.close()
+        raise
+
+
 def fit_partner(est, seqs: list, labels: np.ndarray, targets: np.ndarray, train_idx: np.ndarray,
-                val_seqs: list, val_targets, seed: int, filters, epochs: float) -> None:
+                val_seqs: list, val_targets, seed: int, filters, epochs: float, side=None) -> None:
     """Fit ``est``'s tree partner after its network (see the Classifier docstring, "partner").
 
     Sets ``partner_`` (the :class:`Forest` on all of ``seqs``), ``partner_weight_`` (w),
     ``partner_losses_`` (held-out log-loss per :data:`W_GRID` point, or None) and
     ``partner_source_``: "validation" (the network's own held-out series), "held-out fit" (a
     second network fitted on a stratified ``1 - partner_fraction`` of the series, scored on the
-    rest) or "none" (no series to hold out: w = 1, the network alone).
+    rest) or "none" (no series to hold out: w = 1, the network alone). With
+    ``est.partner_ensemble`` and a held-out fit, that second network is kept:
+    ``partner_network_`` (its normaliser ``partner_normalizer_``, fitted on its own series;
+    model.json's entry ``partner_network_info_``); None otherwise. ``side``: that second fit
+    already running in a child process (:func:`start_second`), or None: fitted here.
     """
-    from sklearn.base import clone
-
     from rnnkit.tasks.classify.fitting import stratified_split
 
     n_classes = len(est.classes_)
+    est.partner_network_ = est.partner_normalizer_ = est.partner_network_info_ = None
     view = tree_view(est.normalizer_)
     weights = est.class_weight  # as the network's loss weighs the classes
     if isinstance(weights, dict):
@@ -252,10 +310,16 @@ def fit_partner(est, seqs: list, labels: np.ndarray, targets: np.ndarray, train_
         fit_idx, held_idx = stratified_split(targets, est.partner_fraction, seed)
         source = "none"
         if len(held_idx):
-            aux = clone(est).set_params(partner=None, filters=filters, epochs=epochs, random_state=seed)
-            aux._fit([seqs[i] for i in fit_idx], labels[fit_idx], classes=est.classes_)
+            if side is not None:
+                aux = side.result()
+            else:
+                aux = second_network(est, filters, epochs, seed)._fit([seqs[i] for i in fit_idx], labels[fit_idx],
+                                                                      classes=est.classes_)
             held_seqs, held_targets = [seqs[i] for i in held_idx], targets[held_idx]
             p_net, source = aux._net_proba(held_seqs), "held-out fit"
+            if est.partner_ensemble:  # kept: predictions average the two networks
+                est.partner_network_, est.partner_normalizer_ = aux.network_, aux.normalizer_
+                est.partner_network_info_ = {"model": aux.info_["model"], "normalize": aux.normalizer_.to_dict()}
     weight, losses = 1.0, None
     if p_net is not None:
         fitting = fit_forest(quantile_features(view([seqs[i] for i in fit_idx])), targets[fit_idx], n_classes,

@@ -3,7 +3,11 @@
 A model folder holds ``model.safetensors`` (the network's weights) and ``model.json``
 (registry format: the network's arguments, the labels, the fitted normalisation, the
 constructor arguments that JSON keeps exactly, :func:`json_params`), and, with a tree
-partner, ``partner.safetensors`` (:mod:`.partner`). Every file is written atomically and
+partner, ``partner.safetensors`` (:mod:`.partner`); with a second network kept
+(``partner_ensemble``), its weights in ``partner_network.safetensors`` and its network
+arguments and normalisation in model.json's ``partner.network`` (the same architecture as
+the first network's: only the statistics a network applies itself, ``input_mean`` and
+``input_std``, may differ). Every file is written atomically and
 read back with one-line :class:`~rnnkit.errors.CheckpointError` for anything out of place.
 A folder saved by an older rnnkit loads with the behaviour it was trained with: an option
 it does not name gets the value that meant "off" then (see :func:`load_classifier`).
@@ -20,9 +24,9 @@ from rnnkit.errors import CheckpointError
 from rnnkit.models.registry import build_model
 from rnnkit.tasks.classify.arrays import Normalizer
 from rnnkit.tasks.classify.partner import PARTNER_FILE, load_partner
-from rnnkit.training.checkpoint import load_model, save_model
+from rnnkit.training.checkpoint import load_model, load_weights_into, read_finite_safetensors, save_model
 
-__all__ = ["json_params", "save_classifier", "load_classifier"]
+__all__ = ["SECOND_FILE", "json_params", "save_classifier", "load_classifier"]
 
 # options added after models were first saved, and the value each had before it existed
 _BEFORE = {"crop": 1.0,              # saved before window slicing: none
@@ -30,7 +34,10 @@ _BEFORE = {"crop": 1.0,              # saved before window slicing: none
            "summary": 0,             # saved before the summary branch: none
            "summary_member": False,
            "pooling_conv": "mean",
-           "partner": None}          # saved before the tree partner: none
+           "partner": None,          # saved before the tree partner: none
+           "partner_ensemble": False}  # saved before the second network was kept: not kept
+SECOND_FILE = "partner_network.safetensors"
+_OWN_STATS = ("input_mean", "input_std")  # what the second network's arguments may change
 
 
 def json_params(params: dict) -> dict:
@@ -43,8 +50,12 @@ def save_classifier(est, path: str | Path) -> None:
     """Write the fitted ``est`` into folder ``path`` (module doc)."""
     check_is_fitted(est, "network_")
     forest = getattr(est, "partner_", None)
-    extra = {PARTNER_FILE: st_save(forest.to_tensors())} if forest is not None else None
-    save_model(Path(path), est.network_, est.info_, extra)
+    extra = {PARTNER_FILE: st_save(forest.to_tensors())} if forest is not None else {}
+    second = getattr(est, "partner_network_", None)
+    if second is not None:
+        extra[SECOND_FILE] = st_save({k: t.detach().cpu().clone().contiguous()
+                                      for k, t in second.state_dict().items()})
+    save_model(Path(path), est.network_, est.info_, extra or None)
 
 
 def load_classifier(cls, path: str | Path):
@@ -69,7 +80,34 @@ def load_classifier(cls, path: str | Path):
         raise CheckpointError(f"{folder / 'model.json'}: {str(err).splitlines()[0]}") from None
     est.network_ = network.eval()
     est.info_ = info
-    est.partner_, est.partner_weight_ = None, 1.0
+    est.partner_, est.partner_weight_, est.partner_network_ = None, 1.0, None
     if info.get("partner"):
         load_partner(est, folder, info["partner"], len(est.classes_))
+        if "network" in info["partner"]:
+            _load_second(est, folder, info, info["partner"]["network"])
     return est
+
+
+def _load_second(est, folder: Path, info: dict, spec) -> None:
+    """Set ``est.partner_network_`` (and its normaliser) from model.json's ``partner.network``
+    table ``spec`` and ``partner_network.safetensors``; its arguments must be the first
+    network's but for :data:`_OWN_STATS` (so a tampered file cannot build another network)."""
+    where = str(folder / "model.json")
+    model = spec.get("model") if isinstance(spec, dict) else None
+    if not isinstance(model, dict) or not isinstance(spec.get("normalize"), dict):
+        raise CheckpointError(f"{where}: 'partner.network' must be a table with 'model' and 'normalize' tables")
+    first = info["model"]
+    if set(model) != set(first) or any(model[k] != first[k] for k in first if k not in _OWN_STATS):
+        raise CheckpointError(f"{where}: 'partner.network.model' must repeat the network's arguments "
+                              f"(only {', '.join(_OWN_STATS)} may differ)")
+    path = folder / SECOND_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing (model.json names a second network)")
+    try:
+        est.partner_normalizer_ = Normalizer.from_dict(spec["normalize"])
+    except (TypeError, ValueError, KeyError) as err:
+        raise CheckpointError(f"{where}: partner.network.normalize: {str(err).splitlines()[0]}") from None
+    network = build_model({**info, "model": model}, where)
+    load_weights_into(network, read_finite_safetensors(path), str(path))
+    est.partner_network_ = network.eval()
+    est.partner_network_info_ = {"model": model, "normalize": spec["normalize"]}
