@@ -19,8 +19,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from rnnkit.data.audio import features_from_signal
 from rnnkit.data.audio_tta import average_views, tta_features
 from rnnkit.data.wav import read_wav
