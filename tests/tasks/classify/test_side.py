@@ -91,3 +91,25 @@ def test_a_failed_first_fit_stops_the_second(monkeypatch):
             assert side is not None and side._proc.poll() is None  # the child runs
             raise KeyboardInterrupt
     assert side._proc.returncode is not None
+
+
+def test_no_child_process_under_torchrun(monkeypatch):
+    """A rank launched by torchrun fits the second network itself: a child would inherit
+    RANK / WORLD_SIZE and join the process group again."""
+    from rnnkit.tasks.classify.partner import start_second
+
+    monkeypatch.setattr(side_mod, "MIN_WORK", 0)
+    monkeypatch.setattr(side_mod, "cores", lambda: 2)
+    X, y = spread_data()
+    est = Classifier(**RANDOM, n_jobs=2)
+    seqs = [np.asarray(x, dtype=np.float32).T for x in X]
+    labels = np.asarray(y)
+    classes, targets = np.unique(labels, return_inverse=True)
+    monkeypatch.delenv("RANK", raising=False)
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    side = start_second(est, seqs, labels, targets, classes, 0, None, 1.0)
+    assert side is not None  # the control: without torchrun's variables the child starts
+    side.close()
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert start_second(est, seqs, labels, targets, classes, 0, None, 1.0) is None

@@ -244,11 +244,15 @@ def start_second(est, seqs: list, labels: np.ndarray, targets: np.ndarray, class
     """The second network's fit started in a child process (:class:`.side.SideFit`) when
     ``est.n_jobs`` allows two fits at once and the fit is worth a process (:data:`.side.MIN_WORK`);
     None otherwise (then :func:`fit_partner` fits it after the first, in this process).
-    Call only when the partner has no validation split to use."""
+    Call only when the partner has no validation split to use. Under ``torchrun`` the
+    second network is fitted afterwards, data-parallel like the first: a child process would
+    inherit the rank's ``RANK``/``WORLD_SIZE`` and try to join the process group a second time.
+    """
     from rnnkit.tasks.classify.fitting import step_budget, stratified_split
     from rnnkit.tasks.classify.side import MIN_WORK, SideFit, jobs_of
+    from rnnkit.training.distributed import launched
 
-    if jobs_of(est.n_jobs) < 2:
+    if jobs_of(est.n_jobs) < 2 or launched():
         return None
     fit_idx, held_idx = stratified_split(targets, est.partner_fraction, seed)
     if not len(held_idx):
