@@ -34,7 +34,7 @@ from sklearn.exceptions import DataConversionWarning
 
 from rnnkit.errors import ConfigError, DataError
 
-__all__ = ["NORMALIZATIONS", "as_sequences", "as_labels", "Normalizer"]
+__all__ = ["NORMALIZATIONS", "as_sequences", "as_labels", "encode_labels", "Normalizer"]
 
 NORMALIZATIONS = ("auto", "series", "channel", "none")
 _EPS = 1e-8
@@ -131,6 +131,17 @@ def as_labels(y: Any, n: int, what: str = "y") -> np.ndarray:
         raise DataError(f"Unknown label type: {what} holds continuous values (e.g. {labels[labels != np.round(labels)][0]!r}); "
                         f"a classifier needs class labels")
     return labels
+
+
+def encode_labels(labels: np.ndarray, index: dict, what: str = "y") -> np.ndarray:
+    """Class numbers (n,) int64 of ``labels`` by ``index`` (label -> k); a label not in it is a
+    one-line DataError naming ``what`` and its position."""
+    out = []
+    for i, label in enumerate(labels.tolist()):
+        if label not in index:
+            raise DataError(f"{what}[{i}]: label {label!r} is not one of the {len(index)} classes")
+        out.append(index[label])
+    return np.asarray(out, dtype=np.int64)
 
 
 @dataclass

@@ -26,8 +26,12 @@ the whole series).
 from __future__ import annotations
 
 import numpy as np
+import torch
 
-__all__ = ["VIEWS", "MIN_LENGTH", "is_cropped", "crop_length", "random_crop", "crop_starts", "views"]
+from rnnkit.data.sequences import collate_packed
+
+__all__ = ["VIEWS", "MIN_LENGTH", "is_cropped", "crop_length", "random_crop", "crop_starts", "views",
+           "windowed_proba"]
 
 VIEWS = 5  # windows averaged per series at prediction
 MIN_LENGTH = 64  # Classifier's default crop_min_length
@@ -63,3 +67,24 @@ def views(x: np.ndarray, crop: float, min_length: int = 1) -> list[np.ndarray]:
         return [x]
     length = crop_length(len(x), crop)
     return [x[b:b + length] for b in crop_starts(len(x), crop).tolist()]
+
+
+def windowed_proba(network, seqs: list[np.ndarray], crop: float, min_length: int, batch_size: int = 64) -> np.ndarray:
+    """The ``network``'s class probabilities (n, K), float64, rows summing to 1, for normalised
+    series ``seqs`` (T_i, C): each series' mean over its :func:`views` (the series whole when it
+    is not cropped), every window its own sequence in packed batches of ``batch_size``."""
+    if crop < 1.0:  # every window its own sequence; owner[j]: the series window j comes from
+        windows = [views(s, crop, min_length) for s in seqs]
+        owner = np.repeat(np.arange(len(seqs)), [len(w) for w in windows])
+        seqs = [w for ws in windows for w in ws]
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(seqs), batch_size):
+            batch = collate_packed([(s, 0) for s in seqs[start:start + batch_size]])
+            out.append(network.predict_proba(batch["x"]).double().numpy())  # (b, K)
+    probs = np.concatenate(out, axis=0)  # (n or n * VIEWS, K)
+    if crop < 1.0:
+        sums = np.zeros((int(owner.max()) + 1 if len(owner) else 0, probs.shape[1]))
+        np.add.at(sums, owner, probs)
+        probs = sums / np.bincount(owner)[:, None]
+    return probs / probs.sum(axis=1, keepdims=True)

@@ -58,8 +58,8 @@ from rnnkit.data.sequences import SequenceDataset, collate_packed
 from rnnkit.errors import DataError
 from rnnkit.models.networks import network_options
 from rnnkit.models.registry import build_model, tagged
-from rnnkit.tasks.classify.arrays import Normalizer, as_labels, as_sequences
-from rnnkit.tasks.classify.crops import MIN_LENGTH, is_cropped, random_crop, views
+from rnnkit.tasks.classify.arrays import Normalizer, as_labels, as_sequences, encode_labels
+from rnnkit.tasks.classify.crops import MIN_LENGTH, is_cropped, random_crop, windowed_proba
 from rnnkit.tasks.classify.fitting import (BestOnAccuracy, EpochRng, WeightAverage, capacity, chance_loss,
                                            check_chance_level, step_budget, stratified_split)
 from rnnkit.tasks.classify.params import check_params, seed_of
@@ -226,20 +226,12 @@ class Classifier(ClassifierMixin, BaseEstimator):
             raise DataError(f"y holds one class only ({present.tolist()[0]!r}); a classifier needs at least 2 classes")
         classes_ = present if classes is None else np.asarray(classes)
         index = {label: k for k, label in enumerate(classes_.tolist())}
-
-        def encode(labs: np.ndarray, what: str) -> np.ndarray:
-            out = []
-            for i, label in enumerate(labs.tolist()):
-                if label not in index:
-                    raise DataError(f"{what}[{i}]: label {label!r} is not one of the {len(index)} classes")
-                out.append(index[label])
-            return np.asarray(out, dtype=np.int64)
-
-        targets = encode(labels, "y")
+        targets = encode_labels(labels, index, "y")
         if validation is not None:
             train_idx = np.arange(len(seqs))
             val_seqs = as_sequences(validation[0], seqs[0].shape[1], "X_val") if len(validation[0]) else []
-            val_targets = encode(as_labels(validation[1], len(val_seqs), "y_val"), "y_val") if val_seqs else []
+            val_labels = as_labels(validation[1], len(val_seqs), "y_val") if val_seqs else None
+            val_targets = encode_labels(val_labels, index, "y_val") if val_seqs else []
         else:
             train_idx, val_idx = stratified_split(targets, self.validation_fraction, seed)
             val_seqs, val_targets = [seqs[i] for i in val_idx], targets[val_idx]
@@ -388,25 +380,12 @@ class Classifier(ClassifierMixin, BaseEstimator):
 
     def _net_proba(self, raw: list[np.ndarray], batch_size: int = 64, network=None, normalizer=None) -> np.ndarray:
         """A network's probabilities (n, K) for checked, not yet normalised series (T_i, C):
-        ``network_`` with ``normalizer_`` unless given."""
+        ``network_`` with ``normalizer_`` unless given (:func:`.crops.windowed_proba`)."""
         seqs = (self.normalizer_ if normalizer is None else normalizer)(raw)
-        crop = float(getattr(self, "crop", 1.0))
-        if crop < 1.0:  # every window its own sequence; owner[j]: the series window j comes from
-            windows = [views(s, crop, int(getattr(self, "crop_min_length", 1))) for s in seqs]
-            owner = np.repeat(np.arange(len(seqs)), [len(w) for w in windows])
-            seqs = [w for ws in windows for w in ws]
         net = (self.network_ if network is None else network).eval()
-        out = []
-        with torch_threads(self.threads), torch.no_grad():
-            for start in range(0, len(seqs), batch_size):
-                batch = collate_packed([(s, 0) for s in seqs[start:start + batch_size]])
-                out.append(net.predict_proba(batch["x"]).double().numpy())  # (b, K)
-        probs = np.concatenate(out, axis=0)  # (n or n * VIEWS, K)
-        if crop < 1.0:
-            sums = np.zeros((int(owner.max()) + 1 if len(owner) else 0, probs.shape[1]))
-            np.add.at(sums, owner, probs)
-            probs = sums / np.bincount(owner)[:, None]
-        return probs / probs.sum(axis=1, keepdims=True)
+        with torch_threads(self.threads):
+            return windowed_proba(net, seqs, float(getattr(self, "crop", 1.0)),
+                                  int(getattr(self, "crop_min_length", 1)), batch_size)
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each series, as ``classes_`` holds it."""
