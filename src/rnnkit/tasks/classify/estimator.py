@@ -29,7 +29,8 @@ in :mod:`.arrays`):
    still at the chance level.
 
 ``members`` > 1 trains an ensemble of independently initialised networks together (the
-network's own option; the prediction is the mean of their probabilities).
+network's own option; the prediction is the mean of their probabilities); "auto" (the
+default) trains two where the fit is small and one otherwise (:func:`.fitting.members_for`).
 
 ``partner="trees"`` (the default) adds a non-neural partner, ExtraTrees on quantiles of each
 series' values and first differences, mixed as ``p = w p_net + (1 - w) p_trees`` with w
@@ -61,7 +62,7 @@ from rnnkit.models.registry import build_model, tagged
 from rnnkit.tasks.classify.arrays import Normalizer, as_labels, as_sequences, encode_labels
 from rnnkit.tasks.classify.crops import MIN_LENGTH, is_cropped, random_crop, windowed_proba
 from rnnkit.tasks.classify.fitting import (BestOnAccuracy, EpochRng, WeightAverage, capacity, chance_loss,
-                                           check_chance_level, step_budget, stratified_split)
+                                           check_chance_level, members_for, step_budget, stratified_split)
 from rnnkit.tasks.classify.params import check_params, seed_of
 from rnnkit.tasks.classify.partner import fit_partner, quantile_features, second_beside, tree_view
 from rnnkit.tasks.classify.persist import json_params, load_classifier, save_classifier
@@ -126,7 +127,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, model: str = "lstm_fcn", filters: Optional[tuple | str] = "auto", kernels: Optional[tuple] = None,
                  dilations: Optional[tuple] = (1, 4, 16), conv_steps: int = 512, rnn_steps: int = 64, cell: str = "lstm", hidden_size: int = 64, num_layers: int = 2,
-                 bidirectional: bool = True, pooling: str = "last", dropout: float = 0.1, members: int = 1,
+                 bidirectional: bool = True, pooling: str = "last", dropout: float = 0.1, members: int | str = "auto",
                  deltas: bool = False, label_smoothing: float = 0.0, backend: str = "auto",
                  weight_average: str = "none", average_decay: float = 0.99, average_start: float = 0.75,
                  normalize: str = "auto", epochs: float | str = "auto", min_steps: int = 200, max_steps: int = 2000,
@@ -242,8 +243,12 @@ class Classifier(ClassifierMixin, BaseEstimator):
 
         normalizer = Normalizer.fit(self.normalize, train_seqs)
         filters, epochs = capacity(len(seqs), self.filters, self.epochs)  # "auto": by the set's size
+        mean_length = float(np.mean([len(s) for s in train_seqs]))
+        steps = step_budget(len(train_seqs), self.batch_size, epochs, self.min_steps, self.max_steps,
+                            self.work_budget, mean_length)
         offered = {name: getattr(self, name) for name in _NETWORK_ARGS}
         offered["filters"] = filters
+        offered["members"] = members_for(self.members, steps, min(self.batch_size, len(train_seqs)), mean_length)
         offered = {k: v for k, v in offered.items() if v is not None or k not in ("filters", "kernels", "dilations")}
         if normalizer.mode == "channel" and network_options(self.model, {"input_mean": 0, "input_std": 0}):
             offered.update(input_mean=normalizer.mean, input_std=normalizer.std)  # applied by the network
@@ -265,7 +270,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
                 "estimator": json_params(self.get_params())}
         info = tagged("classify", info)
         cfg = train_config or self._train_config(len(train_seqs), len(val_seqs) > 0, seed, run_dir is not None,
-                                                 float(np.mean([len(s) for s in train_seqs])), epochs)
+                                                 mean_length, epochs)
         # side: the partner's second network, fitted beside this one in a child process (n_jobs), or None
         with second_beside(self, seqs, labels, targets, classes_, val_seqs, seed, filters, epochs) as side, \
                 torch_threads(cfg.threads):

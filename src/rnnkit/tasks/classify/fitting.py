@@ -22,6 +22,14 @@ the archive sets where width and steps gained or held on validation splits (OSUL
 JapaneseVowels' 189 fitting series) and those where they lost (25-70 series);
 benchmarks/RESULTS_classify.md, "Fifth pass".
 
+Members (``members="auto"``, the default): a fit whose training reads fewer than
+:data:`SMALL_WORK` time steps of series (optimizer steps x min(batch, n) x mean length, the
+deterministic proxy of ``step_budget``'s ``work``) trains :data:`SMALL_MEMBERS` networks
+together and predicts with the mean of their probabilities; a larger one trains one. A second
+member costs about the first's time, and below that size a fit takes about a minute or less
+on one core, so the ensemble stays well inside the five-minute budget while the expensive
+fits (long series, many series) stay single.
+
 Chance level: a model that learned nothing predicts the class frequencies p_k of the
 training labels, and its cross-entropy is their entropy H = -sum_k p_k ln p_k (ln K for
 balanced classes, and ln K too under ``class_weight="balanced"``). When the training loss
@@ -35,7 +43,7 @@ import warnings
 import numpy as np
 import torch
 
-__all__ = ["LARGE_SET", "LARGE_FILTERS", "LARGE_EPOCHS", "SMALL_EPOCHS", "capacity", "EpochRng", "WeightAverage", "BestOnAccuracy", "ChanceLevelWarning", "step_budget", "stratified_split", "chance_loss", "check_chance_level",
+__all__ = ["SMALL_WORK", "SMALL_MEMBERS", "members_for", "LARGE_SET", "LARGE_FILTERS", "LARGE_EPOCHS", "SMALL_EPOCHS", "capacity", "EpochRng", "WeightAverage", "BestOnAccuracy", "ChanceLevelWarning", "step_budget", "stratified_split", "chance_loss", "check_chance_level",
            "CHANCE_RATIO"]
 
 CHANCE_RATIO = 0.95
@@ -43,6 +51,8 @@ LARGE_SET = 128                   # series, from which "auto" spends the budget 
 LARGE_FILTERS = (128, 256, 128)   # FCN's widths (Wang et al. 2017)
 LARGE_EPOCHS = 100.0
 SMALL_EPOCHS = 50.0
+SMALL_WORK = 2_000_000            # time steps read in training below which "auto" trains SMALL_MEMBERS
+SMALL_MEMBERS = 2
 
 
 class ChanceLevelWarning(UserWarning):
@@ -74,6 +84,15 @@ def capacity(n_series: int, filters, epochs) -> tuple[tuple[int, ...] | None, fl
     if isinstance(epochs, str) and epochs == "auto":
         epochs = LARGE_EPOCHS if large else SMALL_EPOCHS
     return (None if filters is None else tuple(int(f) for f in filters)), float(epochs)
+
+
+def members_for(members, steps: int, batch: int, mean_length: float) -> int:
+    """Ensemble members for a fit of ``steps`` optimizer steps of ``batch`` series of
+    ``mean_length`` steps on average: ``members`` itself, or for "auto" :data:`SMALL_MEMBERS`
+    below :data:`SMALL_WORK` time steps read and 1 above (module doc)."""
+    if isinstance(members, str) and members == "auto":
+        return SMALL_MEMBERS if steps * batch * max(mean_length, 1.0) < SMALL_WORK else 1
+    return int(members)
 
 
 def stratified_split(targets: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

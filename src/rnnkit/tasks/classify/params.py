@@ -46,6 +46,10 @@ def check_params(est: Any) -> None:
     if (isinstance(est.summary, (bool, np.bool_)) or not isinstance(est.summary, (int, np.integer))
             or not (est.summary == 0 or est.summary >= 2)):
         raise ConfigError(f"summary must be 0 (off) or an int >= 2 (quantile levels), got {est.summary!r}")
+    if not (isinstance(est.members, str) and est.members == "auto") and (
+            isinstance(est.members, (bool, np.bool_)) or not isinstance(est.members, (int, np.integer))
+            or est.members < 1):
+        raise ConfigError(f"members must be 'auto' or an int >= 1, got {est.members!r}")
     if est.partner not in (None, "trees"):
         raise ConfigError(f"partner must be None or 'trees', got {est.partner!r}")
     if not 0.0 <= est.partner_fraction < 1.0:
