@@ -1,4 +1,4 @@
-"""members="auto": two networks where the fit is small, one where it is large
+"""members="auto" (an option, not the default): two networks where the fit is small, one where it is large
 (rnnkit.tasks.classify.fitting.members_for)."""
 from __future__ import annotations
 
@@ -28,12 +28,12 @@ def _data(n=24, length=20, seed=0):
 TINY = dict(hidden_size=4, num_layers=1, min_steps=4, max_steps=4, batch_size=8, device="cpu", partner=None)
 
 
-def test_a_small_fit_trains_two_members_and_an_explicit_one_trains_one():
+def test_a_small_fit_trains_two_members_and_the_default_trains_one():
     X, y = _data()
-    auto = Classifier(**TINY).fit(X, y)
-    one = Classifier(**TINY, members=1).fit(X, y)
+    auto = Classifier(**TINY, members="auto").fit(X, y)
+    default = Classifier(**TINY).fit(X, y)
     assert auto.info_["model"]["members"] == SMALL_MEMBERS
-    assert one.info_["model"]["members"] == 1
+    assert default.info_["model"]["members"] == 1
     assert auto.get_params()["members"] == "auto"
 
 
@@ -42,12 +42,12 @@ def test_a_large_fit_trains_one(monkeypatch):
 
     monkeypatch.setattr(fitting, "SMALL_WORK", 1)  # every fit counts as large
     X, y = _data()
-    assert Classifier(**TINY).fit(X, y).info_["model"]["members"] == 1
+    assert Classifier(**TINY, members="auto").fit(X, y).info_["model"]["members"] == 1
 
 
 def test_save_load_keeps_the_resolved_members(tmp_path):
     X, y = _data()
-    clf = Classifier(**TINY).fit(X, y)
+    clf = Classifier(**TINY, members="auto").fit(X, y)
     clf.save(tmp_path / "m")
     back = Classifier.load(tmp_path / "m")
     assert back.info_["model"]["members"] == SMALL_MEMBERS
