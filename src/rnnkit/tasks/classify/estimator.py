@@ -197,11 +197,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
         """Train on series ``X`` (see :mod:`.arrays`) with labels ``y``; returns self."""
         return self._fit(X, y)
 
-    def _train_config(self, n_train: int, has_val: bool, seed: int, checkpoint: bool, mean_length: float,
-                      epochs: float) -> TrainConfig:
-        """The estimator's budget; ``epochs`` as resolved by :func:`.fitting.capacity`."""
-        steps = step_budget(n_train, self.batch_size, epochs, self.min_steps, self.max_steps,
-                            self.work_budget, mean_length)
+    def _train_config(self, n_train: int, has_val: bool, seed: int, checkpoint: bool, steps: int) -> TrainConfig:
+        """The estimator's budget: ``steps`` optimizer steps, as :func:`.fitting.step_budget` gave them."""
         per_epoch = math.ceil(n_train / self.batch_size)
         patience = math.ceil(self.patience / per_epoch) if self.patience is not None and has_val else None
         return TrainConfig(epochs=math.ceil(steps / per_epoch), max_steps=steps, batch_size=self.batch_size,
@@ -269,8 +266,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
                           "normalize": normalizer.to_dict()},
                 "estimator": json_params(self.get_params())}
         info = tagged("classify", info)
-        cfg = train_config or self._train_config(len(train_seqs), len(val_seqs) > 0, seed, run_dir is not None,
-                                                 mean_length, epochs)
+        cfg = train_config or self._train_config(len(train_seqs), len(val_seqs) > 0, seed, run_dir is not None, steps)
         # side: the partner's second network, fitted beside this one in a child process (n_jobs), or None
         with second_beside(self, seqs, labels, targets, classes_, val_seqs, seed, filters, epochs) as side, \
                 torch_threads(cfg.threads):
