@@ -36,6 +36,7 @@ import numpy as np
 
 from rnnkit.data.audio_augment import add_noise, mask_spectrogram
 from rnnkit.data.audio_eq import check_eq
+from rnnkit.data.audio_hiband import check_hiband
 from rnnkit.data.audio_mix import check_mixup
 from rnnkit.data.wav import MAX_RATE, MIN_RATE, read_wav
 from rnnkit.errors import DataError
@@ -108,16 +109,14 @@ class AudioConfig:
     aug_time_width: int = 8          # ... each 1..this many frames wide
     aug_freq_masks: int = 2          # frequency masks ...
     aug_freq_width: int = 6          # ... each 1..this many mel bands wide
-    # Vocal tract length perturbation: the spectrum stretched by a factor in [low, high] (vtlp_warp).
-    aug_vtlp: tuple[float, float] | None = None
-    # Random channel: a smooth gain curve within +-aug_eq_db dB through aug_eq_points (rnnkit.data.audio_eq)
-    aug_eq_db: float = 0.0
-    aug_eq_points: int = 5
+    aug_vtlp: tuple[float, float] | None = None  # vocal tract length perturbation: spectrum stretched by [low, high]
+    aug_eq_db: float = 0.0           # random channel: a smooth gain curve within +-dB (rnnkit.data.audio_eq) ...
+    aug_eq_points: int = 5           # ... through this many control points
     aug_mixup: float = 0.0  # Beta(a, a) of waveform mixup with soft targets (rnnkit.data.audio_mix); 0: off
     aug_vocoder: float = 0.0         # chance of a new voice source (audio_vocoder.lpc_resynthesize)
-    # Test-time augmentation (rnnkit.data.audio_tta): predict as the mean class probability
-    # over the clean features and the first tta fixed perturbed copies (pitch, tempo, VTLP,
-    # speed, noise); 0: the clean features alone.
+    aug_hiband_db: float = 0.0       # frication-band gain within +-dB (audio_hiband)
+    # Test-time augmentation (rnnkit.data.audio_tta): the mean class probability over the clean features
+    # and the first tta fixed perturbed copies (pitch, tempo, VTLP, speed, noise); 0: the clean features alone.
     tta: int = 0
 
     def __post_init__(self) -> None:
@@ -161,6 +160,7 @@ class AudioConfig:
             raise DataError(f"audio aug_pitch must stay within -12..12 semitones, got {list(self.aug_pitch)}")
         check_eq(self.aug_eq_db, self.aug_eq_points)
         check_mixup(self.aug_mixup)
+        check_hiband(self.aug_hiband_db)
         for name in ("aug_prob", "aug_vocoder"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise DataError(f"audio {name} must be in [0, 1], got {getattr(self, name)}")

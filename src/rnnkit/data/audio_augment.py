@@ -36,6 +36,7 @@ import math
 
 import numpy as np
 
+from rnnkit.data.audio_hiband import hiband_gain
 from rnnkit.data.audio_eq import random_eq
 from rnnkit.data.audio_vocoder import lpc_resynthesize
 
@@ -196,6 +197,8 @@ def augment_signal(x: np.ndarray, rate: int, rng: np.random.Generator, cfg) -> n
         y = random_gain(y, rng, *cfg.aug_gain_db)
     if getattr(cfg, "aug_eq_db", 0.0) and chance():  # a random channel (rnnkit.data.audio_eq)
         y = random_eq(y, rate, rng, float(cfg.aug_eq_db), int(cfg.aug_eq_points))
+    if getattr(cfg, "aug_hiband_db", 0.0) and chance():  # frication-band gain (rnnkit.data.audio_hiband)
+        y = hiband_gain(y, rate, rng, float(cfg.aug_hiband_db))
     if len(cfg.aug_snr_db) and chance():
         y = add_noise(y, rng, float(cfg.aug_snr_db[int(rng.integers(len(cfg.aug_snr_db)))]))
     return y
