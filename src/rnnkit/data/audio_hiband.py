@@ -39,10 +39,10 @@ def hiband_gain(x: np.ndarray, rate: int, rng: np.random.Generator, max_db: floa
     n = len(x)
     if n < 2 or max_db <= 0 or cut >= rate / 2:
         return x
-    spec = np.fft.rfft(x.astype(np.float64))
+    xd = x.astype(np.float64)
     high = np.fft.rfftfreq(n, 1.0 / rate) >= cut
-    x_hi = np.fft.irfft(spec * high, n)
-    x_lo = x.astype(np.float64) - x_hi
+    x_hi = np.fft.irfft(np.fft.rfft(xd) * high, n)
+    x_lo = xd - x_hi
     hop = max(1, int(rate * frame_ms / 1000))
     starts = np.arange(0, n, hop)
     e_hi = np.add.reduceat(x_hi ** 2, starts)

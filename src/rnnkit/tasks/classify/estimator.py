@@ -29,8 +29,8 @@ in :mod:`.arrays`):
    still at the chance level.
 
 ``members`` > 1 trains an ensemble of independently initialised networks together (the
-network's own option; the prediction is the mean of their probabilities); "auto" trains two where the fit is small and one otherwise
-(:func:`.fitting.members_for`; measured, not the default: RESULTS_classify.md, "Tenth pass").
+network's own option; the prediction is the mean of their probabilities); "auto": two where
+the fit is small, else one (:func:`.fitting.members_for`; not the default, "Tenth pass").
 
 ``partner="trees"`` (the default) adds a non-neural partner, ExtraTrees on quantiles of each
 series' values and first differences, mixed as ``p = w p_net + (1 - w) p_trees`` with w
@@ -64,7 +64,7 @@ from rnnkit.tasks.classify.crops import MIN_LENGTH, is_cropped, random_crop, win
 from rnnkit.tasks.classify.fitting import (BestOnAccuracy, EpochRng, WeightAverage, capacity, chance_loss,
                                            check_chance_level, members_for, step_budget, stratified_split)
 from rnnkit.tasks.classify.params import check_params, seed_of
-from rnnkit.tasks.classify.partner import fit_partner, quantile_features, second_beside, tree_view
+from rnnkit.tasks.classify.partner import fit_partner, partner_spec, quantile_features, second_beside, tree_view
 from rnnkit.tasks.classify.persist import json_params, load_classifier, save_classifier
 from rnnkit.training.config import TrainConfig
 from rnnkit.training.device import torch_threads
@@ -228,8 +228,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
         if validation is not None:
             train_idx = np.arange(len(seqs))
             val_seqs = as_sequences(validation[0], seqs[0].shape[1], "X_val") if len(validation[0]) else []
-            val_labels = as_labels(validation[1], len(val_seqs), "y_val") if val_seqs else None
-            val_targets = encode_labels(val_labels, index, "y_val") if val_seqs else []
+            val_targets = (encode_labels(as_labels(validation[1], len(val_seqs), "y_val"), index, "y_val")
+                           if val_seqs else [])
         else:
             train_idx, val_idx = stratified_split(targets, self.validation_fraction, seed)
             val_seqs, val_targets = [seqs[i] for i in val_idx], targets[val_idx]
@@ -292,11 +292,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         self.partner_, self.partner_weight_, self.partner_network_ = None, 1.0, None
         if self.partner is not None:  # after the network: its fit is the one without a partner
             fit_partner(self, seqs, labels, targets, train_idx, val_seqs, val_targets, seed, filters, epochs, side)
-            spec = {"kind": self.partner, "weight": self.partner_weight_, "levels": self.partner_levels_,
-                    "n_features": int(self.partner_.n_features)}
-            if self.partner_network_ is not None:
-                spec["network"] = self.partner_network_info_
-            self.info_ = {**info, "partner": spec}
+            self.info_ = {**info, "partner": partner_spec(self)}
         return self
 
     def _train(self, network, info, cfg, train_norm, train_targets, val_norm, val_targets, normalizer,

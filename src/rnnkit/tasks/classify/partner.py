@@ -58,7 +58,7 @@ from rnnkit.errors import CheckpointError
 from rnnkit.models.summary import masked_quantiles
 
 __all__ = ["LEVELS", "N_TREES", "W_GRID", "PARTNERS", "PARTNER_FILE", "quantile_features", "Forest",
-           "fit_forest", "choose_weight", "log_loss", "tree_view", "second_network", "start_second", "second_beside",
+           "fit_forest", "choose_weight", "log_loss", "tree_view", "second_network", "start_second", "partner_spec", "second_beside",
            "fit_partner",
            "load_partner"]
 
@@ -333,6 +333,16 @@ def fit_partner(est, seqs: list, labels: np.ndarray, targets: np.ndarray, train_
     est.partner_ = fit_forest(quantile_features(view(seqs)), targets, n_classes, seed, weights)
     est.partner_weight_, est.partner_losses_, est.partner_source_ = weight, losses, source
     est.partner_levels_ = LEVELS
+
+
+def partner_spec(est) -> dict:
+    """model.json's ``partner`` table for a fitted ``est``: what :func:`load_partner` reads (and,
+    with a second network kept, its ``network`` entry, read by :mod:`.persist`)."""
+    spec = {"kind": est.partner, "weight": est.partner_weight_, "levels": est.partner_levels_,
+            "n_features": int(est.partner_.n_features)}
+    if est.partner_network_ is not None:
+        spec["network"] = est.partner_network_info_
+    return spec
 
 
 def load_partner(est, folder, spec: Any, n_classes: int) -> None:
