@@ -26,16 +26,10 @@ logits) is as without the option; members 2..K live in ``extra_members.{k-2}.*``
 ``label_smoothing`` eps in [0, 1) trains against (1 - eps) one-hot + eps / C uniform
 targets (``torch.nn.functional.cross_entropy``'s definition); 0 is plain cross-entropy.
 
-Weight averaging (``weight_average``, off by default): the model keeps a copy ``a`` of
-every parameter ``p`` as buffers (``average.*``, so checkpoints carry it) and
-``update_average()`` folds in the current weights, ``n`` being the updates so far::
-
-    n = 0:  a <- p
-    ema:    a <- d a + (1 - d) p          d = average_decay
-    swa:    a <- a + (p - a) / (n + 1)    the plain mean of the n + 1 snapshots
-
-``use_average()`` copies ``a`` into the parameters (what a trained model is saved with).
-When to update is the trainer's business (:mod:`rnnkit.tasks.classify.pipeline`).
+Weight averaging (``weight_average``, off by default; "ema" or "swa", ``average_decay``):
+the model keeps an average of its weights as buffers (``average.*``), folded in by
+``update_average()`` and copied in by ``use_average()`` (:mod:`rnnkit.models.averaging`, the
+formulas there). When to update is the trainer's business (:mod:`rnnkit.tasks.classify.pipeline`).
 
 A batch is a PackedSequence, or a padded (B, T, F) tensor with ``lengths`` (B,); the two
 give the same logits, since padding never enters a recurrence, a mean or a softmax.
@@ -58,12 +52,12 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnkit.errors import ConfigError
+from rnnkit.models.averaging import AVERAGES, WeightAveraging
 from rnnkit.models.layers import BACKENDS, CELLS, recurrent_layer
 
 __all__ = ["SequenceClassifier", "CELLS", "POOLINGS", "AVERAGES", "LEGACY_RNN_IMPL", "MemberEnsemble", "check_classifier_args"]
 
 POOLINGS = ("last", "mean", "attention")
-AVERAGES = ("none", "ema", "swa")
 
 
 def check_classifier_args(*, cell: str, pooling: str, backend: str, dropout: float, label_smoothing: float,
@@ -149,7 +143,7 @@ class MemberEnsemble:
         return torch.softmax(self(x, lengths), dim=-1)
 
 
-class SequenceClassifier(MemberEnsemble, nn.Module):
+class SequenceClassifier(WeightAveraging, MemberEnsemble, nn.Module):
     """Classifies variable-length sequences (B of them, each (T_i, F)) into C classes."""
 
     def __init__(
@@ -176,13 +170,7 @@ class SequenceClassifier(MemberEnsemble, nn.Module):
         check_classifier_args(cell=cell, pooling=pooling, backend=backend, input_size=input_size,
                               num_classes=num_classes, hidden_size=hidden_size, num_layers=num_layers,
                               members=members, dropout=dropout, label_smoothing=label_smoothing)
-        if weight_average not in AVERAGES:
-            raise ConfigError(f"model weight_average must be one of {', '.join(AVERAGES)}, got {weight_average!r}")
-        if not 0.0 < average_decay < 1.0:
-            raise ConfigError(f"model average_decay must be in (0, 1), got {average_decay}")
         self.label_smoothing = float(label_smoothing)
-        self.weight_average = weight_average
-        self.average_decay = float(average_decay)
         self.pooling = pooling
         self.num_directions = 2 if bidirectional else 1
         self.num_members = int(members)
@@ -211,38 +199,7 @@ class SequenceClassifier(MemberEnsemble, nn.Module):
         self.register_buffer("input_std", std.clamp_min(1e-8))
         weights = torch.ones(num_classes) if class_weights is None else torch.tensor(class_weights, dtype=torch.float32)
         self.register_buffer("class_weights", weights)
-        if weight_average != "none":  # after every parameter exists
-            self.average = nn.Module()
-            for name, p in self.named_parameters():
-                self.average.register_buffer(name.replace(".", "__"), p.detach().clone())
-            self.average.register_buffer("count", torch.zeros((), dtype=torch.int64))
-
-    # ------------------------------------------------------ weight averaging
-    def _averaged(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        if self.weight_average == "none":
-            raise ConfigError("this model was built with weight_average='none': it keeps no average")
-        return [(p, getattr(self.average, name.replace(".", "__"))) for name, p in self.named_parameters()]
-
-    @torch.no_grad()
-    def update_average(self) -> None:
-        """Fold the current parameters into the average (formulas in the module doc)."""
-        pairs, n = self._averaged(), int(self.average.count)
-        for p, a in pairs:
-            if n == 0:
-                a.copy_(p)
-            elif self.weight_average == "ema":
-                a.lerp_(p, 1.0 - self.average_decay)
-            else:
-                a.add_((p - a) / (n + 1))
-        self.average.count += 1
-
-    @torch.no_grad()
-    def use_average(self) -> None:
-        """Copy the averaged weights into the parameters (a no-op before the first update)."""
-        pairs = self._averaged()
-        if int(self.average.count) > 0:
-            for p, a in pairs:
-                p.copy_(a)
+        self._init_average(weight_average, average_decay)  # after every parameter exists
 
     # ---------------------------------------------------------------- forward
     def _as_packed(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None) -> PackedSequence:

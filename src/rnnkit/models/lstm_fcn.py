@@ -44,6 +44,11 @@ Ensemble (``members`` K > 1): K independent hybrids in one module; the loss is t
 their losses and the model predicts the mean of their probabilities,
 ``forward = log((1/K) sum_k softmax(l_k))``, as :class:`rnnkit.models.classifier.SequenceClassifier`.
 
+Weight averaging (``weight_average`` "ema" or "swa", ``average_decay``; off by default):
+an average of the parameters and of the running statistics of every MaskedBatchNorm1d,
+kept as buffers ``average.*``, as :class:`~rnnkit.models.classifier.SequenceClassifier`
+keeps it (:mod:`rnnkit.models.averaging`: the formulas, and why the statistics too).
+
 Input standardisation (``input_mean``, ``input_std``, buffers) is applied first, as in
 SequenceClassifier; per-series normalisation is the caller's (the estimator's) business.
 """
@@ -56,6 +61,7 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnkit.errors import ConfigError
+from rnnkit.models.averaging import WeightAveraging
 from rnnkit.models.classifier import POOLINGS, MemberEnsemble, check_classifier_args
 from rnnkit.models.layers import recurrent_layer
 from rnnkit.models.masked_norm import MaskedBatchNorm1d
@@ -162,7 +168,7 @@ class _Hybrid(nn.Module):
         return torch.einsum("bt,btd->bd", weights, y)                       # (B, D*H)
 
 
-class LSTMFCN(MemberEnsemble, nn.Module):
+class LSTMFCN(WeightAveraging, MemberEnsemble, nn.Module):
     """Classifies variable-length sequences (B of them, each (T_i, F)) into C classes."""
 
     def __init__(
@@ -190,6 +196,8 @@ class LSTMFCN(MemberEnsemble, nn.Module):
         summary: int = 0,
         summary_member: bool = False,
         pooling_conv: str = "mean",
+        weight_average: str = "none",
+        average_decay: float = 0.99,
     ) -> None:
         super().__init__()
         filters, kernels = tuple(int(n) for n in filters), tuple(int(k) for k in kernels)
@@ -235,6 +243,7 @@ class LSTMFCN(MemberEnsemble, nn.Module):
             raise ConfigError(f"model class_weights must have {num_classes} values, got {len(class_weights)}")
         weights = torch.ones(num_classes) if class_weights is None else torch.tensor(class_weights, dtype=torch.float32)
         self.register_buffer("class_weights", weights)
+        self._init_average(weight_average, average_decay)  # after every parameter and buffer exists
 
     def _as_padded(self, x: PackedSequence | torch.Tensor, lengths: torch.Tensor | None):
         if isinstance(x, PackedSequence):

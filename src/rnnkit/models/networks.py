@@ -15,7 +15,7 @@ JSON-serialisable options (they are saved in model.json as ``"model"``), and off
 constructor accepts (an option an architecture does not use, e.g. ``pooling`` for a
 network without pooling, is left out rather than refused). A new architecture option
 reaches the network once it is a ``Classifier`` constructor argument listed in
-``rnnkit.tasks.classify.estimator._NETWORK_ARGS``. Networks that take ``input_mean`` and
+``rnnkit.tasks.classify.params.NETWORK_ARGS``. Networks that take ``input_mean`` and
 ``input_std`` get the "channel" normalisation statistics (so an exported network holds
 them); for others the estimator normalises the arrays itself.
 """

@@ -144,22 +144,25 @@ class _Interrupted(Exception):
     pass
 
 
-def _resume_config(average="none", members=1):
+def _resume_config(average="none", members=1, network="rnn"):
     """Two layers with dropout, jitter and a cosine schedule: every RNG and the schedule matter.
 
     With weight averaging it runs over epochs 2-6, so the cut after epoch 3 falls inside it.
     """
     return ClassifyConfig(
         train=TrainConfig(epochs=6, batch_size=8, lr=2e-2, progress=False, scheduler="cosine"),
-        model=ClassifyModelConfig(network="rnn", hidden_size=8, num_layers=2, dropout=0.2, label_smoothing=0.1,
+        model=ClassifyModelConfig(network=network, hidden_size=8, num_layers=2, dropout=0.2, label_smoothing=0.1,
                                   weight_average=average, average_decay=0.8, average_start=0.3,
                                   members=members),
         data=ClassifyDataConfig(augment=True),
     )
 
 
-@pytest.mark.parametrize("average, members", [("none", 1), ("ema", 1), ("swa", 1), ("none", 2), ("ema", 2)])
-def test_interrupted_then_resumed_run_ends_like_an_uninterrupted_one(tmp_path, monkeypatch, average, members):
+@pytest.mark.parametrize("average, members, network", [
+    ("none", 1, "rnn"), ("ema", 1, "rnn"), ("swa", 1, "rnn"), ("none", 2, "rnn"), ("ema", 2, "rnn"),
+    ("ema", 1, "lstm_fcn")])
+def test_interrupted_then_resumed_run_ends_like_an_uninterrupted_one(tmp_path, monkeypatch, average, members,
+                                                                     network):
     from safetensors.torch import load_file
 
     from rnnkit.training.trainer import Trainer
@@ -168,7 +171,8 @@ def test_interrupted_then_resumed_run_ends_like_an_uninterrupted_one(tmp_path, m
     write_ts(tmp_path / "train.ts", *_ramps(rng, 24), class_labels=["down", "up"])
     write_ts(tmp_path / "test.ts", *_ramps(rng, 10), class_labels=["down", "up"])
     train, test = tmp_path / "train.ts", tmp_path / "test.ts"
-    whole = train_classifier(train, tmp_path / "whole", test, _resume_config(average, members), log=lambda _: None)
+    cfg = lambda: _resume_config(average, members, network)  # noqa: E731
+    whole = train_classifier(train, tmp_path / "whole", test, cfg(), log=lambda _: None)
 
     save = Trainer._save
 
@@ -179,10 +183,10 @@ def test_interrupted_then_resumed_run_ends_like_an_uninterrupted_one(tmp_path, m
 
     monkeypatch.setattr(Trainer, "_save", save_then_die)
     with pytest.raises(_Interrupted):
-        train_classifier(train, tmp_path / "cut", test, _resume_config(average, members), log=lambda _: None)
+        train_classifier(train, tmp_path / "cut", test, cfg(), log=lambda _: None)
     monkeypatch.setattr(Trainer, "_save", save)
     assert len((tmp_path / "cut" / "metrics.csv").read_text().splitlines()) == 1 + 3
-    resumed = train_classifier(train, tmp_path / "cut", test, _resume_config(average, members), log=lambda _: None,
+    resumed = train_classifier(train, tmp_path / "cut", test, cfg(), log=lambda _: None,
                                resume=True)
 
     assert resumed["epochs_run"] == whole["epochs_run"] == 6
@@ -200,6 +204,7 @@ def test_interrupted_then_resumed_run_ends_like_an_uninterrupted_one(tmp_path, m
         last = load_file(tmp_path / "whole" / "checkpoints" / "last" / "model.safetensors")
         params = [k for k in a if not k.startswith("average.") and f"average.{k.replace('.', '__')}" in a]
         assert params and all(torch.equal(a[k], a[f"average.{k.replace('.', '__')}"]) for k in params)
+        assert any(k.endswith("running_mean") for k in params) == (network == "lstm_fcn")  # the hybrid's norms
         assert not all(torch.equal(a[k], last[k]) for k in params)  # not the last raw weights
 
 
@@ -269,8 +274,8 @@ def test_the_cli_default_builds_what_the_python_default_builds():
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (["model.weight_average='ema'"], "model.weight_average = 'ema' does not apply to model.network = 'lstm_fcn'; "
-                                     "remove it, or set model.network = 'rnn'"),
+    (["model.network='rnn'", "model.summary=5"], "model.summary = 5 does not apply to model.network = 'rnn'; "
+                                                  "remove it, or set model.network = 'lstm_fcn'"),
     (["model.deltas=true"], "model.deltas = True does not apply to model.network = 'lstm_fcn'; "
                             "remove it, or set model.network = 'rnn'"),
     (["model.network='rnn'", "model.filters=[8, 8]"], "model.filters = [8, 8] does not apply to "
@@ -283,6 +288,16 @@ def test_a_model_setting_the_network_would_ignore_is_refused(overrides, message)
     with pytest.raises(ConfigError) as err:
         classifier_from_config(from_dict(ClassifyConfig, apply_overrides(default_config(), overrides)))
     assert str(err.value) == message
+
+
+def test_weight_averaging_applies_to_either_network():
+    from rnnkit.tasks.classify.pipeline import classifier_from_config, default_config
+
+    for network in ("lstm_fcn", "rnn"):
+        overrides = [f"model.network='{network}'", "model.weight_average='ema'", "model.average_decay=0.9"]
+        cfg = from_dict(ClassifyConfig, apply_overrides(default_config(), overrides))
+        params = classifier_from_config(cfg).get_params()
+        assert (params["model"], params["weight_average"], params["average_decay"]) == (network, "ema", 0.9)
 
 
 def test_data_crop_settings_reach_the_classifier_and_bad_ones_are_named():

@@ -63,7 +63,7 @@ from rnnkit.tasks.classify.arrays import Normalizer, as_labels, as_sequences, en
 from rnnkit.tasks.classify.crops import MIN_LENGTH, is_cropped, random_crop, windowed_proba
 from rnnkit.tasks.classify.fitting import (BestOnAccuracy, EpochRng, WeightAverage, capacity, chance_loss,
                                            check_chance_level, members_for, step_budget, stratified_split)
-from rnnkit.tasks.classify.params import check_params, seed_of
+from rnnkit.tasks.classify.params import NETWORK_ARGS, check_network_params, check_params, seed_of
 from rnnkit.tasks.classify.partner import fit_partner, partner_spec, quantile_features, second_beside, tree_view
 from rnnkit.tasks.classify.persist import json_params, load_classifier, save_classifier
 from rnnkit.training.config import TrainConfig
@@ -71,11 +71,6 @@ from rnnkit.training.device import torch_threads
 from rnnkit.training.trainer import Trainer
 
 __all__ = ["Classifier"]
-
-# constructor arguments offered to the network factory (each network takes those it knows)
-_NETWORK_ARGS = ("filters", "kernels", "dilations", "conv_steps", "rnn_steps", "cell", "hidden_size", "num_layers", "bidirectional", "pooling", "dropout", "members",
-                 "deltas", "label_smoothing", "backend", "weight_average", "average_decay", "summary",
-                 "summary_member", "pooling_conv")
 
 
 class Classifier(ClassifierMixin, BaseEstimator):
@@ -93,7 +88,9 @@ class Classifier(ClassifierMixin, BaseEstimator):
     (0: none; :mod:`rnnkit.models.summary`);
     ``cell``, ``hidden_size``, ``num_layers``, ``bidirectional``, ``pooling``, ``dropout``,
     ``members``, ``deltas``, ``label_smoothing``, ``backend``, ``weight_average``,
-    ``average_decay`` go to it (see :class:`rnnkit.models.classifier.SequenceClassifier`).
+    ``average_decay`` go to it (see :class:`rnnkit.models.classifier.SequenceClassifier`;
+    averaging: :mod:`rnnkit.models.averaging`); one set away from its default that the
+    network does not take is a one-line ConfigError (:func:`.params.check_network_params`).
     Input: ``normalize`` is "auto", "series", "channel" or "none" (:mod:`.arrays`).
     Budget: ``epochs`` (passes over the training part; "auto", the default: 100 for a set of
     at least 128 series, 50 below; fitted: ``epochs_``), ``min_steps``, ``max_steps``;
@@ -216,6 +213,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         from it), and ``features(i, rng)``: fresh raw features of training series i
         (augmentation), drawn each epoch from a generator re-seeded per epoch."""
         check_params(self)
+        check_network_params(self)
         seed = seed_of(self.random_state)
         seqs = as_sequences(X)
         labels = as_labels(y, len(seqs))
@@ -243,7 +241,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         mean_length = float(np.mean([len(s) for s in train_seqs]))
         steps = step_budget(len(train_seqs), self.batch_size, epochs, self.min_steps, self.max_steps,
                             self.work_budget, mean_length)
-        offered = {name: getattr(self, name) for name in _NETWORK_ARGS}
+        offered = {name: getattr(self, name) for name in NETWORK_ARGS}
         offered["filters"] = filters
         offered["members"] = members_for(self.members, steps, min(self.batch_size, len(train_seqs)), mean_length)
         offered = {k: v for k, v in offered.items() if v is not None or k not in ("filters", "kernels", "dilations")}

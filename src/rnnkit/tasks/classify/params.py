@@ -1,7 +1,11 @@
 """The checks of :class:`~rnnkit.tasks.classify.Classifier`'s constructor arguments, run by
-``fit`` (scikit-learn estimators keep ``__init__`` to plain assignments), and its seed."""
+``fit`` (scikit-learn estimators keep ``__init__`` to plain assignments), its seed, and the
+arguments it offers the network (:data:`NETWORK_ARGS`; :func:`check_network_params` refuses
+one set away from its default that the chosen network does not take, which would otherwise
+be dropped without a word)."""
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -9,7 +13,12 @@ import numpy as np
 from rnnkit.errors import ConfigError
 from rnnkit.tasks.classify.side import jobs_of
 
-__all__ = ["check_params", "seed_of"]
+__all__ = ["NETWORK_ARGS", "check_params", "check_network_params", "seed_of"]
+
+# constructor arguments offered to the network factory (each network takes those it knows)
+NETWORK_ARGS = ("filters", "kernels", "dilations", "conv_steps", "rnn_steps", "cell", "hidden_size", "num_layers",
+                "bidirectional", "pooling", "dropout", "members", "deltas", "label_smoothing", "backend",
+                "weight_average", "average_decay", "summary", "summary_member", "pooling_conv")
 
 
 def seed_of(random_state: Any) -> int:
@@ -70,3 +79,25 @@ def check_params(est: Any) -> None:
         raise ConfigError(f"early_stopping must be 'loss' or 'accuracy', got {est.early_stopping!r}")
     if est.patience is not None and int(est.patience) < 1:
         raise ConfigError(f"patience must be >= 1 or None, got {est.patience!r}")
+
+
+def _same(a: Any, b: Any) -> bool:
+    """a == b, sequences compared item by item (a tuple default, a list from a config)."""
+    if isinstance(a, (list, tuple, np.ndarray)) or isinstance(b, (list, tuple)):
+        return isinstance(a, (list, tuple, np.ndarray)) and isinstance(b, (list, tuple)) and [*a] == [*b]
+    return bool(a == b)
+
+
+def check_network_params(est: Any) -> None:
+    """One-line ConfigError for an argument of :data:`NETWORK_ARGS` that ``est.model``'s network
+    does not take, set to anything but its default or None (e.g. ``deltas=True`` with the
+    hybrid, ``filters=(8, 8)`` with "rnn")."""
+    from rnnkit.models.networks import network_options
+
+    defaults = {k: p.default for k, p in inspect.signature(type(est).__init__).parameters.items()}
+    taken = network_options(est.model, dict.fromkeys(NETWORK_ARGS))
+    for name in NETWORK_ARGS:
+        value = getattr(est, name)
+        if name not in taken and value is not None and not _same(value, defaults[name]):
+            raise ConfigError(f"{name}={value!r} does not apply to model={est.model!r} (its network does not "
+                              f"take it); leave {name} at {defaults[name]!r} or choose another model")
