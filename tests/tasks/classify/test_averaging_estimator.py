@@ -33,6 +33,11 @@ def ema():
     return Classifier(**AVG, weight_average="ema", average_decay=0.8).fit(X, y), X, y
 
 
+def test_the_default_is_ema_over_the_last_quarter():
+    params = Classifier().get_params()
+    assert (params["weight_average"], params["average_decay"], params["average_start"]) == ("ema", 0.99, 0.75)
+
+
 def test_the_hybrid_and_its_partner_network_are_averaged(ema):
     est, X, y = ema
     # the first network: 20 steps of 5 a epoch, epoch 4 averaged; the second (30 series):
@@ -51,12 +56,12 @@ def test_none_is_the_fit_from_before_the_hybrid_took_the_option(monkeypatch):
     """Offering the hybrid weight_average="none" changes no bit of the fit against not
     offering it at all (the estimator as it was: the option filtered out)."""
     X, y = spread_data()
-    now = Classifier(**AVG).fit(X, y)
+    now = Classifier(**AVG, weight_average="none").fit(X, y)
     assert now.info_["model"]["weight_average"] == "none"
     assert not any(k.startswith("average.") for k in now.network_.state_dict())
     before = tuple(a for a in params_mod.NETWORK_ARGS if a not in ("weight_average", "average_decay"))
     monkeypatch.setattr("rnnkit.tasks.classify.estimator.NETWORK_ARGS", before)
-    old = Classifier(**AVG).fit(X, y)
+    old = Classifier(**AVG, weight_average="none").fit(X, y)
     assert "weight_average" not in old.info_["model"]
     assert _same_state(now.network_, old.network_) and _same_state(now.partner_network_, old.partner_network_)
     assert now.partner_weight_ == old.partner_weight_
@@ -73,9 +78,10 @@ def test_an_averaged_model_saves_and_loads_exactly(ema, tmp_path):
 
 
 def test_a_folder_saved_before_the_option_loads_as_it_was(tmp_path):
-    """model.json from before: no weight_average in the network's arguments nor the estimator's."""
+    """model.json from before: no weight_average in the network's arguments nor the estimator's
+    (the default then, "none"; today's default, "ema", would not load its weights' keys)."""
     X, y = spread_data()
-    est = Classifier(**AVG).fit(X, y)
+    est = Classifier(**AVG, weight_average="none").fit(X, y)
     est.save(tmp_path / "m")
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
     for table in (meta["model"], meta["partner"]["network"]["model"], meta["estimator"]):

@@ -35,7 +35,8 @@ class ClassifyModelConfig:
     # Weight averaging for the saved model: "ema" (exponential, average_decay per optimizer
     # step) or "swa" (plain mean of the weights after each step) over the epochs after the
     # first average_start of them; the model is then saved with the averaged weights (either
-    # network; the hybrid's batch-norm running statistics are averaged alike).
+    # network; the hybrid's batch-norm running statistics are averaged alike). "none" here
+    # while Classifier() defaults to "ema": the CLI's defaults were chosen on spoken digits.
     weight_average: Literal["none", "ema", "swa"] = "none"
     average_decay: float = 0.99
     average_start: float = 0.75   # fraction of train.epochs before averaging starts

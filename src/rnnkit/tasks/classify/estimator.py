@@ -25,6 +25,8 @@ in :mod:`.arrays`):
    (Adam, cosine schedule, gradient clipping), validating every epoch; training stops
    after ``patience`` steps without a better validation loss and the best epoch's
    weights are kept (without a validation set: the epoch of the lowest training loss);
+   with ``weight_average`` (default "ema", :mod:`rnnkit.models.averaging`; RESULTS_classify.md,
+   "Eleventh pass") the average at the end of training is kept instead;
 6. warns (:class:`~.fitting.ChanceLevelWarning`, one line) if the final training loss is
    still at the chance level.
 
@@ -126,7 +128,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
                  dilations: Optional[tuple] = (1, 4, 16), conv_steps: int = 512, rnn_steps: int = 64, cell: str = "lstm", hidden_size: int = 64, num_layers: int = 2,
                  bidirectional: bool = True, pooling: str = "last", dropout: float = 0.1, members: int | str = 1,
                  deltas: bool = False, label_smoothing: float = 0.0, backend: str = "auto",
-                 weight_average: str = "none", average_decay: float = 0.99, average_start: float = 0.75,
+                 weight_average: str = "ema", average_decay: float = 0.99, average_start: float = 0.75,
                  normalize: str = "auto", epochs: float | str = "auto", min_steps: int = 200, max_steps: int = 2000,
                  batch_size: int = 32, lr: float = 3e-3, weight_decay: float = 0.0, grad_clip: float = 1.0,
                  validation_fraction: float = 0.0, patience: Optional[int] = 300, early_stopping: str = "loss",
@@ -314,8 +316,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         cropping = any(is_cropped(len(s), crop, min_length) for s in train_norm)
         augmenting = features is not None or self.jitter > 0 or cropping
         train_ds = SequenceDataset(train_norm, train_targets.tolist(), transform=fresh if augmenting else None)
-        loader = torch.utils.data.DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True,
-                                             collate_fn=collate_packed,
+        loader = torch.utils.data.DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True, collate_fn=collate_packed,
                                              generator=torch.Generator().manual_seed(cfg.seed))
         val_loader = None
         if len(val_norm):

@@ -35,7 +35,9 @@ _BEFORE = {"crop": 1.0,              # saved before window slicing: none
            "summary_member": False,
            "pooling_conv": "mean",
            "partner": None,          # saved before the tree partner: none
-           "partner_ensemble": False}  # saved before the second network was kept: not kept
+           "partner_ensemble": False,  # saved before the second network was kept: not kept
+           "weight_average": "none"}   # saved before averaging was the default (the network's
+                                       # own arguments say what it was trained with)
 SECOND_FILE = "partner_network.safetensors"
 _OWN_STATS = ("input_mean", "input_std")  # what the second network's arguments may change
 
