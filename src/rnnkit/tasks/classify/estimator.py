@@ -334,7 +334,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         trainer = Trainer(network, cfg, run_dir=run_dir, model_config=info, callbacks=callbacks,
                           run_config=run_config)
         result = trainer.fit(loader, val_loader, resume=resume)
-        if averaging:  # the average at the end of training replaces the best epoch
+        if averaging and int(network.average.count) > 0:  # the average at the end replaces the best epoch
             network.use_average()
         elif on_accuracy is not None:
             on_accuracy.restore()
