@@ -20,7 +20,8 @@ Weight averaging (``model.weight_average = "ema"`` or ``"swa"``): after every op
 step of the epochs past ``model.average_start * train.epochs`` the model folds its
 weights into an average kept as buffers, so the checkpoints hold it and a resumed run
 ends bit-identical; the model saved in ``model/`` (and so evaluate/predict) gets the
-averaged weights, taken at the end of training rather than from the best checkpoint.
+averaged weights, taken at the end of training rather than from the best checkpoint (a
+run stopped before averaging started keeps the best checkpoint, as without averaging).
 
 Each function is a thin layer over :class:`rnnkit.tasks.classify.Classifier`: training
 reads the files, splits them, and calls the estimator's fit with the run folder (the
