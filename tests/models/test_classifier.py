@@ -10,6 +10,7 @@ import torch
 from rnnkit.data.sequences import collate_packed, collate_padded
 from rnnkit.errors import ConfigError
 from rnnkit.models.classifier import SequenceClassifier
+from tests.models.helpers import expected_average
 
 LENGTHS = (5, 2, 7, 1, 4)
 
@@ -158,13 +159,7 @@ def test_weight_average_by_hand(kind):
         model.update_average()
     assert int(model.average.count) == 4
     for n in names:
-        s = [snap[n] for snap in snapshots]
-        if kind == "swa":
-            want = (s[0] + s[1] + s[2] + s[3]) / 4
-        else:  # a0 = p0, then a <- 0.9 a + 0.1 p
-            want = s[0]
-            for x in s[1:]:
-                want = 0.9 * want + 0.1 * x
+        want = expected_average(snapshots, n, kind, 0.9)
         torch.testing.assert_close(getattr(model.average, n.replace(".", "__")), want, rtol=1e-12, atol=1e-12)
     model.use_average()
     for n, p in model.named_parameters():
