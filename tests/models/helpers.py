@@ -1,6 +1,9 @@
-"""Shared by the model tests: the weight average computed by hand from its formulas."""
+"""Shared by the model tests: the weight average checked against its formulas by hand."""
 from __future__ import annotations
 
+from typing import Callable
+
+import numpy as np
 import torch
 
 
@@ -14,3 +17,25 @@ def expected_average(snapshots: list[dict[str, torch.Tensor]], name: str, kind: 
     for x in values[1:]:
         want = decay * want + (1 - decay) * x
     return want
+
+
+def assert_average_by_hand(model, names: list[str], kind: str, decay: float,
+                           draw: Callable[[tuple[int, ...]], np.ndarray], times: int = 4) -> None:
+    """Set every tensor in ``names`` (parameters or buffers) to ``draw(shape)`` values and fold
+    them into the model's average, ``times`` times; the average must be the formula's."""
+    params = dict(model.named_parameters())
+
+    def tensor(n: str) -> torch.Tensor:
+        return params[n] if n in params else model.get_buffer(n)
+
+    snapshots = []
+    for _ in range(times):
+        with torch.no_grad():
+            for n in names:
+                tensor(n).copy_(torch.from_numpy(draw(tuple(tensor(n).shape))))
+        snapshots.append({n: tensor(n).detach().clone() for n in names})
+        model.update_average()
+    assert int(model.average.count) == times
+    for n in names:
+        torch.testing.assert_close(getattr(model.average, n.replace(".", "__")),
+                                   expected_average(snapshots, n, kind, decay), rtol=1e-12, atol=1e-12)

@@ -12,7 +12,7 @@ from rnnkit.errors import ConfigError
 from rnnkit.models.averaging import WeightAveraging
 from rnnkit.models.classifier import SequenceClassifier
 from rnnkit.models.lstm_fcn import LSTMFCN
-from tests.models.helpers import expected_average
+from tests.models.helpers import assert_average_by_hand
 
 
 def _hybrid(**kw) -> LSTMFCN:
@@ -36,19 +36,8 @@ def test_hybrid_average_by_hand_running_statistics_included(kind):
     keys = {k for k in model.state_dict() if k.startswith("average.")}
     assert keys == {f"average.{n.replace('.', '__')}" for n in names} | {"average.count"}
     fixed = {k: model.state_dict()[k].clone() for k in ("input_mean", "input_std", "class_weights")}
-    rng = np.random.default_rng(4)
-    snapshots = []
-    for _ in range(4):  # set every averaged tensor to known values, then fold them in
-        with torch.no_grad():
-            for n in names:
-                t = model.get_parameter(n) if n in dict(model.named_parameters()) else model.get_buffer(n)
-                t.copy_(torch.from_numpy(rng.uniform(0.5, 2.0, size=tuple(t.shape))))
-        snapshots.append({n: model.state_dict()[n].clone() for n in names})
-        model.update_average()
-    assert int(model.average.count) == 4
-    for n in names:
-        want = expected_average(snapshots, n, kind, 0.9)
-        torch.testing.assert_close(getattr(model.average, n.replace(".", "__")), want, rtol=1e-12, atol=1e-12)
+    rng = np.random.default_rng(4)  # every averaged tensor set to known values, then folded in
+    assert_average_by_hand(model, names, kind, 0.9, lambda shape: rng.uniform(0.5, 2.0, size=shape))
     model.use_average()
     state = model.state_dict()
     for n in names:  # the running statistics too: evaluation uses them

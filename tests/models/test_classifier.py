@@ -10,7 +10,7 @@ import torch
 from rnnkit.data.sequences import collate_packed, collate_padded
 from rnnkit.errors import ConfigError
 from rnnkit.models.classifier import SequenceClassifier
-from tests.models.helpers import expected_average
+from tests.models.helpers import assert_average_by_hand
 
 LENGTHS = (5, 2, 7, 1, 4)
 
@@ -149,18 +149,8 @@ def test_weight_average_by_hand(kind):
     model = _model("gru", "mean", weight_average=kind, average_decay=0.9)
     names = [n for n, _ in model.named_parameters()]
     assert {f"average.{n.replace('.', '__')}" for n in names} | {"average.count"} <= set(model.state_dict())
-    rng = np.random.default_rng(4)
-    snapshots = []
-    for _ in range(4):  # set the weights to known values, then fold them in
-        with torch.no_grad():
-            for p in model.parameters():
-                p.copy_(torch.from_numpy(rng.normal(size=tuple(p.shape))))
-        snapshots.append({n: p.detach().clone() for n, p in model.named_parameters()})
-        model.update_average()
-    assert int(model.average.count) == 4
-    for n in names:
-        want = expected_average(snapshots, n, kind, 0.9)
-        torch.testing.assert_close(getattr(model.average, n.replace(".", "__")), want, rtol=1e-12, atol=1e-12)
+    rng = np.random.default_rng(4)  # the weights set to known values, then folded in
+    assert_average_by_hand(model, names, kind, 0.9, lambda shape: rng.normal(size=shape))
     model.use_average()
     for n, p in model.named_parameters():
         assert torch.equal(p, getattr(model.average, n.replace(".", "__")))
