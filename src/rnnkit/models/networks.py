@@ -13,7 +13,8 @@ JSON-serialisable options (they are saved in model.json as ``"model"``), and off
 
 :func:`network_options` keeps, of the options a caller offers, those the class's
 constructor accepts (an option an architecture does not use, e.g. ``pooling`` for a
-network without pooling, is left out rather than refused). A new architecture option
+network without pooling, is left out here; the ``Classifier`` refuses one set away from its
+default, :func:`rnnkit.tasks.classify.params.check_network_params`). A new architecture option
 reaches the network once it is a ``Classifier`` constructor argument listed in
 ``rnnkit.tasks.classify.params.NETWORK_ARGS``. Networks that take ``input_mean`` and
 ``input_std`` get the "channel" normalisation statistics (so an exported network holds
