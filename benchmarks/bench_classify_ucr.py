@@ -30,6 +30,10 @@ rnnkit's and MiniRocket's random state; 1-NN DTW is deterministic and runs once 
     .venv/bin/python benchmarks/bench_classify_ucr.py                           # six sets, seed 0
     .venv/bin/python benchmarks/bench_classify_ucr.py --seeds 0,1,2 --contenders rnnkit,dtw
     .venv/bin/python benchmarks/bench_classify_ucr.py --sets untuned --json out.json
+    .venv/bin/python benchmarks/bench_classify_ucr.py --sets JapaneseVowels --folds 5 --contenders rnnkit
+
+``--validation`` and ``--folds K`` never read a test file: they score on a stratified 30 % of
+the training set, or on each fold of a stratified K-fold of it in turn (for choosing defaults).
 
 aeon and pyts are benchmark-only (``pip install 'rnnkit[bench]'``); src/ never imports them.
 """
@@ -173,12 +177,33 @@ def validation_split(X, y, fraction: float = 0.3, seed: int = 0):
     return pick(kept), y[np.asarray(kept)], pick(sorted(held)), y[np.asarray(sorted(held))]
 
 
-def run(sets, seeds, contenders, params: dict, log=print, validation: bool = False) -> list[dict]:
+def fold_split(X, y, folds: int, fold: int, seed: int = 0):
+    """Stratified K-fold of the training set: fold ``fold`` of ``folds`` held out. Each class's
+    series are shuffled once (``seed``) and dealt round robin to the folds, so every fold holds
+    about 1/K of each class and the K held-out parts cover every series exactly once."""
+    gen = np.random.default_rng(2000 + seed)
+    held = []
+    for c in np.unique(y):
+        idx = gen.permutation(np.flatnonzero(y == c))
+        held.extend(idx[fold::folds].tolist())
+    held = sorted(held)
+    held_set = set(held)
+    kept = [i for i in range(len(y)) if i not in held_set]
+    pick = (lambda ids: [X[i] for i in ids]) if is_ragged(X) else (lambda ids: X[np.asarray(ids)])
+    return pick(kept), y[np.asarray(kept)], pick(held), y[np.asarray(held)]
+
+
+def run(sets, seeds, contenders, params: dict, log=print, validation: bool = False,
+        fold: tuple[int, int] | None = None) -> list[dict]:
+    """``fold`` = (i, K): score on fold i of a stratified K-fold of the training set (the test
+    file is not read), as :func:`fold_split`; ``validation``: on a stratified 30 % of it."""
     rows = []
     for name in sets:
         X_tr, y_tr, X_te, y_te = load_set(name)
         if validation:  # never reads the test file's labels: 30 % of the training set scores
             X_tr, y_tr, X_te, y_te = validation_split(X_tr, y_tr, seed=0)
+        elif fold is not None:
+            X_tr, y_tr, X_te, y_te = fold_split(X_tr, y_tr, folds=fold[1], fold=fold[0])
         lengths = sorted({x.shape[-1] for x in X_tr})
         info = dict(n_train=len(X_tr), n_test=len(X_te), channels=int(X_tr[0].shape[0]),
                     length=f"{lengths[0]}-{lengths[-1]}" if len(lengths) > 1 else str(lengths[0]),
@@ -195,13 +220,15 @@ def run(sets, seeds, contenders, params: dict, log=print, validation: bool = Fal
                     extra["accuracy_by_weight"] = [
                         float(np.mean(classes[(w * p_net + (1 - w) * p_trees).argmax(axis=1)] == y_te))
                         for w in W_GRID]
-                row = dict(set=name, contender=contender, seed=seed,
-                           accuracy=float(np.mean(pred == y_te)), train_s=fit_s, predict_s=pred_s,
+                row = dict(set=name, contender=contender, seed=seed, fold=None if fold is None else fold[0],
+                           accuracy=float(np.mean(pred == y_te)), errors=int(np.sum(pred != y_te)),
+                           train_s=fit_s, predict_s=pred_s,
                            padded=contender == "minirocket" and is_ragged(X_tr), **info, **extra)
                 rows.append(row)
                 log(json.dumps(row))
                 for part, part_pred in components.items():  # rnnkit's partner: each component alone
-                    rows.append({**row, "contender": part, "accuracy": float(np.mean(part_pred == y_te))})
+                    rows.append({**row, "contender": part, "accuracy": float(np.mean(part_pred == y_te)),
+                                 "errors": int(np.sum(part_pred != y_te))})
                     log(json.dumps(rows[-1]))
     return rows
 
@@ -234,13 +261,27 @@ def table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def cv_table(rows: list[dict]) -> str:
+    """Markdown for --folds rows: per set and contender, the errors summed over the folds for
+    each seed (every training series held out once a seed), and the cross-validated accuracy."""
+    out = ["| set | contender | errors per seed (of n) | total errors | CV accuracy % |", "|---|---|---|---|---|"]
+    for name, contender in dict.fromkeys((r["set"], r["contender"]) for r in rows):
+        rs = [r for r in rows if r["set"] == name and r["contender"] == contender]
+        seeds = sorted({r["seed"] for r in rs})
+        n = sum(r["n_test"] for r in rs if r["seed"] == seeds[0])
+        errors = [sum(r["errors"] for r in rs if r["seed"] == s) for s in seeds]
+        out.append(f"| {name} | {contender} | {' / '.join(map(str, errors))} (of {n}) | {sum(errors)} | "
+                   f"{100 * (1 - sum(errors) / (n * len(seeds))):.2f} |")
+    return "\n".join(out)
+
+
 def _run_one(job) -> list[dict]:
     import torch
 
     torch.set_num_threads(1)
-    name, seeds, contenders, params, validation = job
+    name, seeds, contenders, params, validation, fold = job
     return run([name], seeds, contenders, params, log=lambda s: print(s, file=sys.stderr, flush=True),
-               validation=validation)
+               validation=validation, fold=fold)
 
 
 def main(argv=None) -> None:
@@ -261,9 +302,15 @@ def main(argv=None) -> None:
     parser.add_argument("--validation", action="store_true",
                         help="score on a stratified 30 %% of the training set instead of the test set "
                              "(for choosing defaults)")
+    parser.add_argument("--folds", type=int, default=0,
+                        help="K >= 2: stratified K-fold cross-validation on the training set instead of the "
+                             "test set (each fold held out in turn; rows carry 'fold'; the table sums errors)")
     args = parser.parse_args(argv)
+    if args.folds == 1 or args.folds < 0 or (args.folds and args.validation):
+        parser.error("--folds must be 0 (off) or >= 2, and not with --validation")
     if args.table:
-        print(table([r for path in args.table for r in json.loads(path.read_text())]))
+        rows = [r for path in args.table for r in json.loads(path.read_text())]
+        print(cv_table(rows) if rows and rows[0].get("fold") is not None else table(rows))
         return
     groups = {"six": SIX, "untuned": UNTUNED, "all": SIX + UNTUNED}
     sets = groups.get(args.sets) or tuple(args.sets.split(","))
@@ -282,21 +329,24 @@ def main(argv=None) -> None:
             params[key] = json.loads(value)
         except json.JSONDecodeError:
             params[key] = value
+    folds = [(i, args.folds) for i in range(args.folds)] if args.folds else [None]
+    jobs = [(s, seeds, contenders, params, args.validation, f) for s in sets for f in folds]
+    if args.jobs > 1 and args.folds:  # finer jobs keep both workers busy: one (set, fold, seed) each
+        jobs = [(s, [seed], contenders, params, False, f) for s in sets for f in folds for seed in seeds]
     if args.jobs > 1:  # one core per worker: the partner's two networks one after the other in each
         from concurrent.futures import ProcessPoolExecutor
 
         params.setdefault("n_jobs", 1)
 
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            parts = pool.map(_run_one, [(s, seeds, contenders, params, args.validation) for s in sets])
-            rows = [r for part in parts for r in part]
+            rows = [r for part in pool.map(_run_one, jobs) for r in part]
     else:
-        rows = [r for s in sets for r in _run_one((s, seeds, contenders, params, args.validation))]
+        rows = [r for job in jobs for r in _run_one(job)]
     for r in rows:
         r.update(label=args.label, params=params)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
-    print(table(rows))
+    print(cv_table(rows) if args.folds else table(rows))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ variable-length batches. For a sequence x (T its own length, F features)::
                         (``summary`` = K > 0 only: :mod:`rnnkit.models.summary`; full resolution,
                         order-free, padding never enters a quantile)
     head          logits = W_o dropout([g ; r ; q]) + b_o             (C,)   (q only when K > 0)
+    (``deltas``: both branches read [z_t ; z_t - z_{t-1}], 2F channels, the standardised series and
+     its step differences, 0 at each series' first step and at pads; the summary reads z)
     (``summary_member``: q is not concatenated; instead one more ensemble member,
      logits = W_q dropout(q) + b_q, is trained and averaged beside the hybrid(s))
     loss          cross_entropy(logits, target, weight=class_weights, label_smoothing=eps)
@@ -105,13 +107,21 @@ def _window_mean(x: torch.Tensor, lengths: torch.Tensor, steps: int) -> tuple[to
     return sums / counts[:, :, None], new_lengths
 
 
+def step_deltas(z: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """z_t - z_{t-1} of each padded sequence, (B, T, F); 0 at t = 0 and at padded steps
+    (``valid`` (B, T, 1): 1 on a sequence's own steps), so padding changes nothing."""
+    d = torch.zeros_like(z)
+    d[:, 1:] = (z[:, 1:] - z[:, :-1]) * valid[:, 1:]
+    return d
+
+
 class _Hybrid(nn.Module):
     """One member: the conv branch, the recurrent branch and the head."""
 
     def __init__(self, input_size: int, num_classes: int, filters: tuple[int, ...], kernels: tuple[int, ...],
                  dilations: tuple[int, ...], squeeze_excite: bool, cell: str, hidden_size: int, num_layers: int,
                  bidirectional: bool, pooling: str, dropout: float, backend: str, summary: int = 0,
-                 ppv: bool = False) -> None:
+                 ppv: bool = False, summary_input: int | None = None) -> None:
         super().__init__()
         sizes = (input_size,) + tuple(filters)
         self.convs = nn.ModuleList(nn.Conv1d(sizes[k], sizes[k + 1], kernels[k], padding="same",
@@ -130,7 +140,8 @@ class _Hybrid(nn.Module):
             self.attn_proj = nn.Linear(width, hidden_size)
             self.attn_score = nn.Linear(hidden_size, 1, bias=False)
         # the order-free summary branch (summary = K quantile levels; 0: none, as before it existed)
-        self.summary = SummaryBranch(input_size, summary) if summary else None
+        # it reads the series itself (summary_input channels), not the branches' deltas
+        self.summary = SummaryBranch(summary_input or input_size, summary) if summary else None
         extra = self.summary.width if self.summary is not None else 0
         self.ppv = bool(ppv)
         extra += filters[-1] if self.ppv else 0
@@ -198,6 +209,7 @@ class LSTMFCN(WeightAveraging, MemberEnsemble, nn.Module):
         pooling_conv: str = "mean",
         weight_average: str = "none",
         average_decay: float = 0.99,
+        deltas: bool = False,
     ) -> None:
         super().__init__()
         filters, kernels = tuple(int(n) for n in filters), tuple(int(k) for k in kernels)
@@ -224,10 +236,14 @@ class LSTMFCN(WeightAveraging, MemberEnsemble, nn.Module):
         self.rnn_steps = int(rnn_steps)
         self.conv_steps = int(conv_steps)
         self.label_smoothing = float(label_smoothing)
+        if not isinstance(deltas, bool):
+            raise ConfigError(f"model deltas must be true or false, got {deltas!r}")
+        self.deltas = deltas
+        branch_input = 2 * input_size if deltas else input_size  # [z_t ; z_t - z_{t-1}]
         self.members = nn.ModuleList(
-            _Hybrid(input_size, num_classes, filters, kernels, dilations, self.squeeze_excite, cell, hidden_size,
+            _Hybrid(branch_input, num_classes, filters, kernels, dilations, self.squeeze_excite, cell, hidden_size,
                     int(num_layers), bidirectional, pooling, dropout, backend, in_hybrid,
-                    pooling_conv == "mean+ppv")
+                    pooling_conv == "mean+ppv", summary_input=input_size)
             for _ in range(int(members)))
         # the summary as its own ensemble member (summary_member): quantiles -> 64 -> C
         self.summary_alone = SummaryBranch(input_size, self.summary) if self.summary_member else None
@@ -261,8 +277,9 @@ class LSTMFCN(WeightAveraging, MemberEnsemble, nn.Module):
         steps = torch.arange(x.shape[1], device=x.device)
         valid = (steps[None, :] < lengths[:, None]).to(x.dtype)[:, :, None]  # (B, T, 1)
         z = (x - self.input_mean) / self.input_std * valid                  # (B, T, F), 0 at pads
-        v, v_lengths = _window_mean(z, lengths, self.rnn_steps)             # (B, W <= rnn_steps, F)
-        u, u_lengths = _window_mean(z, lengths, self.conv_steps)            # (B, W' <= conv_steps, F)
+        branch = torch.cat([z, step_deltas(z, valid)], dim=2) if self.deltas else z  # (B, T, 2F) or z
+        v, v_lengths = _window_mean(branch, lengths, self.rnn_steps)        # (B, W <= rnn_steps, F')
+        u, u_lengths = _window_mean(branch, lengths, self.conv_steps)       # (B, W' <= conv_steps, F')
         out = []
         for m in self.members:
             parts = [m.conv_features(u, u_lengths), m.rnn_features(v, v_lengths)]

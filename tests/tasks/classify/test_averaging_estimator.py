@@ -106,8 +106,6 @@ def test_the_second_network_fitted_beside_is_the_same_bits_with_averaging(monkey
 
 
 @pytest.mark.parametrize("kw, message", [
-    ({"deltas": True}, "deltas=True does not apply to model='lstm_fcn' (its network does not take it); "
-                       "leave deltas at False or choose another model"),
     ({"model": "rnn", "filters": (8, 8)}, "filters=(8, 8) does not apply to model='rnn' (its network does not "
                                           "take it); leave filters at 'auto' or choose another model"),
     ({"model": "rnn", "filters": "auto", "kernels": None, "dilations": (1, 4, 16), "summary": 5},

@@ -276,8 +276,6 @@ def test_the_cli_default_builds_what_the_python_default_builds():
 @pytest.mark.parametrize("overrides, message", [
     (["model.network='rnn'", "model.summary=5"], "model.summary = 5 does not apply to model.network = 'rnn'; "
                                                   "remove it, or set model.network = 'lstm_fcn'"),
-    (["model.deltas=true"], "model.deltas = True does not apply to model.network = 'lstm_fcn'; "
-                            "remove it, or set model.network = 'rnn'"),
     (["model.network='rnn'", "model.filters=[8, 8]"], "model.filters = [8, 8] does not apply to "
                                                        "model.network = 'rnn'; remove it, or set model.network = 'lstm_fcn'"),
 ])

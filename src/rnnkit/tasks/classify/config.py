@@ -18,7 +18,7 @@ class ClassifyModelConfig:
     settings builds what ``Classifier()`` builds): ``network`` "lstm_fcn" (the recurrent +
     convolutional hybrid, :mod:`rnnkit.models.lstm_fcn`) or "rnn" (recurrent only,
     :class:`rnnkit.models.classifier.SequenceClassifier`); ``filters``/``kernels``/``dilations``
-    are the hybrid's convolutions (empty: its own defaults), ``deltas`` the recurrent network's."""
+    are the hybrid's convolutions (empty: its own defaults)."""
 
     network: Literal["lstm_fcn", "rnn"] = "lstm_fcn"
     filters: list[int] = field(default_factory=list)
@@ -43,8 +43,9 @@ class ClassifyModelConfig:
     # Ensemble in one model: members independently initialised encoders + heads, trained
     # together (loss = sum of the members' losses), predicting the mean of their probabilities.
     members: int = 1
-    # Feed the recurrent layers [x_t, x_t - x_{t-1}] (standardised inputs and their first
-    # differences, 0 at each sequence's first step) instead of x_t.
+    # Feed the network [x_t, x_t - x_{t-1}] (standardised inputs and their first differences,
+    # 0 at each sequence's first step) instead of x_t: the recurrent layers, and the hybrid's
+    # convolutions too.
     deltas: bool = False
     # The hybrid's order-free summary branch: K quantiles of each channel's values and of its
     # first differences (rnnkit.models.summary); 0: none.

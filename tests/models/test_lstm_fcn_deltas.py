@@ -1,0 +1,69 @@
+"""LSTMFCN(deltas=True): both branches read the standardised series and its step differences."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.nn.utils.rnn import pad_sequence
+
+from rnnkit.errors import ConfigError
+from rnnkit.models.lstm_fcn import LSTMFCN, step_deltas
+
+SMALL = dict(filters=(4, 6, 4), kernels=(5, 3, 3), hidden_size=5, dropout=0.0)
+
+
+def _seqs(lengths, features, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(t, features, generator=g) for t in lengths]
+
+
+def _padded(seqs, extra=0):
+    x = pad_sequence(seqs, batch_first=True)                                    # (B, T, F)
+    x = torch.cat([x, torch.full((len(seqs), extra, x.shape[2]), 7.0)], dim=1)  # junk in the pads
+    return x, torch.tensor([len(s) for s in seqs])
+
+
+def test_step_deltas_are_each_sequences_differences_and_zero_elsewhere():
+    seqs = _seqs([4, 1, 3], 2)
+    x, lengths = _padded(seqs, extra=2)
+    valid = (torch.arange(x.shape[1])[None, :] < lengths[:, None]).to(x.dtype)[:, :, None]
+    d = step_deltas(x * valid, valid)                                           # (B, T, F)
+    for b, s in enumerate(seqs):
+        expected = torch.zeros(x.shape[1], 2)
+        for t in range(1, len(s)):  # worked out step by step
+            expected[t] = s[t] - s[t - 1]
+        torch.testing.assert_close(d[b], expected)
+
+
+@pytest.mark.parametrize("features, rnn_steps, conv_steps, summary", [(1, 64, 512, 0), (3, 3, 5, 4)])
+def test_with_deltas_each_sequence_alone_equals_its_row_of_a_padded_batch(features, rnn_steps, conv_steps, summary):
+    torch.manual_seed(0)
+    model = LSTMFCN(features, 3, deltas=True, rnn_steps=rnn_steps, conv_steps=conv_steps, summary=summary,
+                    bidirectional=True, pooling="mean", **SMALL)
+    seqs = _seqs([9, 4, 7, 1], features)
+    model.train()
+    for _ in range(3):  # move the running statistics away from 0 / 1
+        model(*_padded(seqs))
+    model.eval()
+    batch = model(*_padded(seqs, extra=5))
+    for i, s in enumerate(seqs):
+        torch.testing.assert_close(batch[i:i + 1], model(s[None], torch.tensor([len(s)])), rtol=1e-5, atol=1e-5)
+
+
+def test_deltas_is_the_plain_network_fed_the_series_and_its_differences():
+    """Same weights: LSTMFCN(F, deltas=True) on z equals LSTMFCN(2F) on [z_t ; z_t - z_{t-1}]."""
+    torch.manual_seed(0)
+    mean, std = [0.5, -1.0, 2.0], [2.0, 1.0, 0.5]
+    with_deltas = LSTMFCN(3, 4, deltas=True, input_mean=mean, input_std=std, **SMALL).eval()
+    plain = LSTMFCN(6, 4, **SMALL).eval()
+    state = {k: v for k, v in with_deltas.state_dict().items() if not k.startswith("input_")}
+    plain.load_state_dict(state, strict=False)
+    for s in _seqs([6, 2], 3, seed=1):
+        z = (s - torch.tensor(mean)) / torch.tensor(std)                          # (T, 3)
+        wide = torch.cat([z, torch.cat([torch.zeros(1, 3), z[1:] - z[:-1]])], dim=1)  # (T, 6)
+        torch.testing.assert_close(with_deltas(s[None], torch.tensor([len(s)])),
+                                   plain(wide[None], torch.tensor([len(s)])))
+
+
+def test_deltas_must_be_a_bool():
+    with pytest.raises(ConfigError, match=r"^model deltas must be true or false, got 'yes'$"):
+        LSTMFCN(2, 3, deltas="yes", **SMALL)
