@@ -177,16 +177,20 @@ def validation_split(X, y, fraction: float = 0.3, seed: int = 0):
     return pick(kept), y[np.asarray(kept)], pick(sorted(held)), y[np.asarray(sorted(held))]
 
 
-def fold_split(X, y, folds: int, fold: int, seed: int = 0):
-    """Stratified K-fold of the training set: fold ``fold`` of ``folds`` held out. Each class's
-    series are shuffled once (``seed``) and dealt round robin to the folds, so every fold holds
-    about 1/K of each class and the K held-out parts cover every series exactly once."""
+def fold_ids(y, folds: int, fold: int, seed: int = 0) -> list[int]:
+    """The training-set indices fold ``fold`` of a stratified ``folds``-fold split holds out: each
+    class's series are shuffled once (``seed``) and dealt round robin to the folds, so every
+    fold holds about 1/K of each class and the K folds cover every series exactly once."""
     gen = np.random.default_rng(2000 + seed)
     held = []
     for c in np.unique(y):
-        idx = gen.permutation(np.flatnonzero(y == c))
-        held.extend(idx[fold::folds].tolist())
-    held = sorted(held)
+        held.extend(gen.permutation(np.flatnonzero(y == c))[fold::folds].tolist())
+    return sorted(held)
+
+
+def fold_split(X, y, folds: int, fold: int, seed: int = 0):
+    """(X_fit, y_fit, X_held, y_held): fold ``fold`` of :func:`fold_ids` held out."""
+    held = fold_ids(y, folds, fold, seed)
     held_set = set(held)
     kept = [i for i in range(len(y)) if i not in held_set]
     pick = (lambda ids: [X[i] for i in ids]) if is_ragged(X) else (lambda ids: X[np.asarray(ids)])
@@ -202,7 +206,10 @@ def run(sets, seeds, contenders, params: dict, log=print, validation: bool = Fal
         X_tr, y_tr, X_te, y_te = load_set(name)
         if validation:  # never reads the test file's labels: 30 % of the training set scores
             X_tr, y_tr, X_te, y_te = validation_split(X_tr, y_tr, seed=0)
-        elif fold is not None:
+        # "wrong" names test-file positions, held-out positions (validation), or training-set indices (folds)
+        ids = np.arange(len(y_te))
+        if fold is not None:
+            ids = np.asarray(fold_ids(y_tr, folds=fold[1], fold=fold[0]))
             X_tr, y_tr, X_te, y_te = fold_split(X_tr, y_tr, folds=fold[1], fold=fold[0])
         lengths = sorted({x.shape[-1] for x in X_tr})
         info = dict(n_train=len(X_tr), n_test=len(X_te), channels=int(X_tr[0].shape[0]),
@@ -222,13 +229,14 @@ def run(sets, seeds, contenders, params: dict, log=print, validation: bool = Fal
                         for w in W_GRID]
                 row = dict(set=name, contender=contender, seed=seed, fold=None if fold is None else fold[0],
                            accuracy=float(np.mean(pred == y_te)), errors=int(np.sum(pred != y_te)),
+                           wrong=ids[pred != y_te].tolist(),
                            train_s=fit_s, predict_s=pred_s,
                            padded=contender == "minirocket" and is_ragged(X_tr), **info, **extra)
                 rows.append(row)
                 log(json.dumps(row))
                 for part, part_pred in components.items():  # rnnkit's partner: each component alone
                     rows.append({**row, "contender": part, "accuracy": float(np.mean(part_pred == y_te)),
-                                 "errors": int(np.sum(part_pred != y_te))})
+                                 "errors": int(np.sum(part_pred != y_te)), "wrong": ids[part_pred != y_te].tolist()})
                     log(json.dumps(rows[-1]))
     return rows
 
