@@ -1,4 +1,5 @@
-"""Shared by the model tests: the weight average checked against its formulas by hand."""
+"""Shared by the model tests: the weight average checked against its formulas by hand, and
+variable-length batches for the hybrid (random sequences, padded with junk)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -39,3 +40,18 @@ def assert_average_by_hand(model, names: list[str], kind: str, decay: float,
     for n in names:
         torch.testing.assert_close(getattr(model.average, n.replace(".", "__")),
                                    expected_average(snapshots, n, kind, decay), rtol=1e-12, atol=1e-12)
+
+
+def random_sequences(lengths, features: int = 2, seed: int = 0) -> list[torch.Tensor]:
+    """One (T, features) standard-normal tensor per length, from a generator seeded ``seed``."""
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(t, features, generator=g) for t in lengths]
+
+
+def padded_with_junk(seqs: list[torch.Tensor], extra: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, T + extra, F) padded batch whose pads hold 7.0 (a model must not read them), and the lengths."""
+    from torch.nn.utils.rnn import pad_sequence
+
+    x = pad_sequence(seqs, batch_first=True)                                    # (B, T, F)
+    x = torch.cat([x, torch.full((len(seqs), extra, x.shape[2]), 7.0)], dim=1)  # junk in the pads
+    return x, torch.tensor([len(s) for s in seqs])

@@ -6,23 +6,13 @@ import re
 
 import pytest
 import torch
-from torch.nn.utils.rnn import pack_sequence, pad_sequence
+from torch.nn.utils.rnn import pack_sequence
 
 from rnnkit.errors import ConfigError
 from rnnkit.models.lstm_fcn import LSTMFCN, MaskedBatchNorm1d, _window_mean
+from tests.models.helpers import padded_with_junk, random_sequences
 
 SMALL = dict(filters=(4, 6, 4), kernels=(5, 3, 3), hidden_size=5, dropout=0.0)
-
-
-def _seqs(lengths, features=2, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return [torch.randn(t, features, generator=g) for t in lengths]
-
-
-def _padded(seqs, extra=0):
-    x = pad_sequence(seqs, batch_first=True)                       # (B, T, F)
-    x = torch.cat([x, torch.full((len(seqs), extra, x.shape[2]), 7.0)], dim=1)  # junk in the pads
-    return x, torch.tensor([len(s) for s in seqs])
 
 
 @pytest.mark.parametrize("features, members, steps, pooling, bidirectional, layers, dilations",
@@ -37,11 +27,11 @@ def test_each_sequence_alone_equals_its_row_of_a_padded_batch(features, members,
                     bidirectional=bidirectional, num_layers=layers, dilations=dilations,
                     conv_steps=5 if members == 2 else 512, **SMALL)
     model.train()
-    seqs = _seqs([9, 4, 7, 1], features)
+    seqs = random_sequences([9, 4, 7, 1], features)
     for _ in range(3):  # move the running statistics away from 0 / 1
-        model(*_padded(seqs))
+        model(*padded_with_junk(seqs))
     model.eval()
-    batch = model(*_padded(seqs, extra=5))                           # (B, C)
+    batch = model(*padded_with_junk(seqs, extra=5))                           # (B, C)
     assert batch.shape == (4, 3)
     for i, s in enumerate(seqs):
         alone = model(s[None], torch.tensor([len(s)]))
@@ -51,17 +41,17 @@ def test_each_sequence_alone_equals_its_row_of_a_padded_batch(features, members,
 def test_packed_equals_padded_and_training_statistics_ignore_padding():
     torch.manual_seed(0)
     model = LSTMFCN(2, 4, rnn_steps=3, **SMALL)
-    seqs = _seqs([6, 3, 5])
+    seqs = random_sequences([6, 3, 5])
     twin = copy.deepcopy(model)
     model.train(), twin.train()
-    short = model(*_padded(seqs))
-    long = twin(*_padded(seqs, extra=4))         # more padding: the same batch statistics
+    short = model(*padded_with_junk(seqs))
+    long = twin(*padded_with_junk(seqs, extra=4))         # more padding: the same batch statistics
     torch.testing.assert_close(short, long)
     for (name, a), b in zip(model.state_dict().items(), twin.state_dict().values()):
         torch.testing.assert_close(a, b, msg=name)  # running statistics moved the same way
     model.eval()
     packed = model(pack_sequence(seqs, enforce_sorted=False))
-    torch.testing.assert_close(packed, model(*_padded(seqs)))
+    torch.testing.assert_close(packed, model(*padded_with_junk(seqs)))
 
 
 def test_masked_batch_norm_uses_only_valid_steps():
@@ -88,7 +78,7 @@ def test_squeeze_excite_on_for_multivariate_only_and_losses_sum_over_members():
     assert not LSTMFCN(1, 2, **SMALL).squeeze_excite
     assert LSTMFCN(3, 2, **SMALL).squeeze_excite
     model = LSTMFCN(2, 3, members=3, **SMALL)
-    x, lengths = _padded(_seqs([4, 6]))
+    x, lengths = padded_with_junk(random_sequences([4, 6]))
     y = torch.tensor([0, 2])
     each = [torch.nn.functional.cross_entropy(z, y) for z in model.member_logits(x, lengths)]
     torch.manual_seed(1)

@@ -3,28 +3,17 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch.nn.utils.rnn import pad_sequence
 
 from rnnkit.errors import ConfigError
 from rnnkit.models.lstm_fcn import LSTMFCN, step_deltas
+from tests.models.helpers import padded_with_junk, random_sequences
 
 SMALL = dict(filters=(4, 6, 4), kernels=(5, 3, 3), hidden_size=5, dropout=0.0)
 
 
-def _seqs(lengths, features, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return [torch.randn(t, features, generator=g) for t in lengths]
-
-
-def _padded(seqs, extra=0):
-    x = pad_sequence(seqs, batch_first=True)                                    # (B, T, F)
-    x = torch.cat([x, torch.full((len(seqs), extra, x.shape[2]), 7.0)], dim=1)  # junk in the pads
-    return x, torch.tensor([len(s) for s in seqs])
-
-
 def test_step_deltas_are_each_sequences_differences_and_zero_elsewhere():
-    seqs = _seqs([4, 1, 3], 2)
-    x, lengths = _padded(seqs, extra=2)
+    seqs = random_sequences([4, 1, 3], 2)
+    x, lengths = padded_with_junk(seqs, extra=2)
     valid = (torch.arange(x.shape[1])[None, :] < lengths[:, None]).to(x.dtype)[:, :, None]
     d = step_deltas(x * valid, valid)                                           # (B, T, F)
     for b, s in enumerate(seqs):
@@ -39,12 +28,12 @@ def test_with_deltas_each_sequence_alone_equals_its_row_of_a_padded_batch(featur
     torch.manual_seed(0)
     model = LSTMFCN(features, 3, deltas=True, rnn_steps=rnn_steps, conv_steps=conv_steps, summary=summary,
                     bidirectional=True, pooling="mean", **SMALL)
-    seqs = _seqs([9, 4, 7, 1], features)
+    seqs = random_sequences([9, 4, 7, 1], features)
     model.train()
     for _ in range(3):  # move the running statistics away from 0 / 1
-        model(*_padded(seqs))
+        model(*padded_with_junk(seqs))
     model.eval()
-    batch = model(*_padded(seqs, extra=5))
+    batch = model(*padded_with_junk(seqs, extra=5))
     for i, s in enumerate(seqs):
         torch.testing.assert_close(batch[i:i + 1], model(s[None], torch.tensor([len(s)])), rtol=1e-5, atol=1e-5)
 
@@ -57,7 +46,7 @@ def test_deltas_is_the_plain_network_fed_the_series_and_its_differences():
     plain = LSTMFCN(6, 4, **SMALL).eval()
     state = {k: v for k, v in with_deltas.state_dict().items() if not k.startswith("input_")}
     plain.load_state_dict(state, strict=False)
-    for s in _seqs([6, 2], 3, seed=1):
+    for s in random_sequences([6, 2], 3, seed=1):
         z = (s - torch.tensor(mean)) / torch.tensor(std)                          # (T, 3)
         wide = torch.cat([z, torch.cat([torch.zeros(1, 3), z[1:] - z[:-1]])], dim=1)  # (T, 6)
         torch.testing.assert_close(with_deltas(s[None], torch.tensor([len(s)])),
