@@ -1,6 +1,7 @@
 """`Classifier(weight_average=...)` with the default hybrid network: the option reaches it (and
 the partner's second network, in this process or beside it), "none" is the fit it was before
-the hybrid took the option, an averaged model saves and loads exactly, folders saved before
+the hybrid took the option, an averaged model saves (without its average's buffers) and loads
+exactly, folders saved before
 load as they were, and an option the chosen network does not take is refused in one line."""
 from __future__ import annotations
 
@@ -68,13 +69,35 @@ def test_none_is_the_fit_from_before_the_hybrid_took_the_option(monkeypatch):
     np.testing.assert_array_equal(now.predict_proba(X), old.predict_proba(X))
 
 
-def test_an_averaged_model_saves_and_loads_exactly(ema, tmp_path):
+def _without_average(net: torch.nn.Module) -> dict:
+    return {k: v for k, v in net.state_dict().items() if not k.startswith("average.")}
+
+
+def test_an_averaged_model_saves_without_its_average_and_loads_exactly(ema, tmp_path):
+    """The weights are the average at the end of fit: the folder keeps them and drops the
+    average's buffers (half the file), so the loaded networks keep no average."""
     est, X, _ = ema
     est.save(tmp_path / "m")
     back = Classifier.load(tmp_path / "m")
     assert back.get_params()["weight_average"] == "ema"
-    assert _same_state(est.network_, back.network_) and _same_state(est.partner_network_, back.partner_network_)
+    for fitted, loaded in ((est.network_, back.network_), (est.partner_network_, back.partner_network_)):
+        assert int(fitted.average.count) > 0 and loaded.weight_average == "none"
+        assert not any(k.startswith("average.") for k in loaded.state_dict())
+        want, got = _without_average(fitted), loaded.state_dict()
+        assert want.keys() == got.keys() and all(torch.equal(want[k], got[k]) for k in want)
     np.testing.assert_array_equal(est.predict_proba(X), back.predict_proba(X))
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["model"]["weight_average"] == meta["partner"]["network"]["model"]["weight_average"] == "none"
+    assert meta["estimator"]["weight_average"] == "ema"
+
+
+def test_saving_draws_nothing_from_the_global_generator(ema, tmp_path):
+    est, _, _ = ema
+    torch.manual_seed(5)
+    est.save(tmp_path / "m")
+    after_save = torch.rand(3)
+    torch.manual_seed(5)
+    torch.testing.assert_close(after_save, torch.rand(3))
 
 
 def test_a_folder_saved_before_the_option_loads_as_it_was(tmp_path):

@@ -7,7 +7,10 @@ partner, ``partner.safetensors`` (:mod:`.partner`); with a second network kept
 (``partner_ensemble``), its weights in ``partner_network.safetensors`` and its network
 arguments and normalisation in model.json's ``partner.network`` (the same architecture as
 the first network's: only the statistics a network applies itself, ``input_mean`` and
-``input_std``, may differ). Every file is written atomically and
+``input_std``, may differ). A network fitted with weight averaging has the average in its
+weights at the end of ``fit``; it is saved without the ``average.*`` buffers, which would
+double the file, and its arguments in model.json say ``weight_average="none"`` (the network
+as saved keeps no average; the ``estimator`` table still names what the fit used). Every file is written atomically and
 read back with one-line :class:`~rnnkit.errors.CheckpointError` for anything out of place.
 A folder saved by an older rnnkit loads with the behaviour it was trained with: an option
 it does not name gets the value that meant "off" then (see :func:`load_classifier`).
@@ -17,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 from safetensors.torch import save as st_save
 from sklearn.utils.validation import check_is_fitted
 
@@ -48,16 +52,32 @@ def json_params(params: dict) -> dict:
     return {k: v for k, v in params.items() if v is None or isinstance(v, (bool, int, float, str))}
 
 
+def _no_average(model_args: dict) -> dict:
+    """A network's arguments as saved: no weight average kept (module doc)."""
+    return {**model_args, "weight_average": "none"} if "weight_average" in model_args else model_args
+
+
+def _plain_weights(network) -> dict:
+    """The network's state without its ``average.*`` buffers, on the CPU."""
+    return {k: t.detach().cpu().clone().contiguous() for k, t in network.state_dict().items()
+            if not k.startswith("average.")}
+
+
 def save_classifier(est, path: str | Path) -> None:
     """Write the fitted ``est`` into folder ``path`` (module doc)."""
     check_is_fitted(est, "network_")
+    info = {**est.info_, "model": _no_average(est.info_["model"])}
+    with torch.random.fork_rng(devices=[]):  # building draws initial weights: leave the caller's RNG alone
+        network = build_model(info)  # the same network without the average's buffers
+    network.load_state_dict(_plain_weights(est.network_))
     forest = getattr(est, "partner_", None)
     extra = {PARTNER_FILE: st_save(forest.to_tensors())} if forest is not None else {}
     second = getattr(est, "partner_network_", None)
     if second is not None:
-        extra[SECOND_FILE] = st_save({k: t.detach().cpu().clone().contiguous()
-                                      for k, t in second.state_dict().items()})
-    save_model(Path(path), est.network_, est.info_, extra or None)
+        spec = info["partner"]["network"]
+        info["partner"] = {**info["partner"], "network": {**spec, "model": _no_average(spec["model"])}}
+        extra[SECOND_FILE] = st_save(_plain_weights(second))
+    save_model(Path(path), network, info, extra or None)
 
 
 def load_classifier(cls, path: str | Path):
