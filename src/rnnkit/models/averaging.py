@@ -11,8 +11,9 @@ far::
     ema:    a <- d a + (1 - d) p          d = average_decay
     swa:    a <- a + (p - a) / (n + 1)    the plain mean of the n + 1 snapshots
 
-``use_average()`` copies every ``a`` back (what a trained model is saved with). When to
-update is the trainer's business (:class:`rnnkit.tasks.classify.fitting.WeightAverage`).
+``use_average()`` copies every ``a`` back (what a trained model is saved with; the
+classifier's saved folder then leaves the buffers out, :mod:`rnnkit.tasks.classify.persist`).
+When to update is the trainer's business (:class:`rnnkit.tasks.classify.fitting.WeightAverage`).
 
 Why the running statistics too: evaluation normalises with them, and the statistics of the
 last step belong to the last weights, not to their average; averaging them by the same rule

@@ -147,3 +147,21 @@ def test_defaults_and_none_are_not_refused_for_either_network():
     for model in ("rnn", "lstm_fcn"):  # TINY's dilations are the hybrid's; "rnn" gets the defaults
         kw = {k: v for k, v in TINY.items() if k not in ("filters", "kernels", "dilations")}
         Classifier(**{**kw, "model": model, "kernels": None, "dilations": [1, 4, 16]}, partner=None).fit(X, y)
+
+
+def test_a_folder_saved_with_the_average_buffers_still_loads(ema, tmp_path):
+    """Folders written before the buffers were left out hold them and say weight_average="ema"
+    in the network's arguments: they load as they were, with the same predictions."""
+    from safetensors.torch import save as st_save
+
+    est, X, _ = ema
+    est.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    for table in (meta["model"], meta["partner"]["network"]["model"]):
+        table["weight_average"] = "ema"
+    (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
+    for name, net in (("model.safetensors", est.network_), ("partner_network.safetensors", est.partner_network_)):
+        (tmp_path / "m" / name).write_bytes(st_save({k: v.contiguous() for k, v in net.state_dict().items()}))
+    back = Classifier.load(tmp_path / "m")
+    assert int(back.network_.average.count) == int(est.network_.average.count) > 0
+    np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
