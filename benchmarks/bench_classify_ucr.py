@@ -164,6 +164,15 @@ FIT = {"rnnkit": fit_rnnkit, "dtw": fit_dtw, "minirocket": fit_minirocket}
 
 
 # ----------------------------------------------------------------------------- run
+def hold_out(X, y, held):
+    """(X_fit, y_fit, X_held, y_held): the training series at indices ``held`` (sorted) held out."""
+    held = sorted(held)
+    held_set = set(held)
+    kept = [i for i in range(len(y)) if i not in held_set]
+    pick = (lambda ids: [X[i] for i in ids]) if is_ragged(X) else (lambda ids: X[np.asarray(ids)])
+    return pick(kept), y[np.asarray(kept)], pick(held), y[np.asarray(held)]
+
+
 def validation_split(X, y, fraction: float = 0.3, seed: int = 0):
     """Stratified: a ``fraction`` of each class's training series (at least one) held out."""
     gen = np.random.default_rng(1000 + seed)
@@ -171,10 +180,7 @@ def validation_split(X, y, fraction: float = 0.3, seed: int = 0):
     for c in np.unique(y):
         idx = gen.permutation(np.flatnonzero(y == c))
         held.extend(idx[:max(1, int(round(fraction * len(idx))))].tolist())
-    held_set = set(held)
-    kept = [i for i in range(len(y)) if i not in held_set]
-    pick = (lambda ids: [X[i] for i in ids]) if is_ragged(X) else (lambda ids: X[np.asarray(ids)])
-    return pick(kept), y[np.asarray(kept)], pick(sorted(held)), y[np.asarray(sorted(held))]
+    return hold_out(X, y, held)
 
 
 def fold_ids(y, folds: int, fold: int, seed: int = 0) -> list[int]:
@@ -190,11 +196,7 @@ def fold_ids(y, folds: int, fold: int, seed: int = 0) -> list[int]:
 
 def fold_split(X, y, folds: int, fold: int, seed: int = 0):
     """(X_fit, y_fit, X_held, y_held): fold ``fold`` of :func:`fold_ids` held out."""
-    held = fold_ids(y, folds, fold, seed)
-    held_set = set(held)
-    kept = [i for i in range(len(y)) if i not in held_set]
-    pick = (lambda ids: [X[i] for i in ids]) if is_ragged(X) else (lambda ids: X[np.asarray(ids)])
-    return pick(kept), y[np.asarray(kept)], pick(held), y[np.asarray(held)]
+    return hold_out(X, y, fold_ids(y, folds, fold, seed))
 
 
 def run(sets, seeds, contenders, params: dict, log=print, validation: bool = False,
@@ -210,7 +212,7 @@ def run(sets, seeds, contenders, params: dict, log=print, validation: bool = Fal
         ids = np.arange(len(y_te))
         if fold is not None:
             ids = np.asarray(fold_ids(y_tr, folds=fold[1], fold=fold[0]))
-            X_tr, y_tr, X_te, y_te = fold_split(X_tr, y_tr, folds=fold[1], fold=fold[0])
+            X_tr, y_tr, X_te, y_te = hold_out(X_tr, y_tr, ids)
         lengths = sorted({x.shape[-1] for x in X_tr})
         info = dict(n_train=len(X_tr), n_test=len(X_te), channels=int(X_tr[0].shape[0]),
                     length=f"{lengths[0]}-{lengths[-1]}" if len(lengths) > 1 else str(lengths[0]),

@@ -2,8 +2,8 @@
 
 Engines differ most in how much energy their consonants put above ``cut`` Hz (espeak's
 fricatives 3-30 times the recorded-voice engines' share of 2.5-4 kHz; RESULTS_classify.md,
-"Eleventh pass"). A static gain curve is normalised away by the per-utterance cepstral mean;
-this one moves with time, so it changes how frication stands against the vowels:
+spoken digits, "Eleventh pass"). A static gain curve is normalised away by the per-utterance
+cepstral mean; this one moves with time, so it changes how frication stands against the vowels:
 
     x = x_lo + x_hi                        complementary split at ``cut`` (zero-phase, rfft mask)
     r_t = E_hi(t) / (E_lo(t) + E_hi(t))    the top band's share of each ~20 ms frame's energy,
@@ -14,7 +14,7 @@ this one moves with time, so it changes how frication stands against the vowels:
 Vowels (r near 0) keep their spectrum; frication (r near 1) gets the whole gain.
 ``audio.aug_hiband_db = D`` (0: off) runs it in :func:`rnnkit.data.audio_augment.augment_signal`
 after the random channel, before the noise. Measured, not adopted (RESULTS_classify.md,
-"Twelfth pass").
+spoken digits, "Twelfth pass").
 """
 from __future__ import annotations
 

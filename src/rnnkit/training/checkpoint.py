@@ -26,7 +26,7 @@ import os
 import shutil
 import struct
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import torch
 from safetensors.torch import load as st_load
@@ -63,10 +63,11 @@ _ZIP_MAGIC = b"PK\x03\x04"
 # ----------------------------------------------------------------------------- write
 
 
-def _weights_bytes(model: torch.nn.Module) -> bytes:
+def _weights_bytes(model: torch.nn.Module | Mapping[str, torch.Tensor]) -> bytes:
+    state = model if isinstance(model, Mapping) else model.state_dict()
     tensors = {
         name: t.detach().to("cpu").clone().contiguous()  # clone: no shared storage
-        for name, t in model.state_dict().items()
+        for name, t in state.items()
         if isinstance(t, torch.Tensor)
     }
     return st_save(tensors, metadata={"format": "pt"})
@@ -101,9 +102,11 @@ def _json_bytes(data: Any) -> bytes:
 
 
 def save_model(
-    dir: str | Path, model: torch.nn.Module, model_config: dict, extra: dict[str, bytes] | None = None
+    dir: str | Path, model: torch.nn.Module | Mapping[str, torch.Tensor], model_config: dict,
+    extra: dict[str, bytes] | None = None
 ) -> None:
-    """Write ``model.safetensors``, ``model.json`` (and ``extra`` files) into ``dir`` atomically."""
+    """Write ``model.safetensors``, ``model.json`` (and ``extra`` files) into ``dir`` atomically;
+    ``model`` is a module, or the state (name -> tensor) to write in its place."""
     files = {WEIGHTS: _weights_bytes(model), MODEL_JSON: _json_bytes(model_config), **(extra or {})}
     _write_folder(Path(dir), files)
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 from safetensors.torch import save as st_save
 from sklearn.utils.validation import check_is_fitted
 
@@ -58,26 +57,23 @@ def _no_average(model_args: dict) -> dict:
 
 
 def _plain_weights(network) -> dict:
-    """The network's state without its ``average.*`` buffers, on the CPU."""
-    return {k: t.detach().cpu().clone().contiguous() for k, t in network.state_dict().items()
-            if not k.startswith("average.")}
+    """The network's state without its ``average.*`` buffers."""
+    return {k: t for k, t in network.state_dict().items() if not k.startswith("average.")}
 
 
 def save_classifier(est, path: str | Path) -> None:
     """Write the fitted ``est`` into folder ``path`` (module doc)."""
     check_is_fitted(est, "network_")
     info = {**est.info_, "model": _no_average(est.info_["model"])}
-    with torch.random.fork_rng(devices=[]):  # building draws initial weights: leave the caller's RNG alone
-        network = build_model(info)  # the same network without the average's buffers
-    network.load_state_dict(_plain_weights(est.network_))
     forest = getattr(est, "partner_", None)
     extra = {PARTNER_FILE: st_save(forest.to_tensors())} if forest is not None else {}
     second = getattr(est, "partner_network_", None)
     if second is not None:
         spec = info["partner"]["network"]
         info["partner"] = {**info["partner"], "network": {**spec, "model": _no_average(spec["model"])}}
-        extra[SECOND_FILE] = st_save(_plain_weights(second))
-    save_model(Path(path), network, info, extra or None)
+        extra[SECOND_FILE] = st_save({k: t.detach().cpu().clone().contiguous()
+                                      for k, t in _plain_weights(second).items()})
+    save_model(Path(path), _plain_weights(est.network_), info, extra or None)
 
 
 def load_classifier(cls, path: str | Path):
