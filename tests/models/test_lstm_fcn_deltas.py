@@ -1,10 +1,13 @@
-"""LSTMFCN(deltas=True): both branches read the standardised series and its step differences."""
+"""LSTMFCN(deltas=True): both branches read the standardised series and its step differences; the
+networks' boolean flags."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from rnnkit.errors import ConfigError
+from rnnkit.models.classifier import SequenceClassifier
 from rnnkit.models.lstm_fcn import LSTMFCN, step_deltas
 from tests.models.helpers import padded_with_junk, random_sequences
 
@@ -53,6 +56,17 @@ def test_deltas_is_the_plain_network_fed_the_series_and_its_differences():
                                    plain(wide[None], torch.tensor([len(s)])))
 
 
-def test_deltas_must_be_a_bool():
-    with pytest.raises(ConfigError, match=r"^model deltas must be true or false, got 'yes'$"):
-        LSTMFCN(2, 3, deltas="yes", **SMALL)
+@pytest.mark.parametrize("network", [LSTMFCN, SequenceClassifier])
+@pytest.mark.parametrize("flag", ["deltas", "bidirectional"])
+def test_both_networks_take_their_flags_as_booleans_only(network, flag):
+    """The string "false" of a hand-written config would read as true through bool()."""
+    kwargs = SMALL if network is LSTMFCN else dict(hidden_size=5)
+    with pytest.raises(ConfigError, match=rf"^model {flag} must be true or false, got 'false'$"):
+        network(2, 3, **{flag: "false"}, **kwargs)
+    with pytest.raises(ConfigError, match=rf"^model {flag} must be true or false, got 0$"):
+        network(2, 3, **{flag: 0}, **kwargs)
+    model = network(2, 3, **{flag: np.bool_(False)}, **kwargs)  # numpy's bool, as a grid search may pass
+    if flag == "deltas":
+        assert model.deltas is False
+    else:
+        assert not any(name.endswith("_reverse") for name, _ in model.named_parameters())

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -61,11 +62,16 @@ POOLINGS = ("last", "mean", "attention")
 
 
 def check_classifier_args(*, cell: str, pooling: str, backend: str, dropout: float, label_smoothing: float,
-                          num_classes: int, **counts: int) -> None:
+                          num_classes: int, bidirectional: bool, deltas: bool, **counts: int) -> None:
     """The arguments every classification network shares, checked alike (one-line ConfigError).
 
-    ``counts``: named sizes that must be >= 1 (input_size, hidden_size, num_layers, members, ...).
+    ``bidirectional`` and ``deltas`` must be booleans: the string "false" from a hand-written
+    config would otherwise read as true. ``counts``: named sizes that must be >= 1
+    (input_size, hidden_size, num_layers, members, ...).
     """
+    for arg, value in (("bidirectional", bidirectional), ("deltas", deltas)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise ConfigError(f"model {arg} must be true or false, got {value!r}")
     for arg, value, allowed in (("cell", cell, CELLS), ("pooling", pooling, POOLINGS), ("backend", backend, BACKENDS)):
         if value not in allowed:
             raise ConfigError(f"model {arg} must be one of {', '.join(allowed)}, got {value!r}")
@@ -169,12 +175,13 @@ class SequenceClassifier(WeightAveraging, MemberEnsemble, nn.Module):
         super().__init__()
         check_classifier_args(cell=cell, pooling=pooling, backend=backend, input_size=input_size,
                               num_classes=num_classes, hidden_size=hidden_size, num_layers=num_layers,
-                              members=members, dropout=dropout, label_smoothing=label_smoothing)
+                              members=members, dropout=dropout, label_smoothing=label_smoothing,
+                              bidirectional=bidirectional, deltas=deltas)
         self.label_smoothing = float(label_smoothing)
         self.pooling = pooling
         self.num_directions = 2 if bidirectional else 1
         self.num_members = int(members)
-        self.deltas = bool(deltas)
+        self.deltas = bool(deltas)  # numpy's bool_ -> bool
         rnn_input = 2 * input_size if self.deltas else input_size  # [x_t, x_t - x_{t-1}]
         # member 1 lives on the module itself (rnn, attn_*, head: the keys of a members=1
         # model), members 2..K in extra_members, each built the same way, after it

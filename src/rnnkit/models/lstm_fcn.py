@@ -221,7 +221,7 @@ class LSTMFCN(WeightAveraging, MemberEnsemble, nn.Module):
                               num_classes=num_classes, hidden_size=hidden_size, num_layers=num_layers,
                               members=members, rnn_steps=rnn_steps, conv_steps=conv_steps,
                               filters=min(filters), kernels=min(kernels), dilations=min(dilations), dropout=dropout,
-                              label_smoothing=label_smoothing)
+                              label_smoothing=label_smoothing, bidirectional=bidirectional, deltas=deltas)
         if isinstance(summary, bool) or not isinstance(summary, numbers.Integral) or not (summary == 0 or summary >= 2):
             raise ConfigError(f"model summary must be 0 (off) or an int >= 2 (quantile levels), got {summary!r}")
         self.summary = int(summary)
@@ -236,9 +236,7 @@ class LSTMFCN(WeightAveraging, MemberEnsemble, nn.Module):
         self.rnn_steps = int(rnn_steps)
         self.conv_steps = int(conv_steps)
         self.label_smoothing = float(label_smoothing)
-        if not isinstance(deltas, bool):
-            raise ConfigError(f"model deltas must be true or false, got {deltas!r}")
-        self.deltas = deltas
+        self.deltas = bool(deltas)  # numpy's bool_ -> bool
         branch_input = 2 * input_size if deltas else input_size  # [z_t ; z_t - z_{t-1}]
         self.members = nn.ModuleList(
             _Hybrid(branch_input, num_classes, filters, kernels, dilations, self.squeeze_excite, cell, hidden_size,
