@@ -1,4 +1,4 @@
-"""members="auto" (an option, not the default): two networks where the fit is small, one where it is large
+"""members="auto" (the default): two networks where the fit is small, one where it is large
 (rnnkit.tasks.classify.fitting.members_for)."""
 from __future__ import annotations
 
@@ -28,13 +28,13 @@ def _data(n=24, length=20, seed=0):
 TINY = dict(hidden_size=4, num_layers=1, min_steps=4, max_steps=4, batch_size=8, device="cpu", partner=None)
 
 
-def test_a_small_fit_trains_two_members_and_the_default_trains_one():
+def test_a_small_fit_trains_two_members_by_default_and_a_count_is_kept():
     X, y = _data()
-    auto = Classifier(**TINY, members="auto").fit(X, y)
     default = Classifier(**TINY).fit(X, y)
-    assert auto.info_["model"]["members"] == SMALL_MEMBERS
-    assert default.info_["model"]["members"] == 1
-    assert auto.get_params()["members"] == "auto"
+    one = Classifier(**TINY, members=1).fit(X, y)
+    assert default.get_params()["members"] == "auto"
+    assert default.info_["model"]["members"] == SMALL_MEMBERS
+    assert one.info_["model"]["members"] == 1
 
 
 def test_a_large_fit_trains_one(monkeypatch):

@@ -264,12 +264,14 @@ def test_the_cli_default_builds_what_the_python_default_builds():
     cli = classifier_from_config(ClassifyConfig()).get_params()
     python = Classifier().get_params()
     network_args = ("model", "kernels", "dilations", "cell", "hidden_size", "num_layers",
-                    "bidirectional", "pooling", "dropout", "members", "deltas", "label_smoothing", "backend",
+                    "bidirectional", "pooling", "dropout", "deltas", "label_smoothing", "backend",
                     "normalize", "lr", "batch_size", "grad_clip", "crop", "crop_min_length")
     assert {k: cli[k] for k in network_args} == {k: python[k] for k in network_args}
     # widths: the CLI keeps the network's own; Classifier()'s "auto" is the same below 128 series
     # and FCN's widths from there (with 100 epochs, a budget the CLI's train.epochs does not follow)
     assert cli["filters"] is None and python["filters"] == "auto"
+    # members: the CLI's one network (its defaults were chosen on spoken digits), Classifier()'s "auto"
+    assert cli["members"] == 1 and python["members"] == "auto"
     rnn = classifier_from_config(from_dict(ClassifyConfig, apply_overrides(default_config(), ["model.network='rnn'"])))
     assert rnn.get_params()["model"] == "rnn"
 

@@ -14,8 +14,11 @@ __all__ = ["ClassifyModelConfig", "ClassifyDataConfig", "ClassifyConfig", "RUN_P
 @dataclass
 class ClassifyModelConfig:
     """The ``[model]`` table: the network and its arguments, as :class:`~rnnkit.tasks.classify.Classifier`
-    takes them (the defaults are the estimator's, so ``rnnkit classify train`` with no ``[model]``
-    settings builds what ``Classifier()`` builds): ``network`` "lstm_fcn" (the recurrent +
+    takes them. The defaults are the estimator's, so ``rnnkit classify train`` with no ``[model]``
+    settings builds ``Classifier()``'s network, except where the CLI keeps the settings chosen on
+    spoken digits: ``weight_average`` "none" and ``members`` 1 (the estimator's "ema" and "auto"
+    were chosen on archive sets), ``filters`` the network's own (the estimator's "auto"
+    widens them from 128 series): ``network`` "lstm_fcn" (the recurrent +
     convolutional hybrid, :mod:`rnnkit.models.lstm_fcn`) or "rnn" (recurrent only,
     :class:`rnnkit.models.classifier.SequenceClassifier`); ``filters``/``kernels``/``dilations``
     are the hybrid's convolutions (empty: its own defaults)."""
@@ -42,6 +45,7 @@ class ClassifyModelConfig:
     average_start: float = 0.75   # fraction of train.epochs before averaging starts
     # Ensemble in one model: members independently initialised encoders + heads, trained
     # together (loss = sum of the members' losses), predicting the mean of their probabilities.
+    # 1 here while Classifier() defaults to "auto" (two for a small fit): chosen on archive sets.
     members: int = 1
     # Feed the network [x_t, x_t - x_{t-1}] (standardised inputs and their first differences,
     # 0 at each sequence's first step) instead of x_t: the recurrent layers, and the hybrid's

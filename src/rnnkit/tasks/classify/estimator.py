@@ -31,8 +31,10 @@ in :mod:`.arrays`):
    still at the chance level.
 
 ``members`` > 1 trains an ensemble of independently initialised networks together (the
-network's own option; the prediction is the mean of their probabilities); "auto": two where
-the fit is small, else one (:func:`.fitting.members_for`; not the default, "Tenth pass").
+network's own option; the prediction is the mean of their probabilities); "auto", the
+default: two where the fit is small, else one (:func:`.fitting.members_for`; chosen by
+5-fold cross-validation on seven archive sets' training files, RESULTS_classify.md,
+"Thirteenth pass (archive sets)").
 
 ``partner="trees"`` (the default) adds a non-neural partner, ExtraTrees on quantiles of each
 series' values and first differences, mixed as ``p = w p_net + (1 - w) p_trees`` with w
@@ -126,7 +128,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, model: str = "lstm_fcn", filters: Optional[tuple | str] = "auto", kernels: Optional[tuple] = None,
                  dilations: Optional[tuple] = (1, 4, 16), conv_steps: int = 512, rnn_steps: int = 64, cell: str = "lstm", hidden_size: int = 64, num_layers: int = 2,
-                 bidirectional: bool = True, pooling: str = "last", dropout: float = 0.1, members: int | str = 1,
+                 bidirectional: bool = True, pooling: str = "last", dropout: float = 0.1, members: int | str = "auto",
                  deltas: bool = False, label_smoothing: float = 0.0, backend: str = "auto",
                  weight_average: str = "ema", average_decay: float = 0.99, average_start: float = 0.75,
                  normalize: str = "auto", epochs: float | str = "auto", min_steps: int = 200, max_steps: int = 2000,
