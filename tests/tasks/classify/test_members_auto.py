@@ -2,8 +2,11 @@
 (rnnkit.tasks.classify.fitting.members_for)."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from rnnkit.errors import ConfigError
 from rnnkit.tasks.classify import Classifier
@@ -51,6 +54,19 @@ def test_save_load_keeps_the_resolved_members(tmp_path):
     clf.save(tmp_path / "m")
     back = Classifier.load(tmp_path / "m")
     assert back.info_["model"]["members"] == SMALL_MEMBERS
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
+
+
+def test_a_model_saved_before_auto_was_the_default_refits_one_network(tmp_path):
+    X, y = _data()
+    clf = Classifier(**TINY, members=1).fit(X, y)
+    clf.save(tmp_path / "m")
+    path = tmp_path / "m" / "model.json"
+    info = json.loads(path.read_text())
+    del info["estimator"]["members"]  # as a folder written before the parameter was saved
+    path.write_text(json.dumps(info))
+    back = Classifier.load(tmp_path / "m")
+    assert back.get_params()["members"] == 1 and clone(back).members == 1
     np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
 
 

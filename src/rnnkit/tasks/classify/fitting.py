@@ -27,8 +27,8 @@ archive sets' training files, 81 errors against one network's 90, after losing o
 validation splits; benchmarks/RESULTS_classify.md, "Tenth pass" and "Thirteenth pass (archive
 sets)"): a fit whose training reads fewer than :data:`SMALL_WORK` time steps of series
 (optimizer steps x min(batch, n) x mean length, the deterministic proxy of ``step_budget``'s
-``work``) trains :data:`SMALL_MEMBERS` networks
-together and predicts with the mean of their probabilities; a larger one trains one. A second
+``work``) trains :data:`SMALL_MEMBERS` networks together and predicts with the mean of their
+probabilities; a larger one trains one. A second
 member costs about the first's time, and below that size a fit takes about a minute or less
 on one core, so the ensemble stays well inside the five-minute budget while the expensive
 fits (long series, many series) stay single.

@@ -39,6 +39,7 @@ _BEFORE = {"crop": 1.0,              # saved before window slicing: none
            "pooling_conv": "mean",
            "partner": None,          # saved before the tree partner: none
            "partner_ensemble": False,  # saved before the second network was kept: not kept
+           "members": 1,             # saved before "auto" was the default (refits train one)
            "weight_average": "none"}   # saved before averaging was the default (the network's
                                        # own arguments say what it was trained with)
 SECOND_FILE = "partner_network.safetensors"
