@@ -30,11 +30,8 @@ in :mod:`.arrays`):
 6. warns (:class:`~.fitting.ChanceLevelWarning`, one line) if the final training loss is
    still at the chance level.
 
-``members`` > 1 trains an ensemble of independently initialised networks together (the
-network's own option; the prediction is the mean of their probabilities); "auto", the
-default: two where the fit is small, else one (:func:`.fitting.members_for`; chosen by
-5-fold cross-validation on seven archive sets' training files, RESULTS_classify.md,
-"Thirteenth pass (archive sets)").
+``members`` > 1 trains networks together, predicting the mean of their probabilities; "auto",
+the default: two where the fit is small, else one (:func:`.fitting.members_for`, which says why).
 
 ``partner="trees"`` (the default) adds a non-neural partner, ExtraTrees on quantiles of each
 series' values and first differences, mixed as ``p = w p_net + (1 - w) p_trees`` with w
