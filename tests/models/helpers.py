@@ -1,5 +1,6 @@
-"""Shared by the model tests: the weight average checked against its formulas by hand, and
-variable-length batches for the hybrid (random sequences, padded with junk)."""
+"""Shared by the model tests: the weight average checked against its formulas by hand, a
+network's state without its average's buffers, and variable-length batches for the hybrid
+(random sequences, padded with junk)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -40,6 +41,12 @@ def assert_average_by_hand(model, names: list[str], kind: str, decay: float,
     for n in names:
         torch.testing.assert_close(getattr(model.average, n.replace(".", "__")),
                                    expected_average(snapshots, n, kind, decay), rtol=1e-12, atol=1e-12)
+
+
+def state_without_average(net: torch.nn.Module) -> dict:
+    """``net.state_dict()`` less the weight average's ``average.*`` buffers (what a saved
+    classifier keeps: rnnkit.tasks.classify.persist)."""
+    return {k: v for k, v in net.state_dict().items() if not k.startswith("average.")}
 
 
 def random_sequences(lengths, features: int = 2, seed: int = 0) -> list[torch.Tensor]:

@@ -41,6 +41,7 @@ __all__ = [
     "MODEL_JSON",
     "STATE",
     "save_model",
+    "weights_bytes",
     "load_model",
     "save_checkpoint",
     "load_state",
@@ -63,7 +64,8 @@ _ZIP_MAGIC = b"PK\x03\x04"
 # ----------------------------------------------------------------------------- write
 
 
-def _weights_bytes(model: torch.nn.Module | Mapping[str, torch.Tensor]) -> bytes:
+def weights_bytes(model: torch.nn.Module | Mapping[str, torch.Tensor]) -> bytes:
+    """A module's state (or the state given) as safetensors bytes: CPU copies, no shared storage."""
     state = model if isinstance(model, Mapping) else model.state_dict()
     tensors = {
         name: t.detach().to("cpu").clone().contiguous()  # clone: no shared storage
@@ -107,7 +109,7 @@ def save_model(
 ) -> None:
     """Write ``model.safetensors``, ``model.json`` (and ``extra`` files) into ``dir`` atomically;
     ``model`` is a module, or the state (name -> tensor) to write in its place."""
-    files = {WEIGHTS: _weights_bytes(model), MODEL_JSON: _json_bytes(model_config), **(extra or {})}
+    files = {WEIGHTS: weights_bytes(model), MODEL_JSON: _json_bytes(model_config), **(extra or {})}
     _write_folder(Path(dir), files)
 
 
@@ -119,7 +121,7 @@ def save_checkpoint(
     torch.save(state, buf)
     _write_folder(
         Path(dir),
-        {WEIGHTS: _weights_bytes(model), MODEL_JSON: _json_bytes(model_config), STATE: buf.getvalue()},
+        {WEIGHTS: weights_bytes(model), MODEL_JSON: _json_bytes(model_config), STATE: buf.getvalue()},
     )
 
 

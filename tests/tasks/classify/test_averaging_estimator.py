@@ -15,6 +15,7 @@ from rnnkit.errors import ConfigError
 from rnnkit.tasks.classify import Classifier
 from rnnkit.tasks.classify import params as params_mod
 from rnnkit.tasks.classify import side as side_mod
+from tests.models.helpers import state_without_average
 from tests.tasks.classify.test_partner import TINY, spread_data
 
 pytestmark = pytest.mark.filterwarnings("ignore::rnnkit.tasks.classify.ChanceLevelWarning")  # few steps
@@ -69,10 +70,6 @@ def test_none_is_the_fit_from_before_the_hybrid_took_the_option(monkeypatch):
     np.testing.assert_array_equal(now.predict_proba(X), old.predict_proba(X))
 
 
-def _without_average(net: torch.nn.Module) -> dict:
-    return {k: v for k, v in net.state_dict().items() if not k.startswith("average.")}
-
-
 def test_an_averaged_model_saves_without_its_average_and_loads_exactly(ema, tmp_path):
     """The weights are the average at the end of fit: the folder keeps them and drops the
     average's buffers (half the file), so the loaded networks keep no average."""
@@ -83,7 +80,7 @@ def test_an_averaged_model_saves_without_its_average_and_loads_exactly(ema, tmp_
     for fitted, loaded in ((est.network_, back.network_), (est.partner_network_, back.partner_network_)):
         assert int(fitted.average.count) > 0 and loaded.weight_average == "none"
         assert not any(k.startswith("average.") for k in loaded.state_dict())
-        want, got = _without_average(fitted), loaded.state_dict()
+        want, got = state_without_average(fitted), loaded.state_dict()
         assert want.keys() == got.keys() and all(torch.equal(want[k], got[k]) for k in want)
     np.testing.assert_array_equal(est.predict_proba(X), back.predict_proba(X))
     meta = json.loads((tmp_path / "m" / "model.json").read_text())

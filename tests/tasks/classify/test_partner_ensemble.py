@@ -12,6 +12,7 @@ from rnnkit.errors import CheckpointError, ConfigError
 from rnnkit.tasks.classify import Classifier
 from rnnkit.tasks.classify.fitting import stratified_split
 from rnnkit.tasks.classify.persist import SECOND_FILE
+from tests.models.helpers import state_without_average
 from tests.tasks.classify.test_partner import TINY, spread_data
 
 pytestmark = pytest.mark.filterwarnings("ignore::rnnkit.tasks.classify.ChanceLevelWarning")  # few steps
@@ -28,7 +29,7 @@ def fits():
 def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     """Equal state but for the weight average's buffers, which a saved model leaves out (its
     weights are the average already: rnnkit.tasks.classify.persist)."""
-    sa, sb = ({k: v for k, v in m.state_dict().items() if not k.startswith("average.")} for m in (a, b))
+    sa, sb = state_without_average(a), state_without_average(b)
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 

@@ -28,10 +28,9 @@ validation splits; benchmarks/RESULTS_classify.md, "Tenth pass" and "Thirteenth 
 sets)"): a fit whose training reads fewer than :data:`SMALL_WORK` time steps of series
 (optimizer steps x min(batch, n) x mean length, the deterministic proxy of ``step_budget``'s
 ``work``) trains :data:`SMALL_MEMBERS` networks together and predicts with the mean of their
-probabilities; a larger one trains one. A second
-member costs about the first's time, and below that size a fit takes about a minute or less
-on one core, so the ensemble stays well inside the five-minute budget while the expensive
-fits (long series, many series) stay single.
+probabilities; a larger one trains one. A second member costs about the first's time, and
+below that size a fit takes about a minute or less on one core, so the ensemble stays well
+inside the five-minute budget while the expensive fits (long series, many series) stay single.
 
 Chance level: a model that learned nothing predicts the class frequencies p_k of the
 training labels, and its cross-entropy is their entropy H = -sum_k p_k ln p_k (ln K for

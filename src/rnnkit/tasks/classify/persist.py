@@ -10,8 +10,9 @@ the first network's: only the statistics a network applies itself, ``input_mean`
 ``input_std``, may differ). A network fitted with weight averaging has the average in its
 weights at the end of ``fit``; it is saved without the ``average.*`` buffers, which would
 double the file, and its arguments in model.json say ``weight_average="none"`` (the network
-as saved keeps no average; the ``estimator`` table still names what the fit used). Every file is written atomically and
-read back with one-line :class:`~rnnkit.errors.CheckpointError` for anything out of place.
+as saved keeps no average; the ``estimator`` table still names what the fit used). Every file
+is written atomically and read back with one-line :class:`~rnnkit.errors.CheckpointError`
+for anything out of place.
 A folder saved by an older rnnkit loads with the behaviour it was trained with: an option
 it does not name gets the value that meant "off" then (see :func:`load_classifier`).
 """
@@ -27,7 +28,8 @@ from rnnkit.errors import CheckpointError
 from rnnkit.models.registry import build_model
 from rnnkit.tasks.classify.arrays import Normalizer
 from rnnkit.tasks.classify.partner import PARTNER_FILE, load_partner
-from rnnkit.training.checkpoint import load_model, load_weights_into, read_finite_safetensors, save_model
+from rnnkit.training.checkpoint import (load_model, load_weights_into, read_finite_safetensors, save_model,
+                                       weights_bytes)
 
 __all__ = ["SECOND_FILE", "json_params", "save_classifier", "load_classifier"]
 
@@ -72,8 +74,7 @@ def save_classifier(est, path: str | Path) -> None:
     if second is not None:
         spec = info["partner"]["network"]
         info["partner"] = {**info["partner"], "network": {**spec, "model": _no_average(spec["model"])}}
-        extra[SECOND_FILE] = st_save({k: t.detach().cpu().clone().contiguous()
-                                      for k, t in _plain_weights(second).items()})
+        extra[SECOND_FILE] = weights_bytes(_plain_weights(second))
     save_model(Path(path), _plain_weights(est.network_), info, extra or None)
 
 
