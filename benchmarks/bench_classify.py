@@ -16,6 +16,9 @@
   (the clean file and its pitch +-2 semitone copies, ``rnnkit.data.audio_tta``). Every
   model is also read without TTA (``clean``) and with the other view sets of ``TTA_SETS``,
   and with several seeds the seeds' models are averaged as an ensemble (no extra training).
+  Each model is also read adapted to each test speaker's files in turn (``rnnkit classify
+  predict --adapt`` on a folder of one voice; AdaBN, ``rnnkit.tasks.classify.adapt``), with
+  the run's own ``audio.tta`` views: a transductive protocol, reported beside the plain one.
 
 Each seed is one full ``train_classifier`` run with the configuration below (what the
 equivalent ``rnnkit classify train`` command line, printed by ``--commands``, does).
@@ -194,6 +197,7 @@ def run_digits(seeds: list[int], out: Path, splits: list[str]) -> dict:
     spec = TASKS["digits"]
     table: dict[str, list[float]] = {}
     tta_table: dict[str, list[float]] = {}
+    adapted_table: dict[str, list[float]] = {}  # each held-out speaker's files adapted to (--adapt)
     seed_probs: dict[str, list[np.ndarray]] = {}
     targets: dict[str, np.ndarray] = {}
     rows = []
@@ -208,19 +212,24 @@ def run_digits(seeds: list[int], out: Path, splits: list[str]) -> dict:
             summary = train_classifier(train, run_dir, test, cfg, log=lambda _: None)
             acc = summary["accuracy"]
             table.setdefault(split, []).append(acc)
-            probs, target = view_probabilities(run_dir, spec["train"], test, cfg, summary["split"]["test"]["groups"])
-            np.savez(run_dir / "tta_probabilities.npz", probs=probs, target=target)  # for later analysis
+            probs, target, adapted = view_probabilities(run_dir, spec["train"], test, cfg,
+                                                        summary["split"]["test"]["groups"])
+            np.savez(run_dir / "tta_probabilities.npz", probs=probs, target=target, adapted=adapted)  # for later analysis
             seed_probs.setdefault(split, []).append(probs)
             targets[split] = target
             tta = tta_accuracies(probs, target)
             for name, value in tta.items():
                 tta_table.setdefault(f"{split} {name}", []).append(value)
+            own_views = list(range(cfg.audio.tta + 1))
+            adapted_acc = float((adapted[own_views].mean(axis=0).argmax(axis=1) == target).mean())
+            adapted_table.setdefault(split, []).append(adapted_acc)
             rows.append({"split": split, "seed": seed, "accuracy": acc, "n_test": summary["n_test"],
                          "n_train": summary["split"]["train"]["n"], "train_seconds": summary["train_seconds"],
                          "test_groups": summary["split"]["test"]["groups"], "tta": tta})
             print(f"digits {split} seed {seed}: accuracy {acc:.4f} (n={summary['n_test']}), "
                   f"{summary['train_seconds']:.0f} s; with TTA: "
-                  + ", ".join(f"{name} {100 * v:.1f}" for name, v in tta.items()), flush=True)
+                  + ", ".join(f"{name} {100 * v:.1f}" for name, v in tta.items())
+                  + f"; adapted to each speaker: {100 * adapted_acc:.1f}", flush=True)
             own = float((probs[:cfg.audio.tta + 1].mean(axis=0).argmax(axis=1) == target).mean())
             if abs(own - acc) > 1e-9:  # the run's test accuracy is that of its own audio.tta views
                 print(f"digits {split} seed {seed}: WARNING views 0..{cfg.audio.tta} give {own:.4f}, "
@@ -228,6 +237,8 @@ def run_digits(seeds: list[int], out: Path, splits: list[str]) -> dict:
     means = {split: statistics.fmean(accs) for split, accs in table.items()}
     print_table(f"The runs' test accuracy (audio.tta = {config_for('digits', 0).audio.tta})", table, seeds)
     print_table("Test-time augmentation (TTA_SETS), the same models", tta_table, seeds, targets=False)
+    print_table("The same models adapted to each test speaker's files (predict --adapt; AdaBN), "
+                f"audio.tta = {config_for('digits', 0).audio.tta}", adapted_table, seeds)
     ensemble = {}
     if len(seeds) > 1:
         for split, probs in seed_probs.items():
@@ -237,7 +248,9 @@ def run_digits(seeds: list[int], out: Path, splits: list[str]) -> dict:
         print("| split | " + " | ".join(TTA_SETS) + " |\n|---|" + "---|" * len(TTA_SETS))
         for split, accs in ensemble.items():
             print(f"| {split} | " + " | ".join(f"{100 * a:.1f} %" for a in accs.values()) + " |", flush=True)
+    adapted_means = {split: statistics.fmean(accs) for split, accs in adapted_table.items()}
     return {"task": "digits", "rows": rows, "means": means, "extra": list(EXTRA), "ensemble": ensemble,
+            "adapted_means": adapted_means,
             "met": all(means[s] >= DIGIT_TARGETS[s] for s in means), "command": command_for("digits")}
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from rnnkit.data.audio_tta import TTA_VIEWS, tta_features
 from rnnkit.data.classify_inputs import load_labelled
+from rnnkit.tasks.classify.adapt import adapted
 from rnnkit.tasks.classify.estimator import Classifier
 
 ENGINES = ("espeak", "festival", "flite")        # the word before the first '-' of the speaker
@@ -38,8 +39,9 @@ assert len(TTA_VIEWS) == 10
 
 
 def view_probabilities(run_dir: Path, source: Path, test: Path | None, cfg, test_groups: list[str]):
-    """(probabilities (1 + len(TTA_VIEWS), n, K) of the clean features and every TTA view, targets (n,))
-    of the model in ``run_dir`` on its test files: the ``test`` folder, or the held-out groups of ``source``."""
+    """(probabilities (1 + len(TTA_VIEWS), n, K) of the clean features and every TTA view, targets (n,),
+    the same probabilities adapted to each speaker, :func:`adapted_probabilities`) of the model in
+    ``run_dir`` on its test files: the ``test`` folder, or the held-out groups of ``source``."""
     clf = Classifier.load(run_dir / "model")
     source = test if test is not None else source
     data = load_labelled(source, cfg.audio, cfg.data.label_pattern, cfg.data.group_pattern, keep_signals=True)
@@ -49,7 +51,20 @@ def view_probabilities(run_dir: Path, source: Path, test: Path | None, cfg, test
     views = [tta_features(x, cfg.audio, len(TTA_VIEWS)) for x in data.signals]  # n x (1 + V) x (T, F)
     probs = np.stack([clf.predict_proba([v[k] for v in views]) for k in range(1 + len(TTA_VIEWS))])
     index = {str(c): k for k, c in enumerate(clf.classes_.tolist())}
-    return probs, np.array([index[label] for label in data.labels])
+    return probs, np.array([index[label] for label in data.labels]), adapted_probabilities(clf, views, data.groups)
+
+
+def adapted_probabilities(clf: Classifier, views: list, groups: list[str]) -> np.ndarray:
+    """Like ``probs`` above, each speaker's files predicted by a copy of the model adapted to
+    that speaker's clean files alone (``rnnkit classify predict --adapt`` on a folder of one
+    voice; :func:`rnnkit.tasks.classify.adapt.adapted`): (1 + len(TTA_VIEWS), n, K)."""
+    out = np.zeros((1 + len(TTA_VIEWS), len(views), len(clf.classes_)))
+    for group in sorted(set(groups)):
+        idx = [i for i, g in enumerate(groups) if g == group]
+        mine = adapted(clf, [views[i][0] for i in idx])
+        for k in range(1 + len(TTA_VIEWS)):
+            out[k, idx] = mine.predict_proba([views[i][k] for i in idx])
+    return out
 
 
 def tta_accuracies(probs: np.ndarray, target: np.ndarray) -> dict[str, float]:

@@ -9,6 +9,7 @@ or folders of WAV files. Each command parses its arguments and calls one functio
     rnnkit classify train --resume runs/jv                      # continue an interrupted run
     rnnkit classify predict --model runs/digits a.wav b.wav     # input<TAB>label<TAB>probability
     rnnkit classify predict --model runs/digits my_recordings/  # every WAV in a folder
+    rnnkit classify predict --model runs/digits --adapt my_voice/  # adapted to that voice first
     rnnkit classify evaluate --model runs/jv --test TEST.ts     # metrics as JSON
 
 Configuration: ``--config FILE.toml`` with ``[train]``, ``[model]``, ``[data]`` and
@@ -86,19 +87,22 @@ def train(
 def predict(
     model: Path = typer.Option(..., "--model", metavar="PATH", help="A run folder written by 'classify train' (or its model/ folder)."),
     inputs: list[Path] = typer.Argument(..., metavar="PATH...", help="WAV files, .ts files (one line per case), or one folder of WAV files."),
+    adapt: bool = typer.Option(False, "--adapt", show_default=False, help="First adapt the network's batch normalisation to all the inputs (unlabelled; e.g. a folder of one voice saying several words)."),
 ) -> None:
     """Print input<TAB>label<TAB>probability for each WAV file or .ts case.
 
     Given one folder, every WAV file in it is predicted; a file that cannot be read
-    gets a one-line warning on stderr and is skipped.
+    gets a one-line warning on stderr and is skipped. --adapt re-estimates the batch-norm
+    statistics of the network from these inputs before predicting them (AdaBN).
     """
     from rnnkit.tasks.classify.pipeline import predict_classifier
     from rnnkit.tasks.classify.wav_folder import predict_wav_folder
 
     if len(inputs) == 1 and inputs[0].is_dir():
-        rows = predict_wav_folder(model, inputs[0], warn=lambda line: typer.echo(printable(f"warning: {line}"), err=True))
+        rows = predict_wav_folder(model, inputs[0], warn=lambda line: typer.echo(printable(f"warning: {line}"), err=True),
+                                  adapt=adapt)
     else:
-        rows = predict_classifier(model, inputs)
+        rows = predict_classifier(model, inputs, adapt=adapt)
     for name, label, prob in rows:
         typer.echo(printable(f"{name}\t{label}\t{prob:.4f}"))
 

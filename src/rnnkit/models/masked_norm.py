@@ -2,11 +2,13 @@
 its summary branch), with running statistics shared across torch.distributed ranks."""
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.distributed as dist
 from torch import nn
 
-__all__ = ["MaskedBatchNorm1d"]
+__all__ = ["MaskedBatchNorm1d", "reestimate_statistics"]
 
 
 def _global_moments(x, mask, count, mean, var):
@@ -57,3 +59,30 @@ class MaskedBatchNorm1d(nn.Module):
             mean, var = self.running_mean, self.running_var
         y = (x - mean[None, :, None]) * torch.rsqrt(var[None, :, None] + self.eps)  # (B, N, T)
         return (y * self.weight[None, :, None] + self.bias[None, :, None]) * mask
+
+
+def reestimate_statistics(network: nn.Module, run: Callable[[], object]) -> int:
+    """Replace the running statistics of every :class:`MaskedBatchNorm1d` in ``network`` by those
+    of one forward pass, ``run()``, which must put all its data through in a single batch.
+
+    Afterwards each layer's running mean and (unbiased) variance are those of its input over
+    that batch's valid steps, each layer seeing its input normalised by the layers before it
+    with the new statistics: test-time adaptation of batch normalisation to unlabelled data
+    (AdaBN; Li, Wang, Shi, Liu and Hou, "Revisiting batch normalization for practical domain
+    adaptation", 2016). Weights are untouched, gradients are not taken, and the network is
+    left in evaluation mode. Returns how many layers were re-estimated (0: none to adapt).
+    """
+    norms = [m for m in network.modules() if isinstance(m, MaskedBatchNorm1d)]
+    momenta = [m.momentum for m in norms]
+    network.eval()
+    try:
+        for m in norms:
+            m.train()
+            m.momentum = 1.0  # the running estimates become this batch's own
+        with torch.no_grad():
+            run()
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        network.eval()
+    return len(norms)

@@ -52,6 +52,7 @@ from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.tasks.classify.config import (ClassifyConfig, ClassifyDataConfig,
                                           ClassifyModelConfig, default_config)
 from rnnkit.models.networks import network_options
+from rnnkit.tasks.classify.adapt import adapted
 from rnnkit.tasks.classify.estimator import Classifier
 from rnnkit.tasks.classify.fitting import ChanceLevelWarning
 from rnnkit.tasks.classify.metrics import classification_metrics, plot_confusion
@@ -284,14 +285,16 @@ def evaluate_classifier(model_dir: str | Path, test_path: str | Path, out: str |
     return _write_evaluation(clf, test, None if out is None else Path(out))
 
 
-def predict_classifier(model_dir: str | Path, inputs: Sequence[str | Path]) -> list[tuple[str, str, float]]:
-    """(input, predicted label, its probability) for each WAV file or ``.ts`` case."""
+def predict_classifier(model_dir: str | Path, inputs: Sequence[str | Path],
+                       adapt: bool = False) -> list[tuple[str, str, float]]:
+    """(input, predicted label, its probability) for each WAV file or ``.ts`` case; ``adapt``:
+    by a copy of the model adapted to all these inputs first (:func:`.adapt.adapted`)."""
     clf = _load(model_dir)
     info = clf.info_
     audio = _audio_of(info)
     data = load_unlabelled(inputs, audio, keep_signals=audio is not None and audio.tta > 0)
     _check_compatible(data, (info.get("input") or {}).get("kind", "ts"), clf.n_features_in_, "the input")
-    probs = _probabilities(clf, data)  # (N, C)
+    probs = _probabilities(adapted(clf, data.features) if adapt else clf, data)  # (N, C)
     best = probs.argmax(axis=1)
     return [(name, str(clf.classes_[k]), float(probs[i, k])) for i, (name, k) in enumerate(zip(data.names, best))]
 

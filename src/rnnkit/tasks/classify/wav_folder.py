@@ -10,7 +10,9 @@ model refuses them), 8/16/24/32-bit PCM or 32/64-bit float. A file that cannot b
 (corrupt, empty, no audio samples, not a WAV at all, unreadable) gives one line to
 ``warn`` naming it and why, and the others are still predicted; any other file in the
 folder gives one line saying it was skipped. Only when no file at all can be predicted
-is it an error (:class:`rnnkit.errors.DataError`, one line). A file longer than
+is it an error (:class:`rnnkit.errors.DataError`, one line). ``adapt=True`` first adapts the
+model's batch normalisation to the folder's usable files (:mod:`.adapt`): for a folder of one
+voice, several different words. A file longer than
 ``MAX_SECONDS`` (a recording, not one spoken word) is predicted on its first
 ``MAX_SECONDS`` only, with one line to ``warn`` saying so; it is not read whole.
 """
@@ -24,6 +26,7 @@ from rnnkit.data.audio_tta import average_views, tta_features
 from rnnkit.data.wav import read_wav
 from rnnkit.data.classify_inputs import natural_key
 from rnnkit.errors import DataError
+from rnnkit.tasks.classify.adapt import adapted
 from rnnkit.tasks.classify.pipeline import _audio_of, _load
 
 __all__ = ["predict_wav_folder"]
@@ -38,9 +41,11 @@ def _candidates(folder: Path) -> list[Path]:
     return sorted(files, key=lambda p: natural_key(str(p.relative_to(folder))))
 
 
-def predict_wav_folder(model_dir: str | Path, folder: str | Path,
-                       warn: Callable[[str], None] = print) -> list[tuple[str, str, float]]:
-    """(file, predicted label, its probability) for every usable WAV file in ``folder``."""
+def predict_wav_folder(model_dir: str | Path, folder: str | Path, warn: Callable[[str], None] = print,
+                       adapt: bool = False) -> list[tuple[str, str, float]]:
+    """(file, predicted label, its probability) for every usable WAV file in ``folder``; ``adapt``:
+    by a copy of the model adapted to the folder's files first (:func:`.adapt.adapted`, from
+    their clean features)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder")
@@ -71,6 +76,8 @@ def predict_wav_folder(model_dir: str | Path, folder: str | Path,
         names.append(str(path))
     if not names:
         raise DataError(f"{folder}: no WAV file here could be predicted ({skipped} skipped)")
+    if adapt:
+        clf = adapted(clf, [f[0] for f in feats] if audio.tta else feats)
     # (N, C); with audio.tta, the mean over each file's clean features and its views
     probs = average_views(clf.predict_proba, feats) if audio.tta else clf.predict_proba(feats)
     best = probs.argmax(axis=1)
