@@ -67,6 +67,9 @@ class ClassifyDataConfig:
     split_seed: int = 0
     class_weights: Literal["none", "balanced"] = "none"
     augment: bool = False         # audio: the audio.aug_* steps (data.audio_augment); .ts: jitter
+    # each training batch holds one group's files (one speaker; --group-pattern), for a model
+    # evaluated adapted to each test group and predicted with --adapt (classify.batches)
+    group_batches: bool = False
     jitter: float = 0.05          # .ts augmentation: noise std in units of the normalised features
     # Window slicing (Classifier's crop / crop_min_length; rnnkit.tasks.classify.crops): a
     # training draw of a series of >= crop_min_length steps is a random window of crop times its

@@ -33,16 +33,11 @@ in :mod:`.arrays`):
 ``members`` > 1 trains networks together, predicting the mean of their probabilities; "auto",
 the default: two where the fit is small, else one (:func:`.fitting.members_for`, which says why).
 
-``partner="trees"`` (the default) adds a non-neural partner, ExtraTrees on quantiles of each
-series' values and first differences, mixed as ``p = w p_net + (1 - w) p_trees`` with w
-(``partner_weight_``) chosen inside ``fit`` on held-out series; how, and what it costs, in
-:mod:`.partner`. ``partner=None``: the network alone.
-
-``crop`` < 1 is window slicing (:mod:`.crops`): every training draw of a series of at least
-``crop_min_length`` steps is a random contiguous window of ``crop`` times its length, and
-prediction averages the probabilities over :data:`.crops.VIEWS` evenly spaced windows of that
-length; shorter series are trained on and predicted whole (the validation set, if any, is
-scored on whole series).
+``partner="trees"`` (the default) mixes in ExtraTrees on quantile features, ``p = w p_net +
+(1 - w) p_trees``, w chosen inside ``fit`` on held-out series (:mod:`.partner`). ``crop`` < 1
+is window slicing (:mod:`.crops`): random windows in training, the mean over evenly spaced
+ones at prediction. ``group_batches=True``: one group of ``fit(X, y, groups)`` per training
+batch, for models to be adapted to a new group at prediction (:mod:`.batches`, :mod:`.adapt`).
 """
 from __future__ import annotations
 
@@ -61,6 +56,7 @@ from rnnkit.errors import DataError
 from rnnkit.models.networks import network_options
 from rnnkit.models.registry import build_model, tagged
 from rnnkit.tasks.classify.arrays import Normalizer, as_labels, as_sequences, encode_labels
+from rnnkit.tasks.classify.batches import check_groups, train_loader
 from rnnkit.tasks.classify.crops import MIN_LENGTH, is_cropped, random_crop, windowed_proba
 from rnnkit.tasks.classify.fitting import (BestOnAccuracy, EpochRng, WeightAverage, capacity, chance_loss,
                                            check_chance_level, members_for, step_budget, stratified_split)
@@ -102,15 +98,11 @@ class Classifier(ClassifierMixin, BaseEstimator):
     the best epoch has the lowest validation loss; "accuracy": the highest validation
     accuracy, ties to the lower loss), ``patience`` (optimizer steps without a better
     epoch before stopping; None: never stop early).
-    Partner: ``partner`` ("trees", the default: ExtraTrees on order-free quantile features,
-    mixed with the network by a weight chosen inside fit; None: the network alone; see the
-    module docstring and
-    :mod:`.partner`; fitted: ``partner_``, ``partner_weight_``, ``partner_losses_``,
-    ``partner_source_``), ``partner_fraction`` (the share of the series held out to choose the
-    weight when there is no validation split; default 0.25), ``partner_ensemble`` (True: the
-    second network fitted on the other 75 % to choose the weight is kept, and the network part
-    of a prediction is the mean of the two networks' probabilities; fitted:
-    ``partner_network_``).
+    Partner: ``partner`` ("trees", the default, or None: the network alone; :mod:`.partner`;
+    fitted: ``partner_``, ``partner_weight_``, ``partner_losses_``, ``partner_source_``),
+    ``partner_fraction`` (held out to choose the weight without a validation split; 0.25),
+    ``partner_ensemble`` (True: the second network, fitted on the rest to choose the weight, is
+    kept, and predictions average the two networks; fitted: ``partner_network_``).
     Other: ``class_weight`` (None or "balanced"), ``jitter`` (Gaussian noise added to the
     normalised training series, in units of each channel's std; 0: none), ``crop`` (window
     slicing: the fraction of each series' length a training draw keeps, in (0, 1]; 1: none;
@@ -120,7 +112,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
     ``device``, ``threads`` (torch CPU threads of each network's fit and of predicting;
     default 1), ``n_jobs`` (network fits at once; -1, the default: with 2 CPUs the partner's
     second network is fitted in a child process beside the first, the same bits as one after
-    the other, :mod:`.side`; None or 1: one after the other), ``verbose``.
+    the other, :mod:`.side`; None or 1: one after the other), ``verbose``, ``group_batches``
+    (True: each training batch holds one group of ``fit``'s ``groups``; :mod:`.batches`).
     """
 
     def __init__(self, model: str = "lstm_fcn", filters: Optional[tuple | str] = "auto", kernels: Optional[tuple] = None,
@@ -135,7 +128,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
                  crop_min_length: int = MIN_LENGTH, work_budget: Optional[float] = None, random_state: Optional[int] = 0,
                  device: str = "auto", threads: Optional[int] = 1, verbose: bool = False, summary: int = 0,
                  summary_member: bool = False, pooling_conv: str = "mean", partner: Optional[str] = "trees",
-                 partner_fraction: float = 0.25, partner_ensemble: bool = False, n_jobs: Optional[int] = -1) -> None:
+                 partner_fraction: float = 0.25, partner_ensemble: bool = False, n_jobs: Optional[int] = -1,
+                 group_batches: bool = False) -> None:
         self.model = model
         self.filters = filters
         self.kernels = kernels
@@ -182,6 +176,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         self.partner_fraction = partner_fraction
         self.partner_ensemble = partner_ensemble
         self.n_jobs = n_jobs
+        self.group_batches = group_batches
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -191,13 +186,15 @@ class Classifier(ClassifierMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------------------- fit
-    def fit(self, X: Any, y: Any) -> "Classifier":
-        """Train on series ``X`` (see :mod:`.arrays`) with labels ``y``; returns self."""
-        return self._fit(X, y)
+    def fit(self, X: Any, y: Any, groups: Any = None) -> "Classifier":
+        """Train on series ``X`` (see :mod:`.arrays`) with labels ``y``; ``groups``: the group of
+        each series, used with ``group_batches`` only; returns self."""
+        return self._fit(X, y, groups=groups)
 
-    def _train_config(self, n_train: int, has_val: bool, seed: int, checkpoint: bool, steps: int) -> TrainConfig:
+    def _train_config(self, n_train: int, has_val: bool, seed: int, checkpoint: bool, steps: int,
+                      batch: int) -> TrainConfig:
         """The estimator's budget: ``steps`` optimizer steps, as :func:`.fitting.step_budget` gave them."""
-        per_epoch = math.ceil(n_train / self.batch_size)
+        per_epoch = math.ceil(n_train / batch)
         patience = math.ceil(self.patience / per_epoch) if self.patience is not None and has_val else None
         return TrainConfig(epochs=math.ceil(steps / per_epoch), max_steps=steps, batch_size=self.batch_size,
                            lr=self.lr, weight_decay=self.weight_decay, grad_clip=self.grad_clip,
@@ -207,7 +204,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
     def _fit(self, X: Any, y: Any, *, validation: tuple[Any, Any] | None = None, classes: Any = None,
              train_config: TrainConfig | None = None, run_dir: str | Path | None = None, resume: bool = False,
              run_config: dict | None = None, features: Callable[[int, np.random.Generator], np.ndarray] | None = None,
-             input_info: dict | None = None) -> "Classifier":
+             input_info: dict | None = None, groups: Any = None) -> "Classifier":
         """fit, with what ``rnnkit classify train`` adds: an explicit ``validation`` set
         (X_val, y_val), the label order ``classes``, a full ``train_config`` (instead of the
         budget arguments), the trainer's ``run_dir`` (checkpoints, metrics.csv; ``resume``
@@ -218,6 +215,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         seed = seed_of(self.random_state)
         seqs = as_sequences(X)
         labels = as_labels(y, len(seqs))
+        groups = check_groups(self, groups, len(seqs))
         present = np.unique(labels)
         if len(present) < 2:
             raise DataError(f"y holds one class only ({present.tolist()[0]!r}); a classifier needs at least 2 classes")
@@ -233,6 +231,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
             train_idx, val_idx = stratified_split(targets, self.validation_fraction, seed)
             val_seqs, val_targets = [seqs[i] for i in val_idx], targets[val_idx]
         train_seqs, train_targets = [seqs[i] for i in train_idx], targets[train_idx]
+        train_groups = None if groups is None else groups[train_idx]
+        batch = self.batch_size if groups is None else max(1, round(len(train_seqs) / len(set(train_groups))))
         if features is not None and validation is None:  # dataset index -> index into X
             raw_features = features
             features = lambda i, rng: raw_features(int(train_idx[i]), rng)  # noqa: E731
@@ -240,11 +240,11 @@ class Classifier(ClassifierMixin, BaseEstimator):
         normalizer = Normalizer.fit(self.normalize, train_seqs)
         filters, epochs = capacity(len(seqs), self.filters, self.epochs)  # "auto": by the set's size
         mean_length = float(np.mean([len(s) for s in train_seqs]))
-        steps = step_budget(len(train_seqs), self.batch_size, epochs, self.min_steps, self.max_steps,
+        steps = step_budget(len(train_seqs), batch, epochs, self.min_steps, self.max_steps,
                             self.work_budget, mean_length)
         offered = {name: getattr(self, name) for name in NETWORK_ARGS}
         offered["filters"] = filters
-        offered["members"] = members_for(self.members, steps, min(self.batch_size, len(train_seqs)), mean_length)
+        offered["members"] = members_for(self.members, steps, min(batch, len(train_seqs)), mean_length)
         offered = {k: v for k, v in offered.items() if v is not None or k not in ("filters", "kernels", "dilations")}
         if normalizer.mode == "channel" and network_options(self.model, {"input_mean": 0, "input_std": 0}):
             offered.update(input_mean=normalizer.mean, input_std=normalizer.std)  # applied by the network
@@ -265,14 +265,15 @@ class Classifier(ClassifierMixin, BaseEstimator):
                           "normalize": normalizer.to_dict()},
                 "estimator": json_params(self.get_params())}
         info = tagged("classify", info)
-        cfg = train_config or self._train_config(len(train_seqs), len(val_seqs) > 0, seed, run_dir is not None, steps)
+        cfg = train_config or self._train_config(len(train_seqs), len(val_seqs) > 0, seed, run_dir is not None, steps,
+                                                 batch)
         # side: the partner's second network, fitted beside this one in a child process (n_jobs), or None
         with second_beside(self, seqs, labels, targets, classes_, val_seqs, seed, filters, epochs) as side, \
                 torch_threads(cfg.threads):
             torch.manual_seed(cfg.seed)
             network = build_model(info)
             result, steps = self._train(network, info, cfg, train_norm, train_targets, val_norm, val_targets,
-                                        normalizer, features, run_dir, resume, run_config)
+                                        normalizer, features, run_dir, resume, run_config, train_groups)
         self.classes_ = classes_
         self.n_features_in_ = int(seqs[0].shape[1])
         self.network_ = network.cpu().eval()
@@ -295,7 +296,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _train(self, network, info, cfg, train_norm, train_targets, val_norm, val_targets, normalizer,
-               features, run_dir, resume, run_config):
+               features, run_dir, resume, run_config, train_groups):
         noise = EpochRng(cfg.seed)
         scale = np.float32(self.jitter)
         crop, min_length = float(self.crop), int(self.crop_min_length)
@@ -315,13 +316,12 @@ class Classifier(ClassifierMixin, BaseEstimator):
         cropping = any(is_cropped(len(s), crop, min_length) for s in train_norm)
         augmenting = features is not None or self.jitter > 0 or cropping
         train_ds = SequenceDataset(train_norm, train_targets.tolist(), transform=fresh if augmenting else None)
-        loader = torch.utils.data.DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True, collate_fn=collate_packed,
-                                             generator=torch.Generator().manual_seed(cfg.seed))
+        loader, by_group = train_loader(train_ds, cfg.batch_size, cfg.seed, train_groups)
         val_loader = None
         if len(val_norm):
             val_ds = SequenceDataset(val_norm, list(val_targets))
             val_loader = torch.utils.data.DataLoader(val_ds, batch_size=cfg.batch_size, collate_fn=collate_packed)
-        callbacks: list = [noise]
+        callbacks: list = [noise] + ([by_group] if by_group is not None else [])
         averaging = getattr(network, "weight_average", "none") != "none"
         if averaging:
             callbacks.append(WeightAverage(network, int(self.average_start * cfg.epochs)))

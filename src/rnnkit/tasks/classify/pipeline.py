@@ -91,6 +91,9 @@ def classifier_from_config(cfg: ClassifyConfig, kind: str = "ts") -> Classifier:
     if not 0.0 < cfg.data.crop <= 1.0 or cfg.data.crop_min_length < 1:  # named as the config keys
         raise ConfigError(f"data.crop must be in (0, 1] and data.crop_min_length >= 1, "
                           f"got {cfg.data.crop} and {cfg.data.crop_min_length}")
+    if dcfg.group_batches and not dcfg.group_pattern:
+        raise ConfigError("data.group_batches needs data.group_pattern (--group-pattern): the groups "
+                          "each training batch holds")
     network = margs.pop("network")
     defaults = to_dict(ClassifyModelConfig())
     taken = network_options(network, {k: v for k, v in margs.items()})
@@ -108,6 +111,7 @@ def classifier_from_config(cfg: ClassifyConfig, kind: str = "ts") -> Classifier:
         crop=dcfg.crop, crop_min_length=dcfg.crop_min_length,
         random_state=tcfg.seed, device=tcfg.device, threads=tcfg.threads, verbose=tcfg.progress,
         partner=None,  # the CLI's network alone: its defaults were chosen on spoken digits without one
+        group_batches=dcfg.group_batches,
     )
 
 
@@ -219,6 +223,7 @@ def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log, resume: b
     warned = _fit_logging_warnings(
         clf, log, X=train_set.features, y=train_set.labels, validation=(val_set.features, val_set.labels),
         classes=np.asarray(labels), train_config=cfg.train, run_dir=out, resume=resume, features=features,
+        groups=train_set.groups if dcfg.group_batches else None,
         input_info={"kind": data.kind, "audio": audio.to_dict() if data.kind == "wav" else None},
         run_config={**to_dict(cfg), "train_path": str(train_path),
                     "test_path": None if test_path is None else str(test_path)})
@@ -252,10 +257,25 @@ def _probabilities(clf: Classifier, data: LabelledSequences) -> np.ndarray:
     return average_views(clf.predict_proba, [tta_features(x, audio) for x in data.signals])
 
 
+def _adapted_by_group(clf: Classifier, data: LabelledSequences) -> np.ndarray:
+    """:func:`_probabilities` of each group (speaker) of ``data`` by a copy of ``clf`` adapted to
+    that group's files (:mod:`.adapt`): how a model trained on one group per batch is evaluated."""
+    probs = np.zeros((len(data.names), len(clf.classes_)))
+    for group in sorted(set(data.groups), key=natural_key):
+        idx = [i for i, g in enumerate(data.groups) if g == group]
+        if len(idx) < 2:
+            raise DataError(f"{data.names[idx[0]]}: the only file of group {group!r}; a model trained with "
+                            f"data.group_batches is evaluated adapted to each group, which needs 2 files or more")
+        part = data.subset(idx)
+        probs[idx] = _probabilities(adapted(clf, part.features), part)
+    return probs
+
+
 def _write_evaluation(clf: Classifier, test: LabelledSequences, out: Path | None) -> dict:
     labels = [str(c) for c in clf.classes_.tolist()]
     index = {label: k for k, label in enumerate(labels)}
-    probs = _probabilities(clf, test)  # (N, C)
+    # (N, C); a model trained on one group per batch is evaluated as it is meant to be used
+    probs = _adapted_by_group(clf, test) if getattr(clf, "group_batches", False) else _probabilities(clf, test)
     y_test = [index[label] for label in test.labels]
     metrics = classification_metrics(y_test, probs.argmax(axis=1).tolist(), labels)
     if out is not None:
