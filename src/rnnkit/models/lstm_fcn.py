@@ -53,6 +53,11 @@ keeps it (:mod:`rnnkit.models.averaging`: the formulas, and why the statistics t
 
 Input standardisation (``input_mean``, ``input_std``, buffers) is applied first, as in
 SequenceClassifier; per-series normalisation is the caller's (the estimator's) business.
+``input_norm`` (off by default): then a MaskedBatchNorm1d over the input channels, z <- BN_0(z),
+before both branches and the summary. Trained on one speaker per batch
+(:mod:`rnnkit.tasks.classify.batches`) and adapted to each new speaker
+(:mod:`rnnkit.tasks.classify.adapt`), it normalises the input by each speaker's own mean and
+variance over all of that speaker's frames, in place of a per-utterance normalisation.
 """
 from __future__ import annotations
 
@@ -210,6 +215,7 @@ class LSTMFCN(WeightAveraging, MemberEnsemble, nn.Module):
         weight_average: str = "none",
         average_decay: float = 0.99,
         deltas: bool = False,
+        input_norm: bool = False,
     ) -> None:
         super().__init__()
         filters, kernels = tuple(int(n) for n in filters), tuple(int(k) for k in kernels)
@@ -247,6 +253,7 @@ class LSTMFCN(WeightAveraging, MemberEnsemble, nn.Module):
         self.summary_alone = SummaryBranch(input_size, self.summary) if self.summary_member else None
         self.summary_head = nn.Linear(self.summary_alone.width, num_classes) if self.summary_member else None
         self.dropout = nn.Dropout(dropout)
+        self.input_norm = MaskedBatchNorm1d(input_size) if input_norm else None
         mean = torch.zeros(input_size) if input_mean is None else torch.tensor(input_mean, dtype=torch.float32)
         std = torch.ones(input_size) if input_std is None else torch.tensor(input_std, dtype=torch.float32)
         if mean.shape != (input_size,) or std.shape != (input_size,):
@@ -275,6 +282,8 @@ class LSTMFCN(WeightAveraging, MemberEnsemble, nn.Module):
         steps = torch.arange(x.shape[1], device=x.device)
         valid = (steps[None, :] < lengths[:, None]).to(x.dtype)[:, :, None]  # (B, T, 1)
         z = (x - self.input_mean) / self.input_std * valid                  # (B, T, F), 0 at pads
+        if self.input_norm is not None:
+            z = self.input_norm(z.transpose(1, 2), valid.transpose(1, 2)).transpose(1, 2)  # 0 at pads
         branch = torch.cat([z, step_deltas(z, valid)], dim=2) if self.deltas else z  # (B, T, 2F) or z
         v, v_lengths = _window_mean(branch, lengths, self.rnn_steps)        # (B, W <= rnn_steps, F')
         u, u_lengths = _window_mean(branch, lengths, self.conv_steps)       # (B, W' <= conv_steps, F')

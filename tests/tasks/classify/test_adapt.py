@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from rnnkit.cli.app import app
 from rnnkit.data.audio_tta import average_views, tta_features
 from rnnkit.data.wav import read_wav
-from rnnkit.errors import DataError
+from rnnkit.errors import ConfigError, DataError
 from rnnkit.models.masked_norm import MaskedBatchNorm1d
 from rnnkit.tasks.classify import Classifier, adapted
 from rnnkit.tasks.classify.config import ClassifyConfig, default_config
@@ -170,3 +170,31 @@ def test_cli_adapt_flag(wav_model):
     one = CliRunner().invoke(app, args + ["--adapt", str(root / "mine" / "1_festival-ked-v1.wav")])
     assert one.exit_code == 2 and one.stderr.splitlines() == [
         "error: adapt: needs at least 2 inputs to estimate statistics from, got 1"]
+
+
+def test_the_input_norm_is_adapted_to_the_inputs_themselves():
+    X, y = bumps(40)
+    clf = Classifier(**{**TINY, "input_norm": True, "members": 1}).fit(X, y)
+    norm = clf.network_.input_norm
+    assert isinstance(norm, MaskedBatchNorm1d)
+    Xs, _ = shifted()
+    mine = adapted(clf, Xs)
+    # the input layer's statistics are the inputs' own, over every valid step of every window
+    seen = {}
+    hook = mine.network_.input_norm.register_forward_pre_hook(lambda m, args: seen.update(x=args[0], mask=args[1]))
+    seqs = mine.normalizer_(Xs)
+    windowed_proba(mine.network_.eval(), seqs, mine.crop, mine.crop_min_length, 10 * len(seqs))
+    hook.remove()
+    x, mask = seen["x"].double(), seen["mask"].double()
+    mean = (x * mask).sum(dim=(0, 2)) / mask.sum()
+    torch.testing.assert_close(mine.network_.input_norm.running_mean.double(), mean, rtol=1e-5, atol=1e-6)
+    assert not torch.equal(mine.network_.input_norm.running_mean, norm.running_mean)
+    # evaluation is per series: a series alone gets what it gets in a batch
+    alone = np.concatenate([clf.predict_proba([x]) for x in Xs[:4]])
+    np.testing.assert_allclose(alone, clf.predict_proba(Xs)[:4], rtol=1e-5, atol=1e-6)
+
+
+def test_input_norm_is_the_hybrids_only():
+    X, y = bumps(40)
+    with pytest.raises(ConfigError, match=r"input_norm"):
+        Classifier(**{**TINY, "model": "rnn", "input_norm": True}).fit(X, y)

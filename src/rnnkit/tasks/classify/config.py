@@ -54,6 +54,9 @@ class ClassifyModelConfig:
     # The hybrid's order-free summary branch: K quantiles of each channel's values and of its
     # first differences (rnnkit.models.summary); 0: none.
     summary: int = 0
+    # The hybrid: batch norm over the input channels before both branches (rnnkit.models.lstm_fcn;
+    # with data.group_batches, a per-speaker normalisation of the input).
+    input_norm: bool = False
 
 
 @dataclass

@@ -84,7 +84,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
     the hybrid's order-free branch, K quantiles of each channel's values and first differences
     (0: none; :mod:`rnnkit.models.summary`);
     ``cell``, ``hidden_size``, ``num_layers``, ``bidirectional``, ``pooling``, ``dropout``,
-    ``members``, ``deltas``, ``label_smoothing``, ``backend``, ``weight_average``,
+    ``members``, ``deltas``, ``label_smoothing``, ``backend``, ``input_norm``, ``weight_average``,
     ``average_decay`` go to it (see :class:`rnnkit.models.classifier.SequenceClassifier`;
     averaging: :mod:`rnnkit.models.averaging`); one set away from its default that the
     network does not take is a one-line ConfigError (:func:`.params.check_network_params`).
@@ -129,7 +129,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
                  device: str = "auto", threads: Optional[int] = 1, verbose: bool = False, summary: int = 0,
                  summary_member: bool = False, pooling_conv: str = "mean", partner: Optional[str] = "trees",
                  partner_fraction: float = 0.25, partner_ensemble: bool = False, n_jobs: Optional[int] = -1,
-                 group_batches: bool = False) -> None:
+                 group_batches: bool = False, input_norm: bool = False) -> None:
         self.model = model
         self.filters = filters
         self.kernels = kernels
@@ -177,6 +177,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         self.partner_ensemble = partner_ensemble
         self.n_jobs = n_jobs
         self.group_batches = group_batches
+        self.input_norm = input_norm
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -18,7 +18,7 @@ __all__ = ["NETWORK_ARGS", "check_params", "check_network_params", "seed_of"]
 # constructor arguments offered to the network factory (each network takes those it knows)
 NETWORK_ARGS = ("filters", "kernels", "dilations", "conv_steps", "rnn_steps", "cell", "hidden_size", "num_layers",
                 "bidirectional", "pooling", "dropout", "members", "deltas", "label_smoothing", "backend",
-                "weight_average", "average_decay", "summary", "summary_member", "pooling_conv")
+                "weight_average", "average_decay", "summary", "summary_member", "pooling_conv", "input_norm")
 
 
 def seed_of(random_state: Any) -> int:
