@@ -15,9 +15,9 @@ voice's ten words at a time recognises the third engine's voices better (RESULTS
 It is transductive: a prediction depends on the other inputs adapted on. Give it a batch from
 one source (a folder of one person's recordings), with several different classes in it: a
 batch of a single class would move the statistics toward that class. Only networks with batch
-normalisation can be adapted (the LSTM-FCN hybrid, ``model="lstm_fcn"``, and the summary
-branch); a plain recurrent network gives a one-line DataError. At most :data:`MAX_INPUTS`
-inputs are used (evenly spaced), all in one batch.
+normalisation can be adapted (the LSTM-FCN hybrid, ``model="lstm_fcn"``: its convolutions, its
+summary branch and its ``input_norm``); a plain recurrent network gives a one-line DataError.
+At most :data:`MAX_INPUTS` inputs are used (evenly spaced), all in one batch.
 """
 from __future__ import annotations
 
@@ -61,5 +61,5 @@ def adapted(clf: Any, X: Any) -> Any:
             one_batch = len(seqs) * VIEWS  # every window prediction makes of them
             if reestimate_statistics(network, lambda: windowed_proba(network, seqs, crop, min_length, one_batch)) == 0:
                 raise DataError(f"adapt: the network ({clf.model!r}) has no batch normalisation to adapt; "
-                                f"only model='lstm_fcn' (or a summary branch) has")
+                                f"only model='lstm_fcn' has")
     return out

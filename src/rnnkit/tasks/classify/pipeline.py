@@ -265,7 +265,8 @@ def _adapted_by_group(clf: Classifier, data: LabelledSequences) -> np.ndarray:
         idx = [i for i, g in enumerate(data.groups) if g == group]
         if len(idx) < 2:
             raise DataError(f"{data.names[idx[0]]}: the only file of group {group!r}; a model trained with "
-                            f"data.group_batches is evaluated adapted to each group, which needs 2 files or more")
+                            f"data.group_batches is evaluated adapted to each group (--group-pattern), "
+                            f"which needs 2 files or more")
         part = data.subset(idx)
         probs[idx] = _probabilities(adapted(clf, part.features), part)
     return probs
