@@ -98,11 +98,11 @@ def predict(
     from rnnkit.tasks.classify.pipeline import predict_classifier
     from rnnkit.tasks.classify.wav_folder import predict_wav_folder
 
+    warn = lambda line: typer.echo(printable(f"warning: {line}"), err=True)  # noqa: E731
     if len(inputs) == 1 and inputs[0].is_dir():
-        rows = predict_wav_folder(model, inputs[0], warn=lambda line: typer.echo(printable(f"warning: {line}"), err=True),
-                                  adapt=adapt)
+        rows = predict_wav_folder(model, inputs[0], warn=warn, adapt=adapt)
     else:
-        rows = predict_classifier(model, inputs, adapt=adapt)
+        rows = predict_classifier(model, inputs, adapt=adapt, warn=warn)
     for name, label, prob in rows:
         typer.echo(printable(f"{name}\t{label}\t{prob:.4f}"))
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from rnnkit.cli.app import app
 from rnnkit.data.classify_inputs import load_labelled
 from rnnkit.data.sequences import SequenceDataset
 from rnnkit.errors import ConfigError, DataError
@@ -99,10 +101,15 @@ def digits(tmp_path_factory):
     return root
 
 
-def test_a_run_trained_on_group_batches_is_evaluated_adapted_to_each_test_group(digits):
+@pytest.fixture(scope="module")
+def grouped_run(digits):
     patterns = ["data.label_pattern='^(\\d)_'", "data.group_pattern='^\\d_(.+)\\.wav$'"]
     cfg = _cfg(*patterns, "data.group_batches=true")
-    summary = train_classifier(digits / "train", digits / "run", digits / "test", cfg, log=lambda _: None)
+    return cfg, train_classifier(digits / "train", digits / "run", digits / "test", cfg, log=lambda _: None)
+
+
+def test_a_run_trained_on_group_batches_is_evaluated_adapted_to_each_test_group(digits, grouped_run):
+    cfg, summary = grouped_run
     assert json.loads((digits / "run" / "model" / "model.json").read_text())["estimator"]["group_batches"] is True
     clf = Classifier.load(digits / "run" / "model")
     test = load_labelled(digits / "test", cfg.audio, cfg.data.label_pattern, cfg.data.group_pattern)
@@ -129,3 +136,17 @@ def test_group_batches_need_a_group_pattern_and_groups_of_two(digits, tmp_path):
     with pytest.raises(DataError, match=r"1_espeak-de-m2.wav: the only file of group 'espeak-de-m2'; a model "
                                         r"trained with data.group_batches is evaluated adapted to each group"):
         train_classifier(digits / "train", tmp_path / "r2", lonely, cfg, log=lambda _: None)
+
+
+def test_predicting_such_a_model_without_adapt_says_so_in_one_line(digits, grouped_run):
+    args = ["classify", "predict", "--model", str(digits / "run")]
+    files = [str(f) for f in sorted((digits / "test").glob("*.wav"))]
+    for inputs in ([str(digits / "test")], files):
+        plain = CliRunner().invoke(app, args + inputs)
+        assert plain.exit_code == 0, plain.output
+        assert plain.stderr.splitlines() == [
+            f"warning: {digits / 'run'}: trained with data.group_batches, so it predicts best with --adapt "
+            f"(the files of one voice or group at a time); predicting without it"]
+        assert len(plain.stdout.splitlines()) == 6
+        adapted_run = CliRunner().invoke(app, args + ["--adapt"] + inputs)
+        assert adapted_run.exit_code == 0 and adapted_run.stderr == ""

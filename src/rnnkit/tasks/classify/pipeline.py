@@ -257,6 +257,14 @@ def _probabilities(clf: Classifier, data: LabelledSequences) -> np.ndarray:
     return average_views(clf.predict_proba, [tta_features(x, audio) for x in data.signals])
 
 
+def unadapted_hint(clf: Classifier, model_dir: str | Path, warn: Callable[[str], None]) -> None:
+    """One line to ``warn`` when a model trained on one group per batch is about to predict
+    without ``adapt``: it works, but such a model is meant to be adapted to each new group."""
+    if getattr(clf, "group_batches", False):
+        warn(f"{model_dir}: trained with data.group_batches, so it predicts best with --adapt "
+             f"(the files of one voice or group at a time); predicting without it")
+
+
 def _adapted_by_group(clf: Classifier, data: LabelledSequences) -> np.ndarray:
     """:func:`_probabilities` of each group (speaker) of ``data`` by a copy of ``clf`` adapted to
     that group's files (:mod:`.adapt`): how a model trained on one group per batch is evaluated."""
@@ -306,11 +314,13 @@ def evaluate_classifier(model_dir: str | Path, test_path: str | Path, out: str |
     return _write_evaluation(clf, test, None if out is None else Path(out))
 
 
-def predict_classifier(model_dir: str | Path, inputs: Sequence[str | Path],
-                       adapt: bool = False) -> list[tuple[str, str, float]]:
+def predict_classifier(model_dir: str | Path, inputs: Sequence[str | Path], adapt: bool = False,
+                       warn: Callable[[str], None] | None = None) -> list[tuple[str, str, float]]:
     """(input, predicted label, its probability) for each WAV file or ``.ts`` case; ``adapt``:
     by a copy of the model adapted to all these inputs first (:func:`.adapt.adapted`)."""
     clf = _load(model_dir)
+    if not adapt and warn is not None:
+        unadapted_hint(clf, model_dir, warn)
     info = clf.info_
     audio = _audio_of(info)
     data = load_unlabelled(inputs, audio, keep_signals=audio is not None and audio.tta > 0)
