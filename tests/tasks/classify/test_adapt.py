@@ -198,3 +198,17 @@ def test_input_norm_is_the_hybrids_only():
     X, y = bumps(40)
     with pytest.raises(ConfigError, match=r"input_norm"):
         Classifier(**{**TINY, "model": "rnn", "input_norm": True}).fit(X, y)
+
+
+def test_beyond_max_inputs_the_evenly_spaced_ones_are_used(fitted, monkeypatch):
+    import rnnkit.tasks.classify.adapt as adapt_module
+
+    X, _ = shifted(n=20)
+    monkeypatch.setattr(adapt_module, "MAX_INPUTS", 5)
+    many = adapted(fitted, X)
+    few = adapted(fitted, [X[i] for i in (0, 5, 10, 14, 19)])  # linspace(0, 19, 5) rounded
+    for m, n in zip(norms(many.network_), norms(few.network_)):
+        torch.testing.assert_close(m.running_mean, n.running_mean, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(m.running_var, n.running_var, rtol=1e-5, atol=1e-6)
+    first_five = adapted(fitted, X[:5])  # other inputs, other statistics: the choice matters
+    assert not torch.equal(norms(first_five.network_)[0].running_mean, norms(few.network_)[0].running_mean)
