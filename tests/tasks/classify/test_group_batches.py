@@ -79,7 +79,8 @@ def test_what_cannot_work_is_one_line(change, groups, error, message):
 def test_not_under_torchrun(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     X, y = bumps(40)
-    with pytest.raises(ConfigError, match=r"^group_batches=True trains in one process; it does not run under torchrun$"):
+    with pytest.raises(ConfigError, match=r"^group_batches=True trains in one process; it does not run "
+                                          r"under torchrun$"):
         Classifier(**TINY, group_batches=True).fit(X, y, groups=["a"] * 40)
 
 
