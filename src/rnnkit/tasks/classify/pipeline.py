@@ -319,12 +319,12 @@ def predict_classifier(model_dir: str | Path, inputs: Sequence[str | Path], adap
     """(input, predicted label, its probability) for each WAV file or ``.ts`` case; ``adapt``:
     by a copy of the model adapted to all these inputs first (:func:`.adapt.adapted`)."""
     clf = _load(model_dir)
-    if not adapt and warn is not None:
-        unadapted_hint(clf, model_dir, warn)
     info = clf.info_
     audio = _audio_of(info)
     data = load_unlabelled(inputs, audio, keep_signals=audio is not None and audio.tta > 0)
     _check_compatible(data, (info.get("input") or {}).get("kind", "ts"), clf.n_features_in_, "the input")
+    if not adapt and warn is not None:  # once the inputs are known to be predictable
+        unadapted_hint(clf, model_dir, warn)
     probs = _probabilities(adapted(clf, data.features) if adapt else clf, data)  # (N, C)
     best = probs.argmax(axis=1)
     return [(name, str(clf.classes_[k]), float(probs[i, k])) for i, (name, k) in enumerate(zip(data.names, best))]

@@ -50,11 +50,11 @@ def predict_wav_folder(model_dir: str | Path, folder: str | Path, warn: Callable
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder")
     clf = _load(model_dir)
-    if not adapt:
-        unadapted_hint(clf, model_dir, warn)
     audio = _audio_of(clf.info_)
     if audio is None:
         raise DataError(f"{model_dir}: the model was trained on .ts series, not audio; it cannot predict WAV files")
+    if not adapt:
+        unadapted_hint(clf, model_dir, warn)
     names: list[str] = []
     feats: list = []  # (T, F) each, or with audio.tta each file's [clean, view 1, ...]
     skipped = 0
