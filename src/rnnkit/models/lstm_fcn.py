@@ -53,16 +53,24 @@ keeps it (:mod:`rnnkit.models.averaging`: the formulas, and why the statistics t
 
 Input standardisation (``input_mean``, ``input_std``, buffers) is applied first, as in
 SequenceClassifier; per-series normalisation is the caller's (the estimator's) business.
-``input_norm`` (off by default): then a MaskedBatchNorm1d over the input channels, z <- BN_0(z),
-before both branches and the summary. Trained on one speaker per batch
-(:mod:`rnnkit.tasks.classify.batches`) and adapted to each new speaker
-(:mod:`rnnkit.tasks.classify.adapt`), it normalises the input by each speaker's own mean and
-variance over all of that speaker's frames, in place of a per-utterance normalisation.
+``input_norm``: how the members read z (off by default, ``"none"`` / False: as it is):
+
+- ``"batch"`` (or True): a MaskedBatchNorm1d over the input channels, z <- BN_0(z), before both
+  branches and the summary. Trained on one speaker per batch (:mod:`rnnkit.tasks.classify.batches`)
+  and adapted to each new speaker (:mod:`rnnkit.tasks.classify.adapt`), it normalises the input by
+  each speaker's own mean and variance over all of that speaker's frames;
+- ``"utterance"``: each sequence's channels to mean 0 and variance 1 over its own valid steps,
+  z <- (z - mean_t z) / (std_t z + 1e-5), what ``audio.normalize`` does to a WAV file's features;
+- a list of those, one per member (``members`` of them): member k reads its own. Two members that
+  read the input normalised two ways err differently, so their mean is better than either
+  (one per utterance and one per speaker on the spoken digits: RESULTS_classify.md, "Sixteenth
+  pass"). The summary reads the first member's.
 """
 from __future__ import annotations
 
 import numbers
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
@@ -74,7 +82,9 @@ from rnnkit.models.layers import recurrent_layer
 from rnnkit.models.masked_norm import MaskedBatchNorm1d
 from rnnkit.models.summary import SummaryBranch
 
-__all__ = ["LSTMFCN", "MaskedBatchNorm1d", "POOLINGS"]
+__all__ = ["LSTMFCN", "MaskedBatchNorm1d", "POOLINGS", "INPUT_NORMS", "utterance_norm"]
+
+INPUT_NORMS = ("none", "batch", "utterance")  # how a member reads the input (``input_norm``)
 
 
 class _SqueezeExcite(nn.Module):
@@ -110,6 +120,29 @@ def _window_mean(x: torch.Tensor, lengths: torch.Tensor, steps: int) -> tuple[to
                                                 x * valid[:, :, None])  # (B, W, F)
     counts = x.new_zeros(B, W).scatter_add_(1, window, valid).clamp_min(1.0)  # (B, W)
     return sums / counts[:, :, None], new_lengths
+
+
+def utterance_norm(z: torch.Tensor, valid: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Each padded sequence's channels to mean 0 and (population) standard deviation 1 over its own
+    steps, (B, T, F) -> (B, T, F), 0 at pads (``valid`` (B, T, 1)); as
+    :func:`rnnkit.data.audio.normalize_utterance` of each sequence alone."""
+    n = valid.sum(dim=1, keepdim=True).clamp_min(1.0)                       # (B, 1, 1)
+    mean = (z * valid).sum(dim=1, keepdim=True) / n                         # (B, 1, F)
+    std = (((z - mean) * valid) ** 2).sum(dim=1, keepdim=True).div(n).sqrt()
+    return (z - mean) / (std + eps) * valid
+
+
+def member_inputs(input_norm, members: int) -> tuple[str, ...]:
+    """``input_norm`` (False / True / a name of :data:`INPUT_NORMS` / a list of names, one per
+    member) -> one name per member; a one-line ConfigError for anything else."""
+    if isinstance(input_norm, (bool, np.bool_)):
+        return ("batch" if input_norm else "none",) * members
+    kinds = (input_norm,) * members if isinstance(input_norm, str) else input_norm
+    if (not isinstance(kinds, (list, tuple)) or len(kinds) != members
+            or any(not isinstance(k, str) or k not in INPUT_NORMS for k in kinds)):
+        raise ConfigError(f"model input_norm must be true, false, one of {list(INPUT_NORMS)} or a list of them "
+                          f"with one per member ({members}), got {input_norm!r}")
+    return tuple(kinds)
 
 
 def step_deltas(z: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
@@ -215,7 +248,7 @@ class LSTMFCN(WeightAveraging, MemberEnsemble, nn.Module):
         weight_average: str = "none",
         average_decay: float = 0.99,
         deltas: bool = False,
-        input_norm: bool = False,
+        input_norm: bool | str | list[str] = False,
     ) -> None:
         super().__init__()
         filters, kernels = tuple(int(n) for n in filters), tuple(int(k) for k in kernels)
@@ -253,7 +286,8 @@ class LSTMFCN(WeightAveraging, MemberEnsemble, nn.Module):
         self.summary_alone = SummaryBranch(input_size, self.summary) if self.summary_member else None
         self.summary_head = nn.Linear(self.summary_alone.width, num_classes) if self.summary_member else None
         self.dropout = nn.Dropout(dropout)
-        self.input_norm = MaskedBatchNorm1d(input_size) if input_norm else None
+        self.member_inputs = member_inputs(input_norm, int(members))
+        self.input_norm = MaskedBatchNorm1d(input_size) if "batch" in self.member_inputs else None
         mean = torch.zeros(input_size) if input_mean is None else torch.tensor(input_mean, dtype=torch.float32)
         std = torch.ones(input_size) if input_std is None else torch.tensor(input_std, dtype=torch.float32)
         if mean.shape != (input_size,) or std.shape != (input_size,):
@@ -282,13 +316,20 @@ class LSTMFCN(WeightAveraging, MemberEnsemble, nn.Module):
         steps = torch.arange(x.shape[1], device=x.device)
         valid = (steps[None, :] < lengths[:, None]).to(x.dtype)[:, :, None]  # (B, T, 1)
         z = (x - self.input_mean) / self.input_std * valid                  # (B, T, F), 0 at pads
-        if self.input_norm is not None:
-            z = self.input_norm(z.transpose(1, 2), valid.transpose(1, 2)).transpose(1, 2)  # 0 at pads
-        branch = torch.cat([z, step_deltas(z, valid)], dim=2) if self.deltas else z  # (B, T, 2F) or z
-        v, v_lengths = _window_mean(branch, lengths, self.rnn_steps)        # (B, W <= rnn_steps, F')
-        u, u_lengths = _window_mean(branch, lengths, self.conv_steps)       # (B, W' <= conv_steps, F')
+        inputs = {}  # input_norm name -> (z as read, the recurrent branch's windows, the convolutions')
+        for kind in dict.fromkeys(self.member_inputs):
+            zk = z
+            if kind == "batch":
+                zk = self.input_norm(z.transpose(1, 2), valid.transpose(1, 2)).transpose(1, 2)  # 0 at pads
+            elif kind == "utterance":
+                zk = utterance_norm(z, valid)
+            branch = torch.cat([zk, step_deltas(zk, valid)], dim=2) if self.deltas else zk  # (B, T, 2F) or zk
+            inputs[kind] = (zk, _window_mean(branch, lengths, self.rnn_steps),  # (B, W <= rnn_steps, F')
+                            _window_mean(branch, lengths, self.conv_steps))     # (B, W' <= conv_steps, F')
+        z = inputs[self.member_inputs[0]][0]  # what the summary reads
         out = []
-        for m in self.members:
+        for m, kind in zip(self.members, self.member_inputs):
+            _, (v, v_lengths), (u, u_lengths) = inputs[kind]
             parts = [m.conv_features(u, u_lengths), m.rnn_features(v, v_lengths)]
             if m.summary is not None:
                 parts.append(m.summary(z, lengths))                         # (B, 64), full resolution

@@ -212,3 +212,20 @@ def test_beyond_max_inputs_the_evenly_spaced_ones_are_used(fitted, monkeypatch):
         torch.testing.assert_close(m.running_var, n.running_var, rtol=1e-5, atol=1e-6)
     first_five = adapted(fitted, X[:5])  # other inputs, other statistics: the choice matters
     assert not torch.equal(norms(first_five.network_)[0].running_mean, norms(few.network_)[0].running_mean)
+
+
+def test_a_member_per_input_norm_fits_saves_loads_and_adapts(tmp_path):
+    X, y = bumps(40)
+    clf = Classifier(**{**TINY, "members": "auto", "input_norm": ["utterance", "batch"]}).fit(X, y)
+    assert clf.network_.member_inputs == ("utterance", "batch") and len(clf.network_.members) == 2
+    clf.save(tmp_path / "m")
+    back = Classifier.load(tmp_path / "m")
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
+    Xs, _ = shifted()
+    mine = adapted(back, Xs)
+    norms = [(n, m) for n, m in mine.network_.named_modules() if isinstance(m, MaskedBatchNorm1d)]
+    before = dict(back.network_.named_modules())
+    assert "input_norm" in dict(norms) and all(not torch.equal(m.running_mean, before[n].running_mean)
+                                              for n, m in norms)
+    with pytest.raises(ConfigError, match=r"one per member \(3\)"):
+        Classifier(**{**TINY, "members": 3, "input_norm": ["utterance", "batch"]}).fit(X, y)

@@ -54,9 +54,10 @@ class ClassifyModelConfig:
     # The hybrid's order-free summary branch: K quantiles of each channel's values and of its
     # first differences (rnnkit.models.summary); 0: none.
     summary: int = 0
-    # The hybrid: batch norm over the input channels before both branches (rnnkit.models.lstm_fcn;
-    # with data.group_batches, a per-speaker normalisation of the input).
-    input_norm: bool = False
+    # The hybrid's input normalisation (rnnkit.models.lstm_fcn): "batch" (or true) a batch norm over
+    # the input channels before both branches (with data.group_batches, a per-speaker normalisation
+    # of the input), "utterance" each sequence over its own steps, or a list, one per member.
+    input_norm: bool | Literal["none", "batch", "utterance"] | list[Literal["none", "batch", "utterance"]] = False
 
 
 @dataclass

@@ -129,7 +129,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
                  device: str = "auto", threads: Optional[int] = 1, verbose: bool = False, summary: int = 0,
                  summary_member: bool = False, pooling_conv: str = "mean", partner: Optional[str] = "trees",
                  partner_fraction: float = 0.25, partner_ensemble: bool = False, n_jobs: Optional[int] = -1,
-                 group_batches: bool = False, input_norm: bool = False) -> None:
+                 group_batches: bool = False, input_norm: bool | str | list[str] = False) -> None:
         self.model = model
         self.filters = filters
         self.kernels = kernels
@@ -245,7 +245,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
                             self.work_budget, mean_length)
         offered = {name: getattr(self, name) for name in NETWORK_ARGS}
         offered["filters"] = filters
-        offered["members"] = members_for(self.members, steps, min(batch, len(train_seqs)), mean_length)
+        offered["members"] = members_for(self.members, steps, min(batch, len(train_seqs)), mean_length, self.input_norm)
         offered = {k: v for k, v in offered.items() if v is not None or k not in ("filters", "kernels", "dilations")}
         if normalizer.mode == "channel" and network_options(self.model, {"input_mean": 0, "input_std": 0}):
             offered.update(input_mean=normalizer.mean, input_std=normalizer.std)  # applied by the network
