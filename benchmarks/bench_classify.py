@@ -20,7 +20,10 @@
   files are predicted by the model adapted to them alone (``rnnkit classify predict --adapt``
   on a folder of one voice; AdaBN, ``rnnkit.tasks.classify.adapt``): a transductive protocol,
   the use the issue describes (one person's recordings). Each model is also read without
-  adaptation (the training statistics), reported beside it.
+  adaptation (the training statistics), reported beside it. The hybrid has two members,
+  one reading the features normalised per utterance and one through a batch norm over the
+  input (per speaker, so adapted): ``model.input_norm=['utterance','batch']``; the front end
+  then normalises nothing (``audio.normalize=false``, ``data.normalize=none``).
 
 Each seed is one full ``train_classifier`` run with the configuration below (what the
 equivalent ``rnnkit classify train`` command line, printed by ``--commands``, does).
