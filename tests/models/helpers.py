@@ -62,3 +62,18 @@ def padded_with_junk(seqs: list[torch.Tensor], extra: int = 0) -> tuple[torch.Te
     x = pad_sequence(seqs, batch_first=True)                                    # (B, T, F)
     x = torch.cat([x, torch.full((len(seqs), extra, x.shape[2]), 7.0)], dim=1)  # junk in the pads
     return x, torch.tensor([len(s) for s in seqs])
+
+
+def settle(model: torch.nn.Module, seqs: list[torch.Tensor], times: int = 3) -> torch.nn.Module:
+    """``times`` training-mode passes over ``seqs`` (padded with junk), moving every batch norm's
+    running statistics away from 0 / 1, then evaluation mode; returns the model."""
+    model.train()
+    for _ in range(times):
+        model(*padded_with_junk(seqs))
+    return model.eval()
+
+
+def assert_each_alone_equals_its_row(model: torch.nn.Module, seqs: list[torch.Tensor], batch: torch.Tensor) -> None:
+    """Each sequence of ``seqs`` run alone gives its row of ``batch`` (the model's output on them padded)."""
+    for i, s in enumerate(seqs):
+        torch.testing.assert_close(batch[i:i + 1], model(s[None], torch.tensor([len(s)])), rtol=1e-5, atol=1e-5)

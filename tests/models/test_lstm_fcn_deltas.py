@@ -9,7 +9,7 @@ import torch
 from rnnkit.errors import ConfigError
 from rnnkit.models.classifier import SequenceClassifier
 from rnnkit.models.lstm_fcn import LSTMFCN, step_deltas
-from tests.models.helpers import padded_with_junk, random_sequences
+from tests.models.helpers import assert_each_alone_equals_its_row, padded_with_junk, random_sequences, settle
 
 SMALL = dict(filters=(4, 6, 4), kernels=(5, 3, 3), hidden_size=5, dropout=0.0)
 
@@ -32,13 +32,8 @@ def test_with_deltas_each_sequence_alone_equals_its_row_of_a_padded_batch(featur
     model = LSTMFCN(features, 3, deltas=True, rnn_steps=rnn_steps, conv_steps=conv_steps, summary=summary,
                     bidirectional=True, pooling="mean", **SMALL)
     seqs = random_sequences([9, 4, 7, 1], features)
-    model.train()
-    for _ in range(3):  # move the running statistics away from 0 / 1
-        model(*padded_with_junk(seqs))
-    model.eval()
-    batch = model(*padded_with_junk(seqs, extra=5))
-    for i, s in enumerate(seqs):
-        torch.testing.assert_close(batch[i:i + 1], model(s[None], torch.tensor([len(s)])), rtol=1e-5, atol=1e-5)
+    settle(model, seqs)
+    assert_each_alone_equals_its_row(model, seqs, model(*padded_with_junk(seqs, extra=5)))
 
 
 def test_deltas_is_the_plain_network_fed_the_series_and_its_differences():

@@ -10,7 +10,7 @@ import torch
 from rnnkit.data.audio import normalize_utterance
 from rnnkit.errors import ConfigError
 from rnnkit.models.lstm_fcn import LSTMFCN, member_inputs, utterance_norm
-from tests.models.helpers import padded_with_junk, random_sequences
+from tests.models.helpers import assert_each_alone_equals_its_row, padded_with_junk, random_sequences, settle
 
 SMALL = dict(filters=(4, 6, 4), kernels=(5, 3, 3), hidden_size=5, dropout=0.0)
 
@@ -47,10 +47,7 @@ def test_each_member_reads_its_own_normalisation_and_the_ensemble_is_their_mean(
     torch.manual_seed(0)
     seqs = random_sequences([8, 3, 6], 3, seed=2)
     both = LSTMFCN(3, 4, members=2, input_norm=["utterance", "batch"], **SMALL)
-    both.train()
-    for _ in range(3):  # move the input batch norm's running statistics away from 0 / 1
-        both(*padded_with_junk(seqs))
-    both.eval()
+    settle(both, seqs)  # the input batch norm's running statistics away from 0 / 1
     assert both.input_norm is not None and both.member_inputs == ("utterance", "batch")
     probs = []
     for k, kind in enumerate(("utterance", "batch")):
@@ -69,13 +66,8 @@ def test_with_two_input_norms_each_sequence_alone_equals_its_row_of_a_padded_bat
     torch.manual_seed(1)
     model = LSTMFCN(2, 3, members=2, input_norm=["utterance", "batch"], rnn_steps=3, conv_steps=5, **SMALL)
     seqs = random_sequences([9, 4, 7, 1], 2)
-    model.train()
-    for _ in range(3):
-        model(*padded_with_junk(seqs))
-    model.eval()
-    batch = model(*padded_with_junk(seqs, extra=4))
-    for i, s in enumerate(seqs):
-        torch.testing.assert_close(batch[i:i + 1], model(s[None], torch.tensor([len(s)])), rtol=1e-5, atol=1e-5)
+    settle(model, seqs)
+    assert_each_alone_equals_its_row(model, seqs, model(*padded_with_junk(seqs, extra=4)))
 
 
 def test_utterance_input_is_blind_to_each_sequences_offset_and_scale():

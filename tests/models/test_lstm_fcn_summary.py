@@ -10,6 +10,7 @@ from torch.nn.utils.rnn import pad_sequence
 from rnnkit.errors import ConfigError
 from rnnkit.models.lstm_fcn import LSTMFCN
 from rnnkit.models.summary import SummaryBranch, masked_quantiles
+from tests.models.helpers import assert_each_alone_equals_its_row
 
 SMALL = dict(filters=(4, 6, 4), kernels=(5, 3, 3), hidden_size=5, dropout=0.0)
 
@@ -57,8 +58,7 @@ def test_a_padded_batch_gives_each_series_its_logits_alone_with_the_summary():
         model(x, lengths)
     model.eval()
     batch = model(x, lengths)
-    for i, s in enumerate(seqs):
-        torch.testing.assert_close(batch[i:i + 1], model(s[None], torch.tensor([len(s)])), rtol=1e-5, atol=1e-5)
+    assert_each_alone_equals_its_row(model, seqs, batch)
 
 
 def test_gradients_reach_the_input_and_the_branch():
@@ -114,8 +114,7 @@ def test_summary_member_is_one_more_ensemble_member_and_padding_free():
     assert model.summary_head.weight.grad.abs().sum() > 0
     model.eval()
     batch = model(x, lengths)
-    for i, s in enumerate(seqs):
-        torch.testing.assert_close(batch[i:i + 1], model(s[None], torch.tensor([len(s)])), rtol=1e-5, atol=1e-5)
+    assert_each_alone_equals_its_row(model, seqs, batch)
     with pytest.raises(ConfigError, match="summary_member needs summary >= 2"):
         LSTMFCN(2, 3, summary_member=True, **SMALL)
 
@@ -134,7 +133,6 @@ def test_ppv_pooling_widens_the_conv_features_and_ignores_padding():
                                            lengths)
     assert feats.shape == (3, 8) and bool(((feats[:, 4:] >= 0) & (feats[:, 4:] <= 1)).all())
     batch = model(x, lengths)
-    for i, s in enumerate(seqs):
-        torch.testing.assert_close(batch[i:i + 1], model(s[None], torch.tensor([len(s)])), rtol=1e-5, atol=1e-5)
+    assert_each_alone_equals_its_row(model, seqs, batch)
     with pytest.raises(ConfigError, match="pooling_conv must be 'mean' or 'mean\\+ppv'"):
         LSTMFCN(2, 3, pooling_conv="max", **SMALL)
