@@ -234,7 +234,7 @@ def run_digits(seeds: list[int], out: Path, splits: list[str]) -> dict:
             table.setdefault(split, []).append(acc)
             probs, target, adapted = view_probabilities(run_dir, spec["train"], test, cfg,
                                                         summary["split"]["test"]["groups"])
-            np.savez(run_dir / "tta_probabilities.npz", probs=probs, target=target, adapted=adapted)  # for later analysis
+            np.savez(run_dir / "tta_probabilities.npz", probs=probs, target=target, adapted=adapted)  # for analysis
             # as the model is meant to be used (adapted to each speaker when trained on one speaker
             # per batch, data.group_batches, as the pipeline evaluates it), and the other way
             used, other = (adapted, probs) if cfg.data.group_batches else (probs, adapted)

@@ -10,7 +10,7 @@ import numpy as np
 
 from rnnkit.data.audio_tta import TTA_VIEWS, tta_features
 from rnnkit.data.classify_inputs import load_labelled
-from rnnkit.tasks.classify.adapt import adapted
+from rnnkit.tasks.classify.adapt import adapted, group_indices
 from rnnkit.tasks.classify.estimator import Classifier
 
 ENGINES = ("espeak", "festival", "flite")        # the word before the first '-' of the speaker
@@ -63,8 +63,7 @@ def adapted_probabilities(clf: Classifier, views: list, groups: list[str]) -> np
     that speaker's clean files alone (``rnnkit classify predict --adapt`` on a folder of one
     voice; :func:`rnnkit.tasks.classify.adapt.adapted`): (1 + len(TTA_VIEWS), n, K)."""
     out = np.zeros((1 + len(TTA_VIEWS), len(views), len(clf.classes_)))
-    for group in sorted(set(groups)):
-        idx = [i for i, g in enumerate(groups) if g == group]
+    for _, idx in group_indices(groups):
         mine = adapted(clf, [views[i][0] for i in idx])
         for k in range(1 + len(TTA_VIEWS)):
             out[k, idx] = mine.predict_proba([views[i][k] for i in idx])

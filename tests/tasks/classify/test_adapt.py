@@ -229,3 +229,10 @@ def test_a_member_per_input_norm_fits_saves_loads_and_adapts(tmp_path):
                                               for n, m in norms)
     with pytest.raises(ConfigError, match=r"one per member \(3\)"):
         Classifier(**{**TINY, "members": 3, "input_norm": ["utterance", "batch"]}).fit(X, y)
+
+
+def test_group_indices_gives_each_groups_positions_in_natural_order():
+    from rnnkit.tasks.classify.adapt import group_indices
+    groups = ["spk10", "spk2", "spk10", "spk1", "spk2"]
+    assert group_indices(groups) == [("spk1", [3]), ("spk2", [1, 4]), ("spk10", [0, 2])]
+    assert group_indices([]) == []

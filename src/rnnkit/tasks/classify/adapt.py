@@ -27,13 +27,14 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from rnnkit.data.classify_inputs import natural_key
 from rnnkit.errors import DataError
 from rnnkit.models.masked_norm import reestimate_statistics
 from rnnkit.tasks.classify.arrays import as_sequences
 from rnnkit.tasks.classify.crops import VIEWS, windowed_proba
 from rnnkit.training.device import torch_threads
 
-__all__ = ["adapted", "MAX_INPUTS"]
+__all__ = ["adapted", "group_indices", "MAX_INPUTS"]
 
 MAX_INPUTS = 2048  # one batch: the statistics are those of this many inputs at most
 
@@ -63,3 +64,12 @@ def adapted(clf: Any, X: Any) -> Any:
                 raise DataError(f"adapt: the network ({clf.model!r}) has no batch normalisation to adapt; "
                                 f"only model='lstm_fcn' has")
     return out
+
+
+def group_indices(groups: Any) -> list[tuple[Any, list[int]]]:
+    """(group, the positions of its items) for each group in ``groups``, in natural order: the
+    batches that are each adapted to alone when every group (speaker) is a new source."""
+    members: dict[Any, list[int]] = {}
+    for i, group in enumerate(groups):
+        members.setdefault(group, []).append(i)
+    return [(group, members[group]) for group in sorted(members, key=lambda g: natural_key(str(g)))]

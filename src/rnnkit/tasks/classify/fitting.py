@@ -93,9 +93,9 @@ def members_for(members, steps: int, batch: int, mean_length: float, input_norm=
     ``mean_length`` steps on average: ``members`` itself, or for "auto" one per entry of an
     ``input_norm`` list (the hybrid: one input normalisation per member), else
     :data:`SMALL_MEMBERS` below :data:`SMALL_WORK` time steps read and 1 above (module doc)."""
-    if isinstance(members, str) and members == "auto" and isinstance(input_norm, (list, tuple)):
-        return len(input_norm)
     if isinstance(members, str) and members == "auto":
+        if isinstance(input_norm, (list, tuple)):
+            return len(input_norm)
         return SMALL_MEMBERS if steps * batch * max(mean_length, 1.0) < SMALL_WORK else 1
     return int(members)
 

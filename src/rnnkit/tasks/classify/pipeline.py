@@ -52,7 +52,7 @@ from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.tasks.classify.config import (ClassifyConfig, ClassifyDataConfig,
                                           ClassifyModelConfig, default_config)
 from rnnkit.models.networks import network_options
-from rnnkit.tasks.classify.adapt import adapted
+from rnnkit.tasks.classify.adapt import adapted, group_indices
 from rnnkit.tasks.classify.estimator import Classifier
 from rnnkit.tasks.classify.fitting import ChanceLevelWarning
 from rnnkit.tasks.classify.metrics import classification_metrics, plot_confusion
@@ -269,8 +269,7 @@ def _adapted_by_group(clf: Classifier, data: LabelledSequences) -> np.ndarray:
     """:func:`_probabilities` of each group (speaker) of ``data`` by a copy of ``clf`` adapted to
     that group's files (:mod:`.adapt`): how a model trained on one group per batch is evaluated."""
     probs = np.zeros((len(data.names), len(clf.classes_)))
-    for group in sorted(set(data.groups), key=natural_key):
-        idx = [i for i, g in enumerate(data.groups) if g == group]
+    for group, idx in group_indices(data.groups):
         if len(idx) < 2:
             raise DataError(f"{data.names[idx[0]]}: the only file of group {group!r}; a model trained with "
                             f"data.group_batches is evaluated adapted to each group (--group-pattern), "
