@@ -32,6 +32,16 @@ from its scaled input only (``window_scales``, ``loss_weights``):
 r the panel's median s (``panel_scale``: the last window of every series that trains), c = 10
 the floor/cap, p the power (1: MASE's own weighting). A window with no pair counts r.
 
+Window normalisation (option ``window_norm="naive"``, ``norm_ref=r``): the network sees each
+window in units of its own naive scale, as RevIN (Kim et al. 2022) sees it in units of its
+standard deviation, and answers in those units:
+
+    s_b  = clip(mean_t |z_t - z_{t-1}|, r / c, r c)   (r where the window has no pair)
+    q    = s_b · (W_2 relu(W_1 [h, log(s_b / r)]) + A z / s_b),   h = GRU(segments of z / s_b)
+
+The loss is unchanged (the pinball loss on z), so no series is weighted differently; what
+changes is that a flat series and a volatile one of the same shape look the same to the GRU.
+
 Shapes: B batch, L lookback, p segment length, P segments, H horizon, Q quantiles.
 """
 
@@ -55,6 +65,7 @@ class GlobalRNN(nn.Module):
     def __init__(
         self, lookback: int, horizon: int, quantiles: tuple[float, ...], hidden: int = 64,
         layers: int = 1, segment: int = 1, n_past: int = 0, n_future: int = 0, n_static: int = 0,
+        norm_ref: float | None = None,
     ) -> None:
         super().__init__()
         self.lookback, self.horizon, self.segment = lookback, horizon, segment
@@ -64,12 +75,16 @@ class GlobalRNN(nn.Module):
         self.n_past, self.n_future, self.n_static = n_past, n_future, n_static
         self.n_segments = math.ceil(lookback / segment)
         self.register_buffer("quantiles", torch.tensor(quantiles, dtype=torch.float32))
+        # window normalisation (module doc): r kept as a buffer, so a saved model carries it
+        self.normed = norm_ref is not None
+        if self.normed:
+            self.register_buffer("norm_ref", torch.tensor(float(norm_ref), dtype=torch.float32))
         # rnnkit's own layer (backend "auto"); same state_dict names as torch.nn.GRU. At the
         # default shape (B 256, 8 steps, 64 units, one thread) training ran in 0.70 s of CPU
         # per 200 steps against torch.nn.GRU's 0.97 s (RESULTS_forecast.md).
         self.rnn = recurrent_layer("gru", (2 + n_past) * segment, hidden, backend="auto", num_layers=layers, batch_first=True)
         Q = len(quantiles)
-        head_in = hidden + horizon * n_future + n_static
+        head_in = hidden + horizon * n_future + n_static + self.normed
         self.head = nn.Sequential(nn.Linear(head_in, hidden), nn.ReLU(), nn.Linear(hidden, horizon * Q))
         self.skip = nn.Linear(lookback, horizon * Q)
         nn.init.zeros_(self.skip.weight)
@@ -81,6 +96,12 @@ class GlobalRNN(nn.Module):
 
         With covariates: past (B, L, n_past), future (B, H, n_future), static (B, n_static)."""
         B, L = z.shape
+        if self.normed:
+            r = self.norm_ref
+            s = window_scales(z, m, 1, seasonal=False)  # (B,)
+            s = torch.where(torch.isfinite(s), s, r).clamp(r / 10, r * 10)
+            z = z / s[:, None]
+            static = torch.log(s / r)[:, None] if static is None else torch.cat([static, torch.log(s / r)[:, None]], 1)
         pad = self.n_segments * self.segment - L
         zp = nn.functional.pad(z, (pad, 0))  # (B, P·p)
         mp = nn.functional.pad(m.float(), (pad, 0))  # (B, P·p)
@@ -91,10 +112,12 @@ class GlobalRNN(nn.Module):
         seq = torch.cat(parts, dim=-1)  # (B, P, (2 + n_past)·p)
         out, _ = self.rnn(seq)  # (B, P, Hid)
         h = out[:, -1]  # (B, Hid)
-        if self.n_future or self.n_static:
-            extra = [t.reshape(B, -1) for t, n in ((future, self.n_future), (static, self.n_static)) if n]
+        if self.n_future or self.n_static or self.normed:
+            extra = [t.reshape(B, -1) for t, n in ((future, self.n_future), (static, self.n_static + self.normed)) if n]
             h = torch.cat([h, *extra], dim=-1)  # (B, Hid + H·n_future + n_static)
         q = self.head(h) + self.skip(z)  # (B, H·Q)
+        if self.normed:
+            q = q * s[:, None]
         return q.view(B, self.horizon, -1)  # (B, H, Q)
 
 

@@ -176,8 +176,9 @@ class Forecaster:
         torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         segment = o.segment or max(1, math.ceil(lookback / 8))
+        norm_ref = (self._loss_ref(panel, lookback, False) or 1.0) if o.window_norm else None
         model = sync_gradients(GlobalRNN(lookback, self.horizon, self.quantiles, o.hidden, o.layers, segment,
-                                         **(self.cov_.sizes() if self.cov_ else {})))  # torchrun: parallel.py
+                                         **(self.cov_.sizes() if self.cov_ else {}), norm_ref=norm_ref))  # torchrun: parallel.py
         opt = torch.optim.Adam(model.parameters(), lr=o.lr)
         # warm-up over 10 % of the steps; never exactly one step, which OneCycleLR divides by
         # zero on (pct_start · steps = 1, e.g. max_steps=10): at least 1.5 steps (0.75 for 1)
@@ -321,7 +322,7 @@ class Forecaster:
         meta = {
             "format": FORMAT, "horizon": self.horizon, "season": self.season, "log": self.log_,
             "options": dataclasses.asdict(self.options), "steps": self.steps_, "weights": list(self.weights_),
-            "members": [{"lookback": m.lookback, "segment": m.segment} for m in self.members_],
+            "members": [{"lookback": m.lookback, "segment": m.segment, "normed": m.normed} for m in self.members_],
             "covariates": self.cov_.to_meta() if self.cov_ else None,
             "ds_kind": "datetime" if is_dt else "int", "ds_unit": unit, "ds_tz": tz, "ids": h["unique_id"].tolist(),
         }
@@ -356,7 +357,7 @@ class Forecaster:
         for i, mm in enumerate(meta["members"]):
             f.cov_ = Covariates.from_meta(meta.get("covariates"), None)
             model = GlobalRNN(mm["lookback"], f.horizon, f.quantiles, o.hidden, o.layers, mm["segment"],
-                              **(f.cov_.sizes() if f.cov_ else {}))
+                              **(f.cov_.sizes() if f.cov_ else {}), norm_ref=1.0 if mm.get("normed") else None)
             prefix = f"member{i}."
             model.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
             f.members_.append(model.eval())

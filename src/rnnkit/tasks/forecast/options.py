@@ -40,6 +40,9 @@ class ForecasterOptions:
     # each training window's loss over its input's naive error ("mase") or its square root ("mase-sqrt");
     # None (the default): the plain mean pinball loss (global_forecast.py; docs/forecaster.md, eighth session)
     loss_scale: str | None = None
+    # "naive": each window seen in units of its own naive scale, the output scaled back (RevIN-like;
+    # global_forecast.py); None: windows scaled by their level only
+    window_norm: str | None = None
     seed: int = 0
 
     @classmethod
@@ -61,6 +64,8 @@ class ForecasterOptions:
             raise ConfigError(f"Forecaster: weight_loss must be {' or '.join(LOSSES)}, got {opts.weight_loss!r}")
         if opts.loss_scale is not None and opts.loss_scale not in LOSS_SCALES:
             raise ConfigError(f"Forecaster: loss_scale must be None or {' or '.join(LOSS_SCALES)}, got {opts.loss_scale!r}")
+        if opts.window_norm not in (None, "naive"):
+            raise ConfigError(f"Forecaster: window_norm must be None or 'naive', got {opts.window_norm!r}")
         if not 0 <= opts.ema < 1:
             raise ConfigError(f"Forecaster: ema (weight-average decay) must be in [0, 1), got {opts.ema!r}")
         theta, damped = (PRIOR[1] if opts.theta is None else opts.theta), (PRIOR[2] if opts.damped is None else opts.damped)
