@@ -23,6 +23,10 @@ Metrics, averaged over series (y actuals, f forecasts, x the training history, m
     .venv/bin/python benchmarks/bench_forecast_m.py --sets m3-yearly --split val --option lookbacks=2,3
     .venv/bin/python benchmarks/bench_forecast_m.py --split val --option theta=0 --option damped=0 --save-forecasts runs/val_rnn
 
+When every subset of a competition runs (`--sets all`, `m1`, `m3`, `tourism`), rows such as
+`m1 (all)` follow: each metric averaged over all of the competition's series, as the
+competitions report their overall figures (M1: 1,001 series; M3: 3,003).
+
 (`--save-forecasts` keeps every run's forecasts, so combinations, e.g. with Theta at other
 weights or with the damped trend, can be scored afterwards without training again.)
 """
@@ -110,7 +114,8 @@ def run_rnnkit(df: pd.DataFrame, season: int, h: int, seed: int, options: dict) 
     return out, sec, cpu
 
 
-def score(out: pd.DataFrame, df: pd.DataFrame, test: dict, season: int) -> dict[str, float]:
+def score(out: pd.DataFrame, df: pd.DataFrame, test: dict, season: int) -> tuple[dict[str, float], list[dict]]:
+    """(the metrics averaged over series, each series' metrics)."""
     hist = {k: g["y"].to_numpy() for k, g in df.groupby("unique_id", sort=False)}
     per = []
     for uid, g in out.groupby("unique_id", sort=False):
@@ -121,11 +126,40 @@ def score(out: pd.DataFrame, df: pd.DataFrame, test: dict, season: int) -> dict[
     if len(per) != len(test):
         raise SystemExit(f"forecasts for {len(per)} series, expected {len(test)}")
 
+    return averages(per), per
+
+
+def averages(per: list[dict]) -> dict[str, float]:
+    """Each metric's mean over the series where it is defined (MASE and MAPE are not everywhere)."""
     def mean(k: str) -> float:
         vals = [p[k] for p in per if p[k] is not None and np.isfinite(p[k])]
         return float(np.mean(vals)) if vals else float("nan")
 
     return {"smape": mean("smape"), "mase": mean("mase"), "mape": mean("mape"), "cov80": mean("coverage")}
+
+
+def aggregate(name: str, c: str, n: int, runs: list[dict]) -> dict:
+    """One table row: the mean and population standard deviation over seeds of each figure."""
+    agg = {k: (statistics.mean(r[k] for r in runs), statistics.pstdev(r[k] for r in runs)) for k in runs[0]}
+    return {"set": name, "contender": c, "n": n, "seeds": len(runs), **agg}
+
+
+def whole_competitions(names: list[str], contenders: list[str], per_set: dict) -> list[dict]:
+    """Rows for each competition all of whose subsets ran (e.g. "m1 (all)": M1's 1,001 series): every
+    metric is averaged over all its series, as the competitions report it; seconds are summed."""
+    rows = []
+    for comp in sorted({n.split("-")[0] for n in names}):
+        subsets = [n for n in SETS if n.startswith(comp + "-")]
+        if not all(n in names for n in subsets):
+            continue
+        for c in contenders:
+            runs = []
+            for k in range(len(per_set[subsets[0], c])):
+                parts = [per_set[n, c][k] for n in subsets]
+                runs.append(averages([p for part in parts for p in part[0]]) |
+                            {t: sum(part[1][t] for part in parts) for t in ("sec", "cpu")})
+            rows.append(aggregate(f"{comp} (all)", c, sum(len(per_set[n, c][0][0]) for n in subsets), runs))
+    return rows
 
 
 def parse_options(items: list[str]) -> dict:
@@ -163,14 +197,16 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(a.threads)
-    rows = []
+    rows, per_set = [], {}  # per_set[set, contender]: each seed's (per-series metrics, times)
     for name in names:
         df, test, season, h = load_set(name, a.split)
         for c in contenders:
             runs = []
             for seed in seeds if c == "rnnkit" else [None]:
                 out, sec, cpu = run_rnnkit(df, season, h, seed, options) if c == "rnnkit" else run_stats(c, df, season, h)
-                m = score(out, df, test, season) | {"sec": sec, "cpu": cpu}
+                avg, per = score(out, df, test, season)
+                m = avg | {"sec": sec, "cpu": cpu}
+                per_set.setdefault((name, c), []).append((per, {"sec": sec, "cpu": cpu}))
                 if a.save_forecasts:
                     from pathlib import Path
 
@@ -180,9 +216,8 @@ def main(argv: list[str] | None = None) -> int:
                 runs.append(m)
                 print(f"# {name} {c}{'' if seed is None else f' seed {seed}'}: " +
                       " ".join(f"{k} {v:.3f}" for k, v in m.items()), file=sys.stderr, flush=True)
-            agg = {k: (statistics.mean(r[k] for r in runs),
-                       statistics.pstdev(r[k] for r in runs)) for k in runs[0]}
-            rows.append({"set": name, "contender": c, "n": len(test), "seeds": len(runs), **agg})
+            rows.append(aggregate(name, c, len(test), runs))
+    rows += whole_competitions(names, contenders, per_set)
     print(f"\nsplit: {a.split}; options: {options or 'default'}\n")
     print("| set | series | contender | sMAPE | MASE | MAPE | cov 80 % | fit+predict s | CPU s |")
     print("|---|---|---|---|---|---|---|---|---|")

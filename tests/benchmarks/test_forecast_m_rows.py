@@ -1,0 +1,46 @@
+"""bench_forecast_m's whole-competition rows ("m1 (all)"): every series counts once, as the
+competitions report their overall figures, not the mean of the subsets' means."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_forecast_m", _DIR / "bench_forecast_m.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _series(smape, mase, cov=1.0):
+    return {"smape": smape, "mase": mase, "mape": smape, "coverage": cov}
+
+
+def test_whole_competition_weights_series_not_subsets(bench):
+    times = {"sec": 1.0, "cpu": 2.0}
+    # M1: yearly 1 series, quarterly 3 series (one without a MASE), monthly 1; two seeds each
+    per_set = {
+        ("m1-yearly", "rnnkit"): [([_series(10, 4.0)], times), ([_series(20, 6.0)], times)],
+        ("m1-quarterly", "rnnkit"): [([_series(1, 1.0), _series(1, None), _series(1, 1.0, 0.0)], times)] * 2,
+        ("m1-monthly", "rnnkit"): [([_series(3, 2.0)], times)] * 2,
+        ("m3-yearly", "rnnkit"): [([_series(5, 5.0)], times)] * 2,  # M3 incomplete: no "m3 (all)" row
+    }
+    names = ["m1-yearly", "m1-quarterly", "m1-monthly", "m3-yearly"]
+    rows = bench.whole_competitions(names, ["rnnkit"], per_set)
+    assert [r["set"] for r in rows] == ["m1 (all)"]
+    r = rows[0]
+    assert r["n"] == 5 and r["seeds"] == 2
+    # seed 0: sMAPE (10 + 1 + 1 + 1 + 3) / 5 = 3.2, MASE over the 4 defined (4 + 1 + 1 + 2) / 4 = 2;
+    # seed 1: sMAPE 5.2, MASE 2.5; the row gives their mean and population standard deviation
+    assert r["smape"] == pytest.approx((4.2, 1.0))
+    assert r["mase"] == pytest.approx((2.25, 0.25))
+    assert r["cov80"] == pytest.approx((0.8, 0.0))
+    assert r["sec"] == pytest.approx((3.0, 0.0)) and r["cpu"] == pytest.approx((6.0, 0.0))  # summed over subsets
+    # the mean of the subsets' means would differ (seed 0 sMAPE (10 + 1 + 3) / 3 = 4.67)
+    assert r["smape"][0] != pytest.approx(14 / 3)
