@@ -107,3 +107,19 @@ def test_model_saved_before_the_option_loads_unnormalised(tmp_path):
 def test_bad_value_is_one_line():
     with pytest.raises(ConfigError, match="window_norm must be None or 'naive', got 'std'"):
         Forecaster(3, window_norm="std")
+
+
+@pytest.mark.parametrize("bad, why", [(0.0, "norm_ref must be a positive number"), (-1.0, "norm_ref must be a positive"),
+                                      (float("nan"), "member0.norm_ref' holds NaN")])
+def test_hostile_reference_scale_is_a_one_line_checkpoint_error(tmp_path, bad, why):
+    from safetensors.torch import load_file, save_file
+
+    from rnnkit.errors import CheckpointError
+
+    Forecaster(3, season=1, window_norm="naive", **TINY).fit(panel()).save(tmp_path)
+    tensors = load_file(tmp_path / "model.safetensors")
+    tensors["member0.norm_ref"] = torch.tensor(bad)
+    save_file(tensors, tmp_path / "model.safetensors")
+    with pytest.raises(CheckpointError, match=why) as e:
+        Forecaster.load(tmp_path)
+    assert "\n" not in str(e.value)

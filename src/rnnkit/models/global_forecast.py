@@ -101,7 +101,8 @@ class GlobalRNN(nn.Module):
             s = window_scales(z, m, 1, seasonal=False)  # (B,)
             s = torch.where(torch.isfinite(s), s, r).clamp(r / 10, r * 10)
             z = z / s[:, None]
-            static = torch.log(s / r)[:, None] if static is None else torch.cat([static, torch.log(s / r)[:, None]], 1)
+            log_s = torch.log(s / r)[:, None]  # (B, 1): the head's extra input, after any static features
+            static = log_s if static is None else torch.cat([static, log_s], dim=1)
         pad = self.n_segments * self.segment - L
         zp = nn.functional.pad(z, (pad, 0))  # (B, P·p)
         mp = nn.functional.pad(m.float(), (pad, 0))  # (B, P·p)
@@ -114,7 +115,7 @@ class GlobalRNN(nn.Module):
         h = out[:, -1]  # (B, Hid)
         if self.n_future or self.n_static or self.normed:
             extra = [t.reshape(B, -1) for t, n in ((future, self.n_future), (static, self.n_static + self.normed)) if n]
-            h = torch.cat([h, *extra], dim=-1)  # (B, Hid + H·n_future + n_static)
+            h = torch.cat([h, *extra], dim=-1)  # (B, Hid + H·n_future + n_static [+ 1 normed])
         q = self.head(h) + self.skip(z)  # (B, H·Q)
         if self.normed:
             q = q * s[:, None]

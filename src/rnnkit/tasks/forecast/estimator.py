@@ -360,6 +360,8 @@ class Forecaster:
                               **(f.cov_.sizes() if f.cov_ else {}), norm_ref=1.0 if mm.get("normed") else None)
             prefix = f"member{i}."
             model.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+            if model.normed and not (torch.isfinite(model.norm_ref) and model.norm_ref > 0):
+                raise ValueError(f"member {i}: norm_ref must be a positive number, got {float(model.norm_ref)!r}")
             f.members_.append(model.eval())
         w = meta.get("weights")  # absent in files saved before the weights were chosen in fit: the options'
         if w is None and o.theta is None and o.damped is None:
