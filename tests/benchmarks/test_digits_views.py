@@ -2,20 +2,14 @@
 file lands in exactly one of the two folders, as a link to itself."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
+from tests.benchmarks.helpers import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def views():
-    spec = importlib.util.spec_from_file_location("digits_views", _DIR / "digits_views.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("digits_views")
 
 
 @pytest.fixture()

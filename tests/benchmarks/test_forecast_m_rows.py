@@ -2,20 +2,14 @@
 competitions report their overall figures, not the mean of the subsets' means."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
+from tests.benchmarks.helpers import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_forecast_m", _DIR / "bench_forecast_m.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_forecast_m")
 
 
 def _series(smape, mase, cov=1.0):

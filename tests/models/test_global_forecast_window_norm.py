@@ -14,9 +14,10 @@ from rnnkit.data.panel import long_to_panel
 from rnnkit.errors import ConfigError
 from rnnkit.models.global_forecast import GlobalRNN
 from rnnkit.tasks.forecast.estimator import Forecaster
+from tests.tasks.forecast.partners import TINY
+from tests.tasks.forecast.partners import volatility_panel as panel
 
 Q = (0.1, 0.5, 0.9)
-TINY = dict(hidden=8, min_steps=30, max_steps=30, batch_size=32, lookbacks=(2.0,), theta=0.0, damped=0.0)
 
 
 def _pair(ref: float):
@@ -63,15 +64,6 @@ def test_cap_and_equivariance():
     z2 = torch.tensor([[0.0, 0.1, 0.3, 0.2, 0.4, 0.5]])
     m2 = torch.ones(1, 6, dtype=torch.bool)
     torch.testing.assert_close(normed(3 * z2, m2), 3 * normed(z2, m2))
-
-
-def panel(n_series=6, length=40, seed=0):
-    rng = np.random.default_rng(seed)
-    rows = []
-    for i in range(n_series):
-        y = 100 * np.exp(np.cumsum(rng.normal(0, 0.002 * 4 ** i, length)))
-        rows.append(pd.DataFrame({"unique_id": f"s{i}", "ds": np.arange(length), "y": y}))
-    return pd.concat(rows, ignore_index=True)
 
 
 def test_forecaster_wiring_save_load(tmp_path):

@@ -13,18 +13,8 @@ from rnnkit.data.panel import long_to_panel
 from rnnkit.errors import ConfigError
 from rnnkit.tasks.forecast import estimator as E
 from rnnkit.tasks.forecast.estimator import Forecaster
-
-TINY = dict(hidden=8, min_steps=30, max_steps=30, batch_size=32, lookbacks=(2.0,), theta=0.0, damped=0.0)
-
-
-def panel(n_series=6, length=40, seed=0):
-    """Series of very different volatility relative to their level (flat to wild)."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for i in range(n_series):
-        y = 100 * np.exp(np.cumsum(rng.normal(0, 0.002 * 4 ** i, length)))
-        rows.append(pd.DataFrame({"unique_id": f"s{i}", "ds": np.arange(length), "y": y}))
-    return pd.concat(rows, ignore_index=True)
+from tests.tasks.forecast.partners import TINY
+from tests.tasks.forecast.partners import volatility_panel as panel
 
 
 def test_reference_scale_by_hand():
