@@ -215,7 +215,8 @@ class Forecaster:
         return model.eval()
 
     def _loss_ref(self, panel, lookback: int, seasonal: bool) -> float | None:
-        """r of loss_scale (models/global_forecast.py): the median scale of every training series' last window."""
+        """r of loss_scale and of window_norm (seasonal=False: lag-1 scales; models/global_forecast.py):
+        the median scale of every training series' last window."""
         x, m = last_windows(panel, lookback)  # (S, L)
         keep = panel.lengths > self.horizon
         z = scale_windows(x[keep], m[keep], self._k(lookback), self.log_)[0]
