@@ -2,7 +2,8 @@
 median, with weights fixed or chosen on a validation window, and each series' future time stamps.
 
     q = combine_with_partners(q, panel, mid, horizon, season, log, theta=0.2, damped=0.2)
-    w = validation_weights(forecaster, long)          # (3,) RNN, Theta, damped; select.py
+    held = held_out(forecaster, long)                 # the last H points held out, forecast by a copy
+    w = validation_weights(forecaster, long, held)    # (3,) RNN, Theta, damped; select.py
     ds = future_stamps(long, ids, horizon)            # (S * H,), series after series
 """
 from __future__ import annotations
@@ -20,48 +21,71 @@ from rnnkit.tasks.forecast.damped import damped_forecast
 from rnnkit.tasks.forecast.select import choose_weights, holdout, mase_scales
 from rnnkit.tasks.forecast.theta import theta_forecast
 
-__all__ = ["combine_with_partners", "future_stamps", "validation_weights", "PRIOR"]
+__all__ = ["PRIOR", "HeldOut", "combine_with_partners", "future_stamps", "held_out", "validation_weights"]
 
 PRIOR = (0.6, 0.2, 0.2)  # RNN, Theta, damped: the fixed weights chosen on M1/M3 validation (docs/forecaster.md)
 
 
-def validation_weights(forecaster, long: pd.DataFrame) -> tuple[float, float, float]:
-    """(RNN, Theta, damped) weights chosen on the last ``horizon`` points of every series.
+@dataclasses.dataclass(frozen=True)
+class HeldOut:
+    """The last ``horizon`` points of every series, held out, and what was forecast for them by a
+    copy of the Forecaster fitted on the rest: its RNN quantiles and the two partners."""
+    panel: Panel  # the inner panel: what the copy was fitted on
+    rnn: torch.Tensor  # (S, H, Q) the copy's RNN quantiles (its weights_ are (1, 0, 0))
+    partners: torch.Tensor  # (2, S, H) Theta, damped on the inner panel
+    actual: torch.Tensor  # (S, H) the held-out values
 
-    A copy of ``forecaster`` with the same options (its RNN members only) is fitted on ``long`` without
-    those points, the three components forecast them, and ``select.choose_weights`` picks
-    the weights (halfway between the grid's best by the option ``weight_loss`` and ``PRIOR``). ``PRIOR`` when there is
-    nothing to validate on: no series longer than 2 horizons, or a held-out panel the
-    copy cannot fit (e.g. only constant series left)."""
+
+def held_out(forecaster, long: pd.DataFrame, partners: bool = True) -> HeldOut | None:
+    """Fit a copy of ``forecaster`` (same options, its RNN members only) on ``long`` without the last
+    ``horizon`` points of every series and forecast them (``partners=False``: Theta and the damped
+    trend are not run and their forecasts are zeros). None when there is nothing to validate on:
+    no series longer than 2 horizons, or a held-out panel the copy cannot fit (e.g. only constant
+    series left)."""
     H, m = forecaster.horizon, forecaster.season
     split = holdout(long, H)
     if split is None:
-        return PRIOR
+        return None
     inner, held = split
     opts = dataclasses.asdict(forecaster.options) | {"theta": 0.0, "damped": 0.0}
     try:
         with warnings.catch_warnings():  # the copy's warnings (short or constant series) repeat fit's
             warnings.simplefilter("ignore")
-            copy = type(forecaster)(H, m, **opts)  # weights_ (1, 0, 0): its predict is the RNN's median
+            copy = type(forecaster)(H, m, **opts)  # weights_ (1, 0, 0): its predict is the RNN's
             copy._fit_rnn(inner, "unique_id", "ds", "y", None, None, None)  # not fit: no validation inside
-            out = copy.predict(level=())
+            out = copy.predict(level=forecaster.options.levels)
     except DataError:
-        return PRIOR
+        return None
     panel = long_to_panel(inner, "unique_id", "y")
     S = len(panel.ids)
-    order = pd.Categorical(out["unique_id"], categories=panel.ids).codes  # the panel's series order
-    rnn = out.assign(_s=order).sort_values("_s", kind="stable")["forecast"].to_numpy()  # (S * H,)
-    comps = torch.stack([torch.tensor(rnn, dtype=torch.float64).reshape(S, H),
-                         theta_forecast(panel, H, m, forecaster.log_).double(),
-                         damped_forecast(panel, H, m, forecaster.log_).double()])  # (3, S, H)
-    actual = torch.tensor(held["y"].to_numpy(np.float64)).reshape(S, H)
-    w = choose_weights(comps, actual, mase_scales(panel.values, panel.mask, m),
+    out = out.assign(_s=pd.Categorical(out["unique_id"], categories=panel.ids).codes).sort_values("_s", kind="stable")
+    cols = {0.5: "forecast"} | {round(0.5 - lv / 200, 6): f"lo-{lv}" for lv in forecaster.options.levels} \
+        | {round(0.5 + lv / 200, 6): f"hi-{lv}" for lv in forecaster.options.levels}
+    rnn = torch.stack([torch.tensor(out[cols[round(t, 6)]].to_numpy(np.float64)).reshape(S, H)
+                       for t in forecaster.quantiles], dim=-1)  # (S, H, Q)
+    comps = (torch.stack([theta_forecast(panel, H, m, forecaster.log_).double(),
+                          damped_forecast(panel, H, m, forecaster.log_).double()])
+             if partners else torch.zeros(2, S, H, dtype=torch.float64))  # (2, S, H)
+    return HeldOut(panel, rnn, comps, torch.tensor(held["y"].to_numpy(np.float64)).reshape(S, H))
+
+
+def validation_weights(forecaster, long: pd.DataFrame, held: HeldOut | None = None) -> tuple[float, float, float]:
+    """(RNN, Theta, damped) weights chosen on the last ``horizon`` points of every series
+    (``held_out``; computed here when not given): the three components' forecasts of them,
+    and ``select.choose_weights`` picks the weights (halfway between the grid's best by the
+    option ``weight_loss`` and ``PRIOR``). ``PRIOR`` when there is nothing to validate on."""
+    held = held_out(forecaster, long) if held is None else held
+    if held is None:
+        return PRIOR
+    mid = forecaster.quantiles.index(0.5)
+    comps = torch.cat([held.rnn[None, :, :, mid], held.partners])  # (3, S, H)
+    w = choose_weights(comps, held.actual, mase_scales(held.panel.values, held.panel.mask, forecaster.season),
                        torch.tensor(PRIOR, dtype=torch.float64), loss=forecaster.options.weight_loss)
     return tuple(float(v) for v in w)
 
 
 def combine_with_partners(q: torch.Tensor, panel: Panel, mid: int, horizon: int, season: int, log: bool,
-                          theta: float, damped: float) -> torch.Tensor:
+                          theta: float, damped: float, partners: torch.Tensor | None = None) -> torch.Tensor:
     """The RNN quantiles q (S, H, Q) moved so that their median (column ``mid``) becomes
     (1 - w - wd) RNN + w Theta + wd damped trend (w = theta, wd = damped).
 
@@ -80,15 +104,17 @@ def combine_with_partners(q: torch.Tensor, panel: Panel, mid: int, horizon: int,
     as chosen (flooring each partner at 0 instead moved 12 unclamped M1 monthly series on
     the validation split and made them worse: benchmarks/RESULTS_forecast.md). Without
     a quantile below the median (``levels=()``) the floor is 1e-12 as before.
+
+    ``partners`` (2, S, H): Theta's and the damped trend's forecasts when already made (``HeldOut``).
     """
     if theta + damped == 0:
         return q
     med = q[:, :, mid]  # (S, H)
     comb = (1 - theta - damped) * med  # (S, H)
     if theta:
-        comb = comb + theta * theta_forecast(panel, horizon, season, log).double()
+        comb = comb + theta * (theta_forecast(panel, horizon, season, log).double() if partners is None else partners[0])
     if damped:
-        comb = comb + damped * damped_forecast(panel, horizon, season, log).double()
+        comb = comb + damped * (damped_forecast(panel, horizon, season, log).double() if partners is None else partners[1])
     if log:
         floor = q[:, :, 0].clamp(min=1e-12) if mid > 0 else torch.full_like(med, 1e-12)  # (S, H)
         comb = torch.maximum(comb, floor)

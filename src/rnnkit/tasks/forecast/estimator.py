@@ -12,13 +12,15 @@ input's naive scale as MASE does, models/global_forecast.py). The forecast is an
 one member per lookback in ``lookbacks`` (multiples of the horizon) times ``members``
 seeds; each quantile is the members' median (N-BEATS ensembles over lookbacks the same
 way). Training runs a fixed number of optimizer steps that scales with the data:
-``steps = clip(epochs · W / batch_size, min_steps, max_steps)``, W the number of distinct
-training windows (sum over series of max(0, n_s - horizon)). The point forecast combines
+``steps = clip(epochs · W / batch_size, floor, max_steps)``, W the number of distinct
+training windows (sum over series of max(0, n_s - horizon)), the floor ``min_steps`` (option
+``max_epochs``: at most that many passes over the W windows). The point forecast combines
 the RNN ensemble's median with two classical methods, Theta (``theta.py``) and damped-trend
 exponential smoothing (``damped.py``): ``w_r · RNN + w_t · Theta + w_d · Damped``, the band
 keeping the RNN's shape. By default fit chooses the weights on the last H points of every
 series, held out (``combine.validation_weights``, ``select.py``); ``theta=..., damped=...``
 fix them (``theta=0, damped=0``: the RNN alone; why and the figures: docs/forecaster.md).
+Option ``intervals="conformal"`` also scales the bands on that window (``calibrate.py``).
 
 Series handling: a series shorter than a lookback is left-padded and masked; a series
 shorter than horizon + 1 gives no training window but is still forecast from what it has;
@@ -43,7 +45,8 @@ from rnnkit.data.panel import (
 )
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.global_forecast import LOSS_SCALES, GlobalRNN, loss_weights, panel_scale, pinball_loss
-from rnnkit.tasks.forecast.combine import PRIOR, combine_with_partners, future_stamps, validation_weights
+from rnnkit.tasks.forecast.calibrate import band_scales, saved_scales, scale_bands
+from rnnkit.tasks.forecast.combine import PRIOR, combine_with_partners, future_stamps, held_out, validation_weights
 from rnnkit.tasks.forecast.options import ForecasterOptions
 from rnnkit.tasks.forecast.covariates import Covariates
 from rnnkit.tasks.forecast.parallel import batch_mean, rank_slice, sync_gradients
@@ -75,6 +78,7 @@ class Forecaster:
         self.history_: pd.DataFrame | None = None
         self.log_: bool = True
         self.weights_: tuple[float, float, float] = (1.0, 0.0, 0.0)  # RNN, Theta, damped (set by fit)
+        self.band_scales_: dict[int, float] = {}  # level: factor on its half-bands (set by fit; calibrate.py)
 
     # ----------------------------------------------------------------- input
     def _long(self, df, id_col: str, time_col: str, target_col: str, what: str) -> pd.DataFrame:
@@ -137,7 +141,17 @@ class Forecaster:
 
         static, past, future: names of covariate columns of df (see covariates.py)."""
         long = self._fit_rnn(df, id_col, time_col, target_col, static, past, future)
-        self.weights_ = self._weights(long)
+        o, self.band_scales_ = self.options, {}
+        choose = o.theta is None and o.damped is None
+        applies = self.log_ or self.season == 1  # the partners' seasonal indices are multiplicative (_weights)
+        held = (held_out(self, long, partners=applies)
+                if self.cov_ is None and (choose or o.intervals == "conformal") else None)
+        self.weights_ = self._weights(long, held)
+        if held is not None and o.intervals == "conformal":  # calibrate.py: the bands scaled on the same window
+            mid = self.quantiles.index(0.5)
+            q = combine_with_partners(held.rnn, held.panel, mid, self.horizon, self.season, self.log_,
+                                      *self.weights_[1:], partners=held.partners)
+            self.band_scales_ = band_scales(q, held.actual, self.quantiles, o.levels, self.log_)
         return self
 
     def _fit_rnn(self, df, id_col, time_col, target_col, static, past, future) -> pd.DataFrame:
@@ -149,7 +163,8 @@ class Forecaster:
         self._cov_panels = self.cov_.panels(self.cov_.history, panel) if self.cov_ else None
         o = self.options
         windows = int((panel.lengths - self.horizon).clamp(min=0).sum())  # distinct (series, cut) pairs
-        steps = int(min(o.max_steps, max(o.min_steps, math.ceil(o.epochs * windows / o.batch_size))))
+        floor = o.min_steps if o.max_epochs is None else min(o.min_steps, math.ceil(o.max_epochs * windows / o.batch_size))
+        steps = int(min(o.max_steps, max(floor, math.ceil(o.epochs * windows / o.batch_size), 1)))
         history = None if o.history is None else max(1, int(round(o.history * self.horizon)))
         self.members_, self.steps_ = [], steps
         for i, mult in enumerate(o.lookbacks):
@@ -159,7 +174,7 @@ class Forecaster:
         self.history_ = long
         return long
 
-    def _weights(self, long: pd.DataFrame) -> tuple[float, float, float]:
+    def _weights(self, long: pd.DataFrame, held=None) -> tuple[float, float, float]:
         """(RNN, Theta, damped) weights of the point forecast: the RNN alone where the partners do
         not apply (covariates, which they cannot see; a panel neither positive nor unseasonal, their
         seasonal indices being multiplicative), the options' when set, else chosen on a held-out window."""
@@ -167,7 +182,7 @@ class Forecaster:
         if self.cov_ is not None or not (self.log_ or self.season == 1):
             return (1.0, 0.0, 0.0)
         if o.theta is None and o.damped is None:
-            return validation_weights(self, long)  # combine.py, select.py
+            return validation_weights(self, long, held)  # combine.py, select.py
         theta, damped = (PRIOR[1] if o.theta is None else o.theta), (PRIOR[2] if o.damped is None else o.damped)
         return (1.0 - theta - damped, float(theta), float(damped))
 
@@ -277,7 +292,8 @@ class Forecaster:
                 per_member.append(q * factors[:, :, None])
         q = torch.stack(per_member).median(dim=0).values.sort(dim=-1).values.double()  # (S, H, Q)
         qi = {round(t, 6): i for i, t in enumerate(self.quantiles)}
-        q = combine_with_partners(q, raw, qi[0.5], self.horizon, self.season, self.log_, *self.weights_[1:]).numpy()
+        q = combine_with_partners(q, raw, qi[0.5], self.horizon, self.season, self.log_, *self.weights_[1:])
+        q = scale_bands(q, self.band_scales_, self.quantiles, self.log_).numpy()  # calibrate.py
         g = long.groupby("unique_id", sort=False)["y"]
         const = (g.min() == g.max()).reindex(panel.ids).to_numpy()
         q[const] = g.last().reindex(panel.ids).to_numpy()[const][:, None, None]
@@ -323,6 +339,7 @@ class Forecaster:
         meta = {
             "format": FORMAT, "horizon": self.horizon, "season": self.season, "log": self.log_,
             "options": dataclasses.asdict(self.options), "steps": self.steps_, "weights": list(self.weights_),
+            "band_scales": {str(k): v for k, v in self.band_scales_.items()},
             "members": [{"lookback": m.lookback, "segment": m.segment, "normed": m.normed} for m in self.members_],
             "covariates": self.cov_.to_meta() if self.cov_ else None,
             "ds_kind": "datetime" if is_dt else "int", "ds_unit": unit, "ds_tz": tz, "ids": h["unique_id"].tolist(),
@@ -370,6 +387,7 @@ class Forecaster:
         f.weights_ = f._weights(None) if w is None else tuple(float(v) for v in w)
         if len(f.weights_) != 3 or not all(0 <= v <= 1 for v in f.weights_):
             raise ValueError(f"weights must be three numbers in [0, 1], got {w!r}")
+        f.band_scales_ = saved_scales(meta.get("band_scales"), o.levels)  # absent: raw bands
         ds = pd.Series(tensors["history.ds"].numpy())
         if meta["ds_kind"] == "datetime":
             unit = meta["ds_unit"]

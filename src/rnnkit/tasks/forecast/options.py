@@ -26,6 +26,9 @@ class ForecasterOptions:
     epochs: float = 8.0  # windows drawn per member / distinct training windows in the panel
     min_steps: int = 200
     max_steps: int = 4000
+    # a number: the floor min_steps never makes a member pass more than max_epochs times over the
+    # distinct training windows (one short series; docs/forecaster.md, thirteenth session); None: no cap
+    max_epochs: float | None = None
     batch_size: int = 256
     lr: float = 3e-3
     ema: float = 0.0  # decay of an exponential moving average of the weights (0: the last weights)
@@ -43,6 +46,9 @@ class ForecasterOptions:
     # "naive": each window seen in units of its own naive scale, the output scaled back (RevIN-like;
     # global_forecast.py); None: windows scaled by their level only
     window_norm: str | None = None
+    # "quantile" (the default): the pinball-loss quantiles as they are; "conformal": each level's band
+    # scaled to its coverage on the window fit holds out (calibrate.py; docs/forecaster.md, thirteenth session)
+    intervals: str = "quantile"
     seed: int = 0
 
     @classmethod
@@ -66,6 +72,10 @@ class ForecasterOptions:
             raise ConfigError(f"Forecaster: loss_scale must be None or {' or '.join(LOSS_SCALES)}, got {opts.loss_scale!r}")
         if opts.window_norm not in (None, "naive"):
             raise ConfigError(f"Forecaster: window_norm must be None or 'naive', got {opts.window_norm!r}")
+        if opts.intervals not in ("conformal", "quantile"):
+            raise ConfigError(f"Forecaster: intervals must be 'conformal' or 'quantile', got {opts.intervals!r}")
+        if opts.max_epochs is not None and not (isinstance(opts.max_epochs, (int, float)) and opts.max_epochs > 0):
+            raise ConfigError(f"Forecaster: max_epochs must be None or a positive number, got {opts.max_epochs!r}")
         if not 0 <= opts.ema < 1:
             raise ConfigError(f"Forecaster: ema (weight-average decay) must be in [0, 1), got {opts.ema!r}")
         theta, damped = (PRIOR[1] if opts.theta is None else opts.theta), (PRIOR[2] if opts.damped is None else opts.damped)
