@@ -12,7 +12,7 @@ import torch
 
 from rnnkit.data.panel import long_to_panel
 from rnnkit.errors import ConfigError
-from rnnkit.tasks.forecast.combine import PRIOR, validation_weights
+from rnnkit.tasks.forecast.combine import PARTNERS, PRIOR, validation_weights
 from rnnkit.tasks.forecast.damped import damped_forecast
 from rnnkit.tasks.forecast.estimator import Forecaster
 from rnnkit.tasks.forecast.metrics import mase_scale
@@ -127,7 +127,26 @@ def test_set_weights_are_fixed_and_covariates_or_a_signed_seasonal_panel_keep_th
 
 def test_a_panel_too_short_to_hold_out_uses_the_prior():
     df = frame({"a": np.linspace(1, 2, 7), "b": np.linspace(2, 3, 6)})  # no series keeps > H = 4 points
-    assert Forecaster(4, **TINY).fit(df).weights_ == PRIOR
+    assert Forecaster(4, rnn_min_windows=0, **TINY).fit(df).weights_ == PRIOR
+
+
+def test_a_panel_of_fewer_than_rnn_min_windows_windows_gets_the_partners_alone(monkeypatch):
+    """Thirteenth session: one series of 20-40 windows is forecast better without the RNN's median."""
+    from rnnkit.tasks.forecast import estimator
+
+    calls = []
+    monkeypatch.setattr(estimator, "held_out", lambda *a, **k: calls.append(1))
+    one = frame({"a": 10 + np.sin(np.arange(30.0))})  # W = 30 - 4 = 26
+    f = Forecaster(4, **TINY).fit(one)
+    assert f.windows_ == 26 and f.weights_ == PARTNERS == (0.0, 0.5, 0.5) and calls == []  # no held-out fit
+    p = long_to_panel(one, "unique_id", "y")
+    mean = 0.5 * (theta_forecast(p, 4, 1, True) + damped_forecast(p, 4, 1, True)).double().numpy().ravel()
+    out = f.predict(level=(80, 95))
+    assert np.allclose(out["forecast"], np.maximum(mean, 1e-12), rtol=1e-6)  # not floored at the RNN's band
+    assert Forecaster(4, rnn_min_windows=26, **TINY).fit(one).weights_ != PARTNERS  # 26 windows are enough
+    assert Forecaster(4, theta=0.1, **TINY).fit(one).weights_ == pytest.approx((0.7, 0.1, 0.2))  # set: kept
+    with pytest.raises(ConfigError, match="rnn_min_windows"):
+        Forecaster(4, rnn_min_windows=-1)
 
 
 def test_the_geometric_loss_follows_most_series_the_mean_follows_one_large_error():

@@ -4,6 +4,7 @@ median, with weights fixed or chosen on a validation window, and each series' fu
     q = combine_with_partners(q, panel, mid, horizon, season, log, theta=0.2, damped=0.2)
     held = held_out(forecaster, long)                 # the last H points held out, forecast by a copy
     w = validation_weights(forecaster, long, held)    # (3,) RNN, Theta, damped; select.py
+    w = point_weights(forecaster, long, held)         # what fit uses: the above, fixed, or the RNN / partners alone
     ds = future_stamps(long, ids, horizon)            # (S * H,), series after series
 """
 from __future__ import annotations
@@ -21,9 +22,11 @@ from rnnkit.tasks.forecast.damped import damped_forecast
 from rnnkit.tasks.forecast.select import choose_weights, holdout, mase_scales
 from rnnkit.tasks.forecast.theta import theta_forecast
 
-__all__ = ["PRIOR", "HeldOut", "combine_with_partners", "future_stamps", "held_out", "validation_weights"]
+__all__ = ["PARTNERS", "PRIOR", "HeldOut", "combine_with_partners", "future_stamps", "held_out", "point_weights",
+           "validation_weights"]
 
 PRIOR = (0.6, 0.2, 0.2)  # RNN, Theta, damped: the fixed weights chosen on M1/M3 validation (docs/forecaster.md)
+PARTNERS = (0.0, 0.5, 0.5)  # a panel too small for the RNN (option rnn_min_windows; docs/forecaster.md)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +87,22 @@ def validation_weights(forecaster, long: pd.DataFrame, held: HeldOut | None = No
     return tuple(float(v) for v in w)
 
 
+def point_weights(forecaster, long: pd.DataFrame | None, held: HeldOut | None = None) -> tuple[float, float, float]:
+    """(RNN, Theta, damped) weights of the point forecast: the RNN alone where the partners do not
+    apply (covariates, which they cannot see; a panel neither positive nor unseasonal, their seasonal
+    indices being multiplicative), the options' when set (a None beside a set weight counts as in
+    ``PRIOR``), ``PARTNERS`` for a panel of fewer than ``rnn_min_windows`` training windows, else
+    chosen on the held-out window (``validation_weights``)."""
+    f, o = forecaster, forecaster.options
+    if f.cov_ is not None or not (f.log_ or f.season == 1):
+        return (1.0, 0.0, 0.0)
+    if o.theta is None and o.damped is None:
+        few = f.windows_ < o.rnn_min_windows  # too few to train the RNN on (docs/forecaster.md)
+        return PARTNERS if few else validation_weights(f, long, held)
+    theta, damped = (PRIOR[1] if o.theta is None else o.theta), (PRIOR[2] if o.damped is None else o.damped)
+    return (1.0 - theta - damped, float(theta), float(damped))
+
+
 def combine_with_partners(q: torch.Tensor, panel: Panel, mid: int, horizon: int, season: int, log: bool,
                           theta: float, damped: float, partners: torch.Tensor | None = None) -> torch.Tensor:
     """The RNN quantiles q (S, H, Q) moved so that their median (column ``mid``) becomes
@@ -103,7 +122,8 @@ def combine_with_partners(q: torch.Tensor, panel: Panel, mid: int, horizon: int,
     points; wherever the combination stays inside the RNN's band it is the weighted sum
     as chosen (flooring each partner at 0 instead moved 12 unclamped M1 monthly series on
     the validation split and made them worse: benchmarks/RESULTS_forecast.md). Without
-    a quantile below the median (``levels=()``) the floor is 1e-12 as before.
+    a quantile below the median (``levels=()``), or with no RNN share (theta + damped = 1), the floor
+    is 1e-12.
 
     ``partners`` (2, S, H): Theta's and the damped trend's forecasts when already made (``HeldOut``).
     """
@@ -115,8 +135,9 @@ def combine_with_partners(q: torch.Tensor, panel: Panel, mid: int, horizon: int,
         comb = comb + theta * (theta_forecast(panel, horizon, season, log).double() if partners is None else partners[0])
     if damped:
         comb = comb + damped * (damped_forecast(panel, horizon, season, log).double() if partners is None else partners[1])
-    if log:
-        floor = q[:, :, 0].clamp(min=1e-12) if mid > 0 else torch.full_like(med, 1e-12)  # (S, H)
+    if log:  # the RNN's band bounds a combination it takes part in, not the partners alone (PARTNERS)
+        rnn_share = mid > 0 and theta + damped < 1
+        floor = q[:, :, 0].clamp(min=1e-12) if rnn_share else torch.full_like(med, 1e-12)  # (S, H)
         comb = torch.maximum(comb, floor)
         return q * (comb / med.clamp(min=1e-12))[:, :, None]
     return q + (comb - med)[:, :, None]

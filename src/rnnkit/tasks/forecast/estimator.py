@@ -20,7 +20,8 @@ exponential smoothing (``damped.py``): ``w_r · RNN + w_t · Theta + w_d · Damp
 keeping the RNN's shape. By default fit chooses the weights on the last H points of every
 series, held out (``combine.validation_weights``, ``select.py``); ``theta=..., damped=...``
 fix them (``theta=0, damped=0``: the RNN alone; why and the figures: docs/forecaster.md).
-Option ``intervals="conformal"`` also scales the bands on that window (``calibrate.py``).
+Option ``intervals="conformal"`` also scales the bands on that window (``calibrate.py``). A panel
+of fewer than ``rnn_min_windows`` windows (one short series) takes Theta and Damped alone.
 
 Series handling: a series shorter than a lookback is left-padded and masked; a series
 shorter than horizon + 1 gives no training window but is still forecast from what it has;
@@ -46,7 +47,7 @@ from rnnkit.data.panel import (
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.global_forecast import LOSS_SCALES, GlobalRNN, loss_weights, panel_scale, pinball_loss
 from rnnkit.tasks.forecast.calibrate import band_scales, saved_scales, scale_bands
-from rnnkit.tasks.forecast.combine import PRIOR, combine_with_partners, future_stamps, held_out, validation_weights
+from rnnkit.tasks.forecast.combine import combine_with_partners, future_stamps, held_out, point_weights
 from rnnkit.tasks.forecast.options import ForecasterOptions
 from rnnkit.tasks.forecast.covariates import Covariates
 from rnnkit.tasks.forecast.parallel import batch_mean, rank_slice, sync_gradients
@@ -79,6 +80,7 @@ class Forecaster:
         self.log_: bool = True
         self.weights_: tuple[float, float, float] = (1.0, 0.0, 0.0)  # RNN, Theta, damped (set by fit)
         self.band_scales_: dict[int, float] = {}  # level: factor on its half-bands (set by fit; calibrate.py)
+        self.windows_ = 0  # distinct training windows of the fitted panel (set by fit)
 
     # ----------------------------------------------------------------- input
     def _long(self, df, id_col: str, time_col: str, target_col: str, what: str) -> pd.DataFrame:
@@ -142,11 +144,11 @@ class Forecaster:
         static, past, future: names of covariate columns of df (see covariates.py)."""
         long = self._fit_rnn(df, id_col, time_col, target_col, static, past, future)
         o, self.band_scales_ = self.options, {}
-        choose = o.theta is None and o.damped is None
-        applies = self.log_ or self.season == 1  # the partners' seasonal indices are multiplicative (_weights)
+        choose = o.theta is None and o.damped is None and self.windows_ >= o.rnn_min_windows
+        applies = self.log_ or self.season == 1  # the partners' seasonal indices are multiplicative (point_weights)
         held = (held_out(self, long, partners=applies)
                 if self.cov_ is None and (choose or o.intervals == "conformal") else None)
-        self.weights_ = self._weights(long, held)
+        self.weights_ = point_weights(self, long, held)  # combine.py
         if held is not None and o.intervals == "conformal":  # calibrate.py: the bands scaled on the same window
             mid = self.quantiles.index(0.5)
             q = combine_with_partners(held.rnn, held.panel, mid, self.horizon, self.season, self.log_,
@@ -162,7 +164,7 @@ class Forecaster:
         panel = self._deseason(long_to_panel(long, "unique_id", "y"))[0]
         self._cov_panels = self.cov_.panels(self.cov_.history, panel) if self.cov_ else None
         o = self.options
-        windows = int((panel.lengths - self.horizon).clamp(min=0).sum())  # distinct (series, cut) pairs
+        windows = self.windows_ = int((panel.lengths - self.horizon).clamp(min=0).sum())  # distinct (series, cut) pairs
         floor = o.min_steps if o.max_epochs is None else min(o.min_steps, math.ceil(o.max_epochs * windows / o.batch_size))
         steps = int(min(o.max_steps, max(floor, math.ceil(o.epochs * windows / o.batch_size), 1)))
         history = None if o.history is None else max(1, int(round(o.history * self.horizon)))
@@ -173,18 +175,6 @@ class Forecaster:
                 self.members_.append(self._train_member(panel, self._lookback(mult), steps, history, seed))
         self.history_ = long
         return long
-
-    def _weights(self, long: pd.DataFrame, held=None) -> tuple[float, float, float]:
-        """(RNN, Theta, damped) weights of the point forecast: the RNN alone where the partners do
-        not apply (covariates, which they cannot see; a panel neither positive nor unseasonal, their
-        seasonal indices being multiplicative), the options' when set, else chosen on a held-out window."""
-        o = self.options
-        if self.cov_ is not None or not (self.log_ or self.season == 1):
-            return (1.0, 0.0, 0.0)
-        if o.theta is None and o.damped is None:
-            return validation_weights(self, long, held)  # combine.py, select.py
-        theta, damped = (PRIOR[1] if o.theta is None else o.theta), (PRIOR[2] if o.damped is None else o.damped)
-        return (1.0 - theta - damped, float(theta), float(damped))
 
     def _train_member(self, panel, lookback: int, steps: int, history: int | None, seed: int) -> GlobalRNN:
         o = self.options
@@ -369,7 +359,7 @@ class Forecaster:
     def _from_saved(cls, meta: dict, tensors: dict) -> Forecaster:
         # a model saved before weight_loss existed chose its weights by the mean MASE: it keeps that rule;
         # one saved before loss_scale existed was trained on the plain pinball loss (a refit keeps that)
-        f = cls(meta["horizon"], meta["season"], **({"weight_loss": "mean", "loss_scale": None} | meta["options"]))
+        f = cls(meta["horizon"], meta["season"], **({"weight_loss": "mean", "loss_scale": None, "rnn_min_windows": 0} | meta["options"]))
         f.log_, f.steps_ = meta["log"], meta["steps"]
         o = f.options
         for i, mm in enumerate(meta["members"]):
@@ -384,7 +374,7 @@ class Forecaster:
         w = meta.get("weights")  # absent in files saved before the weights were chosen in fit: the options'
         if w is None and o.theta is None and o.damped is None:
             raise ValueError("no combination weights")
-        f.weights_ = f._weights(None) if w is None else tuple(float(v) for v in w)
+        f.weights_ = point_weights(f, None) if w is None else tuple(float(v) for v in w)
         if len(f.weights_) != 3 or not all(0 <= v <= 1 for v in f.weights_):
             raise ValueError(f"weights must be three numbers in [0, 1], got {w!r}")
         f.band_scales_ = saved_scales(meta.get("band_scales"), o.levels)  # absent: raw bands

@@ -39,6 +39,9 @@ class ForecasterOptions:
     deseason: bool = False  # log scale and season > 1: divide out classical seasonal indices first
     theta: float | None = None  # weight of the Theta method's forecast; None (with damped None): chosen in fit
     damped: float | None = None  # weight of the damped-trend forecast; a None beside a set weight counts 0.2
+    # a panel with fewer distinct training windows (sum over series of n - horizon) gets Theta and the damped
+    # trend's mean as its point forecast, the RNN only its band's shape, when theta and damped are None; 0: off
+    rnn_min_windows: int = 40
     weight_loss: str = "geometric"  # how fit scores the weights: geometric | mean of the series' MASE (select.py)
     # each training window's loss over its input's naive error ("mase") or its square root ("mase-sqrt");
     # None (the default): the plain mean pinball loss (global_forecast.py; docs/forecaster.md, eighth session)
@@ -84,6 +87,8 @@ class ForecasterOptions:
         if not isinstance(damped, (int, float)) or not 0 <= damped < 1 or theta + damped >= 1:
             raise ConfigError(f"Forecaster: damped (the damped-trend weight) must be None or in [0, 1) and theta + "
                               f"damped < 1 (the RNN keeps the rest), got damped={opts.damped!r}, theta={opts.theta!r}")
+        if not isinstance(opts.rnn_min_windows, int) or opts.rnn_min_windows < 0:
+            raise ConfigError(f"Forecaster: rnn_min_windows must be an integer >= 0, got {opts.rnn_min_windows!r}")
         if not opts.lookbacks or any(lb <= 0 for lb in opts.lookbacks):
             raise ConfigError(f"Forecaster: lookbacks must be positive multiples of the horizon, got {opts.lookbacks!r}")
         return opts
