@@ -89,13 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         df, test, season, h = load_set(name, args.split)
         df, test = draw(df, test, args.per_set, args.draw_seed)
+        lengths = df.groupby("unique_id", sort=False).size()
         for c in contenders:
             runs = []
             for seed in seeds if c == "rnnkit" else [0]:
                 out, sec, cpu = run_local(df, season, h, seed, options) if c == "rnnkit" else run_stats(c, df, season, h)
                 avg, per = score(out, df, test, season)
                 runs.append(avg | {"sec": sec, "cpu": cpu})
-                lengths = df.groupby("unique_id", sort=False).size()
                 series.extend({"set": name, "contender": c, "seed": seed, "id": uid, "n": int(lengths[uid]), **m}
                               for uid, m in zip(out["unique_id"].unique(), per))
             row = aggregate(name, c, len(test), runs)

@@ -63,6 +63,9 @@ def test_combination_below_the_rnn_band_stops_at_its_lowest_quantile():
     assert torch.allclose(out / out[:, :, 2:3], q / med[:, :, None])  # the band keeps the RNN's shape
     only_median = combine_with_partners(med[:, :, None], p, 0, 12, 1, True, 0.3, 0.3)  # levels=(): no band
     assert torch.allclose(only_median[:, :, 0], raw.clamp(min=1e-12))
+    alone = combine_with_partners(q, p, 2, 12, 1, True, 0.5, 0.5)  # no RNN share: its band bounds nothing
+    assert torch.allclose(alone[:, :, 2], (0.5 * th + 0.5 * dm).clamp(min=1e-12))
+    assert ((0.5 * th + 0.5 * dm) < 0.5 * med).any()  # where the RNN's floor would have moved it
     linear = combine_with_partners(q, p, 2, 12, 1, False, 0.3, 0.3)  # linear scale: no floor, negatives allowed
     assert torch.allclose(linear[:, :, 2], 0.4 * med + 0.3 * damped_forecast(p, 12, 1, False).double()
                           + 0.3 * theta_forecast(p, 12, 1, False).double())

@@ -12,7 +12,7 @@ import torch
 
 from rnnkit.data.panel import long_to_panel
 from rnnkit.errors import ConfigError
-from rnnkit.tasks.forecast.combine import PARTNERS, PRIOR, validation_weights
+from rnnkit.tasks.forecast.combine import PARTNERS, PRIOR, held_out, validation_weights
 from rnnkit.tasks.forecast.damped import damped_forecast
 from rnnkit.tasks.forecast.estimator import Forecaster
 from rnnkit.tasks.forecast.metrics import mase_scale
@@ -113,6 +113,9 @@ def test_save_load_keeps_the_chosen_weights_and_old_files_use_the_options(tmp_pa
     meta["options"].update(theta=0.3, damped=0.1)
     (tmp_path / "m" / "forecaster.json").write_text(json.dumps(meta))
     assert Forecaster.load(tmp_path / "m").weights_ == pytest.approx((0.6, 0.3, 0.1))
+    del meta["options"]["rnn_min_windows"]  # saved before the option: a refit keeps the RNN's share
+    (tmp_path / "m" / "forecaster.json").write_text(json.dumps(meta))
+    assert Forecaster.load(tmp_path / "m").options.rnn_min_windows == 0
 
 
 def test_set_weights_are_fixed_and_covariates_or_a_signed_seasonal_panel_keep_the_rnn_alone():
@@ -123,6 +126,18 @@ def test_set_weights_are_fixed_and_covariates_or_a_signed_seasonal_panel_keep_th
     signed = df.assign(y=df.y - 12 + np.sin(df.ds))  # some values <= 0 and a season: no partners
     with pytest.warns(UserWarning, match="log transform is off"):
         assert Forecaster(4, season=4, **TINY).fit(signed).weights_ == (1.0, 0.0, 0.0)
+
+
+def test_held_out_without_partners_runs_neither_and_gives_zeros(monkeypatch):
+    from rnnkit.tasks.forecast import combine
+
+    monkeypatch.setattr(combine, "theta_forecast", lambda *a: pytest.fail("Theta ran"))
+    monkeypatch.setattr(combine, "damped_forecast", lambda *a: pytest.fail("damped ran"))
+    f = Forecaster(4, **TINY)
+    f.log_ = True
+    held = held_out(f, walks(), partners=False)
+    assert held.partners.shape == (2, 3, 4) and not held.partners.any()
+    assert held.rnn.shape == (3, 4, len(f.quantiles)) and held.actual.shape == (3, 4)
 
 
 def test_a_panel_too_short_to_hold_out_uses_the_prior():

@@ -1,5 +1,6 @@
 """Interval bands scaled to their nominal coverage on the window `Forecaster.fit` holds out
-(split-conformal calibration; option ``intervals="conformal"``, the default).
+(split-conformal calibration; option ``intervals="conformal"``, off by default: on the M panels
+it moved the coverage away from the nominal, benchmarks/RESULTS_forecast.md, thirteenth session).
 
 The RNN's quantiles are fitted by the pinball loss on training windows. Where the data are
 few (one short series, a small panel) the network fits those windows closely and its bands
@@ -38,6 +39,11 @@ __all__ = ["CLIP", "band_scales", "saved_scales", "scale_bands"]
 CLIP = (0.1, 10.0)
 
 
+def _columns(qi: dict[float, int], lv: int) -> tuple[int, int]:
+    """The (lower, upper) quantile columns of level lv, qi mapping each quantile to its column."""
+    return qi[round(0.5 - lv / 200, 6)], qi[round(0.5 + lv / 200, 6)]
+
+
 def _half_widths(q: torch.Tensor, lo: int, mid: int, hi: int, log: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(f, width below, width above), each (S, H), on the scale the bands are scaled on."""
     f = q[..., mid]
@@ -54,7 +60,8 @@ def band_scales(q: torch.Tensor, actual: torch.Tensor, quantiles: tuple[float, .
     qi = {round(t, 6): i for i, t in enumerate(quantiles)}
     mid, out = qi[0.5], {}
     for lv in levels:
-        f, below, above = _half_widths(q, qi[round(0.5 - lv / 200, 6)], mid, qi[round(0.5 + lv / 200, 6)], log)
+        lo, hi = _columns(qi, lv)
+        f, below, above = _half_widths(q, lo, mid, hi, log)
         d = (torch.log(y.clamp(min=1e-300)) if log else y) - f
         width = torch.where(d > 0, above, below)
         ok = torch.isfinite(d) & torch.isfinite(width) & (width > 1e-12) & ((y > 0) if log else True)
@@ -77,7 +84,7 @@ def scale_bands(q: torch.Tensor, scales: dict[int, float], quantiles: tuple[floa
     qi = {round(t, 6): i for i, t in enumerate(quantiles)}
     mid = qi[0.5]
     for lv, c in scales.items():
-        lo, hi = qi[round(0.5 - lv / 200, 6)], qi[round(0.5 + lv / 200, 6)]
+        lo, hi = _columns(qi, lv)
         f, below, above = _half_widths(q, lo, mid, hi, log)
         if log:  # f (lo / f)^c, written on the log scale
             q[..., lo], q[..., hi] = torch.exp(f - c * below), torch.exp(f + c * above)

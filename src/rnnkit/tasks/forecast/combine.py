@@ -22,8 +22,8 @@ from rnnkit.tasks.forecast.damped import damped_forecast
 from rnnkit.tasks.forecast.select import choose_weights, holdout, mase_scales
 from rnnkit.tasks.forecast.theta import theta_forecast
 
-__all__ = ["PARTNERS", "PRIOR", "HeldOut", "combine_with_partners", "future_stamps", "held_out", "point_weights",
-           "validation_weights"]
+__all__ = ["PARTNERS", "PRIOR", "HeldOut", "combine_with_partners", "future_stamps", "held_out", "partners_apply",
+           "point_weights", "validation_weights"]
 
 PRIOR = (0.6, 0.2, 0.2)  # RNN, Theta, damped: the fixed weights chosen on M1/M3 validation (docs/forecaster.md)
 PARTNERS = (0.0, 0.5, 0.5)  # a panel too small for the RNN (option rnn_min_windows; docs/forecaster.md)
@@ -87,6 +87,12 @@ def validation_weights(forecaster, long: pd.DataFrame, held: HeldOut | None = No
     return tuple(float(v) for v in w)
 
 
+def partners_apply(forecaster) -> bool:
+    """Whether Theta and the damped trend can forecast the fitted panel: it is positive (their seasonal
+    indices are multiplicative) or has no season."""
+    return forecaster.log_ or forecaster.season == 1
+
+
 def point_weights(forecaster, long: pd.DataFrame | None, held: HeldOut | None = None) -> tuple[float, float, float]:
     """(RNN, Theta, damped) weights of the point forecast: the RNN alone where the partners do not
     apply (covariates, which they cannot see; a panel neither positive nor unseasonal, their seasonal
@@ -94,7 +100,7 @@ def point_weights(forecaster, long: pd.DataFrame | None, held: HeldOut | None = 
     ``PRIOR``), ``PARTNERS`` for a panel of fewer than ``rnn_min_windows`` training windows, else
     chosen on the held-out window (``validation_weights``)."""
     f, o = forecaster, forecaster.options
-    if f.cov_ is not None or not (f.log_ or f.season == 1):
+    if f.cov_ is not None or not partners_apply(f):
         return (1.0, 0.0, 0.0)
     if o.theta is None and o.damped is None:
         few = f.windows_ < o.rnn_min_windows  # too few to train the RNN on (docs/forecaster.md)

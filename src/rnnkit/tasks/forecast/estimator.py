@@ -47,7 +47,9 @@ from rnnkit.data.panel import (
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.global_forecast import LOSS_SCALES, GlobalRNN, loss_weights, panel_scale, pinball_loss
 from rnnkit.tasks.forecast.calibrate import band_scales, saved_scales, scale_bands
-from rnnkit.tasks.forecast.combine import combine_with_partners, future_stamps, held_out, point_weights
+from rnnkit.tasks.forecast.combine import (
+    combine_with_partners, future_stamps, held_out, partners_apply, point_weights,
+)
 from rnnkit.tasks.forecast.options import ForecasterOptions
 from rnnkit.tasks.forecast.covariates import Covariates
 from rnnkit.tasks.forecast.parallel import batch_mean, rank_slice, sync_gradients
@@ -145,8 +147,7 @@ class Forecaster:
         long = self._fit_rnn(df, id_col, time_col, target_col, static, past, future)
         o, self.band_scales_ = self.options, {}
         choose = o.theta is None and o.damped is None and self.windows_ >= o.rnn_min_windows
-        applies = self.log_ or self.season == 1  # the partners' seasonal indices are multiplicative (point_weights)
-        held = (held_out(self, long, partners=applies)
+        held = (held_out(self, long, partners=partners_apply(self))
                 if self.cov_ is None and (choose or o.intervals == "conformal") else None)
         self.weights_ = point_weights(self, long, held)  # combine.py
         if held is not None and o.intervals == "conformal":  # calibrate.py: the bands scaled on the same window
@@ -359,7 +360,9 @@ class Forecaster:
     def _from_saved(cls, meta: dict, tensors: dict) -> Forecaster:
         # a model saved before weight_loss existed chose its weights by the mean MASE: it keeps that rule;
         # one saved before loss_scale existed was trained on the plain pinball loss (a refit keeps that)
-        f = cls(meta["horizon"], meta["season"], **({"weight_loss": "mean", "loss_scale": None, "rnn_min_windows": 0} | meta["options"]))
+        # and one saved before rnn_min_windows existed gave the RNN its share on any panel
+        old = {"weight_loss": "mean", "loss_scale": None, "rnn_min_windows": 0}
+        f = cls(meta["horizon"], meta["season"], **(old | meta["options"]))
         f.log_, f.steps_ = meta["log"], meta["steps"]
         o = f.options
         for i, mm in enumerate(meta["members"]):
