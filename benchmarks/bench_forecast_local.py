@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             row = aggregate(name, c, len(test), runs)
             rows.append(row)
             print(f"{name:14s} {c:13s} n={len(test):3d} sMAPE {row['smape'][0]:6.2f} MASE {row['mase'][0]:6.3f} "
-                  f"cov80 {row['cov80'][0]:.3f} cpu {row['cpu'][0]:6.1f}", flush=True)
+                  f"cov80 {row['cov80'][0]:.3f} MSIS80 {row['msis80'][0]:7.3f} cpu {row['cpu'][0]:6.1f}", flush=True)
     if "rnnkit" in contenders and "AutoETS" in contenders:
         by = {(r["set"], r["contender"]): r for r in rows}
         ratio = np.mean([by[n, "rnnkit"]["mase"][0] / by[n, "AutoETS"]["mase"][0] for n in names])

@@ -14,6 +14,8 @@ Metrics, averaged over series (y actuals, f forecasts, x the training history, m
     MASE  = mean |y - f| / mean_{t>m} |x_t - x_{t-m}|
     MAPE  = mean 100 |y - f| / |y|
     cov80 = fraction of y inside the 80 % interval
+    MSIS80 = mean (u - l) + 10 (l - y)[y < l] + 10 (y - u)[y > u], over the MASE scale: the M4
+             competition's interval score at 80 % (2 / alpha = 10): width, plus a penalty for misses
     sec   = fit + predict wall seconds for the whole set (per seed for rnnkit)
     cpu   = the same in CPU seconds of this process (wall is unreliable on a loaded machine)
 
@@ -43,7 +45,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from rnnkit.tasks.forecast.metrics import forecast_metrics
+from rnnkit.tasks.forecast.metrics import forecast_metrics, mase_scale
 
 SETS = {  # name: (dataset, subset, season, h)
     "m3-yearly": ("M3", "yearly", 1, 6),
@@ -119,23 +121,33 @@ def score(out: pd.DataFrame, df: pd.DataFrame, test: dict, season: int) -> tuple
     hist = {k: g["y"].to_numpy() for k, g in df.groupby("unique_id", sort=False)}
     per = []
     for uid, g in out.groupby("unique_id", sort=False):
-        per.append(
-            forecast_metrics(test[uid], g["forecast"].to_numpy(), hist[uid], season,
-                             g["lo-80"].to_numpy(), g["hi-80"].to_numpy())
-        )
+        lo, hi = g["lo-80"].to_numpy(), g["hi-80"].to_numpy()
+        per.append(forecast_metrics(test[uid], g["forecast"].to_numpy(), hist[uid], season, lo, hi)
+                   | {"msis80": msis(test[uid], lo, hi, hist[uid], season)})
     if len(per) != len(test):
         raise SystemExit(f"forecasts for {len(per)} series, expected {len(test)}")
 
     return averages(per), per
 
 
+def msis(y, lo, hi, history, season: int, alpha: float = 0.2) -> float | None:
+    """The M4 competition's mean scaled interval score of one series' (1 - alpha) band (module doc)."""
+    y, lo, hi = (np.asarray(v, float) for v in (y, lo, hi))
+    scale = mase_scale(history, season)
+    if not np.isfinite(scale):
+        return None
+    penalty = (2 / alpha) * ((lo - y) * (y < lo) + (y - hi) * (y > hi))
+    return float(np.mean(hi - lo + penalty) / scale)
+
+
 def averages(per: list[dict]) -> dict[str, float]:
     """Each metric's mean over the series where it is defined (MASE and MAPE are not everywhere)."""
     def mean(k: str) -> float:
-        vals = [p[k] for p in per if p[k] is not None and np.isfinite(p[k])]
+        vals = [p.get(k) for p in per if p.get(k) is not None and np.isfinite(p[k])]
         return float(np.mean(vals)) if vals else float("nan")
 
-    return {"smape": mean("smape"), "mase": mean("mase"), "mape": mean("mape"), "cov80": mean("coverage")}
+    out = {"smape": mean("smape"), "mase": mean("mase"), "mape": mean("mape"), "cov80": mean("coverage")}
+    return out | ({"msis80": mean("msis80")} if any("msis80" in p for p in per) else {})
 
 
 def aggregate(name: str, c: str, n: int, runs: list[dict]) -> dict:

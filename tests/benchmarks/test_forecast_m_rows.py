@@ -38,3 +38,14 @@ def test_whole_competition_weights_series_not_subsets(bench):
     assert r["sec"] == pytest.approx((3.0, 0.0)) and r["cpu"] == pytest.approx((6.0, 0.0))  # summed over subsets
     # the mean of the subsets' means would differ (seed 0 sMAPE (10 + 1 + 3) / 3 = 4.67)
     assert r["smape"][0] != pytest.approx(14 / 3)
+
+
+def test_msis_is_the_m4_interval_score_over_the_mase_scale(bench):
+    history = [1.0, 3.0, 2.0, 4.0]  # naive scale (season 1): mean |diff| = (2 + 1 + 2) / 3 = 5 / 3
+    y, lo, hi = [5.0, 0.0, 10.0], [4.0, 1.0, 6.0], [6.0, 3.0, 7.0]
+    # widths 2, 2, 1; misses: none, 10 * (1 - 0) below, 10 * (10 - 7) above
+    assert bench.msis(y, lo, hi, history, 1) == pytest.approx((2 + 12 + 31) / 3 / (5 / 3))
+    assert bench.msis(y, lo, hi, [2.0, 2.0, 2.0], 1) is None  # no scale on a constant history
+    rows = bench.averages([{"smape": 1.0, "mase": 1.0, "mape": 1.0, "coverage": 1.0, "msis80": 2.0},
+                           {"smape": 1.0, "mase": 1.0, "mape": 1.0, "coverage": 0.0, "msis80": None}])
+    assert rows["msis80"] == 2.0 and rows["cov80"] == 0.5
