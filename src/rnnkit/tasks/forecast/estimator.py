@@ -21,7 +21,8 @@ keeping the RNN's shape. By default fit chooses the weights on the last H points
 series, held out (``combine.validation_weights``, ``select.py``); ``theta=..., damped=...``
 fix them (``theta=0, damped=0``: the RNN alone; why and the figures: docs/forecaster.md).
 Option ``intervals="conformal"`` also scales the bands on that window (``calibrate.py``). A panel
-of fewer than ``rnn_min_windows`` windows (one short series) takes Theta and Damped alone.
+of fewer than ``rnn_min_windows`` windows (one short series) takes Theta and Damped alone, and
+its band from their rolling-origin errors (``empirical.py``, option ``partner_bands``).
 
 Series handling: a series shorter than a lookback is left-padded and masked; a series
 shorter than horizon + 1 gives no training window but is still forecast from what it has;
@@ -50,6 +51,7 @@ from rnnkit.tasks.forecast.calibrate import band_scales, saved_scales, scale_ban
 from rnnkit.tasks.forecast.combine import (
     combine_with_partners, future_stamps, held_out, partners_apply, point_weights,
 )
+from rnnkit.tasks.forecast.empirical import partner_bands
 from rnnkit.tasks.forecast.options import ForecasterOptions
 from rnnkit.tasks.forecast.covariates import Covariates
 from rnnkit.tasks.forecast.parallel import batch_mean, rank_slice, sync_gradients
@@ -284,6 +286,8 @@ class Forecaster:
         q = torch.stack(per_member).median(dim=0).values.sort(dim=-1).values.double()  # (S, H, Q)
         qi = {round(t, 6): i for i, t in enumerate(self.quantiles)}
         q = combine_with_partners(q, raw, qi[0.5], self.horizon, self.season, self.log_, *self.weights_[1:])
+        if self.weights_[0] == 0 and self.options.partner_bands:  # the partners alone: their band (empirical.py)
+            q = partner_bands(q, raw, qi[0.5], self.quantiles, self.horizon, self.season, self.log_, *self.weights_[1:])
         q = scale_bands(q, self.band_scales_, self.quantiles, self.log_).numpy()  # calibrate.py
         g = long.groupby("unique_id", sort=False)["y"]
         const = (g.min() == g.max()).reindex(panel.ids).to_numpy()
@@ -360,8 +364,8 @@ class Forecaster:
     def _from_saved(cls, meta: dict, tensors: dict) -> Forecaster:
         # a model saved before weight_loss existed chose its weights by the mean MASE: it keeps that rule;
         # one saved before loss_scale existed was trained on the plain pinball loss (a refit keeps that)
-        # and one saved before rnn_min_windows existed gave the RNN its share on any panel
-        old = {"weight_loss": "mean", "loss_scale": None, "rnn_min_windows": 0}
+        # and one saved before rnn_min_windows existed gave the RNN its share on any panel (partner_bands: the RNN's band)
+        old = {"weight_loss": "mean", "loss_scale": None, "rnn_min_windows": 0, "partner_bands": False}
         f = cls(meta["horizon"], meta["season"], **(old | meta["options"]))
         f.log_, f.steps_ = meta["log"], meta["steps"]
         o = f.options

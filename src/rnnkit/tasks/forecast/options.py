@@ -42,6 +42,8 @@ class ForecasterOptions:
     # a panel with fewer distinct training windows (sum over series of n - horizon) gets Theta and the damped
     # trend's mean as its point forecast, the RNN only its band's shape, when theta and damped are None; 0: off
     rnn_min_windows: int = 40
+    # such a panel's band from the partners' own errors from rolling origins (empirical.py); False: the RNN's shape
+    partner_bands: bool = True
     weight_loss: str = "geometric"  # how fit scores the weights: geometric | mean of the series' MASE (select.py)
     # each training window's loss over its input's naive error ("mase") or its square root ("mase-sqrt");
     # None (the default): the plain mean pinball loss (global_forecast.py; docs/forecaster.md, eighth session)
@@ -89,6 +91,8 @@ class ForecasterOptions:
                               f"damped < 1 (the RNN keeps the rest), got damped={opts.damped!r}, theta={opts.theta!r}")
         if not isinstance(opts.rnn_min_windows, int) or opts.rnn_min_windows < 0:
             raise ConfigError(f"Forecaster: rnn_min_windows must be an integer >= 0, got {opts.rnn_min_windows!r}")
+        if not isinstance(opts.partner_bands, bool):
+            raise ConfigError(f"Forecaster: partner_bands must be True or False, got {opts.partner_bands!r}")
         if not opts.lookbacks or any(lb <= 0 for lb in opts.lookbacks):
             raise ConfigError(f"Forecaster: lookbacks must be positive multiples of the horizon, got {opts.lookbacks!r}")
         return opts
