@@ -208,3 +208,17 @@ def test_cross_validation_folds_equal_separate_fits():
         np.testing.assert_array_equal(fold["y"].to_numpy(), actual)
     once = f.cross_validation(df, n_windows=2, step=3, refit=False, level=(80,))
     np.testing.assert_array_equal(once[once.cutoff == 23]["forecast"], cv[cv.cutoff == 23]["forecast"])
+
+
+def test_members_two_keeps_each_lookbacks_first_seed_and_adds_another():
+    """members=2: the first seed of each lookback trains exactly as the members=1 model's member, the second
+    differs (the fourteenth session scored members=2 as a default: not adopted, RESULTS_forecast.md)."""
+    df = panel(n_series=3, length=40)
+    opts = TINY | {"lookbacks": (2.0, 3.0), "theta": 0.0, "damped": 0.0}
+    two = Forecaster(4, season=4, members=2, **opts).fit(df)
+    one = Forecaster(4, season=4, **opts).fit(df)
+    assert [m.lookback for m in two.members_] == [8, 8, 12, 12] and [m.lookback for m in one.members_] == [8, 12]
+    for mine, alone in ((two.members_[0], one.members_[0]), (two.members_[2], one.members_[1])):
+        for k, v in alone.state_dict().items():
+            assert torch.equal(mine.state_dict()[k], v), k
+    assert not torch.equal(two.members_[0].head[0].weight, two.members_[1].head[0].weight)  # another seed
