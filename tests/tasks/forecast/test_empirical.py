@@ -121,3 +121,35 @@ def test_the_forecaster_uses_the_partners_band_below_rnn_min_windows_and_saves_t
     assert back.predict(level=(80,))[["lo-80", "hi-80"]].to_numpy() == pytest.approx(b[["lo-80", "hi-80"]].to_numpy())
     with pytest.raises(ConfigError, match="partner_bands"):
         Forecaster(4, partner_bands="yes")
+
+
+def test_union_keeps_the_wider_side_of_each_band():
+    rng = np.random.default_rng(5)
+    panel = long_to_panel(long(walk(rng, 30)), "unique_id", "y")
+    point = torch.full((1, 4), 120.0, dtype=torch.float64)
+    wide = torch.stack([point / 2, point, point * 2], dim=-1)  # wider than the partners' band everywhere
+    assert torch.equal(partner_bands(wide, panel, 1, QS, 4, 1, True, 0.5, 0.5, union=True), wide)
+    narrow = torch.stack([point - 1e-3, point, point + 1e-3], dim=-1)
+    assert torch.equal(partner_bands(narrow, panel, 1, QS, 4, 1, True, 0.5, 0.5, union=True),
+                       partner_bands(narrow, panel, 1, QS, 4, 1, True, 0.5, 0.5))
+
+
+def test_a_forecaster_that_passed_its_windows_over_100_times_joins_its_band_with_the_partners(tmp_path):
+    rng = np.random.default_rng(6)
+    one = pd.DataFrame({"ds": np.arange(70), "y": walk(rng, 70)})  # 66 windows for h = 4: the RNN has a share
+    many = TINY | {"batch_size": 256, "min_steps": 30, "max_steps": 30}  # 30 * 256 / 66 = 116 passes
+    new, old = Forecaster(4, **many).fit(one), Forecaster(4, partner_bands=False, **many).fit(one)
+    assert new.weights_ == old.weights_ and 0 < new.weights_[0] < 1
+    a, b = new.predict(level=(80,)), old.predict(level=(80,))
+    assert a["forecast"].tolist() == b["forecast"].tolist()
+    panel = long_to_panel(long(one["y"].to_numpy()), "unique_id", "y")
+    q = torch.tensor(b[["lo-80", "forecast", "hi-80"]].to_numpy(), dtype=torch.float64)[None]
+    want = partner_bands(q, panel, 1, QS, 4, 1, True, *new.weights_[1:], union=True)[0].numpy()
+    assert a[["lo-80", "forecast", "hi-80"]].to_numpy() == pytest.approx(want, rel=1e-6)
+    assert (a["hi-80"] - a["lo-80"] > b["hi-80"] - b["lo-80"]).any()  # it widened the memorised band
+    new.save(tmp_path / "m")
+    assert Forecaster.load(tmp_path / "m").predict(level=(80,)).equals(a)  # the window count is rebuilt on load
+    fewer = TINY | {"batch_size": 256, "min_steps": 20, "max_steps": 20}  # 78 passes: the RNN's band as it is
+    c = Forecaster(4, **fewer).fit(one).predict(level=(80,))
+    d = Forecaster(4, partner_bands=False, **fewer).fit(one).predict(level=(80,))
+    assert c.equals(d)

@@ -20,6 +20,11 @@ intervals, as in Williams and Goodman 1971):
 
 Origins in the second half only: errors from much shorter histories than the one forecast
 would be larger than its own. With fewer than ``MIN_ERRORS`` errors the RNN's band is kept.
+
+The same band widens the RNN's where the RNN also had too little to learn from: when its
+members passed over the panel's distinct training windows more than ``MEMORISED`` times
+(the step floor on one series of a few hundred points; the budget rule's own is 8 passes and
+no M panel passes 77), the band is the union of the two, around the combined point forecast.
 Option ``partner_bands`` (default True; models saved before it load with False).
 
 Shapes: S series, R truncated histories, H horizon, Q quantiles.
@@ -36,8 +41,9 @@ from rnnkit.data.panel import Panel
 from rnnkit.tasks.forecast.damped import damped_forecast
 from rnnkit.tasks.forecast.theta import theta_forecast
 
-__all__ = ["MIN_ERRORS", "origin_errors", "partner_bands"]
+__all__ = ["MEMORISED", "MIN_ERRORS", "origin_errors", "partner_bands"]
 
+MEMORISED = 100  # passes over the training windows beyond which the RNN's band is joined with the partners'
 MIN_ERRORS = 8
 MIN_POINTS = 4
 
@@ -93,9 +99,10 @@ def _order_stat(u_sorted: torch.Tensor, tau: float) -> float:
 
 
 def partner_bands(q: torch.Tensor, panel: Panel, mid: int, quantiles: list[float], horizon: int, season: int,
-                  log: bool, theta: float, damped: float) -> torch.Tensor:
+                  log: bool, theta: float, damped: float, union: bool = False) -> torch.Tensor:
     """q (S, H, Q) with every quantile but the median (column ``mid``, the point forecast) replaced
-    by the partners' empirical band (module doc); q unchanged with fewer than MIN_ERRORS errors."""
+    by the partners' empirical band (module doc), or with ``union`` widened to it where it is wider
+    (a memorising RNN's band, MEMORISED); q unchanged with fewer than MIN_ERRORS errors."""
     u, _ = origin_errors(panel, horizon, season, log, theta, damped)
     if len(u) < MIN_ERRORS:
         return q
@@ -109,5 +116,6 @@ def partner_bands(q: torch.Tensor, panel: Panel, mid: int, quantiles: list[float
             continue
         c = _order_stat(u, tau)
         c = min(c, 0.0) if tau < 0.5 else max(c, 0.0)
-        out[:, :, j] = point * torch.exp(c * root) if log else point + c * root * scale
+        band = point * torch.exp(c * root) if log else point + c * root * scale
+        out[:, :, j] = band if not union else torch.minimum(band, q[:, :, j]) if tau < 0.5 else torch.maximum(band, q[:, :, j])
     return out

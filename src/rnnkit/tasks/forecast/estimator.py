@@ -51,7 +51,7 @@ from rnnkit.tasks.forecast.calibrate import band_scales, saved_scales, scale_ban
 from rnnkit.tasks.forecast.combine import (
     combine_with_partners, future_stamps, held_out, partners_apply, point_weights,
 )
-from rnnkit.tasks.forecast.empirical import partner_bands
+from rnnkit.tasks.forecast.empirical import MEMORISED, partner_bands
 from rnnkit.tasks.forecast.options import ForecasterOptions
 from rnnkit.tasks.forecast.covariates import Covariates
 from rnnkit.tasks.forecast.parallel import batch_mean, rank_slice, sync_gradients
@@ -286,8 +286,9 @@ class Forecaster:
         q = torch.stack(per_member).median(dim=0).values.sort(dim=-1).values.double()  # (S, H, Q)
         qi = {round(t, 6): i for i, t in enumerate(self.quantiles)}
         q = combine_with_partners(q, raw, qi[0.5], self.horizon, self.season, self.log_, *self.weights_[1:])
-        if self.weights_[0] == 0 and self.options.partner_bands:  # the partners alone: their band (empirical.py)
-            q = partner_bands(q, raw, qi[0.5], self.quantiles, self.horizon, self.season, self.log_, *self.weights_[1:])
+        w, passes = self.weights_, self.steps_ * self.options.batch_size / max(self.windows_, 1)
+        if self.options.partner_bands and w[0] < 1 and (w[0] == 0 or passes > MEMORISED):  # empirical.py
+            q = partner_bands(q, raw, qi[0.5], self.quantiles, self.horizon, self.season, self.log_, *w[1:], union=w[0] > 0)
         q = scale_bands(q, self.band_scales_, self.quantiles, self.log_).numpy()  # calibrate.py
         g = long.groupby("unique_id", sort=False)["y"]
         const = (g.min() == g.max()).reindex(panel.ids).to_numpy()
@@ -391,6 +392,7 @@ class Forecaster:
             ds = pd.to_datetime(ds, unit=unit).astype(f"datetime64[{unit}]")
             ds = ds.dt.tz_localize("UTC").dt.tz_convert(meta["ds_tz"]) if meta["ds_tz"] else ds
         f.history_ = pd.DataFrame({"unique_id": meta["ids"], "ds": ds, "y": tensors["history.y"].numpy()})
+        f.windows_ = int((f.history_.groupby("unique_id", sort=False).size() - f.horizon).clip(lower=0).sum())
         if f.cov_ is not None:
             cov = pd.DataFrame(tensors["history.covariates"].numpy(), columns=f.cov_.columns)
             f.cov_.history = pd.concat([f.history_[["unique_id", "ds"]], cov], axis=1)
