@@ -15,7 +15,7 @@ from rnnkit.data.panel import long_to_panel
 from rnnkit.errors import ConfigError
 from rnnkit.tasks.forecast.combine import PARTNERS
 from rnnkit.tasks.forecast.damped import damped_forecast
-from rnnkit.tasks.forecast.empirical import MIN_ERRORS, _order_stat, origin_errors, partner_bands
+from rnnkit.tasks.forecast.empirical import MIN_ERRORS, WINSOR, _order_stat, origin_errors, partner_bands, winsorised
 from rnnkit.tasks.forecast.estimator import Forecaster
 from rnnkit.tasks.forecast.theta import theta_forecast
 
@@ -153,3 +153,23 @@ def test_a_forecaster_that_passed_its_windows_over_100_times_joins_its_band_with
     c = Forecaster(4, **fewer).fit(one).predict(level=(80,))
     d = Forecaster(4, partner_bands=False, **fewer).fit(one).predict(level=(80,))
     assert c.equals(d)
+
+
+def test_one_collapsed_origin_does_not_make_the_band_astronomical():
+    """M3 yearly's N0220 (validation split): at an origin of 6 points the damped trend runs into the floor
+    and its log error is 16; unwinsorised, the 90 % band at h = 6 reached e^39 times the forecast."""
+    y = np.array([1452.0, 1612.5, 696.0, 738.0, 163.5, 706.5, 2773.5, 3103.5, 2667.0, 4569.0, 6438.0])
+    panel = long_to_panel(long(y), "unique_id", "y")
+    u, _ = origin_errors(panel, 6, 1, True, 0.5, 0.5)
+    assert float(u.max()) > 10  # the collapsed origin is there
+    w = winsorised(u)
+    med = float(u.median())
+    s = 1.4826 * float((u - u.median()).abs().median())
+    assert float(w.max()) == pytest.approx(min(float(u.max()), med + WINSOR * s))
+    assert torch.equal(w[(u - med).abs() <= WINSOR * s], u[(u - med).abs() <= WINSOR * s])  # the rest untouched
+    q = torch.full((1, 6, 3), 6000.0, dtype=torch.float64)
+    out = partner_bands(q, panel, 1, QS, 6, 1, True, 0.5, 0.5)
+    # the band is the other origins' (a volatile series: the max of the rest, 3.3 per sqrt(h), sets the 90 % one)
+    assert float(out[0, -1, 2]) == pytest.approx(6000.0 * math.exp(float(w.max()) * math.sqrt(6)))
+    assert float(out[0, -1, 2]) < 6000.0 * math.exp(10) < 6000.0 * math.exp(float(u.max()) * math.sqrt(6)) / 1e10
+    assert torch.equal(winsorised(torch.tensor([0.0, 0.0, 0.0, 0.0, 1.0])), torch.tensor([0.0, 0.0, 0.0, 0.0, 1.0]))  # MAD 0: the SD

@@ -13,6 +13,8 @@ intervals, as in Williams and Goodman 1971):
     errors    e = log(y_{k+h} / f_{k,h})  (linear panel: (y_{k+h} - f_{k,h}) / s, s the series'
               mean absolute one-step change), h = 1 .. min(H, n - k)
     pooled    u = e / sqrt(h) over every series, origin and step (a random walk's growth)
+    robust    u winsorised at its median +- 5 robust standard deviations (1.4826 MAD): an origin
+              whose forecast collapsed to the floor must not make the band astronomically wide
     quantile  tau < 0.5: the floor((N + 1) tau)-th smallest u (the smallest when that is 0);
               tau > 0.5: the ceil((N + 1) tau)-th (the largest when past N), as split conformal
     band      f_h · exp(c_tau sqrt(h))  (linear: f_h + c_tau sqrt(h) s), with c_tau <= 0 below
@@ -41,10 +43,11 @@ from rnnkit.data.panel import Panel
 from rnnkit.tasks.forecast.damped import damped_forecast
 from rnnkit.tasks.forecast.theta import theta_forecast
 
-__all__ = ["MEMORISED", "MIN_ERRORS", "origin_errors", "partner_bands"]
+__all__ = ["MEMORISED", "MIN_ERRORS", "WINSOR", "origin_errors", "partner_bands", "winsorised"]
 
 MEMORISED = 100  # passes over the training windows beyond which the RNN's band is joined with the partners'
 MIN_ERRORS = 8
+WINSOR = 5.0  # errors beyond the median +- 5 robust standard deviations are pulled in (winsorised)
 MIN_POINTS = 4
 
 
@@ -91,6 +94,16 @@ def origin_errors(panel: Panel, horizon: int, season: int, log: bool, theta: flo
     return torch.from_numpy(np.concatenate(u)), torch.from_numpy(np.concatenate(steps).astype(np.float64))
 
 
+def winsorised(u: torch.Tensor) -> torch.Tensor:
+    """u clipped to its median +- WINSOR robust standard deviations (1.4826 MAD; the standard
+    deviation where the MAD is 0): one origin whose forecast collapsed (a steep early trend
+    extrapolated to the floor, log error 16 on M3 yearly's N0220) must not set the band."""
+    med = u.median()
+    s = 1.4826 * (u - med).abs().median()
+    s = s if s > 0 else u.std(unbiased=False)
+    return u.clamp(float(med - WINSOR * s), float(med + WINSOR * s))
+
+
 def _order_stat(u_sorted: torch.Tensor, tau: float) -> float:
     n = len(u_sorted)
     if tau < 0.5:
@@ -106,7 +119,7 @@ def partner_bands(q: torch.Tensor, panel: Panel, mid: int, quantiles: list[float
     u, _ = origin_errors(panel, horizon, season, log, theta, damped)
     if len(u) < MIN_ERRORS:
         return q
-    u = u.sort().values
+    u = winsorised(u).sort().values
     point = q[:, :, mid]  # (S, H)
     root = torch.sqrt(torch.arange(1, horizon + 1, dtype=q.dtype))[None, :]  # (1, H)
     scale = None if log else torch.from_numpy(_naive_scales(_series(panel))).to(q.dtype)[:, None]  # (S, 1)
