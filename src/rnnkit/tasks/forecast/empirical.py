@@ -46,9 +46,9 @@ from rnnkit.tasks.forecast.theta import theta_forecast
 __all__ = ["MEMORISED", "MIN_ERRORS", "WINSOR", "origin_errors", "partner_bands", "winsorised"]
 
 MEMORISED = 100  # passes over the training windows beyond which the RNN's band is joined with the partners'
-MIN_ERRORS = 8
+MIN_ERRORS = 8  # fewer errors than this: the RNN's band is kept
 WINSOR = 5.0  # errors beyond the median +- 5 robust standard deviations are pulled in (winsorised)
-MIN_POINTS = 4
+MIN_POINTS = 4  # the shortest truncated history an origin forecasts from
 
 
 def _series(panel: Panel) -> list[np.ndarray]:
@@ -105,6 +105,7 @@ def winsorised(u: torch.Tensor) -> torch.Tensor:
 
 
 def _order_stat(u_sorted: torch.Tensor, tau: float) -> float:
+    """The split-conformal order statistic of sorted u for quantile tau (module doc)."""
     n = len(u_sorted)
     if tau < 0.5:
         return float(u_sorted[max(math.floor((n + 1) * tau), 1) - 1])
@@ -130,5 +131,7 @@ def partner_bands(q: torch.Tensor, panel: Panel, mid: int, quantiles: list[float
         c = _order_stat(u, tau)
         c = min(c, 0.0) if tau < 0.5 else max(c, 0.0)
         band = point * torch.exp(c * root) if log else point + c * root * scale
-        out[:, :, j] = band if not union else torch.minimum(band, q[:, :, j]) if tau < 0.5 else torch.maximum(band, q[:, :, j])
+        if union:  # the wider side of the two bands
+            band = torch.minimum(band, q[:, :, j]) if tau < 0.5 else torch.maximum(band, q[:, :, j])
+        out[:, :, j] = band
     return out

@@ -42,7 +42,8 @@ class ForecasterOptions:
     # a panel with fewer distinct training windows (sum over series of n - horizon) gets Theta and the damped
     # trend's mean as its point forecast, the RNN only its band's shape, when theta and damped are None; 0: off
     rnn_min_windows: int = 40
-    # such a panel's band from the partners' own errors from rolling origins (empirical.py); False: the RNN's shape
+    # such a panel's band from the partners' own errors from rolling origins, and an RNN band that passed over its
+    # windows more than 100 times widened to it (empirical.py; docs/forecaster.md, fourteenth session); False: the RNN's
     partner_bands: bool = True
     weight_loss: str = "geometric"  # how fit scores the weights: geometric | mean of the series' MASE (select.py)
     # each training window's loss over its input's naive error ("mase") or its square root ("mase-sqrt");
