@@ -41,6 +41,7 @@ import torch
 
 from rnnkit.data.panel import Panel
 from rnnkit.tasks.forecast.damped import damped_forecast
+from rnnkit.tasks.forecast.select import mase_scales
 from rnnkit.tasks.forecast.theta import theta_forecast
 
 __all__ = ["MEMORISED", "MIN_ERRORS", "WINSOR", "origin_errors", "partner_bands", "winsorised"]
@@ -56,15 +57,16 @@ def _series(panel: Panel) -> list[np.ndarray]:
     return [panel.values[s, T - int(n):].double().numpy() for s, n in enumerate(panel.lengths.tolist())]
 
 
-def _naive_scales(series: list[np.ndarray]) -> np.ndarray:
-    """(S,) each series' mean absolute one-step change (0 for fewer than 2 points)."""
-    return np.array([np.abs(np.diff(y)).mean() if len(y) > 1 else 0.0 for y in series])
+def _naive_scales(panel: Panel) -> torch.Tensor:
+    """(S,) each series' mean absolute one-step change (``select.mase_scales`` at lag 1), 0 where
+    it is zero or undefined (a constant series, one point)."""
+    return torch.nan_to_num(mase_scales(panel.values, panel.mask, 1), nan=0.0)
 
 
 def origin_errors(panel: Panel, horizon: int, season: int, log: bool, theta: float, damped: float):
     """The partners' scaled errors from rolling origins (module doc): (u (N,), h (N,)) float64."""
     series = _series(panel)
-    scales = _naive_scales(series)
+    scales = _naive_scales(panel).numpy()
     hists, tails, owner = [], [], []
     for s, y in enumerate(series):
         if not log and scales[s] <= 0:
@@ -123,7 +125,7 @@ def partner_bands(q: torch.Tensor, panel: Panel, mid: int, quantiles: list[float
     u = winsorised(u).sort().values
     point = q[:, :, mid]  # (S, H)
     root = torch.sqrt(torch.arange(1, horizon + 1, dtype=q.dtype))[None, :]  # (1, H)
-    scale = None if log else torch.from_numpy(_naive_scales(_series(panel))).to(q.dtype)[:, None]  # (S, 1)
+    scale = None if log else _naive_scales(panel).to(q.dtype)[:, None]  # (S, 1)
     out = q.clone()
     for j, tau in enumerate(quantiles):
         if j == mid:
