@@ -7,8 +7,10 @@ validation split of ``bench_forecast_m.py`` and saves its median forecasts:
 
     inner: trained on x[:-2h], forecasting x[-2h:-h]   (the window `fit` holds out)
     val:   trained on x[:-h],  forecasting x[-h:]      (the validation split's test part)
+    inner2 (only with ``--windows inner,val,inner2``): trained on x[:-3h], forecasting x[-3h:-2h]
+           (the window before it; series with fewer than 3 points left drop out, as ``holdout`` drops them)
 
-as DIR/SET_{inner,val}_SEED.npz (ids, rnn (S, h), actual (S, h), hist, season).
+as DIR/SET_{inner,val,inner2}_SEED.npz (ids, rnn (S, h), actual (S, h), hist, season).
 
 ``--score DIR`` then, for every variant, computes Theta and the variant's damped trend on
 both windows, chooses the (RNN, Theta, damped) weights on the inner window as `fit` did
@@ -35,6 +37,11 @@ baselines: ``AutoETS(season_length=m)``, model by AICc, Naive fallback), with to
     ets4    AutoETS as a 4th component: (RNN, Theta, damped, AutoETS), prior 0.6 / 0.1 / 0.1 / 0.2
     autoets AutoETS alone (no weights)
 
+Weights chosen on two windows (fifteenth session; needs the inner2 collection):
+
+    win2    today's rule (gmase) with the (series, window) rows of inner and inner2 pooled: the
+            geometric mean of the MASE over all rows, each row scaled by its own window's history
+
 AutoETS's forecasts of a window are the same for every seed; they are cached in
 DIR/autoets_SET_WINDOW.npy (delete them to refit).
 
@@ -58,7 +65,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from bench_forecast_m import SETS, load_set
+from bench_forecast_m import M_SETS, SETS, load_set
 from bench_forecast_rules import RULES
 from rnnkit.data.panel import long_to_panel, seasonal_indices
 from rnnkit.tasks.forecast import damped as D
@@ -69,16 +76,22 @@ from rnnkit.tasks.forecast.stats_baselines import stats_forecasts
 from rnnkit.tasks.forecast.theta import seasonally_adjusted, theta_forecast
 
 
-def collect(out: Path, sets: list[str], seeds: list[int], options: dict | None = None) -> None:
+def collect(out: Path, sets: list[str], seeds: list[int], options: dict | None = None,
+            which: tuple[str, ...] = ("inner", "val")) -> None:
     from rnnkit.tasks.forecast.estimator import Forecaster
+
+    def last(frame):
+        return {u: g["y"].to_numpy() for u, g in frame.groupby("unique_id", sort=False)}
 
     out.mkdir(parents=True, exist_ok=True)
     for name in sets:
         df, test, season, h = load_set(name, "val")
         inner, held = holdout(df, h)
-        windows = {"inner": (inner, {u: g["y"].to_numpy() for u, g in held.groupby("unique_id", sort=False)}),
-                   "val": (df, test)}
+        inner2, held2 = holdout(inner, h)
+        windows = {"inner": (inner, last(held)), "val": (df, test), "inner2": (inner2, last(held2))}
         for split, (d, actual) in windows.items():
+            if split not in which:
+                continue
             hist = {u: g["y"].to_numpy() for u, g in d.groupby("unique_id", sort=False)}
             ids = list(hist)
             for seed in seeds:
@@ -249,7 +262,18 @@ def _ets_rule(kind: str):
 
 
 ETS_RULES = {k: _ets_rule(k) for k in ("ets", "ets4", "autoets")}
-ALL_RULES = {**RULES, **ETS_RULES}
+
+
+def win2(Fi, yi, sc, Fv, ctx):
+    """gmase with the rows of the inner and inner2 windows pooled (module doc)."""
+    F2, y2, p2, m, _ = _window(ctx["paths"][0].with_name(ctx["paths"][0].name.replace("_inner_", "_inner2_")), "damped")
+    F, y = torch.cat([Fi, F2], dim=1), torch.cat([yi, y2])
+    s = torch.cat([sc, mase_scales(p2.values, p2.mask, m)])
+    w = choose_weights(F, y, s, torch.tensor(PRIOR, dtype=torch.float64), loss="geometric")
+    return torch.einsum("k,ksh->sh", w, Fv), "w " + "/".join(f"{x:.3f}" for x in w)
+
+
+ALL_RULES = {**RULES, **ETS_RULES, "win2": win2}
 
 _PARTNERS: dict = {}  # (variant, file without the seed) -> (Theta, variant) forecasts: the same for every seed
 
@@ -302,16 +326,17 @@ def main(argv=None) -> int:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--collect", metavar="DIR", type=Path)
     g.add_argument("--score", metavar="DIR", type=Path)
-    p.add_argument("--sets", default="all", help=f"comma list of {', '.join(SETS)} or 'all'")
+    p.add_argument("--sets", default="all", help=f"comma list of {', '.join(SETS)} or 'all' (the seven M1 / M3 sets)")
     p.add_argument("--seeds", default="0,1")
+    p.add_argument("--windows", default="inner,val", help="--collect: comma list of inner, val, inner2")
     p.add_argument("--options", default="{}", type=json.loads,
                    help='--collect: Forecaster options as JSON, e.g. \'{"loss_scale": "mase"}\'')
     p.add_argument("--variants", default=",".join(VARIANTS),
                    help=f"comma list of {', '.join(VARIANTS)} (partners), {', '.join(RULES)} "
-                        f"(rules, bench_forecast_rules.py) or {', '.join(ETS_RULES)} (AutoETS); "
+                        f"(rules, bench_forecast_rules.py), {', '.join(ETS_RULES)} (AutoETS) or win2; "
                         "the MASE column is relative to the first")
     a = p.parse_args(argv)
-    sets = list(SETS) if a.sets == "all" else a.sets.split(",")
+    sets = M_SETS if a.sets == "all" else a.sets.split(",")
     for n in sets:
         if n not in SETS:
             p.error(f"--sets: unknown set {n!r}; choose from {', '.join(SETS)}")
@@ -322,7 +347,7 @@ def main(argv=None) -> int:
     seeds = [int(s) for s in a.seeds.split(",")]
     torch.set_num_threads(1)
     if a.collect:
-        collect(a.collect, sets, seeds, a.options)
+        collect(a.collect, sets, seeds, a.options, tuple(a.windows.split(",")))
     else:
         score(a.score, sets, seeds, variants)
     return 0

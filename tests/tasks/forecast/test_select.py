@@ -204,3 +204,43 @@ def test_a_model_saved_before_weight_loss_existed_keeps_the_mean_rule(tmp_path):
     g = Forecaster.load(tmp_path / "m")
     assert g.options.weight_loss == "mean" and g.weights_ == f.weights_
     assert g.predict().equals(f.predict())
+
+
+def test_weight_windows_scores_the_weights_on_the_rows_of_two_held_out_windows_together():
+    """Fifteenth session: the window before the last H points is held out too, by a copy fitted on
+    what precedes it, and the (series, window) rows are scored together."""
+    df = walks(n=3, length=40, seed=3)  # a panel on which the two windows favour different components
+    f = Forecaster(4, weight_windows=2, **TINY).fit(df)
+    later = held_out(f, f.history_)
+    earlier = held_out(f, holdout(f.history_, 4)[0])  # fitted on 32 points, forecasting points 32-35
+    assert torch.equal(earlier.actual, torch.tensor(df.groupby("unique_id").y.apply(lambda y: y.iloc[32:36].to_numpy())
+                                                     .tolist(), dtype=torch.float64))
+    mid = f.quantiles.index(0.5)
+    comps = torch.cat([torch.cat([h.rnn[None, :, :, mid], h.partners]) for h in (later, earlier)], dim=1)  # (3, 6, 4)
+    scales = torch.cat([mase_scales(h.panel.values, h.panel.mask, 1) for h in (later, earlier)])
+    want = choose_weights(comps, torch.cat([later.actual, earlier.actual]), scales, torch.tensor(PRIOR, dtype=torch.float64))
+    assert f.weights_ == tuple(float(v) for v in want)
+    one = Forecaster(4, **TINY).fit(df).weights_  # the last window alone: a different choice here
+    assert one == validation_weights(Forecaster(4, **TINY).fit(df), f.history_, later) and one != f.weights_
+
+
+def test_weight_windows_stops_where_no_series_is_long_enough_and_is_saved(tmp_path, monkeypatch):
+    from rnnkit.tasks.forecast import combine
+
+    fits = []
+    real = combine.held_out
+    monkeypatch.setattr(combine, "held_out", lambda f, long, **k: fits.append(long.groupby("unique_id").size().max())
+                        or real(f, long, **k))
+    df = walks(n=2, length=20)  # fit's own window is points 16-19 (estimator's held_out, not counted here)
+    f = Forecaster(4, weight_windows=9, rnn_min_windows=0, **TINY).fit(df)
+    assert fits == [16, 12, 8]  # windows at 12-15 and 8-11; from 8 points a copy would train on 4 = H: none, stop
+    assert all(0 <= v <= 1 for v in f.weights_) and abs(sum(f.weights_) - 1) < 1e-12
+    f.save(tmp_path / "m")
+    assert Forecaster.load(tmp_path / "m").options.weight_windows == 9
+    meta = json.loads((tmp_path / "m" / "forecaster.json").read_text())
+    del meta["options"]["weight_windows"]  # saved before the option: one window
+    (tmp_path / "m" / "forecaster.json").write_text(json.dumps(meta))
+    assert Forecaster.load(tmp_path / "m").options.weight_windows == 1
+    for bad in (0, 1.5, True):
+        with pytest.raises(ConfigError, match="weight_windows"):
+            Forecaster(4, weight_windows=bad)

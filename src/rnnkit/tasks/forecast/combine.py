@@ -76,13 +76,29 @@ def validation_weights(forecaster, long: pd.DataFrame, held: HeldOut | None = No
     """(RNN, Theta, damped) weights chosen on the last ``horizon`` points of every series
     (``held_out``; computed here when not given): the three components' forecasts of them,
     and ``select.choose_weights`` picks the weights (halfway between the grid's best by the
-    option ``weight_loss`` and ``PRIOR``). ``PRIOR`` when there is nothing to validate on."""
+    option ``weight_loss`` and ``PRIOR``). ``PRIOR`` when there is nothing to validate on.
+
+    With the option ``weight_windows`` = k > 1, the k - 1 windows of H points before it are held
+    out too, each by a copy fitted on what precedes it (one RNN copy per window, so fit costs about
+    one more RNN fit per extra window), and the weights are scored on the (series, window) rows of
+    all of them together, each row scaled by its own history; a window with no series long enough
+    ends the list."""
     held = held_out(forecaster, long) if held is None else held
     if held is None:
         return PRIOR
+    windows = [held]  # option weight_windows: each earlier window held out of what the later one was fitted on
+    inner = long
+    for _ in range(forecaster.options.weight_windows - 1):
+        split = holdout(inner, forecaster.horizon)
+        earlier = None if split is None else held_out(forecaster, split[0])
+        if earlier is None:
+            break
+        inner = split[0]
+        windows.append(earlier)
     mid = forecaster.quantiles.index(0.5)
-    comps = torch.cat([held.rnn[None, :, :, mid], held.partners])  # (3, S, H)
-    w = choose_weights(comps, held.actual, mase_scales(held.panel.values, held.panel.mask, forecaster.season),
+    comps = torch.cat([torch.cat([h.rnn[None, :, :, mid], h.partners]) for h in windows], dim=1)  # (3, rows, H)
+    scales = torch.cat([mase_scales(h.panel.values, h.panel.mask, forecaster.season) for h in windows])
+    w = choose_weights(comps, torch.cat([h.actual for h in windows]), scales,
                        torch.tensor(PRIOR, dtype=torch.float64), loss=forecaster.options.weight_loss)
     return tuple(float(v) for v in w)
 

@@ -46,6 +46,9 @@ class ForecasterOptions:
     # windows more than 100 times widened to it (empirical.py; docs/forecaster.md, fourteenth session); False: the RNN's
     partner_bands: bool = True
     weight_loss: str = "geometric"  # how fit scores the weights: geometric | mean of the series' MASE (select.py)
+    # held-out windows the weights are chosen on, pooled: the last H points, and with 2 also the H before them
+    # (one more RNN copy fitted inside fit per extra window; combine.validation_weights, fifteenth session)
+    weight_windows: int = 1
     # each training window's loss over its input's naive error ("mase") or its square root ("mase-sqrt");
     # None (the default): the plain mean pinball loss (global_forecast.py; docs/forecaster.md, eighth session)
     loss_scale: str | None = None
@@ -92,6 +95,8 @@ class ForecasterOptions:
                               f"damped < 1 (the RNN keeps the rest), got damped={opts.damped!r}, theta={opts.theta!r}")
         if not isinstance(opts.rnn_min_windows, int) or opts.rnn_min_windows < 0:
             raise ConfigError(f"Forecaster: rnn_min_windows must be an integer >= 0, got {opts.rnn_min_windows!r}")
+        if not isinstance(opts.weight_windows, int) or isinstance(opts.weight_windows, bool) or opts.weight_windows < 1:
+            raise ConfigError(f"Forecaster: weight_windows must be an integer >= 1, got {opts.weight_windows!r}")
         if not isinstance(opts.partner_bands, bool):
             raise ConfigError(f"Forecaster: partner_bands must be True or False, got {opts.partner_bands!r}")
         if not opts.lookbacks or any(lb <= 0 for lb in opts.lookbacks):
