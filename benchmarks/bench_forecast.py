@@ -14,6 +14,7 @@ over the 3 origins for each contender, and whether rnnkit <= AutoETS on both.
 
     nice -n 19 .venv/bin/python benchmarks/bench_forecast.py              # seeds 0; ~2-5 min on 2 cores
     nice -n 19 .venv/bin/python benchmarks/bench_forecast.py --seeds 0 1 2 --series airline co2
+    nice -n 19 .venv/bin/python benchmarks/bench_forecast.py --option weight_windows=2   # a non-default option
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ from rnnkit.tasks.forecast.frames import resolve_data
 from rnnkit.tasks.forecast.metrics import forecast_metrics
 from rnnkit.tasks.forecast.stats_baselines import stats_forecasts
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_forecast_m import parse_options
+
 ORDER = ["airline", "elec_equip", "co2", "sunspots"]
 CONTENDERS = ["rnnkit", "AutoETS", "AutoTheta", "SeasonalNaive"]
 
@@ -49,7 +53,7 @@ def series_values(name: str) -> tuple[np.ndarray, int, int]:
     return series[0].values[:, 0], cfg.data.horizon, cfg.data.season
 
 
-def evaluate(name: str, seeds: list[int], origins: int) -> dict:
+def evaluate(name: str, seeds: list[int], origins: int, options: dict | None = None) -> dict:
     y, H, m = series_values(name)
     out = {c: [] for c in CONTENDERS}  # per origin: MASE (rnnkit: mean over seeds)
     secs = {c: 0.0 for c in CONTENDERS}
@@ -61,7 +65,7 @@ def evaluate(name: str, seeds: list[int], origins: int) -> dict:
             t0 = time.process_time()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                f = Forecaster(horizon=H, season=m, seed=seed).fit(pd.Series(hist))
+                f = Forecaster(horizon=H, season=m, seed=seed, **(options or {})).fit(pd.Series(hist))
                 fc = f.predict(level=())["forecast"].to_numpy()
             secs["rnnkit"] += time.process_time() - t0
             runs.append(forecast_metrics(actual, fc, hist, m)["mase"])
@@ -98,12 +102,14 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
     p.add_argument("--origins", type=int, default=3)
     p.add_argument("--json", type=Path, help="also write every figure here")
+    p.add_argument("--option", action="append", default=[], help="Forecaster option KEY=VALUE (JSON), as bench_forecast_m.py")
     args = p.parse_args(argv)
+    options = parse_options(args.option)
     torch.set_num_threads(1)
     t0, c0 = time.perf_counter(), time.process_time()
-    results = {name: evaluate(name, args.seeds, args.origins) for name in args.series}
+    results = {name: evaluate(name, args.seeds, args.origins, options) for name in args.series}
     print(table(results, args.origins))
-    print(f"seeds {args.seeds}; {time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU "
+    print(f"options: {options or 'default'}; seeds {args.seeds}; {time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU "
           f"(load average {os.getloadavg()[0]:.1f}); CPU seconds per contender: "
           + ", ".join(f"{c} {sum(r['cpu_seconds'][c] for r in results.values()):.1f}" for c in CONTENDERS[:2]))
     if args.json:

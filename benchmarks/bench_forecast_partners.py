@@ -290,18 +290,19 @@ def _window(path: Path, variant: str):
     return comps, torch.tensor(z["actual"], dtype=torch.float64), panel, season, z["hist"]
 
 
-def score(src: Path, sets: list[str], seeds: list[int], variants: list[str]) -> None:
+def score(src: Path, sets: list[str], seeds: list[int], variants: list[str],
+          pair: tuple[str, str] = ("inner", "val")) -> None:
     res = {}  # (variant, set, seed) -> (sMAPE, MASE, what the rule chose)
     for v in variants:
         partner, rule = (v, RULES["weights"]) if v in VARIANTS else ("damped", ALL_RULES[v])
         for name in sets:
             for seed in seeds:
-                Fi, yi, panel, m, _ = _window(src / f"{name}_inner_{seed}.npz", partner)
-                Fv, y, pv, m, hist = _window(src / f"{name}_val_{seed}.npz", partner)
+                Fi, yi, panel, m, _ = _window(src / f"{name}_{pair[0]}_{seed}.npz", partner)
+                Fv, y, pv, m, hist = _window(src / f"{name}_{pair[1]}_{seed}.npz", partner)
                 h = yi.shape[1]
                 ctx = {"fi": seasonally_adjusted(panel, h, m, True)[1], "fv": seasonally_adjusted(pv, h, m, True)[1],
                        "pi": panel, "pv": pv, "h": h, "m": m,
-                       "paths": (src / f"{name}_inner_{seed}.npz", src / f"{name}_val_{seed}.npz")}
+                       "paths": (src / f"{name}_{pair[0]}_{seed}.npz", src / f"{name}_{pair[1]}_{seed}.npz")}
                 f, note = rule(Fi, yi, mase_scales(panel.values, panel.mask, m), Fv, ctx)
                 f = f.clamp(min=1e-12).numpy()
                 yv = y.numpy()
@@ -328,7 +329,8 @@ def main(argv=None) -> int:
     g.add_argument("--score", metavar="DIR", type=Path)
     p.add_argument("--sets", default="all", help=f"comma list of {', '.join(SETS)} or 'all' (the seven M1 / M3 sets)")
     p.add_argument("--seeds", default="0,1")
-    p.add_argument("--windows", default="inner,val", help="--collect: comma list of inner, val, inner2")
+    p.add_argument("--windows", default="inner,val", help="--collect: comma list of inner, val, inner2; "
+                   "--score: the window the rules choose on, then the window scored (inner2,inner: one step earlier)")
     p.add_argument("--options", default="{}", type=json.loads,
                    help='--collect: Forecaster options as JSON, e.g. \'{"loss_scale": "mase"}\'')
     p.add_argument("--variants", default=",".join(VARIANTS),
@@ -349,7 +351,7 @@ def main(argv=None) -> int:
     if a.collect:
         collect(a.collect, sets, seeds, a.options, tuple(a.windows.split(",")))
     else:
-        score(a.score, sets, seeds, variants)
+        score(a.score, sets, seeds, variants, tuple(a.windows.split(",")))
     return 0
 
 

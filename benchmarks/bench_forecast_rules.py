@@ -36,6 +36,10 @@ It returns the combined forecast (S, H) and a short text of what it chose.
               gap of M3 other is ten series) weigh less than what most series say
     bag       today's weights, but w* averaged over 50 bootstrap resamples of the inner window's
               series before the halfway shrinkage (a smoother choice than one argmin)
+    med3      (fifteenth session) the per-point median of the three components, no weights: a
+              robust combination that limits one component's excursion
+    medsel    gmase's weighted mean or med3 for the panel, whichever has the lower geometric mean
+              of the series' MASE on the inner window
 """
 
 from __future__ import annotations
@@ -188,6 +192,22 @@ def gmase(Fi, yi, sc, Fv, ctx):  # select.choose_weights's loss="geometric" (the
     return torch.einsum("k,ksh->sh", w, Fv), "w " + "/".join(f"{x:.3f}" for x in w)
 
 
+def med3(Fi, yi, sc, Fv, ctx):  # fifteenth session: the per-point median of the three components
+    return Fv.median(dim=0).values, "median"
+
+
+def _gmean_mase(f, y, sc):
+    ok = torch.isfinite(sc) & torch.isfinite(y).all(1) & torch.isfinite(f).all(1)
+    return float(torch.log(((f - y).abs().mean(1)[ok] / sc[ok]).clamp(min=1e-6)).mean())
+
+
+def medsel(Fi, yi, sc, Fv, ctx):  # gmase's weighted mean or med3, whichever is better on the inner window
+    w = choose_weights(Fi, yi, sc, _PRIOR, loss="geometric")
+    if _gmean_mase(Fi.median(dim=0).values, yi, sc) < _gmean_mase(torch.einsum("k,ksh->sh", w, Fi), yi, sc):
+        return Fv.median(dim=0).values, "median"
+    return torch.einsum("k,ksh->sh", w, Fv), "w " + "/".join(f"{x:.3f}" for x in w)
+
+
 RULES = {
     "weights": weights,
     "hblock2": hblock(2),
@@ -201,4 +221,6 @@ RULES = {
     "bag": bag,
     "ses4": ses4,
     "gmase": gmase,
+    "med3": med3,
+    "medsel": medsel,
 }
