@@ -102,14 +102,16 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
     p.add_argument("--origins", type=int, default=3)
     p.add_argument("--json", type=Path, help="also write every figure here")
-    p.add_argument("--option", action="append", default=[], help="Forecaster option KEY=VALUE (JSON), as bench_forecast_m.py")
+    p.add_argument("--option", action="append", default=[],
+                   help="Forecaster option KEY=VALUE (JSON), as bench_forecast_m.py")
     args = p.parse_args(argv)
     options = parse_options(args.option)
     torch.set_num_threads(1)
     t0, c0 = time.perf_counter(), time.process_time()
     results = {name: evaluate(name, args.seeds, args.origins, options) for name in args.series}
     print(table(results, args.origins))
-    print(f"options: {options or 'default'}; seeds {args.seeds}; {time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU "
+    print(f"options: {options or 'default'}; seeds {args.seeds}; "
+          f"{time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU "
           f"(load average {os.getloadavg()[0]:.1f}); CPU seconds per contender: "
           + ", ".join(f"{c} {sum(r['cpu_seconds'][c] for r in results.values()):.1f}" for c in CONTENDERS[:2]))
     if args.json:

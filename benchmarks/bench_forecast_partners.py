@@ -266,7 +266,8 @@ ETS_RULES = {k: _ets_rule(k) for k in ("ets", "ets4", "autoets")}
 
 def win2(Fi, yi, sc, Fv, ctx):
     """gmase with the rows of the inner and inner2 windows pooled (module doc)."""
-    F2, y2, p2, m, _ = _window(ctx["paths"][0].with_name(ctx["paths"][0].name.replace("_inner_", "_inner2_")), "damped")
+    inner = ctx["paths"][0]
+    F2, y2, p2, m, _ = _window(inner.with_name(inner.name.replace("_inner_", "_inner2_")), "damped")
     F, y = torch.cat([Fi, F2], dim=1), torch.cat([yi, y2])
     s = torch.cat([sc, mase_scales(p2.values, p2.mask, m)])
     w = choose_weights(F, y, s, torch.tensor(PRIOR, dtype=torch.float64), loss="geometric")
@@ -327,10 +328,12 @@ def main(argv=None) -> int:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--collect", metavar="DIR", type=Path)
     g.add_argument("--score", metavar="DIR", type=Path)
-    p.add_argument("--sets", default="all", help=f"comma list of {', '.join(SETS)} or 'all' (the seven M1 / M3 sets)")
+    p.add_argument("--sets", default="all",
+                   help=f"comma list of {', '.join(SETS)} or 'all' (the seven M1 / M3 sets)")
     p.add_argument("--seeds", default="0,1")
     p.add_argument("--windows", default="inner,val", help="--collect: comma list of inner, val, inner2; "
-                   "--score: the window the rules choose on, then the window scored (inner2,inner: one step earlier)")
+                   "--score: the window the rules choose on, then the window scored "
+                   "(inner2,inner: one step earlier)")
     p.add_argument("--options", default="{}", type=json.loads,
                    help='--collect: Forecaster options as JSON, e.g. \'{"loss_scale": "mase"}\'')
     p.add_argument("--variants", default=",".join(VARIANTS),

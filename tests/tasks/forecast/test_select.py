@@ -218,7 +218,8 @@ def test_weight_windows_scores_the_weights_on_the_rows_of_two_held_out_windows_t
     mid = f.quantiles.index(0.5)
     comps = torch.cat([torch.cat([h.rnn[None, :, :, mid], h.partners]) for h in (later, earlier)], dim=1)  # (3, 6, 4)
     scales = torch.cat([mase_scales(h.panel.values, h.panel.mask, 1) for h in (later, earlier)])
-    want = choose_weights(comps, torch.cat([later.actual, earlier.actual]), scales, torch.tensor(PRIOR, dtype=torch.float64))
+    want = choose_weights(comps, torch.cat([later.actual, earlier.actual]), scales,
+                          torch.tensor(PRIOR, dtype=torch.float64))
     assert f.weights_ == tuple(float(v) for v in want)
     one = Forecaster(4, **TINY).fit(df).weights_  # the last window alone: a different choice here
     assert one == validation_weights(Forecaster(4, **TINY).fit(df), f.history_, later) and one != f.weights_

@@ -364,10 +364,10 @@ class Forecaster:
 
     @classmethod
     def _from_saved(cls, meta: dict, tensors: dict) -> Forecaster:
-        # a model saved before weight_loss existed chose its weights by the mean MASE: it keeps that rule;
-        # one saved before loss_scale existed was trained on the plain pinball loss (a refit keeps that)
-        # and one saved before rnn_min_windows existed gave the RNN its share on any panel (partner_bands: the RNN's band)
-        old = {"weight_loss": "mean", "loss_scale": None, "rnn_min_windows": 0, "partner_bands": False, "weight_windows": 1}
+        # options a saved file lacks take the value they had before the option existed (a refit keeps it):
+        # the mean-MASE weights, the plain pinball loss, the RNN's share on any panel with its own band, one window
+        old = {"weight_loss": "mean", "loss_scale": None, "rnn_min_windows": 0, "partner_bands": False,
+               "weight_windows": 1}
         f = cls(meta["horizon"], meta["season"], **(old | meta["options"]))
         f.log_, f.steps_ = meta["log"], meta["steps"]
         o = f.options
