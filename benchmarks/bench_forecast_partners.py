@@ -87,12 +87,14 @@ def collect(out: Path, sets: list[str], seeds: list[int], options: dict | None =
     for name in sets:
         df, test, season, h = load_set(name, "val")
         inner, held = holdout(df, h)
-        inner2, held2 = holdout(inner, h)
-        windows = {"inner": (inner, last(held)), "val": (df, test), "inner2": (inner2, last(held2))}
+        windows = {"inner": (inner, last(held)), "val": (df, test)}
+        if "inner2" in which:
+            inner2, held2 = holdout(inner, h)
+            windows["inner2"] = (inner2, last(held2))
         for split, (d, actual) in windows.items():
             if split not in which:
                 continue
-            hist = {u: g["y"].to_numpy() for u, g in d.groupby("unique_id", sort=False)}
+            hist = last(d)
             ids = list(hist)
             for seed in seeds:
                 with warnings.catch_warnings():

@@ -28,6 +28,7 @@ from typer.core import TyperGroup
 
 from rnnkit import __version__
 from rnnkit.errors import Interrupted, RnnkitError
+from rnnkit.training.distributed import cleanup
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
@@ -130,17 +131,6 @@ def _points_at_devnull(fd: int) -> bool:
     return (here.st_dev, here.st_ino) == (null.st_dev, null.st_ino)
 
 
-def _leave_process_group() -> None:
-    """Under torchrun, destroy the process group while the interpreter is whole: rank 0 goes on
-    after training (the other ranks leave in ``leave_unless_main``) and would otherwise exit with
-    its gloo group alive, which torch asks programs not to do (its threads can abort the exit,
-    and torchrun then reports a finished run as failed). A no-op when torch.distributed was never
-    imported or no group is active."""
-    dist = sys.modules.get("torch.distributed")
-    if dist is not None and dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
-
-
 def main() -> None:
     """Console-script entry point (also ``python -m rnnkit``)."""
     devnull_before = _points_at_devnull(1)
@@ -149,7 +139,9 @@ def main() -> None:
             app()
         finally:  # output still buffered for a pipe is written here, not at interpreter exit
             sys.stdout.flush()
-            _leave_process_group()
+            # under torchrun rank 0 goes on after training (the others leave in leave_unless_main):
+            # it destroys its process group here, as torch asks, rather than at interpreter exit
+            cleanup()
     except BrokenPipeError:
         _silence_output()
         sys.exit(EXIT_BROKEN_PIPE)
