@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -97,6 +98,34 @@ def test_sqrt_variant_uses_power_one_half(monkeypatch):
     assert seen and set(seen) == {0.5}
 
 
-def test_bad_loss_scale_is_one_line():
-    with pytest.raises(ConfigError, match="loss_scale must be None or mase or mase-sqrt, got 'MASE'"):
-        Forecaster(3, loss_scale="MASE")
+@pytest.mark.parametrize("bad", ["MASE", (), (None, "MASE")])
+def test_bad_loss_scale_is_one_line(bad):
+    with pytest.raises(ConfigError, match=r"loss_scale must be None or mase or mase-sqrt, or a non-empty list of "
+                                          rf"them \(one member per entry\), got {re.escape(repr(bad))}$"):
+        Forecaster(3, loss_scale=bad)
+
+
+def test_a_list_trains_one_member_per_entry_each_as_that_loss_alone_would():
+    """Member j of each lookback: seed j, loss entry j mod the entries; with (None, "mase") the first
+    is the plain default's member and the second the second of members=2 under "mase", weight for weight."""
+    df, tiny = panel(), TINY | {"lookbacks": (2.0, 3.0)}
+    both = Forecaster(3, season=1, loss_scale=[None, "mase"], **tiny).fit(df)
+    assert both.options.loss_scale == (None, "mase") and len(both.members_) == 4
+    plain = Forecaster(3, season=1, loss_scale=None, **tiny).fit(df)
+    mase = Forecaster(3, season=1, loss_scale="mase", members=2, **tiny).fit(df)
+    for k, ref in ((0, plain.members_[0]), (1, mase.members_[1]), (2, plain.members_[1]), (3, mase.members_[3])):
+        for name, v in ref.state_dict().items():
+            assert torch.equal(both.members_[k].state_dict()[name], v), (k, name)
+    assert not torch.equal(both.members_[0].state_dict()["head.0.weight"], mase.members_[0].state_dict()["head.0.weight"])
+
+
+def test_a_list_times_members_and_its_save_load_round_trip(tmp_path, monkeypatch):
+    seen = []
+    real = E.Forecaster._train_member
+    monkeypatch.setattr(E.Forecaster, "_train_member", lambda self, *a: seen.append((a[4], a[5])) or real(self, *a))
+    f = Forecaster(3, season=1, loss_scale=("mase-sqrt", None), members=2, **TINY).fit(panel())
+    assert seen == [(0, "mase-sqrt"), (1, None), (2, "mase-sqrt"), (3, None)]
+    f.save(tmp_path / "m")
+    g = Forecaster.load(tmp_path / "m")
+    assert g.options.loss_scale == ("mase-sqrt", None) and len(g.members_) == 4
+    pd.testing.assert_frame_equal(f.predict(), g.predict(), check_exact=True)

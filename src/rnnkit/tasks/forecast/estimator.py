@@ -10,7 +10,7 @@ series on windows scaled by their own level (log scale when every value is posit
 a pinball loss on the quantiles (option ``loss_scale``: each window's weighted by its
 input's naive scale as MASE does, models/global_forecast.py). The forecast is an ensemble:
 one member per lookback in ``lookbacks`` (multiples of the horizon) times ``members``
-seeds; each quantile is the members' median (N-BEATS ensembles over lookbacks the same
+seeds (times the losses, when ``loss_scale`` lists several); each quantile is the members' median (N-BEATS ensembles over lookbacks the same
 way). Training runs a fixed number of optimizer steps that scales with the data:
 ``steps = clip(epochs · W / batch_size, floor, max_steps)``, W the number of distinct
 training windows (sum over series of max(0, n_s - horizon)), the floor ``min_steps`` (option
@@ -173,14 +173,17 @@ class Forecaster:
         steps = int(min(o.max_steps, max(floor, math.ceil(o.epochs * windows / o.batch_size), 1)))
         history = None if o.history is None else max(1, int(round(o.history * self.horizon)))
         self.members_, self.steps_ = [], steps
+        losses = o.loss_scale if isinstance(o.loss_scale, tuple) else (o.loss_scale,)
         for i, mult in enumerate(o.lookbacks):
-            for j in range(o.members):
+            for j in range(o.members * len(losses)):  # member j of a lookback: loss entry j mod the entries
                 seed = o.seed * 1000 + i * 100 + j
-                self.members_.append(self._train_member(panel, self._lookback(mult), steps, history, seed))
+                self.members_.append(self._train_member(panel, self._lookback(mult), steps, history, seed,
+                                                        losses[j % len(losses)]))
         self.history_ = long
         return long
 
-    def _train_member(self, panel, lookback: int, steps: int, history: int | None, seed: int) -> GlobalRNN:
+    def _train_member(self, panel, lookback: int, steps: int, history: int | None, seed: int,
+                      loss_scale: str | None) -> GlobalRNN:
         o = self.options
         torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
@@ -196,8 +199,8 @@ class Forecaster:
         k = self._k(lookback)
         params = [p for p in model.parameters()]
         avg = [p.detach().clone() for p in params] if o.ema else []
-        power, seasonal = LOSS_SCALES.get(o.loss_scale, (0.0, False))
-        ref = self._loss_ref(panel, lookback, seasonal) if o.loss_scale else None
+        power, seasonal = LOSS_SCALES.get(loss_scale, (0.0, False))
+        ref = self._loss_ref(panel, lookback, seasonal) if loss_scale else None
         for step in range(steps):
             x, m, y, extra = self._windows(panel, o.batch_size, lookback, history, gen)  # (B, L), (B, L), (B, H)
             z, level, spread = scale_windows(x, m, k, self.log_)

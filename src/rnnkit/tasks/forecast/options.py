@@ -49,9 +49,10 @@ class ForecasterOptions:
     # held-out windows the weights are chosen on, pooled: the last H points, and with 2 also the H before them
     # (one more RNN copy fitted inside fit per extra window; combine.validation_weights, fifteenth session)
     weight_windows: int = 1
-    # each training window's loss over its input's naive error ("mase") or its square root ("mase-sqrt");
-    # None (the default): the plain mean pinball loss (global_forecast.py; docs/forecaster.md, eighth session)
-    loss_scale: str | None = None
+    # each training window's loss over its input's naive error ("mase") or its square root ("mase-sqrt"), None (the
+    # default) the plain mean pinball loss (global_forecast.py; docs/forecaster.md, eighth session). A tuple of those:
+    # each lookback trains one member per entry (times `members`), an ensemble over losses (sixteenth session)
+    loss_scale: str | None | tuple[str | None, ...] = None
     # "naive": each window seen in units of its own naive scale, the output scaled back (RevIN-like;
     # global_forecast.py); None: windows scaled by their level only
     window_norm: str | None = None
@@ -77,8 +78,10 @@ class ForecasterOptions:
                 raise ConfigError(f"Forecaster: each level must be in (0, 100), got {lv!r}")
         if opts.weight_loss not in LOSSES:
             raise ConfigError(f"Forecaster: weight_loss must be {' or '.join(LOSSES)}, got {opts.weight_loss!r}")
-        if opts.loss_scale is not None and opts.loss_scale not in LOSS_SCALES:
-            raise ConfigError(f"Forecaster: loss_scale must be None or {' or '.join(LOSS_SCALES)}, got {opts.loss_scale!r}")
+        scales = opts.loss_scale if isinstance(opts.loss_scale, tuple) else (opts.loss_scale,)
+        if not scales or any(v is not None and v not in LOSS_SCALES for v in scales):
+            raise ConfigError(f"Forecaster: loss_scale must be None or {' or '.join(LOSS_SCALES)}, or a non-empty "
+                              f"list of them (one member per entry), got {opts.loss_scale!r}")
         if opts.window_norm not in (None, "naive"):
             raise ConfigError(f"Forecaster: window_norm must be None or 'naive', got {opts.window_norm!r}")
         if opts.intervals not in ("conformal", "quantile"):
