@@ -214,7 +214,7 @@ def test_members_two_keeps_each_lookbacks_first_seed_and_adds_another():
     """members=2: the first seed of each lookback trains exactly as the members=1 model's member, the second
     differs (the fourteenth session scored members=2 as a default: not adopted, RESULTS_forecast.md)."""
     df = panel(n_series=3, length=40)
-    opts = TINY | {"lookbacks": (2.0, 3.0), "theta": 0.0, "damped": 0.0, "loss_scale": None}  # one loss per lookback
+    opts = TINY | {"lookbacks": (2.0, 3.0), "theta": 0.0, "damped": 0.0}
     two = Forecaster(4, season=4, members=2, **opts).fit(df)
     one = Forecaster(4, season=4, **opts).fit(df)
     assert [m.lookback for m in two.members_] == [8, 8, 12, 12] and [m.lookback for m in one.members_] == [8, 12]

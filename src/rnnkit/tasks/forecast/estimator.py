@@ -10,8 +10,8 @@ series on windows scaled by their own level (log scale when every value is posit
 a pinball loss on the quantiles (option ``loss_scale``: each window's weighted by its
 input's naive scale as MASE does, models/global_forecast.py). The forecast is an ensemble:
 one member per lookback in ``lookbacks`` (multiples of the horizon) times ``members``
-seeds (times the losses, when ``loss_scale`` lists several); each quantile is the members' median (N-BEATS ensembles over lookbacks the same
-way). Training runs a fixed number of optimizer steps that scales with the data:
+seeds (times the losses, when ``loss_scale`` lists several); each quantile is the members'
+median (N-BEATS ensembles over lookbacks the same way). Training runs a fixed number of optimizer steps that scales with the data:
 ``steps = clip(epochs · W / batch_size, floor, max_steps)``, W the number of distinct
 training windows (sum over series of max(0, n_s - horizon)), the floor ``min_steps`` (option
 ``max_epochs``: at most that many passes over the W windows). The point forecast combines
@@ -173,12 +173,10 @@ class Forecaster:
         steps = int(min(o.max_steps, max(floor, math.ceil(o.epochs * windows / o.batch_size), 1)))
         history = None if o.history is None else max(1, int(round(o.history * self.horizon)))
         self.members_, self.steps_ = [], steps
-        losses = o.loss_scale if isinstance(o.loss_scale, tuple) else (o.loss_scale,)
         for i, mult in enumerate(o.lookbacks):
-            for j in range(o.members * len(losses)):  # member j of a lookback: loss entry j mod the entries
-                seed = o.seed * 1000 + i * 100 + j
-                self.members_.append(self._train_member(panel, self._lookback(mult), steps, history, seed,
-                                                        losses[j % len(losses)]))
+            for j in range(o.members * len(o.losses)):  # member j of a lookback: loss entry j mod the entries
+                self.members_.append(self._train_member(panel, self._lookback(mult), steps, history,
+                                                        o.seed * 1000 + i * 100 + j, o.losses[j % len(o.losses)]))
         self.history_ = long
         return long
 

@@ -61,6 +61,11 @@ class ForecasterOptions:
     intervals: str = "quantile"
     seed: int = 0
 
+    @property
+    def losses(self) -> tuple[str | None, ...]:
+        """loss_scale as a tuple: the loss of each member of a lookback, in turn."""
+        return self.loss_scale if isinstance(self.loss_scale, tuple) else (self.loss_scale,)
+
     @classmethod
     def from_kwargs(cls, kw: dict) -> ForecasterOptions:
         fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -78,8 +83,7 @@ class ForecasterOptions:
                 raise ConfigError(f"Forecaster: each level must be in (0, 100), got {lv!r}")
         if opts.weight_loss not in LOSSES:
             raise ConfigError(f"Forecaster: weight_loss must be {' or '.join(LOSSES)}, got {opts.weight_loss!r}")
-        scales = opts.loss_scale if isinstance(opts.loss_scale, tuple) else (opts.loss_scale,)
-        if not scales or any(v is not None and v not in LOSS_SCALES for v in scales):
+        if not opts.losses or any(v is not None and v not in LOSS_SCALES for v in opts.losses):
             raise ConfigError(f"Forecaster: loss_scale must be None or {' or '.join(LOSS_SCALES)}, or a non-empty "
                               f"list of them (one member per entry), got {opts.loss_scale!r}")
         if opts.window_norm not in (None, "naive"):
