@@ -21,8 +21,13 @@ Then the conditions, each PASS or FAIL, and "adopt: yes" only if all pass:
 
 The sixteenth session wrote a condition that named the M sets and the bundled targets only;
 the candidate passed it and lost on tourism (RESULTS_forecast.md). This script names them all.
+``--split val`` runs the same conditions on the validation windows (the last h points of each
+training part; the bundled series as always): the stage to choose on, so that the test split
+is read once, to confirm. Issue 18's targets are written for the test split; on ``val`` they
+only say which of them the candidate keeps on that window.
 
     .venv/bin/python benchmarks/bench_forecast_adopt.py --option 'loss_scale=[null,"mase-sqrt"]' --jobs 2
+    .venv/bin/python benchmarks/bench_forecast_adopt.py --option weight_windows=2 --split val --jobs 2
     .venv/bin/python benchmarks/bench_forecast_adopt.py --option members=2 --seeds 0 --json runs/adopt.json
 """
 
@@ -47,28 +52,28 @@ COVERAGE, MAX_SECONDS = (0.75, 0.85), 600.0  # M3 monthly's 80 % band; fit + pre
 
 
 def run_task(task: tuple) -> tuple:
-    """One fit in a worker process: (set, who, seed, options) -> (set, who, metrics)."""
+    """One fit in a worker process: (set, who, seed, options, split) -> (set, who, metrics)."""
     import torch
 
     torch.set_num_threads(1)
-    name, who, seed, options = task
+    name, who, seed, options, split = task
     if name in BUNDLED:  # evaluate fits AutoETS beside rnnkit at each origin
         from bench_forecast import evaluate
 
         mase = evaluate(name, [0], 3, options)["mase"]
         return name, who, {"last": mase["rnnkit"][-1], "mean": statistics.mean(mase["rnnkit"]),
                            "ets_last": mase["AutoETS"][-1], "ets_mean": statistics.mean(mase["AutoETS"])}
-    df, test, season, h = load_set(name, "test")
+    df, test, season, h = load_set(name, split)
     out, sec, _ = run_stats(who, df, season, h) if who == "AutoETS" else run_rnnkit(df, season, h, seed, options)
     return name, who, score(out, df, test, season)[0] | {"sec": sec}
 
 
-def tasks(seeds: list[int], candidate: dict) -> list[tuple]:
+def tasks(seeds: list[int], candidate: dict, split: str = "test") -> list[tuple]:
     out = []
     for name in M_SETS + TOURISM:
-        out += [(name, who, s, opts) for s in seeds for who, opts in (("default", {}), ("candidate", candidate))]
-        out.append((name, "AutoETS", None, {}))
-    out += [(name, who, 0, opts) for name in BUNDLED for who, opts in (("default", {}), ("candidate", candidate))]
+        out += [(name, who, s, opts, split) for s in seeds for who, opts in (("default", {}), ("candidate", candidate))]
+        out.append((name, "AutoETS", None, {}, split))
+    out += [(name, who, 0, opts, split) for name in BUNDLED for who, opts in (("default", {}), ("candidate", candidate))]
     return sorted(out, key=lambda t: t[0] != "m3-monthly")  # the longest first
 
 
@@ -120,8 +125,8 @@ def conditions(figures: dict) -> list[tuple[str, bool, str]]:
     return out
 
 
-def report(figures: dict, candidate: dict) -> str:
-    lines = [f"candidate: {candidate}", "",
+def report(figures: dict, candidate: dict, split: str = "test") -> str:
+    lines = [f"candidate: {candidate}; split: {split}", "",
              "| set | default | candidate | AutoETS |", "|---|---|---|---|"]
     for name in M_SETS + TOURISM:
         cells = [f"{figures[name][w]['smape']:.2f} / {figures[name][w]['mase']:.3f}" for w in ("default", "candidate", "AutoETS")]
@@ -142,17 +147,19 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--option", action="append", default=[], required=True, help="the candidate's Forecaster option KEY=VALUE (JSON)")
     p.add_argument("--seeds", default="0,1,2", help="rnnkit seeds on the M and tourism sets")
+    p.add_argument("--split", choices=("test", "val"), default="test",
+                   help="val: choose on the validation windows; test: confirm, once")
     p.add_argument("--jobs", type=int, default=1, help="worker processes, one torch thread each")
     p.add_argument("--json", help="also write every figure here")
     a = p.parse_args(argv)
     candidate = parse_options(a.option)
-    work = tasks([int(s) for s in a.seeds.split(",")], candidate)
+    work = tasks([int(s) for s in a.seeds.split(",")], candidate, a.split)
     with ProcessPoolExecutor(max_workers=a.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         results = list(pool.map(run_task, work))
     figures = collect(results)
-    print(report(figures, candidate))
+    print(report(figures, candidate, a.split))
     if a.json:
-        Path(a.json).write_text(json.dumps({"candidate": candidate, "figures": figures}, indent=1))
+        Path(a.json).write_text(json.dumps({"candidate": candidate, "split": a.split, "figures": figures}, indent=1))
     return 0
 
 

@@ -98,3 +98,4 @@ def test_seeds_are_averaged_and_every_set_gets_one_autoets_fit(bench):
     assert sum(t[1] == "AutoETS" for t in work) == len(sets)
     assert sum(t[1] == "candidate" and t[3] == {"members": 2} for t in work) == 2 * len(sets) + len(bench.BUNDLED)
     assert sum(t[1] == "default" and t[3] == {} for t in work) == 2 * len(sets) + len(bench.BUNDLED)
+    assert {t[4] for t in work} == {"test"} and {t[4] for t in bench.tasks([0], {}, "val")} == {"val"}
