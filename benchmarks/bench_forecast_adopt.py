@@ -82,9 +82,8 @@ def collect(results: list[tuple]) -> dict:
     runs: dict = {}
     for name, who, m in results:
         runs.setdefault(name, {}).setdefault(who, []).append(m)
-    out = {name: {who: {k: statistics.mean(r[k] for r in rs) for k in rs[0]} for who, rs in d.items()}
-           for name, d in runs.items()}
-    return out
+    return {name: {who: {k: statistics.mean(r[k] for r in rs) for k in rs[0]} for who, rs in d.items()}
+            for name, d in runs.items()}
 
 
 def targets(figures: dict, who: str) -> dict[str, bool]:
