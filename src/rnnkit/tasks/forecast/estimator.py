@@ -9,9 +9,9 @@ The model (``rnnkit.models.global_forecast.GlobalRNN``) is one GRU trained acros
 series on windows scaled by their own level (log scale when every value is positive), with
 a pinball loss on the quantiles (option ``loss_scale``: each window's weighted by its
 input's naive scale as MASE does, models/global_forecast.py). The forecast is an ensemble:
-one member per lookback in ``lookbacks`` (multiples of the horizon) times ``members``
-seeds (times the losses, when ``loss_scale`` lists several); each quantile is the members'
-median (N-BEATS ensembles over lookbacks the same way). Training runs a fixed number of optimizer steps that scales with the data:
+one member per lookback in ``lookbacks`` (multiples of the horizon), loss in ``loss_scale``
+(when it lists several) and seed (``members``); each quantile is the members' median (N-BEATS
+ensembles the same way). Training runs optimizer steps that scale with the data:
 ``steps = clip(epochs · W / batch_size, floor, max_steps)``, W the number of distinct
 training windows (sum over series of max(0, n_s - horizon)), the floor ``min_steps`` (option
 ``max_epochs``: at most that many passes over the W windows). The point forecast combines
