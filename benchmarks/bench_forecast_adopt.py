@@ -29,6 +29,13 @@ only say which of them the candidate keeps on that window.
     .venv/bin/python benchmarks/bench_forecast_adopt.py --option 'loss_scale=[null,"mase-sqrt"]' --jobs 2
     .venv/bin/python benchmarks/bench_forecast_adopt.py --option weight_windows=2 --split val --jobs 2
     .venv/bin/python benchmarks/bench_forecast_adopt.py --option members=2 --seeds 0 --json runs/adopt.json
+
+The default is deterministic (the same code and seeds give the same figures to the last digit), so a
+screen of several candidates need not re-run it each time: ``--reuse FILE`` takes the default's and
+AutoETS's figures from an earlier ``--json`` of the same split and seeds and runs the candidate
+only. A changed default needs a new file.
+
+    .venv/bin/python benchmarks/bench_forecast_adopt.py --option layers=2 --split val --jobs 2 --reuse runs/val.json
 """
 
 from __future__ import annotations
@@ -68,12 +75,15 @@ def run_task(task: tuple) -> tuple:
     return name, who, score(out, df, test, season)[0] | {"sec": sec}
 
 
-def tasks(seeds: list[int], candidate: dict, split: str = "test") -> list[tuple]:
+def tasks(seeds: list[int], candidate: dict, split: str = "test", baseline: bool = True) -> list[tuple]:
+    """Every fit of the run; ``baseline=False`` leaves out the default's and AutoETS's (``--reuse``)."""
+    who = (("default", {}), ("candidate", candidate)) if baseline else (("candidate", candidate),)
     out = []
     for name in M_SETS + TOURISM:
-        out += [(name, who, s, opts, split) for s in seeds for who, opts in (("default", {}), ("candidate", candidate))]
-        out.append((name, "AutoETS", None, {}, split))
-    out += [(name, who, 0, opts, split) for name in BUNDLED for who, opts in (("default", {}), ("candidate", candidate))]
+        out += [(name, w, s, opts, split) for s in seeds for w, opts in who]
+        if baseline:
+            out.append((name, "AutoETS", None, {}, split))
+    out += [(name, w, 0, opts, split) for name in BUNDLED for w, opts in who]
     return sorted(out, key=lambda t: t[0] != "m3-monthly")  # the longest first
 
 
@@ -84,6 +94,18 @@ def collect(results: list[tuple]) -> dict:
         runs.setdefault(name, {}).setdefault(who, []).append(m)
     return {name: {who: {k: statistics.mean(r[k] for r in rs) for k in rs[0]} for who, rs in d.items()}
             for name, d in runs.items()}
+
+
+def reused(path: str, split: str, seeds: list[int]) -> dict:
+    """The default's and AutoETS's figures from an earlier --json run of the same split and seeds."""
+    try:
+        old = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"--reuse {path}: cannot read it as JSON ({e})") from None
+    if old.get("split") != split or old.get("seeds") != seeds:
+        raise SystemExit(f"--reuse {path}: it holds split {old.get('split')!r}, seeds {old.get('seeds')!r}; "
+                         f"this run needs split {split!r}, seeds {seeds!r}")
+    return {name: {w: d[w] for w in ("default", "AutoETS") if w in d} for name, d in old["figures"].items()}
 
 
 def targets(figures: dict, who: str) -> dict[str, bool]:
@@ -150,15 +172,23 @@ def main(argv: list[str] | None = None) -> int:
                    help="val: choose on the validation windows; test: confirm, once")
     p.add_argument("--jobs", type=int, default=1, help="worker processes, one torch thread each")
     p.add_argument("--json", help="also write every figure here")
+    p.add_argument("--reuse", metavar="FILE", help="take the default's and AutoETS's figures from this earlier --json "
+                   "(same split and seeds) and run the candidate only")
     a = p.parse_args(argv)
-    candidate = parse_options(a.option)
-    work = tasks([int(s) for s in a.seeds.split(",")], candidate, a.split)
+    candidate, seeds = parse_options(a.option), [int(s) for s in a.seeds.split(",")]
+    old = reused(a.reuse, a.split, seeds) if a.reuse else {}
+    work = tasks(seeds, candidate, a.split, baseline=not old)
     with ProcessPoolExecutor(max_workers=a.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         results = list(pool.map(run_task, work))
     figures = collect(results)
+    for name, d in old.items():
+        figures.setdefault(name, {}).update(d)
+    if a.reuse:
+        print(f"the default's and AutoETS's figures: reused from {a.reuse}")
     print(report(figures, candidate, a.split))
     if a.json:
-        Path(a.json).write_text(json.dumps({"candidate": candidate, "split": a.split, "figures": figures}, indent=1))
+        Path(a.json).write_text(json.dumps({"candidate": candidate, "split": a.split, "seeds": seeds,
+                                            "figures": figures}, indent=1))
     return 0
 
 

@@ -99,3 +99,22 @@ def test_seeds_are_averaged_and_every_set_gets_one_autoets_fit(bench):
     assert sum(t[1] == "candidate" and t[3] == {"members": 2} for t in work) == 2 * len(sets) + len(bench.BUNDLED)
     assert sum(t[1] == "default" and t[3] == {} for t in work) == 2 * len(sets) + len(bench.BUNDLED)
     assert {t[4] for t in work} == {"test"} and {t[4] for t in bench.tasks([0], {}, "val")} == {"val"}
+
+
+def test_reuse_runs_the_candidate_only_and_checks_split_and_seeds(bench, tmp_path):
+    work = bench.tasks([0, 1], {"layers": 2}, "val", baseline=False)
+    sets = bench.M_SETS + bench.TOURISM
+    assert {t[1] for t in work} == {"candidate"} and len(work) == 2 * len(sets) + len(bench.BUNDLED)
+    figures = _figures(bench)
+    path = tmp_path / "val.json"
+    path.write_text(bench.json.dumps({"candidate": {}, "split": "val", "seeds": [0, 1], "figures": figures}))
+    old = bench.reused(str(path), "val", [0, 1])
+    assert old["m3-other"] == {"default": figures["m3-other"]["default"], "AutoETS": figures["m3-other"]["AutoETS"]}
+    assert old["airline"] == {"default": figures["airline"]["default"]}  # no candidate figures carried over
+    with pytest.raises(SystemExit, match=r"--reuse .*val.json: it holds split 'val', seeds \[0, 1\]; this run needs "
+                                         r"split 'test', seeds \[0, 1\]"):
+        bench.reused(str(path), "test", [0, 1])
+    with pytest.raises(SystemExit, match="seeds"):
+        bench.reused(str(path), "val", [0, 1, 2])
+    with pytest.raises(SystemExit, match="cannot read it as JSON"):
+        bench.reused(str(tmp_path / "missing.json"), "val", [0, 1])
