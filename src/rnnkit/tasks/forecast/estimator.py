@@ -33,10 +33,8 @@ a constant series is forecast as its constant with zero-width intervals (a warni
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -46,9 +44,9 @@ from rnnkit.data.panel import (
     deseasonalise, future_factors, last_windows, long_to_panel, sample_windows, scale_windows, seasonal_indices,
     validate_long,
 )
-from rnnkit.errors import CheckpointError, ConfigError, DataError
+from rnnkit.errors import ConfigError, DataError
 from rnnkit.models.global_forecast import LOSS_SCALES, GlobalRNN, loss_weights, panel_scale, pinball_loss
-from rnnkit.tasks.forecast.calibrate import band_scales, saved_scales, scale_bands
+from rnnkit.tasks.forecast.calibrate import band_scales, scale_bands
 from rnnkit.tasks.forecast.combine import (
     combine_with_partners, future_stamps, held_out, partners_apply, point_weights,
 )
@@ -56,14 +54,8 @@ from rnnkit.tasks.forecast.empirical import MEMORISED, partner_bands
 from rnnkit.tasks.forecast.options import ForecasterOptions
 from rnnkit.tasks.forecast.covariates import Covariates
 from rnnkit.tasks.forecast.parallel import batch_mean, rank_slice, sync_gradients
-from rnnkit.training.atomic import atomic_write_bytes, write_json, writing
-from rnnkit.training.checkpoint import read_finite_safetensors
-from rnnkit.training.jsonio import read_json_object
 
 __all__ = ["Forecaster", "ForecasterOptions"]
-
-FORMAT = "rnnkit-forecaster-1"
-
 
 def _quantiles(levels: tuple[int, ...]) -> tuple[float, ...]:
     qs = {0.5} | {round(0.5 - lv / 200, 6) for lv in levels} | {round(0.5 + lv / 200, 6) for lv in levels}
@@ -313,89 +305,13 @@ class Forecaster:
     # ----------------------------------------------------------------- save / load
     def save(self, path) -> None:
         """Write weights and history (model.safetensors) and settings (forecaster.json); no pickle."""
-        from safetensors.torch import save as st_save
+        from rnnkit.tasks.forecast.saved import save
 
-        if not self.members_:
-            raise ConfigError("Forecaster: nothing to save, call fit() first")
-        d = Path(path)
-        d.mkdir(parents=True, exist_ok=True)
-        tensors = {f"member{i}.{k}": v.contiguous() for i, m in enumerate(self.members_) for k, v in m.state_dict().items()}
-        h = self.history_
-        is_dt = pd.api.types.is_datetime64_any_dtype(h["ds"])
-        ds, unit, tz = h["ds"], None, None
-        if is_dt:  # int64 counts of the column's own unit (ns in pandas 2, us by default in 3), UTC if tz-aware
-            tz = None if ds.dt.tz is None else str(ds.dt.tz)
-            ds = ds.dt.tz_convert(None) if tz else ds
-            unit = np.datetime_data(ds.dtype)[0]
-            ds = ds.astype("int64")
-        tensors["history.y"] = torch.from_numpy(h["y"].to_numpy(np.float64).copy())
-        tensors["history.ds"] = torch.from_numpy(ds.to_numpy(np.int64).copy())
-        if self.cov_ is not None:  # the fitted covariates, row for row with the history
-            tensors["history.covariates"] = torch.from_numpy(np.array(self.cov_.history[self.cov_.columns].to_numpy(np.float64), order="C"))
-        with writing("Forecaster.save:", d):  # each file atomic: never seen half-written
-            atomic_write_bytes(d / "model.safetensors", st_save(tensors))
-        meta = {
-            "format": FORMAT, "horizon": self.horizon, "season": self.season, "log": self.log_,
-            "options": dataclasses.asdict(self.options), "steps": self.steps_, "weights": list(self.weights_),
-            "band_scales": {str(k): v for k, v in self.band_scales_.items()},
-            "members": [{"lookback": m.lookback, "segment": m.segment, "normed": m.normed} for m in self.members_],
-            "covariates": self.cov_.to_meta() if self.cov_ else None,
-            "ds_kind": "datetime" if is_dt else "int", "ds_unit": unit, "ds_tz": tz, "ids": h["unique_id"].tolist(),
-        }
-        with writing("Forecaster.save:", d):
-            write_json(d / "forecaster.json", meta)
+        save(self, path)
 
     @classmethod
     def load(cls, path) -> Forecaster:
-        d = Path(path)
-        if not (d / "forecaster.json").is_file():
-            raise CheckpointError(f"{d}: not a saved Forecaster (no forecaster.json)")
-        meta = read_json_object(d / "forecaster.json")  # one line: not JSON, too deep, too large
-        # the checkpoint module's checks: header read alone first, sizes, finite weights
-        tensors = read_finite_safetensors(d / "model.safetensors")
-        if meta.get("format") != FORMAT:
-            raise CheckpointError(f"{d}/forecaster.json: format {meta.get('format')!r}, expected {FORMAT!r}")
-        try:
-            return cls._from_saved(meta, tensors)
-        except (KeyError, TypeError, ValueError, RuntimeError) as e:
-            if isinstance(e, (ConfigError, DataError)):  # already one line
-                raise
-            why = " ".join(str(e).split())  # load_state_dict's message spans lines
-            raise CheckpointError(f"{d}: not a valid saved Forecaster ({type(e).__name__}: {why})") from None
+        """A Forecaster written by ``save`` (every file checked first: saved.py)."""
+        from rnnkit.tasks.forecast.saved import load
 
-    @classmethod
-    def _from_saved(cls, meta: dict, tensors: dict) -> Forecaster:
-        # options a saved file lacks take the value they had before the option existed (a refit keeps it):
-        # the mean-MASE weights, the plain pinball loss, the RNN's share on any panel with its own band, one window
-        old = {"weight_loss": "mean", "loss_scale": None, "rnn_min_windows": 0, "partner_bands": False,
-               "weight_windows": 1}
-        f = cls(meta["horizon"], meta["season"], **(old | meta["options"]))
-        f.log_, f.steps_ = meta["log"], meta["steps"]
-        o = f.options
-        for i, mm in enumerate(meta["members"]):
-            f.cov_ = Covariates.from_meta(meta.get("covariates"), None)
-            model = GlobalRNN(mm["lookback"], f.horizon, f.quantiles, o.hidden, o.layers, mm["segment"],
-                              **(f.cov_.sizes() if f.cov_ else {}), norm_ref=1.0 if mm.get("normed") else None)
-            prefix = f"member{i}."
-            model.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
-            if model.normed and not (torch.isfinite(model.norm_ref) and model.norm_ref > 0):
-                raise ValueError(f"member {i}: norm_ref must be a positive number, got {float(model.norm_ref)!r}")
-            f.members_.append(model.eval())
-        w = meta.get("weights")  # absent in files saved before the weights were chosen in fit: the options'
-        if w is None and o.theta is None and o.damped is None:
-            raise ValueError("no combination weights")
-        f.weights_ = point_weights(f, None) if w is None else tuple(float(v) for v in w)
-        if len(f.weights_) != 3 or not all(0 <= v <= 1 for v in f.weights_):
-            raise ValueError(f"weights must be three numbers in [0, 1], got {w!r}")
-        f.band_scales_ = saved_scales(meta.get("band_scales"), o.levels)  # absent: raw bands
-        ds = pd.Series(tensors["history.ds"].numpy())
-        if meta["ds_kind"] == "datetime":
-            unit = meta["ds_unit"]
-            ds = pd.to_datetime(ds, unit=unit).astype(f"datetime64[{unit}]")
-            ds = ds.dt.tz_localize("UTC").dt.tz_convert(meta["ds_tz"]) if meta["ds_tz"] else ds
-        f.history_ = pd.DataFrame({"unique_id": meta["ids"], "ds": ds, "y": tensors["history.y"].numpy()})
-        f.windows_ = int((f.history_.groupby("unique_id", sort=False).size() - f.horizon).clip(lower=0).sum())
-        if f.cov_ is not None:
-            cov = pd.DataFrame(tensors["history.covariates"].numpy(), columns=f.cov_.columns)
-            f.cov_.history = pd.concat([f.history_[["unique_id", "ds"]], cov], axis=1)
-        return f
+        return load(cls, path)
