@@ -67,9 +67,11 @@ def run_task(task: tuple) -> tuple:
     if name in BUNDLED:  # evaluate fits AutoETS beside rnnkit at each origin
         from bench_forecast import evaluate
 
-        mase = evaluate(name, [0], 3, options)["mase"]
-        return name, who, {"last": mase["rnnkit"][-1], "mean": statistics.mean(mase["rnnkit"]),
-                           "ets_last": mase["AutoETS"][-1], "ets_mean": statistics.mean(mase["AutoETS"])}
+        mase = evaluate(name, [0], 3, options, stats=who == "default")["mase"]  # AutoETS once, beside the default
+        out = {"last": mase["rnnkit"][-1], "mean": statistics.mean(mase["rnnkit"])}
+        if who == "default":
+            out |= {"ets_last": mase["AutoETS"][-1], "ets_mean": statistics.mean(mase["AutoETS"])}
+        return name, who, out
     df, test, season, h = load_set(name, split)
     out, sec, _ = run_stats(who, df, season, h) if who == "AutoETS" else run_rnnkit(df, season, h, seed, options)
     return name, who, score(out, df, test, season)[0] | {"sec": sec}
@@ -119,9 +121,9 @@ def targets(figures: dict, who: str) -> dict[str, bool]:
     monthly = figures["m3-monthly"][who]
     out["m3-monthly coverage in 75-85 %"] = COVERAGE[0] <= monthly["cov80"] <= COVERAGE[1]
     out[f"m3-monthly fit + predict <= {MAX_SECONDS:.0f} s"] = monthly["sec"] <= MAX_SECONDS
-    for name in BUNDLED:
-        mine = figures[name][who]
-        out[f"{name} <= AutoETS (last-H and mean)"] = mine["last"] <= mine["ets_last"] and mine["mean"] <= mine["ets_mean"]
+    for name in BUNDLED:  # AutoETS's figures were fitted beside the default's
+        mine, ets = figures[name][who], figures[name]["default"]
+        out[f"{name} <= AutoETS (last-H and mean)"] = mine["last"] <= ets["ets_last"] and mine["mean"] <= ets["ets_mean"]
     return out
 
 
