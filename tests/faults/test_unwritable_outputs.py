@@ -94,9 +94,9 @@ FORECAST_OUTPUTS = ("metrics.json", "forecast.csv", "forecast.png")
 def test_forecast_train_on_a_full_disk_keeps_the_previous_outputs(forecast_run, small_csv, monkeypatch):
     before = {name: (forecast_run / name).read_bytes() for name in FORECAST_OUTPUTS}
     model_before = (forecast_run / "model" / ckpt.WEIGHTS).read_bytes()
-    import rnnkit.tasks.forecast.estimator as estimator
+    import rnnkit.tasks.forecast.saved as saved
 
-    monkeypatch.setattr(estimator, "atomic_write_bytes", _full_disk)  # the model folder is written first
+    monkeypatch.setattr(saved, "atomic_write_bytes", _full_disk)  # the model folder is written first
     result = runner.invoke(app, ["forecast", "train", "--data", small_csv, "--out", str(forecast_run), *TINY,
                                  "--set", "train.seed=7", "--overwrite"])
     assert result.exit_code == 2, result.output
