@@ -57,6 +57,7 @@ from rnnkit.tasks.forecast.parallel import batch_mean, rank_slice, sync_gradient
 
 __all__ = ["Forecaster", "ForecasterOptions"]
 
+
 def _quantiles(levels: tuple[int, ...]) -> tuple[float, ...]:
     qs = {0.5} | {round(0.5 - lv / 200, 6) for lv in levels} | {round(0.5 + lv / 200, 6) for lv in levels}
     return tuple(sorted(qs))

@@ -92,8 +92,8 @@ def _from_saved(cls, meta: dict, tensors: dict):
     f = cls(meta["horizon"], meta["season"], **(old | meta["options"]))
     f.log_, f.steps_ = meta["log"], meta["steps"]
     o = f.options
+    f.cov_ = Covariates.from_meta(meta.get("covariates"), None)
     for i, mm in enumerate(meta["members"]):
-        f.cov_ = Covariates.from_meta(meta.get("covariates"), None)
         model = GlobalRNN(mm["lookback"], f.horizon, f.quantiles, o.hidden, o.layers, mm["segment"],
                           **(f.cov_.sizes() if f.cov_ else {}), norm_ref=1.0 if mm.get("normed") else None)
         prefix = f"member{i}."
