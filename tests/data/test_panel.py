@@ -7,7 +7,8 @@ import pandas as pd
 import torch
 
 from rnnkit.data.panel import (
-    deseasonalise, future_factors, last_windows, long_to_panel, sample_windows, scale_windows, seasonal_indices,
+    deseasonalise, draw_windows, future_factors, last_windows, long_to_panel, sample_windows, scale_windows,
+    seasonal_indices, window_series,
 )
 
 
@@ -48,6 +49,18 @@ def test_sampled_windows_are_contiguous_pieces_of_one_series():
     assert seen == {3, 4, 5, 6, 30}  # every cut with at least one input point, from both series
     x, m, y = sample_windows(p, 100, 3, 2, history=1, generator=torch.Generator().manual_seed(0))
     assert set(y[:, -1].tolist()) == {6, 30}  # history=1: the last target window only
+
+
+def test_eligible_series_computed_once_give_the_same_draws():
+    p = long_to_panel(pd.concat([frame(), pd.DataFrame({"unique_id": "c", "ds": [0, 1], "y": [7.0, 8.0]})]),
+                      "unique_id", "y")
+    assert window_series(p, 2).tolist() == [0, 1]  # "c" has 2 points: no window for H = 2
+    a = sample_windows(p, 50, 3, 2, None, torch.Generator().manual_seed(3))
+    b = sample_windows(p, 50, 3, 2, None, torch.Generator().manual_seed(3), eligible=window_series(p, 2))
+    assert all(torch.equal(u, v) for u, v in zip(a, b))
+    rows, first = draw_windows(p, 200, 2, None, torch.Generator().manual_seed(0), eligible=torch.tensor([1]))
+    assert set(rows.tolist()) == {1}  # only the series it is given
+    assert set(first.tolist()) == {4}  # "b" (3 points, T = 6) has one cut for H = 2: target columns 4-5
 
 
 def test_scale_windows_log_and_linear():

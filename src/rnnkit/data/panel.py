@@ -32,8 +32,8 @@ import torch
 from rnnkit.errors import DataError
 
 __all__ = [
-    "Panel", "long_to_panel", "validate_long", "sample_windows", "last_windows", "scale_windows",
-    "seasonal_indices", "deseasonalise", "future_factors",
+    "Panel", "long_to_panel", "validate_long", "window_series", "draw_windows", "sample_windows", "last_windows",
+    "scale_windows", "seasonal_indices", "deseasonalise", "future_factors",
 ]
 
 
@@ -104,22 +104,39 @@ def _gather(panel: Panel, rows: torch.Tensor, first: torch.Tensor, width: int) -
     return x * m, m
 
 
-def sample_windows(
-    panel: Panel, batch: int, lookback: int, horizon: int, history: int | None, generator: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """A batch of (input (B, L), input mask (B, L), target (B, H)) windows, series drawn uniformly.
+def window_series(panel: Panel, horizon: int) -> torch.Tensor:
+    """(E,) the rows of the series that give training windows: at least H + 1 points. A caller
+    drawing many batches from one panel computes it once and passes it to ``draw_windows``."""
+    return torch.nonzero(panel.lengths > horizon).squeeze(1)
 
-    Only series with at least H + 1 points give windows; the cut c is uniform over the
-    min(n_s - H, history) latest possible positions.
-    """
-    eligible = torch.nonzero(panel.lengths > horizon).squeeze(1)  # (E,)
+
+def draw_windows(
+    panel: Panel, batch: int, horizon: int, history: int | None, generator: torch.Generator,
+    eligible: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(rows (B,), target_first (B,)): the series and first target column of B windows, series drawn
+    uniformly among ``eligible`` (default ``window_series(panel, horizon)``), the cut c uniform over
+    the min(n_s - H, history) latest possible positions."""
+    if eligible is None:
+        eligible = window_series(panel, horizon)  # (E,)
     rows = eligible[torch.randint(len(eligible), (batch,), generator=generator)]  # (B,)
     span = panel.lengths[rows] - horizon  # (B,) number of possible cuts
     if history is not None:
         span = span.clamp(max=history)
     cut = (torch.rand(batch, generator=generator) * span).long()  # (B,) in [0, span)
-    T = panel.values.shape[1]
-    target_first = T - cut - horizon
+    return rows, panel.values.shape[1] - cut - horizon
+
+
+def sample_windows(
+    panel: Panel, batch: int, lookback: int, horizon: int, history: int | None, generator: torch.Generator,
+    eligible: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A batch of (input (B, L), input mask (B, L), target (B, H)) windows, drawn by ``draw_windows``.
+
+    Only series with at least H + 1 points give windows; the cut c is uniform over the
+    min(n_s - H, history) latest possible positions.
+    """
+    rows, target_first = draw_windows(panel, batch, horizon, history, generator, eligible)
     x, m = _gather(panel, rows, target_first - lookback, lookback)
     y, _ = _gather(panel, rows, target_first, horizon)
     return x, m, y

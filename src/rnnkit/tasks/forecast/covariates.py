@@ -170,18 +170,12 @@ class Covariates:
         return t[rows[:, None], cols.clamp(min=0)] * (cols >= 0)[..., None]  # (B, width, K)
 
     def sample(self, panel, hist: torch.Tensor, static: torch.Tensor, batch: int, lookback: int,
-               horizon: int, history: int | None, gen: torch.Generator):
+               horizon: int, history: int | None, gen: torch.Generator, eligible: torch.Tensor | None = None):
         """As ``rnnkit.data.panel.sample_windows`` (same draws), plus each window's covariates:
         x, m (B, L), y (B, H) and {past (B, L, n_past), future (B, H, n_future), static (B, n_static)}."""
-        from rnnkit.data.panel import _gather
+        from rnnkit.data.panel import _gather, draw_windows
 
-        eligible = torch.nonzero(panel.lengths > horizon).squeeze(1)  # (E,)
-        rows = eligible[torch.randint(len(eligible), (batch,), generator=gen)]  # (B,)
-        span = panel.lengths[rows] - horizon  # (B,)
-        if history is not None:
-            span = span.clamp(max=history)
-        cut = (torch.rand(batch, generator=gen) * span).long()  # (B,)
-        target_first = panel.values.shape[1] - cut - horizon
+        rows, target_first = draw_windows(panel, batch, horizon, history, gen, eligible)  # (B,), (B,)
         x, m = _gather(panel, rows, target_first - lookback, lookback)
         y, _ = _gather(panel, rows, target_first, horizon)
         extra = {"past": self._gather(hist, rows, target_first - lookback, lookback),

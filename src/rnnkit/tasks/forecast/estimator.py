@@ -42,7 +42,7 @@ import torch
 
 from rnnkit.data.panel import (
     deseasonalise, future_factors, last_windows, long_to_panel, sample_windows, scale_windows, seasonal_indices,
-    validate_long,
+    validate_long, window_series,
 )
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.models.global_forecast import LOSS_SCALES, GlobalRNN, loss_weights, panel_scale, pinball_loss
@@ -192,8 +192,9 @@ class Forecaster:
         avg = [p.detach().clone() for p in params] if o.ema else []
         power, seasonal = LOSS_SCALES.get(loss_scale, (0.0, False))
         ref = self._loss_ref(panel, lookback, seasonal) if loss_scale else None
+        eligible = window_series(panel, self.horizon)  # once, not at every step: O(S)
         for step in range(steps):
-            x, m, y, extra = self._windows(panel, o.batch_size, lookback, history, gen)  # (B, L), (B, L), (B, H)
+            x, m, y, extra = self._windows(panel, o.batch_size, lookback, history, gen, eligible)  # (B, L), (B, L), (B, H)
             z, level, spread = scale_windows(x, m, k, self.log_)
             zy = self._scale_target(y, level, spread)  # (B, H)
             if ref is not None:  # mean 1 over the global batch, also under torchrun (parallel.py)
@@ -225,13 +226,15 @@ class Forecaster:
         z = scale_windows(x[keep], m[keep], self._k(lookback), self.log_)[0]
         return panel_scale(z, m[keep], self.season, seasonal)
 
-    def _windows(self, panel, batch: int, lookback: int, history: int | None, gen):
+    def _windows(self, panel, batch: int, lookback: int, history: int | None, gen, eligible=None):
         """A training batch: x, m, y and the model's covariate inputs ({} without covariates);
-        under torchrun, this rank's slice of the global batch (parallel.py)."""
+        under torchrun, this rank's slice of the global batch (parallel.py). ``eligible``: the
+        series that give windows (``window_series``), when the caller computed them already."""
         if self.cov_ is None:
-            x, m, y, extra = (*sample_windows(panel, batch, lookback, self.horizon, history, gen), {})
+            x, m, y, extra = (*sample_windows(panel, batch, lookback, self.horizon, history, gen, eligible), {})
         else:
-            x, m, y, extra = self.cov_.sample(panel, *self._cov_panels, batch, lookback, self.horizon, history, gen)
+            x, m, y, extra = self.cov_.sample(panel, *self._cov_panels, batch, lookback, self.horizon, history, gen,
+                                              eligible)
         if (part := rank_slice(batch)) is None:
             return x, m, y, extra
         return x[part], m[part], y[part], {k: v[part] for k, v in extra.items()}
