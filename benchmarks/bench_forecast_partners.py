@@ -145,7 +145,7 @@ def _profile(x, m, al, ab, phi, ridge=1e-3):
 
 
 def damped_fitted(panel, h, season, iters: int = 60, lo: float = 0.8, hi: float = 0.98):
-    x, factors, _ = seasonally_adjusted(panel, h, season, True)  # positive panel: no offsets
+    x, factors = seasonally_adjusted(panel, h, season, True)
     m = panel.mask.double()
     scale = ((x.abs() * m).sum(1) / panel.lengths.double().clamp(min=1)).clamp(min=1e-12)[:, None]
     x = x / scale

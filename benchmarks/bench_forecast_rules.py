@@ -176,7 +176,7 @@ def bag(Fi, yi, sc, Fv, ctx, n: int = 50):
 
 
 def ses_forecast(panel, h: int, season: int) -> torch.Tensor:
-    y, factors, _ = seasonally_adjusted(panel, h, season, True)  # positive panel: no offsets
+    y, factors = seasonally_adjusted(panel, h, season, True)
     return _ses(y, panel.mask.double())[0][:, None] * factors  # (S, H)
 
 

@@ -167,20 +167,19 @@ def scale_windows(
     return z.clamp(-20, 20), level, spread
 
 
-def seasonal_indices(panel: Panel, season: int, min_cycles: int = 3, log: bool = True) -> torch.Tensor:
-    """Per-series log seasonal indices (S, season) by classical decomposition, for positive panels
-    (``log=False``: additive indices of the values themselves, for series that reach 0 or below).
+def seasonal_indices(panel: Panel, season: int, min_cycles: int = 3) -> torch.Tensor:
+    """Per-series log seasonal indices (S, season) by classical decomposition, for positive panels.
 
-    With l_t = log x_t (x_t itself when ``log=False``) and a centred moving average a_t over one
-    season (2×m for even m), s_p = mean over t with phase p of (l_t - a_t), then centred so
-    sum_p s_p = 0. The phase of column c is c mod m (columns are right-aligned, so the phase
-    counts back from each series' last point). Series with fewer than ``min_cycles`` seasons get zeros.
+    With l_t = log x_t and a centred moving average a_t over one season (2×m for even m),
+    s_p = mean over t with phase p of (l_t - a_t), then centred so sum_p s_p = 0. The phase
+    of column c is c mod m (columns are right-aligned, so the phase counts back from each
+    series' last point). Series with fewer than ``min_cycles`` seasons get zeros.
     """
     S, T = panel.values.shape
     m = season
     if m < 2:
         return torch.zeros(S, max(m, 1))
-    logv = (torch.log(panel.values.clamp(min=1e-12)) if log else panel.values) * panel.mask  # (S, T)
+    logv = torch.log(panel.values.clamp(min=1e-12)) * panel.mask  # (S, T)
     w = torch.ones(m + 1) if m % 2 == 0 else torch.ones(m)
     if m % 2 == 0:
         w[0] = w[-1] = 0.5
@@ -210,9 +209,8 @@ def deseasonalise(panel: Panel, indices: torch.Tensor) -> Panel:
     return Panel(panel.ids, panel.values / factor * panel.mask, panel.mask, panel.lengths)
 
 
-def future_factors(panel: Panel, indices: torch.Tensor, horizon: int, log: bool = True) -> torch.Tensor:
-    """exp(s_phase) for the H columns after the panel's last: (S, H) (``log=False``: s_phase itself)."""
+def future_factors(panel: Panel, indices: torch.Tensor, horizon: int) -> torch.Tensor:
+    """exp(s_phase) for the H columns after the panel's last: (S, H)."""
     T = panel.values.shape[1]
     m = indices.shape[1]
-    s = indices[:, (T + torch.arange(horizon)) % m]
-    return torch.exp(s) if log else s
+    return torch.exp(indices[:, (T + torch.arange(horizon)) % m])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
@@ -11,8 +9,7 @@ import torch
 from rnnkit.tasks.forecast.combine import combine_with_partners
 from rnnkit.tasks.forecast.damped import damped_forecast
 from rnnkit.tasks.forecast.estimator import Forecaster
-from rnnkit.errors import ConfigError
-from rnnkit.tasks.forecast.theta import seasonally_adjusted, theta_forecast
+from rnnkit.tasks.forecast.theta import theta_forecast
 from tests.tasks.forecast.partners import frame, one, panel
 
 
@@ -87,60 +84,3 @@ def test_combined_forecast_of_a_falling_positive_series_stays_inside_the_rnn_ban
     assert (raw < 0).any()  # the case the floor is for
     assert np.allclose(comb["forecast"], np.maximum(raw, rnn["lo-95"]), rtol=1e-5)  # lo-95: the lowest quantile
     assert (comb["forecast"] > 0).all() and (comb["hi-95"] > comb["lo-95"]).all()
-
-
-def _with_zeros() -> dict[str, np.ndarray]:
-    """A positive series with a multiplicative season and a count series with an additive one that reaches 0."""
-    t = np.arange(48)
-    rng = np.random.default_rng(5)
-    return {"pos": 100 * (1 + 0.3 * np.sin(2 * np.pi * t / 12)) + rng.normal(0, 0.5, 48),
-            "counts": np.clip(15 + 15 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 0.5, 48), 0, None)}
-
-
-def test_seasonal_indices_are_multiplicative_on_positive_series_and_additive_on_the_others():
-    ys = _with_zeros()
-    assert (ys["counts"] == 0).any() and (ys["pos"] > 0).all()
-    p = panel(ys)
-    y, factors, offsets = seasonally_adjusted(p, 12, 12, positive=False)
-    assert torch.equal(offsets[0], torch.zeros(12, dtype=torch.float64))  # positive: divided by its indices
-    assert torch.allclose(y[0], seasonally_adjusted(panel({"pos": ys["pos"]}), 12, 12, True)[0][0])
-    assert torch.equal(factors[1], torch.ones(12, dtype=torch.float64))  # reaches 0: its indices subtracted
-    truth = 15 * np.sin(2 * np.pi * np.arange(48, 60) / 12)
-    assert np.abs(offsets[1].numpy() - truth).max() < 1.5  # the additive season, about +-15
-    assert y[1, -48:].std() < 2.0  # what is left of "counts" is its level and noise
-    # a positive panel takes nothing additively
-    assert torch.equal(seasonally_adjusted(panel({"pos": ys["pos"]}), 12, 12, True)[2], torch.zeros(1, 12, dtype=torch.float64))
-
-
-@pytest.mark.parametrize("method", [theta_forecast, damped_forecast], ids=["theta", "damped"])
-def test_a_series_that_reaches_zero_gets_its_season_back_additively(method):
-    ys = _with_zeros()
-    f = method(panel(ys), 12, 12, False).numpy()  # (2, 12)
-    truth = 15 + 15 * np.sin(2 * np.pi * np.arange(48, 60) / 12)
-    assert np.abs(f[1] - truth).max() < 3.0  # unadjusted, the forecast is about flat: errors up to ~15
-    assert np.allclose(f[0], one(method, ys["pos"], 12, 12), rtol=1e-5)  # the positive one as if alone
-
-
-def test_nonpositive_partners_combine_on_a_seasonal_panel_with_zeros(tmp_path):
-    df = frame(_with_zeros())
-    opts = dict(hidden=8, min_steps=20, max_steps=20, batch_size=16, lookbacks=(2.0,))
-    with pytest.warns(UserWarning, match="log transform is off"):
-        alone = Forecaster(12, season=12, **opts).fit(df)
-    assert alone.weights_ == (1.0, 0.0, 0.0)  # as before: the RNN alone on such a panel
-    with pytest.warns(UserWarning, match="log transform is off"):
-        f = Forecaster(12, season=12, nonpositive_partners=True, theta=0.2, damped=0.2, **opts).fit(df)
-    p = panel(_with_zeros())
-    rnn = alone.predict(level=(80,))  # the same members: the option does not change training
-    got = f.predict(level=(80,))
-    mix = 0.2 * theta_forecast(p, 12, 12, False).double().numpy() + 0.2 * damped_forecast(p, 12, 12, False).double().numpy()
-    partners = np.concatenate([mix[p.ids.index(u)] for u in got["unique_id"].unique()])  # predict's order of series
-    assert np.allclose(got["forecast"], 0.6 * rnn["forecast"] + partners, rtol=1e-5)
-    assert np.allclose(got["hi-80"] - got["forecast"], rnn["hi-80"] - rnn["forecast"], rtol=1e-4, atol=1e-4)  # shifted
-    f.save(tmp_path / "m")
-    assert Forecaster.load(tmp_path / "m").options.nonpositive_partners is True
-    meta = json.loads((tmp_path / "m" / "forecaster.json").read_text())
-    del meta["options"]["nonpositive_partners"]  # saved before the option: off
-    (tmp_path / "m" / "forecaster.json").write_text(json.dumps(meta))
-    assert Forecaster.load(tmp_path / "m").options.nonpositive_partners is False
-    with pytest.raises(ConfigError, match="nonpositive_partners"):
-        Forecaster(4, nonpositive_partners="yes")

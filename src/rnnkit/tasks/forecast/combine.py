@@ -104,10 +104,9 @@ def validation_weights(forecaster, long: pd.DataFrame, held: HeldOut | None = No
 
 
 def partners_apply(forecaster) -> bool:
-    """Whether Theta and the damped trend forecast the fitted panel: it is positive (their seasonal
-    indices multiplicative), or has no season, or the option ``nonpositive_partners`` lets them take
-    additive indices on the series that reach 0 or below (``theta.seasonally_adjusted``)."""
-    return forecaster.log_ or forecaster.season == 1 or forecaster.options.nonpositive_partners
+    """Whether Theta and the damped trend can forecast the fitted panel: it is positive (their seasonal
+    indices are multiplicative) or has no season."""
+    return forecaster.log_ or forecaster.season == 1
 
 
 def point_weights(forecaster, long: pd.DataFrame | None, held: HeldOut | None = None) -> tuple[float, float, float]:

@@ -38,7 +38,7 @@ GRID = torch.tensor(list(itertools.product(_ALPHA, _BETA, _PHI)), dtype=torch.fl
 
 def damped_forecast(panel: Panel, horizon: int, season: int, positive: bool) -> torch.Tensor:
     """(S, H) damped-trend point forecasts of every series in the panel (module doc)."""
-    x, factors, offsets = seasonally_adjusted(panel, horizon, season, positive)  # (S, T), (S, H), (S, H)
+    x, factors = seasonally_adjusted(panel, horizon, season, positive)  # (S, T), (S, H)
     S, T = x.shape
     m = panel.mask.double()
     scale = ((x.abs() * m).sum(1) / panel.lengths.double().clamp(min=1)).clamp(min=1e-12)[:, None]  # (S, 1)
@@ -79,4 +79,4 @@ def damped_forecast(panel: Panel, horizon: int, season: int, positive: bool) -> 
     ph = GRID[best, 2][:, None]  # (S, 1)
     h = torch.arange(1, horizon + 1, dtype=torch.float64)[None, :]  # (1, H)
     damp = ph * (1 - ph ** h) / (1 - ph)  # phi + ... + phi^h
-    return ((level + damp * trend) * scale * factors + offsets).float()  # (S, H)
+    return ((level + damp * trend) * scale * factors).float()  # (S, H)

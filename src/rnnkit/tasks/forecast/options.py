@@ -45,9 +45,6 @@ class ForecasterOptions:
     # such a panel's band from the partners' own errors from rolling origins, and an RNN band that passed over its
     # windows more than 100 times widened to it (empirical.py; docs/forecaster.md, fourteenth session); False: the RNN's
     partner_bands: bool = True
-    # a seasonal panel with values <= 0 also gets Theta and the damped trend, their seasonal indices multiplicative on
-    # its positive series and additive on the others (theta.seasonally_adjusted); False: the RNN alone on such a panel
-    nonpositive_partners: bool = False
     weight_loss: str = "geometric"  # how fit scores the weights: geometric | mean of the series' MASE (select.py)
     # held-out windows the weights are chosen on, pooled: the last H points, and with 2 also the H before them
     # (one more RNN copy fitted inside fit per extra window; combine.validation_weights, fifteenth session)
@@ -107,8 +104,6 @@ class ForecasterOptions:
             raise ConfigError(f"Forecaster: rnn_min_windows must be an integer >= 0, got {opts.rnn_min_windows!r}")
         if not isinstance(opts.weight_windows, int) or isinstance(opts.weight_windows, bool) or opts.weight_windows < 1:
             raise ConfigError(f"Forecaster: weight_windows must be an integer >= 1, got {opts.weight_windows!r}")
-        if not isinstance(opts.nonpositive_partners, bool):
-            raise ConfigError(f"Forecaster: nonpositive_partners must be True or False, got {opts.nonpositive_partners!r}")
         if not isinstance(opts.partner_bands, bool):
             raise ConfigError(f"Forecaster: partner_bands must be True or False, got {opts.partner_bands!r}")
         if not opts.lookbacks or any(lb <= 0 for lb in opts.lookbacks):

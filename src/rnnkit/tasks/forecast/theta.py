@@ -13,8 +13,8 @@ series' linear trend, on seasonally adjusted data:
 Every step is a tensor operation over the right-aligned, masked panel
 (``rnnkit.data.panel``): alpha is chosen on a grid for all series together, and for each
 alpha the best l_0 has a closed form (the one-step errors are linear in l_0), so there is
-no Python loop per series. The seasonal indices are multiplicative on a positive series;
-a series that reaches 0 or below gets additive ones (``seasonally_adjusted``).
+no Python loop per series. Seasonal adjustment needs a positive panel (the indices are
+multiplicative); on other panels the method runs unadjusted.
 
 Shapes: S series, T panel columns, A alphas, H horizon.
 """
@@ -45,36 +45,19 @@ def seasonal_test(panel: Panel, season: int) -> torch.Tensor:
     return (r[:, -1].abs() / stat > 1.645) & (panel.lengths >= 2 * season)
 
 
-def seasonally_adjusted(panel: Panel, horizon: int, season: int,
-                        positive: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(S, T) values with their classical seasonal pattern taken out where the season is
-    significant (zero on padding), and (S, H) factors and offsets that put it back on forecasts
-    of the adjusted values: forecast = adjusted forecast · factor + offset.
-
-    On a positive panel the indices are multiplicative (the values divided by exp(s)), and the
-    offsets are zeros. Otherwise a series that is positive still gets multiplicative indices,
-    and a series that reaches 0 or below gets additive ones (s subtracted; its factors are
-    ones). Where nothing is taken out, the factors are ones and the offsets zeros."""
+def seasonally_adjusted(panel: Panel, horizon: int, season: int, positive: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(S, T) values divided by their classical seasonal indices where the season is
+    significant (positive panels only; zero on padding), and the (S, H) factors that put
+    the season back on forecasts (ones where nothing was divided out)."""
     S, T = panel.values.shape
     y, mask = panel.values.double(), panel.mask
     factors = torch.ones(S, horizon, dtype=torch.float64)
-    offsets = torch.zeros(S, horizon, dtype=torch.float64)
-    if season < 2:
-        return y, factors, offsets
-    significant = seasonal_test(panel, season)  # (S,)
-    mult = torch.ones(S, dtype=torch.bool) if positive else ((panel.values > 0) | ~mask).all(1)  # (S,)
-    phase = torch.arange(T) % season
-    if bool(mult.any()):
+    if positive and season > 1:
         idx = seasonal_indices(panel, season, min_cycles=2).double()  # (S, m)
-        idx = idx * (significant & mult)[:, None]
-        y = y / torch.exp(idx[:, phase]) * mask
+        idx = idx * seasonal_test(panel, season)[:, None]
+        y = y / torch.exp(idx[:, torch.arange(T) % season]) * mask
         factors = future_factors(panel, idx, horizon).double()  # (S, H)
-    if not bool(mult.all()):
-        add = seasonal_indices(panel, season, min_cycles=2, log=False).double()  # (S, m)
-        add = add * (significant & ~mult)[:, None]
-        y = (y - add[:, phase]) * mask
-        offsets = future_factors(panel, add, horizon, log=False).double()  # (S, H)
-    return y, factors, offsets
+    return y, factors
 
 
 def _ses(y: torch.Tensor, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -109,7 +92,7 @@ def theta_forecast(panel: Panel, horizon: int, season: int, positive: bool) -> t
     validation set of bench_forecast_m.py, so only this one is kept.)
     """
     S, T = panel.values.shape
-    y, factors, offsets = seasonally_adjusted(panel, horizon, season, positive)
+    y, factors = seasonally_adjusted(panel, horizon, season, positive)
     m = panel.mask.double()
     n = panel.lengths.double()
     # the OLS line c + b t of the adjusted series over its observed columns
@@ -122,4 +105,4 @@ def theta_forecast(panel: Panel, horizon: int, season: int, positive: bool) -> t
     h = torch.arange(horizon, dtype=torch.float64)[None, :]  # (1, H): h - 1
     level, al = _ses(y, m)
     drift = slope[:, None] / 2 * (h + (1 - (1 - al[:, None]) ** n[:, None]) / al[:, None])
-    return ((level[:, None] + drift) * factors + offsets).float()  # (S, H)
+    return ((level[:, None] + drift) * factors).float()  # (S, H)
