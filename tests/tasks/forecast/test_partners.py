@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
+from rnnkit.errors import ConfigError
 from rnnkit.tasks.forecast.combine import combine_with_partners
 from rnnkit.tasks.forecast.damped import damped_forecast
 from rnnkit.tasks.forecast.estimator import Forecaster
@@ -84,3 +87,38 @@ def test_combined_forecast_of_a_falling_positive_series_stays_inside_the_rnn_ban
     assert (raw < 0).any()  # the case the floor is for
     assert np.allclose(comb["forecast"], np.maximum(raw, rnn["lo-95"]), rtol=1e-5)  # lo-95: the lowest quantile
     assert (comb["forecast"] > 0).all() and (comb["hi-95"] > comb["lo-95"]).all()
+
+
+def _to_zero() -> dict[str, np.ndarray]:
+    """A never-negative panel (it holds a 0, so it is fitted on the linear scale) whose falling series the
+    partners extrapolate below 0."""
+    rng = np.random.default_rng(7)
+    return {"fall": np.linspace(100, 0, 30), "flat": 50 + rng.normal(0, 1, 30)}
+
+
+def test_nonnegative_floors_every_quantile_of_a_never_negative_panel_at_zero(tmp_path):
+    opts = dict(hidden=8, min_steps=20, max_steps=20, batch_size=16, lookbacks=(2.0,), theta=0.45, damped=0.45)
+    df = frame(_to_zero())
+    with pytest.warns(UserWarning, match="log transform is off"):
+        raw = Forecaster(6, **opts).fit(df)
+    with pytest.warns(UserWarning, match="log transform is off"):
+        f = Forecaster(6, nonnegative=True, **opts).fit(df)
+    a, b = raw.predict(level=(80,)), f.predict(level=(80,))
+    cols = ["forecast", "lo-80", "hi-80"]
+    assert (a[cols].to_numpy() < 0).any()  # without the floor: below 0 (checked)
+    np.testing.assert_array_equal(b[cols].to_numpy(), a[cols].to_numpy().clip(min=0))
+    # a series with a negative value is not floored, nor is anything of a model fitted on one
+    other = frame({"fall": np.linspace(100, 0, 30) - 1.0})
+    np.testing.assert_array_equal(f.predict(other)[["forecast"]].to_numpy(), raw.predict(other)[["forecast"]].to_numpy())
+    neg = df.assign(y=df.y.where(df.index != 40, -1.0))
+    with pytest.warns(UserWarning, match="log transform is off"):
+        g, h = Forecaster(6, nonnegative=True, **opts).fit(neg), Forecaster(6, **opts).fit(neg)
+    np.testing.assert_array_equal(g.predict()[["forecast"]].to_numpy(), h.predict()[["forecast"]].to_numpy())
+    f.save(tmp_path / "m")
+    assert Forecaster.load(tmp_path / "m").options.nonnegative is True
+    meta = json.loads((tmp_path / "m" / "forecaster.json").read_text())
+    del meta["options"]["nonnegative"]  # saved before the option: no floor
+    (tmp_path / "m" / "forecaster.json").write_text(json.dumps(meta))
+    assert Forecaster.load(tmp_path / "m").options.nonnegative is False
+    with pytest.raises(ConfigError, match="nonnegative"):
+        Forecaster(4, nonnegative="auto")

@@ -289,6 +289,9 @@ class Forecaster:
             q = partner_bands(q, raw, qi[0.5], self.quantiles, self.horizon, self.season, self.log_, *w[1:], union=w[0] > 0)
         q = scale_bands(q, self.band_scales_, self.quantiles, self.log_).numpy()  # calibrate.py
         g = long.groupby("unique_id", sort=False)["y"]
+        if self.options.nonnegative and self.history_["y"].min() >= 0:  # fitted on a quantity never below 0
+            floor = (g.min() >= 0).reindex(panel.ids).to_numpy()  # (S,) series whose own history is >= 0
+            q[floor] = q[floor].clip(min=0)  # every quantile: the order of the band is kept
         const = (g.min() == g.max()).reindex(panel.ids).to_numpy()
         q[const] = g.last().reindex(panel.ids).to_numpy()[const][:, None, None]
         out = pd.DataFrame({"unique_id": np.repeat(panel.ids, self.horizon), "ds": ds})

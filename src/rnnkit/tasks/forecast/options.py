@@ -45,6 +45,9 @@ class ForecasterOptions:
     # such a panel's band from the partners' own errors from rolling origins, and an RNN band that passed over its
     # windows more than 100 times widened to it (empirical.py; docs/forecaster.md, fourteenth session); False: the RNN's
     partner_bands: bool = True
+    # True: when every value fit saw is >= 0, each series whose own history is >= 0 gets its forecast and band floored
+    # at 0 (a linear-scale panel, with zeros, can otherwise forecast below 0; a log-scale one never does); False: no floor
+    nonnegative: bool = False
     weight_loss: str = "geometric"  # how fit scores the weights: geometric | mean of the series' MASE (select.py)
     # held-out windows the weights are chosen on, pooled: the last H points, and with 2 also the H before them
     # (one more RNN copy fitted inside fit per extra window; combine.validation_weights, fifteenth session)
@@ -104,6 +107,8 @@ class ForecasterOptions:
             raise ConfigError(f"Forecaster: rnn_min_windows must be an integer >= 0, got {opts.rnn_min_windows!r}")
         if not isinstance(opts.weight_windows, int) or isinstance(opts.weight_windows, bool) or opts.weight_windows < 1:
             raise ConfigError(f"Forecaster: weight_windows must be an integer >= 1, got {opts.weight_windows!r}")
+        if not isinstance(opts.nonnegative, bool):
+            raise ConfigError(f"Forecaster: nonnegative must be True or False, got {opts.nonnegative!r}")
         if not isinstance(opts.partner_bands, bool):
             raise ConfigError(f"Forecaster: partner_bands must be True or False, got {opts.partner_bands!r}")
         if not opts.lookbacks or any(lb <= 0 for lb in opts.lookbacks):

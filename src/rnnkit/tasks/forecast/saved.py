@@ -88,7 +88,7 @@ def _from_saved(cls, meta: dict, tensors: dict):
     # options a saved file lacks take the value they had before the option existed (a refit keeps it):
     # the mean-MASE weights, the plain pinball loss, the RNN's share on any panel with its own band, one window
     old = {"weight_loss": "mean", "loss_scale": None, "rnn_min_windows": 0, "partner_bands": False,
-           "weight_windows": 1}
+           "weight_windows": 1, "nonnegative": False}
     f = cls(meta["horizon"], meta["season"], **(old | meta["options"]))
     f.log_, f.steps_ = meta["log"], meta["steps"]
     o = f.options
