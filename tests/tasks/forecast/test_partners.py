@@ -109,11 +109,11 @@ def test_nonnegative_floors_every_quantile_of_a_never_negative_panel_at_zero(tmp
     np.testing.assert_array_equal(b[cols].to_numpy(), a[cols].to_numpy().clip(min=0))
     # a series with a negative value is not floored, nor is anything of a model fitted on one
     other = frame({"fall": np.linspace(100, 0, 30) - 1.0})
-    np.testing.assert_array_equal(f.predict(other)[["forecast"]].to_numpy(), raw.predict(other)[["forecast"]].to_numpy())
+    np.testing.assert_array_equal(f.predict(other)["forecast"].to_numpy(), raw.predict(other)["forecast"].to_numpy())
     neg = df.assign(y=df.y.where(df.index != 40, -1.0))
     with pytest.warns(UserWarning, match="log transform is off"):
         g, h = Forecaster(6, nonnegative=True, **opts).fit(neg), Forecaster(6, **opts).fit(neg)
-    np.testing.assert_array_equal(g.predict()[["forecast"]].to_numpy(), h.predict()[["forecast"]].to_numpy())
+    np.testing.assert_array_equal(g.predict()["forecast"].to_numpy(), h.predict()["forecast"].to_numpy())
     f.save(tmp_path / "m")
     assert Forecaster.load(tmp_path / "m").options.nonnegative is True
     meta = json.loads((tmp_path / "m" / "forecaster.json").read_text())

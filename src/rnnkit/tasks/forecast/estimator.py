@@ -194,7 +194,8 @@ class Forecaster:
         ref = self._loss_ref(panel, lookback, seasonal) if loss_scale else None
         eligible = window_series(panel, self.horizon)  # once, not at every step: O(S)
         for step in range(steps):
-            x, m, y, extra = self._windows(panel, o.batch_size, lookback, history, gen, eligible)  # (B, L), (B, L), (B, H)
+            # (B, L), (B, L), (B, H) and the covariates' inputs
+            x, m, y, extra = self._windows(panel, o.batch_size, lookback, history, gen, eligible)
             z, level, spread = scale_windows(x, m, k, self.log_)
             zy = self._scale_target(y, level, spread)  # (B, H)
             if ref is not None:  # mean 1 over the global batch, also under torchrun (parallel.py)
