@@ -46,8 +46,9 @@ class ForecasterOptions:
     # windows more than 100 times widened to it (empirical.py; docs/forecaster.md, fourteenth session); False: the RNN's
     partner_bands: bool = True
     # True: when every value fit saw is >= 0, each series whose own history is >= 0 gets its forecast and band floored
-    # at 0 (a linear-scale panel, with zeros, can otherwise forecast below 0; a log-scale one never does); False: no floor
-    nonnegative: bool = False
+    # at 0 (a linear-scale panel, with zeros, can otherwise forecast below 0; a log-scale one never does; eighteenth
+    # session, docs/forecaster.md); False: no floor, as for models saved before the option
+    nonnegative: bool = True
     weight_loss: str = "geometric"  # how fit scores the weights: geometric | mean of the series' MASE (select.py)
     # held-out windows the weights are chosen on, pooled: the last H points, and with 2 also the H before them
     # (one more RNN copy fitted inside fit per extra window; combine.validation_weights, fifteenth session)
