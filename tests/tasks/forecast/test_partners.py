@@ -100,9 +100,9 @@ def test_nonnegative_floors_every_quantile_of_a_never_negative_panel_at_zero(tmp
     opts = dict(hidden=8, min_steps=20, max_steps=20, batch_size=16, lookbacks=(2.0,), theta=0.45, damped=0.45)
     df = frame(_to_zero())
     with pytest.warns(UserWarning, match="log transform is off"):
-        raw = Forecaster(6, **opts).fit(df)
+        raw = Forecaster(6, nonnegative=False, **opts).fit(df)
     with pytest.warns(UserWarning, match="log transform is off"):
-        f = Forecaster(6, nonnegative=True, **opts).fit(df)
+        f = Forecaster(6, **opts).fit(df)  # the default floors
     a, b = raw.predict(level=(80,)), f.predict(level=(80,))
     cols = ["forecast", "lo-80", "hi-80"]
     assert (a[cols].to_numpy() < 0).any()  # without the floor: below 0 (checked)
@@ -112,7 +112,7 @@ def test_nonnegative_floors_every_quantile_of_a_never_negative_panel_at_zero(tmp
     np.testing.assert_array_equal(f.predict(other)["forecast"].to_numpy(), raw.predict(other)["forecast"].to_numpy())
     neg = df.assign(y=df.y.where(df.index != 40, -1.0))
     with pytest.warns(UserWarning, match="log transform is off"):
-        g, h = Forecaster(6, nonnegative=True, **opts).fit(neg), Forecaster(6, **opts).fit(neg)
+        g, h = Forecaster(6, **opts).fit(neg), Forecaster(6, nonnegative=False, **opts).fit(neg)
     np.testing.assert_array_equal(g.predict()["forecast"].to_numpy(), h.predict()["forecast"].to_numpy())
     f.save(tmp_path / "m")
     assert Forecaster.load(tmp_path / "m").options.nonnegative is True
