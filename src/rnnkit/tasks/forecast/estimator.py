@@ -23,7 +23,9 @@ fix them (``theta=0, damped=0``: the RNN alone; why and the figures: docs/foreca
 Option ``intervals="conformal"`` also scales the bands on that window (``calibrate.py``). A panel
 of fewer than ``rnn_min_windows`` windows (one short series) takes Theta and Damped alone, and
 its band from their rolling-origin errors; an RNN that passed over its windows more than 100
-times has its band widened to that one (``empirical.py``, option ``partner_bands``).
+times has its band widened to that one (``empirical.py``, option ``partner_bands``). A model fitted
+on values never below 0 forecasts every series whose history is never below 0 no lower than 0
+(option ``nonnegative``; a panel with zeros is fitted on the linear scale, where nothing else stops it).
 
 Series handling: a series shorter than a lookback is left-padded and masked; a series
 shorter than horizon + 1 gives no training window but is still forecast from what it has;

@@ -86,7 +86,8 @@ def _from_saved(cls, meta: dict, tensors: dict):
     """The Forecaster that ``meta`` and ``tensors`` describe; what does not fit raises KeyError, TypeError,
     ValueError or RuntimeError, which ``load`` turns into one line."""
     # options a saved file lacks take the value they had before the option existed (a refit keeps it):
-    # the mean-MASE weights, the plain pinball loss, the RNN's share on any panel with its own band, one window
+    # the mean-MASE weights, the plain pinball loss, the RNN's share on any panel with its own band, one window,
+    # no floor at 0
     old = {"weight_loss": "mean", "loss_scale": None, "rnn_min_windows": 0, "partner_bands": False,
            "weight_windows": 1, "nonnegative": False}
     f = cls(meta["horizon"], meta["season"], **(old | meta["options"]))
