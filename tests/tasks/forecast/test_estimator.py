@@ -170,6 +170,11 @@ def test_zeros_and_negatives_switch_off_the_log_or_are_refused():
          "^fit: column 'y' row 2: 'x' is not a number$"),
         (lambda d: d.rename(columns={"ds": "when"}),
          "^fit: time_col='ds' is not a column \\(columns: unique_id, when, y\\)$"),
+        (lambda d: d.drop(index=[45, 46]),  # series s1 without ds 6 and 7
+         "^fit: series 's1' has time stamps 5 and 8 in a row, not one step \\(1\\) apart: the Forecaster reads rows "
+         "as consecutive steps, so fill the missing steps first \\(e.g. reindex to the full range and interpolate\\)$"),
+        (lambda d: d.assign(ds=d.ds.map(lambda t: f"t{t:03d}")),
+         "^fit: the time column holds str values \\(first: 't001'\\); it must hold numbers or datetimes "),
     ],
 )
 def test_bad_panels_give_one_line_errors(mutate, message):
@@ -222,3 +227,19 @@ def test_members_two_keeps_each_lookbacks_first_seed_and_adds_another():
         for k, v in alone.state_dict().items():
             assert torch.equal(mine.state_dict()[k], v), k
     assert not torch.equal(two.members_[0].head[0].weight, two.members_[1].head[0].weight)  # another seed
+
+
+def test_calendar_steps_are_checked_as_the_calendar_counts_them():
+    """Month starts (28-31 days apart) and business days (Friday to Monday) are one step; a missing
+    month is refused, also in a frame given to predict; epoch seconds are compared absolutely."""
+    y = 100 + 10 * np.sin(np.arange(36) * np.pi / 6)
+    months = pd.DataFrame({"unique_id": "m", "ds": pd.date_range("2001-01-01", periods=36, freq="MS"), "y": y})
+    f = Forecaster(3, **TINY).fit(months)
+    days = pd.DataFrame({"unique_id": "b", "ds": pd.bdate_range("2024-01-01", periods=36), "y": y})
+    assert f.predict(days)["ds"].dt.dayofweek.max() <= 4  # every business day, no complaint
+    with pytest.raises(DataError, match="^predict: series 'm' has time stamps 2001-03-01 00:00:00 and 2001-05-01"):
+        f.predict(months.drop(index=3))
+    secs = months.assign(ds=1_700_000_000 + 3600 * np.arange(36))
+    Forecaster(3, **TINY).fit(secs)  # hourly epoch seconds: one step apart
+    with pytest.raises(DataError, match="time stamps 1700007200 and 1700014400 in a row, not one step \\(3600\\)"):
+        Forecaster(3, **TINY).fit(secs.drop(index=3))

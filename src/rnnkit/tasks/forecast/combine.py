@@ -1,11 +1,10 @@
 """What the `Forecaster` adds around its RNN: the statistical partners mixed into the
-median, with weights fixed or chosen on a validation window, and each series' future time stamps.
+median, with weights fixed or chosen on a validation window.
 
     q = combine_with_partners(q, panel, mid, horizon, season, log, theta=0.2, damped=0.2)
     held = held_out(forecaster, long)                 # the last H points held out, forecast by a copy
     w = validation_weights(forecaster, long, held)    # (3,) RNN, Theta, damped; select.py
     w = point_weights(forecaster, long, held)         # what fit uses: the above, fixed, or the RNN / partners alone
-    ds = future_stamps(long, ids, horizon)            # (S * H,), series after series
 """
 from __future__ import annotations
 
@@ -22,7 +21,7 @@ from rnnkit.tasks.forecast.damped import damped_forecast
 from rnnkit.tasks.forecast.select import choose_weights, holdout, mase_scales
 from rnnkit.tasks.forecast.theta import theta_forecast
 
-__all__ = ["PARTNERS", "PRIOR", "HeldOut", "combine_with_partners", "future_stamps", "held_out", "partners_apply",
+__all__ = ["PARTNERS", "PRIOR", "HeldOut", "combine_with_partners", "held_out", "partners_apply",
            "point_weights", "validation_weights"]
 
 PRIOR = (0.6, 0.2, 0.2)  # RNN, Theta, damped: the fixed weights chosen on M1/M3 validation (docs/forecaster.md)
@@ -163,23 +162,3 @@ def combine_with_partners(q: torch.Tensor, panel: Panel, mid: int, horizon: int,
         comb = torch.maximum(comb, floor)
         return q * (comb / med.clamp(min=1e-12))[:, :, None]
     return q + (comb - med)[:, :, None]
-
-
-def future_stamps(long: pd.DataFrame, ids: list[str], horizon: int) -> np.ndarray:
-    """Each series' next ``horizon`` time stamps (integer steps or the inferred frequency),
-    series after series in the order of ``ids``: (S * H,)."""
-    last = long.groupby("unique_id", sort=False)["ds"].last().reindex(ids)
-    ds = long["ds"]
-    steps = np.arange(1, horizon + 1)
-    if pd.api.types.is_datetime64_any_dtype(ds):
-        longest = long[long["unique_id"] == long["unique_id"].value_counts().idxmax()]["ds"]
-        with warnings.catch_warnings():  # pandas 3 warns that infer_freq will return an offset
-            warnings.simplefilter("ignore")
-            freq = pd.infer_freq(longest.iloc[-20:]) if len(longest) >= 3 else None
-        if freq is None:
-            delta = longest.diff().median() if len(longest) > 1 else pd.Timedelta(days=1)
-            return np.concatenate([t + delta * steps for t in last])
-        return np.concatenate([pd.date_range(t, periods=horizon + 1, freq=freq)[1:] for t in last])
-    diffs = long.groupby("unique_id", sort=False)["ds"].diff().dropna()
-    step = diffs.median() if len(diffs) else 1
-    return (last.to_numpy()[:, None] + step * steps).ravel()

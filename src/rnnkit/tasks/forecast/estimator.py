@@ -50,12 +50,13 @@ from rnnkit.errors import ConfigError, DataError
 from rnnkit.models.global_forecast import LOSS_SCALES, GlobalRNN, loss_weights, panel_scale, pinball_loss
 from rnnkit.tasks.forecast.calibrate import band_scales, scale_bands
 from rnnkit.tasks.forecast.combine import (
-    combine_with_partners, future_stamps, held_out, partners_apply, point_weights,
+    combine_with_partners, held_out, partners_apply, point_weights,
 )
 from rnnkit.tasks.forecast.empirical import MEMORISED, partner_bands
 from rnnkit.tasks.forecast.options import ForecasterOptions
 from rnnkit.tasks.forecast.covariates import Covariates
 from rnnkit.tasks.forecast.parallel import batch_mean, rank_slice, sync_gradients
+from rnnkit.tasks.forecast.stamps import check_steps, future_stamps
 
 __all__ = ["Forecaster", "ForecasterOptions"]
 
@@ -92,7 +93,9 @@ class Forecaster:
             if time_col not in df.columns:
                 df[time_col] = np.arange(len(df))
         out = validate_long(df, id_col, time_col, target_col, what)
-        return out.rename(columns={id_col: "unique_id", time_col: "ds", target_col: "y"})
+        out = out.rename(columns={id_col: "unique_id", time_col: "ds", target_col: "y"})
+        check_steps(out, what)  # rows are read as consecutive steps: a gap would shift the season (stamps.py)
+        return out
 
     def _check_series(self, long: pd.DataFrame, fitting: bool) -> None:
         lv = 4 if fitting else 3  # the warnings point at the caller of fit (fit -> _fit_rnn -> here) / predict
