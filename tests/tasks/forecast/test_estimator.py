@@ -236,7 +236,7 @@ def test_calendar_steps_are_checked_as_the_calendar_counts_them():
     months = pd.DataFrame({"unique_id": "m", "ds": pd.date_range("2001-01-01", periods=36, freq="MS"), "y": y})
     f = Forecaster(3, **TINY).fit(months)
     days = pd.DataFrame({"unique_id": "b", "ds": pd.bdate_range("2024-01-01", periods=36), "y": y})
-    assert f.predict(days)["ds"].dt.dayofweek.max() <= 4  # every business day, no complaint
+    assert f.predict(days)["ds"].dt.day_of_week.max() <= 4  # every business day, no complaint
     with pytest.raises(DataError, match="^predict: series 'm' has time stamps 2001-03-01 00:00:00 and 2001-05-01"):
         f.predict(months.drop(index=3))
     secs = months.assign(ds=1_700_000_000 + 3600 * np.arange(36))
