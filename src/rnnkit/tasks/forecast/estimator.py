@@ -232,10 +232,10 @@ class Forecaster:
         z = scale_windows(x[keep], m[keep], self._k(lookback), self.log_)[0]
         return panel_scale(z, m[keep], self.season, seasonal)
 
-    def _windows(self, panel, batch: int, lookback: int, history: int | None, gen, eligible=None):
+    def _windows(self, panel, batch: int, lookback: int, history: int | None, gen, eligible):
         """A training batch: x, m, y and the model's covariate inputs ({} without covariates);
         under torchrun, this rank's slice of the global batch (parallel.py). ``eligible``: the
-        series that give windows (``window_series``), when the caller computed them already."""
+        series that give windows (``window_series``), found once per member."""
         if self.cov_ is None:
             x, m, y, extra = (*sample_windows(panel, batch, lookback, self.horizon, history, gen, eligible), {})
         else:
@@ -295,10 +295,11 @@ class Forecaster:
             q = partner_bands(q, raw, qi[0.5], self.quantiles, self.horizon, self.season, self.log_, *w[1:], union=w[0] > 0)
         q = scale_bands(q, self.band_scales_, self.quantiles, self.log_).numpy()  # calibrate.py
         g = long.groupby("unique_id", sort=False)["y"]
+        lo = g.min().reindex(panel.ids)  # each series' lowest value, in panel order
         if self.options.nonnegative and self.history_["y"].min() >= 0:  # fitted on a quantity never below 0
-            floor = (g.min() >= 0).reindex(panel.ids).to_numpy()  # (S,) series whose own history is >= 0
+            floor = (lo >= 0).to_numpy()  # (S,) series whose own history is >= 0
             q[floor] = q[floor].clip(min=0)  # every quantile: the order of the band is kept
-        const = (g.min() == g.max()).reindex(panel.ids).to_numpy()
+        const = (lo == g.max().reindex(panel.ids)).to_numpy()
         q[const] = g.last().reindex(panel.ids).to_numpy()[const][:, None, None]
         out = pd.DataFrame({"unique_id": np.repeat(panel.ids, self.horizon), "ds": ds})
         out["forecast"] = q[:, :, qi[0.5]].ravel()
