@@ -239,6 +239,10 @@ def test_calendar_steps_are_checked_as_the_calendar_counts_them():
     assert f.predict(days)["ds"].dt.day_of_week.max() <= 4  # every business day, no complaint
     with pytest.raises(DataError, match="^predict: series 'm' has time stamps 2001-03-01 00:00:00 and 2001-05-01"):
         f.predict(months.drop(index=3))
+    with pytest.raises(DataError, match="^fit: series 'm' has time stamps 2002-11-01 00:00:00 and 2003-01-01"):
+        Forecaster(3, **TINY).fit(months.drop(index=23))  # a gap among the last 20 stamps, where pandas infers none
+    with pytest.raises(DataError, match="^cross_validation: series 'm' has time stamps 2003-10-01 00:00:00 and 2003-12-01"):
+        Forecaster(3, **TINY).cross_validation(months.drop(index=34), n_windows=2)
     secs = months.assign(ds=1_700_000_000 + 3600 * np.arange(36))
     Forecaster(3, **TINY).fit(secs)  # hourly epoch seconds: one step apart
     with pytest.raises(DataError, match="time stamps 1700007200 and 1700014400 in a row, not one step \\(3600\\)"):

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from rnnkit.errors import ConfigError
+from rnnkit.tasks.forecast.stamps import check_steps
 
 __all__ = ["cross_validation"]
 
@@ -35,6 +36,7 @@ def cross_validation(forecaster, df, n_windows: int = 1, step: int | None = None
     if not isinstance(step, (int, np.integer)) or step < 1:
         raise ConfigError(f"cross_validation: step must be a positive integer, got {step!r}")
     long = forecaster._long(df, id_col, time_col, target_col, "cross_validation")
+    check_steps(long, "cross_validation")
     cov = {k: list(v) for k, v in (("static", static), ("past", past), ("future", future)) if v}
     if cov:  # covariate columns beside the target, in the validated frame's (id, time) order
         extra = df.rename(columns={id_col: "unique_id", time_col: "ds"})

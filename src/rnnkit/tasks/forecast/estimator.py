@@ -56,7 +56,7 @@ from rnnkit.tasks.forecast.empirical import MEMORISED, partner_bands
 from rnnkit.tasks.forecast.options import ForecasterOptions
 from rnnkit.tasks.forecast.covariates import Covariates
 from rnnkit.tasks.forecast.parallel import batch_mean, rank_slice, sync_gradients
-from rnnkit.tasks.forecast.stamps import check_steps, future_stamps
+from rnnkit.tasks.forecast.stamps import check_steps, future_stamps, time_step
 
 __all__ = ["Forecaster", "ForecasterOptions"]
 
@@ -93,9 +93,7 @@ class Forecaster:
             if time_col not in df.columns:
                 df[time_col] = np.arange(len(df))
         out = validate_long(df, id_col, time_col, target_col, what)
-        out = out.rename(columns={id_col: "unique_id", time_col: "ds", target_col: "y"})
-        check_steps(out, what)  # rows are read as consecutive steps: a gap would shift the season (stamps.py)
-        return out
+        return out.rename(columns={id_col: "unique_id", time_col: "ds", target_col: "y"})
 
     def _check_series(self, long: pd.DataFrame, fitting: bool) -> None:
         lv = 4 if fitting else 3  # the warnings point at the caller of fit (fit -> _fit_rnn -> here) / predict
@@ -161,6 +159,7 @@ class Forecaster:
     def _fit_rnn(self, df, id_col, time_col, target_col, static, past, future) -> pd.DataFrame:
         """fit without the weights: the RNN members (weights_ stays as it was); the validated long frame."""
         long = self._long(df, id_col, time_col, target_col, "fit")
+        check_steps(long, "fit")  # rows are read as consecutive steps: a gap would shift the season (stamps.py)
         self.cov_ = Covariates.fit(df, id_col, time_col, static, past, future, long)
         self._check_series(long, fitting=True)
         panel = self._deseason(long_to_panel(long, "unique_id", "y"))[0]
@@ -271,12 +270,15 @@ class Forecaster:
             if lv not in self.options.levels:
                 raise ConfigError(f"predict: level {lv!r} was not trained; levels={self.options.levels!r} "
                                   "(set levels=... when creating the Forecaster)")
-        long = self.history_ if df is None else self._long(df, id_col, time_col, target_col, "predict")
-        if df is not None:
+        if df is None:
+            long, step = self.history_, time_step(self.history_)
+        else:
+            long = self._long(df, id_col, time_col, target_col, "predict")
+            step = check_steps(long, "predict")
             self._check_series(long, fitting=False)
         raw = long_to_panel(long, "unique_id", "y")
         panel, factors = self._deseason(raw)  # factors (S, H)
-        ds = future_stamps(long, panel.ids, self.horizon)  # (S * H,)
+        ds = future_stamps(long, panel.ids, self.horizon, step)  # (S * H,)
         cov_in = self._cov_inputs(df, long, panel, future_df, id_col, time_col, ds)
         per_member = []
         with torch.no_grad():

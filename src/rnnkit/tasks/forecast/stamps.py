@@ -8,14 +8,16 @@ season would be shifted by one from there on, silently. So ``fit`` and ``predict
 with one line naming the series, the row and the missing stamp, as the CLI's reader does with
 its default ``--missing error`` (``rnnkit.data.timeseries``).
 
-    step = time_step(long)                 # "MS", "D", ... (datetimes), a number (integers), or None
-    check_steps(long, "fit")               # DataError where a series skips a step
-    ds = future_stamps(long, ids, horizon) # (S * H,), series after series
+    step = time_step(long)                       # "MS", "D", ... (datetimes), a number, or None
+    step = check_steps(long, "fit")              # the same step; DataError where a series skips one
+    ds = future_stamps(long, ids, horizon, step) # (S * H,), series after series
 
-The step of datetimes is the frequency pandas infers from the last 20 stamps of the longest
-series; where it infers none (irregular stamps), nothing can be checked and the future stamps
-continue with the median time difference. The step of numbers is the median difference of
-consecutive stamps over all series.
+The step of datetimes is the frequency pandas infers most often over up to 8 stretches of 20
+stamps spread along the longest series, so a gap inside one stretch (which makes pandas infer
+nothing there) does not hide the step from the check. Where no stretch gives a frequency
+(irregular stamps), nothing can be checked and the future stamps continue with the median time
+difference of the longest series. The step of numbers is the median difference of consecutive
+stamps over all series.
 """
 from __future__ import annotations
 
@@ -30,22 +32,36 @@ from rnnkit.errors import DataError
 __all__ = ["check_steps", "future_stamps", "time_step"]
 
 
+STRETCH, STRETCHES = 20, 8  # datetimes: the frequency is inferred on up to 8 stretches of 20 stamps
+
+
+def _longest(long: pd.DataFrame) -> pd.Series:
+    return long.loc[long["unique_id"] == long["unique_id"].value_counts().idxmax(), "ds"]
+
+
 def time_step(long: pd.DataFrame):
     """The panel's step (module doc): a pandas frequency string, a number, or None."""
     ds = long["ds"]
     if pd.api.types.is_datetime64_any_dtype(ds):
-        longest = long[long["unique_id"] == long["unique_id"].value_counts().idxmax()]["ds"]
+        stamps = _longest(long)
+        starts = np.unique(np.linspace(0, max(len(stamps) - STRETCH, 0), STRETCHES).astype(int))
+        found = []
         with warnings.catch_warnings():  # pandas 3 warns that infer_freq will return an offset
             warnings.simplefilter("ignore")
-            return pd.infer_freq(longest.iloc[-20:]) if len(longest) >= 3 else None
+            for a in starts:
+                part = stamps.iloc[a:a + STRETCH]
+                found.append(pd.infer_freq(part) if len(part) >= 3 else None)
+        found = pd.Series([f for f in found if f is not None], dtype=object)
+        return found.mode().iloc[0] if len(found) else None  # the most common; ties: the first in order
     diffs = long.groupby("unique_id", sort=False)["ds"].diff().dropna()
     return diffs.median() if len(diffs) else None
 
 
-def check_steps(long: pd.DataFrame, what: str) -> None:
-    """One-line ``DataError`` at the first series whose consecutive time stamps are not one step
-    apart (a gap, or stamps off the panel's grid), or when the stamps are neither numbers nor
-    datetimes (the next ones could not be written); nothing when the step is unknown."""
+def check_steps(long: pd.DataFrame, what: str):
+    """The panel's step (``time_step``), after a one-line ``DataError`` at the first series whose
+    consecutive time stamps are not one step apart (a gap, or stamps off the panel's grid), or when
+    the stamps are neither numbers nor datetimes (the next ones could not be written); with an
+    unknown step (None) nothing is checked."""
     ds = long["ds"]
     if not (pd.api.types.is_datetime64_any_dtype(ds) or pd.api.types.is_numeric_dtype(ds)) \
             or pd.api.types.is_bool_dtype(ds):
@@ -53,11 +69,11 @@ def check_steps(long: pd.DataFrame, what: str) -> None:
                         "numbers or datetimes (for dates written as text, pd.to_datetime them first)")
     step = time_step(long)
     if step is None:
-        return
+        return None
     prev = long.groupby("unique_id", sort=False)["ds"].shift(1)
     has = prev.notna().to_numpy()
     if not has.any():
-        return
+        return step
     if isinstance(step, str):  # calendar steps (month starts, business days, ...): the offset, not a duration
         with warnings.catch_warnings():  # offsets without a vectorised form warn that they loop
             warnings.simplefilter("ignore")
@@ -67,7 +83,7 @@ def check_steps(long: pd.DataFrame, what: str) -> None:
         ok = np.isclose(ds[has].to_numpy(float), prev[has].to_numpy(float) + float(step), rtol=0,
                         atol=1e-6 * abs(float(step)))  # absolute: stamps like epoch seconds are large
     if ok.all():
-        return
+        return step
     i = np.flatnonzero(has)[np.flatnonzero(~ok)[0]]  # the first stamp that is not one step on
     sid, before, after = long["unique_id"].iloc[i], ds.iloc[i - 1], ds.iloc[i]  # row i - 1: the same series
     name = step if isinstance(step, str) else f"{step:g}"
@@ -76,15 +92,14 @@ def check_steps(long: pd.DataFrame, what: str) -> None:
                     "(e.g. reindex to the full range and interpolate)")
 
 
-def future_stamps(long: pd.DataFrame, ids: list[str], horizon: int) -> np.ndarray:
-    """Each series' next ``horizon`` time stamps (integer steps or the inferred frequency),
+def future_stamps(long: pd.DataFrame, ids: list[str], horizon: int, step) -> np.ndarray:
+    """Each series' next ``horizon`` time stamps, ``step`` (``time_step(long)``) after step,
     series after series in the order of ``ids``: (S * H,)."""
     last = long.groupby("unique_id", sort=False)["ds"].last().reindex(ids)
     steps = np.arange(1, horizon + 1)
-    step = time_step(long)
     if pd.api.types.is_datetime64_any_dtype(long["ds"]):
         if step is None:
-            longest = long[long["unique_id"] == long["unique_id"].value_counts().idxmax()]["ds"]
+            longest = _longest(long)
             delta = longest.diff().median() if len(longest) > 1 else pd.Timedelta(days=1)
             return np.concatenate([t + delta * steps for t in last])
         return np.concatenate([pd.date_range(t, periods=horizon + 1, freq=step)[1:] for t in last])
