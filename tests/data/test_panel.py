@@ -7,6 +7,7 @@ import pandas as pd
 import torch
 
 from rnnkit.data.panel import (
+    unit_scales,
     deseasonalise, draw_windows, future_factors, last_windows, long_to_panel, sample_windows, scale_windows,
     seasonal_indices, window_series,
 )
@@ -88,3 +89,15 @@ def test_seasonal_indices_recover_a_multiplicative_pattern_and_its_future_phases
     assert torch.allclose(f[1], torch.tensor(pattern[np.arange(31, 35) % 4], dtype=torch.float32), atol=1e-4)
     d = deseasonalise(p, s)
     assert torch.allclose(torch.log(d.values[0]), torch.tensor(1 + 0.01 * t, dtype=torch.float32), atol=1e-4)
+
+
+def test_unit_scales_leave_ordinary_series_and_bring_extreme_ones_near_one_by_powers_of_two():
+    long = pd.DataFrame({"unique_id": list("aabbccdd"), "y": [3.0, -7.5, 2e-9, 1e-9, 0.0, 0.0, -4e20, 1e19]})
+    s = unit_scales(long)
+    assert list(s.index) == ["a", "b", "c", "d"]
+    assert s["a"] == 1.0 and s["c"] == 1.0  # in range; all zeros: nothing to scale
+    for sid in ("b", "d"):
+        k = np.log2(s[sid])
+        assert k == np.round(k)  # a power of two: exact on floats
+        top = long.loc[long.unique_id == sid, "y"].abs().max() * s[sid]
+        assert 0.5 <= top <= 2.0

@@ -32,7 +32,7 @@ import torch
 from rnnkit.errors import DataError
 
 __all__ = [
-    "Panel", "long_to_panel", "validate_long", "window_series", "draw_windows", "sample_windows", "last_windows",
+    "Panel", "long_to_panel", "validate_long", "unit_scales", "window_series", "draw_windows", "sample_windows", "last_windows",
     "scale_windows", "seasonal_indices", "deseasonalise", "future_factors",
 ]
 
@@ -52,10 +52,18 @@ def validate_long(df: pd.DataFrame, id_col: str, time_col: str, target_col: str,
     for arg, col in (("id_col", id_col), ("time_col", time_col), ("target_col", target_col)):
         if col not in df.columns:
             raise DataError(f"{what}: {arg}={col!r} is not a column (columns: {', '.join(map(str, df.columns))})")
+    for col in dict.fromkeys((id_col, time_col, target_col)):
+        if (n := int((df.columns == col).sum())) > 1:
+            raise DataError(f"{what}: column {col!r} appears {n} times; rename or drop the copies")
     out = df[[id_col, time_col, target_col]].copy()
     out[id_col] = out[id_col].astype(str)
     if len(out) == 0:
         raise DataError(f"{what}: the frame has no rows")
+    gap = out[time_col].isna().to_numpy()
+    if gap.any():
+        i = int(np.flatnonzero(gap)[0])
+        raise DataError(f"{what}: column {time_col!r} row {i} (series {out[id_col].iloc[i]!r}) has no time stamp "
+                        f"({out[time_col].iloc[i]}); every row needs one")
     y = pd.to_numeric(out[target_col], errors="coerce")
     bad = y.isna() & out[target_col].notna()
     if bad.any():
@@ -77,6 +85,20 @@ def validate_long(df: pd.DataFrame, id_col: str, time_col: str, target_col: str,
             f"{out[time_col].iloc[i]} (row {i}); each (id, time) pair must be unique"
         )
     return out.sort_values([id_col, time_col], kind="stable").reset_index(drop=True)
+
+
+UNIT_RANGE = (1e-6, 1e15)  # a series whose largest |y| lies outside is brought near 1 (unit_scales)
+
+
+def unit_scales(long: pd.DataFrame, id_col: str = "unique_id", target_col: str = "y") -> pd.Series:
+    """Per series (index: its id), the power of two that brings its largest |y| near 1 when that
+    lies outside ``UNIT_RANGE``, else 1.0. The forecasting code has absolute guards (logs of values
+    clamped at 1e-12) and float32 tensors, so a series in units of 1e-20 or 1e35 would be forecast
+    wrongly (or as inf); multiplied by its factor it is not. A power of two rescales floats exactly,
+    so a series inside the range is left bit for bit as it is."""
+    top = long[target_col].abs().groupby(long[id_col], sort=False).max()
+    out = (top > 0) & ((top < UNIT_RANGE[0]) | (top > UNIT_RANGE[1]))
+    return pd.Series(np.exp2(-np.where(out, np.round(np.log2(top.where(out, 1.0))), 0.0)), index=top.index)
 
 
 def long_to_panel(df: pd.DataFrame, id_col: str, target_col: str) -> Panel:

@@ -173,6 +173,10 @@ def test_zeros_and_negatives_switch_off_the_log_or_are_refused():
         (lambda d: d.drop(index=[45, 46]),  # series s1 without ds 6 and 7
          "^fit: series 's1' has time stamps 5 and 8 in a row, not one step \\(1\\) apart: the Forecaster reads rows "
          "as consecutive steps, so fill the missing steps first \\(e.g. reindex to the full range and interpolate\\)$"),
+        (lambda d: d.assign(ds=d.ds.where(d.index != 5)),
+         "^fit: column 'ds' row 5 \\(series 's0'\\) has no time stamp \\(nan\\); every row needs one$"),
+        (lambda d: pd.concat([d, d[["y"]]], axis=1),
+         "^fit: column 'y' appears 2 times; rename or drop the copies$"),
         (lambda d: d.assign(ds=d.ds.map(lambda t: f"t{t:03d}")),
          "^fit: the time column holds str values \\(first: 't001'\\); it must hold numbers or datetimes "),
     ],
@@ -180,6 +184,20 @@ def test_zeros_and_negatives_switch_off_the_log_or_are_refused():
 def test_bad_panels_give_one_line_errors(mutate, message):
     with pytest.raises(DataError, match=message):
         Forecaster(3, **TINY).fit(mutate(panel()))
+
+
+@pytest.mark.parametrize("unit", [1e-20, 1e34])
+def test_a_series_in_extreme_units_is_forecast_as_in_ordinary_ones(unit):
+    """Forecasts scale with the data: a panel in units of 1e-20 or 1e34 (where 1e-12 guards and
+    float32 used to give wrong or infinite forecasts), and one such series among ordinary ones."""
+    df = panel(n_series=3)
+    cols = ["forecast", "lo-80", "hi-80"]
+    ref = Forecaster(3, season=4, **TINY).fit(df).predict(level=(80,))[cols].to_numpy()
+    whole = Forecaster(3, season=4, **TINY).fit(df.assign(y=df.y * unit)).predict(level=(80,))[cols].to_numpy()
+    np.testing.assert_allclose(whole / unit, ref, rtol=1e-5)
+    one = np.where(df.unique_id == "s1", unit, 1.0)
+    mixed = Forecaster(3, season=4, **TINY).fit(df.assign(y=df.y * one)).predict(level=(80,))[cols].to_numpy()
+    np.testing.assert_allclose(mixed / np.repeat([1.0, unit, 1.0], 3)[:, None], ref, rtol=1e-5)
 
 
 def test_horizon_longer_than_every_series():

@@ -44,7 +44,7 @@ import torch
 
 from rnnkit.data.panel import (
     deseasonalise, future_factors, last_windows, long_to_panel, sample_windows, scale_windows, seasonal_indices,
-    validate_long, window_series,
+    unit_scales, validate_long, window_series,
 )
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.models.global_forecast import LOSS_SCALES, GlobalRNN, loss_weights, panel_scale, pinball_loss
@@ -157,11 +157,14 @@ class Forecaster:
         return self
 
     def _fit_rnn(self, df, id_col, time_col, target_col, static, past, future) -> pd.DataFrame:
-        """fit without the weights: the RNN members (weights_ stays as it was); the validated long frame."""
+        """fit without the weights: the RNN members (weights_ stays as it was); the validated long frame,
+        each series in the units it is fitted in (``_in_units``)."""
         long = self._long(df, id_col, time_col, target_col, "fit")
         check_steps(long, "fit")  # rows are read as consecutive steps: a gap would shift the season (stamps.py)
         self.cov_ = Covariates.fit(df, id_col, time_col, static, past, future, long)
         self._check_series(long, fitting=True)
+        self.history_ = long
+        long = self._in_units(long)[0]
         panel = self._deseason(long_to_panel(long, "unique_id", "y"))[0]
         self._cov_panels = self.cov_.panels(self.cov_.history, panel) if self.cov_ else None
         o = self.options
@@ -174,8 +177,17 @@ class Forecaster:
             for j in range(o.members * len(o.losses)):  # member j of a lookback: loss entry j mod the entries
                 self.members_.append(self._train_member(panel, self._lookback(mult), steps, history,
                                                         o.seed * 1000 + i * 100 + j, o.losses[j % len(o.losses)]))
-        self.history_ = long
         return long
+
+    @staticmethod
+    def _in_units(long: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None]:
+        """``long`` with each series whose magnitude is extreme multiplied by a power of two
+        (``rnnkit.data.panel.unit_scales``), and those factors by series in order of appearance;
+        ``long`` itself and None when every series is in range (nearly always)."""
+        scales = unit_scales(long)
+        if (scales == 1.0).all():
+            return long, None
+        return long.assign(y=long["y"] * long["unique_id"].map(scales).to_numpy()), scales.to_numpy()
 
     def _train_member(self, panel, lookback: int, steps: int, history: int | None, seed: int,
                       loss_scale: str | None) -> GlobalRNN:
@@ -276,7 +288,8 @@ class Forecaster:
             long = self._long(df, id_col, time_col, target_col, "predict")
             step = check_steps(long, "predict")
             self._check_series(long, fitting=False)
-        raw = long_to_panel(long, "unique_id", "y")
+        units, scales = self._in_units(long)  # scales: (S,) in panel order, or None
+        raw = long_to_panel(units, "unique_id", "y")
         panel, factors = self._deseason(raw)  # factors (S, H)
         ds = future_stamps(long, panel.ids, self.horizon, step)  # (S * H,)
         cov_in = self._cov_inputs(df, long, panel, future_df, id_col, time_col, ds)
@@ -296,6 +309,8 @@ class Forecaster:
         if self.options.partner_bands and w[0] < 1 and (w[0] == 0 or passes > MEMORISED):  # empirical.py
             q = partner_bands(q, raw, qi[0.5], self.quantiles, self.horizon, self.season, self.log_, *w[1:], union=w[0] > 0)
         q = scale_bands(q, self.band_scales_, self.quantiles, self.log_).numpy()  # calibrate.py
+        if scales is not None:
+            q = q / scales[:, None, None]  # back to each series' own units
         g = long.groupby("unique_id", sort=False)["y"]
         lo = g.min().reindex(panel.ids)  # each series' lowest value, in panel order
         if self.options.nonnegative and self.history_["y"].min() >= 0:  # fitted on a quantity never below 0
