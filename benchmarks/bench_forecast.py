@@ -41,7 +41,7 @@ from rnnkit.tasks.forecast.metrics import forecast_metrics
 from rnnkit.tasks.forecast.stats_baselines import stats_forecasts
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_forecast_m import parse_options
+from bench_forecast_m import machine, parse_options
 
 ORDER = ["airline", "elec_equip", "co2", "sunspots"]
 CONTENDERS = ["rnnkit", "AutoETS", "AutoTheta", "SeasonalNaive"]
@@ -118,6 +118,7 @@ def main(argv=None) -> int:
           f"{time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU "
           f"(load average {os.getloadavg()[0]:.1f}); CPU seconds per contender: "
           + ", ".join(f"{c} {sum(r['cpu_seconds'][c] for r in results.values()):.1f}" for c in CONTENDERS[:2]))
+    print(f"machine: {machine()}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

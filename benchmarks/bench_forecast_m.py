@@ -37,10 +37,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import platform
 import statistics
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -174,6 +176,18 @@ def whole_competitions(names: list[str], contenders: list[str], per_set: dict) -
     return rows
 
 
+def machine() -> str:
+    """The CPU and the numeric libraries a run used. The RNN's figures depend on them in the third
+    decimal: the same commit read co2 0.319 on the machine of the eighteenth session and 0.334 on
+    the nineteenth's (RESULTS_forecast.md), so a figure is compared with one from the same line."""
+    import torch
+
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               None) if Path("/proc/cpuinfo").exists() else None
+    return (f"{cpu or platform.processor() or platform.machine()}, torch {torch.__version__} "
+            f"({torch.backends.cpu.get_cpu_capability()}), numpy {np.__version__}, pandas {pd.__version__}")
+
+
 def parse_options(items: list[str]) -> dict:
     opts = {}
     for item in items:
@@ -220,8 +234,6 @@ def main(argv: list[str] | None = None) -> int:
                 m = avg | {"sec": sec, "cpu": cpu}
                 per_set.setdefault((name, c), []).append((per, {"sec": sec, "cpu": cpu}))
                 if a.save_forecasts:
-                    from pathlib import Path
-
                     Path(a.save_forecasts).mkdir(parents=True, exist_ok=True)
                     tag = "" if seed is None else f"_{seed}"
                     out.to_csv(Path(a.save_forecasts) / f"{name}_{c}{tag}.csv", index=False)
@@ -230,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
                       " ".join(f"{k} {v:.3f}" for k, v in m.items()), file=sys.stderr, flush=True)
             rows.append(aggregate(name, c, len(test), runs))
     rows += whole_competitions(names, contenders, per_set)
-    print(f"\nsplit: {a.split}; options: {options or 'default'}\n")
+    print(f"\nsplit: {a.split}; options: {options or 'default'}; machine: {machine()}\n")
     print("| set | series | contender | sMAPE | MASE | MAPE | cov 80 % | fit+predict s | CPU s |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -241,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{fmt('mape', 2)} | {fmt('cov80')} | {fmt('sec', 1)} | {fmt('cpu', 1)} |")
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"split": a.split, "options": options, "rows": rows}, f, indent=1)
+            json.dump({"split": a.split, "options": options, "machine": machine(), "rows": rows}, f, indent=1)
     return 0
 
 
