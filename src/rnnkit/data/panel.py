@@ -32,8 +32,8 @@ import torch
 from rnnkit.errors import DataError
 
 __all__ = [
-    "Panel", "long_to_panel", "validate_long", "unit_scales", "window_series", "draw_windows", "sample_windows", "last_windows",
-    "scale_windows", "seasonal_indices", "deseasonalise", "future_factors",
+    "Panel", "long_to_panel", "validate_long", "unit_scales", "window_series", "draw_windows", "sample_windows",
+    "last_windows", "scale_windows", "seasonal_indices", "deseasonalise", "future_factors",
 ]
 
 

@@ -22,6 +22,7 @@ stamps over all series.
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -51,8 +52,8 @@ def time_step(long: pd.DataFrame):
             for a in starts:
                 part = stamps.iloc[a:a + STRETCH]
                 found.append(pd.infer_freq(part) if len(part) >= 3 else None)
-        found = pd.Series([f for f in found if f is not None], dtype=object)
-        return found.mode().iloc[0] if len(found) else None  # the most common; ties: the first in order
+        counts = Counter(f for f in found if f is not None)
+        return counts.most_common(1)[0][0] if counts else None  # the most common; ties: the earliest stretch
     diffs = long.groupby("unique_id", sort=False)["ds"].diff().dropna()
     return diffs.median() if len(diffs) else None
 
