@@ -76,6 +76,17 @@ def test_groups_targets_and_covariates(tmp_path):
     assert a.covariates.shape == (5, 1) and a.covariate_names == ["x"]
 
 
+def test_an_empty_group_cell_is_named_and_NA_is_a_name(tmp_path):
+    path = tmp_path / "groups.csv"
+    rows = ["id,t,y"] + [f"{g},{t},{t}" for g in ("a", "NA") for t in range(5)]
+    path.write_text("\n".join(rows) + "\n")
+    assert [s.name for s in read_series(path, "y", "t", group_col="id")] == ["a", "NA"]  # Namibia, not missing
+    rows[3] = " ,2,2"  # file row 4
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataError, match="^.*groups.csv, row 4, column 'id': the group is empty; every row needs one$"):
+        read_series(path, "y", "t", group_col="id")
+
+
 def test_default_targets_exclude_time_and_group(tmp_path):
     path = tmp_path / "two.csv"
     path.write_text("t,u,v\n1,1,2\n2,3,4\n3,5,6\n")

@@ -356,6 +356,10 @@ def read_series(
     extra = (list(covariates), freq, missing, list(future_covariates), with_ahead)
     if group_col is None:
         return [_one_series(where, path.stem, frame, time_col, targets, *extra)]
+    blank = np.flatnonzero((frame[group_col].str.strip() == "").to_numpy())  # "NA" may be a name (Namibia)
+    if blank.size:  # an empty group: no series to put the row in
+        raise DataError(f"{_where(where, int(frame.index[blank[0]]), group_col)}: the group is empty; "
+                        "every row needs one")
     out = []
     for key, part in frame.groupby(group_col, sort=False):
         out.append(_one_series(where, str(key), part, time_col, targets, *extra))

@@ -182,3 +182,13 @@ def test_backtest_passes_future_covariates_to_each_fold(tmp_path):
     report = backtest(cfg, tmp_path / "bt", folds=2, log=lambda s: None)
     assert [f["origin"] for f in report["folds"]] == ["48", "54"]
     assert len(pd.read_csv(tmp_path / "bt" / "backtest.csv")) == 12
+
+
+def test_the_metrics_table_keeps_errors_in_tiny_units_readable():
+    from rnnkit.tasks.forecast.report import format_table
+
+    m = {"mae": 2.5e-21, "rmse": 3.25e-21, "mape": 2.246, "smape": 2.276, "mase": 0.65, "coverage": 1.0}
+    table = format_table({"model": m, "baselines": {"naive": dict(m, mae=0.0, coverage=None)}})
+    model, naive = table.splitlines()[1:]
+    assert model.split() == ["model", "2.5e-21", "3.25e-21", "2.246", "2.276", "0.650", "1.000"]
+    assert naive.split()[1] == "0.000" and naive.split()[-1] == "-"

@@ -28,12 +28,17 @@ def mean_metrics(rows: Sequence[dict]) -> dict:
     return out
 
 
+def _number(v: float) -> str:
+    """Three decimals; below 0.0005 (an error in tiny units, 1e-20) three significant digits, not 0.000."""
+    return f"{v:.3f}" if v == 0 or abs(v) >= 5e-4 or not np.isfinite(v) else f"{v:.3g}"
+
+
 def format_table(metrics: dict, title: str | None = None) -> str:
     """Plain aligned table: model first, then each baseline, one column per metric."""
     head = ["", "MAE", "RMSE", "MAPE%", "sMAPE%", "MASE", "coverage"]
     rows = [("model", metrics["model"])] + list(metrics["baselines"].items())
     cells = [head] + [
-        [name] + ["-" if m.get(k) is None else f"{m[k]:.3f}" for k in METRICS] for name, m in rows
+        [name] + ["-" if m.get(k) is None else _number(m[k]) for k in METRICS] for name, m in rows
     ]
     widths = [max(len(r[i]) for r in cells) for i in range(len(head))]
     lines = [
