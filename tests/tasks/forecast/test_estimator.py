@@ -211,6 +211,16 @@ def test_bad_options_and_levels():
         Forecaster(3, hiden=4)
     with pytest.raises(ConfigError, match="^Forecaster: horizon must be a positive integer, got 0$"):
         Forecaster(0)
+    for kw, message in ((dict(members=0), "members must be an integer >= 1, got 0"),  # fit trained nothing
+                        (dict(hidden=0), "hidden must be an integer >= 1, got 0"),  # torch's ValueError in fit
+                        (dict(batch_size=2.5), "batch_size must be an integer >= 1, got 2.5"),
+                        (dict(segment=0), "segment must be an integer >= 1 or None, got 0"),
+                        (dict(epochs=-1), "epochs must be a number >= 0, got -1"),
+                        (dict(lr=-1), "lr must be a positive number, got -1"),  # Adam's ValueError in fit
+                        (dict(lr="fast"), "lr must be a positive number, got 'fast'")):
+        with pytest.raises(ConfigError, match=f"^Forecaster: {message}$"):
+            Forecaster(3, **kw)
+    assert Forecaster(3, members=np.int64(2)).options.members == 2  # NumPy integers are integers
     f = Forecaster(3, **TINY).fit(panel())
     with pytest.raises(ConfigError, match="^predict: level 90 was not trained; levels=\\(80, 95\\)"):
         f.predict(level=(90,))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 from rnnkit.errors import ConfigError
 from rnnkit.models.global_forecast import LOSS_SCALES
@@ -14,6 +15,13 @@ from rnnkit.tasks.forecast.combine import PRIOR
 from rnnkit.tasks.forecast.select import LOSSES
 
 __all__ = ["ForecasterOptions"]
+
+
+# (option, lowest value, integer?, None allowed?): checked by ForecasterOptions.from_kwargs
+COUNTS = (("members", 1, True, False), ("hidden", 1, True, False), ("layers", 1, True, False),
+          ("batch_size", 1, True, False), ("min_steps", 0, True, False), ("max_steps", 1, True, False),
+          ("segment", 1, True, True), ("level_points", 1, True, True), ("seed", 0, True, False),
+          ("epochs", 0, False, False), ("history", 0, False, True))
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,15 @@ class ForecasterOptions:
             raise ConfigError(f"Forecaster: nonnegative must be True or False, got {opts.nonnegative!r}")
         if not isinstance(opts.partner_bands, bool):
             raise ConfigError(f"Forecaster: partner_bands must be True or False, got {opts.partner_bands!r}")
+        for name, low, whole, optional in COUNTS:  # sizes and step counts: one line, not torch's error later
+            v = getattr(opts, name)
+            if optional and v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, Integral if whole else Real) or not v >= low:
+                kind = f"an integer >= {low}" if whole else f"a number >= {low}"
+                raise ConfigError(f"Forecaster: {name} must be {kind}{' or None' if optional else ''}, got {v!r}")
+        if isinstance(opts.lr, bool) or not isinstance(opts.lr, Real) or not opts.lr > 0:
+            raise ConfigError(f"Forecaster: lr must be a positive number, got {opts.lr!r}")
         if not opts.lookbacks or any(lb <= 0 for lb in opts.lookbacks):
             raise ConfigError(f"Forecaster: lookbacks must be positive multiples of the horizon, got {opts.lookbacks!r}")
         return opts
