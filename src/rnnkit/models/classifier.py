@@ -56,6 +56,10 @@ from rnnkit.errors import ConfigError
 from rnnkit.models.averaging import AVERAGES, WeightAveraging
 from rnnkit.models.layers import BACKENDS, CELLS, recurrent_layer
 
+# input_std's floor: only a guard against 0 (rnnkit.tasks.classify.arrays floors the statistics it gives
+# relative to each channel's scale, so a channel in units of 1e-12 is standardised like one in units of 1)
+STD_FLOOR = float(torch.finfo(torch.float32).tiny)
+
 __all__ = ["SequenceClassifier", "CELLS", "POOLINGS", "AVERAGES", "LEGACY_RNN_IMPL", "MemberEnsemble", "check_classifier_args"]
 
 POOLINGS = ("last", "mean", "attention")
@@ -203,7 +207,7 @@ class SequenceClassifier(WeightAveraging, MemberEnsemble, nn.Module):
         if class_weights is not None and len(class_weights) != num_classes:
             raise ConfigError(f"model class_weights must have {num_classes} values, got {len(class_weights)}")
         self.register_buffer("input_mean", mean)
-        self.register_buffer("input_std", std.clamp_min(1e-8))
+        self.register_buffer("input_std", std.clamp_min(STD_FLOOR))
         weights = torch.ones(num_classes) if class_weights is None else torch.tensor(class_weights, dtype=torch.float32)
         self.register_buffer("class_weights", weights)
         self._init_average(weight_average, average_decay)  # after every parameter exists

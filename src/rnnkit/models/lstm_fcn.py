@@ -77,7 +77,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from rnnkit.errors import ConfigError
 from rnnkit.models.averaging import WeightAveraging
-from rnnkit.models.classifier import POOLINGS, MemberEnsemble, check_classifier_args
+from rnnkit.models.classifier import POOLINGS, STD_FLOOR, MemberEnsemble, check_classifier_args
 from rnnkit.models.layers import recurrent_layer
 from rnnkit.models.masked_norm import MaskedBatchNorm1d
 from rnnkit.models.summary import SummaryBranch
@@ -293,7 +293,7 @@ class LSTMFCN(WeightAveraging, MemberEnsemble, nn.Module):
         if mean.shape != (input_size,) or std.shape != (input_size,):
             raise ConfigError(f"model input_mean/input_std must have {input_size} values each")
         self.register_buffer("input_mean", mean)
-        self.register_buffer("input_std", std.clamp_min(1e-8))
+        self.register_buffer("input_std", std.clamp_min(STD_FLOOR))
         if class_weights is not None and len(class_weights) != num_classes:
             raise ConfigError(f"model class_weights must have {num_classes} values, got {len(class_weights)}")
         weights = torch.ones(num_classes) if class_weights is None else torch.tensor(class_weights, dtype=torch.float32)

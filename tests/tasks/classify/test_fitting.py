@@ -121,6 +121,17 @@ def test_normalisations():
     assert np.all(constant == 0)
 
 
+@pytest.mark.parametrize("channels", [1, 2])  # "auto": series (in the data), channel (in the network)
+def test_series_in_tiny_or_huge_units_are_classified_as_in_units_of_one(channels):
+    """The std floors are relative: in units of 1e-12 the absolute 1e-8 floors flattened every
+    series to about 0 and the classifier learned nothing."""
+    X, y = ramps(24, channels=channels)
+    kw = {**TINY, "min_steps": 20, "max_steps": 20, "partner": None}
+    ref = Classifier(**kw).fit(X, y).predict_proba(X)
+    for unit in (1e-12, 1e20):
+        np.testing.assert_allclose(Classifier(**kw).fit(X * unit, y).predict_proba(X * unit), ref, atol=1e-4)
+
+
 @pytest.mark.parametrize("pooling", ["last", "mean", "attention"])
 def test_a_series_in_a_batch_of_other_lengths_is_predicted_as_alone(pooling):
     X, y = ramps(24, length=30, channels=2)

@@ -13,7 +13,8 @@ steps, a NaN or infinity inside a series, a channel count that differs between s
 Normalisation (``normalize``), applied to every series before the network sees it:
 
 - ``"series"``: z-normalise each series and channel on its own,
-  z_t = (x_t - mean_t(x)) / std_t(x) (std floored at 1e-8, so a constant series gives 0);
+  z_t = (x_t - mean_t(x)) / std_t(x) (std floored at 1e-8 times the largest |x_t|, so a constant
+  series gives 0 and the floor does not depend on the units);
   the convention of the UCR archive's univariate sets, where offset and scale of a
   series carry no class information;
 - ``"channel"``: standardise each channel with the mean and std of that channel over
@@ -144,6 +145,14 @@ def encode_labels(labels: np.ndarray, index: dict, what: str = "y") -> np.ndarra
     return np.asarray(out, dtype=np.int64)
 
 
+def _spread(x: np.ndarray) -> np.ndarray:
+    """Each column's standard deviation, floored at _EPS times its largest |value| (1 for a column of
+    zeros): a constant column is not divided by 0, and the floor is relative, so series in units of
+    1e-12 are normalised as series in units of 1 are (an absolute 1e-8 floor flattened them to ~0)."""
+    top = np.abs(x).max(axis=0)
+    return np.maximum(x.std(axis=0), np.where(top > 0, _EPS * top, 1.0))
+
+
 @dataclass
 class Normalizer:
     """A fitted normalisation (``mode`` resolved from "auto"; ``mean``/``std`` for "channel").
@@ -167,7 +176,7 @@ class Normalizer:
         if mode != "channel":
             return cls(mode)
         steps = np.concatenate(seqs, axis=0).astype(np.float64)  # (sum T_i, C)
-        return cls(mode, steps.mean(axis=0).tolist(), np.maximum(steps.std(axis=0), _EPS).tolist())
+        return cls(mode, steps.mean(axis=0).tolist(), _spread(steps).tolist())
 
     def __call__(self, seqs: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Each (T_i, C) series normalised, float32."""
@@ -175,7 +184,7 @@ class Normalizer:
             out = []
             for s in seqs:
                 s64 = s.astype(np.float64)
-                out.append(((s64 - s64.mean(axis=0)) / np.maximum(s64.std(axis=0), _EPS)).astype(np.float32))
+                out.append(((s64 - s64.mean(axis=0)) / _spread(s64)).astype(np.float32))
             return out
         if self.mode == "channel" and not self.in_network:
             mean = np.asarray(self.mean, dtype=np.float64)
