@@ -31,6 +31,9 @@ import time
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_forecast_m import machine  # noqa: E402
+
 H, SEASON = 18, 12
 
 
@@ -115,7 +118,7 @@ def main(argv=None) -> int:
             runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
             print(json.dumps(runs[-1]), flush=True)
     print(table(runs, args.scales))
-    print(f"(load average {os.getloadavg()[0]:.1f} at the end)")
+    print(f"(load average {os.getloadavg()[0]:.1f} at the end); machine: {machine()}")
     return 0
 
 
