@@ -30,7 +30,9 @@ on values never below 0 forecasts every series whose history is never below 0 no
 Series handling: a series shorter than a lookback is left-padded and masked; a series
 shorter than horizon + 1 gives no training window but is still forecast from what it has;
 series of 1-3 points are forecast too, with a warning (little history, wide uncertainty);
-a constant series is forecast as its constant with zero-width intervals (a warning).
+a constant series is forecast as its constant with zero-width intervals (a warning); a series
+in extreme units (largest |y| outside 1e-6 to 1e15) is fitted and forecast multiplied by a power
+of two (``_in_units``), so its forecasts scale with it.
 """
 
 from __future__ import annotations

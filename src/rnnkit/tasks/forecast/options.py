@@ -21,6 +21,7 @@ __all__ = ["ForecasterOptions"]
 COUNTS = (("members", 1, True, False), ("hidden", 1, True, False), ("layers", 1, True, False),
           ("batch_size", 1, True, False), ("min_steps", 0, True, False), ("max_steps", 1, True, False),
           ("segment", 1, True, True), ("level_points", 1, True, True), ("seed", 0, True, False),
+          ("rnn_min_windows", 0, True, False), ("weight_windows", 1, True, False),
           ("epochs", 0, False, False), ("history", 0, False, True))
 
 
@@ -112,10 +113,6 @@ class ForecasterOptions:
         if not isinstance(damped, (int, float)) or not 0 <= damped < 1 or theta + damped >= 1:
             raise ConfigError(f"Forecaster: damped (the damped-trend weight) must be None or in [0, 1) and theta + "
                               f"damped < 1 (the RNN keeps the rest), got damped={opts.damped!r}, theta={opts.theta!r}")
-        if not isinstance(opts.rnn_min_windows, int) or opts.rnn_min_windows < 0:
-            raise ConfigError(f"Forecaster: rnn_min_windows must be an integer >= 0, got {opts.rnn_min_windows!r}")
-        if not isinstance(opts.weight_windows, int) or isinstance(opts.weight_windows, bool) or opts.weight_windows < 1:
-            raise ConfigError(f"Forecaster: weight_windows must be an integer >= 1, got {opts.weight_windows!r}")
         if not isinstance(opts.nonnegative, bool):
             raise ConfigError(f"Forecaster: nonnegative must be True or False, got {opts.nonnegative!r}")
         if not isinstance(opts.partner_bands, bool):
