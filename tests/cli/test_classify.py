@@ -34,9 +34,13 @@ def wavs(tmp_path):
 
 def test_wav_round_trip(wavs, tmp_path):
     out = tmp_path / "run"
+    (wavs / "2_recorded.m4a").write_bytes(b"....ftyp")  # not read, but named: never left out unsaid
     result = runner.invoke(app, ["classify", "train", "--train", str(wavs), "--label-pattern", r"^(\d)_",
                                  "--group-pattern", SPEAKER, "--out", str(out), "--augment", *TINY])
     assert result.exit_code == 0, result.output
+    assert [line for line in result.stderr.splitlines() if line.startswith("warning")] == [
+        f"warning: {wavs}: 1 audio file is not WAV and is left out (1 .m4a; first: {wavs}/2_recorded.m4a); "
+        "convert to WAV to use them (e.g. ffmpeg -i in.flac out.wav)"]
     assert "2 classes, 39 features per step" in result.stdout
     assert json.loads((out / "config.json").read_text())["data"]["augment"] is True
     metrics = json.loads((out / "metrics.json").read_text())

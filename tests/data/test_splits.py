@@ -62,6 +62,31 @@ def test_folder_errors(tmp_path):
     assert str(err.value) == f"{tmp_path}/missing: not a folder of WAV files"
 
 
+def test_audio_in_other_formats_is_named_when_left_out(tmp_path):
+    _wav(tmp_path / "yes" / "a.wav")
+    _wav(tmp_path / "yes" / "b.WAVE")  # the other WAV spelling is read
+    (tmp_path / "yes" / "c.flac").write_bytes(b"fLaC")
+    (tmp_path / "no" / "deeper").mkdir(parents=True)
+    _wav(tmp_path / "no" / "d.wav")
+    (tmp_path / "no" / "deeper" / "e.MP3").write_bytes(b"ID3")
+    (tmp_path / "no" / "f.mp3").write_bytes(b"ID3")
+    (tmp_path / "no" / "notes.txt").write_text("not audio: skipped without a word")
+    with pytest.warns(UserWarning) as caught:
+        files = scan_folder(tmp_path)
+    assert sorted(f.path.name for f in files) == ["a.wav", "b.WAVE", "d.wav"]
+    assert [str(w.message) for w in caught] == [
+        f"{tmp_path}: 3 audio files are not WAV and are left out (1 .flac, 2 .mp3; first: {tmp_path}/no/deeper/e.MP3); "
+        "convert to WAV to use them (e.g. ffmpeg -i in.flac out.wav)"]
+    # a class folder of FLAC only: the error says why it holds no WAV
+    (tmp_path / "maybe").mkdir()
+    (tmp_path / "maybe" / "g.flac").write_bytes(b"fLaC")
+    with pytest.raises(DataError) as err:
+        scan_folder(tmp_path)
+    assert str(err.value) == (f"{tmp_path}/maybe: class folder holds no .wav files (1 audio file is not WAV and is "
+                              f"left out (1 .flac; first: {tmp_path}/maybe/g.flac); convert to WAV to use them "
+                              "(e.g. ffmpeg -i in.flac out.wav))")
+
+
 def test_flat_folder_hints_at_label_pattern(tmp_path):
     _wav(tmp_path / "1_a.wav")
     with pytest.raises(DataError) as err:

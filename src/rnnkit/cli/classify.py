@@ -79,8 +79,9 @@ def train(
     cfg = common.resolve_config(ClassifyConfig, config, common.overrides(ctx, set_), resume=resume,
                                 named=named, run_keys=RUN_PATH_KEYS)
     run_dir = common.resolve_run_dir(out, resume, "classify")
-    train_classifier(train_path, run_dir, test_path, cfg, log=lambda line: typer.echo(printable(line)),
-                     resume=resume is not None, overwrite=overwrite)
+    with common.warnings_as_lines():
+        train_classifier(train_path, run_dir, test_path, cfg, log=lambda line: typer.echo(printable(line)),
+                         resume=resume is not None, overwrite=overwrite)
 
 
 @classify_app.command("predict")
@@ -118,7 +119,9 @@ def evaluate(
     """Print accuracy, per-class precision/recall/F1/support and macro F1 as JSON."""
     from rnnkit.tasks.classify.pipeline import evaluate_classifier, metrics_text
 
-    typer.echo(metrics_text(evaluate_classifier(model, test_path, out, label_pattern, group_pattern)))
+    with common.warnings_as_lines():
+        metrics = evaluate_classifier(model, test_path, out, label_pattern, group_pattern)
+    typer.echo(metrics_text(metrics))
 
 
 def register(app: typer.Typer) -> None:

@@ -21,16 +21,18 @@ ConfigError/CheckpointError: the root app prints one line and exits with code 2.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import time
 import typing
+import warnings
 from pathlib import Path
 from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
-from rnnkit.errors import CheckpointError, ConfigError
+from rnnkit.errors import CheckpointError, ConfigError, printable
 
 __all__ = [
     "Out",
@@ -214,3 +216,21 @@ def check_resume(run_dir: Path, model_config: dict) -> None:
     from rnnkit.training.checkpoint import check_model_config
 
     check_model_config(Path(run_dir) / "checkpoints" / "last", model_config, f"cannot resume from {run_dir}")
+
+
+@contextlib.contextmanager
+def warnings_as_lines():
+    """Warnings (a constant series, the log scale switched off, audio left out of a folder, ...) as one
+    ``warning:`` line each on stderr."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        typer.echo(printable(f"warning: {message}"), err=True)
+
+    old = warnings.showwarning
+    warnings.showwarning = show
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")  # each distinct warning once
+            warnings.showwarning = show
+            yield
+    finally:
+        warnings.showwarning = old

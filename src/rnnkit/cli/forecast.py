@@ -8,8 +8,6 @@ plain function from :mod:`rnnkit.tasks.forecast.pipeline`, which runs a
 
 from __future__ import annotations
 
-import contextlib
-import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -141,23 +139,6 @@ def _resume_base(resume: Path | None) -> dict | None:
     return None if resume is None else common.read_run_config(Path(resume))
 
 
-@contextlib.contextmanager
-def _warnings_as_lines():
-    """Warnings (a constant series, the log scale switched off, ...) as one ``warning:`` line on stderr."""
-    def show(message, category, filename, lineno, file=None, line=None):
-        typer.echo(printable(f"warning: {message}"), err=True)
-
-    old = warnings.showwarning
-    warnings.showwarning = show
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("default")  # each distinct warning once
-            warnings.showwarning = show
-            yield
-    finally:
-        warnings.showwarning = old
-
-
 def _echo(text: str) -> None:
     """Print a line that may hold names from the user's CSV, control characters escaped."""
     typer.echo(printable(text))
@@ -191,7 +172,7 @@ def train(
         named["data.interval"] = interval if interval > 0 else None
     cfg = build_config(config, set_, ctx, base=_resume_base(resume), **named)
     run_dir = common.resolve_run_dir(out, resume, "forecast")
-    with _warnings_as_lines():
+    with common.warnings_as_lines():
         train_forecaster(cfg, run_dir, log=_echo, resume=resume is not None, overwrite=overwrite)
     typer.echo(f"wrote {run_dir}/metrics.json, forecast.csv, forecast.png, model/")
 
@@ -200,7 +181,7 @@ def predict(model: ModelDir, data: History, out: OutCsv, missing: Missing = None
     """Forecast H steps past the end of every series in --data with a saved model."""
     from rnnkit.tasks.forecast.pipeline import predict as predict_
 
-    with _warnings_as_lines():
+    with common.warnings_as_lines():
         frame = predict_(model, data, out, missing=missing)
     _echo(frame.to_string(index=False, max_rows=20))
     _echo(f"wrote {out}")
@@ -223,7 +204,7 @@ def backtest(
         **common.train_options(epochs, time_budget, max_steps, seed, device, threads),
     })
     run_dir = common.resolve_run_dir(out, resume, "forecast-backtest")
-    with _warnings_as_lines():
+    with common.warnings_as_lines():
         backtest_(cfg, run_dir, folds=folds, step=step, refit=refit, log=_echo, resume=resume is not None,
                   overwrite=overwrite)
     typer.echo(f"wrote {run_dir}/backtest.json, backtest.csv, backtest.png")

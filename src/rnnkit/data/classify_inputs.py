@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from rnnkit.data.audio import AudioConfig, features_from_signal
-from rnnkit.data.wav import read_wav
+from rnnkit.data.wav import WAV_SUFFIXES, read_wav
 from rnnkit.data.splits import scan_folder
 from rnnkit.data.ts_format import read_ts
 from rnnkit.errors import DataError
@@ -62,7 +62,7 @@ def input_kind(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix == ".ts":
         return "ts"
-    if suffix == ".wav":
+    if suffix in WAV_SUFFIXES:
         return "wav"
     raise DataError(f"{path}: not a .ts file, a .wav file or a folder of WAV files")
 

@@ -13,24 +13,28 @@ A ``group_pattern`` works the same way and gives each file a group key (a speake
 session); files of one group always land on the same side of a split. Without it each
 file is its own group.
 
-Handling: hidden files and files that do not end in ``.wav`` (any case) are skipped, so
-a README or PROVENANCE.md beside the audio does no harm; a ``.wav`` file that is not
-valid audio fails later, when it is read, with its name. An empty folder, a pattern
-that does not match a file name, or a bad regex raises :class:`DataError`.
+Handling: hidden files and files that do not end in ``.wav`` or ``.wave`` (any case) are
+skipped, so a README or PROVENANCE.md beside the audio does no harm; audio in another
+format (``.flac``, ``.mp3``, ...: ``rnnkit.data.wav.OTHER_AUDIO_SUFFIXES``) is skipped with
+one warning that counts and names it, since those recordings would otherwise be left out
+of the data without a word. A ``.wav`` file that is not valid audio fails later, when it is
+read, with its name. An empty folder, a pattern that does not match a file name, or a bad
+regex raises :class:`DataError`.
 """
 from __future__ import annotations
 
 import re
+import warnings
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from rnnkit.data.wav import OTHER_AUDIO_SUFFIXES, WAV_SUFFIXES
 from rnnkit.errors import DataError
 
 __all__ = ["LabelledFile", "compile_pattern", "match_key", "scan_folder", "group_disjoint_split"]
-
-AUDIO_SUFFIXES = (".wav",)
 
 
 @dataclass(frozen=True)
@@ -59,13 +63,29 @@ def match_key(regex: re.Pattern, name: str, option: str, where: Path | str) -> s
     return key
 
 
+def _visible_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*")
+                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
 def _audio_files(folder: Path) -> list[Path]:
-    files = [
-        p for p in folder.rglob("*")
-        if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    ]
-    return sorted(files)
+    return [p for p in _visible_files(folder) if p.suffix.lower() in WAV_SUFFIXES]
+
+
+def _other_audio(root: Path) -> str:
+    """'' or a sentence naming the audio files under ``root`` that are not WAV (they are not read)."""
+    others = [p for p in _visible_files(root) if p.suffix.lower() in OTHER_AUDIO_SUFFIXES]
+    if not others:
+        return ""
+    kinds = Counter(p.suffix.lower() for p in others)
+    counts = ", ".join(f"{n} {suffix}" for suffix, n in sorted(kinds.items()))
+    are = "audio file is not WAV and is" if len(others) == 1 else "audio files are not WAV and are"
+    return (f"{len(others)} {are} left out ({counts}; first: {others[0]}); "
+            f"convert to WAV to use them (e.g. ffmpeg -i in.flac out.wav)")
+
+
+def _also(folder: Path) -> str:
+    return f" ({skipped})" if (skipped := _other_audio(folder)) else ""
 
 
 def scan_folder(root: str | Path, label_pattern: str | None = None,
@@ -80,7 +100,7 @@ def scan_folder(root: str | Path, label_pattern: str | None = None,
         label_re = compile_pattern(label_pattern, "--label-pattern")
         files = _audio_files(root)
         if not files:
-            raise DataError(f"{root}: folder holds no .wav files")
+            raise DataError(f"{root}: folder holds no .wav files{_also(root)}")
         items = [(p, match_key(label_re, p.name, "--label-pattern", p)) for p in files]
     else:
         classes = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
@@ -90,12 +110,15 @@ def scan_folder(root: str | Path, label_pattern: str | None = None,
         for folder in classes:
             files = _audio_files(folder)
             if not files:
-                raise DataError(f"{folder}: class folder holds no .wav files")
+                raise DataError(f"{folder}: class folder holds no .wav files{_also(folder)}")
             items += [(p, folder.name) for p in files]
-    return [
+    labelled = [
         LabelledFile(p, label, match_key(group_re, p.name, "--group-pattern", p) if group_re else str(p))
         for p, label in items
     ]
+    if skipped := _other_audio(root):
+        warnings.warn(f"{root}: {skipped}", stacklevel=2)
+    return labelled
 
 
 def group_disjoint_split(groups: list[str], test_fraction: float, seed: int = 0) -> tuple[list[int], list[int]]:

@@ -26,10 +26,14 @@ import numpy as np
 
 from rnnkit.errors import DataError
 
-__all__ = ["MIN_RATE", "MAX_RATE", "read_wav", "resample"]
+__all__ = ["MIN_RATE", "MAX_RATE", "WAV_SUFFIXES", "OTHER_AUDIO_SUFFIXES", "read_wav", "resample"]
 
 MIN_RATE = 1_000     # Hz: below this no speech or sound file is real; a header error
 MAX_RATE = 384_000   # Hz: the highest rate audio hardware records
+WAV_SUFFIXES = (".wav", ".wave")  # file names read as WAV (any case)
+# other audio formats, not read: a folder's file with one of these is named when skipped, never dropped unsaid
+OTHER_AUDIO_SUFFIXES = (".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".aif", ".aiff", ".aifc",
+                        ".wma", ".au", ".snd", ".caf", ".amr", ".webm")
 
 
 def _check_fmt(path: Path) -> None:

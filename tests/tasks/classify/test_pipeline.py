@@ -111,6 +111,10 @@ def test_inputs_that_do_not_fit_the_model(run, tmp_path):
     with pytest.raises(DataError) as err:
         predict_classifier(tmp / "run", [tmp_path / "a.wav"])
     assert str(err.value) == f"{tmp_path / 'a.wav'}: the model was trained on .ts series, not audio; give .ts files"
+    (tmp_path / "b.WAVE").write_bytes(b"RIFF")  # the other WAV spelling is a WAV input too (a folder reads it)
+    with pytest.raises(DataError) as err:
+        predict_classifier(tmp / "run", [tmp_path / "b.WAVE"])
+    assert str(err.value) == f"{tmp_path / 'b.WAVE'}: the model was trained on .ts series, not audio; give .ts files"
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(DataError) as err:
         predict_classifier(tmp / "run", [tmp_path / "notes.txt"])

@@ -23,7 +23,7 @@ from typing import Callable
 
 from rnnkit.data.audio import features_from_signal
 from rnnkit.data.audio_tta import average_views, tta_features
-from rnnkit.data.wav import read_wav
+from rnnkit.data.wav import WAV_SUFFIXES, read_wav
 from rnnkit.data.classify_inputs import natural_key
 from rnnkit.errors import DataError
 from rnnkit.tasks.classify.adapt import adapted
@@ -31,7 +31,6 @@ from rnnkit.tasks.classify.pipeline import _audio_of, _load, unadapted_hint
 
 __all__ = ["predict_wav_folder"]
 
-WAV_SUFFIXES = (".wav", ".wave")
 MAX_SECONDS = 30.0  # longer files: predicted on their first 30 s (the models hear words)
 
 
