@@ -70,6 +70,9 @@ def evaluate(name: str, seeds: list[int], origins: int, options: dict | None = N
     """rnnkit's MASE at each origin (the mean over seeds) beside the statistical contenders' (``stats=False``: rnnkit's
     only, for a caller that has them already)."""
     y, H, m = series_values(name)
+    if len(y) - origins * H < H + 1:  # the first origin's history must hold more than one horizon
+        raise SystemExit(f"{name}: --origins {origins} leaves {len(y) - origins * H} points of history at the first "
+                         f"origin ({len(y)} points, H {H}); at most {(len(y) - H - 1) // H} origins")
     contenders = CONTENDERS if stats else ["rnnkit"]
     out = {c: [] for c in contenders}  # per origin: MASE (rnnkit: mean over seeds)
     secs = {c: 0.0 for c in contenders}
