@@ -96,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
                 out, sec, cpu = run_local(df, season, h, seed, options) if c == "rnnkit" else run_stats(c, df, season, h)
                 avg, per = score(out, df, test, season)
                 runs.append(avg | {"sec": sec, "cpu": cpu})
-                series.extend({"set": name, "contender": c, "seed": seed, "id": uid, "n": int(lengths[uid]), **m}
-                              for uid, m in zip(out["unique_id"].unique(), per))
+                series.extend({"set": name, "contender": c, "seed": seed, "id": (uid := m.pop("unique_id")),
+                               "n": int(lengths[uid]), **m} for m in per)
             row = aggregate(name, c, len(test), runs)
             rows.append(row)
             print(f"{name:14s} {c:13s} n={len(test):3d} sMAPE {row['smape'][0]:6.2f} MASE {row['mase'][0]:6.3f} "

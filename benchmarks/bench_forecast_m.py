@@ -29,6 +29,12 @@ When every subset of a competition runs (`--sets all`, `m1`, `m3`, `tourism`), r
 `m1 (all)` follow: each metric averaged over all of the competition's series, as the
 competitions report their overall figures (M1: 1,001 series; M3: 3,003).
 
+`--paired N` adds, for each set, a paired bootstrap over its series of rnnkit minus each other contender
+(sMAPE and MASE: the mean difference and the 95 % interval of that mean over N resamples): how far a
+set's verdict could move with another draw of series.
+
+    .venv/bin/python benchmarks/bench_forecast_m.py --sets m3 --seeds 0,1,2 --contenders rnnkit,AutoETS --paired 10000
+
 (`--save-forecasts` keeps every run's forecasts, so combinations, e.g. with Theta at other
 weights or with the damped trend, can be scored afterwards without training again.)
 """
@@ -125,7 +131,7 @@ def score(out: pd.DataFrame, df: pd.DataFrame, test: dict, season: int) -> tuple
     for uid, g in out.groupby("unique_id", sort=False):
         lo, hi = g["lo-80"].to_numpy(), g["hi-80"].to_numpy()
         per.append(forecast_metrics(test[uid], g["forecast"].to_numpy(), hist[uid], season, lo, hi)
-                   | {"msis80": msis(test[uid], lo, hi, hist[uid], season)})
+                   | {"msis80": msis(test[uid], lo, hi, hist[uid], season), "unique_id": uid})
     if len(per) != len(test):
         raise SystemExit(f"forecasts for {len(per)} series, expected {len(test)}")
 
@@ -176,6 +182,36 @@ def whole_competitions(names: list[str], contenders: list[str], per_set: dict) -
     return rows
 
 
+def paired(names: list[str], contenders: list[str], per_set: dict, resamples: int, seed: int = 0) -> list[dict]:
+    """How sure is each set's verdict, rnnkit against each other contender? For every set, the per-series
+    differences rnnkit - contender in sMAPE and MASE (rnnkit's figure of a series: its mean over the seeds;
+    series paired by id; MASE over the series where both define it), their mean, and the 2.5 and 97.5
+    percentiles of that mean over ``resamples`` resamples of the series with replacement (a paired
+    bootstrap), and the share of series where rnnkit's MASE is the lower one."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for name in names:
+        def by_id(c: str) -> dict[str, np.ndarray]:  # id -> (sMAPE, MASE), means over the contender's runs
+            runs = [{p["unique_id"]: (p["smape"], np.nan if p.get("mase") is None else p["mase"]) for p in per}
+                    for per, _ in per_set[name, c]]
+            return {k: np.mean([r[k] for r in runs], axis=0) for k in runs[0]}
+        ours = by_id("rnnkit")
+        for c in contenders:
+            if c == "rnnkit":
+                continue
+            theirs = by_id(c)
+            d = np.array([ours[k] - theirs[k] for k in ours])  # (S, 2)
+            row = {"set": name, "contender": c, "n": len(d)}
+            for j, metric in enumerate(("smape", "mase")):
+                x = d[:, j][np.isfinite(d[:, j])]
+                means = x[rng.integers(0, len(x), size=(resamples, len(x)))].mean(axis=1)
+                row[metric] = (float(x.mean()), *(float(v) for v in np.percentile(means, [2.5, 97.5])))
+            mase = d[:, 1][np.isfinite(d[:, 1])]
+            row["lower"] = float(np.mean(mase < 0))
+            rows.append(row)
+    return rows
+
+
 def machine() -> str:
     """The CPU and the numeric libraries a run used. The RNN's figures depend on them in the third
     decimal: the same commit read co2 0.319 on the machine of the eighteenth session and 0.334 on
@@ -209,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="torch threads for rnnkit")
     p.add_argument("--json", help="also write the results here")
     p.add_argument("--save-forecasts", metavar="DIR", help="write each run's forecasts to DIR/SET_CONTENDER[_SEED].csv")
+    p.add_argument("--paired", type=int, default=0, metavar="N",
+                   help="also a paired bootstrap of rnnkit - each contender over each set's series, N resamples (e.g. 10000)")
     a = p.parse_args(argv)
     names = M_SETS if a.sets == "all" else [s for s in SETS if s.startswith(a.sets + "-")] or a.sets.split(",")
     contenders = a.contenders.split(",")
@@ -251,9 +289,20 @@ def main(argv: list[str] | None = None) -> int:
             return f"{mu:.{d}f}" + (f" ± {sd:.{d}f}" if r["seeds"] > 1 else "")
         print(f"| {r['set']} | {r['n']} | {r['contender']} | {fmt('smape', 2)} | {fmt('mase')} | "
               f"{fmt('mape', 2)} | {fmt('cov80')} | {fmt('sec', 1)} | {fmt('cpu', 1)} |")
+    boot = paired(names, contenders, per_set, a.paired) if a.paired and "rnnkit" in contenders else []
+    if boot:
+        print(f"\nrnnkit - contender, mean over series [95 % interval of the mean, {a.paired} paired resamples of the "
+              "series]; `lower`: the share of series where rnnkit's MASE is the lower\n")
+        print("| set | series | contender | sMAPE | MASE | lower |")
+        print("|---|---|---|---|---|---|")
+        for r in boot:
+            sm, ma = r["smape"], r["mase"]
+            print(f"| {r['set']} | {r['n']} | {r['contender']} | {sm[0]:+.2f} [{sm[1]:+.2f}, {sm[2]:+.2f}] | "
+                  f"{ma[0]:+.3f} [{ma[1]:+.3f}, {ma[2]:+.3f}] | {r['lower']:.2f} |")
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"split": a.split, "options": options, "machine": machine(), "rows": rows}, f, indent=1)
+            json.dump({"split": a.split, "options": options, "machine": machine(), "rows": rows, "paired": boot},
+                      f, indent=1)
     return 0
 
 

@@ -49,3 +49,20 @@ def test_msis_is_the_m4_interval_score_over_the_mase_scale(bench):
     rows = bench.averages([{"smape": 1.0, "mase": 1.0, "mape": 1.0, "coverage": 1.0, "msis80": 2.0},
                            {"smape": 1.0, "mase": 1.0, "mape": 1.0, "coverage": 0.0, "msis80": None}])
     assert rows["msis80"] == 2.0 and rows["cov80"] == 0.5
+
+
+def test_paired_bootstrap_pairs_series_by_id_and_brackets_the_mean(bench):
+    times = {"sec": 1.0, "cpu": 1.0}
+    ours = [{"unique_id": k, "smape": s, "mase": m} for k, s, m in (("a", 10, 1.0), ("b", 20, 2.0), ("c", 30, None))]
+    # the contender's series in another order; rnnkit's two seeds average to the figures above
+    theirs = [{"unique_id": k, "smape": s, "mase": m} for k, s, m in (("c", 31, 4.0), ("a", 12, 1.5), ("b", 20, 1.0))]
+    seed1 = [dict(p, smape=p["smape"] + 2) for p in ours]
+    seed0 = [dict(p, smape=p["smape"] - 2) for p in ours]
+    per_set = {("m3-other", "rnnkit"): [(seed0, times), (seed1, times)], ("m3-other", "AutoETS"): [(theirs, times)]}
+    (row,) = bench.paired(["m3-other"], ["rnnkit", "AutoETS"], per_set, resamples=2000)
+    assert (row["set"], row["contender"], row["n"]) == ("m3-other", "AutoETS", 3)
+    # sMAPE differences -2, 0, -1: mean -1; MASE -0.5 and +1.0 where both are defined (c has none for rnnkit)
+    assert row["smape"][0] == pytest.approx(-1.0) and row["mase"][0] == pytest.approx(0.25)
+    assert row["smape"][1] <= -1.0 <= row["smape"][2] and -2.0 <= row["smape"][1] and row["smape"][2] <= 0.0
+    assert row["mase"][1] == pytest.approx(-0.5) and row["mase"][2] == pytest.approx(1.0)  # 2 series: the extremes
+    assert row["lower"] == pytest.approx(0.5)
