@@ -9,6 +9,7 @@ import torch
 
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.tasks.forecast.estimator import Forecaster
+from rnnkit.tasks.forecast.stamps import infer_season
 
 TINY = dict(hidden=8, min_steps=30, max_steps=30, batch_size=32, lookbacks=(2.0,))
 
@@ -275,3 +276,32 @@ def test_calendar_steps_are_checked_as_the_calendar_counts_them():
     Forecaster(3, **TINY).fit(secs)  # hourly epoch seconds: one step apart
     with pytest.raises(DataError, match="time stamps 1700007200 and 1700014400 in a row, not one step \\(3600\\)"):
         Forecaster(3, **TINY).fit(secs.drop(index=3))
+
+
+@pytest.mark.parametrize("step, season", [
+    ("MS", 12), ("ME", 12), ("2MS", 6), ("5MS", 1), ("BMS", 12), ("SMS", 24), ("QS-OCT", 4), ("QE-DEC", 4),
+    ("2QS", 2), ("W-SUN", 52), ("2W-MON", 26), ("D", 7), ("2D", 1), ("B", 5), ("C", 5), ("h", 24), ("2h", 12),
+    ("5h", 1), ("30min", 48), ("15min", 96), ("min", 1440), ("s", 1), ("ms", 1), ("YS-JAN", 1), ("bh", 1),
+    (None, 1), (1.0, 1), (3600, 1)])
+def test_the_season_a_time_step_implies(step, season):
+    assert infer_season(step) == season  # "ms" is a millisecond, not a month start
+
+
+def test_season_none_is_read_from_the_time_stamps_as_the_cli_does(tmp_path):
+    t = np.arange(48)
+    y = 100 + 10 * np.sin(2 * np.pi * t / 12) + 0.2 * t
+    months = pd.DataFrame({"ds": pd.date_range("2000-01-01", periods=48, freq="MS"), "y": y})
+    f = Forecaster(6, **TINY).fit(months)
+    assert f.season == 12  # was 1: a monthly series fitted without its season
+    assert Forecaster(6, **TINY).fit(months.assign(ds=t)).season == 1  # numbers say nothing of a cycle
+    assert Forecaster(6, season=4, **TINY).fit(months).season == 4  # given: kept
+    quarter_hours = months.assign(ds=pd.date_range("2024-01-01", periods=48, freq="15min"))
+    g = Forecaster(6, **TINY).fit(quarter_hours)
+    assert g.season == 96 and g.fit(months).season == 12  # a refit reads the new stamps
+    equal = Forecaster(6, season=12, **TINY).fit(months)
+    pd.testing.assert_frame_equal(f.predict(), equal.predict(), check_exact=True)
+    f.save(tmp_path / "m")
+    assert Forecaster.load(tmp_path / "m").season == 12
+    cv = Forecaster(6, **TINY).cross_validation(months, n_windows=2, step=6)
+    alone = Forecaster(6, season=12, **TINY).fit(months.iloc[:42]).predict()
+    np.testing.assert_array_equal(cv[cv.cutoff == cv.cutoff.max()]["forecast"].to_numpy(), alone["forecast"].to_numpy())

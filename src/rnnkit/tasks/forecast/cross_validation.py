@@ -55,7 +55,7 @@ def cross_validation(forecaster, df, n_windows: int = 1, step: int | None = None
                               f"(n_windows={n_windows}, step={step}, horizon={h})")
         if model is None or refit:
             model = (fit_fold(i, train) if fit_fold is not None
-                     else type(forecaster)(h, forecaster.season, **opts).fit(train, **cov))
+                     else type(forecaster)(h, forecaster.season_given, **opts).fit(train, **cov))
         known = {"future_df": test[["unique_id", "ds", *cov["future"]]]} if cov.get("future") else {}
         fc = model.predict(train, level=level, **known)
         cutoff = train.groupby("unique_id", sort=False)["ds"].last().rename("cutoff")

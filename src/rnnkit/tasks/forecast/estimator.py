@@ -1,6 +1,7 @@
 """`Forecaster`: a global RNN forecaster for panels of series, as a fit/predict/save/load object.
 
     >>> f = Forecaster(horizon=12, season=12).fit(df)      # long frame: unique_id, ds, y
+    >>> Forecaster(horizon=12).fit(monthly_df).season      # 12: season None is read from the stamps
     >>> f.predict(level=(80, 95))                          # unique_id, ds, forecast, lo-80, hi-80, lo-95, hi-95
     >>> f.predict(other_df)                                # any series, also ones never seen in fit
     >>> f.save("model"); Forecaster.load("model")
@@ -58,7 +59,7 @@ from rnnkit.tasks.forecast.empirical import MEMORISED, partner_bands
 from rnnkit.tasks.forecast.options import ForecasterOptions
 from rnnkit.tasks.forecast.covariates import Covariates
 from rnnkit.tasks.forecast.parallel import batch_mean, rank_slice, sync_gradients
-from rnnkit.tasks.forecast.stamps import check_steps, future_stamps, time_step
+from rnnkit.tasks.forecast.stamps import check_steps, future_stamps, infer_season, time_step
 
 __all__ = ["Forecaster", "ForecasterOptions"]
 
@@ -74,7 +75,9 @@ class Forecaster:
             raise ConfigError(f"Forecaster: horizon must be a positive integer, got {horizon!r}")
         if season is not None and (not isinstance(season, (int, np.integer)) or season < 1):
             raise ConfigError(f"Forecaster: season must be a positive integer or None, got {season!r}")
-        self.horizon, self.season = int(horizon), int(season or 1)
+        # season None: inferred in fit from the time stamps' frequency (stamps.infer_season; 1 for numbers)
+        self.season_given = None if season is None else int(season)
+        self.horizon, self.season = int(horizon), self.season_given or 1
         self.options = ForecasterOptions.from_kwargs(options)
         self.quantiles = _quantiles(self.options.levels)
         self.members_: list[GlobalRNN] = []
@@ -162,7 +165,8 @@ class Forecaster:
         """fit without the weights: the RNN members (weights_ stays as it was); the validated long frame,
         each series in the units it is fitted in (``_in_units``)."""
         long = self._long(df, id_col, time_col, target_col, "fit")
-        check_steps(long, "fit")  # rows are read as consecutive steps: a gap would shift the season (stamps.py)
+        step = check_steps(long, "fit")  # rows are read as consecutive steps: a gap would shift the season (stamps.py)
+        self.season = self.season_given or infer_season(step)
         self.cov_ = Covariates.fit(df, id_col, time_col, static, past, future, long)
         self._check_series(long, fitting=True)
         self.history_ = long

@@ -22,19 +22,9 @@ import pandas as pd
 from rnnkit.data.timeseries import Series, read_series
 from rnnkit.datasets import DEFAULT_FORECAST_SERIES, forecast_series
 from rnnkit.errors import ConfigError
+from rnnkit.tasks.forecast.stamps import infer_season  # the CLI and the Forecaster read a step alike
 
 __all__ = ["Part", "bundled_or_file", "infer_season", "parts_of", "resolve_data", "to_long"]
-
-
-def infer_season(freq) -> int:
-    """Seasonal period from a frequency: 12 monthly, 4 quarterly, 52 weekly, 7 daily, 24 hourly."""
-    if isinstance(freq, (int, np.integer)):
-        return 1
-    name = pd.tseries.frequencies.to_offset(freq).rule_code.upper()
-    for prefix, m in (("MIN", 60), ("M", 12), ("Q", 4), ("W", 52), ("D", 7), ("B", 5), ("H", 24)):
-        if name.startswith(prefix):
-            return m
-    return 1
 
 
 def bundled_or_file(name: str | None):

@@ -11,6 +11,7 @@ its default ``--missing error`` (``rnnkit.data.timeseries``).
     step = time_step(long)                       # "MS", "D", ... (datetimes), a number, or None
     step = check_steps(long, "fit")              # the same step; DataError where a series skips one
     ds = future_stamps(long, ids, horizon, step) # (S * H,), series after series
+    m = infer_season(step)                       # 12 for "MS", 7 for "D", 1 for numbers, ...
 
 The step of datetimes is the frequency pandas infers most often over up to 8 stretches of 20
 stamps spread along the longest series, so a gap inside one stretch (which makes pandas infer
@@ -30,10 +31,31 @@ from pandas.tseries.frequencies import to_offset
 
 from rnnkit.errors import DataError
 
-__all__ = ["check_steps", "future_stamps", "time_step"]
+__all__ = ["check_steps", "future_stamps", "infer_season", "time_step"]
 
 
 STRETCH, STRETCHES = 20, 8  # datetimes: the frequency is inferred on up to 8 stretches of 20 stamps
+
+
+# steps in the cycle users expect of each step, by pandas rule code (current and older spellings; case matters:
+# "ms" is a millisecond, "MS" a month start): a day of minutes or hours, a week of days or business days, a year
+# of half-months, months, quarters or weeks
+_CYCLES = {"min": 1440, "T": 1440, "h": 24, "H": 24, "D": 7, "B": 5, "C": 5, "W": 52}
+_CALENDAR = (("SM", 24), ("M", 12), ("BM", 12), ("CBM", 12), ("Q", 4), ("BQ", 4))  # by prefix; the rest: 1
+
+
+def infer_season(step) -> int:
+    """The seasonal period a time step implies, the cycle users of each frequency expect: 12 monthly,
+    4 quarterly, 52 weekly, 7 daily, 5 business-daily, 24 hourly, 1440 / n for n-minute steps (96 for
+    15 minutes: the day), and the cycle over n for a multiple that divides it (6 for two-monthly, 12 for
+    two-hourly); 1 for a multiple that does not, for yearly, second and finer steps, for business hours,
+    for numbers and for None. ``step``: a pandas frequency (what ``time_step`` gives for datetimes)."""
+    if not isinstance(step, str):
+        return 1
+    offset = to_offset(step)
+    code = offset.rule_code.split("-")[0]  # "QS-OCT" -> "QS", "W-SUN" -> "W"
+    cycle = _CYCLES.get(code) or next((c for prefix, c in _CALENDAR if code in (prefix, prefix + "S", prefix + "E")), 1)
+    return cycle // offset.n if cycle % offset.n == 0 else 1
 
 
 def _longest(long: pd.DataFrame) -> pd.Series:
