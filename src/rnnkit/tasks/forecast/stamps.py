@@ -41,7 +41,7 @@ STRETCH, STRETCHES = 20, 8  # datetimes: the frequency is inferred on up to 8 st
 # "ms" is a millisecond, "MS" a month start): a day of minutes or hours, a week of days or business days, a year
 # of half-months, months, quarters or weeks
 _CYCLES = {"min": 1440, "T": 1440, "h": 24, "H": 24, "D": 7, "B": 5, "C": 5, "W": 52}
-_CALENDAR = (("SM", 24), ("M", 12), ("BM", 12), ("CBM", 12), ("Q", 4), ("BQ", 4))  # by prefix; the rest: 1
+_CALENDAR = (("SM", 24), ("M", 12), ("BM", 12), ("CBM", 12), ("Q", 4), ("BQ", 4))  # the code, or it + "S" / "E"; else 1
 
 
 def infer_season(step) -> int:
