@@ -305,3 +305,20 @@ def test_season_none_is_read_from_the_time_stamps_as_the_cli_does(tmp_path):
     cv = Forecaster(6, **TINY).cross_validation(months, n_windows=2, step=6)
     alone = Forecaster(6, season=12, **TINY).fit(months.iloc[:42]).predict()
     np.testing.assert_array_equal(cv[cv.cutoff == cv.cutoff.max()]["forecast"].to_numpy(), alone["forecast"].to_numpy())
+
+
+def test_time_stamps_kept_in_the_index_are_read():
+    t = np.arange(48)
+    y = 100 + 10 * np.sin(2 * np.pi * t / 12)
+    months = pd.date_range("2000-01-01", periods=48, freq="MS")
+    columns = Forecaster(6, **TINY).fit(pd.DataFrame({"ds": months, "y": y})).predict()
+    # one series with its dates as the index: they were replaced by 0, 1, ... (season 1, numeric forecasts)
+    f = Forecaster(6, **TINY).fit(pd.DataFrame({"y": y}, index=months))
+    assert f.season == 12
+    pd.testing.assert_frame_equal(f.predict(), columns, check_exact=True)
+    # a panel whose time column is the index, named as time_col: was "time_col='ds' is not a column"
+    g = Forecaster(6, **TINY).fit(pd.DataFrame({"unique_id": "series", "y": y}, index=pd.Index(months, name="ds")))
+    pd.testing.assert_frame_equal(g.predict(), columns, check_exact=True)
+    # an index of plain integers says nothing of time (it may come from filtering): the rows count 0, 1, ...
+    h = Forecaster(6, **TINY).fit(pd.DataFrame({"y": y}, index=np.arange(100, 148)))
+    assert h.predict()["ds"].tolist() == list(range(48, 54))

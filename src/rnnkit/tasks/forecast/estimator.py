@@ -93,10 +93,12 @@ class Forecaster:
         if isinstance(df, pd.Series):
             df = pd.DataFrame({time_col: np.arange(len(df)) if df.index.dtype == object else df.index,
                                target_col: df.to_numpy()})
+        if isinstance(df, pd.DataFrame) and time_col not in df.columns and df.index.name == time_col:
+            df = df.reset_index()  # the time stamps kept as the index, under the time column's name
         if isinstance(df, pd.DataFrame) and id_col not in df.columns and target_col in df.columns:
             df = df.assign(**{id_col: "series"})
-            if time_col not in df.columns:
-                df[time_col] = np.arange(len(df))
+            if time_col not in df.columns:  # one series: its dates when the index holds them, else 0, 1, ...
+                df[time_col] = df.index if isinstance(df.index, pd.DatetimeIndex) else np.arange(len(df))
         out = validate_long(df, id_col, time_col, target_col, what)
         return out.rename(columns={id_col: "unique_id", time_col: "ds", target_col: "y"})
 
