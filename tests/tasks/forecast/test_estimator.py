@@ -225,6 +225,9 @@ def test_bad_options_and_levels():
     f = Forecaster(3, **TINY).fit(panel())
     with pytest.raises(ConfigError, match="^predict: level 90 was not trained; levels=\\(80, 95\\)"):
         f.predict(level=(90,))
+    with pytest.raises(ConfigError, match="^predict: level 90 was not trained; levels=\\(80, 95\\)"):
+        f.predict(level=90)
+    pd.testing.assert_frame_equal(f.predict(level=80), f.predict(level=[80]))  # one level: was 'int' not iterable
 
 
 def test_cross_validation_folds_equal_separate_fits():

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -285,7 +286,7 @@ class Forecaster:
         """Forecast the next `horizon` steps of every series in df (default: the fitted data)."""
         if not self.members_:
             raise ConfigError("Forecaster: call fit() (or Forecaster.load) before predict()")
-        level = tuple(level or ())
+        level = (level,) if isinstance(level, Real) else tuple(level or ())  # level=80 as statsforecast's [80]
         for lv in level:
             if lv not in self.options.levels:
                 raise ConfigError(f"predict: level {lv!r} was not trained; levels={self.options.levels!r} "
