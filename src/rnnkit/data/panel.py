@@ -32,7 +32,7 @@ import torch
 from rnnkit.errors import DataError
 
 __all__ = [
-    "Panel", "long_to_panel", "validate_long", "unit_scales", "window_series", "draw_windows", "sample_windows",
+    "Panel", "long_to_panel", "validate_long", "id_kind", "with_ids", "unit_scales", "window_series", "draw_windows", "sample_windows",
     "last_windows", "scale_windows", "seasonal_indices", "deseasonalise", "future_factors",
 ]
 
@@ -88,6 +88,19 @@ def validate_long(df: pd.DataFrame, id_col: str, time_col: str, target_col: str,
 
 
 UNIT_RANGE = (1e-6, 1e15)  # a series whose largest |y| lies outside is brought near 1 (unit_scales)
+
+
+def id_kind(df, id_col: str) -> str:
+    """"int" when ``df``'s series ids are integers without a gap (``validate_long`` reads every id as text, so
+    a forecast made from ``df`` turns them back with ``with_ids``), else "str"."""
+    col = df[id_col] if isinstance(df, pd.DataFrame) and id_col in df.columns else None
+    ok = col is not None and pd.api.types.is_integer_dtype(col) and not pd.api.types.is_bool_dtype(col)
+    return "int" if ok and not col.isna().any() else "str"
+
+
+def with_ids(out: pd.DataFrame, kind: str, id_col: str = "unique_id") -> pd.DataFrame:
+    """``out`` with its (text) ids back as ``kind`` says: int64 for "int", as they are for "str"."""
+    return out.assign(**{id_col: out[id_col].astype(np.int64)}) if kind == "int" else out
 
 
 def unit_scales(long: pd.DataFrame, id_col: str = "unique_id", target_col: str = "y") -> pd.Series:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -325,3 +327,23 @@ def test_time_stamps_kept_in_the_index_are_read():
     # an index of plain integers says nothing of time (it may come from filtering): the rows count 0, 1, ...
     h = Forecaster(6, **TINY).fit(pd.DataFrame({"y": y}, index=np.arange(100, 148)))
     assert h.predict()["ds"].tolist() == list(range(48, 54))
+
+
+def test_integer_ids_come_back_as_integers(tmp_path):
+    df = panel(n_series=3).assign(unique_id=lambda d: d.unique_id.str[1:].astype(int) * 7)  # ids 0, 7, 14
+    f = Forecaster(4, season=4, **TINY).fit(df)
+    fc = f.predict()
+    assert fc["unique_id"].dtype == np.int64 and set(fc["unique_id"]) == {0, 7, 14}  # were '0', '7', '14'
+    assert len(df.merge(fc, on="unique_id")) > 0  # a merge with the user's frame: was int64 against object
+    assert pd.api.types.is_string_dtype(f.predict(df.assign(unique_id=df.unique_id.astype(str)))["unique_id"])  # text stays text
+    cv = f.cross_validation(df, n_windows=2, step=2)
+    assert cv["unique_id"].dtype == np.int64
+    f.save(tmp_path / "m")
+    pd.testing.assert_frame_equal(Forecaster.load(tmp_path / "m").predict(), fc, check_exact=True)
+    # a saved file that claims integer ids for text ones is refused in one line
+    g = Forecaster(4, season=4, **TINY).fit(panel(n_series=2))
+    g.save(tmp_path / "t")
+    meta = json.loads((tmp_path / "t" / "forecaster.json").read_text())
+    (tmp_path / "t" / "forecaster.json").write_text(json.dumps(meta | {"id_kind": "int"}))
+    with pytest.raises(CheckpointError, match="id_kind must be 'str', or 'int' with integer ids, got 'int'"):
+        Forecaster.load(tmp_path / "t")

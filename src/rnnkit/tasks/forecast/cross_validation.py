@@ -19,6 +19,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from rnnkit.data.panel import id_kind, with_ids
 from rnnkit.errors import ConfigError
 from rnnkit.tasks.forecast.stamps import check_steps
 
@@ -65,4 +66,4 @@ def cross_validation(forecaster, df, n_windows: int = 1, step: int | None = None
         folds.append(fold)
     out = pd.concat(folds, ignore_index=True)
     cols = ["unique_id", "ds", "cutoff", "y"] + [c for c in out.columns if c == "forecast" or c[:3] in ("lo-", "hi-")]
-    return out[cols]
+    return with_ids(out[cols], id_kind(df, id_col))  # the folds ran on text ids (validate_long)

@@ -47,8 +47,8 @@ import pandas as pd
 import torch
 
 from rnnkit.data.panel import (
-    deseasonalise, future_factors, last_windows, long_to_panel, sample_windows, scale_windows, seasonal_indices,
-    unit_scales, validate_long, window_series,
+    deseasonalise, future_factors, id_kind, last_windows, long_to_panel, sample_windows, scale_windows, seasonal_indices,
+    unit_scales, validate_long, window_series, with_ids,
 )
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.models.global_forecast import LOSS_SCALES, GlobalRNN, loss_weights, panel_scale, pinball_loss
@@ -88,6 +88,7 @@ class Forecaster:
         self.weights_: tuple[float, float, float] = (1.0, 0.0, 0.0)  # RNN, Theta, damped (set by fit)
         self.band_scales_: dict[int, float] = {}  # level: factor on its half-bands (set by fit; calibrate.py)
         self.windows_ = 0  # distinct training windows of the fitted panel (set by fit)
+        self.id_kind_ = "str"  # "int": the fitted frame's ids were integers (set by fit)
 
     # ----------------------------------------------------------------- input
     def _long(self, df, id_col: str, time_col: str, target_col: str, what: str) -> pd.DataFrame:
@@ -168,6 +169,7 @@ class Forecaster:
         """fit without the weights: the RNN members (weights_ stays as it was); the validated long frame,
         each series in the units it is fitted in (``_in_units``)."""
         long = self._long(df, id_col, time_col, target_col, "fit")
+        self.id_kind_ = id_kind(df, id_col)  # integer ids come back as integers (predict)
         step = check_steps(long, "fit")  # rows are read as consecutive steps: a gap would shift the season (stamps.py)
         self.season = self.season_given or infer_season(step)
         self.cov_ = Covariates.fit(df, id_col, time_col, static, past, future, long)
@@ -332,7 +334,7 @@ class Forecaster:
         for lv in level:
             out[f"lo-{lv}"] = q[:, :, qi[round(0.5 - lv / 200, 6)]].ravel()
             out[f"hi-{lv}"] = q[:, :, qi[round(0.5 + lv / 200, 6)]].ravel()
-        return out
+        return with_ids(out, self.id_kind_ if df is None else id_kind(df, id_col))  # ids of the type they came in
 
     def cross_validation(self, df, n_windows: int = 1, step: int | None = None, refit: bool = True,
                          level=(80, 95), id_col: str = "unique_id", time_col: str = "ds",

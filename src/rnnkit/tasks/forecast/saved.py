@@ -58,6 +58,7 @@ def save(f, path) -> None:
         "members": [{"lookback": m.lookback, "segment": m.segment, "normed": m.normed} for m in f.members_],
         "covariates": f.cov_.to_meta() if f.cov_ else None,
         "ds_kind": "datetime" if is_dt else "int", "ds_unit": unit, "ds_tz": tz, "ids": h["unique_id"].tolist(),
+        "id_kind": f.id_kind_,
     }
     with writing("Forecaster.save:", d):
         write_json(d / "forecaster.json", meta)
@@ -115,6 +116,10 @@ def _from_saved(cls, meta: dict, tensors: dict):
         ds = pd.to_datetime(ds, unit=unit).astype(f"datetime64[{unit}]")
         ds = ds.dt.tz_localize("UTC").dt.tz_convert(meta["ds_tz"]) if meta["ds_tz"] else ds
     f.history_ = pd.DataFrame({"unique_id": meta["ids"], "ds": ds, "y": tensors["history.y"].numpy()})
+    f.id_kind_ = meta.get("id_kind", "str")  # absent before the twentieth session: ids came back as text
+    if f.id_kind_ not in ("str", "int") or (f.id_kind_ == "int" and not all(
+            isinstance(i, str) and i.lstrip("-").isdigit() for i in meta["ids"])):
+        raise ValueError(f"id_kind must be 'str', or 'int' with integer ids, got {f.id_kind_!r}")
     f.windows_ = int((f.history_.groupby("unique_id", sort=False).size() - f.horizon).clip(lower=0).sum())
     if f.cov_ is not None:
         cov = pd.DataFrame(tensors["history.covariates"].numpy(), columns=f.cov_.columns)
