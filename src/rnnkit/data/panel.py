@@ -32,8 +32,8 @@ import torch
 from rnnkit.errors import DataError
 
 __all__ = [
-    "Panel", "long_to_panel", "validate_long", "id_kind", "with_ids", "unit_scales", "window_series", "draw_windows", "sample_windows",
-    "last_windows", "scale_windows", "seasonal_indices", "deseasonalise", "future_factors",
+    "Panel", "long_to_panel", "validate_long", "id_kind", "with_ids", "unit_scales", "window_series", "draw_windows",
+    "sample_windows", "last_windows", "scale_windows", "seasonal_indices", "deseasonalise", "future_factors",
 ]
 
 
@@ -91,7 +91,7 @@ UNIT_RANGE = (1e-6, 1e15)  # a series whose largest |y| lies outside is brought 
 
 
 def id_kind(df, id_col: str) -> str:
-    """"int" when ``df``'s series ids are integers without a gap (``validate_long`` reads every id as text, so
+    """"int" when ``df``'s series ids are integers, none missing (``validate_long`` reads every id as text, so
     a forecast made from ``df`` turns them back with ``with_ids``), else "str"."""
     col = df[id_col] if isinstance(df, pd.DataFrame) and id_col in df.columns else None
     ok = col is not None and pd.api.types.is_integer_dtype(col) and not pd.api.types.is_bool_dtype(col)
