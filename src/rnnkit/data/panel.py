@@ -99,8 +99,12 @@ def id_kind(df, id_col: str) -> str:
 
 
 def with_ids(out: pd.DataFrame, kind: str, id_col: str = "unique_id") -> pd.DataFrame:
-    """``out`` with its (text) ids back as ``kind`` says: int64 for "int", as they are for "str"."""
-    return out.assign(**{id_col: out[id_col].astype(np.int64)}) if kind == "int" else out
+    """``out`` with its (text) ids back as ``kind`` says: int64 for "int", its series then in the numbers'
+    order (the text order puts 14 before 7), each series' rows as they were; as it is for "str"."""
+    if kind != "int":
+        return out
+    out = out.assign(**{id_col: out[id_col].astype(np.int64)})
+    return out.sort_values(id_col, kind="stable").reset_index(drop=True)
 
 
 def unit_scales(long: pd.DataFrame, id_col: str = "unique_id", target_col: str = "y") -> pd.Series:

@@ -333,11 +333,13 @@ def test_integer_ids_come_back_as_integers(tmp_path):
     df = panel(n_series=3).assign(unique_id=lambda d: d.unique_id.str[1:].astype(int) * 7)  # ids 0, 7, 14
     f = Forecaster(4, season=4, **TINY).fit(df)
     fc = f.predict()
-    assert fc["unique_id"].dtype == np.int64 and set(fc["unique_id"]) == {0, 7, 14}  # were '0', '7', '14'
+    assert fc["unique_id"].dtype == np.int64 and fc["unique_id"].unique().tolist() == [0, 7, 14]  # were '0', '14', '7'
     assert len(df.merge(fc, on="unique_id")) > 0  # a merge with the user's frame: was int64 against object
     assert pd.api.types.is_string_dtype(f.predict(df.assign(unique_id=df.unique_id.astype(str)))["unique_id"])  # text stays text
     cv = f.cross_validation(df, n_windows=2, step=2)
     assert cv["unique_id"].dtype == np.int64
+    firsts = cv.groupby(["cutoff", "unique_id"], sort=False).size().index.tolist()  # fold after fold, ids in order
+    assert [i for _, i in firsts] == [0, 7, 14, 0, 7, 14] and firsts[0][0] < firsts[3][0]
     f.save(tmp_path / "m")
     pd.testing.assert_frame_equal(Forecaster.load(tmp_path / "m").predict(), fc, check_exact=True)
     # a saved file that claims integer ids for text ones is refused in one line

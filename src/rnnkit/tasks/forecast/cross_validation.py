@@ -37,6 +37,7 @@ def cross_validation(forecaster, df, n_windows: int = 1, step: int | None = None
     if not isinstance(step, (int, np.integer)) or step < 1:
         raise ConfigError(f"cross_validation: step must be a positive integer, got {step!r}")
     long = forecaster._long(df, id_col, time_col, target_col, "cross_validation")
+    kind = id_kind(df, id_col)  # integer ids come back as integers, each fold's series in their order
     check_steps(long, "cross_validation")
     cov = {k: list(v) for k, v in (("static", static), ("past", past), ("future", future)) if v}
     if cov:  # covariate columns beside the target, in the validated frame's (id, time) order
@@ -63,7 +64,7 @@ def cross_validation(forecaster, df, n_windows: int = 1, step: int | None = None
         test = test.assign(k=test.groupby("unique_id", sort=False).cumcount())
         fc = fc.assign(k=fc.groupby("unique_id", sort=False).cumcount())
         fold = fc.drop(columns="ds").merge(test, on=["unique_id", "k"], how="inner").join(cutoff, on="unique_id")
-        folds.append(fold)
+        folds.append(with_ids(fold, kind))  # the folds ran on text ids (validate_long)
     out = pd.concat(folds, ignore_index=True)
     cols = ["unique_id", "ds", "cutoff", "y"] + [c for c in out.columns if c == "forecast" or c[:3] in ("lo-", "hi-")]
-    return with_ids(out[cols], id_kind(df, id_col))  # the folds ran on text ids (validate_long)
+    return out[cols]
