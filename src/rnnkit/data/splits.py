@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,17 +64,17 @@ def match_key(regex: re.Pattern, name: str, option: str, where: Path | str) -> s
 
 
 def _visible_files(folder: Path) -> list[Path]:
+    """Every file under ``folder``, hidden ones (any part of the path starting with ".") left out, sorted."""
     return sorted(p for p in folder.rglob("*")
                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
-def _audio_files(folder: Path) -> list[Path]:
-    return [p for p in _visible_files(folder) if p.suffix.lower() in WAV_SUFFIXES]
+def _is_wav(p: Path) -> bool:
+    return p.suffix.lower() in WAV_SUFFIXES
 
 
-def _other_audio(root: Path) -> str:
-    """'' or a sentence naming the audio files under ``root`` that are not WAV (they are not read)."""
-    others = [p for p in _visible_files(root) if p.suffix.lower() in OTHER_AUDIO_SUFFIXES]
+def _left_out(others: list[Path]) -> str:
+    """'' or a sentence naming ``others``, audio files that are not WAV (they are not read)."""
     if not others:
         return ""
     kinds = Counter(p.suffix.lower() for p in others)
@@ -84,10 +84,6 @@ def _other_audio(root: Path) -> str:
             f"convert to WAV to use them (e.g. ffmpeg -i in.flac out.wav)")
 
 
-def _also(folder: Path) -> str:
-    return f" ({skipped})" if (skipped := _other_audio(folder)) else ""
-
-
 def scan_folder(root: str | Path, label_pattern: str | None = None,
                 group_pattern: str | None = None) -> list[LabelledFile]:
     """List the labelled audio files under ``root`` (see the module docstring)."""
@@ -95,29 +91,37 @@ def scan_folder(root: str | Path, label_pattern: str | None = None,
     if not root.is_dir():
         raise DataError(f"{root}: not a folder of WAV files")
     group_re = compile_pattern(group_pattern, "--group-pattern") if group_pattern else None
+    visible = _visible_files(root)  # the folder is walked once
+    others = [p for p in visible if p.suffix.lower() in OTHER_AUDIO_SUFFIXES]
     items: list[tuple[Path, str]] = []
     if label_pattern:
         label_re = compile_pattern(label_pattern, "--label-pattern")
-        files = _audio_files(root)
+        files = [p for p in visible if _is_wav(p)]
         if not files:
-            raise DataError(f"{root}: folder holds no .wav files{_also(root)}")
+            also = f" ({_left_out(others)})" if others else ""
+            raise DataError(f"{root}: folder holds no .wav files{also}")
         items = [(p, match_key(label_re, p.name, "--label-pattern", p)) for p in files]
     else:
         classes = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
         if not classes:
-            hint = " (give --label-pattern to take labels from file names)" if _audio_files(root) else ""
+            hint = " (give --label-pattern to take labels from file names)" if any(map(_is_wav, visible)) else ""
             raise DataError(f"{root}: folder has no class sub-folders{hint}")
+        top = defaultdict(list)  # each visible file under the first folder of its path
+        for p in visible:
+            top[p.relative_to(root).parts[0]].append(p)
         for folder in classes:
-            files = _audio_files(folder)
+            files = [p for p in top[folder.name] if _is_wav(p)]
             if not files:
-                raise DataError(f"{folder}: class folder holds no .wav files{_also(folder)}")
+                mine = [p for p in top[folder.name] if p.suffix.lower() in OTHER_AUDIO_SUFFIXES]
+                also = f" ({_left_out(mine)})" if mine else ""
+                raise DataError(f"{folder}: class folder holds no .wav files{also}")
             items += [(p, folder.name) for p in files]
     labelled = [
         LabelledFile(p, label, match_key(group_re, p.name, "--group-pattern", p) if group_re else str(p))
         for p, label in items
     ]
-    if skipped := _other_audio(root):
-        warnings.warn(f"{root}: {skipped}", stacklevel=2)
+    if others:
+        warnings.warn(f"{root}: {_left_out(others)}", stacklevel=2)
     return labelled
 
 
