@@ -349,3 +349,6 @@ def test_integer_ids_come_back_as_integers(tmp_path):
     (tmp_path / "t" / "forecaster.json").write_text(json.dumps(meta | {"id_kind": "int"}))
     with pytest.raises(CheckpointError, match="id_kind must be 'str', or 'int' with integer ids, got 'int'"):
         Forecaster.load(tmp_path / "t")
+    (tmp_path / "t" / "forecaster.json").write_text(json.dumps(meta | {"id_kind": "int", "ids": ["--5"] * len(meta["ids"])}))
+    with pytest.raises(CheckpointError, match="id_kind must be 'str', or 'int' with integer ids"):
+        Forecaster.load(tmp_path / "t")  # not an integer: refused at load, not by int64 in predict

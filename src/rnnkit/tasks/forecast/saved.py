@@ -9,6 +9,7 @@ had then (``_from_saved``).
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import numpy as np
@@ -118,7 +119,7 @@ def _from_saved(cls, meta: dict, tensors: dict):
     f.history_ = pd.DataFrame({"unique_id": meta["ids"], "ds": ds, "y": tensors["history.y"].numpy()})
     f.id_kind_ = meta.get("id_kind", "str")  # absent before the twentieth session: ids came back as text
     if f.id_kind_ not in ("str", "int") or (f.id_kind_ == "int" and not all(
-            isinstance(i, str) and i.lstrip("-").isdigit() for i in meta["ids"])):
+            isinstance(i, str) and re.fullmatch(r"-?\d+", i) for i in meta["ids"])):  # what predict turns to int64
         raise ValueError(f"id_kind must be 'str', or 'int' with integer ids, got {f.id_kind_!r}")
     f.windows_ = int((f.history_.groupby("unique_id", sort=False).size() - f.horizon).clip(lower=0).sum())
     if f.cov_ is not None:
