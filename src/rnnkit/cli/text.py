@@ -19,8 +19,7 @@ from typing import Annotated, Optional
 import typer
 
 from rnnkit.cli import common
-from rnnkit.data.text import describe_chars
-from rnnkit.errors import DataError
+from rnnkit.data.text import check_unicode, describe_chars
 
 __all__ = ["register"]
 
@@ -50,16 +49,6 @@ def _warn_unseen(what: str, unseen: Counter) -> None:
         n = sum(unseen.values())
         typer.echo(f"warning: {what}: {n} character(s) not in the model's vocabulary were "
                    f"mapped to the unknown symbol: {describe_chars(unseen)}", err=True)
-
-
-def _check_utf8(option: str, text: str) -> None:
-    """A command-line string holding bytes that are not UTF-8 (surrogate escapes) is refused."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as err:
-        code = ord(text[err.start])
-        what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"code point U+{code:04X}"
-        raise DataError(f"{option}: {what} at position {err.start} is not UTF-8 text") from None
 
 
 def train(ctx: typer.Context, data: Data = None, out: common.Out = None,
@@ -112,7 +101,7 @@ def generate(model: Model, prime: Prime = "", length: Length = 500,
     """Sample text, streaming each character as it is drawn."""
     from rnnkit.tasks.text.pipeline import GENERATE_THREADS, generate_text
 
-    _check_utf8("--prime", prime)
+    check_unicode(prime, "--prime")
     chars, unseen = generate_text(model, prime, length, temperature, top_k, top_p, seed,
                                   threads=GENERATE_THREADS if threads is None else threads)
     _warn_unseen("--prime", unseen)

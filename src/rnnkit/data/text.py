@@ -36,6 +36,7 @@ __all__ = [
     "split_text",
     "ContiguousBatches",
     "describe_chars",
+    "check_unicode",
 ]
 
 # The unknown symbol, as decoded text. U+FFFD is Unicode's own "replacement character".
@@ -49,6 +50,18 @@ def describe_chars(chars) -> str:
         shown.append(f"{ch!r} (U+{ord(ch):04X})")
     more = len(set(chars)) - len(shown)
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def check_unicode(text: str, what: str) -> None:
+    """A one-line DataError where ``text`` holds a code point UTF-8 cannot hold (a lone surrogate:
+    a command-line byte that was not UTF-8, or a half of a UTF-16 pair), naming ``what`` and the
+    position."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        code = ord(text[err.start])
+        which = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"code point U+{code:04X}"
+        raise DataError(f"{what}: {which} at position {err.start} is not UTF-8 text") from None
 
 
 def read_corpus(path: str | Path) -> str:

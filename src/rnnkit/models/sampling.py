@@ -40,16 +40,22 @@ MAX_LENGTH = 1_000_000
 
 
 def check_sampling_args(length: int, temperature: float, top_k: int | None,
-                        top_p: float | None) -> None:
-    """Raise ConfigError naming the argument for any out-of-range value."""
-    if not isinstance(length, int) or not 0 <= length <= MAX_LENGTH:
-        raise ConfigError(f"--length: must be an integer in [0, {MAX_LENGTH}], saw {length}")
-    if not temperature >= 0.0 or temperature == float("inf"):
-        raise ConfigError(f"--temperature: must be >= 0 and finite, saw {temperature}")
-    if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
-        raise ConfigError(f"--top-k: must be an integer >= 1, saw {top_k}")
-    if top_p is not None and not 0.0 < top_p <= 1.0:
-        raise ConfigError(f"--top-p: must be in (0, 1], saw {top_p}")
+                        top_p: float | None, cli: bool = True) -> None:
+    """Raise ConfigError naming the argument for any out-of-range value: as the command line
+    spells it (``--top-k``), or with ``cli=False`` as Python does (``top_k``)."""
+    def name(option: str) -> str:
+        return f"--{option}" if cli else option.replace("-", "_")
+
+    if isinstance(length, bool) or not isinstance(length, int) or not 0 <= length <= MAX_LENGTH:
+        raise ConfigError(f"{name('length')}: must be an integer in [0, {MAX_LENGTH}], saw {length}")
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
+            or not temperature >= 0.0 or temperature == float("inf"):
+        raise ConfigError(f"{name('temperature')}: must be >= 0 and finite, saw {temperature}")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise ConfigError(f"{name('top-k')}: must be an integer >= 1, saw {top_k}")
+    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float))
+                              or not 0.0 < top_p <= 1.0):
+        raise ConfigError(f"{name('top-p')}: must be in (0, 1], saw {top_p}")
 
 
 def next_id(logits: Tensor, temperature: float = 1.0, top_k: int | None = None,

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from rnnkit.cli.app import app
 from rnnkit.models.charlm import CharLM
-from rnnkit.tasks.text import pipeline
+from rnnkit.tasks.text import estimator
 from rnnkit.tasks.text.pipeline import evaluate_text, generate_text, load_text_config, train_text
 from rnnkit.training import budget as budget_mod
 
@@ -44,7 +44,7 @@ def _threads_seen(monkeypatch):
     def fake(*args, **kwargs):
         for _ in range(3):
             yield str(torch.get_num_threads())
-    monkeypatch.setattr(pipeline, "generate", fake)
+    monkeypatch.setattr(estimator, "generate", fake)
 
 
 def test_generation_runs_on_one_thread_by_default_and_restores(trained, two_threads, monkeypatch):
@@ -66,13 +66,13 @@ def test_cli_generate_threads(trained, two_threads, monkeypatch):
 
 def test_evaluation_runs_on_the_runs_threads(trained, two_threads, monkeypatch):
     seen = []
-    real = pipeline.score_ids
+    real = estimator.score_ids
 
     def spy(*args, **kwargs):
         seen.append(torch.get_num_threads())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "score_ids", spy)
+    monkeypatch.setattr(estimator, "score_ids", spy)
     evaluate_text(trained[1], trained[0])  # the run has train.threads = 1
     evaluate_text(trained[1], trained[0], threads=2)
     assert seen == [1, 2] and torch.get_num_threads() == 2

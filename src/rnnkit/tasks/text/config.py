@@ -34,14 +34,14 @@ class TextDataConfig:
     chunks_per_epoch: Optional[int] = None
 
 
-def _text_train_defaults() -> TrainConfig:
+def text_train_defaults() -> TrainConfig:
     return TrainConfig(epochs=10, batch_size=32, lr=4e-3, grad_clip=1.0,
                        scheduler="cosine", min_lr_ratio=0.1)
 
 
 @dataclass
 class TextConfig:
-    train: TrainConfig = field(default_factory=_text_train_defaults)
+    train: TrainConfig = field(default_factory=text_train_defaults)
     model: TextModelConfig = field(default_factory=TextModelConfig)
     data: TextDataConfig = field(default_factory=TextDataConfig)
 
