@@ -193,7 +193,7 @@ class AudioConfig:
     @classmethod
     def from_saved(cls, saved: dict) -> "AudioConfig":
         """The front end a model.json records; one saved before ``trim_db`` existed did not trim."""
-        return cls(**{"trim_db": None, **saved})
+        return cls(**{"trim_db": None, **{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}})
 
 
 def hz_to_mel(f):

@@ -26,7 +26,7 @@ import numpy as np
 
 from rnnkit.errors import DataError
 
-__all__ = ["MIN_RATE", "MAX_RATE", "WAV_SUFFIXES", "OTHER_AUDIO_SUFFIXES", "read_wav", "resample"]
+__all__ = ["MIN_RATE", "MAX_RATE", "WAV_SUFFIXES", "OTHER_AUDIO_SUFFIXES", "pcm_to_float", "read_wav", "resample"]
 
 MIN_RATE = 1_000     # Hz: below this no speech or sound file is real; a header error
 MAX_RATE = 384_000   # Hz: the highest rate audio hardware records
@@ -68,6 +68,16 @@ def _check_fmt(path: Path) -> None:
             fh.seek(size + (size & 1), 1)  # chunks are padded to even sizes
 
 
+def pcm_to_float(data: np.ndarray) -> np.ndarray:
+    """Samples as float32 in [-1, 1]: 8-bit PCM is unsigned around 128, other integer PCM is
+    divided by its type's full scale (int16 by 32768), floats are kept as they are."""
+    if data.dtype == np.uint8:
+        return (data.astype(np.float32) - 128.0) / 128.0
+    if np.issubdtype(data.dtype, np.integer):
+        return data.astype(np.float32) / float(-np.iinfo(data.dtype).min)  # int16 -> /32768
+    return data.astype(np.float32)
+
+
 def read_wav(path: str | Path, sample_rate: int | None = None, stereo: str = "mix",
              rate_mismatch: str = "resample", max_seconds: float | None = None,
              warn: Callable[[str], None] | None = None) -> tuple[np.ndarray, int]:
@@ -102,13 +112,7 @@ def read_wav(path: str | Path, sample_rate: int | None = None, stereo: str = "mi
         if warn is not None:
             warn(f"{path}: {data.shape[0] / rate:.1f} s long; only its first {max_seconds:g} s are used")
         data = data[:int(max_seconds * rate)]
-    data = np.array(data)  # a copy: the memory map is closed with the file
-    if data.dtype == np.uint8:
-        x = (data.astype(np.float32) - 128.0) / 128.0
-    elif np.issubdtype(data.dtype, np.integer):
-        x = data.astype(np.float32) / float(-np.iinfo(data.dtype).min)  # int16 -> /32768
-    else:
-        x = data.astype(np.float32)
+    x = pcm_to_float(np.array(data))  # a copy: the memory map is closed with the file
     if x.ndim == 2:  # (N, channels)
         if x.shape[1] > 1 and stereo == "refuse":
             raise DataError(f"{path}: has {x.shape[1]} channels; only mono audio is accepted (stereo='refuse')")

@@ -195,6 +195,44 @@ def _mixed_features(item: tuple[np.ndarray, np.ndarray], audio: AudioConfig,
     return features_from_signal(item[0], audio, rng), item[1]
 
 
+def fit_on(cfg: ClassifyConfig, train_set: LabelledSequences, val_set: LabelledSequences, labels: list[str],
+           log: Callable[[str], None] | None = None, *, run_dir: Path | None = None, resume: bool = False,
+           run_config: dict | None = None) -> Classifier:
+    """The classifier ``cfg`` describes, fitted on ``train_set`` (``val_set``, which may be empty,
+    for the best epoch; ``labels``: the class order), with the ``audio.aug_*`` augmentation of
+    WAV signals when ``data.augment``: what ``rnnkit classify train`` and
+    :class:`~rnnkit.tasks.classify.speech.SpeechClassifier` share. ``log``: the chance-level
+    warning as a line to it (None: as a warning); ``run_dir``: the trainer's files (and
+    ``resume`` from them). Under torchrun, ranks other than 0 leave after training."""
+    dcfg, audio = cfg.data, cfg.audio
+    features = None
+    if dcfg.augment and train_set.kind == "wav":  # the audio.aug_* steps (data.audio_augment), fresh every epoch
+        signals = [trim_silence(x, audio) for x in train_set.signals]  # augment the word, not its silences
+        signal = lambda i, rng: augment_signal(signals[i], audio.sample_rate, rng, audio)  # noqa: E731
+        if not audio.aug_mixup:
+            features = lambda i, rng: features_from_signal(signal(i, rng), audio, rng)  # noqa: E731
+        else:  # pairs mixed in the waveform, soft targets (data.audio_mix): ((T, F), (K,))
+            codes = np.asarray([labels.index(label) for label in train_set.labels])
+            features = lambda i, rng: _mixed_features(  # noqa: E731
+                mixup_item(i, rng, signal, codes, len(labels), audio.aug_mixup, audio.aug_prob), audio, rng)
+    clf = classifier_from_config(cfg, train_set.kind)
+    fit_args = dict(X=train_set.features, y=train_set.labels, validation=(val_set.features, val_set.labels),
+                    classes=np.asarray(labels), train_config=cfg.train, run_dir=run_dir, resume=resume,
+                    features=features, groups=train_set.groups if dcfg.group_batches else None,
+                    input_info={"kind": train_set.kind,
+                                "audio": audio.to_dict() if train_set.kind == "wav" else None},
+                    run_config=run_config if run_config is not None else to_dict(cfg))
+    if log is None:
+        clf._fit(**fit_args)
+        leave_unless_main()  # under torchrun, rank 0 alone goes on
+        return clf
+    warned = _fit_logging_warnings(clf, log, **fit_args)
+    leave_unless_main()  # under torchrun, rank 0 alone evaluates and writes
+    for line in warned:
+        log(line)
+    return clf
+
+
 def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log, resume: bool = False) -> dict:
     dcfg, audio = cfg.data, cfg.audio
     data = load_labelled(train_path, audio, dcfg.label_pattern, dcfg.group_pattern,
@@ -207,29 +245,11 @@ def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log, resume: b
     for part in (train_set, val_set, test):
         _check_labels(part, labels)
 
-    features = None
-    if dcfg.augment and data.kind == "wav":  # the audio.aug_* steps (data.audio_augment), fresh every epoch
-        signals = [trim_silence(x, audio) for x in train_set.signals]  # augment the word, not its silences
-        signal = lambda i, rng: augment_signal(signals[i], audio.sample_rate, rng, audio)  # noqa: E731
-        if not audio.aug_mixup:
-            features = lambda i, rng: features_from_signal(signal(i, rng), audio, rng)  # noqa: E731
-        else:  # pairs mixed in the waveform, soft targets (data.audio_mix): ((T, F), (K,))
-            codes = np.asarray([labels.index(label) for label in train_set.labels])
-            features = lambda i, rng: _mixed_features(  # noqa: E731
-                mixup_item(i, rng, signal, codes, len(labels), audio.aug_mixup, audio.aug_prob), audio, rng)
     log(f"classify: {len(train_idx)} train / {len(val_idx)} validation / {len(test.names)} test "
         f"sequences, {len(labels)} classes, {data.n_features} features per step")
-    clf = classifier_from_config(cfg, data.kind)
-    warned = _fit_logging_warnings(
-        clf, log, X=train_set.features, y=train_set.labels, validation=(val_set.features, val_set.labels),
-        classes=np.asarray(labels), train_config=cfg.train, run_dir=out, resume=resume, features=features,
-        groups=train_set.groups if dcfg.group_batches else None,
-        input_info={"kind": data.kind, "audio": audio.to_dict() if data.kind == "wav" else None},
-        run_config={**to_dict(cfg), "train_path": str(train_path),
-                    "test_path": None if test_path is None else str(test_path)})
-    leave_unless_main()  # under torchrun, rank 0 alone evaluates and writes
-    for line in warned:
-        log(line)
+    clf = fit_on(cfg, train_set, val_set, labels, log, run_dir=out, resume=resume,
+                 run_config={**to_dict(cfg), "train_path": str(train_path),
+                             "test_path": None if test_path is None else str(test_path)})
     clf.save(out / "model")
 
     metrics = _write_evaluation(clf, test, out)
