@@ -162,3 +162,46 @@ def test_model_json_that_cannot_build(tmp_path):
     save_model(tmp_path / "m", model, {"input_size": 2})
     with pytest.raises(CheckpointError, match=r"model.json' cannot build the model: "):
         load_model(tmp_path / "m", RecurrentModel.from_config)
+
+
+def test_a_save_never_replaces_a_folder_holding_other_files(tmp_path):
+    # A save replaces its whole folder: a folder with the user's own files, or a file, is refused
+    # in one line and left as it was (a Classifier saved into a folder of notes deleted them).
+    model = _model()
+    mine = tmp_path / "mine"
+    (mine / "sub").mkdir(parents=True)
+    (mine / "notes.txt").write_text("keep")
+    (mine / "sub" / "x.txt").write_text("keep too")
+    with pytest.raises(CheckpointError, match=r"holds files that are not a saved model's \(notes.txt, sub/\)"):
+        save_model(mine, model, model.model_config)
+    assert (mine / "notes.txt").read_text() == "keep" and (mine / "sub" / "x.txt").read_text() == "keep too"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]  # no temporary left beside it
+    (mine / "sub" / "x.txt").unlink(), (mine / "notes.txt").unlink()
+    with pytest.raises(CheckpointError, match=r"\(sub/\)"):  # an empty sub-folder is not a model's either
+        save_model(mine, model, model.model_config)
+    a_file = tmp_path / "model.bin"
+    a_file.write_bytes(b"data")
+    with pytest.raises(CheckpointError, match="is a file, not a folder"):
+        save_model(a_file, model, model.model_config)
+    assert a_file.read_bytes() == b"data"
+    with pytest.raises(CheckpointError, match="cannot be written"):  # a file where a parent folder should be
+        save_model(a_file / "m", model, model.model_config)
+
+
+def test_a_save_replaces_an_earlier_model_folder_and_an_empty_one(tmp_path):
+    model = _model()
+    (tmp_path / "empty").mkdir()
+    save_model(tmp_path / "empty", model, model.model_config)
+    save_checkpoint(tmp_path / "m", model, model.model_config, {"epoch": 1})  # weights, model.json, state.pt
+    (tmp_path / "m" / "partner.safetensors").write_bytes(b"")  # what another task's save added
+    save_model(tmp_path / "m", model, model.model_config, extra={"estimator.json": b"{}"})
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["estimator.json", "model.json",
+                                                                   "model.safetensors"]
+
+
+def test_folder_files_name_every_file_a_task_saves():
+    from rnnkit.tasks.classify.partner import PARTNER_FILE
+    from rnnkit.tasks.classify.persist import SECOND_FILE
+    from rnnkit.tasks.text.estimator import PARAMS_FILE
+
+    assert {PARTNER_FILE, SECOND_FILE, PARAMS_FILE} <= ckpt.FOLDER_FILES

@@ -15,7 +15,10 @@ Safety rules for reading (a checkpoint may come from anyone):
 
 Every folder is written whole into a ``.tmp-*`` sibling, then swapped in
 (:func:`rnnkit.training.atomic.swap_dir`), so a kill at any moment leaves the
-previous complete folder in place.
+previous complete folder in place. The swap replaces only a folder that holds nothing
+but a saved model's files (:data:`FOLDER_FILES`), or nothing: saving into a folder that
+holds anything else (the user's own files, sub-folders), or onto a file, is a one-line
+CheckpointError that leaves it untouched.
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ __all__ = [
     "WEIGHTS",
     "MODEL_JSON",
     "STATE",
+    "FOLDER_FILES",
     "save_model",
     "weights_bytes",
     "load_model",
@@ -57,6 +61,11 @@ __all__ = [
 WEIGHTS = "model.safetensors"
 MODEL_JSON = "model.json"
 STATE = "state.pt"
+# Every file a model folder of rnnkit holds: the three above, and those its tasks add (the text
+# LanguageModel's estimator.json; a Classifier's partner.safetensors and partner_network.safetensors).
+# A folder holding anything else is never replaced by a save (module doc).
+FOLDER_FILES = frozenset({WEIGHTS, MODEL_JSON, STATE, "estimator.json", "partner.safetensors",
+                          "partner_network.safetensors"})
 MAX_HEADER_BYTES = 100 * 1024 * 1024
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -82,18 +91,35 @@ def _write_file(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
+def _check_replaceable(target: Path, files: dict[str, bytes]) -> None:
+    """A one-line CheckpointError unless ``target`` is absent or a folder of a saved model's files."""
+    if target.exists() and not target.is_dir():
+        raise CheckpointError(f"{str(target)!r} is a file, not a folder; save the model into a new folder")
+    if target.is_dir():
+        others = sorted(p.name + ("/" if p.is_dir() else "") for p in target.iterdir()
+                        if p.name not in FOLDER_FILES | set(files) or not p.is_file())
+        if others:
+            shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+            raise CheckpointError(f"{str(target)!r} holds files that are not a saved model's ({shown}); a save "
+                                  "replaces the whole folder, so save into a new folder or one a model was saved in")
+
+
 def _write_folder(target: Path, files: dict[str, bytes]) -> None:
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = make_temp_dir(target)
+    _check_replaceable(target, files)
     try:
-        for name, data in files.items():
-            _write_file(tmp / name, data)
-        fsync_dir(tmp)
-    except BaseException:  # a full disk, an interrupt: no half-written folder is left
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    swap_dir(tmp, target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = make_temp_dir(target)
+        try:
+            for name, data in files.items():
+                _write_file(tmp / name, data)
+            fsync_dir(tmp)
+        except BaseException:  # a full disk, an interrupt: no half-written folder is left
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        swap_dir(tmp, target)
+    except OSError as err:  # a file where a parent folder should be, no permission, a full disk
+        raise CheckpointError(f"{str(target)!r} cannot be written: {err.strerror or err}") from None
 
 
 def _json_bytes(data: Any) -> bytes:
