@@ -98,6 +98,7 @@ def test_generate_repeats_with_a_seed_and_warns_of_unseen_characters(lm):
     (dict(top_k=0), "^top_k: must be an integer >= 1"),
     (dict(top_p=1.5), r"^top_p: must be in \(0, 1\]"),
     (dict(threads=0), "^threads: must be an integer >= 1"),
+    (dict(seed="a"), "^seed: must be an integer or None, saw 'a'"),
 ])
 def test_generate_names_a_bad_argument_as_python_spells_it(lm, kwargs, message):
     with pytest.raises(ConfigError, match=message):
@@ -168,10 +169,16 @@ def test_bad_text_is_one_line(text, message):
 
 
 @pytest.mark.parametrize("params, message", [
-    (dict(cell="transformer"), "model.cell"),
-    (dict(hidden_size=0), "hidden_size"),
-    (dict(lr=-1.0), "train.lr must be > 0"),
-    (dict(val_fraction=1.5), "val_fraction: must be in"),
+    (dict(cell="transformer"), "^cell must be one of 'lstm'"),
+    (dict(hidden_size=0), "^hidden_size: must be a positive integer, saw 0"),
+    (dict(hidden_size=16.5), "^hidden_size must be int"),
+    (dict(lr=-1.0), "^lr must be > 0"),
+    (dict(epochs=0), "^epochs must be > 0"),
+    (dict(val_fraction=1.5), r"^val_fraction must be in \(0, 1\)"),
+    (dict(chunks_per_epoch=0), "^chunks_per_epoch must be >= 1 or None"),  # trained nothing, without a word
+    (dict(seq_len=0), "^seq_len must be >= 1"),
+    (dict(device="tpu"), "^device must be auto, cpu"),
+    (dict(verbose="yes"), "^verbose must be bool"),
 ])
 def test_bad_arguments_are_one_line_at_fit(params, message):
     lm = LanguageModel(**{**TINY, **params})  # stored as given (scikit-learn's convention)

@@ -145,3 +145,15 @@ def test_resume_continues_a_run(tmp_path):
     assert again["epochs_run"] == 2
     rows = (run / "metrics.csv").read_text().strip().splitlines()
     assert len(rows) == 1 + 2  # header + one row per epoch, the first kept from before
+
+
+@pytest.mark.parametrize("override, message", [
+    ("data.chunks_per_epoch=0", "data.chunks_per_epoch must be >= 1 or None, got 0"),  # epochs that trained nothing
+    ("data.seq_len=0", "data.seq_len must be >= 1, got 0"),
+    ("data.val_fraction=1.5", r"data.val_fraction must be in \(0, 1\), got 1.5"),
+])
+def test_data_settings_out_of_range_are_refused_before_training(override, message):
+    from rnnkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        tiny_config(**dict([override.split("=")]))

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
+from rnnkit.errors import ConfigError
 from rnnkit.training.config import TrainConfig, load_config
 
 __all__ = ["TextConfig", "TextModelConfig", "TextDataConfig", "load_text_config"]
@@ -32,6 +33,14 @@ class TextDataConfig:
     seq_len: int = 64
     val_fraction: float = 0.05
     chunks_per_epoch: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        if self.seq_len < 1:
+            raise ConfigError(f"data.seq_len must be >= 1, got {self.seq_len!r}")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ConfigError(f"data.val_fraction must be in (0, 1), got {self.val_fraction!r}")
+        if self.chunks_per_epoch is not None and self.chunks_per_epoch < 1:  # 0 chunks: epochs that train nothing
+            raise ConfigError(f"data.chunks_per_epoch must be >= 1 or None, got {self.chunks_per_epoch!r}")
 
 
 def text_train_defaults() -> TrainConfig:

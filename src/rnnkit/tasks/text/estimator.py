@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -130,21 +131,21 @@ class LanguageModel(BaseEstimator):
         data = to_dict(base if base is not None else TextConfig())
         for arg, (table, key) in _KEYS.items():
             data[table][key] = getattr(self, arg)
-        cfg = from_dict(TextConfig, data)
-        if not 0.0 < cfg.data.val_fraction < 1.0:
-            raise ConfigError(f"val_fraction: must be in (0, 1), saw {cfg.data.val_fraction!r}")
-        return cfg
+        return from_dict(TextConfig, data)
 
     # ------------------------------------------------------------------- fit
     def fit(self, text: str | Sequence[str], validation: Optional[str] = None) -> "LanguageModel":
         """Train on ``text`` (a str, or a list of documents, joined by blank lines); hold out
         ``validation`` (a str) or else the last ``val_fraction`` of the text; returns self."""
         text = _as_text(text, "text")
-        if validation is None:
-            train_part, val_part = split_text(text, self.config().data.val_fraction)
-        else:
-            train_part, val_part = text, _as_text(validation, "validation")
-        return self._fit(train_part, val_part, "text")
+        try:
+            if validation is None:
+                train_part, val_part = split_text(text, self.config().data.val_fraction)
+            else:
+                train_part, val_part = text, _as_text(validation, "validation")
+            return self._fit(train_part, val_part, "text")
+        except ConfigError as err:  # named as the constructor's arguments, not as the config keys
+            raise ConfigError(_python_names(str(err))) from None
 
     def _fit(self, train_part: str, val_part: str, name: str, run_dir: str | Path | None = None,
              resume: bool = False, run_config: dict | None = None) -> "LanguageModel":
@@ -245,6 +246,8 @@ class LanguageModel(BaseEstimator):
                 seed: Optional[int], threads: Optional[int]) -> Iterator[str]:
         check_sampling_args(length, temperature, top_k, top_p, cli=False)
         check_threads(threads, "threads")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise ConfigError(f"seed: must be an integer or None, saw {seed!r}")
         self._encode(prime, "prime")  # unicode check and the unseen warning, at the call
         return _on_threads(generate(self.network_, self._vocab(), prime, length, temperature, top_k, top_p, seed),
                            threads)
@@ -303,6 +306,15 @@ class LanguageModel(BaseEstimator):
             warnings.warn(f"{what}: {sum(unseen.values())} character(s) not in the model's vocabulary were mapped "
                           f"to the unknown symbol: {describe_chars(unseen)}", UnseenCharactersWarning, stacklevel=4)
         return ids
+
+
+_NAMES = {f"{table}.{key}": arg for arg, (table, key) in _KEYS.items()} | {"--device": "device"}
+_NAME = re.compile("|".join(rf"(?<![\w.-]){re.escape(k)}(?!\w)" for k in sorted(_NAMES, key=len, reverse=True)))
+
+
+def _python_names(message: str) -> str:
+    """A config error as the object's user reads it: ``train.epochs`` -> ``epochs``, ``--device`` -> ``device``."""
+    return _NAME.sub(lambda m: _NAMES[m.group(0)], message)
 
 
 def _as_text(text: Any, what: str) -> str:
