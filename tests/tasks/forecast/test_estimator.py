@@ -68,6 +68,19 @@ def test_one_series_without_id_column():
     assert out["unique_id"].unique().tolist() == ["series"] and len(out) == 3
 
 
+def test_save_onto_a_file_is_one_line_and_keeps_the_file(tmp_path):
+    from rnnkit.errors import RnnkitError
+
+    f = Forecaster(5, season=4, **TINY).fit(panel())
+    a_file = tmp_path / "model.bin"
+    a_file.write_bytes(b"data")
+    with pytest.raises(RnnkitError, match=r"^Forecaster.save: '.*model.bin' is a file, not a folder$"):
+        f.save(a_file)
+    with pytest.raises(RnnkitError, match="^Forecaster.save: .* cannot be written"):
+        f.save(a_file / "m")
+    assert a_file.read_bytes() == b"data"
+
+
 def test_save_load_round_trip_is_exact(tmp_path):
     df = panel()
     df["ds"] = np.tile(pd.date_range("2000-01-01", periods=40, freq="D"), 4)

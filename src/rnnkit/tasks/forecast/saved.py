@@ -22,7 +22,7 @@ from rnnkit.models.global_forecast import GlobalRNN
 from rnnkit.tasks.forecast.calibrate import saved_scales
 from rnnkit.tasks.forecast.combine import point_weights
 from rnnkit.tasks.forecast.covariates import Covariates
-from rnnkit.training.atomic import atomic_write_bytes, write_json, writing
+from rnnkit.training.atomic import atomic_write_bytes, out_dir, write_json, writing
 from rnnkit.training.checkpoint import read_finite_safetensors
 from rnnkit.training.jsonio import read_json_object
 
@@ -35,8 +35,7 @@ def save(f, path) -> None:
     """Write ``f``'s weights and history (model.safetensors) and settings (forecaster.json)."""
     if not f.members_:
         raise ConfigError("Forecaster: nothing to save, call fit() first")
-    d = Path(path)
-    d.mkdir(parents=True, exist_ok=True)
+    d = out_dir(Path(path), "Forecaster.save:")  # a file in the way, or no permission: one line
     tensors = {f"member{i}.{k}": v.contiguous() for i, m in enumerate(f.members_) for k, v in m.state_dict().items()}
     h = f.history_
     is_dt = pd.api.types.is_datetime64_any_dtype(h["ds"])
