@@ -232,3 +232,21 @@ def test_predict_matches_cross_entropy_of_the_network(lm):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no unseen characters here: no warning
         assert lm.evaluate(text)["nats_per_char"] == pytest.approx(nats, rel=1e-5)
+
+
+def test_the_commands_read_a_folder_the_object_saved(lm, tmp_path):
+    from typer.testing import CliRunner
+
+    from rnnkit.cli.app import app
+
+    lm.save(tmp_path / "m")
+    (tmp_path / "t.txt").write_text(CORPUS[:400], encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(app, ["text", "generate", "--model", str(tmp_path / "m"), "--prime", "S",
+                                 "--length", "20", "--seed", "1"])
+    assert result.exit_code == 0 and result.stdout == "S" + lm.generate("S", length=20, seed=1) + "\n"
+    result = runner.invoke(app, ["text", "evaluate", "--model", str(tmp_path / "m"), "--data",
+                                 str(tmp_path / "t.txt"), "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["nats_per_char"] == pytest.approx(lm.evaluate(CORPUS[:400])["nats_per_char"],
+                                                                       rel=1e-6)
