@@ -107,19 +107,16 @@ def _check_replaceable(target: Path, files: dict[str, bytes]) -> None:
 def _write_folder(target: Path, files: dict[str, bytes]) -> None:
     target = Path(target)
     _check_replaceable(target, files)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = make_temp_dir(target)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = make_temp_dir(target)
-        try:
-            for name, data in files.items():
-                _write_file(tmp / name, data)
-            fsync_dir(tmp)
-        except BaseException:  # a full disk, an interrupt: no half-written folder is left
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        swap_dir(tmp, target)
-    except OSError as err:  # a file where a parent folder should be, no permission, a full disk
-        raise CheckpointError(f"{str(target)!r} cannot be written: {err.strerror or err}") from None
+        for name, data in files.items():
+            _write_file(tmp / name, data)
+        fsync_dir(tmp)
+    except BaseException:  # a full disk, an interrupt: no half-written folder is left
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    swap_dir(tmp, target)
 
 
 def _json_bytes(data: Any) -> bytes:
@@ -136,7 +133,10 @@ def save_model(
     """Write ``model.safetensors``, ``model.json`` (and ``extra`` files) into ``dir`` atomically;
     ``model`` is a module, or the state (name -> tensor) to write in its place."""
     files = {WEIGHTS: weights_bytes(model), MODEL_JSON: _json_bytes(model_config), **(extra or {})}
-    _write_folder(Path(dir), files)
+    try:
+        _write_folder(Path(dir), files)
+    except OSError as err:  # a file where a parent folder should be, no permission, a full disk
+        raise CheckpointError(f"{str(dir)!r} cannot be written: {err.strerror or err}") from None
 
 
 def save_checkpoint(
