@@ -52,3 +52,23 @@ def test_metadata_has_urls_and_official_classifiers(monkeypatch):
     assert "License :: OSI Approved :: MIT License" in classifiers
     lowest = project["requires-python"].removeprefix(">=")
     assert f"Programming Language :: Python :: {lowest}" in classifiers
+
+
+def test_each_task_object_is_at_the_top_and_import_stays_light():
+    """`from rnnkit import Forecaster` (and Classifier, SpeechClassifier, LanguageModel): the
+    object of each task, imported on first use, so `import rnnkit` alone loads no torch."""
+    import subprocess
+    import sys
+
+    code = ("import sys, rnnkit; light = 'torch' not in sys.modules; "
+            "from rnnkit import Forecaster, Classifier, SpeechClassifier, LanguageModel; "
+            "from rnnkit.tasks.forecast.estimator import Forecaster as F; "
+            "from rnnkit.tasks.classify import Classifier as C, SpeechClassifier as S; "
+            "from rnnkit.tasks.text import LanguageModel as L; "
+            "assert (Forecaster, Classifier, SpeechClassifier, LanguageModel) == (F, C, S, L); "
+            "assert {'Forecaster', 'Classifier', 'SpeechClassifier', 'LanguageModel'} <= set(rnnkit.__all__); "
+            "print(light)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "PYTHONPATH": str(SRC.parent)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "True"

@@ -26,16 +26,22 @@ __all__ = [
     "DataError",
     "ConfigError",
     "CheckpointError",
+    "Forecaster",
     "Classifier",
+    "SpeechClassifier",
+    "LanguageModel",
     *_SUBPACKAGES,
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "Classifier":  # the sequence classifier estimator (loads torch on first use)
-        from rnnkit.tasks.classify.estimator import Classifier
+# the object of each task, imported on first use (each loads torch): name -> its module
+_OBJECTS = {"Forecaster": "rnnkit.tasks.forecast.estimator", "Classifier": "rnnkit.tasks.classify.estimator",
+            "SpeechClassifier": "rnnkit.tasks.classify.speech", "LanguageModel": "rnnkit.tasks.text.estimator"}
 
-        return Classifier
+
+def __getattr__(name: str) -> Any:
+    if name in _OBJECTS:
+        return getattr(importlib.import_module(_OBJECTS[name]), name)
     if name in _SUBPACKAGES:
         return importlib.import_module(f"rnnkit.{name}")
     raise AttributeError(f"module 'rnnkit' has no attribute {name!r}")
