@@ -202,7 +202,8 @@ class ContiguousBatches:
     shards_by_stream = True
 
     def __init__(self, ids: torch.Tensor, batch_size: int, seq_len: int,
-                 max_chunks: int | None = None, name: str = "text") -> None:
+                 max_chunks: int | None = None, name: str = "text",
+                 sizes: str = "--set train.batch_size={b} --set data.seq_len={t}") -> None:
         if batch_size < 1:
             raise DataError(f"batch_size: must be >= 1, saw {batch_size}")
         if seq_len < 1:
@@ -215,7 +216,7 @@ class ContiguousBatches:
             raise DataError(
                 f"{name}: {n} characters is shorter than one training chunk, which needs "
                 f"batch_size * seq_len + 1 = {batch_size} * {seq_len} + 1 = {need}; "
-                f"use more text or smaller sizes, e.g. --set train.batch_size={b} --set data.seq_len={t}"
+                f"use more text or smaller sizes, e.g. {sizes.format(b=b, t=t)}"
             )
         self.batch_size = batch_size
         self.seq_len = seq_len

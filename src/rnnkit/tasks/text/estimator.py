@@ -143,21 +143,23 @@ class LanguageModel(BaseEstimator):
                 train_part, val_part = split_text(text, self.config().data.val_fraction)
             else:
                 train_part, val_part = text, _as_text(validation, "validation")
-            return self._fit(train_part, val_part, "text")
+            return self._fit(train_part, val_part, "text", sizes="batch_size={b}, seq_len={t}")
         except ConfigError as err:  # named as the constructor's arguments, not as the config keys
             raise ConfigError(_python_names(str(err))) from None
 
     def _fit(self, train_part: str, val_part: str, name: str, run_dir: str | Path | None = None,
-             resume: bool = False, run_config: dict | None = None) -> "LanguageModel":
+             resume: bool = False, run_config: dict | None = None, sizes: str | None = None) -> "LanguageModel":
         """fit on a split already made, with what ``rnnkit text train`` adds: the run folder
         (checkpoints, metrics.csv, loss.png; resume), its config.json, and the data's name in
-        messages. Under torchrun, ranks other than 0 leave after training."""
+        messages. ``sizes``: how a too-short text's hint spells the sizes (None: as ``--set`` keys).
+        Under torchrun, ranks other than 0 leave after training."""
         cfg = self.config()
         vocab = Vocab.from_text(train_part)
         train_ids, _ = vocab.encode(train_part)
         val_ids, unseen = vocab.encode(val_part)
         t, b = cfg.data.seq_len, cfg.train.batch_size
-        train_batches = ContiguousBatches(train_ids, b, t, cfg.data.chunks_per_epoch, name=f"{name} (training part)")
+        train_batches = ContiguousBatches(train_ids, b, t, cfg.data.chunks_per_epoch, name=f"{name} (training part)",
+                                          **({"sizes": sizes} if sizes else {}))
         if val_ids.numel() < 2:
             raise DataError(f"{name}: the validation part has {val_ids.numel()} character(s); use more text "
                             "or a larger val_fraction")
