@@ -71,6 +71,7 @@ def test_predict_proba_reads_a_long_text_in_chunks_with_the_state_carried(lm, mo
     whole = lm.predict_proba(text)
     monkeypatch.setattr(estimator, "CHUNK", 7)
     np.testing.assert_allclose(lm.predict_proba(text), whole, rtol=1e-5, atol=1e-7)
+    assert lm.predict(text) == "".join(lm.vocab_[i] for i in whole.argmax(axis=1)) and lm.predict("") == ""
     assert lm.predict_proba("").shape == (0, len(lm.vocab_))
 
 

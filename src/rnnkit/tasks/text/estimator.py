@@ -212,23 +212,29 @@ class LanguageModel(BaseEstimator):
     def predict_proba(self, text: str) -> np.ndarray:
         """(len(text), V) float64: row i is the distribution of the character after
         ``text[:i + 1]`` (read from a zero state), columns in ``classes_`` order."""
-        return self._proba(text)
+        parts: list[np.ndarray] = []
+        self._each_chunk(text, parts.append)
+        return np.concatenate(parts) if parts else np.zeros((0, len(self.vocab_)))
 
-    def _proba(self, text: str) -> np.ndarray:
+    def predict(self, text: str) -> str:
+        """The likeliest next character after each prefix of ``text``: a str of len(text) (chunk
+        by chunk: the (len(text), V) probabilities are never held at once)."""
+        best: list[np.ndarray] = []
+        self._each_chunk(text, lambda proba: best.append(proba.argmax(axis=1)))
+        return "".join(self.vocab_[i] for i in np.concatenate(best)) if best else ""
+
+    def _each_chunk(self, text: str, take) -> None:
+        """``take`` the probabilities (T, V) float64 of each chunk of up to CHUNK characters in
+        turn, the network's state carried from chunk to chunk (bounded memory on long texts)."""
         ids = self._encode(text, "text")
         network = self.network_
         device = next(network.parameters()).device
-        out, state = [], None
-        with torch.no_grad(), torch_threads(self.threads):
-            for a in range(0, ids.numel(), CHUNK):  # bounded memory on long texts, state carried
-                logits, state = network(ids[a:a + CHUNK].view(-1, 1).to(device), state)  # (T, 1, V)
-                out.append(torch.softmax(logits[:, 0].double(), dim=-1).cpu())
-        return torch.cat(out).numpy() if out else np.zeros((0, len(self.vocab_)))
-
-    def predict(self, text: str) -> str:
-        """The likeliest next character after each prefix of ``text``: a str of len(text)."""
-        proba = self._proba(text)
-        return "".join(self.vocab_[i] for i in proba.argmax(axis=1))
+        state = None
+        with torch_threads(self.threads):
+            for a in range(0, ids.numel(), CHUNK):
+                with torch.no_grad():
+                    logits, state = network(ids[a:a + CHUNK].view(-1, 1).to(device), state)  # (T, 1, V)
+                take(torch.softmax(logits[:, 0].double(), dim=-1).cpu().numpy())
 
     def generate(self, prime: str = "", length: int = 200, temperature: float = 1.0, top_k: Optional[int] = None,
                  top_p: Optional[float] = None, seed: Optional[int] = None,
