@@ -146,3 +146,15 @@ def test_predict_before_fit_and_a_folder_to_predict(fitted, folder):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert fitted.predict(_files(folder)[:2]).shape == (2,)
+
+
+def test_group_batches_takes_the_groups_given_with_a_list(folder):
+    files = _files(folder)
+    labels, speakers = [f.name[0] for f in files], [f.name[2:-4] for f in files]
+    settings = {**TINY, "data.group_batches": True}
+    sc = SpeechClassifier(settings).fit(files, labels, groups=speakers)  # no data.group_pattern needed
+    assert sc.classifier_.group_batches and sc.predict_proba(files[:2]).shape == (2, 3)
+    with pytest.raises(DataError, match="^groups: data.group_batches puts one group per training batch"):
+        SpeechClassifier(settings).fit(files, labels)
+    with pytest.raises(ConfigError, match="data.group_batches needs data.group_pattern"):
+        SpeechClassifier({**settings, "data.group_pattern": None}).fit(folder)  # a folder: as the command

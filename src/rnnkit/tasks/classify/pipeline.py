@@ -83,15 +83,16 @@ def load_classifier(model_dir: str | Path):
     return clf.network_, clf.info_
 
 
-def classifier_from_config(cfg: ClassifyConfig, kind: str = "ts") -> Classifier:
-    """The :class:`Classifier` a config describes (``[model]``, ``[data]``, ``[train]``)."""
+def classifier_from_config(cfg: ClassifyConfig, kind: str = "ts", grouped: bool = False) -> Classifier:
+    """The :class:`Classifier` a config describes (``[model]``, ``[data]``, ``[train]``); ``grouped``:
+    the caller gives each input's group itself (``data.group_batches`` then needs no ``data.group_pattern``)."""
     margs, dcfg, tcfg = to_dict(cfg.model), cfg.data, cfg.train
     if not 0.0 <= cfg.model.average_start < 1.0:  # named as the config key (the estimator says average_start)
         raise ConfigError(f"model.average_start must be in [0, 1), got {cfg.model.average_start}")
     if not 0.0 < cfg.data.crop <= 1.0 or cfg.data.crop_min_length < 1:  # named as the config keys
         raise ConfigError(f"data.crop must be in (0, 1] and data.crop_min_length >= 1, "
                           f"got {cfg.data.crop} and {cfg.data.crop_min_length}")
-    if dcfg.group_batches and not dcfg.group_pattern:
+    if dcfg.group_batches and not dcfg.group_pattern and not grouped:
         raise ConfigError("data.group_batches needs data.group_pattern (--group-pattern): the groups "
                           "each training batch holds")
     network = margs.pop("network")
@@ -197,7 +198,7 @@ def _mixed_features(item: tuple[np.ndarray, np.ndarray], audio: AudioConfig,
 
 def fit_on(cfg: ClassifyConfig, train_set: LabelledSequences, val_set: LabelledSequences, labels: list[str],
            log: Callable[[str], None] | None = None, *, run_dir: Path | None = None, resume: bool = False,
-           run_config: dict | None = None) -> Classifier:
+           run_config: dict | None = None, grouped: bool = False) -> Classifier:
     """The classifier ``cfg`` describes, fitted on ``train_set`` (``val_set``, which may be empty,
     for the best epoch; ``labels``: the class order), with the ``audio.aug_*`` augmentation of
     WAV signals when ``data.augment``: what ``rnnkit classify train`` and
@@ -215,7 +216,7 @@ def fit_on(cfg: ClassifyConfig, train_set: LabelledSequences, val_set: LabelledS
             codes = np.asarray([labels.index(label) for label in train_set.labels])
             features = lambda i, rng: _mixed_features(  # noqa: E731
                 mixup_item(i, rng, signal, codes, len(labels), audio.aug_mixup, audio.aug_prob), audio, rng)
-    clf = classifier_from_config(cfg, train_set.kind)
+    clf = classifier_from_config(cfg, train_set.kind, grouped)
     fit_args = dict(X=train_set.features, y=train_set.labels, validation=(val_set.features, val_set.labels),
                     classes=np.asarray(labels), train_config=cfg.train, run_dir=run_dir, resume=resume,
                     features=features, groups=train_set.groups if dcfg.group_batches else None,

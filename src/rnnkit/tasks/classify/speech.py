@@ -81,6 +81,9 @@ class SpeechClassifier(ClassifierMixin, BaseEstimator):
             data = _recordings(X, cfg.audio, keep, "X")
             data.labels = _labels(y, len(data.names))
             data.groups = list(data.names) if groups is None else _groups(groups, len(data.names))
+            if cfg.data.group_batches and groups is None:
+                raise DataError("groups: data.group_batches puts one group per training batch; give the group "
+                                "(speaker) of each recording")
         if all(isinstance(v, str) for v in data.labels):  # "2" before "10", as the command orders them
             labels = sorted(set(data.labels), key=natural_key)
         else:  # numbers (or other labels numpy sorts) keep their type: predict gives y's kind back
@@ -91,7 +94,8 @@ class SpeechClassifier(ClassifierMixin, BaseEstimator):
         if cfg.data.val_fraction > 0:
             train_idx, val_idx = group_disjoint_split(data.groups, cfg.data.val_fraction, cfg.data.split_seed + 1)
         with torch_threads(cfg.train.threads):
-            clf = fit_on(cfg, data.subset(train_idx), data.subset(val_idx), labels)
+            clf = fit_on(cfg, data.subset(train_idx), data.subset(val_idx), labels,
+                         grouped=groups is not None)
         clf.info_ = {**clf.info_, "speech_settings": dict(self.settings or {})}
         self.classifier_, self.audio_ = clf, cfg.audio
         self.classes_ = clf.classes_
