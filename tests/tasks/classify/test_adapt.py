@@ -19,7 +19,7 @@ from rnnkit.models.masked_norm import MaskedBatchNorm1d
 from rnnkit.tasks.classify import Classifier, adapted
 from rnnkit.tasks.classify.config import ClassifyConfig, default_config
 from rnnkit.tasks.classify.crops import windowed_proba
-from rnnkit.tasks.classify.pipeline import _audio_of, predict_classifier, train_classifier
+from rnnkit.tasks.classify.pipeline import audio_of, predict_classifier, train_classifier
 from rnnkit.tasks.classify.wav_folder import predict_wav_folder
 from rnnkit.training.config import apply_overrides, from_dict
 
@@ -145,7 +145,7 @@ def test_a_wav_folder_is_predicted_by_the_model_adapted_to_its_clean_files(wav_m
     assert len(rows) == 4 and len(warnings) == 1 and "broken.wav" in warnings[0]
     files = [Path(name) for name, _, _ in rows]
     clf = Classifier.load(root / "run" / "model")
-    audio = _audio_of(clf.info_)
+    audio = audio_of(clf.info_)
     views = [tta_features(read_wav(f, audio.sample_rate)[0], audio) for f in files]  # [clean, +2, -2]
     mine = adapted(clf, [v[0] for v in views])  # from the clean features of the usable files
     expected = average_views(mine.predict_proba, views)

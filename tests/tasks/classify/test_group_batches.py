@@ -18,7 +18,7 @@ from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks.classify import Classifier, adapted
 from rnnkit.tasks.classify.batches import GroupBatches, train_loader
 from rnnkit.tasks.classify.config import ClassifyConfig, default_config
-from rnnkit.tasks.classify.pipeline import _probabilities, train_classifier
+from rnnkit.tasks.classify.pipeline import probabilities, train_classifier
 from rnnkit.training.config import apply_overrides, from_dict
 
 from tests.tasks.classify.test_lstm_fcn_estimator import TINY, bumps
@@ -118,10 +118,10 @@ def test_a_run_trained_on_group_batches_is_evaluated_adapted_to_each_test_group(
     expected = np.zeros((len(test.names), len(labels)))
     for speaker in set(test.groups):  # each voice's three files adapted to alone
         idx = [i for i, g in enumerate(test.groups) if g == speaker]
-        expected[idx] = _probabilities(adapted(clf, test.subset(idx).features), test.subset(idx))
+        expected[idx] = probabilities(adapted(clf, test.subset(idx).features), test.subset(idx))
     accuracy = float(np.mean([labels[k] == t for k, t in zip(expected.argmax(axis=1), test.labels)]))
     assert summary["accuracy"] == pytest.approx(accuracy, abs=1e-12)
-    plain = _probabilities(clf, test)
+    plain = probabilities(clf, test)
     assert not np.allclose(plain, expected)  # the adapted figure is not the plain one
 
 

@@ -64,7 +64,7 @@ from rnnkit.training.fresh_run import check_fresh_run
 __all__ = [
     "ClassifyModelConfig", "ClassifyDataConfig", "ClassifyConfig", "default_config",
     "classifier_from_config", "train_classifier", "load_classifier", "predict_classifier",
-    "evaluate_classifier",
+    "evaluate_classifier", "fit_on", "probabilities", "audio_of",
 ]
 
 
@@ -269,10 +269,10 @@ def _train(train_path, out: Path, test_path, cfg: ClassifyConfig, log, resume: b
     return summary
 
 
-def _probabilities(clf: Classifier, data: LabelledSequences) -> np.ndarray:
+def probabilities(clf: Classifier, data: LabelledSequences) -> np.ndarray:
     """Class probabilities (N, C); with the model's ``audio.tta`` > 0, the mean over each WAV
     file's clean features and its test-time augmentation views (:mod:`rnnkit.data.audio_tta`)."""
-    audio = _audio_of(clf.info_)
+    audio = audio_of(clf.info_)
     if audio is None or not audio.tta or data.kind != "wav" or data.signals is None:
         return clf.predict_proba(data.features)
     return average_views(clf.predict_proba, [tta_features(x, audio) for x in data.signals])
@@ -287,7 +287,7 @@ def unadapted_hint(clf: Classifier, model_dir: str | Path, warn: Callable[[str],
 
 
 def _adapted_by_group(clf: Classifier, data: LabelledSequences) -> np.ndarray:
-    """:func:`_probabilities` of each group (speaker) of ``data`` by a copy of ``clf`` adapted to
+    """:func:`probabilities` of each group (speaker) of ``data`` by a copy of ``clf`` adapted to
     that group's files (:mod:`.adapt`): how a model trained on one group per batch is evaluated."""
     probs = np.zeros((len(data.names), len(clf.classes_)))
     for group, idx in group_indices(data.groups):
@@ -296,7 +296,7 @@ def _adapted_by_group(clf: Classifier, data: LabelledSequences) -> np.ndarray:
                             f"data.group_batches is evaluated adapted to each group (--group-pattern), "
                             f"which needs 2 files or more")
         part = data.subset(idx)
-        probs[idx] = _probabilities(adapted(clf, part.features), part)
+        probs[idx] = probabilities(adapted(clf, part.features), part)
     return probs
 
 
@@ -304,7 +304,7 @@ def _write_evaluation(clf: Classifier, test: LabelledSequences, out: Path | None
     labels = [str(c) for c in clf.classes_.tolist()]
     index = {label: k for k, label in enumerate(labels)}
     # (N, C); a model trained on one group per batch is evaluated as it is meant to be used
-    probs = _adapted_by_group(clf, test) if getattr(clf, "group_batches", False) else _probabilities(clf, test)
+    probs = _adapted_by_group(clf, test) if getattr(clf, "group_batches", False) else probabilities(clf, test)
     y_test = [index[label] for label in test.labels]
     metrics = classification_metrics(y_test, probs.argmax(axis=1).tolist(), labels)
     if out is not None:
@@ -316,7 +316,7 @@ def _write_evaluation(clf: Classifier, test: LabelledSequences, out: Path | None
 
 
 # ------------------------------------------------------------ evaluate/predict
-def _audio_of(info: dict) -> AudioConfig | None:
+def audio_of(info: dict) -> AudioConfig | None:
     audio = (info.get("input") or {}).get("audio")
     return AudioConfig.from_saved(audio) if audio else None
 
@@ -326,7 +326,7 @@ def evaluate_classifier(model_dir: str | Path, test_path: str | Path, out: str |
     """Metrics of a trained classifier on a labelled ``.ts`` file or WAV folder."""
     clf = _load(model_dir)
     info = clf.info_
-    audio = _audio_of(info)
+    audio = audio_of(info)
     test = load_labelled(test_path, audio or AudioConfig(), label_pattern, group_pattern,
                          keep_signals=audio is not None and audio.tta > 0)
     _check_compatible(test, (info.get("input") or {}).get("kind", "ts"), clf.n_features_in_, str(test_path))
@@ -340,12 +340,12 @@ def predict_classifier(model_dir: str | Path, inputs: Sequence[str | Path], adap
     by a copy of the model adapted to all these inputs first (:func:`.adapt.adapted`)."""
     clf = _load(model_dir)
     info = clf.info_
-    audio = _audio_of(info)
+    audio = audio_of(info)
     data = load_unlabelled(inputs, audio, keep_signals=audio is not None and audio.tta > 0)
     _check_compatible(data, (info.get("input") or {}).get("kind", "ts"), clf.n_features_in_, "the input")
     if not adapt and warn is not None:  # once the inputs are known to be predictable
         unadapted_hint(clf, model_dir, warn)
-    probs = _probabilities(adapted(clf, data.features) if adapt else clf, data)  # (N, C)
+    probs = probabilities(adapted(clf, data.features) if adapt else clf, data)  # (N, C)
     best = probs.argmax(axis=1)
     return [(name, str(clf.classes_[k]), float(probs[i, k])) for i, (name, k) in enumerate(zip(data.names, best))]
 

@@ -41,7 +41,7 @@ from rnnkit.data.wav import MAX_RATE, MIN_RATE, pcm_to_float, read_wav, resample
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.tasks.classify.config import ClassifyConfig
 from rnnkit.tasks.classify.estimator import Classifier
-from rnnkit.tasks.classify.pipeline import _audio_of, _probabilities, fit_on
+from rnnkit.tasks.classify.pipeline import audio_of, fit_on, probabilities
 from rnnkit.training.config import load_config
 from rnnkit.training.device import torch_threads
 
@@ -108,7 +108,7 @@ class SpeechClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "classifier_")
         data = _recordings(X, self.audio_, self.audio_.tta > 0, "X")
         with torch_threads(self.classifier_.threads):
-            return _probabilities(self.classifier_, data)
+            return probabilities(self.classifier_, data)
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each recording."""
@@ -129,7 +129,7 @@ class SpeechClassifier(ClassifierMixin, BaseEstimator):
         path = Path(path)
         folder = path / "model" if (path / "model" / "model.json").is_file() else path
         clf = Classifier.load(folder)
-        audio = _audio_of(clf.info_)
+        audio = audio_of(clf.info_)
         if audio is None:
             raise CheckpointError(f"{folder / 'model.json'}: a classifier of series (.ts), not of recordings; "
                                   "load it with Classifier.load")

@@ -27,7 +27,7 @@ from rnnkit.data.wav import WAV_SUFFIXES, read_wav
 from rnnkit.data.classify_inputs import natural_key
 from rnnkit.errors import DataError
 from rnnkit.tasks.classify.adapt import adapted
-from rnnkit.tasks.classify.pipeline import _audio_of, _load, unadapted_hint
+from rnnkit.tasks.classify.pipeline import audio_of, _load, unadapted_hint
 
 __all__ = ["predict_wav_folder"]
 
@@ -49,7 +49,7 @@ def predict_wav_folder(model_dir: str | Path, folder: str | Path, warn: Callable
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder")
     clf = _load(model_dir)
-    audio = _audio_of(clf.info_)
+    audio = audio_of(clf.info_)
     if audio is None:
         raise DataError(f"{model_dir}: the model was trained on .ts series, not audio; it cannot predict WAV files")
     if not adapt:
