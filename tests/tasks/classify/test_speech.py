@@ -77,6 +77,12 @@ def test_integer_labels_come_back_as_integers(folder):
     np.testing.assert_allclose(sc.predict_proba(files).sum(axis=1), 1.0, rtol=1e-6)
 
 
+def test_numpy_settings_are_read_and_saved_as_numbers(folder, tmp_path):
+    sc = SpeechClassifier({**TINY, "train.max_steps": np.int64(4)}).fit(folder)
+    sc.save(tmp_path / "m")
+    assert SpeechClassifier.load(tmp_path / "m").settings["train.max_steps"] == 4
+
+
 def test_save_load_round_trip_is_exact(fitted, folder, tmp_path):
     fitted.save(tmp_path / "m")
     back = SpeechClassifier.load(tmp_path / "m")

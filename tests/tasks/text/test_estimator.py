@@ -251,3 +251,12 @@ def test_the_commands_read_a_folder_the_object_saved(lm, tmp_path):
     assert result.exit_code == 0
     assert json.loads(result.stdout)["nats_per_char"] == pytest.approx(lm.evaluate(CORPUS[:400])["nats_per_char"],
                                                                        rel=1e-6)
+
+
+def test_numpy_numbers_are_accepted_and_saved_as_numbers(tmp_path):
+    lm = LanguageModel(**{**TINY, "hidden_size": np.int64(16), "lr": np.float32(0.004), "epochs": np.int32(1)})
+    lm.fit(CORPUS)
+    assert lm.network_.model_config["hidden_size"] == 16
+    lm.save(tmp_path / "m")
+    saved = json.loads((tmp_path / "m" / PARAMS_FILE).read_text())
+    assert saved["hidden_size"] == 16 and saved["epochs"] == 1 and isinstance(saved["lr"], float)

@@ -61,7 +61,7 @@ class SpeechClassifier(ClassifierMixin, BaseEstimator):
         if not isinstance(settings, Mapping) or not all(isinstance(k, str) for k in settings):
             raise ConfigError(f"settings: expected a mapping of dotted keys (e.g. 'train.epochs') to values, "
                               f"got {type(settings).__name__}")
-        return load_config(ClassifyConfig, named=dict(settings))
+        return load_config(ClassifyConfig, named=_plain(settings))
 
     # ------------------------------------------------------------------- fit
     def fit(self, X: Any, y: Any = None, groups: Any = None) -> "SpeechClassifier":
@@ -96,7 +96,7 @@ class SpeechClassifier(ClassifierMixin, BaseEstimator):
         with torch_threads(cfg.train.threads):
             clf = fit_on(cfg, data.subset(train_idx), data.subset(val_idx), labels,
                          grouped=groups is not None)
-        clf.info_ = {**clf.info_, "speech_settings": dict(self.settings or {})}
+        clf.info_ = {**clf.info_, "speech_settings": _plain(self.settings or {})}
         self.classifier_, self.audio_ = clf, cfg.audio
         self.classes_ = clf.classes_
         return self
@@ -141,6 +141,11 @@ class SpeechClassifier(ClassifierMixin, BaseEstimator):
             raise CheckpointError(f"{folder / 'model.json'}: speech_settings: {err}") from None
         sc.classifier_, sc.audio_, sc.classes_ = clf, audio, clf.classes_
         return sc
+
+
+def _plain(settings: Mapping[str, Any]) -> dict:
+    """The settings with NumPy scalars as the Python numbers they hold (checked and saved as such)."""
+    return {k: v.item() if isinstance(v, np.generic) else v for k, v in settings.items()}
 
 
 def _recordings(X: Any, audio: AudioConfig, keep_signals: bool, what: str) -> LabelledSequences:

@@ -130,7 +130,7 @@ class LanguageModel(BaseEstimator):
         base = getattr(self, "_base_config", None)
         data = to_dict(base if base is not None else TextConfig())
         for arg, (table, key) in _KEYS.items():
-            data[table][key] = getattr(self, arg)
+            data[table][key] = _plain(getattr(self, arg))
         return from_dict(TextConfig, data)
 
     # ------------------------------------------------------------------- fit
@@ -268,7 +268,7 @@ class LanguageModel(BaseEstimator):
         check_is_fitted(self, "network_")
         state = {k: v.detach().cpu() for k, v in self.network_.state_dict().items()}
         model_config = tagged("text", {**self.network_.model_config, "vocab": list(self.vocab_)})
-        params = json.dumps(self.get_params(), indent=2, sort_keys=True) + "\n"
+        params = json.dumps({k: _plain(v) for k, v in self.get_params().items()}, indent=2, sort_keys=True) + "\n"
         save_model(path, state, model_config, extra={PARAMS_FILE: params.encode("utf-8")})
 
     @classmethod
@@ -318,6 +318,11 @@ class LanguageModel(BaseEstimator):
 
 _NAMES = {f"{table}.{key}": arg for arg, (table, key) in _KEYS.items()} | {"--device": "device"}
 _NAME = re.compile("|".join(rf"(?<![\w.-]){re.escape(k)}(?!\w)" for k in sorted(_NAMES, key=len, reverse=True)))
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar (``np.int64(256)``, from a grid search, say) as the Python number it holds."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _python_names(message: str) -> str:
