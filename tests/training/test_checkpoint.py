@@ -202,6 +202,6 @@ def test_a_save_replaces_an_earlier_model_folder_and_an_empty_one(tmp_path):
 def test_folder_files_name_every_file_a_task_saves():
     from rnnkit.tasks.classify.partner import PARTNER_FILE
     from rnnkit.tasks.classify.persist import SECOND_FILE
-    from rnnkit.tasks.text.estimator import PARAMS_FILE
+    from rnnkit.tasks.text.saved import PARAMS_FILE
 
     assert {PARTNER_FILE, SECOND_FILE, PARAMS_FILE} <= ckpt.FOLDER_FILES

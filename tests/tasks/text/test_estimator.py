@@ -16,7 +16,7 @@ from rnnkit.data.text import split_text
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.tasks.text import LanguageModel, UnseenCharactersWarning
 from rnnkit.tasks.text import estimator
-from rnnkit.tasks.text.estimator import PARAMS_FILE
+from rnnkit.tasks.text.saved import PARAMS_FILE
 from rnnkit.tasks.text.pipeline import load_text_config, train_text
 
 DOCS = [f"Speaker{i % 3}:\nLine {i}, to be or not to be." for i in range(120)]

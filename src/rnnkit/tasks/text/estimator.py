@@ -45,19 +45,19 @@ from sklearn.utils.validation import check_is_fitted
 from rnnkit.data.text import ContiguousBatches, Vocab, check_unicode, describe_chars, split_text
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.charlm import CharLM
-from rnnkit.models.registry import tagged, task_of, untagged
+from rnnkit.models.registry import tagged
 from rnnkit.models.sampling import check_sampling_args, generate
 from rnnkit.tasks.text.config import TextConfig, TextDataConfig, TextModelConfig, text_train_defaults
+from rnnkit.tasks.text.saved import PARAMS_FILE, load_charlm, read_params
 from rnnkit.tasks.text.scoring import LN2, score_ids
-from rnnkit.training.checkpoint import load_model, save_model
+from rnnkit.training.checkpoint import save_model
 from rnnkit.training.config import from_dict, to_dict
 from rnnkit.training.device import torch_threads
 from rnnkit.training.distributed import leave_unless_main
 from rnnkit.training.trainer import Trainer
 
-__all__ = ["LanguageModel", "UnseenCharactersWarning", "PARAMS_FILE", "check_threads", "load_charlm"]
+__all__ = ["LanguageModel", "UnseenCharactersWarning", "check_threads"]
 
-PARAMS_FILE = "estimator.json"  # beside model.json: the constructor arguments of a saved LanguageModel
 GENERATE_THREADS = 1  # one character per step is a small product: fastest on one thread (docs/text.md)
 CHUNK = 4096  # characters read per forward call by predict_proba
 
@@ -286,7 +286,7 @@ class LanguageModel(BaseEstimator):
         args = {k: network.model_config[k] for k in ("cell", "embed_dim", "hidden_size", "num_layers", "dropout",
                                                        "backend")}
         if (folder / PARAMS_FILE).is_file():
-            args |= _read_params(folder / PARAMS_FILE)
+            args |= read_params(folder / PARAMS_FILE, set(_KEYS))
         lm = cls(**args)
         try:
             lm.config()
@@ -345,58 +345,10 @@ def _as_text(text: Any, what: str) -> str:
     return text
 
 
-def _read_params(path: Path) -> dict:
-    """The constructor arguments in ``estimator.json``, refused in one line unless a table of
-    known arguments holding JSON scalars."""
-    try:
-        params = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as err:
-        raise CheckpointError(f"{str(path)!r}: not readable JSON ({err})") from None
-    known = set(_KEYS)
-    if not isinstance(params, dict) or not set(params) <= known or not all(
-            v is None or isinstance(v, (bool, int, float, str)) for v in params.values()):
-        raise CheckpointError(f"{str(path)!r}: expected a table of LanguageModel arguments "
-                              f"({', '.join(sorted(known))}) holding numbers, strings, booleans or null")
-    return params
-
-
 def check_threads(threads: Optional[int], what: str = "--threads") -> None:
     """A one-line ConfigError unless ``threads`` is None or an integer >= 1."""
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ConfigError(f"{what}: must be an integer >= 1, saw {threads!r}")
-
-
-def load_charlm(model_dir: Path, what: str = "--model") -> tuple[CharLM, Vocab]:
-    """Load a trained network and its vocabulary from a run folder (its ``model/``) or a model
-    folder; ``what`` names the argument in the error for a path that does not exist."""
-    model_dir = Path(model_dir)
-    if not model_dir.exists():
-        raise CheckpointError(f"{what}: {str(model_dir)!r} does not exist")
-    if (model_dir / "model" / "model.json").is_file():
-        model_dir = model_dir / "model"
-
-    vocab_holder: dict = {}
-
-    def build(config: dict) -> CharLM:
-        where = str(model_dir / "model.json")
-        task = task_of(config, where)  # format 0 files (no tag) too
-        if task != "text":
-            raise CheckpointError(f"{where!r}: holds a {task} model, not a text model")
-        args = untagged(config)
-        try:
-            vocab_holder["vocab"] = Vocab.from_dict({"chars": args.pop("vocab")})
-        except (KeyError, DataError) as err:
-            where = str(model_dir / "model.json")
-            raise CheckpointError(f"{where!r}: no usable vocabulary ({err})") from None
-        return CharLM(**args)
-
-    model, _ = load_model(model_dir, build)
-    vocab = vocab_holder["vocab"]
-    if len(vocab) != model.model_config["vocab_size"]:
-        raise CheckpointError(f"{str(model_dir / 'model.json')!r}: vocab has {len(vocab)} symbols "
-                              f"but vocab_size is {model.model_config['vocab_size']}")
-    model.eval()
-    return model, vocab
 
 
 def _on_threads(chars: Iterator[str], threads: Optional[int]) -> Iterator[str]:

@@ -44,7 +44,8 @@ from typing import Iterator, Optional
 from rnnkit.data.text import read_corpus, split_text
 from rnnkit.models.sampling import check_sampling_args as check_sampling_args_cli
 from rnnkit.tasks.text.config import TextConfig, TextDataConfig, TextModelConfig, load_text_config
-from rnnkit.tasks.text.estimator import GENERATE_THREADS, LanguageModel, UnseenCharactersWarning, check_threads, load_charlm
+from rnnkit.tasks.text.estimator import GENERATE_THREADS, LanguageModel, UnseenCharactersWarning, check_threads
+from rnnkit.tasks.text.saved import load_charlm
 from rnnkit.tasks.text.scoring import score_ids
 from rnnkit.training.config import save_json, to_dict
 from rnnkit.training.distributed import is_main
