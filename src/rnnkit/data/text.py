@@ -183,6 +183,10 @@ def split_text(text: str, val_fraction: float = 0.05, boundary: str = "\n\n") ->
     return text[:cut], text[cut:]
 
 
+# how a too-short text's hint spells the sizes that fit, by default (``sizes``: the caller's own spelling)
+CLI_SIZES = "--set train.batch_size={b} --set data.seq_len={t}"
+
+
 class ContiguousBatches:
     """Chunks of B parallel streams for truncated BPTT with carried state.
 
@@ -202,8 +206,7 @@ class ContiguousBatches:
     shards_by_stream = True
 
     def __init__(self, ids: torch.Tensor, batch_size: int, seq_len: int,
-                 max_chunks: int | None = None, name: str = "text",
-                 sizes: str = "--set train.batch_size={b} --set data.seq_len={t}") -> None:
+                 max_chunks: int | None = None, name: str = "text", sizes: str | None = None) -> None:
         if batch_size < 1:
             raise DataError(f"batch_size: must be >= 1, saw {batch_size}")
         if seq_len < 1:
@@ -216,7 +219,7 @@ class ContiguousBatches:
             raise DataError(
                 f"{name}: {n} characters is shorter than one training chunk, which needs "
                 f"batch_size * seq_len + 1 = {batch_size} * {seq_len} + 1 = {need}; "
-                f"use more text or smaller sizes, e.g. {sizes.format(b=b, t=t)}"
+                f"use more text or smaller sizes, e.g. {(sizes or CLI_SIZES).format(b=b, t=t)}"
             )
         self.batch_size = batch_size
         self.seq_len = seq_len

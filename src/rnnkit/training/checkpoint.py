@@ -11,7 +11,8 @@ Safety rules for reading (a checkpoint may come from anyone):
   must be a torch zip archive loaded with ``weights_only=True``;
 - the safetensors header is checked by hand before the library sees the file: a
   truncated file, a header longer than the file (or than 100 MB), a header that is
-  not JSON, or tensor offsets past the end give a one-line CheckpointError.
+  not JSON, or tensor offsets past the end give a one-line CheckpointError
+  (:mod:`rnnkit.training.safetensors_file`, re-exported here).
 
 Every folder is written whole into a ``.tmp-*`` sibling, then swapped in
 (:func:`rnnkit.training.atomic.swap_dir`), so a kill at any moment leaves the
@@ -27,17 +28,17 @@ import json
 import math
 import os
 import shutil
-import struct
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import torch
-from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from rnnkit.errors import CheckpointError
-from rnnkit.training.atomic import fsync_dir, make_temp_dir, recover_dir, swap_dir
-from rnnkit.training.jsonio import parse_json_object, read_json_object
+from rnnkit.training.atomic import fsync_dir, make_temp_dir, swap_dir
+from rnnkit.training.jsonio import read_json_object
+from rnnkit.training.safetensors_file import (DTYPES, MAX_HEADER_BYTES, ZIP_MAGIC, need_file, read_finite_safetensors,
+                                              read_header, read_safetensors)
 
 __all__ = [
     "WEIGHTS",
@@ -51,6 +52,8 @@ __all__ = [
     "load_state",
     "read_model_config",
     "read_safetensors",
+    "read_finite_safetensors",
+    "MAX_HEADER_BYTES",
     "load_weights_into",
     "all_finite",
     "check_model_config",
@@ -66,8 +69,6 @@ STATE = "state.pt"
 # A folder holding anything else is never replaced by a save (module doc).
 FOLDER_FILES = frozenset({WEIGHTS, MODEL_JSON, STATE, "estimator.json", "partner.safetensors",
                           "partner_network.safetensors"})
-MAX_HEADER_BYTES = 100 * 1024 * 1024
-_ZIP_MAGIC = b"PK\x03\x04"
 
 
 # ----------------------------------------------------------------------------- write
@@ -96,8 +97,9 @@ def _check_replaceable(target: Path, files: dict[str, bytes]) -> None:
     if target.exists() and not target.is_dir():
         raise CheckpointError(f"{str(target)!r} is a file, not a folder; save the model into a new folder")
     if target.is_dir():
+        known = FOLDER_FILES | set(files)
         others = sorted(p.name + ("/" if p.is_dir() else "") for p in target.iterdir()
-                        if p.name not in FOLDER_FILES | set(files) or not p.is_file())
+                        if p.name not in known or not p.is_file())
         if others:
             shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
             raise CheckpointError(f"{str(target)!r} holds files that are not a saved model's ({shown}); a save "
@@ -154,122 +156,9 @@ def save_checkpoint(
 # ------------------------------------------------------------------------------ read
 
 
-def _need_file(path: Path) -> None:
-    recover_dir(path.parent)
-    if not path.parent.is_dir():
-        raise CheckpointError(f"checkpoint folder {str(path.parent)!r} does not exist")
-    if not path.is_file():
-        raise CheckpointError(f"{str(path)!r} is missing")
-
-
-# safetensors dtype tag -> (torch dtype, bytes per element)
-_DTYPES = {
-    "F64": (torch.float64, 8), "F32": (torch.float32, 4), "F16": (torch.float16, 2),
-    "BF16": (torch.bfloat16, 2), "I64": (torch.int64, 8), "I32": (torch.int32, 4),
-    "I16": (torch.int16, 2), "I8": (torch.int8, 1), "U8": (torch.uint8, 1), "BOOL": (torch.bool, 1),
-}
-
-
-def _memory_bytes() -> int:
-    """Physical memory of this machine (a bound no real weights file can exceed)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 1 << 40
-
-
-def read_header(path: str | Path) -> dict[str, dict]:
-    """The checked safetensors header of ``path`` (tensor name -> dtype, shape, data_offsets).
-
-    Only the first ``8 + header length`` bytes are read. Rules, each a one-line
-    CheckpointError: not a pickle or zip; at least 8 bytes; header length at most
-    MAX_HEADER_BYTES and within the file; a JSON object; every tensor has a known dtype,
-    a shape of non-negative ints and data_offsets [a, b] with b - a = prod(shape) * itemsize,
-    inside the payload; the payload is exactly as long as the tensors declare, and no
-    longer than this machine's memory.
-    """
-    path = Path(path)
-    _need_file(path)
-    where = str(path)
-    size = path.stat().st_size
-    with path.open("rb") as fh:
-        head = fh.read(9)
-        # A pickle starts with 0x80 (PROTO); so may a valid header length (128 + 256k), but
-        # then byte 8 opens the JSON header.
-        if (head[:1] == b"\x80" and head[8:9] != b"{") or head[:4] == _ZIP_MAGIC:
-            raise CheckpointError(f"{where!r} is a pickle/torch archive, not safetensors; refusing to load it")
-        if size < 8:
-            raise CheckpointError(f"{where!r} is truncated: {size} bytes, no safetensors header")
-        (header_len,) = struct.unpack("<Q", head[:8])
-        if header_len > MAX_HEADER_BYTES:
-            raise CheckpointError(
-                f"{where!r} has an oversized safetensors header: {header_len} bytes (limit {MAX_HEADER_BYTES})"
-            )
-        if 8 + header_len > size:
-            raise CheckpointError(
-                f"{where!r} is truncated: header says {header_len} bytes but the file has {size - 8} after the length"
-            )
-        fh.seek(8)
-        raw = fh.read(header_len)
-    header = parse_json_object(raw, f"{where!r} has a corrupt safetensors header: it")
-    payload = size - 8 - header_len
-    tensors = {name: info for name, info in header.items() if name != "__metadata__"}
-    declared = 0
-    for name, info in tensors.items():
-        offsets = info.get("data_offsets") if isinstance(info, dict) else None
-        if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)):
-            raise CheckpointError(f"{where!r}: tensor {name!r} has no valid data_offsets")
-        if offsets[1] > payload:
-            raise CheckpointError(
-                f"{where!r} is truncated: tensor {name!r} ends at byte {offsets[1]} of a {payload}-byte payload"
-            )
-        dtype, shape = info.get("dtype"), info.get("shape")
-        if dtype not in _DTYPES:
-            raise CheckpointError(f"{where!r} is not a valid safetensors file: tensor {name!r} has dtype {dtype!r}")
-        if not (isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)):
-            raise CheckpointError(f"{where!r} is not a valid safetensors file: tensor {name!r} has shape {shape!r}")
-        nbytes = math.prod(shape) * _DTYPES[dtype][1]
-        if not 0 <= offsets[0] <= offsets[1] or offsets[1] - offsets[0] != nbytes:
-            raise CheckpointError(
-                f"{where!r} is not a valid safetensors file: tensor {name!r} of shape {shape} {dtype} "
-                f"needs {nbytes} bytes but its data_offsets {offsets} span {offsets[1] - offsets[0]}"
-            )
-        declared = max(declared, offsets[1])
-    if payload != declared:
-        raise CheckpointError(
-            f"{where!r} has {payload} bytes of tensor data but its header declares {declared}; refusing to read it"
-        )
-    if declared > _memory_bytes():
-        raise CheckpointError(
-            f"{where!r} declares {declared} bytes of weights, more than this machine's memory; refusing to read it"
-        )
-    return tensors
-
-
-def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a safetensors file after checking its header by hand (:func:`read_header`)."""
-    path = Path(path)
-    read_header(path)
-    data = path.read_bytes()
-    try:
-        return st_load(data)
-    except Exception as err:  # safetensors raises its own Rust-side error types
-        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise CheckpointError(f"{str(path)!r} is not a valid safetensors file: {msg}") from None
-
-
-def read_finite_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
-    """:func:`read_safetensors`, refusing any floating-point tensor that holds NaN/Inf."""
-    tensors = read_safetensors(path)
-    for name, t in tensors.items():
-        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
-            raise CheckpointError(f"{str(path)!r}: tensor {name!r} holds NaN/Inf; refusing to load it")
-    return tensors
-
-
 def read_model_config(dir: str | Path) -> dict:
     path = Path(dir) / MODEL_JSON
-    _need_file(path)
+    need_file(path)
     return read_json_object(path)
 
 
@@ -333,7 +222,7 @@ def check_against_header(expected: dict[str, torch.Tensor], header: dict[str, di
             f"{where}: weights do not match the model (missing {missing[:5]}, unexpected {unexpected[:5]})"
         )
     for name, t in expected.items():  # the model's order: the first layer's mismatch is named first
-        shape, dtype = tuple(header[name]["shape"]), _DTYPES[header[name]["dtype"]][0]
+        shape, dtype = tuple(header[name]["shape"]), DTYPES[header[name]["dtype"]][0]
         if shape != tuple(t.shape):
             raise CheckpointError(
                 f"{where}: {name!r} has shape {shape} in the checkpoint but {tuple(t.shape)} in the model"
@@ -374,10 +263,10 @@ def load_model(
 def load_state(dir: str | Path) -> dict:
     """Read ``state.pt`` with ``torch.load(weights_only=True)``; refuse anything else."""
     path = Path(dir) / STATE
-    _need_file(path)
+    need_file(path)
     with path.open("rb") as fh:
         magic = fh.read(4)
-    if magic != _ZIP_MAGIC:
+    if magic != ZIP_MAGIC:
         raise CheckpointError(f"{str(path)!r} is not a torch checkpoint archive; refusing to unpickle it")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)

@@ -223,11 +223,11 @@ def fit_on(cfg: ClassifyConfig, train_set: LabelledSequences, val_set: LabelledS
                     input_info={"kind": train_set.kind,
                                 "audio": audio.to_dict() if train_set.kind == "wav" else None},
                     run_config=run_config if run_config is not None else to_dict(cfg))
-    if log is None:
+    warned: list[str] = []
+    if log is None:  # a warning stays a warning
         clf._fit(**fit_args)
-        leave_unless_main()  # under torchrun, rank 0 alone goes on
-        return clf
-    warned = _fit_logging_warnings(clf, log, **fit_args)
+    else:
+        warned = _fit_logging_warnings(clf, log, **fit_args)
     leave_unless_main()  # under torchrun, rank 0 alone evaluates and writes
     for line in warned:
         log(line)

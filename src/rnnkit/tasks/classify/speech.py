@@ -154,7 +154,7 @@ def _recordings(X: Any, audio: AudioConfig, keep_signals: bool, what: str) -> La
         kind = "a folder" if Path(X).is_dir() else "one path"
         raise DataError(f"{what}: {kind} ({X}); give a list of recordings (WAV paths or arrays of samples)"
                         + (", or pass the folder to fit" if kind == "a folder" else ""))
-    if isinstance(X, np.ndarray) and X.ndim != 2 or not isinstance(X, (Sequence, np.ndarray)):
+    if (isinstance(X, np.ndarray) and X.ndim != 2) or not isinstance(X, (Sequence, np.ndarray)):
         raise DataError(f"{what}: expected a list of recordings (WAV paths or 1-D arrays of samples), "
                         f"got {type(X).__name__}{' of shape ' + str(X.shape) if isinstance(X, np.ndarray) else ''}")
     if len(X) == 0:

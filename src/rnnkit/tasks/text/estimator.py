@@ -159,7 +159,7 @@ class LanguageModel(BaseEstimator):
         val_ids, unseen = vocab.encode(val_part)
         t, b = cfg.data.seq_len, cfg.train.batch_size
         train_batches = ContiguousBatches(train_ids, b, t, cfg.data.chunks_per_epoch, name=f"{name} (training part)",
-                                          **({"sizes": sizes} if sizes else {}))
+                                          sizes=sizes)
         if val_ids.numel() < 2:
             raise DataError(f"{name}: the validation part has {val_ids.numel()} character(s); use more text "
                             "or a larger val_fraction")

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from rnnkit.data.text import read_corpus, split_text
-from rnnkit.models.sampling import check_sampling_args as check_sampling_args_cli
+from rnnkit.models.sampling import check_sampling_args
 from rnnkit.tasks.text.config import TextConfig, TextDataConfig, TextModelConfig, load_text_config
 from rnnkit.tasks.text.estimator import GENERATE_THREADS, LanguageModel, UnseenCharactersWarning, check_threads
 from rnnkit.tasks.text.saved import load_charlm
@@ -140,7 +140,7 @@ def generate_text(model_dir: Path, prime: str = "", length: int = 200, temperatu
     """A streaming iterator of generated characters, and the prime's unseen characters
     (mapped to the unknown symbol; the caller reports them). The characters are drawn
     on ``threads`` torch threads (None: torch's), set while the iterator runs."""
-    check_sampling_args_cli(length, temperature, top_k, top_p)
+    check_sampling_args(length, temperature, top_k, top_p)  # named as the command line spells them
     check_threads(threads)
     lm = LanguageModel._load(model_dir, "--model")
     unseen = lm.unseen(prime)
