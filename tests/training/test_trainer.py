@@ -109,6 +109,44 @@ def test_schedules_step_per_epoch():
     assert [h["lr"] for h in r.history] == pytest.approx([1e-2, 5e-3, 5e-3, 2.5e-3])
 
 
+class _LrTrace:
+    def __init__(self):
+        self.lrs = []
+
+    def on_batch_end(self, trainer, step, loss):  # after the schedule's step: the lr of step + 1
+        self.lrs.append(trainer.optimizer.param_groups[0]["lr"])
+
+
+def test_onecycle_steps_after_every_batch_over_the_runs_steps():
+    train, _ = _loaders()  # 4 batches an epoch
+    trace = _LrTrace()
+    Trainer(_model(), _cfg(epochs=3, scheduler="onecycle"), callbacks=[trace]).fit(train)
+    opt = torch.optim.Adam(_model().parameters(), lr=1e-2)
+    want = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=12, pct_start=1.5 / 12)
+    expected = []
+    for _ in range(12):
+        opt.step()
+        want.step()
+        expected.append(opt.param_groups[0]["lr"])
+    assert trace.lrs == pytest.approx(expected)
+    assert trace.lrs[-2] == pytest.approx(1e-2 / 25e4)  # the 12th and last step runs at the cycle's end
+
+
+def test_onecycle_counts_max_steps_when_fewer():
+    train, _ = _loaders()
+    trace = _LrTrace()
+    Trainer(_model(), _cfg(epochs=3, scheduler="onecycle", max_steps=6, warmup=0.5), callbacks=[trace]).fit(train)
+    assert len(trace.lrs) == 6 and trace.lrs[-2] == pytest.approx(1e-2 / 25e4)  # the cycle ends at step 6, not 12
+    assert trace.lrs[1] == pytest.approx(1e-2)  # warm-up over half of 6 steps: step 3 runs at the peak
+
+
+def test_onecycle_needs_a_step_count():
+    with pytest.raises(ConfigError, match="onecycle needs train.max_steps"):
+        Trainer(_model(), _cfg(scheduler="onecycle")).fit(iter(list(_loaders()[0])))  # no length, no max_steps
+    with pytest.raises(ConfigError, match="warmup must be in"):
+        _cfg(scheduler="onecycle", warmup=1.0)
+
+
 class _Recorder:
     def __init__(self):
         self.events = []

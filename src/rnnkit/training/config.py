@@ -61,10 +61,14 @@ class TrainConfig:
     Optimisation: ``optimizer`` (adam, adamw, sgd), ``lr``, ``weight_decay``,
     ``momentum`` (sgd only), ``grad_clip`` (max global L2 norm; 0 or None turns
     clipping off, the norm is logged either way).
-    Schedule (stepped once per epoch): ``scheduler`` is none, cosine (to ``lr *
-    min_lr_ratio`` over ``epochs``), step (times ``gamma`` every ``step_size``
-    epochs) or plateau (times ``gamma`` after ``scheduler_patience`` epochs
-    without a better validation loss).
+    Schedule: ``scheduler`` is none, cosine (to ``lr * min_lr_ratio`` over
+    ``epochs``), step (times ``gamma`` every ``step_size`` epochs) or plateau
+    (times ``gamma`` after ``scheduler_patience`` epochs without a better
+    validation loss), each stepped once per epoch; or onecycle, stepped after
+    every optimizer step: torch's ``OneCycleLR`` over the run's steps
+    (``max_steps``, or ``epochs`` times the batches of an epoch when that is
+    fewer), rising from ``lr / 25`` to ``lr`` over its first ``warmup`` share
+    (at least 1.5 steps, at most 0.75 of them) and falling to ``lr / 25e4``.
     Stopping: ``epochs``; ``patience`` epochs without a validation loss better by
     ``min_delta`` (None: no early stopping); ``time_budget`` seconds of training
     (checked after every batch; the epoch in progress ends early, is validated and
@@ -87,7 +91,8 @@ class TrainConfig:
     weight_decay: float = 0.0
     momentum: float = 0.0
     grad_clip: Optional[float] = 1.0
-    scheduler: Literal["none", "cosine", "step", "plateau"] = "none"
+    scheduler: Literal["none", "cosine", "step", "plateau", "onecycle"] = "none"
+    warmup: float = 0.1
     step_size: int = 10
     gamma: float = 0.5
     scheduler_patience: int = 3
@@ -113,6 +118,8 @@ class TrainConfig:
             raise ConfigError(f"train.lr must be <= {MAX_LR}, got {self.lr!r}")
         if self.grad_clip is not None and self.grad_clip < 0:
             raise ConfigError(f"train.grad_clip must be >= 0 or None, got {self.grad_clip!r}")
+        if not 0 < self.warmup < 1:
+            raise ConfigError(f"train.warmup must be in (0, 1), got {self.warmup!r}")
         if self.patience is not None:
             _positive(self, "patience", self.patience)
         if self.time_budget is not None:

@@ -6,9 +6,12 @@ from typing import Optional
 
 import torch
 
+from rnnkit.errors import ConfigError
 from rnnkit.training.config import TrainConfig
 
-__all__ = ["build_optimizer", "build_scheduler", "step_scheduler"]
+__all__ = ["PER_STEP", "build_optimizer", "build_scheduler", "step_scheduler"]
+
+PER_STEP = ("onecycle",)  # schedules stepped after every optimizer step, not once per epoch
 
 
 def build_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -20,13 +23,21 @@ def build_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
 
-def build_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig) -> Optional[object]:
-    """Schedules are stepped once per epoch (see :func:`step_scheduler`).
+def build_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, total_steps: Optional[int] = None) -> Optional[object]:
+    """Schedules are stepped once per epoch (see :func:`step_scheduler`), except ``PER_STEP`` ones.
 
     cosine: lr_e = lr_min + (lr - lr_min) (1 + cos(pi e / epochs)) / 2, lr_min = lr * min_lr_ratio
     step:   lr_e = lr * gamma ** floor(e / step_size)
     plateau: lr <- lr * gamma after ``scheduler_patience`` epochs without improvement
+    onecycle: torch's OneCycleLR over ``total_steps`` optimizer steps (the caller counts them),
+              warm-up share ``warmup``, never under 1.5 steps (OneCycleLR divides by zero on
+              a warm-up of exactly one step) nor over 0.75 of them
     """
+    if cfg.scheduler == "onecycle":
+        if not total_steps or total_steps < 1:
+            raise ConfigError("train.scheduler = onecycle needs train.max_steps or a train loader with a length")
+        warm = min(0.75, max(cfg.warmup, 1.5 / total_steps))
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total_steps, pct_start=warm)
     if cfg.scheduler == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(
             opt, T_max=max(cfg.epochs, 1), eta_min=cfg.lr * cfg.min_lr_ratio

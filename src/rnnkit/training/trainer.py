@@ -12,6 +12,7 @@ Per optimizer step::
     norm = ||grad||_2 over all parameters                 # logged; non-finite -> error
     grad <- grad * min(1, grad_clip / norm)               # when grad_clip > 0
     optimizer.step()
+    schedule step                                         # a per-step schedule (onecycle) only
 
 Per epoch: validation loss (mean of batch losses, ``model.eval()``, no grad, with its
 own progress bar), LR schedule step, a metrics row, ``checkpoints/best`` when the monitored loss improved
@@ -62,7 +63,7 @@ from rnnkit.training.config import TrainConfig
 from rnnkit.training.device import move_to, resolve_device, torch_threads
 from rnnkit.training.loaders import loader_generators as _loader_generators
 from rnnkit.training.loaders import loader_length as _length
-from rnnkit.training.optim import build_optimizer, build_scheduler, step_scheduler
+from rnnkit.training.optim import PER_STEP, build_optimizer, build_scheduler, step_scheduler
 from rnnkit.training.plots import plot_loss
 from rnnkit.training.progress import EpochProgress, progress_enabled
 from rnnkit.training.run_folder import RunFolder
@@ -156,7 +157,7 @@ class Trainer(RunFolder):
             train_loader = dist_.distributed_loader(train_loader, seed=cfg.seed)
         self.model.to(self.device)
         self.optimizer = build_optimizer(self.model.parameters(), cfg)
-        self.scheduler = build_scheduler(self.optimizer, cfg)
+        self.scheduler = build_scheduler(self.optimizer, cfg, _total_steps(cfg, train_loader))
         use_amp = cfg.amp and self.device.type == "cuda"
         amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
         self.scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
@@ -237,6 +238,8 @@ class Trainer(RunFolder):
                 raise NonFiniteLossError(f"non-finite gradient norm ({norm}) at {where}; " + self._kept())
             self.scaler.step(self.optimizer)
             self.scaler.update()
+            if cfg.scheduler in PER_STEP:
+                self.scheduler.step()
             self.step += 1
             batches += 1
             loss_sum += loss_value
@@ -256,7 +259,8 @@ class Trainer(RunFolder):
         train_loss = dist_.all_reduce_mean(loss_sum / max(batches, 1))  # over all ranks
         val_loss = self._validate(val_loader, bar) if val_loader is not None else None
         monitored = val_loss if val_loss is not None else train_loss
-        step_scheduler(self.scheduler, monitored)
+        if cfg.scheduler not in PER_STEP:
+            step_scheduler(self.scheduler, monitored)
         row = {
             "epoch": epoch,
             "step": self.step,
@@ -312,6 +316,14 @@ class Trainer(RunFolder):
         self.budget.note_validation(self.budget.elapsed() - t0, complete)
         model.train(was_training)
         return total / max(n, 1)
+
+
+def _total_steps(cfg: TrainConfig, loader) -> Optional[int]:
+    """Optimizer steps the run takes at most: ``max_steps``, or epochs x batches per epoch when fewer
+    (None when neither is known: a loader without a length and no max_steps)."""
+    n = _length(loader)
+    counts = [c for c in (cfg.max_steps, cfg.epochs * n if n is not None else None) if c is not None]
+    return min(counts) if counts else None
 
 
 def _summary(row: dict) -> str:
