@@ -279,11 +279,15 @@ def distributed_loader(loader: Any, seed: int = 0, *, rank_: Optional[int] = Non
     ``seed`` and the epoch, via ``set_epoch``) exactly when the original did. The global
     batch ``loader.batch_size`` must be a multiple of the world size. Carried-state text
     batches (a loader with ``shards_by_stream = True``) are dealt out by stream instead
-    (:class:`ColumnShard`). ``rank_`` and
+    (:class:`ColumnShard`). A loader with a ``shard(rank, world)`` method deals out its
+    own batches: that method returns this rank's loader (e.g. the forecaster's windows,
+    ``rnnkit.tasks.forecast.training.WindowBatches``). ``rank_`` and
     ``world`` override the process group's (for tests and tools).
     """
     w = world if world is not None else world_size()
     r = rank_ if rank_ is not None else rank()
+    if callable(getattr(loader, "shard", None)):
+        return loader.shard(r, w)
     streams = bool(getattr(loader, "shards_by_stream", False))  # e.g. data.text.ContiguousBatches
     if not streams and (not isinstance(loader, DataLoader) or loader.batch_size is None):
         raise ConfigError(

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import os
 import random
+from contextlib import contextmanager
+from typing import Iterator
 
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "get_rng_state", "set_rng_state"]
+__all__ = ["seed_everything", "get_rng_state", "set_rng_state", "rng_kept"]
 
 
 def seed_everything(seed: int, deterministic: bool = False) -> None:
@@ -62,6 +64,17 @@ def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
     if state.get("cuda") and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+@contextmanager
+def rng_kept() -> Iterator[None]:
+    """Python's, NumPy's and torch's global RNGs as they were before the block, whatever it seeds
+    or draws (an estimator whose ``fit`` runs a Trainer, which seeds them all, leaves its caller's alone)."""
+    state = get_rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)
 
 
 def _as_tuple(value):
