@@ -13,6 +13,7 @@ import torch
 from rnnkit.data.panel import long_to_panel
 from rnnkit.errors import ConfigError
 from rnnkit.tasks.forecast import estimator as E
+from rnnkit.tasks.forecast import training as T
 from rnnkit.tasks.forecast.estimator import Forecaster
 from tests.tasks.forecast.partners import TINY
 from tests.tasks.forecast.partners import volatility_panel as panel
@@ -35,7 +36,7 @@ def test_option_off_never_weights_the_loss(monkeypatch):
     def boom(*a, **k):
         raise AssertionError("loss_weights called with loss_scale=None")
 
-    monkeypatch.setattr(E, "loss_weights", boom)
+    monkeypatch.setattr(T, "loss_weights", boom)
     monkeypatch.setattr(E, "panel_scale", boom)
     Forecaster(3, season=1, loss_scale=None, **TINY).fit(panel())
 
@@ -47,13 +48,13 @@ def test_the_default_is_the_plain_loss():
 
 def test_option_on_weights_every_batch_and_changes_the_model(monkeypatch):
     seen = []
-    real = E.pinball_loss
+    real = T.pinball_loss
 
     def spy(q, y, tau, w=None):
         seen.append((q.shape[0], None if w is None else (w.shape, float(w.mean()), float(w.min()), float(w.max()))))
         return real(q, y, tau, w)
 
-    monkeypatch.setattr(E, "pinball_loss", spy)
+    monkeypatch.setattr(T, "pinball_loss", spy)
     df = panel()
     on = Forecaster(3, season=1, loss_scale="mase", **TINY).fit(df)
     assert len(seen) == on.steps_ == 30
@@ -73,7 +74,7 @@ def test_flat_windows_get_the_larger_weights():
     ref = f._loss_ref(p, 6, True)
     x, m = E.last_windows(p, 6)
     z = E.scale_windows(x, m, 1, True)[0]
-    w = E.loss_weights(z, m, 1, ref, 1.0, True)  # series ordered flat (s0) to wild (s5)
+    w = T.loss_weights(z, m, 1, ref, 1.0, True)  # series ordered flat (s0) to wild (s5)
     assert torch.all(w[:-1] >= w[1:]) and w[0] > 5 * w[-1]
 
 
@@ -93,7 +94,7 @@ def test_save_load_keeps_it_and_older_models_load_with_it_off(tmp_path):
 
 def test_sqrt_variant_uses_power_one_half(monkeypatch):
     seen = []
-    monkeypatch.setattr(E, "loss_weights", lambda z, m, season, ref, power, seasonal, normalise: seen.append(power) or torch.ones(len(z)))
+    monkeypatch.setattr(T, "loss_weights", lambda z, m, season, ref, power, seasonal, normalise: seen.append(power) or torch.ones(len(z)))
     Forecaster(3, season=1, loss_scale="mase-sqrt", **TINY).fit(panel())
     assert seen and set(seen) == {0.5}
 

@@ -51,7 +51,7 @@ from rnnkit.data.panel import (
     unit_scales, validate_long, window_series, with_ids,
 )
 from rnnkit.errors import ConfigError, DataError
-from rnnkit.models.global_forecast import LOSS_SCALES, GlobalRNN, loss_weights, panel_scale, pinball_loss
+from rnnkit.models.global_forecast import LOSS_SCALES, GlobalRNN, panel_scale
 from rnnkit.tasks.forecast.calibrate import band_scales, scale_bands
 from rnnkit.tasks.forecast.combine import (
     combine_with_partners, held_out, partners_apply, point_weights,
@@ -59,8 +59,11 @@ from rnnkit.tasks.forecast.combine import (
 from rnnkit.tasks.forecast.empirical import MEMORISED, partner_bands
 from rnnkit.tasks.forecast.options import ForecasterOptions
 from rnnkit.tasks.forecast.covariates import Covariates
-from rnnkit.tasks.forecast.parallel import batch_mean, rank_slice, sync_gradients
 from rnnkit.tasks.forecast.stamps import check_steps, future_stamps, infer_season, time_step
+from rnnkit.tasks.forecast.training import WeightAverage, WindowBatches, WindowLoss
+from rnnkit.training.config import TrainConfig
+from rnnkit.training.seed import rng_kept
+from rnnkit.training.trainer import Trainer
 
 __all__ = ["Forecaster", "ForecasterOptions"]
 
@@ -202,49 +205,29 @@ class Forecaster:
 
     def _train_member(self, panel, lookback: int, steps: int, history: int | None, seed: int,
                       loss_scale: str | None) -> GlobalRNN:
+        """One member, trained for ``steps`` optimizer steps on the shared Trainer (training.py); the
+        caller's global RNGs are left as they were (the Trainer seeds them)."""
+        with rng_kept():
+            return self._train_seeded(panel, lookback, steps, history, seed, loss_scale)
+
+    def _train_seeded(self, panel, lookback: int, steps: int, history: int | None, seed: int,
+                      loss_scale: str | None) -> GlobalRNN:
         o = self.options
         torch.manual_seed(seed)
-        gen = torch.Generator().manual_seed(seed)
         segment = o.segment or max(1, math.ceil(lookback / 8))
         norm_ref = (self._loss_ref(panel, lookback, False) or 1.0) if o.window_norm else None
-        model = sync_gradients(GlobalRNN(lookback, self.horizon, self.quantiles, o.hidden, o.layers, segment,
-                                         **(self.cov_.sizes() if self.cov_ else {}), norm_ref=norm_ref))  # torchrun: parallel.py
-        opt = torch.optim.Adam(model.parameters(), lr=o.lr)
-        # warm-up over 10 % of the steps; never exactly one step, which OneCycleLR divides by
-        # zero on (pct_start · steps = 1, e.g. max_steps=10): at least 1.5 steps (0.75 for 1)
-        warm = min(0.75, max(0.1, 1.5 / steps))
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=o.lr, total_steps=steps, pct_start=warm)
-        k = self._k(lookback)
-        params = [p for p in model.parameters()]
-        avg = [p.detach().clone() for p in params] if o.ema else []
+        net = GlobalRNN(lookback, self.horizon, self.quantiles, o.hidden, o.layers, segment,
+                        **(self.cov_.sizes() if self.cov_ else {}), norm_ref=norm_ref)
         power, seasonal = LOSS_SCALES.get(loss_scale, (0.0, False))
-        ref = self._loss_ref(panel, lookback, seasonal) if loss_scale else None
+        weighting = (self.season, self._loss_ref(panel, lookback, seasonal), power, seasonal) if loss_scale else None
         eligible = window_series(panel, self.horizon)  # once, not at every step: O(S)
-        for step in range(steps):
-            # (B, L), (B, L), (B, H) and the covariates' inputs
-            x, m, y, extra = self._windows(panel, o.batch_size, lookback, history, gen, eligible)
-            z, level, spread = scale_windows(x, m, k, self.log_)
-            zy = self._scale_target(y, level, spread)  # (B, H)
-            if ref is not None:  # mean 1 over the global batch, also under torchrun (parallel.py)
-                w = loss_weights(z, m, self.season, ref, power, seasonal, normalise=False)  # (B,)
-                w = w / batch_mean(w)
-            else:
-                w = None
-            loss = pinball_loss(model(z, m, **extra), zy, model.quantiles, w)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            if avg:  # Polyak averaging; the warm-up keeps early weights from dominating
-                d = min(o.ema, (1 + step) / (10 + step))
-                with torch.no_grad():
-                    torch._foreach_lerp_(avg, [p.detach() for p in params], 1 - d)
-        if avg:
-            with torch.no_grad():
-                for p, a in zip(params, avg):
-                    p.copy_(a)
-        return model.eval()
+        batches = WindowBatches(lambda gen: self._windows(panel, o.batch_size, lookback, history, gen, eligible),
+                                o.batch_size, steps, seed)
+        cfg = TrainConfig(epochs=1, max_steps=steps, batch_size=o.batch_size, lr=o.lr, grad_clip=1.0,
+                          scheduler="onecycle", seed=seed, device="cpu", progress=False, checkpoint=False)
+        Trainer(WindowLoss(net, self._k(lookback), self.log_, weighting), cfg,
+                callbacks=[WeightAverage(o.ema)] if o.ema else []).fit(batches)
+        return net.eval()
 
     def _loss_ref(self, panel, lookback: int, seasonal: bool) -> float | None:
         """r of loss_scale and of window_norm (seasonal=False: lag-1 scales; models/global_forecast.py):
@@ -255,17 +238,11 @@ class Forecaster:
         return panel_scale(z, m[keep], self.season, seasonal)
 
     def _windows(self, panel, batch: int, lookback: int, history: int | None, gen, eligible):
-        """A training batch: x, m, y and the model's covariate inputs ({} without covariates);
-        under torchrun, this rank's slice of the global batch (parallel.py). ``eligible``: the
-        series that give windows (``window_series``), found once per member."""
+        """A global training batch: x, m, y and the model's covariate inputs ({} without covariates).
+        ``eligible``: the series that give windows (``window_series``), found once per member."""
         if self.cov_ is None:
-            x, m, y, extra = (*sample_windows(panel, batch, lookback, self.horizon, history, gen, eligible), {})
-        else:
-            x, m, y, extra = self.cov_.sample(panel, *self._cov_panels, batch, lookback, self.horizon, history, gen,
-                                              eligible)
-        if (part := rank_slice(batch)) is None:
-            return x, m, y, extra
-        return x[part], m[part], y[part], {k: v[part] for k, v in extra.items()}
+            return (*sample_windows(panel, batch, lookback, self.horizon, history, gen, eligible), {})
+        return self.cov_.sample(panel, *self._cov_panels, batch, lookback, self.horizon, history, gen, eligible)
 
     def _cov_inputs(self, df, long, panel, future_df, id_col: str, time_col: str, ds: np.ndarray):
         """(hist, static, future) covariate panels for forecasting from ``long``; None without covariates."""
@@ -276,11 +253,6 @@ class Forecaster:
         frame = self.cov_.history if df is None else self.cov_.frame(df, id_col, time_col, long, "predict")
         hist, static = self.cov_.panels(frame, panel)
         return hist, static, self.cov_.future_panel(future_df, id_col, time_col, panel.ids, ds, self.horizon)
-
-    def _scale_target(self, y, level, spread):
-        if self.log_:
-            return torch.log(y.clamp(min=1e-12) / level[:, None]).clamp(-20, 20)
-        return (y - level[:, None]) / spread[:, None]
 
     # ----------------------------------------------------------------- predict
     def predict(self, df=None, level=(80, 95), id_col: str = "unique_id", time_col: str = "ds",
