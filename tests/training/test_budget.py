@@ -107,7 +107,7 @@ def test_validation_has_its_own_progress_bar(monkeypatch, clock):
         def __exit__(self, *exc):
             pass
 
-        def start_epoch(self, epoch, epochs, total):
+        def start_epoch(self, epoch, epochs, total, label=None):
             events.append(("epoch", total))
 
         def start_validation(self, total):

@@ -339,3 +339,42 @@ def test_zero_epochs_or_steps_are_refused(field, value):
     """Issue 15 fault 9: --epochs 0 used to train one epoch silently."""
     with pytest.raises(ConfigError, match=rf"^train\.{field} must be > 0, got {value}$"):
         _cfg(**{field: value})
+
+
+def test_a_labelled_run_names_its_bar_and_epoch_lines(monkeypatch):
+    from rnnkit.training import progress
+    from rnnkit.training import trainer as trainer_mod
+
+    described, printed = [], []
+
+    class Bar(progress.EpochProgress):  # rich's calls, recorded
+        def __enter__(self):
+            self._progress = self
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+        def add_task(self, description, **kw):
+            described.append(description)
+            return 0
+
+        def remove_task(self, task):
+            pass
+
+        def advance(self, loss):
+            pass
+
+        @property
+        def console(self):
+            return type("C", (), {"print": staticmethod(printed.append)})
+
+    monkeypatch.setattr(trainer_mod, "EpochProgress", Bar)
+    monkeypatch.setattr(trainer_mod, "progress_enabled", lambda wanted: wanted)
+    train, _ = _loaders()
+    Trainer(_model(), _cfg(epochs=2, progress=True), label="member 2/4").fit(train)
+    Trainer(_model(), _cfg(epochs=1, progress=True), label="member 3/4").fit(train)
+    Trainer(_model(), _cfg(epochs=1, progress=True)).fit(train)
+    assert described == ["member 2/4 · epoch 1/2", "member 2/4 · epoch 2/2", "member 3/4", "epoch 1/1"]
+    assert [p.split(": train")[0] for p in printed] == ["member 2/4: epoch 1", "member 2/4: epoch 2",
+                                                        "member 3/4: epoch 1", "epoch 1"]

@@ -64,13 +64,16 @@ class EpochProgress:
             self._progress.__exit__(*exc)
             self._progress = None
 
-    def start_epoch(self, epoch: int, epochs: int, total: Optional[int]) -> None:
+    def start_epoch(self, epoch: int, epochs: int, total: Optional[int], label: Optional[str] = None) -> None:
+        """A bar for the epoch's batches; ``label`` (e.g. ``member 2/4``) before ``epoch 3/20``,
+        or in its place in a run of one epoch."""
         if self._progress is None:
             return
         if self._task is not None:
             self._progress.remove_task(self._task)
         self._task = self._progress.add_task(
-            f"epoch {epoch}/{epochs}", total=total, rate="", loss=""
+            label if label and epochs == 1 else f"{label + ' · ' if label else ''}epoch {epoch}/{epochs}",
+            total=total, rate="", loss=""
         )
 
     def start_validation(self, total: Optional[int]) -> None:

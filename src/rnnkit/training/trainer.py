@@ -97,7 +97,9 @@ class Trainer(RunFolder):
     to ``model.model_config`` when the model has it. ``run_config`` is the full
     resolved config saved as config.json (default: ``{"train": ..., "model": ...}``).
     ``extra_val_passes``: validation passes the caller runs after ``fit`` that the time
-    budget must leave room for (see :mod:`rnnkit.training.budget`).
+    budget must leave room for (see :mod:`rnnkit.training.budget`). ``label``: what the
+    progress bar and its epoch lines name the run (e.g. ``member 2/4``, when a caller
+    trains several models in turn).
     """
 
     def __init__(
@@ -109,6 +111,7 @@ class Trainer(RunFolder):
         model_config: Optional[dict] = None,
         run_config: Optional[dict] = None,
         extra_val_passes: int = 0,
+        label: Optional[str] = None,
     ) -> None:
         self.model = model
         self.config = config
@@ -118,6 +121,7 @@ class Trainer(RunFolder):
         self.model_config = json.loads(json.dumps(dict(raw or {})))  # as model.json reads back
         self.run_config = run_config
         self.extra_val_passes = extra_val_passes
+        self.label = label
         self.budget = TimeBudget(None)
         self.device = resolve_device(config.device)
         self.optimizer: Optional[torch.optim.Optimizer] = None
@@ -191,7 +195,7 @@ class Trainer(RunFolder):
                     self.stop_reason = "max_steps"  # e.g. resumed after the last step
                     break
                 row = self._run_epoch(epoch, train_loader, val_loader, bar, generators)
-                bar.end_epoch(_summary(row))
+                bar.end_epoch((f"{self.label}: " if self.label else "") + _summary(row))
                 if self.stop_reason is not None:
                     break
         seconds = time.perf_counter() - start
@@ -215,7 +219,7 @@ class Trainer(RunFolder):
             model.on_epoch_start()
         dispatch(self._callbacks, "on_epoch_start", self, epoch)
         total = _length(train_loader)
-        bar.start_epoch(epoch, cfg.epochs, total)
+        bar.start_epoch(epoch, cfg.epochs, total, self.label)
         t_epoch = time.perf_counter()
         loss_sum, norm_sum, norm_max, batches = 0.0, 0.0, 0.0, 0
         params = [p for p in model.parameters() if p.requires_grad]

@@ -192,3 +192,8 @@ def test_the_metrics_table_keeps_errors_in_tiny_units_readable():
     model, naive = table.splitlines()[1:]
     assert model.split() == ["model", "2.5e-21", "3.25e-21", "2.246", "2.276", "0.650", "1.000"]
     assert naive.split()[1] == "0.000" and naive.split()[-1] == "-"
+
+
+def test_the_commands_progress_setting_is_the_forecasters_verbose():
+    assert load_forecast_config().forecaster_options()["verbose"] is True  # a bar per member, on a terminal
+    assert "verbose" not in load_forecast_config(overrides=["train.progress=false"]).forecaster_options()

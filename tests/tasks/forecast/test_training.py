@@ -12,6 +12,7 @@ from rnnkit.tasks.forecast import estimator as E
 from rnnkit.tasks.forecast.estimator import Forecaster
 from rnnkit.tasks.forecast.training import WeightAverage, WindowBatches
 from rnnkit.training import NonFiniteLossError, Trainer
+from rnnkit.training import trainer as trainer_mod
 from rnnkit.training.distributed import distributed_loader
 from tests.tasks.forecast.partners import TINY
 from tests.tasks.forecast.partners import volatility_panel as panel
@@ -93,3 +94,37 @@ def test_fit_leaves_the_callers_random_generators_alone():
         random.seed(seed), np.random.seed(seed), torch.manual_seed(seed)
         Forecaster(3, season=1, **TINY).fit(panel())
         assert draws() == want
+
+
+def test_verbose_draws_a_bar_per_member_named_by_its_fit(monkeypatch):
+    shown = []
+
+    class Bar:  # what the Trainer draws, recorded
+        def __init__(self, enabled):
+            self.enabled = enabled
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+        def start_epoch(self, epoch, epochs, total, label=None):
+            shown.append((self.enabled, label, total))
+
+        def advance(self, loss):
+            pass
+
+        def end_epoch(self, summary):
+            shown.append(summary.split(":")[0])
+
+    monkeypatch.setattr(trainer_mod, "EpochProgress", Bar)
+    monkeypatch.setattr(trainer_mod, "progress_enabled", lambda wanted: wanted)  # as on a terminal
+    Forecaster(3, season=1, verbose=True, **{**TINY, "theta": None, "damped": None}).fit(panel())
+    assert shown == [(True, "member 1/1", 30), "member 1/1", (True, "held-out fit, member 1/1", 30),
+                     "held-out fit, member 1/1"]
+    shown.clear()
+    Forecaster(3, season=1, **TINY).fit(panel())
+    assert shown == [(False, "member 1/1", 30), "member 1/1"]  # off by default
+    with pytest.raises(ConfigError, match="verbose must be True or False"):
+        Forecaster(3, verbose="yes")

@@ -54,7 +54,8 @@ def held_out(forecaster, long: pd.DataFrame, partners: bool = True) -> HeldOut |
         with warnings.catch_warnings():  # the copy's warnings (short or constant series) repeat fit's
             warnings.simplefilter("ignore")
             copy = type(forecaster)(H, m, **opts)  # weights_ (1, 0, 0): its predict is the RNN's
-            copy._fit_rnn(inner, "unique_id", "ds", "y", None, None, None)  # not fit: no validation inside
+            copy._fit_rnn(inner, "unique_id", "ds", "y", None, None, None,  # not fit: no validation inside
+                          stage="held-out fit, ")
             out = copy.predict(level=forecaster.options.levels)
     except DataError:
         return None

@@ -72,6 +72,8 @@ class ForecastTrainConfig:
     ``epochs`` is the Forecaster's: windows drawn per member / distinct training windows;
     ``max_steps`` caps the optimizer steps of each member. The Forecaster trains on the CPU
     with ``threads`` torch threads; ``time_budget`` is not supported (use ``max_steps``).
+    ``progress``: a bar for each member while it trains (the Forecaster's ``verbose``; drawn only
+    on a terminal and not under ``CI=true``, as every task's).
     """
 
     epochs: float | None = None
@@ -83,6 +85,7 @@ class ForecastTrainConfig:
     threads: int = 1
     device: str = "cpu"
     time_budget: float | None = None
+    progress: bool = True
 
     def __post_init__(self) -> None:
         for name in ("epochs", "max_steps", "min_steps", "batch_size", "lr", "threads"):
@@ -123,7 +126,8 @@ class ForecastConfig:
         named = {"hidden": m.hidden_size, "layers": m.num_layers, "members": m.members,
                  "lookbacks": None if m.lookbacks is None else tuple(m.lookbacks),
                  "transform": m.transform, "epochs": t.epochs, "max_steps": t.max_steps,
-                 "min_steps": t.min_steps, "batch_size": t.batch_size, "lr": t.lr, "seed": t.seed}
+                 "min_steps": t.min_steps, "batch_size": t.batch_size, "lr": t.lr, "seed": t.seed,
+                 "verbose": t.progress or None}  # None: the default, False, so a saved model matches one fitted alike
         out = {k: v for k, v in named.items() if v is not None}
         if self.data.interval is not None:
             lv = round(self.data.interval * 100, 6)

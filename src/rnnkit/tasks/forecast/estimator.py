@@ -168,9 +168,10 @@ class Forecaster:
             self.band_scales_ = band_scales(q, held.actual, self.quantiles, o.levels, self.log_)
         return self
 
-    def _fit_rnn(self, df, id_col, time_col, target_col, static, past, future) -> pd.DataFrame:
+    def _fit_rnn(self, df, id_col, time_col, target_col, static, past, future, stage: str = "") -> pd.DataFrame:
         """fit without the weights: the RNN members (weights_ stays as it was); the validated long frame,
-        each series in the units it is fitted in (``_in_units``)."""
+        each series in the units it is fitted in (``_in_units``). ``stage`` names the fit on the
+        progress bar (``verbose``), e.g. the held-out window's."""
         long = self._long(df, id_col, time_col, target_col, "fit")
         self.id_kind_ = id_kind(df, id_col)  # integer ids come back as integers (predict)
         step = check_steps(long, "fit")  # rows are read as consecutive steps: a gap would shift the season (stamps.py)
@@ -187,10 +188,12 @@ class Forecaster:
         steps = int(min(o.max_steps, max(floor, math.ceil(o.epochs * windows / o.batch_size), 1)))
         history = None if o.history is None else max(1, int(round(o.history * self.horizon)))
         self.members_, self.steps_ = [], steps
+        per = o.members * len(o.losses)
         for i, mult in enumerate(o.lookbacks):
-            for j in range(o.members * len(o.losses)):  # member j of a lookback: loss entry j mod the entries
+            for j in range(per):  # member j of a lookback: loss entry j mod the entries
+                label = f"{stage}member {i * per + j + 1}/{len(o.lookbacks) * per}"
                 self.members_.append(self._train_member(panel, self._lookback(mult), steps, history,
-                                                        o.seed * 1000 + i * 100 + j, o.losses[j % len(o.losses)]))
+                                                        o.seed * 1000 + i * 100 + j, o.losses[j % len(o.losses)], label))
         return long
 
     @staticmethod
@@ -204,14 +207,14 @@ class Forecaster:
         return long.assign(y=long["y"] * long["unique_id"].map(scales).to_numpy()), scales.to_numpy()
 
     def _train_member(self, panel, lookback: int, steps: int, history: int | None, seed: int,
-                      loss_scale: str | None) -> GlobalRNN:
+                      loss_scale: str | None, label: str | None = None) -> GlobalRNN:
         """One member, trained for ``steps`` optimizer steps on the shared Trainer (training.py); the
         caller's global RNGs are left as they were (the Trainer seeds them)."""
         with rng_kept():
-            return self._train_seeded(panel, lookback, steps, history, seed, loss_scale)
+            return self._train_seeded(panel, lookback, steps, history, seed, loss_scale, label)
 
     def _train_seeded(self, panel, lookback: int, steps: int, history: int | None, seed: int,
-                      loss_scale: str | None) -> GlobalRNN:
+                      loss_scale: str | None, label: str | None) -> GlobalRNN:
         o = self.options
         torch.manual_seed(seed)
         segment = o.segment or max(1, math.ceil(lookback / 8))
@@ -224,9 +227,9 @@ class Forecaster:
         batches = WindowBatches(lambda gen: self._windows(panel, o.batch_size, lookback, history, gen, eligible),
                                 o.batch_size, steps, seed)
         cfg = TrainConfig(epochs=1, max_steps=steps, batch_size=o.batch_size, lr=o.lr, grad_clip=1.0,
-                          scheduler="onecycle", seed=seed, device="cpu", progress=False, checkpoint=False)
+                          scheduler="onecycle", seed=seed, device="cpu", progress=o.verbose, checkpoint=False)
         Trainer(WindowLoss(net, self._k(lookback), self.log_, weighting), cfg,
-                callbacks=[WeightAverage(o.ema)] if o.ema else []).fit(batches)
+                callbacks=[WeightAverage(o.ema)] if o.ema else [], label=label).fit(batches)
         return net.eval()
 
     def _loss_ref(self, panel, lookback: int, seasonal: bool) -> float | None:

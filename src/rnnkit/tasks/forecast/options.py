@@ -73,6 +73,8 @@ class ForecasterOptions:
     # scaled to its coverage on the window fit holds out (calibrate.py; docs/forecaster.md, thirteenth session)
     intervals: str = "quantile"
     seed: int = 0
+    # a progress bar for each member while fit trains (on a terminal, not under CI=true), as the Classifier's verbose
+    verbose: bool = False
 
     @property
     def losses(self) -> tuple[str | None, ...]:
@@ -115,6 +117,8 @@ class ForecasterOptions:
                               f"damped < 1 (the RNN keeps the rest), got damped={opts.damped!r}, theta={opts.theta!r}")
         if not isinstance(opts.nonnegative, bool):
             raise ConfigError(f"Forecaster: nonnegative must be True or False, got {opts.nonnegative!r}")
+        if not isinstance(opts.verbose, bool):
+            raise ConfigError(f"Forecaster: verbose must be True or False, got {opts.verbose!r}")
         if not isinstance(opts.partner_bands, bool):
             raise ConfigError(f"Forecaster: partner_bands must be True or False, got {opts.partner_bands!r}")
         for name, low, whole, optional in COUNTS:  # sizes and step counts: one line, not torch's error later
