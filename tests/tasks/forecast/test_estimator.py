@@ -62,6 +62,24 @@ def test_new_series_at_predict_time_and_datetime_stamps():
     assert out["forecast"].mean() > 2 * f.predict()["forecast"].mean()  # its own scale, not the panel's
 
 
+def test_a_new_series_too_short_to_show_its_step_takes_the_fitted_one():
+    """One or two stamps tell pandas no frequency: the stamps went on by a day, or by 31 days, from a
+    monthly model (2000-03-03, 2000-04-03, 2000-05-04)."""
+    monthly = panel(n_series=2, length=30).assign(ds=lambda d: np.tile(pd.date_range("2000-01-01", periods=30,
+                                                                                     freq="MS"), 2))
+    f = Forecaster(3, season=4, **TINY).fit(monthly)
+    for k in (1, 2):
+        new = pd.DataFrame({"unique_id": "n", "ds": pd.date_range("2001-01-01", periods=k, freq="MS"),
+                            "y": [5.0, 6.0][:k]})
+        assert f.predict(new)["ds"].tolist() == list(pd.date_range(f"2001-0{k + 1}-01", periods=3, freq="MS"))
+    every5 = panel(n_series=2).assign(ds=lambda d: d.ds * 5)  # numbers: 5, 10, 15, ...
+    g = Forecaster(3, season=4, **TINY).fit(every5)
+    one = pd.DataFrame({"unique_id": "n", "ds": [100], "y": [5.0]})
+    assert g.predict(one)["ds"].tolist() == [105, 110, 115]
+    own = pd.DataFrame({"unique_id": "n", "ds": pd.date_range("2001-01-01", periods=6, freq="D"), "y": 5.0 + np.arange(6)})
+    assert f.predict(own)["ds"].tolist() == list(pd.date_range("2001-01-07", periods=3, freq="D"))  # its own step
+
+
 def test_one_series_without_id_column():
     s = panel(n_series=1)[["ds", "y"]]
     out = Forecaster(3, season=4, **TINY).fit(s).predict()

@@ -268,11 +268,12 @@ class Forecaster:
             if lv not in self.options.levels:
                 raise ConfigError(f"predict: level {lv!r} was not trained; levels={self.options.levels!r} "
                                   "(set levels=... when creating the Forecaster)")
+        fitted = time_step(self.history_)
         if df is None:
-            long, step = self.history_, time_step(self.history_)
+            long, step = self.history_, fitted
         else:
             long = self._long(df, id_col, time_col, target_col, "predict")
-            step = check_steps(long, "predict")
+            step = check_steps(long, "predict", fitted)  # series too short to tell their step: fit's
             self._check_series(long, fitting=False)
         units, scales = self._in_units(long)  # scales: (S,) in panel order, or None
         raw = long_to_panel(units, "unique_id", "y")

@@ -10,6 +10,7 @@ its default ``--missing error`` (``rnnkit.data.timeseries``).
 
     step = time_step(long)                       # "MS", "D", ... (datetimes), a number, or None
     step = check_steps(long, "fit")              # the same step; DataError where a series skips one
+    step = check_steps(new, "predict", fitted)   # too few stamps to tell (a new series of 1-2): the fitted step
     ds = future_stamps(long, ids, horizon, step) # (S * H,), series after series
     m = infer_season(step)                       # 12 for "MS", 7 for "D", 1 for numbers, ...
 
@@ -80,17 +81,21 @@ def time_step(long: pd.DataFrame):
     return diffs.median() if len(diffs) else None
 
 
-def check_steps(long: pd.DataFrame, what: str):
+def check_steps(long: pd.DataFrame, what: str, fallback=None):
     """The panel's step (``time_step``), after a one-line ``DataError`` at the first series whose
     consecutive time stamps are not one step apart (a gap, or stamps off the panel's grid), or when
     the stamps are neither numbers nor datetimes (the next ones could not be written); with an
-    unknown step (None) nothing is checked."""
+    unknown step (None) nothing is checked. ``fallback``: the step to use where the stamps cannot
+    tell it (``predict`` on series of one or two points: the step ``fit`` found), when it is of
+    their kind (a frequency for datetimes, a number for numbers)."""
     ds = long["ds"]
     if not (pd.api.types.is_datetime64_any_dtype(ds) or pd.api.types.is_numeric_dtype(ds)) \
             or pd.api.types.is_bool_dtype(ds):
         raise DataError(f"{what}: the time column holds {ds.dtype} values (first: {ds.iloc[0]!r}); it must hold "
                         "numbers or datetimes (for dates written as text, pd.to_datetime them first)")
     step = time_step(long)
+    if step is None and fallback is not None and isinstance(fallback, str) == pd.api.types.is_datetime64_any_dtype(ds):
+        step = fallback
     if step is None:
         return None
     prev = long.groupby("unique_id", sort=False)["ds"].shift(1)
