@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnnkit.errors import DataError
+from rnnkit.errors import ConfigError, DataError
 
 __all__ = [
-    "Panel", "long_to_panel", "validate_long", "id_kind", "with_ids", "unit_scales", "window_series", "draw_windows",
+    "NAMES", "output_names", "Panel", "long_to_panel", "validate_long", "id_kind", "with_ids", "unit_scales", "window_series", "draw_windows",
     "sample_windows", "last_windows", "scale_windows", "seasonal_indices", "deseasonalise", "future_factors",
 ]
 
@@ -43,6 +43,25 @@ class Panel:
     values: torch.Tensor  # (S, T) float32, right-aligned
     mask: torch.Tensor  # (S, T) bool
     lengths: torch.Tensor  # (S,) int64
+
+
+NAMES = ("unique_id", "ds", "y")  # a long frame's id, time and target columns, unless named otherwise
+RESERVED = ("forecast", "cutoff")  # the forecasts' own columns, beside lo-<level> and hi-<level>
+
+
+def output_names(id_col, time_col, target_col, cutoff: bool = False) -> tuple:
+    """The id, time and target column names, once checked that forecasts can come back under them:
+    three different names, none that the forecasts' own columns take (forecast, lo-*, hi-*, and cutoff
+    in cross-validation); else a one-line ConfigError naming the argument."""
+    names = (id_col, time_col, target_col)
+    args = ("id_col", "time_col", "target_col")
+    for arg, col in zip(args, names):
+        taken = col in RESERVED[:1 + cutoff] or (isinstance(col, str) and col[:3] in ("lo-", "hi-"))
+        if taken:
+            raise ConfigError(f"{arg}={col!r} is the name of a column of the forecasts; rename that column first")
+    if len(set(names)) < 3:
+        raise ConfigError(f"id_col, time_col and target_col must be three different columns, got {names!r}")
+    return names
 
 
 def validate_long(df: pd.DataFrame, id_col: str, time_col: str, target_col: str, what: str = "df") -> pd.DataFrame:

@@ -80,6 +80,35 @@ def test_a_new_series_too_short_to_show_its_step_takes_the_fitted_one():
     assert f.predict(own)["ds"].tolist() == list(pd.date_range("2001-01-07", periods=3, freq="D"))  # its own step
 
 
+def test_forecasts_come_back_under_the_frames_own_column_names(tmp_path):
+    """As statsforecast and neuralforecast return them, so the forecasts merge with the user's frames;
+    they came back as unique_id and ds whatever the names."""
+    df = panel().rename(columns={"unique_id": "store", "ds": "week", "y": "sales"})
+    f = Forecaster(3, season=4, **TINY).fit(df, id_col="store", time_col="week", target_col="sales")
+    assert list(f.predict(level=(80,)).columns) == ["store", "week", "forecast", "lo-80", "hi-80"]
+    new = df[df.store == "s1"].assign(store="n")
+    assert f.predict(new).columns[:2].tolist() == ["store", "week"]  # fit's names, not given again
+    assert f.predict(new.rename(columns={"store": "id"}), id_col="id").columns[:2].tolist() == ["id", "week"]
+    cv = f.cross_validation(df, n_windows=2, step=3, refit=False)
+    assert cv.columns[:4].tolist() == ["store", "week", "cutoff", "sales"]
+    assert (cv.merge(df, on=["store", "week"], suffixes=("", "_df")).eval("sales == sales_df")).all()
+    f.save(tmp_path / "m")
+    assert Forecaster.load(tmp_path / "m").predict().columns[:2].tolist() == ["store", "week"]
+    meta = json.loads((tmp_path / "m" / "forecaster.json").read_text())
+    del meta["names"]  # a model saved before the names were kept
+    (tmp_path / "m" / "forecaster.json").write_text(json.dumps(meta))
+    assert Forecaster.load(tmp_path / "m").predict().columns[:2].tolist() == ["unique_id", "ds"]
+    meta["names"] = ["store", "forecast", "sales"]
+    (tmp_path / "m" / "forecaster.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="names: time_col='forecast' is the name of a column of the forecasts"):
+        Forecaster.load(tmp_path / "m")
+    with pytest.raises(ConfigError, match="target_col='lo-80' is the name of a column of the forecasts"):
+        Forecaster(3, **TINY).fit(df.rename(columns={"sales": "lo-80"}), id_col="store", time_col="week",
+                                  target_col="lo-80")
+    with pytest.raises(ConfigError, match="three different columns"):
+        Forecaster(3, **TINY).fit(df, id_col="store", time_col="week", target_col="week")
+
+
 def test_one_series_without_id_column():
     s = panel(n_series=1)[["ds", "y"]]
     out = Forecaster(3, season=4, **TINY).fit(s).predict()

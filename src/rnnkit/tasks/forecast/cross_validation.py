@@ -19,7 +19,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from rnnkit.data.panel import id_kind, with_ids
+from rnnkit.data.panel import id_kind, output_names, with_ids
 from rnnkit.errors import ConfigError
 from rnnkit.tasks.forecast.stamps import check_steps
 
@@ -29,7 +29,9 @@ __all__ = ["cross_validation"]
 def cross_validation(forecaster, df, n_windows: int = 1, step: int | None = None, refit: bool = True,
                      level=(80, 95), id_col: str = "unique_id", time_col: str = "ds",
                      target_col: str = "y", fit_fold=None, static=None, past=None, future=None) -> pd.DataFrame:
-    """unique_id, ds, cutoff, y, forecast, lo-*, hi-* for every fold (see the module doc)."""
+    """id, time, cutoff, target, forecast, lo-*, hi-* for every fold (see the module doc), the first,
+    second and fourth under the names given (unique_id, ds, y by default)."""
+    id_col, time_col, target_col = output_names(id_col, time_col, target_col, cutoff=True)
     h = forecaster.horizon
     step = h if step is None else step
     if not isinstance(n_windows, (int, np.integer)) or n_windows < 1:
@@ -67,4 +69,4 @@ def cross_validation(forecaster, df, n_windows: int = 1, step: int | None = None
         folds.append(with_ids(fold, kind))  # the folds ran on text ids (validate_long)
     out = pd.concat(folds, ignore_index=True)
     cols = ["unique_id", "ds", "cutoff", "y"] + [c for c in out.columns if c == "forecast" or c[:3] in ("lo-", "hi-")]
-    return out[cols]
+    return out[cols].rename(columns={"unique_id": id_col, "ds": time_col, "y": target_col})

@@ -47,7 +47,7 @@ import pandas as pd
 import torch
 
 from rnnkit.data.panel import (
-    deseasonalise, future_factors, id_kind, last_windows, long_to_panel, sample_windows, scale_windows, seasonal_indices,
+    NAMES, output_names, deseasonalise, future_factors, id_kind, last_windows, long_to_panel, sample_windows, scale_windows, seasonal_indices,
     unit_scales, validate_long, window_series, with_ids,
 )
 from rnnkit.errors import ConfigError, DataError
@@ -92,9 +92,11 @@ class Forecaster:
         self.band_scales_: dict[int, float] = {}  # level: factor on its half-bands (set by fit; calibrate.py)
         self.windows_ = 0  # distinct training windows of the fitted panel (set by fit)
         self.id_kind_ = "str"  # "int": the fitted frame's ids were integers (set by fit)
+        self.names_ = NAMES  # (id, time, target) column names of the frame fit was given (set by fit)
 
     # ----------------------------------------------------------------- input
     def _long(self, df, id_col: str, time_col: str, target_col: str, what: str) -> pd.DataFrame:
+        output_names(id_col, time_col, target_col)  # three different names the forecasts can come back under
         if isinstance(df, pd.Series):
             df = pd.DataFrame({time_col: np.arange(len(df)) if df.index.dtype == object else df.index,
                                target_col: df.to_numpy()})
@@ -174,6 +176,7 @@ class Forecaster:
         progress bar (``verbose``), e.g. the held-out window's."""
         long = self._long(df, id_col, time_col, target_col, "fit")
         self.id_kind_ = id_kind(df, id_col)  # integer ids come back as integers (predict)
+        self.names_ = (id_col, time_col, target_col)  # forecasts come back under them (predict; checked in _long)
         step = check_steps(long, "fit")  # rows are read as consecutive steps: a gap would shift the season (stamps.py)
         self.season = self.season_given or infer_season(step)
         self.cov_ = Covariates.fit(df, id_col, time_col, static, past, future, long)
@@ -258,11 +261,18 @@ class Forecaster:
         return hist, static, self.cov_.future_panel(future_df, id_col, time_col, panel.ids, ds, self.horizon)
 
     # ----------------------------------------------------------------- predict
-    def predict(self, df=None, level=(80, 95), id_col: str = "unique_id", time_col: str = "ds",
-                target_col: str = "y", future_df=None) -> pd.DataFrame:
-        """Forecast the next `horizon` steps of every series in df (default: the fitted data)."""
+    def predict(self, df=None, level=(80, 95), id_col: str | None = None, time_col: str | None = None,
+                target_col: str | None = None, future_df=None) -> pd.DataFrame:
+        """Forecast the next `horizon` steps of every series in df (default: the fitted data).
+
+        Column names left at None are the ones ``fit`` was given; the forecasts come back with the
+        id and time columns under the names in use (statsforecast's and neuralforecast's convention)."""
         if not self.members_:
             raise ConfigError("Forecaster: call fit() (or Forecaster.load) before predict()")
+        id_col, time_col, target_col = (fitted if given is None else given for given, fitted in
+                                        zip((id_col, time_col, target_col), self.names_))
+        if df is None:
+            output_names(id_col, time_col, target_col)  # else _long checks them
         level = (level,) if isinstance(level, Real) else tuple(level or ())  # level=80 as statsforecast's [80]
         for lv in level:
             if lv not in self.options.levels:
@@ -310,15 +320,18 @@ class Forecaster:
         for lv in level:
             out[f"lo-{lv}"] = q[:, :, qi[round(0.5 - lv / 200, 6)]].ravel()
             out[f"hi-{lv}"] = q[:, :, qi[round(0.5 + lv / 200, 6)]].ravel()
-        return with_ids(out, self.id_kind_ if df is None else id_kind(df, id_col))  # ids of the type they came in
+        out = with_ids(out, self.id_kind_ if df is None else id_kind(df, id_col))  # ids of the type they came in
+        return out.rename(columns={"unique_id": id_col, "ds": time_col})
 
     def cross_validation(self, df, n_windows: int = 1, step: int | None = None, refit: bool = True,
-                         level=(80, 95), id_col: str = "unique_id", time_col: str = "ds",
-                         target_col: str = "y", **covariates) -> pd.DataFrame:
-        """Every fold's forecasts (see ``rnnkit.tasks.forecast.cross_validation``)."""
+                         level=(80, 95), id_col: str | None = None, time_col: str | None = None,
+                         target_col: str | None = None, **covariates) -> pd.DataFrame:
+        """Every fold's forecasts (see ``rnnkit.tasks.forecast.cross_validation``); column names left at
+        None are the ones ``fit`` was given (unique_id, ds, y before any fit)."""
         from rnnkit.tasks.forecast.cross_validation import cross_validation
 
-        return cross_validation(self, df, n_windows, step, refit, level, id_col, time_col, target_col, **covariates)
+        names = (known if given is None else given for given, known in zip((id_col, time_col, target_col), self.names_))
+        return cross_validation(self, df, n_windows, step, refit, level, *names, **covariates)
 
     # ----------------------------------------------------------------- save / load
     def save(self, path) -> None:

@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 from safetensors.torch import save as st_save
 
+from rnnkit.data.panel import NAMES, output_names
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models.global_forecast import GlobalRNN
 from rnnkit.tasks.forecast.calibrate import saved_scales
@@ -58,7 +59,7 @@ def save(f, path) -> None:
         "members": [{"lookback": m.lookback, "segment": m.segment, "normed": m.normed} for m in f.members_],
         "covariates": f.cov_.to_meta() if f.cov_ else None,
         "ds_kind": "datetime" if is_dt else "int", "ds_unit": unit, "ds_tz": tz, "ids": h["unique_id"].tolist(),
-        "id_kind": f.id_kind_,
+        "id_kind": f.id_kind_, "names": list(f.names_),
     }
     with writing("Forecaster.save:", d):
         write_json(d / "forecaster.json", meta)
@@ -120,6 +121,14 @@ def _from_saved(cls, meta: dict, tensors: dict):
     if f.id_kind_ not in ("str", "int") or (f.id_kind_ == "int" and not all(
             isinstance(i, str) and re.fullmatch(r"-?\d+", i) for i in meta["ids"])):  # what predict turns to int64
         raise ValueError(f"id_kind must be 'str', or 'int' with integer ids, got {f.id_kind_!r}")
+    names = meta.get("names", NAMES)  # absent before the twenty-second session: forecasts came back as unique_id, ds
+    if not (isinstance(names, (list, tuple)) and len(names) == 3
+            and all(isinstance(n, (str, int)) and not isinstance(n, bool) for n in names)):
+        raise ValueError(f"names must be the three column names fit was given, got {names!r}")
+    try:
+        f.names_ = output_names(*names)
+    except ConfigError as err:
+        raise ValueError(f"names: {err}") from None
     f.windows_ = int((f.history_.groupby("unique_id", sort=False).size() - f.horizon).clip(lower=0).sum())
     if f.cov_ is not None:
         cov = pd.DataFrame(tensors["history.covariates"].numpy(), columns=f.cov_.columns)
