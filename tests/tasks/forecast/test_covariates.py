@@ -57,9 +57,9 @@ def test_save_load_round_trip_with_covariates_is_exact(fitted, tmp_path):
     (lambda fd: fd.assign(unique_id=fd["unique_id"].replace("s1", "nope")),
      "predict: future_df has id 'nope', which is not among the series being forecast"),
     (lambda fd: fd[fd["ds"] < 59],
-     "predict: future_df has no row for series 's0' at ds 59.0 (it needs each series' next 6 steps of ['promo'])"),
+     "predict: future_df has no row for series 's0' at ds 59 (it needs each series' next 6 steps of ['promo'])"),
     (lambda fd: fd.assign(promo=fd["promo"].where(fd["ds"] != 56)),
-     "predict: future_df: column 'promo' row 2 (series 's0', ds 56.0) is nan; covariates must be finite numbers"),
+     "predict: future_df: column 'promo' row 2 (series 's0', ds 56) is nan; covariates must be finite numbers"),
     (lambda fd: fd.drop(columns="promo"), "predict: future_df has no column 'promo'"),
     (lambda fd: None, "predict: this Forecaster was fitted with future covariates ['promo']; pass future_df "
                       "with their values over the next 6 steps of every series"),

@@ -109,6 +109,28 @@ def test_forecasts_come_back_under_the_frames_own_column_names(tmp_path):
         Forecaster(3, **TINY).fit(df, id_col="store", time_col="week", target_col="week")
 
 
+def test_one_series_as_a_numpy_array_or_a_list():
+    """The brief's "pandas or NumPy in": an array was refused ("expected a pandas DataFrame, got ndarray")."""
+    y = panel(n_series=1)["y"].to_numpy()
+    f = Forecaster(3, season=4, **TINY).fit(y)
+    out = f.predict()
+    assert out["unique_id"].unique().tolist() == ["series"] and out["ds"].tolist() == [40, 41, 42]
+    assert out["ds"].dtype == np.int64  # integer steps stay integers (they came back as 40.0, 41.0, ...)
+    same = Forecaster(3, season=4, **TINY).fit(list(y)).predict()
+    assert np.array_equal(same["forecast"], out["forecast"])
+    assert np.array_equal(f.predict(y[:20])["ds"], [20, 21, 22])
+    with pytest.raises(DataError, match=r"fit: an array is one series' values, 1-D; got shape \(3, 4\)"):
+        Forecaster(2, **TINY).fit(np.ones((3, 4)))
+    with pytest.raises(DataError, match="got nested sequences"):
+        Forecaster(2, **TINY).fit([[1.0, 2.0], [3.0]])
+
+
+def test_repr_names_the_arguments_that_differ_from_the_defaults():
+    assert repr(Forecaster(12)) == "Forecaster(horizon=12)"
+    assert repr(Forecaster(6, season=12, max_steps=50, lookbacks=(2.0,))) == \
+        "Forecaster(horizon=6, season=12, lookbacks=(2.0,), max_steps=50)"
+
+
 def test_one_series_without_id_column():
     s = panel(n_series=1)[["ds", "y"]]
     out = Forecaster(3, season=4, **TINY).fit(s).predict()

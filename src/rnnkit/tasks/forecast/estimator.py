@@ -38,6 +38,7 @@ of two (``_in_units``), so its forecasts scale with it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from numbers import Real
@@ -94,9 +95,27 @@ class Forecaster:
         self.id_kind_ = "str"  # "int": the fitted frame's ids were integers (set by fit)
         self.names_ = NAMES  # (id, time, target) column names of the frame fit was given (set by fit)
 
+    def __repr__(self) -> str:
+        """``Forecaster(horizon=12, season=12, max_steps=100)``: the arguments that differ from the defaults."""
+        default = ForecasterOptions()
+        given = {f.name: getattr(self.options, f.name) for f in dataclasses.fields(self.options)
+                 if getattr(self.options, f.name) != getattr(default, f.name)}
+        args = [f"horizon={self.horizon}"] + ([f"season={self.season_given}"] if self.season_given else [])
+        return f"Forecaster({', '.join(args + [f'{k}={v!r}' for k, v in given.items()])})"
+
     # ----------------------------------------------------------------- input
     def _long(self, df, id_col: str, time_col: str, target_col: str, what: str) -> pd.DataFrame:
         output_names(id_col, time_col, target_col)  # three different names the forecasts can come back under
+        if isinstance(df, (np.ndarray, list, tuple)):  # one series' values, steps 0, 1, ...
+            try:
+                values = np.asarray(df)
+            except ValueError:  # ragged nested lists
+                values = np.asarray(df, dtype=object)
+            if values.ndim != 1 or values.dtype == object and any(isinstance(v, (list, tuple, np.ndarray)) for v in values):
+                got = "nested sequences" if values.ndim == 1 else f"shape {values.shape}"
+                raise DataError(f"{what}: an array is one series' values, 1-D; got {got} (for a panel, "
+                                "pass a long DataFrame: id, time, value)")
+            df = pd.Series(values, name=target_col)
         if isinstance(df, pd.Series):
             df = pd.DataFrame({time_col: np.arange(len(df)) if df.index.dtype == object else df.index,
                                target_col: df.to_numpy()})
@@ -154,7 +173,8 @@ class Forecaster:
     # ----------------------------------------------------------------- fit
     def fit(self, df, id_col: str = "unique_id", time_col: str = "ds", target_col: str = "y",
             static=None, past=None, future=None) -> Forecaster:
-        """Train on a long frame (or one series: a frame without id column, or a pandas Series).
+        """Train on a long frame (or one series: a frame without id column, a pandas Series, or a 1-D
+        array or list of its values, read as steps 0, 1, ...).
 
         static, past, future: names of covariate columns of df (see covariates.py)."""
         long = self._fit_rnn(df, id_col, time_col, target_col, static, past, future)

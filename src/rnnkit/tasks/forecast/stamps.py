@@ -131,4 +131,7 @@ def future_stamps(long: pd.DataFrame, ids: list[str], horizon: int, step) -> np.
             delta = longest.diff().median() if len(longest) > 1 else pd.Timedelta(days=1)
             return np.concatenate([t + delta * steps for t in last])
         return np.concatenate([pd.date_range(t, periods=horizon + 1, freq=step)[1:] for t in last])
-    return (last.to_numpy()[:, None] + (1 if step is None else step) * steps).ravel()
+    step = 1 if step is None else step
+    if pd.api.types.is_integer_dtype(long["ds"]) and float(step).is_integer():  # integer stamps stay integers
+        return (last.to_numpy()[:, None] + int(step) * steps).ravel()
+    return (last.to_numpy()[:, None] + step * steps).ravel()
