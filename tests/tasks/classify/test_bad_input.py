@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from rnnkit.errors import ConfigError, DataError
@@ -20,10 +21,14 @@ def _fails(X, y, match, error=DataError, **params):
     return str(info.value)
 
 
-def test_a_2d_array_is_refused_with_the_reshape_to_use():
+def test_a_2d_array_is_univariate_series_as_aeon_reads_it():
+    """It was refused ("give a 3-D array ... e.g. X[:, None, :]"); aeon and sktime read (n, length)."""
     X, y = ramps(8)
-    msg = _fails(X[:, 0, :], y, r"X is a 2-D array \(8, 16\); give a 3-D array")
-    assert "X[:, None, :]" in msg
+    flat = Classifier(**ONE_STEP, random_state=0).fit(X[:, 0, :], y)
+    deep = Classifier(**ONE_STEP, random_state=0).fit(X[:, :1, :], y)
+    assert flat.n_features_in_ == deep.n_features_in_ == 1
+    assert np.array_equal(flat.predict_proba(X[:, 0, :]), deep.predict_proba(X[:, :1, :]))
+    assert np.array_equal(flat.predict_proba(pd.DataFrame(X[:, 0, :])), deep.predict_proba(X[:, :1, :]))
 
 
 def test_len_x_and_len_y_differ():

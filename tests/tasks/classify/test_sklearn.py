@@ -1,10 +1,9 @@
 """`Classifier` follows scikit-learn's estimator conventions.
 
-scikit-learn's estimator checks feed 2-D tabular arrays, which `Classifier` refuses (rows
-of features are not time series: see test_bad_input.py). The checks therefore run on
-`Rows`, a test adapter that reads each 2-D row as one univariate series (n, length) ->
-(n, 1, length) and changes nothing else; with tiny budgets so they stay fast. The
-checks that cannot hold for that reading or for a 2-step budget are listed with the reason.
+scikit-learn's estimator checks feed 2-D tabular arrays, which `Classifier` reads as aeon does:
+each row one univariate series, (n, length) -> (n, 1, length) (test_bad_input.py). They run with
+tiny budgets so they stay fast. The checks that cannot hold for that reading or for a 2-step
+budget are listed with the reason.
 """
 from __future__ import annotations
 
@@ -20,29 +19,7 @@ from rnnkit.tasks.classify import Classifier
 from tests.tasks.classify.test_estimator import TINY, ramps
 
 
-def _rows(X):
-    if hasattr(X, "toarray"):  # sparse input goes through as it is (and is refused)
-        return X
-    X = np.asarray(X)
-    return X[:, None, :] if X.ndim == 2 else X  # (n, length) -> (n, 1, length)
-
-
-class Rows(Classifier):
-    """Classifier reading 2-D rows as univariate series (the checks' data is 2-D)."""
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = True
-        return tags
-
-    def fit(self, X, y):
-        return super().fit(_rows(X), y)
-
-    def predict_proba(self, X, batch_size: int = 64):
-        return super().predict_proba(_rows(X), batch_size)
-
-
-ROWS_ARE_SERIES = "the adapter reads a row of F features as a series of length F and 1 channel"
+ROWS_ARE_SERIES = "a row of F features is read as a series of length F and 1 channel"
 EXPECTED_FAILURES = {
     "check_n_features_in": ROWS_ARE_SERIES + ", so n_features_in_ is 1 (channels), not F",
     "check_n_features_in_after_fitting": ROWS_ARE_SERIES + ", so n_features_in_ is 1 (channels), not F",
@@ -57,7 +34,7 @@ EXPECTED_FAILURES = {
 
 @pytest.mark.filterwarnings("ignore::rnnkit.tasks.classify.ChanceLevelWarning")  # 2 steps learn nothing
 # lr 1e-2: check_class_weight_classifiers needs the 2 steps to move the default network
-@parametrize_with_checks([Rows(hidden_size=4, num_layers=1, min_steps=2, max_steps=2, validation_fraction=0.0,
+@parametrize_with_checks([Classifier(hidden_size=4, num_layers=1, min_steps=2, max_steps=2, validation_fraction=0.0,
                                lr=1e-2,
                                device="cpu")],
                          expected_failed_checks=lambda est: EXPECTED_FAILURES)
@@ -65,11 +42,11 @@ def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 
 
-def test_the_estimator_itself_refuses_what_the_checks_feed_it():
+def test_the_tags_say_2d_and_3d_arrays():
     from sklearn.utils import get_tags
 
     tags = get_tags(Classifier())
-    assert tags.input_tags.three_d_array and not tags.input_tags.two_d_array
+    assert tags.input_tags.three_d_array and tags.input_tags.two_d_array
 
 
 def test_cross_val_score_runs_and_clone_keeps_params():

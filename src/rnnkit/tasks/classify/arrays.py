@@ -3,12 +3,13 @@
 ``X`` is one of
 
 - a 3-D array (n, C, T): n series of C channels and T steps, as aeon and sktime hold them;
+- a 2-D array (n, T) (or a numeric DataFrame, one series per row): n univariate series, read
+  as (n, 1, T), as aeon and sktime read it;
 - a list of n arrays, each (T_i, C) (or 1-D (T_i,) for one channel), of any lengths T_i.
 
 :func:`as_sequences` turns either into a list of (T_i, C) float32 arrays (float64 input
 is accepted and cast) or raises a one-line :class:`~rnnkit.errors.DataError` naming the
-series: a 2-D array (ambiguous: tabular rows are not time series), a series with no
-steps, a NaN or infinity inside a series, a channel count that differs between series.
+series: a series with no steps, a NaN or infinity inside a series, a channel count that differs between series.
 
 Normalisation (``normalize``), applied to every series before the network sees it:
 
@@ -78,13 +79,11 @@ def as_sequences(X: Any, n_channels: int | None = None, what: str = "X") -> list
         except (ValueError, TypeError):
             raise DataError(f"{what} must hold numbers, got a {X.ndim}-D array of other objects") from None
     if isinstance(X, np.ndarray) and X.dtype != object:
-        if X.ndim == 2:
-            raise DataError(
-                f"{what} is a 2-D array {X.shape}; give a 3-D array (n_series, n_channels, length), "
-                f"e.g. X[:, None, :] for univariate series, or a list of (length, channels) arrays")
+        if X.ndim == 2:  # (n, T): univariate series, one per row (aeon's and sktime's reading)
+            X = X[:, None, :]
         if X.ndim != 3:
-            raise DataError(f"{what} must be a 3-D array (n_series, n_channels, length) "
-                            f"or a list of series, got shape {X.shape}; Reshape your data")
+            raise DataError(f"{what} must be a 3-D array (n_series, n_channels, length), a 2-D one (n_series, "
+                            f"length) of univariate series, or a list of series, got shape {X.shape}; Reshape your data")
         seqs = [_series(np.swapaxes(x, 0, 1), i, what) for i, x in enumerate(X)]  # (C, T) -> (T, C)
     elif isinstance(X, (list, tuple, np.ndarray)):
         seqs = [_series(x, i, what) for i, x in enumerate(X)]

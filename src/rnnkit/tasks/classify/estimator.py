@@ -181,7 +181,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False   # tabular rows are not time series: refused
+        tags.input_tags.two_d_array = True    # (n, length): univariate series, one per row, as aeon reads it
         tags.input_tags.three_d_array = True  # (n, channels, length)
         tags.non_deterministic = self.device != "cpu"
         return tags
