@@ -260,3 +260,16 @@ def test_numpy_numbers_are_accepted_and_saved_as_numbers(tmp_path):
     lm.save(tmp_path / "m")
     saved = json.loads((tmp_path / "m" / PARAMS_FILE).read_text())
     assert saved["hidden_size"] == 16 and saved["epochs"] == 1 and isinstance(saved["lr"], float)
+
+
+def test_score_is_the_mean_log_likelihood_per_character(lm):
+    """scikit-learn's density models score higher-is-better log-likelihoods; LanguageModel had no score."""
+    from sklearn.model_selection import GridSearchCV
+
+    text = CORPUS[-400:]
+    assert lm.score(text) == pytest.approx(-lm.evaluate(text)["nats_per_char"]) and lm.score(text) < 0
+    weak = LanguageModel(**{**TINY, "epochs": 1, "hidden_size": 4}).fit(CORPUS)
+    assert lm.score(text) > weak.score(text) + 0.1  # the better model scores higher
+    docs = np.array(DOCS, dtype=object)  # cross-validation splits the documents
+    search = GridSearchCV(LanguageModel(**{**TINY, "epochs": 1}), {"hidden_size": [4, 16]}, cv=2).fit(docs)
+    assert set(search.cv_results_["mean_test_score"] < 0) == {True}

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
@@ -135,7 +136,7 @@ class LanguageModel(BaseEstimator):
 
     # ------------------------------------------------------------------- fit
     def fit(self, text: str | Sequence[str], validation: Optional[str] = None) -> "LanguageModel":
-        """Train on ``text`` (a str, or a list of documents, joined by blank lines); hold out
+        """Train on ``text`` (a str, or a list, 1-D array or Series of documents, joined by blank lines); hold out
         ``validation`` (a str) or else the last ``val_fraction`` of the text; returns self."""
         text = _as_text(text, "text")
         try:
@@ -195,6 +196,12 @@ class LanguageModel(BaseEstimator):
         """Bits, nats and perplexity per character of ``text`` (every character after the
         first scored once, from a zero state), with the characters the vocabulary lacks."""
         return self._evaluate(_as_text(text, "text"), "text")
+
+    def score(self, text: str | Sequence[str], y: None = None) -> float:
+        """The mean log-likelihood per scored character of ``text``, in nats (``-nats_per_char`` of
+        :meth:`evaluate`): higher is better, as scikit-learn's density models (GaussianMixture) score,
+        so model selection that maximises ``score`` picks the lowest perplexity."""
+        return -self.evaluate(text)["nats_per_char"]
 
     def _evaluate(self, text: str, name: str, threads: Optional[int] = None, progress: bool = False) -> dict:
         vocab = self._vocab()
@@ -331,7 +338,10 @@ def _python_names(message: str) -> str:
 
 
 def _as_text(text: Any, what: str) -> str:
-    """A str, or a list/tuple of str joined by blank lines; checked (one-line DataError)."""
+    """A str, or a list/tuple (or 1-D NumPy array, pandas Series) of str joined by blank lines; checked
+    (one-line DataError)."""
+    if isinstance(text, (np.ndarray, pd.Series)) and text.ndim == 1:
+        text = list(text)  # the documents scikit-learn's cross-validation indexes out
     if isinstance(text, (list, tuple)):
         if not all(isinstance(part, str) for part in text):
             bad = next(part for part in text if not isinstance(part, str))
