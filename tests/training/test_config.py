@@ -138,5 +138,5 @@ def test_named_values_are_set_as_given_after_overrides():
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
 def test_non_finite_numbers_are_refused(value):
-    with pytest.raises(ConfigError, match=rf"^train\.lr must be a finite number, got "):
+    with pytest.raises(ConfigError, match=r"^train\.lr must be a finite number, got "):
         load_config(RootCfg, overrides=[f"train.lr={value}"])

@@ -48,8 +48,8 @@ import pandas as pd
 import torch
 
 from rnnkit.data.panel import (
-    NAMES, output_names, deseasonalise, future_factors, id_kind, last_windows, long_to_panel, sample_windows, scale_windows, seasonal_indices,
-    unit_scales, validate_long, window_series, with_ids,
+    NAMES, deseasonalise, future_factors, id_kind, last_windows, long_to_panel, output_names, sample_windows,
+    scale_windows, seasonal_indices, unit_scales, validate_long, window_series, with_ids,
 )
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.models.global_forecast import LOSS_SCALES, GlobalRNN, panel_scale
@@ -111,7 +111,9 @@ class Forecaster:
                 values = np.asarray(df)
             except ValueError:  # ragged nested lists
                 values = np.asarray(df, dtype=object)
-            if values.ndim != 1 or values.dtype == object and any(isinstance(v, (list, tuple, np.ndarray)) for v in values):
+            nested = values.ndim == 1 and values.dtype == object and any(
+                isinstance(v, (list, tuple, np.ndarray)) for v in values)
+            if values.ndim != 1 or nested:
                 got = "nested sequences" if values.ndim == 1 else f"shape {values.shape}"
                 raise DataError(f"{what}: an array is one series' values, 1-D; got {got} (for a panel, "
                                 "pass a long DataFrame: id, time, value)")

@@ -20,7 +20,7 @@ module gives it the three things particular to forecasting:
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -31,7 +31,7 @@ from rnnkit.models.global_forecast import GlobalRNN, loss_weights, pinball_loss
 from rnnkit.tasks.forecast.parallel import batch_mean
 from rnnkit.training.callbacks import Callback
 
-__all__ = ["WindowBatches", "WindowLoss", "WeightAverage", "scale_target"]
+__all__ = ["WeightAverage", "WindowBatches", "WindowLoss", "scale_target"]
 
 Batch = tuple  # (x (B, L), m (B, L), y (B, H), the covariates' inputs {name: (B, ...)})
 
