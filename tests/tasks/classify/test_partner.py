@@ -201,10 +201,10 @@ def test_bad_partner_arguments_are_one_line(params, message):
 def _partner_checks():
     from sklearn.utils.estimator_checks import parametrize_with_checks
 
-    from tests.tasks.classify.test_sklearn import EXPECTED_FAILURES, Rows
+    from tests.tasks.classify.test_sklearn import EXPECTED_FAILURES
 
-    return parametrize_with_checks([Rows(hidden_size=4, num_layers=1, min_steps=2, max_steps=2, lr=1e-2,
-                                         device="cpu", partner=None)],
+    return parametrize_with_checks([Classifier(hidden_size=4, num_layers=1, min_steps=2, max_steps=2, lr=1e-2,
+                                               device="cpu", partner=None)],
                                    expected_failed_checks=lambda est: EXPECTED_FAILURES)
 
 
