@@ -32,8 +32,8 @@ import torch
 from rnnkit.errors import ConfigError, DataError
 
 __all__ = [
-    "NAMES", "output_names", "Panel", "long_to_panel", "validate_long", "id_kind", "with_ids", "unit_scales", "window_series", "draw_windows",
-    "sample_windows", "last_windows", "scale_windows", "seasonal_indices", "deseasonalise", "future_factors",
+    "NAMES", "output_names", "Panel", "long_to_panel", "validate_long", "id_kind", "with_ids", "unit_scales",
+    "window_series", "draw_windows", "sample_windows", "last_windows", "scale_windows", "seasonal_indices", "deseasonalise", "future_factors",
 ]
 
 

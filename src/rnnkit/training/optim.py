@@ -23,7 +23,8 @@ def build_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
 
-def build_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, total_steps: Optional[int] = None) -> Optional[object]:
+def build_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig,
+                    total_steps: Optional[int] = None) -> Optional[object]:
     """Schedules are stepped once per epoch (see :func:`step_scheduler`), except ``PER_STEP`` ones.
 
     cosine: lr_e = lr_min + (lr - lr_min) (1 + cos(pi e / epochs)) / 2, lr_min = lr * min_lr_ratio

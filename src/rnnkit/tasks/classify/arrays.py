@@ -9,7 +9,8 @@
 
 :func:`as_sequences` turns either into a list of (T_i, C) float32 arrays (float64 input
 is accepted and cast) or raises a one-line :class:`~rnnkit.errors.DataError` naming the
-series: a series with no steps, a NaN or infinity inside a series, a channel count that differs between series.
+series: a series with no steps, a NaN or infinity inside a series, a channel count that
+differs between series.
 
 Normalisation (``normalize``), applied to every series before the network sees it:
 

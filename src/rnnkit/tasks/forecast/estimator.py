@@ -235,26 +235,22 @@ class Forecaster:
                       loss_scale: str | None, label: str | None = None) -> GlobalRNN:
         """One member, trained for ``steps`` optimizer steps on the shared Trainer (training.py); the
         caller's global RNGs are left as they were (the Trainer seeds them)."""
-        with rng_kept():
-            return self._train_seeded(panel, lookback, steps, history, seed, loss_scale, label)
-
-    def _train_seeded(self, panel, lookback: int, steps: int, history: int | None, seed: int,
-                      loss_scale: str | None, label: str | None) -> GlobalRNN:
         o = self.options
-        torch.manual_seed(seed)
-        segment = o.segment or max(1, math.ceil(lookback / 8))
-        norm_ref = (self._loss_ref(panel, lookback, False) or 1.0) if o.window_norm else None
-        net = GlobalRNN(lookback, self.horizon, self.quantiles, o.hidden, o.layers, segment,
-                        **(self.cov_.sizes() if self.cov_ else {}), norm_ref=norm_ref)
-        power, seasonal = LOSS_SCALES.get(loss_scale, (0.0, False))
-        weighting = (self.season, self._loss_ref(panel, lookback, seasonal), power, seasonal) if loss_scale else None
-        eligible = window_series(panel, self.horizon)  # once, not at every step: O(S)
-        batches = WindowBatches(lambda gen: self._windows(panel, o.batch_size, lookback, history, gen, eligible),
-                                o.batch_size, steps, seed)
-        cfg = TrainConfig(epochs=1, max_steps=steps, batch_size=o.batch_size, lr=o.lr, grad_clip=1.0,
-                          scheduler="onecycle", seed=seed, device="cpu", progress=o.verbose, checkpoint=False)
-        Trainer(WindowLoss(net, self._k(lookback), self.log_, weighting), cfg,
-                callbacks=[WeightAverage(o.ema)] if o.ema else [], label=label).fit(batches)
+        with rng_kept():
+            torch.manual_seed(seed)
+            segment = o.segment or max(1, math.ceil(lookback / 8))
+            norm_ref = (self._loss_ref(panel, lookback, False) or 1.0) if o.window_norm else None
+            net = GlobalRNN(lookback, self.horizon, self.quantiles, o.hidden, o.layers, segment,
+                            **(self.cov_.sizes() if self.cov_ else {}), norm_ref=norm_ref)
+            power, seasonal = LOSS_SCALES.get(loss_scale, (0.0, False))
+            weighting = (self.season, self._loss_ref(panel, lookback, seasonal), power, seasonal) if loss_scale else None
+            eligible = window_series(panel, self.horizon)  # once, not at every step: O(S)
+            batches = WindowBatches(lambda gen: self._windows(panel, o.batch_size, lookback, history, gen, eligible),
+                                    o.batch_size, steps, seed)
+            cfg = TrainConfig(epochs=1, max_steps=steps, batch_size=o.batch_size, lr=o.lr, grad_clip=1.0,
+                              scheduler="onecycle", seed=seed, device="cpu", progress=o.verbose, checkpoint=False)
+            Trainer(WindowLoss(net, self._k(lookback), self.log_, weighting), cfg,
+                    callbacks=[WeightAverage(o.ema)] if o.ema else [], label=label).fit(batches)
         return net.eval()
 
     def _loss_ref(self, panel, lookback: int, seasonal: bool) -> float | None:
