@@ -58,7 +58,7 @@ from rnnkit.tasks.forecast.combine import (
     combine_with_partners, held_out, partners_apply, point_weights,
 )
 from rnnkit.tasks.forecast.empirical import MEMORISED, partner_bands
-from rnnkit.tasks.forecast.options import ForecasterOptions
+from rnnkit.tasks.forecast.options import ForecasterOptions, resolve_lookbacks
 from rnnkit.tasks.forecast.covariates import Covariates
 from rnnkit.tasks.forecast.stamps import check_steps, future_stamps, infer_season, time_step
 from rnnkit.tasks.forecast.training import WeightAverage, WindowBatches, WindowLoss
@@ -92,6 +92,7 @@ class Forecaster:
         self.weights_: tuple[float, float, float] = (1.0, 0.0, 0.0)  # RNN, Theta, damped (set by fit)
         self.band_scales_: dict[int, float] = {}  # level: factor on its half-bands (set by fit; calibrate.py)
         self.windows_ = 0  # distinct training windows of the fitted panel (set by fit)
+        self.lookbacks_: tuple[float, ...] = ()  # the lookbacks fit trained, "auto" resolved (set by fit)
         self.id_kind_ = "str"  # "int": the fitted frame's ids were integers (set by fit)
         self.names_ = NAMES  # (id, time, target) column names of the frame fit was given (set by fit)
 
@@ -213,10 +214,11 @@ class Forecaster:
         steps = int(min(o.max_steps, max(floor, math.ceil(o.epochs * windows / o.batch_size), 1)))
         history = None if o.history is None else max(1, int(round(o.history * self.horizon)))
         self.members_, self.steps_ = [], steps
+        lookbacks = self.lookbacks_ = resolve_lookbacks(o.lookbacks, len(panel.ids))  # "auto": by the series' count
         per = o.members * len(o.losses)
-        for i, mult in enumerate(o.lookbacks):
+        for i, mult in enumerate(lookbacks):
             for j in range(per):  # member j of a lookback: loss entry j mod the entries
-                label = f"{stage}member {i * per + j + 1}/{len(o.lookbacks) * per}"
+                label = f"{stage}member {i * per + j + 1}/{len(lookbacks) * per}"
                 self.members_.append(self._train_member(panel, self._lookback(mult), steps, history,
                                                         o.seed * 1000 + i * 100 + j, o.losses[j % len(o.losses)], label))
         return long
@@ -241,13 +243,14 @@ class Forecaster:
             segment = o.segment or max(1, math.ceil(lookback / 8))
             norm_ref = (self._loss_ref(panel, lookback, False) or 1.0) if o.window_norm else None
             net = GlobalRNN(lookback, self.horizon, self.quantiles, o.hidden, o.layers, segment,
-                            **(self.cov_.sizes() if self.cov_ else {}), norm_ref=norm_ref)
+                            **(self.cov_.sizes() if self.cov_ else {}), norm_ref=norm_ref, cell=o.cell)
             power, seasonal = LOSS_SCALES.get(loss_scale, (0.0, False))
             weighting = (self.season, self._loss_ref(panel, lookback, seasonal), power, seasonal) if loss_scale else None
             eligible = window_series(panel, self.horizon)  # once, not at every step: O(S)
             batches = WindowBatches(lambda gen: self._windows(panel, o.batch_size, lookback, history, gen, eligible),
                                     o.batch_size, steps, seed)
-            cfg = TrainConfig(epochs=1, max_steps=steps, batch_size=o.batch_size, lr=o.lr, grad_clip=1.0,
+            decay = {"optimizer": "adamw", "weight_decay": o.weight_decay} if o.weight_decay else {}
+            cfg = TrainConfig(epochs=1, max_steps=steps, batch_size=o.batch_size, lr=o.lr, grad_clip=1.0, **decay,
                               scheduler="onecycle", seed=seed, device="cpu", progress=o.verbose, checkpoint=False)
             Trainer(WindowLoss(net, self._k(lookback), self.log_, weighting), cfg,
                     callbacks=[WeightAverage(o.ema)] if o.ema else [], label=label).fit(batches)

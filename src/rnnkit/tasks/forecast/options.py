@@ -14,7 +14,18 @@ from rnnkit.models.global_forecast import LOSS_SCALES
 from rnnkit.tasks.forecast.combine import PRIOR
 from rnnkit.tasks.forecast.select import LOSSES
 
-__all__ = ["ForecasterOptions"]
+__all__ = ["AUTO_LOOKBACKS", "ForecasterOptions", "resolve_lookbacks"]
+
+# lookbacks="auto": (panel of two or more series, one series) -> lookbacks, in horizons
+AUTO_LOOKBACKS = ((1.0, 2.0, 3.0), (2.0, 3.0))
+
+
+def resolve_lookbacks(lookbacks: tuple[float, ...] | str, n_series: int) -> tuple[float, ...]:
+    """The lookbacks a fit on ``n_series`` series trains: ``lookbacks`` itself, or for "auto"
+    AUTO_LOOKBACKS' panel entry on two or more series and its one-series entry on one."""
+    if lookbacks != "auto":
+        return lookbacks
+    return AUTO_LOOKBACKS[0] if n_series >= 2 else AUTO_LOOKBACKS[1]
 
 
 # (option, lowest value, integer?, None allowed?): checked by ForecasterOptions.from_kwargs
@@ -27,7 +38,9 @@ COUNTS = (("members", 1, True, False), ("hidden", 1, True, False), ("layers", 1,
 
 @dataclass(frozen=True)
 class ForecasterOptions:
-    lookbacks: tuple[float, ...] = (2.0, 3.0)  # input window lengths, in horizons
+    # input window lengths, in horizons, one member each; "auto": AUTO_LOOKBACKS, (1, 2, 3) on a panel of two or
+    # more series, (2, 3) on one series (twenty-third session; docs/forecaster.md)
+    lookbacks: tuple[float, ...] | str = (2.0, 3.0)
     members: int = 1  # seeds per lookback
     hidden: int = 64
     layers: int = 1
@@ -40,6 +53,9 @@ class ForecasterOptions:
     max_epochs: float | None = None
     batch_size: int = 256
     lr: float = 3e-3
+    # decoupled weight decay (AdamW) of every parameter; 0: Adam without decay (twenty-third session's candidate)
+    weight_decay: float = 0.0
+    cell: str = "gru"  # the recurrent cell: gru | lstm (twenty-third session's candidate)
     ema: float = 0.0  # decay of an exponential moving average of the weights (0: the last weights)
     levels: tuple[int, ...] = (80, 95)
     history: float | None = None  # cut points from the last `history` horizons only; None: all
@@ -107,6 +123,10 @@ class ForecasterOptions:
             raise ConfigError(f"Forecaster: intervals must be 'conformal' or 'quantile', got {opts.intervals!r}")
         if opts.max_epochs is not None and not (isinstance(opts.max_epochs, (int, float)) and opts.max_epochs > 0):
             raise ConfigError(f"Forecaster: max_epochs must be None or a positive number, got {opts.max_epochs!r}")
+        if opts.cell not in ("gru", "lstm"):
+            raise ConfigError(f"Forecaster: cell must be 'gru' or 'lstm', got {opts.cell!r}")
+        if isinstance(opts.weight_decay, bool) or not isinstance(opts.weight_decay, Real) or not opts.weight_decay >= 0:
+            raise ConfigError(f"Forecaster: weight_decay must be a number >= 0, got {opts.weight_decay!r}")
         if not 0 <= opts.ema < 1:
             raise ConfigError(f"Forecaster: ema (weight-average decay) must be in [0, 1), got {opts.ema!r}")
         theta, damped = (PRIOR[1] if opts.theta is None else opts.theta), (PRIOR[2] if opts.damped is None else opts.damped)
@@ -130,6 +150,8 @@ class ForecasterOptions:
                 raise ConfigError(f"Forecaster: {name} must be {kind}{' or None' if optional else ''}, got {v!r}")
         if isinstance(opts.lr, bool) or not isinstance(opts.lr, Real) or not opts.lr > 0:
             raise ConfigError(f"Forecaster: lr must be a positive number, got {opts.lr!r}")
-        if not opts.lookbacks or any(lb <= 0 for lb in opts.lookbacks):
+        if opts.lookbacks != "auto" and (isinstance(opts.lookbacks, str) or not opts.lookbacks
+                                         or any(isinstance(lb, bool) or not isinstance(lb, Real) or not lb > 0
+                                                for lb in opts.lookbacks)):
             raise ConfigError(f"Forecaster: lookbacks must be positive multiples of the horizon, got {opts.lookbacks!r}")
         return opts

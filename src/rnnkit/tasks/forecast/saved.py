@@ -98,7 +98,7 @@ def _from_saved(cls, meta: dict, tensors: dict):
     f.cov_ = Covariates.from_meta(meta.get("covariates"), None)
     for i, mm in enumerate(meta["members"]):
         model = GlobalRNN(mm["lookback"], f.horizon, f.quantiles, o.hidden, o.layers, mm["segment"],
-                          **(f.cov_.sizes() if f.cov_ else {}), norm_ref=1.0 if mm.get("normed") else None)
+                          **(f.cov_.sizes() if f.cov_ else {}), norm_ref=1.0 if mm.get("normed") else None, cell=o.cell)
         prefix = f"member{i}."
         model.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
         if model.normed and not (torch.isfinite(model.norm_ref) and model.norm_ref > 0):
