@@ -1,5 +1,5 @@
-"""The options that shape each RNN member: which lookbacks it trains ("auto" by the panel's
-series count), its recurrent cell and its optimizer's weight decay."""
+"""The options that shape each RNN member: its lookbacks, its recurrent cell and its optimizer's
+weight decay."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,39 +14,6 @@ from tests.tasks.forecast.partners import TINY
 from tests.tasks.forecast.partners import volatility_panel as panel
 
 H = 3
-
-
-def _lookbacks(f: Forecaster) -> list[int]:
-    return [m.lookback for m in f.members_]
-
-
-def test_auto_lookbacks_add_a_one_horizon_member_on_a_panel_but_not_on_one_series():
-    opts = {**TINY, "lookbacks": "auto"}
-    many = Forecaster(H, season=1, **opts).fit(panel())
-    assert _lookbacks(many) == [H, 2 * H, 3 * H] and many.lookbacks_ == (1.0, 2.0, 3.0)
-    one = Forecaster(H, season=1, **opts).fit(panel().query("unique_id == 's0'"))
-    assert _lookbacks(one) == [2 * H, 3 * H] and one.lookbacks_ == (2.0, 3.0)
-    # a tuple is always taken as given, on one series too
-    assert _lookbacks(Forecaster(H, season=1, **{**TINY, "lookbacks": (1.0,)}).fit(panel().query("unique_id == 's1'"))) == [H]
-
-
-def test_the_held_out_fit_trains_the_fits_own_lookbacks_when_a_series_drops_out(monkeypatch):
-    """The held-out copy loses the series too short to hold out from; "auto" must not then
-    resolve to one series' lookbacks there, or the weights would be chosen for other members."""
-    seen = []
-    real = Forecaster._train_member
-
-    def spy(self, panel_, lookback, steps, history, seed, loss_scale, label=None):
-        seen.append((label, lookback))
-        return real(self, panel_, lookback, steps, history, seed, loss_scale, label)
-
-    monkeypatch.setattr(Forecaster, "_train_member", spy)
-    df = panel(n_series=2)
-    df = df[(df.unique_id == "s0") | (df.ds < H + 2)]  # s1: H + 2 points, 2 left after holding out H: dropped
-    opts = {**TINY, "lookbacks": "auto", "theta": None, "damped": None, "rnn_min_windows": 0}
-    f = Forecaster(H, season=1, **opts).fit(df)
-    held = [lb for label, lb in seen if label.startswith("held-out")]
-    assert _lookbacks(f) == [H, 2 * H, 3 * H] and held == [H, 2 * H, 3 * H]
 
 
 @pytest.mark.parametrize("bad", ["short", (), (0.0,), (True,), ("2",)])

@@ -49,8 +49,7 @@ def held_out(forecaster, long: pd.DataFrame, partners: bool = True) -> HeldOut |
     if split is None:
         return None
     inner, held = split
-    # the fit's own members (lookbacks "auto" resolved on its panel, which may lose a series here)
-    opts = dataclasses.asdict(forecaster.options) | {"theta": 0.0, "damped": 0.0, "lookbacks": forecaster.lookbacks_}
+    opts = dataclasses.asdict(forecaster.options) | {"theta": 0.0, "damped": 0.0}
     try:
         with warnings.catch_warnings():  # the copy's warnings (short or constant series) repeat fit's
             warnings.simplefilter("ignore")

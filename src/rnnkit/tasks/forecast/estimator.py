@@ -58,7 +58,7 @@ from rnnkit.tasks.forecast.combine import (
     combine_with_partners, held_out, partners_apply, point_weights,
 )
 from rnnkit.tasks.forecast.empirical import MEMORISED, partner_bands
-from rnnkit.tasks.forecast.options import ForecasterOptions, resolve_lookbacks
+from rnnkit.tasks.forecast.options import ForecasterOptions
 from rnnkit.tasks.forecast.covariates import Covariates
 from rnnkit.tasks.forecast.stamps import check_steps, future_stamps, infer_season, time_step
 from rnnkit.tasks.forecast.training import WeightAverage, WindowBatches, WindowLoss
@@ -92,7 +92,6 @@ class Forecaster:
         self.weights_: tuple[float, float, float] = (1.0, 0.0, 0.0)  # RNN, Theta, damped (set by fit)
         self.band_scales_: dict[int, float] = {}  # level: factor on its half-bands (set by fit; calibrate.py)
         self.windows_ = 0  # distinct training windows of the fitted panel (set by fit)
-        self.lookbacks_: tuple[float, ...] = ()  # the lookbacks fit trained, "auto" resolved (set by fit)
         self.id_kind_ = "str"  # "int": the fitted frame's ids were integers (set by fit)
         self.names_ = NAMES  # (id, time, target) column names of the frame fit was given (set by fit)
 
@@ -214,11 +213,10 @@ class Forecaster:
         steps = int(min(o.max_steps, max(floor, math.ceil(o.epochs * windows / o.batch_size), 1)))
         history = None if o.history is None else max(1, int(round(o.history * self.horizon)))
         self.members_, self.steps_ = [], steps
-        lookbacks = self.lookbacks_ = resolve_lookbacks(o.lookbacks, len(panel.ids))  # "auto": by the series' count
         per = o.members * len(o.losses)
-        for i, mult in enumerate(lookbacks):
+        for i, mult in enumerate(o.lookbacks):
             for j in range(per):  # member j of a lookback: loss entry j mod the entries
-                label = f"{stage}member {i * per + j + 1}/{len(lookbacks) * per}"
+                label = f"{stage}member {i * per + j + 1}/{len(o.lookbacks) * per}"
                 self.members_.append(self._train_member(panel, self._lookback(mult), steps, history,
                                                         o.seed * 1000 + i * 100 + j, o.losses[j % len(o.losses)], label))
         return long

@@ -14,18 +14,7 @@ from rnnkit.models.global_forecast import LOSS_SCALES
 from rnnkit.tasks.forecast.combine import PRIOR
 from rnnkit.tasks.forecast.select import LOSSES
 
-__all__ = ["AUTO_LOOKBACKS", "ForecasterOptions", "resolve_lookbacks"]
-
-# lookbacks="auto": (panel of two or more series, one series) -> lookbacks, in horizons
-AUTO_LOOKBACKS = ((1.0, 2.0, 3.0), (2.0, 3.0))
-
-
-def resolve_lookbacks(lookbacks: tuple[float, ...] | str, n_series: int) -> tuple[float, ...]:
-    """The lookbacks a fit on ``n_series`` series trains: ``lookbacks`` itself, or for "auto"
-    AUTO_LOOKBACKS' panel entry on two or more series and its one-series entry on one."""
-    if lookbacks != "auto":
-        return lookbacks
-    return AUTO_LOOKBACKS[0] if n_series >= 2 else AUTO_LOOKBACKS[1]
+__all__ = ["ForecasterOptions"]
 
 
 # (option, lowest value, integer?, None allowed?): checked by ForecasterOptions.from_kwargs
@@ -38,9 +27,7 @@ COUNTS = (("members", 1, True, False), ("hidden", 1, True, False), ("layers", 1,
 
 @dataclass(frozen=True)
 class ForecasterOptions:
-    # input window lengths, in horizons, one member each; "auto": AUTO_LOOKBACKS, (1, 2, 3) on a panel of two or
-    # more series, (2, 3) on one series (twenty-third session; docs/forecaster.md)
-    lookbacks: tuple[float, ...] | str = (2.0, 3.0)
+    lookbacks: tuple[float, ...] = (2.0, 3.0)  # input window lengths, in horizons
     members: int = 1  # seeds per lookback
     hidden: int = 64
     layers: int = 1
@@ -150,8 +137,7 @@ class ForecasterOptions:
                 raise ConfigError(f"Forecaster: {name} must be {kind}{' or None' if optional else ''}, got {v!r}")
         if isinstance(opts.lr, bool) or not isinstance(opts.lr, Real) or not opts.lr > 0:
             raise ConfigError(f"Forecaster: lr must be a positive number, got {opts.lr!r}")
-        if opts.lookbacks != "auto" and (isinstance(opts.lookbacks, str) or not opts.lookbacks
-                                         or any(isinstance(lb, bool) or not isinstance(lb, Real) or not lb > 0
-                                                for lb in opts.lookbacks)):
+        if isinstance(opts.lookbacks, str) or not opts.lookbacks or any(
+                isinstance(lb, bool) or not isinstance(lb, Real) or not lb > 0 for lb in opts.lookbacks):
             raise ConfigError(f"Forecaster: lookbacks must be positive multiples of the horizon, got {opts.lookbacks!r}")
         return opts
