@@ -39,6 +39,19 @@ def test_fit_predict_long_frame_layout_and_time_stamps():
     assert means["s0"] < means["s3"]
 
 
+def test_predict_h_gives_the_first_h_steps_of_each_series():
+    f = Forecaster(5, season=4, **TINY).fit(panel())
+    full, first = f.predict(), f.predict(h=3)
+    assert len(first) == 4 * 3
+    assert first[first.unique_id == "s2"]["ds"].tolist() == [41, 42, 43]
+    expected = full.groupby("unique_id", sort=False).head(3).reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, expected)
+    pd.testing.assert_frame_equal(f.predict(h=5), full)
+    for bad in (0, 6, 2.5, True, "3"):
+        with pytest.raises(ConfigError, match=r"predict: h must be .* \(5\)"):
+            f.predict(h=bad)
+
+
 def test_learns_something_better_than_the_mean():
     df = panel(n_series=6, length=60)
     f = Forecaster(4, season=4, hidden=16, min_steps=300, max_steps=300, batch_size=64, lookbacks=(2.0,)).fit(

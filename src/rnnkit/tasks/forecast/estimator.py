@@ -41,7 +41,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -281,8 +281,10 @@ class Forecaster:
 
     # ----------------------------------------------------------------- predict
     def predict(self, df=None, level=(80, 95), id_col: str | None = None, time_col: str | None = None,
-                target_col: str | None = None, future_df=None) -> pd.DataFrame:
-        """Forecast the next `horizon` steps of every series in df (default: the fitted data).
+                target_col: str | None = None, future_df=None, h: int | None = None) -> pd.DataFrame:
+        """Forecast the next `horizon` steps of every series in df (default: the fitted data), or the
+        first ``h`` of them (statsforecast's ``predict(h=...)``; at most ``horizon``, which the network
+        emits at once, so ``future_df`` still gives every known-future value over the ``horizon``).
 
         Column names left at None are the ones ``fit`` was given; the forecasts come back with the
         id and time columns under the names in use (statsforecast's and neuralforecast's convention)."""
@@ -292,6 +294,9 @@ class Forecaster:
                                         zip((id_col, time_col, target_col), self.names_))
         if df is None:
             output_names(id_col, time_col, target_col)  # else _long checks them
+        if h is not None and (isinstance(h, bool) or not isinstance(h, Integral) or not 1 <= h <= self.horizon):
+            raise ConfigError(f"predict: h must be a whole number of steps from 1 to the horizon ({self.horizon}) "
+                              f"this Forecaster was fitted for, got {h!r}; refit with a longer horizon for more")
         level = (level,) if isinstance(level, Real) else tuple(level or ())  # level=80 as statsforecast's [80]
         for lv in level:
             if lv not in self.options.levels:
@@ -339,6 +344,8 @@ class Forecaster:
         for lv in level:
             out[f"lo-{lv}"] = q[:, :, qi[round(0.5 - lv / 200, 6)]].ravel()
             out[f"hi-{lv}"] = q[:, :, qi[round(0.5 + lv / 200, 6)]].ravel()
+        if h is not None and h < self.horizon:
+            out = out[np.tile(np.arange(self.horizon) < h, len(panel.ids))].reset_index(drop=True)
         out = with_ids(out, self.id_kind_ if df is None else id_kind(df, id_col))  # ids of the type they came in
         return out.rename(columns={"unique_id": id_col, "ds": time_col})
 
