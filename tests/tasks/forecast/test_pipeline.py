@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from rnnkit.datasets import dataset_path
-from rnnkit.errors import CheckpointError, DataError
+from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.tasks.forecast.pipeline import backtest, predict, train_forecaster
 from rnnkit.tasks.forecast.config import load_forecast_config
 from rnnkit.tasks.forecast.report import PNG_SIZE
@@ -197,3 +197,13 @@ def test_the_metrics_table_keeps_errors_in_tiny_units_readable():
 def test_the_commands_progress_setting_is_the_forecasters_verbose():
     assert load_forecast_config().forecaster_options()["verbose"] is True  # a bar per member, on a terminal
     assert "verbose" not in load_forecast_config(overrides=["train.progress=false"]).forecaster_options()
+
+
+def test_the_members_cell_and_weight_decay_are_config_keys():
+    opts = load_forecast_config(overrides=["model.cell=lstm", "train.weight_decay=0.1"]).forecaster_options()
+    assert opts["cell"] == "lstm" and opts["weight_decay"] == 0.1
+    assert not {"cell", "weight_decay"} & set(load_forecast_config().forecaster_options())  # the Forecaster's defaults
+    with pytest.raises(ConfigError, match="train.weight_decay must be >= 0"):
+        load_forecast_config(overrides=["train.weight_decay=-1"])
+    with pytest.raises(ConfigError, match="model.cell"):
+        load_forecast_config(overrides=["model.cell=rnn"])

@@ -63,6 +63,7 @@ class ForecastModelConfig:
     members: int | None = None  # seeds per lookback
     lookbacks: list[float] | None = None  # input windows, in horizons
     transform: Literal["auto", "log", "linear"] | None = None
+    cell: Literal["gru", "lstm"] | None = None  # Forecaster(cell=...): each member's recurrent cell
 
 
 @dataclass
@@ -81,6 +82,7 @@ class ForecastTrainConfig:
     min_steps: int | None = None
     batch_size: int | None = None
     lr: float | None = None
+    weight_decay: float | None = None  # Forecaster(weight_decay=...): AdamW's decoupled decay; 0: plain Adam
     seed: int = 0
     threads: int = 1
     device: str = "cpu"
@@ -92,6 +94,8 @@ class ForecastTrainConfig:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"train.{name} must be > 0, got {value!r}")
+        if self.weight_decay is not None and not self.weight_decay >= 0:
+            raise ConfigError(f"train.weight_decay must be >= 0, got {self.weight_decay!r}")
         if self.lr is not None and self.lr > MAX_LR:  # larger steps only overflow the weights
             raise ConfigError(f"train.lr must be <= {MAX_LR}, got {self.lr!r}")
         if self.device != "cpu":
@@ -125,7 +129,7 @@ class ForecastConfig:
         m, t = self.model, self.train
         named = {"hidden": m.hidden_size, "layers": m.num_layers, "members": m.members,
                  "lookbacks": None if m.lookbacks is None else tuple(m.lookbacks),
-                 "transform": m.transform, "epochs": t.epochs, "max_steps": t.max_steps,
+                 "transform": m.transform, "cell": m.cell, "weight_decay": t.weight_decay, "epochs": t.epochs, "max_steps": t.max_steps,
                  "min_steps": t.min_steps, "batch_size": t.batch_size, "lr": t.lr, "seed": t.seed,
                  "verbose": t.progress or None}  # None: the default, False, so a saved model matches one fitted alike
         out = {k: v for k, v in named.items() if v is not None}
