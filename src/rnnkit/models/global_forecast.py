@@ -1,5 +1,7 @@
 """A global recurrent quantile forecaster: one GRU over segments of a scaled window.
 
+(``cell="lstm"`` puts an LSTM where the GRU is; the Forecaster's option ``cell``, not its default.)
+
 One network serves every series of a panel (a "global" model, as in DeepAR and ES-RNN):
 each window is scaled by its own level first (``rnnkit.data.panel.scale_windows``), so
 the network sees shapes, not magnitudes. The window of L points is cut into P = ceil(L/p)
