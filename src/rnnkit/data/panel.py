@@ -33,7 +33,8 @@ from rnnkit.errors import ConfigError, DataError
 
 __all__ = [
     "NAMES", "output_names", "Panel", "long_to_panel", "validate_long", "id_kind", "with_ids", "unit_scales",
-    "window_series", "draw_windows", "sample_windows", "last_windows", "scale_windows", "seasonal_indices", "deseasonalise", "future_factors",
+    "window_series", "draw_windows", "sample_windows", "last_windows", "scale_windows", "seasonal_indices",
+    "deseasonalise", "future_factors",
 ]
 
 

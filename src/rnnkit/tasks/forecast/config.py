@@ -130,7 +130,8 @@ class ForecastConfig:
         named = {"hidden": m.hidden_size, "layers": m.num_layers, "members": m.members,
                  "lookbacks": None if m.lookbacks is None else tuple(m.lookbacks),
                  "transform": m.transform, "cell": m.cell, "weight_decay": t.weight_decay,
-                 "epochs": t.epochs, "max_steps": t.max_steps, "min_steps": t.min_steps, "batch_size": t.batch_size, "lr": t.lr, "seed": t.seed,
+                 "epochs": t.epochs, "max_steps": t.max_steps, "min_steps": t.min_steps,
+                 "batch_size": t.batch_size, "lr": t.lr, "seed": t.seed,
                  "verbose": t.progress or None}  # None: the default, False, so a saved model matches one fitted alike
         out = {k: v for k, v in named.items() if v is not None}
         if self.data.interval is not None:

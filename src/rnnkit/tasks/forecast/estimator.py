@@ -217,8 +217,9 @@ class Forecaster:
         for i, mult in enumerate(o.lookbacks):
             for j in range(per):  # member j of a lookback: loss entry j mod the entries
                 label = f"{stage}member {i * per + j + 1}/{len(o.lookbacks) * per}"
-                self.members_.append(self._train_member(panel, self._lookback(mult), steps, history,
-                                                        o.seed * 1000 + i * 100 + j, o.losses[j % len(o.losses)], label))
+                seed = o.seed * 1000 + i * 100 + j
+                self.members_.append(self._train_member(panel, self._lookback(mult), steps, history, seed,
+                                                        o.losses[j % len(o.losses)], label))
         return long
 
     @staticmethod
@@ -243,7 +244,8 @@ class Forecaster:
             net = GlobalRNN(lookback, self.horizon, self.quantiles, o.hidden, o.layers, segment,
                             **(self.cov_.sizes() if self.cov_ else {}), norm_ref=norm_ref, cell=o.cell)
             power, seasonal = LOSS_SCALES.get(loss_scale, (0.0, False))
-            weighting = (self.season, self._loss_ref(panel, lookback, seasonal), power, seasonal) if loss_scale else None
+            weighting = ((self.season, self._loss_ref(panel, lookback, seasonal), power, seasonal)
+                         if loss_scale else None)
             eligible = window_series(panel, self.horizon)  # once, not at every step: O(S)
             batches = WindowBatches(lambda gen: self._windows(panel, o.batch_size, lookback, history, gen, eligible),
                                     o.batch_size, steps, seed)
@@ -279,6 +281,11 @@ class Forecaster:
         hist, static = self.cov_.panels(frame, panel)
         return hist, static, self.cov_.future_panel(future_df, id_col, time_col, panel.ids, ds, self.horizon)
 
+    def _names(self, id_col, time_col, target_col) -> tuple:
+        """The (id, time, target) column names in use: each one given, or else the one ``fit`` was given."""
+        return tuple(fitted if given is None else given
+                     for given, fitted in zip((id_col, time_col, target_col), self.names_))
+
     # ----------------------------------------------------------------- predict
     def predict(self, df=None, level=(80, 95), id_col: str | None = None, time_col: str | None = None,
                 target_col: str | None = None, future_df=None, h: int | None = None) -> pd.DataFrame:
@@ -290,8 +297,7 @@ class Forecaster:
         id and time columns under the names in use (statsforecast's and neuralforecast's convention)."""
         if not self.members_:
             raise ConfigError("Forecaster: call fit() (or Forecaster.load) before predict()")
-        id_col, time_col, target_col = (fitted if given is None else given for given, fitted in
-                                        zip((id_col, time_col, target_col), self.names_))
+        id_col, time_col, target_col = self._names(id_col, time_col, target_col)
         if df is None:
             output_names(id_col, time_col, target_col)  # else _long checks them
         if h is not None and (isinstance(h, bool) or not isinstance(h, Integral) or not 1 <= h <= self.horizon):
@@ -356,8 +362,8 @@ class Forecaster:
         None are the ones ``fit`` was given (unique_id, ds, y before any fit)."""
         from rnnkit.tasks.forecast.cross_validation import cross_validation
 
-        names = (known if given is None else given for given, known in zip((id_col, time_col, target_col), self.names_))
-        return cross_validation(self, df, n_windows, step, refit, level, *names, **covariates)
+        return cross_validation(self, df, n_windows, step, refit, level, *self._names(id_col, time_col, target_col),
+                                **covariates)
 
     # ----------------------------------------------------------------- save / load
     def save(self, path) -> None:

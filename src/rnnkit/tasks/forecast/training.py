@@ -12,7 +12,7 @@ module gives it the three things particular to forecasting:
   keeps its slice r·B/W .. (r+1)·B/W (:meth:`WindowBatches.shard`); the mean of equal slices'
   mean losses is the whole batch's, so W ranks take the steps one process would.
 - :class:`WindowLoss`, the module whose ``compute_loss(batch)`` divides each window by its level
-  (on a log scale for a positive panel), runs the GRU and returns the pinball loss, each window's
+  (on a log scale for a positive panel), runs the network and returns the pinball loss, each window's
   weighted like MASE under ``loss_scale`` (the weights' mean taken over the global batch).
 - :class:`WeightAverage`, the callback behind ``ema``: a moving average of the weights, put in
   at the end of training.
