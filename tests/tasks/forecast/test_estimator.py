@@ -276,7 +276,7 @@ def test_zeros_and_negatives_switch_off_the_log_or_are_refused():
         (lambda d: pd.concat([d, d[["y"]]], axis=1),
          "^fit: column 'y' appears 2 times; rename or drop the copies$"),
         (lambda d: d.assign(ds=d.ds.map(lambda t: f"t{t:03d}")),
-         "^fit: the time column holds str values \\(first: 't001'\\); it must hold numbers or datetimes "),
+         "^fit: the time column holds str values \\(first: 't001'\\); it must hold numbers, datetimes or periods "),
     ],
 )
 def test_bad_panels_give_one_line_errors(mutate, message):
@@ -447,3 +447,77 @@ def test_integer_ids_come_back_as_integers(tmp_path):
     (tmp_path / "t" / "forecaster.json").write_text(json.dumps(meta | {"id_kind": "int", "ids": ["--5"] * len(meta["ids"])}))
     with pytest.raises(CheckpointError, match="id_kind must be 'str', or 'int' with integer ids"):
         Forecaster.load(tmp_path / "t")  # not an integer: refused at load, not by int64 in predict
+
+
+def test_period_stamps_are_read_as_their_frequency_says(tmp_path):
+    """pd.Period stamps (a PeriodIndex, as sktime and statsmodels keep time) were refused ("must hold numbers
+    or datetimes"); they are read like the datetimes of the same frequency and come back as periods."""
+    t = np.arange(48)
+    y = 100 + 10 * np.sin(2 * np.pi * t / 12) + 0.3 * t
+    months = pd.DataFrame({"unique_id": "m", "ds": pd.date_range("2000-01-01", periods=48, freq="MS"), "y": y})
+    periods = months.assign(ds=months.ds.dt.to_period("M"))
+    f = Forecaster(6, **TINY).fit(periods)
+    assert f.season == 12
+    fc = f.predict()
+    assert isinstance(fc["ds"].dtype, pd.PeriodDtype) and fc["ds"].dtype == periods["ds"].dtype
+    assert fc["ds"].astype(str).tolist() == ["2004-01", "2004-02", "2004-03", "2004-04", "2004-05", "2004-06"]
+    same = Forecaster(6, **TINY).fit(months).predict()  # the same positions, so the same forecasts
+    pd.testing.assert_frame_equal(fc.drop(columns="ds"), same.drop(columns="ds"), check_exact=True)
+    # one series as a Series or frame indexed by its periods; quarterly periods imply a season of 4
+    one = pd.Series(y, index=pd.period_range("2000-01", periods=48, freq="M"))
+    pd.testing.assert_frame_equal(Forecaster(6, **TINY).fit(one).predict().drop(columns="unique_id"),
+                                  fc.drop(columns="unique_id"), check_exact=True)
+    quarters = pd.DataFrame({"y": y}, index=pd.period_range("1990Q1", periods=48, freq="Q"))
+    q = Forecaster(4, **TINY).fit(quarters)
+    assert q.season == 4 and q.predict()["ds"].astype(str).tolist() == ["2002Q1", "2002Q2", "2002Q3", "2002Q4"]
+    # a missing period is one line naming the two around it
+    with pytest.raises(DataError, match=r"^fit: series 'm' has time stamps 2000-03 and 2000-05 in a row, not one "
+                                        r"step \(period\[M\]\) apart"):
+        Forecaster(6, **TINY).fit(periods.drop(index=3))
+    # saved and loaded: the same periods and forecasts
+    f.save(tmp_path / "p")
+    pd.testing.assert_frame_equal(Forecaster.load(tmp_path / "p").predict(), fc, check_exact=True)
+    # cross_validation's cutoffs, and known-future covariates matched on periods
+    cv = Forecaster(6, **TINY).cross_validation(periods, n_windows=2, step=6)
+    assert cv["cutoff"].astype(str).unique().tolist() == ["2002-12", "2003-06"]
+    promo = periods.assign(promo=(t % 3 == 0).astype(float))
+    g = Forecaster(6, **TINY).fit(promo.iloc[:42], future=["promo"])
+    known = g.predict(future_df=promo.iloc[42:][["unique_id", "ds", "promo"]])
+    assert known["ds"].astype(str).tolist() == ["2003-07", "2003-08", "2003-09", "2003-10", "2003-11", "2003-12"]
+    with pytest.raises(DataError, match="2003-12"):
+        g.predict(future_df=promo.iloc[42:47][["unique_id", "ds", "promo"]])
+
+
+def test_fractional_time_stamps_survive_save_and_load(tmp_path):
+    """Numeric stamps were saved as int64: 0.5-steps came back cut to integers, and a loaded model
+    stamped every forecast 23 (seen here)."""
+    t = np.arange(48)
+    df = pd.DataFrame({"ds": 0.5 * t, "y": 100 + 10 * np.sin(2 * np.pi * t / 12)})
+    f = Forecaster(6, season=12, **TINY).fit(df)
+    fc = f.predict()
+    assert fc["ds"].tolist() == [24.0, 24.5, 25.0, 25.5, 26.0, 26.5]
+    f.save(tmp_path / "m")
+    pd.testing.assert_frame_equal(Forecaster.load(tmp_path / "m").predict(), fc, check_exact=True)
+
+
+def test_a_series_with_a_plain_index_counts_its_rows():
+    """As documented (and as a frame does): only a DatetimeIndex or PeriodIndex gives a Series' time
+    stamps; a Series of integers 100..147 as its index was stamped from 148."""
+    y = 100 + 10 * np.sin(2 * np.pi * np.arange(48) / 12)
+    fc = Forecaster(6, **TINY).fit(pd.Series(y, index=np.arange(100, 148))).predict()
+    assert fc["ds"].tolist() == list(range(48, 54))
+
+
+@pytest.mark.parametrize("change, why", [
+    ({"ds_kind": "weeks"}, "time stamps of kind 'weeks'"),
+    ({"ds_kind": "float"}, "int64 values of 1 dimensions for time stamps of kind 'float'"),
+    ({"ds_kind": "period", "ds_dtype": "period[fortnight]"}, "Invalid frequency|fortnight"),
+    ({"ds_kind": "period", "ds_dtype": "float64"}, "ds_dtype must be a period type"),
+])
+def test_a_saved_file_with_time_stamps_it_cannot_describe_is_one_line(tmp_path, change, why):
+    Forecaster(4, season=4, **TINY).fit(panel()).save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "forecaster.json").read_text())
+    (tmp_path / "m" / "forecaster.json").write_text(json.dumps(meta | change))
+    with pytest.raises(CheckpointError, match=f"not a valid saved Forecaster .*({why})") as e:
+        Forecaster.load(tmp_path / "m")
+    assert "\n" not in str(e.value)

@@ -69,6 +69,9 @@ from rnnkit.training.trainer import Trainer
 __all__ = ["Forecaster", "ForecasterOptions"]
 
 
+STAMPED = (pd.DatetimeIndex, pd.PeriodIndex)  # an index that holds time stamps (any other: rows count 0, 1, ...)
+
+
 def _quantiles(levels: tuple[int, ...]) -> tuple[float, ...]:
     qs = {0.5} | {round(0.5 - lv / 200, 6) for lv in levels} | {round(0.5 + lv / 200, 6) for lv in levels}
     return tuple(sorted(qs))
@@ -118,15 +121,15 @@ class Forecaster:
                 raise DataError(f"{what}: an array is one series' values, 1-D; got {got} (for a panel, "
                                 "pass a long DataFrame: id, time, value)")
             df = pd.Series(values, name=target_col)
-        if isinstance(df, pd.Series):
-            df = pd.DataFrame({time_col: np.arange(len(df)) if df.index.dtype == object else df.index,
+        if isinstance(df, pd.Series):  # one series: its dates or periods when the index holds them, else 0, 1, ...
+            df = pd.DataFrame({time_col: df.index if isinstance(df.index, STAMPED) else np.arange(len(df)),
                                target_col: df.to_numpy()})
         if isinstance(df, pd.DataFrame) and time_col not in df.columns and df.index.name == time_col:
             df = df.reset_index()  # the time stamps kept as the index, under the time column's name
         if isinstance(df, pd.DataFrame) and id_col not in df.columns and target_col in df.columns:
             df = df.assign(**{id_col: "series"})
-            if time_col not in df.columns:  # one series: its dates when the index holds them, else 0, 1, ...
-                df[time_col] = df.index if isinstance(df.index, pd.DatetimeIndex) else np.arange(len(df))
+            if time_col not in df.columns:  # one series: its dates or periods when the index holds them, else 0, 1, ...
+                df[time_col] = df.index if isinstance(df.index, STAMPED) else np.arange(len(df))
         out = validate_long(df, id_col, time_col, target_col, what)
         return out.rename(columns={id_col: "unique_id", time_col: "ds", target_col: "y"})
 

@@ -23,6 +23,7 @@ from rnnkit.models.global_forecast import GlobalRNN
 from rnnkit.tasks.forecast.calibrate import saved_scales
 from rnnkit.tasks.forecast.combine import point_weights
 from rnnkit.tasks.forecast.covariates import Covariates
+from rnnkit.tasks.forecast.stamps import is_period
 from rnnkit.training.atomic import atomic_write_bytes, out_dir, write_json, writing
 from rnnkit.training.checkpoint import read_finite_safetensors
 from rnnkit.training.jsonio import read_json_object
@@ -39,15 +40,8 @@ def save(f, path) -> None:
     d = out_dir(Path(path), "Forecaster.save:")  # a file in the way, or no permission: one line
     tensors = {f"member{i}.{k}": v.contiguous() for i, m in enumerate(f.members_) for k, v in m.state_dict().items()}
     h = f.history_
-    is_dt = pd.api.types.is_datetime64_any_dtype(h["ds"])
-    ds, unit, tz = h["ds"], None, None
-    if is_dt:  # int64 counts of the column's own unit (ns in pandas 2, us by default in 3), UTC if tz-aware
-        tz = None if ds.dt.tz is None else str(ds.dt.tz)
-        ds = ds.dt.tz_convert(None) if tz else ds
-        unit = np.datetime_data(ds.dtype)[0]
-        ds = ds.astype("int64")
     tensors["history.y"] = torch.from_numpy(h["y"].to_numpy(np.float64).copy())
-    tensors["history.ds"] = torch.from_numpy(ds.to_numpy(np.int64).copy())
+    tensors["history.ds"], stamps = _stamps_out(h["ds"])
     if f.cov_ is not None:  # the fitted covariates, row for row with the history
         tensors["history.covariates"] = torch.from_numpy(np.array(f.cov_.history[f.cov_.columns].to_numpy(np.float64), order="C"))
     with writing("Forecaster.save:", d):  # each file atomic: never seen half-written
@@ -58,11 +52,49 @@ def save(f, path) -> None:
         "band_scales": {str(k): v for k, v in f.band_scales_.items()},
         "members": [{"lookback": m.lookback, "segment": m.segment, "normed": m.normed} for m in f.members_],
         "covariates": f.cov_.to_meta() if f.cov_ else None,
-        "ds_kind": "datetime" if is_dt else "int", "ds_unit": unit, "ds_tz": tz, "ids": h["unique_id"].tolist(),
+        **stamps, "ids": h["unique_id"].tolist(),
         "id_kind": f.id_kind_, "names": list(f.names_),
     }
     with writing("Forecaster.save:", d):
         write_json(d / "forecaster.json", meta)
+
+
+def _stamps_out(ds: pd.Series) -> tuple[torch.Tensor, dict]:
+    """The history's time stamps as one tensor, and what forecaster.json needs to read them back:
+    datetimes as int64 counts of the column's own unit (ns in pandas 2, us by default in 3), UTC if
+    tz-aware; periods as their int64 ordinals and their type ("period[M]"); other numbers as they are
+    (float64 or int64: until the twenty-third session fractional stamps were cut to integers)."""
+    if is_period(ds):
+        return torch.from_numpy(ds.array.asi8.copy()), {"ds_kind": "period", "ds_dtype": str(ds.dtype)}
+    if pd.api.types.is_datetime64_any_dtype(ds):
+        tz = None if ds.dt.tz is None else str(ds.dt.tz)
+        ds = ds.dt.tz_convert(None) if tz else ds
+        unit = np.datetime_data(ds.dtype)[0]
+        ints = ds.astype("int64").to_numpy(np.int64).copy()
+        return torch.from_numpy(ints), {"ds_kind": "datetime", "ds_unit": unit, "ds_tz": tz}
+    if pd.api.types.is_integer_dtype(ds):
+        return torch.from_numpy(ds.to_numpy(np.int64).copy()), {"ds_kind": "int"}
+    return torch.from_numpy(ds.to_numpy(np.float64).copy()), {"ds_kind": "float"}
+
+
+def _stamps_in(t: torch.Tensor, meta: dict) -> pd.Series:
+    """The time stamps ``_stamps_out`` wrote (a kind it does not know, or a tensor of the wrong type: ValueError)."""
+    kind, values = meta["ds_kind"], t.numpy()
+    want = {"datetime": np.int64, "period": np.int64, "int": np.int64, "float": np.float64}
+    if kind not in want or values.dtype != want[kind] or values.ndim != 1:
+        raise ValueError(f"history.ds: {values.dtype} values of {values.ndim} dimensions for time stamps of kind "
+                         f"{kind!r}, expected one dimension of {np.dtype(want.get(kind, np.int64))} for "
+                         f"'datetime', 'period', 'int' or 'float'")
+    if kind == "period":
+        dtype = pd.api.types.pandas_dtype(meta["ds_dtype"])
+        if not is_period(dtype):
+            raise ValueError(f"ds_dtype must be a period type such as 'period[M]', got {meta['ds_dtype']!r}")
+        return pd.Series(pd.arrays.PeriodArray(values, dtype=dtype))
+    if kind == "datetime":
+        unit = meta["ds_unit"]
+        ds = pd.to_datetime(pd.Series(values), unit=unit).astype(f"datetime64[{unit}]")
+        return ds.dt.tz_localize("UTC").dt.tz_convert(meta["ds_tz"]) if meta["ds_tz"] else ds
+    return pd.Series(values)
 
 
 def load(cls, path):
@@ -111,12 +143,8 @@ def _from_saved(cls, meta: dict, tensors: dict):
     if len(f.weights_) != 3 or not all(0 <= v <= 1 for v in f.weights_):
         raise ValueError(f"weights must be three numbers in [0, 1], got {w!r}")
     f.band_scales_ = saved_scales(meta.get("band_scales"), o.levels)  # absent: raw bands
-    ds = pd.Series(tensors["history.ds"].numpy())
-    if meta["ds_kind"] == "datetime":
-        unit = meta["ds_unit"]
-        ds = pd.to_datetime(ds, unit=unit).astype(f"datetime64[{unit}]")
-        ds = ds.dt.tz_localize("UTC").dt.tz_convert(meta["ds_tz"]) if meta["ds_tz"] else ds
-    f.history_ = pd.DataFrame({"unique_id": meta["ids"], "ds": ds, "y": tensors["history.y"].numpy()})
+    f.history_ = pd.DataFrame({"unique_id": meta["ids"], "ds": _stamps_in(tensors["history.ds"], meta),
+                               "y": tensors["history.y"].numpy()})
     f.id_kind_ = meta.get("id_kind", "str")  # absent before the twentieth session: ids came back as text
     if f.id_kind_ not in ("str", "int") or (f.id_kind_ == "int" and not all(
             isinstance(i, str) and re.fullmatch(r"-?\d+", i) for i in meta["ids"])):  # what predict turns to int64

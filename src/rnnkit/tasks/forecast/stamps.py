@@ -8,7 +8,7 @@ season would be shifted by one from there on, silently. So ``fit`` and ``predict
 with one line naming the series, the row and the missing stamp, as the CLI's reader does with
 its default ``--missing error`` (``rnnkit.data.timeseries``).
 
-    step = time_step(long)                       # "MS", "D", ... (datetimes), a number, or None
+    step = time_step(long)                       # "MS", "D", ... (datetimes, periods), a number, or None
     step = check_steps(long, "fit")              # the same step; DataError where a series skips one
     step = check_steps(new, "predict", fitted)   # too few stamps to tell (a new series of 1-2): the fitted step
     ds = future_stamps(long, ids, horizon, step) # (S * H,), series after series
@@ -19,7 +19,9 @@ stamps spread along the longest series, so a gap inside one stretch (which makes
 nothing there) does not hide the step from the check. Where no stretch gives a frequency
 (irregular stamps), nothing can be checked and the future stamps continue with the median time
 difference of the longest series. The step of numbers is the median difference of consecutive
-stamps over all series.
+stamps over all series. Periods (``pd.Period``, the stamps of a ``PeriodIndex``, as sktime and
+statsmodels keep them) carry their step in their type: a series' next period is the last one plus 1,
+and a series skips a step where two of its periods in a row are not consecutive.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from pandas.tseries.frequencies import to_offset
 
 from rnnkit.errors import DataError
 
-__all__ = ["check_steps", "future_stamps", "infer_season", "time_step"]
+__all__ = ["check_steps", "future_stamps", "infer_season", "is_period", "time_step"]
 
 
 STRETCH, STRETCHES = 20, 8  # datetimes: the frequency is inferred on up to 8 stretches of 20 stamps
@@ -59,6 +61,11 @@ def infer_season(step) -> int:
     return cycle // offset.n if cycle % offset.n == 0 else 1
 
 
+def is_period(ds) -> bool:
+    """Whether a column (or dtype) holds periods: ``pd.Period`` stamps of one frequency."""
+    return isinstance(getattr(ds, "dtype", ds), pd.PeriodDtype)
+
+
 def _longest(long: pd.DataFrame) -> pd.Series:
     return long.loc[long["unique_id"] == long["unique_id"].value_counts().idxmax(), "ds"]
 
@@ -66,6 +73,8 @@ def _longest(long: pd.DataFrame) -> pd.Series:
 def time_step(long: pd.DataFrame):
     """The panel's step (module doc): a pandas frequency string, a number, or None."""
     ds = long["ds"]
+    if is_period(ds):  # the periods' own frequency ("ME" for monthly periods in pandas 3)
+        return ds.dtype.freq.freqstr
     if pd.api.types.is_datetime64_any_dtype(ds):
         stamps = _longest(long)
         starts = np.unique(np.linspace(0, max(len(stamps) - STRETCH, 0), STRETCHES).astype(int))
@@ -89,10 +98,10 @@ def check_steps(long: pd.DataFrame, what: str, fallback=None):
     tell it (``predict`` on series of one or two points: the step ``fit`` found), when it is of
     their kind (a frequency for datetimes, a number for numbers)."""
     ds = long["ds"]
-    if not (pd.api.types.is_datetime64_any_dtype(ds) or pd.api.types.is_numeric_dtype(ds)) \
+    if not (pd.api.types.is_datetime64_any_dtype(ds) or pd.api.types.is_numeric_dtype(ds) or is_period(ds)) \
             or pd.api.types.is_bool_dtype(ds):
         raise DataError(f"{what}: the time column holds {ds.dtype} values (first: {ds.iloc[0]!r}); it must hold "
-                        "numbers or datetimes (for dates written as text, pd.to_datetime them first)")
+                        "numbers, datetimes or periods (for dates written as text, pd.to_datetime them first)")
     step = time_step(long)
     if step is None and fallback is not None and isinstance(fallback, str) == pd.api.types.is_datetime64_any_dtype(ds):
         step = fallback
@@ -102,7 +111,9 @@ def check_steps(long: pd.DataFrame, what: str, fallback=None):
     has = prev.notna().to_numpy()
     if not has.any():
         return step
-    if isinstance(step, str):  # calendar steps (month starts, business days, ...): the offset, not a duration
+    if is_period(ds):  # consecutive periods: ordinals one apart
+        ok = ds[has].array.asi8 == prev[has].array.asi8 + 1
+    elif isinstance(step, str):  # calendar steps (month starts, business days, ...): the offset, not a duration
         with warnings.catch_warnings():  # offsets without a vectorised form warn that they loop
             warnings.simplefilter("ignore")
             expected = prev[has] + to_offset(step)
@@ -114,17 +125,21 @@ def check_steps(long: pd.DataFrame, what: str, fallback=None):
         return step
     i = np.flatnonzero(has)[np.flatnonzero(~ok)[0]]  # the first stamp that is not one step on
     sid, before, after = long["unique_id"].iloc[i], ds.iloc[i - 1], ds.iloc[i]  # row i - 1: the same series
-    name = step if isinstance(step, str) else f"{step:g}"
+    name = str(ds.dtype) if is_period(ds) else step if isinstance(step, str) else f"{step:g}"
     raise DataError(f"{what}: series {sid!r} has time stamps {before} and {after} in a row, not one step ({name}) "
                     "apart: the Forecaster reads rows as consecutive steps, so fill the missing steps first "
                     "(e.g. reindex to the full range and interpolate)")
 
 
-def future_stamps(long: pd.DataFrame, ids: list[str], horizon: int, step) -> np.ndarray:
+def future_stamps(long: pd.DataFrame, ids: list[str], horizon: int, step):
     """Each series' next ``horizon`` time stamps, ``step`` (``time_step(long)``) after step,
-    series after series in the order of ``ids``: (S * H,)."""
+    series after series in the order of ``ids``: (S * H,), a NumPy array (a pandas PeriodArray
+    for periods, which keeps their frequency)."""
     last = long.groupby("unique_id", sort=False)["ds"].last().reindex(ids)
     steps = np.arange(1, horizon + 1)
+    if is_period(long["ds"]):
+        ordinals = (last.array.asi8[:, None] + steps).ravel()
+        return pd.arrays.PeriodArray(ordinals, dtype=long["ds"].dtype)
     if pd.api.types.is_datetime64_any_dtype(long["ds"]):
         if step is None:
             longest = _longest(long)
