@@ -521,3 +521,31 @@ def test_a_saved_file_with_time_stamps_it_cannot_describe_is_one_line(tmp_path, 
     with pytest.raises(CheckpointError, match=f"not a valid saved Forecaster .*({why})") as e:
         Forecaster.load(tmp_path / "m")
     assert "\n" not in str(e.value)
+
+
+def test_get_params_set_params_and_sklearn_clone():
+    """scikit-learn's conventions, as the Classifier and the character model follow them: clone gives an
+    unfitted copy that fits to the same forecasts; set_params checks as the constructor does."""
+    from sklearn.base import clone
+
+    df = panel()
+    f = Forecaster(5, season=4, **TINY)
+    params = f.get_params()
+    assert params["horizon"] == 5 and params["season"] == 4 and params["hidden"] == 8
+    assert params["lookbacks"] == (2.0,) and params["members"] == 1  # given, and left at the default
+    fitted = f.fit(df)
+    copy = clone(fitted)
+    assert copy is not fitted and not copy.members_ and copy.get_params() == params
+    pd.testing.assert_frame_equal(copy.fit(df).predict(), fitted.predict(), check_exact=True)
+    same = Forecaster(**params)
+    assert repr(same) == repr(f)
+    assert f.set_params(horizon=3, hidden=4) is f
+    assert f.horizon == 3 and f.options.hidden == 4 and f.get_params()["lookbacks"] == (2.0,)
+    with pytest.raises(ConfigError, match="^Forecaster: call fit"):
+        f.predict()  # fitted for horizon 5: dropped
+    assert len(f.fit(df).predict()) == 4 * 3
+    with pytest.raises(ConfigError, match="^Forecaster: unknown option 'hiden'"):
+        f.set_params(hiden=4)
+    with pytest.raises(ConfigError, match="^Forecaster: horizon must be a positive integer, got 0$"):
+        f.set_params(horizon=0, hidden=16)
+    assert f.horizon == 3 and f.options.hidden == 4 and len(f.predict()) == 4 * 3  # a refused change changes nothing

@@ -87,6 +87,9 @@ class Forecaster:
         self.season_given = None if season is None else int(season)
         self.horizon, self.season = int(horizon), self.season_given or 1
         self.options = ForecasterOptions.from_kwargs(options)
+        # the arguments as given, every option's default beside them: get_params (scikit-learn's clone)
+        self._params = {"horizon": horizon, "season": season} | {
+            f.name: options.get(f.name, f.default) for f in dataclasses.fields(ForecasterOptions)}
         self.quantiles = _quantiles(self.options.levels)
         self.members_: list[GlobalRNN] = []
         self.cov_: Covariates | None = None  # static / past / future covariates (covariates.py)
@@ -105,6 +108,20 @@ class Forecaster:
                  if getattr(self.options, f.name) != getattr(default, f.name)}
         args = [f"horizon={self.horizon}"] + ([f"season={self.season_given}"] if self.season_given else [])
         return f"Forecaster({', '.join(args + [f'{k}={v!r}' for k, v in given.items()])})"
+
+    def get_params(self, deep: bool = True) -> dict:
+        """horizon, season and every option, as given or at its default (scikit-learn's convention:
+        ``sklearn.base.clone(f)`` and ``Forecaster(**f.get_params())`` are unfitted copies of ``f``)."""
+        return dict(self._params)
+
+    def set_params(self, **params) -> Forecaster:
+        """Change horizon, season or options, checked as the constructor checks them (an unknown name
+        or a bad value: one-line ``ConfigError``). What was fitted is dropped, since it was fitted with
+        the old settings: call ``fit`` again; after a refused value, nothing has changed."""
+        merged = self._params | params
+        type(self)(**merged)  # checked before anything changes
+        self.__init__(**merged)
+        return self
 
     # ----------------------------------------------------------------- input
     def _long(self, df, id_col: str, time_col: str, target_col: str, what: str) -> pd.DataFrame:
