@@ -32,7 +32,8 @@ import torch
 from rnnkit.errors import ConfigError, DataError
 
 __all__ = [
-    "NAMES", "output_names", "Panel", "long_to_panel", "validate_long", "id_kind", "with_ids", "unit_scales",
+    "NAMES", "output_names", "Panel", "long_to_panel", "as_columns", "validate_long", "id_kind", "with_ids",
+    "unit_scales",
     "window_series", "draw_windows", "sample_windows", "last_windows", "scale_windows", "seasonal_indices",
     "deseasonalise", "future_factors",
 ]
@@ -63,6 +64,16 @@ def output_names(id_col, time_col, target_col, cutoff: bool = False) -> tuple:
     if len(set(names)) < 3:
         raise ConfigError(f"id_col, time_col and target_col must be three different columns, got {names!r}")
     return names
+
+
+def as_columns(df, *cols):
+    """``df`` with the index levels named in ``cols`` that are not columns moved into columns (a frame
+    indexed by ``(unique_id, ds)``, as sktime keeps a panel, or by its time stamps alone); anything else
+    as it is."""
+    if not isinstance(df, pd.DataFrame):
+        return df
+    levels = [c for c in dict.fromkeys(cols) if c not in df.columns and c in df.index.names]
+    return df.reset_index(level=levels) if levels else df
 
 
 def validate_long(df: pd.DataFrame, id_col: str, time_col: str, target_col: str, what: str = "df") -> pd.DataFrame:

@@ -549,3 +549,22 @@ def test_get_params_set_params_and_sklearn_clone():
     with pytest.raises(ConfigError, match="^Forecaster: horizon must be a positive integer, got 0$"):
         f.set_params(horizon=0, hidden=16)
     assert f.horizon == 3 and f.options.hidden == 4 and len(f.predict()) == 4 * 3  # a refused change changes nothing
+
+
+def test_a_panel_indexed_by_id_and_time_is_read():
+    """A frame indexed by (unique_id, ds), as sktime keeps a panel, raised pandas' "'unique_id' is both an
+    index level and a column label" traceback; its levels are read as the columns, also by predict,
+    cross_validation and future_df."""
+    t = np.arange(40)
+    df = panel().assign(promo=np.tile((t % 5 == 0).astype(float), 4))
+    plain = Forecaster(4, season=4, **TINY).fit(df[df.ds <= 36], future=["promo"])
+    known = df[df.ds > 36][["unique_id", "ds", "promo"]]
+    fc = plain.predict(future_df=known)
+    indexed = df.set_index(["unique_id", "ds"])
+    f = Forecaster(4, season=4, **TINY).fit(indexed[indexed.index.get_level_values("ds") <= 36], future=["promo"])
+    pd.testing.assert_frame_equal(f.predict(future_df=known.set_index(["unique_id", "ds"])), fc, check_exact=True)
+    history = df[df.ds <= 36].set_index(["unique_id", "ds"])
+    pd.testing.assert_frame_equal(f.predict(history, future_df=known), fc, check_exact=True)
+    g = Forecaster(4, season=4, **TINY)
+    cv = g.cross_validation(df.drop(columns="promo").set_index(["unique_id", "ds"]), n_windows=2)
+    pd.testing.assert_frame_equal(cv, g.cross_validation(df.drop(columns="promo"), n_windows=2), check_exact=True)

@@ -48,8 +48,8 @@ import pandas as pd
 import torch
 
 from rnnkit.data.panel import (
-    NAMES, deseasonalise, future_factors, id_kind, last_windows, long_to_panel, output_names, sample_windows,
-    scale_windows, seasonal_indices, unit_scales, validate_long, window_series, with_ids,
+    NAMES, as_columns, deseasonalise, future_factors, id_kind, last_windows, long_to_panel, output_names,
+    sample_windows, scale_windows, seasonal_indices, unit_scales, validate_long, window_series, with_ids,
 )
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.models.global_forecast import LOSS_SCALES, GlobalRNN, panel_scale
@@ -141,8 +141,7 @@ class Forecaster:
         if isinstance(df, pd.Series):  # one series: its dates or periods when the index holds them, else 0, 1, ...
             df = pd.DataFrame({time_col: df.index if isinstance(df.index, STAMPED) else np.arange(len(df)),
                                target_col: df.to_numpy()})
-        if isinstance(df, pd.DataFrame) and time_col not in df.columns and df.index.name == time_col:
-            df = df.reset_index()  # the time stamps kept as the index, under the time column's name
+        df = as_columns(df, id_col, time_col)  # kept as the index (ds, or unique_id and ds) under their names
         if isinstance(df, pd.DataFrame) and id_col not in df.columns and target_col in df.columns:
             df = df.assign(**{id_col: "series"})
             if time_col not in df.columns:  # one series: its dates or periods when the index holds them, else 0, 1, ...
@@ -216,6 +215,7 @@ class Forecaster:
         """fit without the weights: the RNN members (weights_ stays as it was); the validated long frame,
         each series in the units it is fitted in (``_in_units``). ``stage`` names the fit on the
         progress bar (``verbose``), e.g. the held-out window's."""
+        df = as_columns(df, id_col, time_col)  # id and time kept as index levels: the covariates read them too
         long = self._long(df, id_col, time_col, target_col, "fit")
         self.id_kind_ = id_kind(df, id_col)  # integer ids come back as integers (predict)
         self.names_ = (id_col, time_col, target_col)  # forecasts come back under them (predict; checked in _long)
@@ -328,6 +328,7 @@ class Forecaster:
             if lv not in self.options.levels:
                 raise ConfigError(f"predict: level {lv!r} was not trained; levels={self.options.levels!r} "
                                   "(set levels=... when creating the Forecaster)")
+        df, future_df = as_columns(df, id_col, time_col), as_columns(future_df, id_col, time_col)
         fitted = time_step(self.history_)
         if df is None:
             long, step = self.history_, fitted
