@@ -470,6 +470,12 @@ def test_period_stamps_are_read_as_their_frequency_says(tmp_path):
     quarters = pd.DataFrame({"y": y}, index=pd.period_range("1990Q1", periods=48, freq="Q"))
     q = Forecaster(4, **TINY).fit(quarters)
     assert q.season == 4 and q.predict()["ds"].astype(str).tolist() == ["2002Q1", "2002Q2", "2002Q3", "2002Q4"]
+    # periods of several base units: 2-monthly (season 6) and quarter-hourly (season 96) step by their multiple
+    two = Forecaster(3, **TINY).fit(pd.Series(y, index=pd.period_range("2000-01", periods=48, freq="2M")))
+    assert two.season == 6 and two.predict()["ds"].astype(str).tolist() == ["2008-01", "2008-03", "2008-05"]
+    quarter_hours = pd.Series(y, index=pd.period_range("2024-01-01 00:00", periods=48, freq="15min"))
+    qh = Forecaster(2, **TINY).fit(quarter_hours)
+    assert qh.season == 96 and qh.predict()["ds"].astype(str).tolist() == ["2024-01-01 12:00", "2024-01-01 12:15"]
     # a missing period is one line naming the two around it
     with pytest.raises(DataError, match=r"^fit: series 'm' has time stamps 2000-03 and 2000-05 in a row, not one "
                                         r"step \(period\[M\]\) apart"):

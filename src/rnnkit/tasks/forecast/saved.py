@@ -63,7 +63,7 @@ def _stamps_out(ds: pd.Series) -> tuple[torch.Tensor, dict]:
     """The history's time stamps as one tensor, and what forecaster.json needs to read them back:
     datetimes as int64 counts of the column's own unit (ns in pandas 2, us by default in 3), UTC if
     tz-aware; periods as their int64 ordinals and their type ("period[M]"); other numbers as they are
-    (float64 or int64: until the twenty-third session fractional stamps were cut to integers)."""
+    (float64 or int64: until the twenty-fourth session fractional stamps were cut to integers)."""
     if is_period(ds):
         return torch.from_numpy(ds.array.asi8.copy()), {"ds_kind": "period", "ds_dtype": str(ds.dtype)}
     if pd.api.types.is_datetime64_any_dtype(ds):

@@ -111,8 +111,8 @@ def check_steps(long: pd.DataFrame, what: str, fallback=None):
     has = prev.notna().to_numpy()
     if not has.any():
         return step
-    if is_period(ds):  # consecutive periods: ordinals one apart
-        ok = ds[has].array.asi8 == prev[has].array.asi8 + 1
+    if is_period(ds):  # consecutive periods: ordinals one step (n base units for 2M, 15min, ...) apart
+        ok = ds[has].array.asi8 == prev[has].array.asi8 + ds.dtype.freq.n
     elif isinstance(step, str):  # calendar steps (month starts, business days, ...): the offset, not a duration
         with warnings.catch_warnings():  # offsets without a vectorised form warn that they loop
             warnings.simplefilter("ignore")
@@ -138,7 +138,7 @@ def future_stamps(long: pd.DataFrame, ids: list[str], horizon: int, step):
     last = long.groupby("unique_id", sort=False)["ds"].last().reindex(ids)
     steps = np.arange(1, horizon + 1)
     if is_period(long["ds"]):
-        ordinals = (last.array.asi8[:, None] + steps).ravel()
+        ordinals = (last.array.asi8[:, None] + long["ds"].dtype.freq.n * steps).ravel()
         return pd.arrays.PeriodArray(ordinals, dtype=long["ds"].dtype)
     if pd.api.types.is_datetime64_any_dtype(long["ds"]):
         if step is None:
