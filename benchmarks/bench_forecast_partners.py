@@ -37,6 +37,11 @@ baselines: ``AutoETS(season_length=m)``, model by AICc, Naive fallback), with to
     ets4    AutoETS as a 4th component: (RNN, Theta, damped, AutoETS), prior 0.6 / 0.1 / 0.1 / 0.2
     autoets AutoETS alone (no weights)
 
+statsforecast's ETS(A,N,A), the additive moving season AutoETS picks on elec_equip (twenty-fourth session):
+
+    ana4    AutoETS(model="ANA") as a 4th component: (RNN, Theta, damped, ETS(A,N,A)), prior 0.6 / 0.2 / 0.2 / 0
+            (Naive where a series is too short for it); for the seasonal sets
+
 Weights chosen on two windows (fifteenth session; needs the inner2 collection):
 
     win2    today's rule (gmase) with the (series, window) rows of inner and inner2 pooled: the
@@ -265,6 +270,38 @@ def _ets_rule(kind: str):
 
 ETS_RULES = {k: _ets_rule(k) for k in ("ets", "ets4", "autoets")}
 
+ANA_PRIOR4 = (0.6, 0.2, 0.2, 0.0)  # RNN, Theta, damped, ETS(A,N,A): stated before scoring (24th session's rule)
+
+
+def ets_ana(path: Path) -> torch.Tensor:
+    """(S, H) statsforecast's ETS(A,N,A) (``AutoETS(model="ANA")``, Naive where a series is too short for it)
+    of the window in ``path`` (any seed's file), from the cache if there."""
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS, Naive
+
+    cache = path.parent / f"ana_{path.name.rsplit('_', 1)[0]}.npy"
+    if cache.exists():
+        return torch.tensor(np.load(cache), dtype=torch.float64)
+    z = np.load(path, allow_pickle=True)
+    h, m = z["actual"].shape[1], int(z["season"])
+    frame = pd.concat([pd.DataFrame({"unique_id": f"k{i:05d}", "ds": np.arange(len(x)), "y": x.astype(float)})
+                       for i, x in enumerate(z["hist"])], ignore_index=True)
+    sf = StatsForecast(models=[AutoETS(season_length=m, model="ANA", alias="ana")], freq=1, n_jobs=1,
+                       fallback_model=Naive())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fc = sf.forecast(df=frame, h=h)
+    out = fc.sort_values(["unique_id", "ds"])["ana"].to_numpy(float).reshape(len(z["hist"]), h)
+    np.save(cache, out)
+    return torch.tensor(out, dtype=torch.float64)
+
+
+def ana4(Fi, yi, sc, Fv, ctx):
+    """gmase (today's rule) with ETS(A,N,A) as a 4th component, prior ``ANA_PRIOR4`` (24th session)."""
+    Fi, Fv = torch.cat([Fi, ets_ana(ctx["paths"][0])[None]]), torch.cat([Fv, ets_ana(ctx["paths"][1])[None]])
+    w = choose_weights(Fi, yi, sc, torch.tensor(ANA_PRIOR4, dtype=torch.float64), loss="geometric")
+    return torch.einsum("k,ksh->sh", w, Fv), "w " + "/".join(f"{x:.3f}" for x in w)
+
 
 def win2(Fi, yi, sc, Fv, ctx):
     """gmase with the rows of the inner and inner2 windows pooled (module doc)."""
@@ -276,7 +313,7 @@ def win2(Fi, yi, sc, Fv, ctx):
     return torch.einsum("k,ksh->sh", w, Fv), "w " + "/".join(f"{x:.3f}" for x in w)
 
 
-ALL_RULES = {**RULES, **ETS_RULES, "win2": win2}
+ALL_RULES = {**RULES, **ETS_RULES, "win2": win2, "ana4": ana4}
 
 _PARTNERS: dict = {}  # (variant, file without the seed) -> (Theta, variant) forecasts: the same for every seed
 
