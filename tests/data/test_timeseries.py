@@ -92,3 +92,59 @@ def test_default_targets_exclude_time_and_group(tmp_path):
     path.write_text("t,u,v\n1,1,2\n2,3,4\n3,5,6\n")
     (s,) = read_series(path, None, "t")
     assert s.targets == ["u", "v"] and s.values.shape == (3, 2)
+
+
+def _monthly(n=30):
+    t = pd.date_range("2015-01-01", periods=n, freq="MS")
+    return t, 100 + 10 * np.sin(2 * np.pi * np.arange(n) / 12) + 0.25 * np.arange(n)
+
+
+def test_a_spreadsheet_of_semicolons_decimal_commas_and_day_first_dates(tmp_path):
+    """A German or French spreadsheet's CSV (';' between fields, '1234,5', 01/02/2015 for 1 February) was
+    'row 2: has 2 fields but the header has 1'; it reads as the same series as its ISO, comma twin."""
+    t, y = _monthly()
+    iso = tmp_path / "iso.csv"
+    pd.DataFrame({"date": t.strftime("%Y-%m-%d"), "sales": y, "price": y / 10}).to_csv(iso, index=False)
+    euro = tmp_path / "euro.csv"
+    pd.DataFrame({"Datum": t.strftime("%d/%m/%Y"), "sales": y, "price": y / 10}).to_csv(
+        euro, sep=";", decimal=",", index=False)
+    assert "01/02/2015;" in euro.read_text() and "," in euro.read_text()
+    (a,) = read_series(iso, "sales", "date", covariates=["price"])
+    (b,) = read_series(euro, "sales", "Datum", covariates=["price"])
+    assert b.freq == a.freq and list(b.time) == list(a.time)
+    np.testing.assert_array_equal(b.values, a.values)
+    np.testing.assert_array_equal(b.covariates, a.covariates)
+    tab = tmp_path / "tab.csv"
+    pd.DataFrame({"date": t.strftime("%Y-%m-%d"), "sales": y}).to_csv(tab, sep="\t", index=False)
+    np.testing.assert_array_equal(read_series(tab, "sales", "date")[0].values, a.values)
+    # a decimal comma in a comma-separated file is still a mistake, named as before
+    bad = tmp_path / "bad.csv"
+    bad.write_text('date,sales\n2015-01-01,"100,5"\n2015-02-01,101\n2015-03-01,102\n')
+    with pytest.raises(DataError, match=r"bad.csv, row 2, column 'sales': '100,5' is not a number"):
+        read_series(bad, "sales", "date")
+
+
+def test_day_or_month_first_is_decided_once_for_the_column(tmp_path):
+    """pandas read each cell on its own: in a daily European file 02/01/2015 was 1 February and 13/01/2015
+    13 January. The order that reads every cell into a regular grid is taken, for every group alike."""
+    days = pd.date_range("2015-01-01", periods=40, freq="D")
+    daily = tmp_path / "daily.csv"
+    frame = pd.DataFrame({"shop": np.repeat(["a", "b"], 40), "date": np.tile(days.strftime("%d/%m/%Y"), 2),
+                          "sales": np.arange(80.0)})
+    frame.to_csv(daily, index=False)
+    a, b = read_series(daily, "sales", "date", group_col="shop")
+    assert list(a.time) == list(days) and list(b.time) == list(days)
+    us = tmp_path / "us.csv"
+    pd.DataFrame({"date": days.strftime("%m/%d/%Y"), "sales": np.arange(40.0)}).to_csv(us, index=False)
+    assert list(read_series(us, "sales", "date")[0].time) == list(days)
+    t, y = _monthly(30)
+    months = tmp_path / "months.csv"
+    pd.DataFrame({"date": t.strftime("%d.%m.%Y"), "sales": y}).to_csv(months, index=False)
+    (m,) = read_series(months, "sales", "date")
+    assert list(m.time) == list(t)  # read month first: 1..12 January of each year, not a grid
+    # twelve monthly rows on the 1st are twelve days of January month first: the file cannot tell
+    short = tmp_path / "short.csv"
+    pd.DataFrame({"date": t[:12].strftime("%d/%m/%Y"), "sales": y[:12]}).to_csv(short, index=False)
+    with pytest.raises(DataError, match=r"^.*short.csv, column 'date': dates like '01/01/2015' read as a regular "
+                                        r"series both day first and month first; write them as year-month-day"):
+        read_series(short, "sales", "date")

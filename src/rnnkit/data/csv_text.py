@@ -1,17 +1,27 @@
-"""The CSV text under :mod:`rnnkit.data.timeseries`: reading it as UTF-8, checking its
-shape (quotes, ragged rows, duplicate names) and numbering its data rows as a spreadsheet
-does (header = row 1), plus the small helpers that word the one-line errors."""
+"""The CSV text under :mod:`rnnkit.data.timeseries`: reading it as UTF-8, finding its
+delimiter, checking its shape (quotes, ragged rows, duplicate names) and numbering its data
+rows as a spreadsheet does (header = row 1), plus the small helpers that word the one-line
+errors.
+
+Delimiter: a comma, unless the header has no comma and splits on a semicolon, a tab or a bar
+into as many fields as the first data row does. A semicolon is what spreadsheets write where
+the comma is the decimal mark (German, French, ... settings); in such a file a number may be
+written ``1234,5`` (``decimal_point``)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from rnnkit.errors import DataError
 
-__all__ = ["check_shape", "data_rows", "plural", "read_text", "row_list", "where"]
+__all__ = ["check_shape", "data_rows", "decimal_point", "delimiter", "plural", "read_text", "row_list", "where"]
+
+OTHER_DELIMITERS = (";", "\t", "|")  # tried, in this order, when the header has no comma
+_DECIMAL_COMMA = re.compile(r"[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?")  # 1234,5  -0,25  3,0e-2
 
 
 def where(path: str, row: int | None = None, column: str | None = None) -> str:
@@ -49,9 +59,29 @@ def read_text(path: Path) -> str:
     return text
 
 
-def check_shape(path: str, text: str) -> list[str]:
+def delimiter(text: str) -> str:
+    """The file's delimiter (module doc): "," unless the header holds none and another splits the header
+    and the first data row alike into several fields."""
+    lines = [line for line in text.splitlines() if line.strip()][:2]
+    if "," in lines[0] or len(lines) < 2:
+        return ","
+    for d in OTHER_DELIMITERS:
+        counts = [len(next(csv.reader([line], delimiter=d))) for line in lines]
+        if counts[0] > 1 and counts[0] == counts[1]:
+            return d
+    return ","
+
+
+def decimal_point(cells):
+    """A pandas Series of text with each number written with a decimal comma (``1234,5``) rewritten with a
+    point; every other cell as it is."""
+    comma = cells.str.fullmatch(_DECIMAL_COMMA)
+    return cells.where(~comma, cells.str.replace(",", ".", regex=False))
+
+
+def check_shape(path: str, text: str, sep: str = ",") -> list[str]:
     """Header names; a ragged row (wrong number of fields) is an error naming the row."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=sep)
     try:
         records = list(reader)
     except csv.Error as err:  # an unclosed quote, a bare carriage return in a field, ...
@@ -71,10 +101,10 @@ def check_shape(path: str, text: str) -> list[str]:
 
 
 
-def data_rows(text: str) -> list[int]:
+def data_rows(text: str, sep: str = ",") -> list[int]:
     """Spreadsheet row number of each non-blank data record (header = row 1)."""
     out, line = [], 1
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     next(reader)
     line = reader.line_num
     for rec in reader:

@@ -6,8 +6,10 @@ names the file, the row and the column. Rows are numbered as in a spreadsheet: t
 header is row 1, the first data row is row 2 (so a row number is also the file's line
 number when no cell spans lines).
 
-Time column: integers give integer steps (``year`` 1700, 1701, ...); anything else is
-parsed as dates. Without ``time_col`` the row order is the time (steps 0, 1, 2, ...).
+Delimiter: a comma, or a semicolon (then numbers may have decimal commas), tab or bar
+when the header has no comma (``csv_text.delimiter``). Time column: integers give integer
+steps (``year`` 1700, 1701, ...); anything else is parsed as dates, with the day or the
+month first in 03/04/2015 decided once for the column (``dates.day_or_month_first``). Without ``time_col`` the row order is the time (steps 0, 1, 2, ...).
 Frequency: ``pd.infer_freq``, else a guess from the median step (weekly, monthly,
 quarterly, yearly or fixed), or ``freq`` given (``--freq``). Every timestamp must lie on
 that grid; grid points with no row are *gaps*.
@@ -28,8 +30,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rnnkit.data.csv_text import check_shape, data_rows, plural, read_text, row_list
+from rnnkit.data.csv_text import check_shape, data_rows, decimal_point, delimiter, plural, read_text, row_list
 from rnnkit.data.csv_text import where as _where
+from rnnkit.data.dates import day_or_month_first
 from rnnkit.data.frequency import Freq, guess_freq, next_times, regular_grid
 from rnnkit.errors import DataError
 
@@ -333,15 +336,16 @@ def read_series(
     path = Path(path)
     where = str(path)
     text = read_text(path)
-    header = check_shape(where, text)
+    sep = delimiter(text)  # a comma; a semicolon, tab or bar when the header says so (csv_text)
+    header = check_shape(where, text, sep)
     try:
         frame = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True
+            io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True, sep=sep
         )
     except pd.errors.ParserError as err:
         raise DataError(f"{where}: not valid CSV ({err})") from None
     frame.columns = header
-    frame.index = data_rows(text)[: len(frame)]
+    frame.index = data_rows(text, sep)[: len(frame)]
     targets = [targets] if isinstance(targets, str) else list(targets or [])
     named = [c for c in (time_col, group_col) if c] + [*covariates, *future_covariates] + targets
     for col in named:
@@ -353,6 +357,12 @@ def read_series(
         targets = [c for c in header if c not in named]
         if not targets:
             raise DataError(f"{_where(where, 1)}: no target column left; pass --target")
+    if sep == ";":  # a spreadsheet of decimal commas (csv_text): 1234,5 is 1234.5
+        for col in [*targets, *covariates, *future_covariates]:
+            frame[col] = decimal_point(frame[col].astype(str).str.strip())
+    if time_col:  # 03/04/2015: the day or the month first, decided once for the column (dates.py)
+        iso = day_or_month_first(where, frame, time_col, group_col)
+        frame[time_col] = frame[time_col] if iso is None else iso
     extra = (list(covariates), freq, missing, list(future_covariates), with_ahead)
     if group_col is None:
         return [_one_series(where, path.stem, frame, time_col, targets, *extra)]
