@@ -1,8 +1,9 @@
-"""Inputs of ``rnnkit classify``: a ``.ts`` file or a folder / list of WAV files, as
-labelled feature sequences.
+"""Inputs of ``rnnkit classify``: a ``.ts`` file, a UCR archive ``.tsv`` file or a folder / list
+of WAV files, as labelled feature sequences.
 
 - ``.ts`` file: each case is one sequence (T, D); its name is ``<file>:<line>``, its
   group is itself (cases carry no speaker key), its label the case's class label.
+- UCR ``.tsv`` file (``rnnkit.data.ucr_format``): the same, univariate (T, 1), of kind "ts".
 - folder of WAV files: labels and groups come from :func:`rnnkit.data.splits.scan_folder`
   (sub-folders or ``label_pattern``; ``group_pattern``); each file becomes features
   (T, F) by :func:`rnnkit.data.audio.wav_features`; its name is its path.
@@ -21,6 +22,7 @@ from rnnkit.data.audio import AudioConfig, features_from_signal
 from rnnkit.data.wav import WAV_SUFFIXES, read_wav
 from rnnkit.data.splits import scan_folder
 from rnnkit.data.ts_format import read_ts
+from rnnkit.data.ucr_format import read_ucr
 from rnnkit.errors import DataError
 
 __all__ = ["LabelledSequences", "input_kind", "load_labelled", "load_unlabelled", "natural_key"]
@@ -60,15 +62,15 @@ def input_kind(path: Path) -> str:
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     suffix = path.suffix.lower()
-    if suffix == ".ts":
+    if suffix in (".ts", ".tsv"):  # a UCR archive .tsv holds series as a univariate .ts does
         return "ts"
     if suffix in WAV_SUFFIXES:
         return "wav"
-    raise DataError(f"{path}: not a .ts file, a .wav file or a folder of WAV files")
+    raise DataError(f"{path}: not a .ts file, a UCR archive .tsv file, a .wav file or a folder of WAV files")
 
 
 def _from_ts(path: Path) -> LabelledSequences:
-    data = read_ts(path)
+    data = read_ucr(path) if path.suffix.lower() == ".tsv" else read_ts(path)
     for case, line in zip(data.series, data.lines):
         if np.isnan(case).any():
             raise DataError(f"{path}:{line}: case has missing values; rnnkit classify needs complete series")

@@ -118,7 +118,7 @@ def test_inputs_that_do_not_fit_the_model(run, tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(DataError) as err:
         predict_classifier(tmp / "run", [tmp_path / "notes.txt"])
-    assert str(err.value) == f"{tmp_path / 'notes.txt'}: not a .ts file, a .wav file or a folder of WAV files"
+    assert str(err.value) == f"{tmp_path / 'notes.txt'}: not a .ts file, a UCR archive .tsv file, a .wav file or a folder of WAV files"
     with pytest.raises(CheckpointError) as err:
         predict_classifier(tmp_path, [tmp / "test.ts"])
     assert str(err.value) == f"{tmp_path}: no classifier here (expected {tmp_path / 'model' / 'model.json'})"
