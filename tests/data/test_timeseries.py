@@ -148,3 +148,42 @@ def test_day_or_month_first_is_decided_once_for_the_column(tmp_path):
     with pytest.raises(DataError, match=r"^.*short.csv, column 'date': dates like '01/01/2015' read as a regular "
                                         r"series both day first and month first; write them as year-month-day"):
         read_series(short, "sales", "date")
+
+
+def test_compressed_utf16_and_workbook_files(tmp_path):
+    """A gzip-compressed CSV and Excel's "Unicode text" (UTF-16, tab-separated) read as their plain twin;
+    an Excel workbook or another zip archive is one line saying what it is (was 'byte 0x8b is not UTF-8')."""
+    import gzip
+    import zipfile
+
+    t, y = _monthly(24)
+    frame = pd.DataFrame({"date": t.strftime("%Y-%m-%d"), "sales": y})
+    plain = tmp_path / "plain.csv"
+    frame.to_csv(plain, index=False)
+    (want,) = read_series(plain, "sales", "date")
+    packed = tmp_path / "sales.csv.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    unicode_text = tmp_path / "unicode.txt"
+    unicode_text.write_bytes(frame.to_csv(sep="\t", index=False).encode("utf-16"))  # with its byte-order mark
+    for path in (packed, unicode_text):
+        (got,) = read_series(path, "sales", "date")
+        assert list(got.time) == list(want.time)
+        np.testing.assert_array_equal(got.values, want.values)
+    book = tmp_path / "book.xlsx"
+    with zipfile.ZipFile(book, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+    old = tmp_path / "old.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64))
+    for path in (book, old):
+        with pytest.raises(DataError, match=f"^{path}: an Excel workbook, not a CSV file; save the sheet as CSV"):
+            read_series(path, "sales", "date")
+    archive = tmp_path / "data.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(plain, "plain.csv")
+    with pytest.raises(DataError, match=f"^{archive}: a zip archive, not a CSV file; unzip it first$"):
+        read_series(archive, "sales", "date")
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(gzip.compress(plain.read_bytes())[:30])
+    with pytest.raises(DataError, match=f"^{broken}: a damaged gzip file"):
+        read_series(broken, "sales", "date")

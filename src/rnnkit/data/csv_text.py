@@ -11,8 +11,11 @@ written ``1234,5`` (``decimal_point``)."""
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import re
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +23,8 @@ from rnnkit.errors import DataError
 
 __all__ = ["check_shape", "data_rows", "decimal_point", "delimiter", "plural", "read_text", "row_list", "where"]
 
+GZIP, ZIP, OLE2 = b"\x1f\x8b", b"PK\x03\x04", b"\xd0\xcf\x11\xe0"  # magic bytes; OLE2: Excel 97-2003 (.xls)
+UTF16 = (b"\xff\xfe", b"\xfe\xff")  # UTF-16's byte-order marks
 OTHER_DELIMITERS = (";", "\t", "|")  # tried, in this order, when the header has no comma
 _DECIMAL_COMMA = re.compile(r"[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?")  # 1234,5  -0,25  3,0e-2
 
@@ -42,16 +47,39 @@ def row_list(rows: Sequence[int], limit: int = 8) -> str:
     return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
 
 
+def _excel(data: bytes) -> bool:
+    """Whether a zip archive's bytes are an Excel workbook (.xlsx: its part names start xl/)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return any(name.startswith("xl/") for name in z.namelist())
+    except zipfile.BadZipFile:
+        return False
+
+
 def read_text(path: Path) -> str:
+    """The file's text: UTF-8 (a byte-order mark dropped), UTF-16 with its byte-order mark (Excel's
+    "Unicode text"), either one gzip-compressed (``sales.csv.gz``). An Excel workbook or another zip
+    archive is one line saying what it is."""
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     data = path.read_bytes()
+    if data[:2] == GZIP:
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as err:
+            raise DataError(f"{path}: a damaged gzip file ({err})") from None
+    if data[:4] == OLE2 or (data[:4] == ZIP and _excel(data)):
+        raise DataError(f"{path}: an Excel workbook, not a CSV file; save the sheet as CSV (UTF-8), or read it with "
+                        "pandas.read_excel and write it with to_csv")
+    if data[:4] == ZIP:
+        raise DataError(f"{path}: a zip archive, not a CSV file; unzip it first")
+    encoding = "UTF-16" if data[:2] in UTF16 else "UTF-8"
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-16" if encoding == "UTF-16" else "utf-8-sig")
     except UnicodeDecodeError as err:
         row = data[: err.start].count(b"\n") + 1
         raise DataError(
-            f"{where(str(path), row)}: byte 0x{data[err.start]:02x} is not UTF-8; "
+            f"{where(str(path), row)}: byte 0x{data[err.start]:02x} is not {encoding}; "
             "save the file as UTF-8"
         ) from None
     if not text.strip():
