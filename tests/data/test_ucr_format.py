@@ -78,3 +78,18 @@ def test_rnnkit_classify_trains_on_ucr_tsv_files_and_predicts_either_format(tmp_
     assert tsv.exit_code == 0 and ts.exit_code == 0, tsv.output + ts.output
     assert [line.split("\t")[1:] for line in tsv.stdout.splitlines()] == [
         line.split("\t")[1:] for line in ts.stdout.splitlines()]  # the same cases, the same predictions
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_line(tmp_path):
+    """Windows tools write UTF-8 with a byte-order mark: the .ts reader refused the header ("expected a
+    '@tag' header line ... got '\\ufeff#...'") and the first .tsv label read as '\\ufeff1'."""
+    series, labels = _cases()
+    tsv = _tsv(tmp_path / "plain.tsv", series, labels)
+    marked = tmp_path / "marked.tsv"
+    marked.write_text(tsv.read_text(), encoding="utf-8-sig")
+    assert read_ucr(marked).labels == labels
+    ts = write_ts(tmp_path / "plain.ts", series, labels, ["-1", "1"])
+    windows = tmp_path / "windows.ts"
+    windows.write_text(ts.read_text(), encoding="utf-8-sig", newline="\r\n")
+    got = read_ts(windows)
+    assert got.labels == labels and all(np.array_equal(a, b) for a, b in zip(got.series, read_ts(ts).series))

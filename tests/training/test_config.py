@@ -96,6 +96,19 @@ def test_toml_file_errors(tmp_path):
         load_config(RootCfg, wrong)
 
 
+def test_a_toml_file_with_a_byte_order_mark_is_read(tmp_path):
+    """Notepad's UTF-8 starts with a byte-order mark, which TOML forbids: it was 'not valid TOML: Invalid
+    statement (at line 1, column 1)'. Bytes that are not UTF-8 are still one line."""
+    marked = tmp_path / "marked.toml"
+    marked.write_text("[model]\nhidden_size = 12\n", encoding="utf-8-sig")
+    assert marked.read_bytes()[:3] == b"\xef\xbb\xbf"
+    assert load_config(RootCfg, marked).model.hidden_size == 12
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b"# caf\xe9\n[model]\nhidden_size = 3\n")
+    with pytest.raises(ConfigError, match=r"^config file '.*latin.toml' is not UTF-8 text: "):
+        load_config(RootCfg, latin)
+
+
 def test_base_config_is_overridden_by_file_and_overrides(tmp_path):
     base = {"train": {"lr": 0.5, "epochs": 7}, "model": {"hidden_size": 3}}
     path = tmp_path / "c.toml"

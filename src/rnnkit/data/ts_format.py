@@ -132,7 +132,7 @@ def read_ts(path: str | Path) -> TsData:
     if not path.is_file():
         raise DataError(f"{path}: no such .ts file")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Windows tools) is not text
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: not a UTF-8 text file ({err.reason} at byte {err.start})") from None
 

@@ -324,8 +324,8 @@ def read_toml(path: str | Path) -> dict:
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        # Notepad and other Windows editors may start a UTF-8 file with a byte-order mark, which TOML forbids
+        return tomllib.loads(path.read_bytes().decode("utf-8").removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {err}") from None
     except UnicodeDecodeError as err:
