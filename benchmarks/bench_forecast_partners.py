@@ -41,6 +41,7 @@ statsforecast's ETS(A,N,A), the additive moving season AutoETS picks on elec_equ
 
     ana4    AutoETS(model="ANA") as a 4th component: (RNN, Theta, damped, ETS(A,N,A)), prior 0.6 / 0.2 / 0.2 / 0
             (Naive where a series is too short for it); for the seasonal sets
+    ana4t   the same with rnnkit's own ETS(A,N,A) (option seasonal_ets, seasonal_ets.py) in place of statsforecast's
 
 Weights chosen on two windows (fifteenth session; needs the inner2 collection):
 
@@ -313,7 +314,18 @@ def win2(Fi, yi, sc, Fv, ctx):
     return torch.einsum("k,ksh->sh", w, Fv), "w " + "/".join(f"{x:.3f}" for x in w)
 
 
-ALL_RULES = {**RULES, **ETS_RULES, "win2": win2, "ana4": ana4}
+def ana4t(Fi, yi, sc, Fv, ctx):
+    """ana4 with rnnkit's own ETS(A,N,A) (``combine.partner_forecasts``: tensor ops, the option seasonal_ets)
+    in place of statsforecast's."""
+    from rnnkit.tasks.forecast.combine import partner_forecasts
+
+    ets = [partner_forecasts(pan, ctx["h"], ctx["m"], True, 3)[2] for pan in (ctx["pi"], ctx["pv"])]
+    Fi, Fv = torch.cat([Fi, ets[0][None]]), torch.cat([Fv, ets[1][None]])
+    w = choose_weights(Fi, yi, sc, torch.tensor(ANA_PRIOR4, dtype=torch.float64), loss="geometric")
+    return torch.einsum("k,ksh->sh", w, Fv), "w " + "/".join(f"{x:.3f}" for x in w)
+
+
+ALL_RULES = {**RULES, **ETS_RULES, "win2": win2, "ana4": ana4, "ana4t": ana4t}
 
 _PARTNERS: dict = {}  # (variant, file without the seed) -> (Theta, variant) forecasts: the same for every seed
 

@@ -9,7 +9,8 @@ number when no cell spans lines).
 Delimiter: a comma, or a semicolon (then numbers may have decimal commas), tab or bar
 when the header has no comma (``csv_text.delimiter``). Time column: integers give integer
 steps (``year`` 1700, 1701, ...); anything else is parsed as dates, with the day or the
-month first in 03/04/2015 decided once for the column (``dates.day_or_month_first``). Without ``time_col`` the row order is the time (steps 0, 1, 2, ...).
+month first in 03/04/2015 decided once for the column (``dates.day_or_month_first``).
+Without ``time_col`` the row order is the time (steps 0, 1, 2, ...).
 Frequency: ``pd.infer_freq``, else a guess from the median step (weekly, monthly,
 quarterly, yearly or fixed), or ``freq`` given (``--freq``). Every timestamp must lie on
 that grid; grid points with no row are *gaps*.

@@ -207,3 +207,10 @@ def test_the_members_cell_and_weight_decay_are_config_keys():
         load_forecast_config(overrides=["train.weight_decay=-1"])
     with pytest.raises(ConfigError, match="model.cell"):
         load_forecast_config(overrides=["model.cell=rnn"])
+
+
+def test_seasonal_ets_is_a_config_key():
+    assert load_forecast_config(overrides=["model.seasonal_ets=true"]).forecaster_options()["seasonal_ets"] is True
+    assert "seasonal_ets" not in load_forecast_config().forecaster_options()
+    with pytest.raises(ConfigError, match="model.seasonal_ets"):
+        load_forecast_config(overrides=["model.seasonal_ets=3"])

@@ -18,13 +18,15 @@ import torch
 from rnnkit.data.panel import Panel, long_to_panel
 from rnnkit.errors import DataError
 from rnnkit.tasks.forecast.damped import damped_forecast
+from rnnkit.tasks.forecast.seasonal_ets import MAX_SEASON, seasonal_ets_forecast
 from rnnkit.tasks.forecast.select import choose_weights, holdout, mase_scales
 from rnnkit.tasks.forecast.theta import theta_forecast
 
-__all__ = ["PARTNERS", "PRIOR", "HeldOut", "combine_with_partners", "held_out", "partners_apply",
-           "point_weights", "validation_weights"]
+__all__ = ["PARTNERS", "PRIOR", "PRIOR4", "HeldOut", "combine_with_partners", "held_out", "partner_forecasts",
+           "partners_apply", "point_weights", "seasonal_partner", "validation_weights"]
 
 PRIOR = (0.6, 0.2, 0.2)  # RNN, Theta, damped: the fixed weights chosen on M1/M3 validation (docs/forecaster.md)
+PRIOR4 = (0.6, 0.2, 0.2, 0.0)  # ... and ETS(A,N,A) (option seasonal_ets): the held-out window must earn its share
 PARTNERS = (0.0, 0.5, 0.5)  # a panel too small for the RNN (option rnn_min_windows; docs/forecaster.md)
 
 
@@ -34,7 +36,7 @@ class HeldOut:
     copy of the Forecaster fitted on the rest: its RNN quantiles and the two partners."""
     panel: Panel  # the inner panel: what the copy was fitted on
     rnn: torch.Tensor  # (S, H, Q) the copy's RNN quantiles (its weights_ are (1, 0, 0))
-    partners: torch.Tensor  # (2, S, H) Theta, damped on the inner panel
+    partners: torch.Tensor  # (2, S, H) Theta, damped on the inner panel; (3, S, H) with ETS(A,N,A) (seasonal_ets)
     actual: torch.Tensor  # (S, H) the held-out values
 
 
@@ -66,10 +68,27 @@ def held_out(forecaster, long: pd.DataFrame, partners: bool = True) -> HeldOut |
         | {round(0.5 + lv / 200, 6): f"hi-{lv}" for lv in forecaster.options.levels}
     rnn = torch.stack([torch.tensor(out[cols[round(t, 6)]].to_numpy(np.float64)).reshape(S, H)
                        for t in forecaster.quantiles], dim=-1)  # (S, H, Q)
-    comps = (torch.stack([theta_forecast(panel, H, m, forecaster.log_).double(),
-                          damped_forecast(panel, H, m, forecaster.log_).double()])
-             if partners else torch.zeros(2, S, H, dtype=torch.float64))  # (2, S, H)
+    k = 3 if seasonal_partner(forecaster) else 2
+    comps = (partner_forecasts(panel, H, m, forecaster.log_, k) if partners
+             else torch.zeros(k, S, H, dtype=torch.float64))  # (k, S, H)
     return HeldOut(panel, rnn, comps, torch.tensor(held["y"].to_numpy(np.float64)).reshape(S, H))
+
+
+def seasonal_partner(forecaster) -> bool:
+    """Whether ETS(A,N,A) is a fourth partner: option ``seasonal_ets`` on a panel the partners apply to whose
+    season it fits (2 to ``seasonal_ets.MAX_SEASON``)."""
+    return forecaster.options.seasonal_ets and 2 <= forecaster.season <= MAX_SEASON and partners_apply(forecaster)
+
+
+def partner_forecasts(panel: Panel, horizon: int, season: int, log: bool, k: int = 2) -> torch.Tensor:
+    """(k, S, H) float64: Theta, the damped trend and, for k = 3, ETS(A,N,A), whose series too short for it
+    (fewer than two seasons) take the damped trend's forecast in its place."""
+    comps = [theta_forecast(panel, horizon, season, log).double(),
+             damped_forecast(panel, horizon, season, log).double()]
+    if k == 3:
+        ets = seasonal_ets_forecast(panel, horizon, season)
+        comps.append(torch.where(torch.isfinite(ets), ets, comps[1]))
+    return torch.stack(comps)
 
 
 def validation_weights(forecaster, long: pd.DataFrame, held: HeldOut | None = None) -> tuple[float, float, float]:
@@ -98,8 +117,9 @@ def validation_weights(forecaster, long: pd.DataFrame, held: HeldOut | None = No
     mid = forecaster.quantiles.index(0.5)
     comps = torch.cat([torch.cat([h.rnn[None, :, :, mid], h.partners]) for h in windows], dim=1)  # (3, rows, H)
     scales = torch.cat([mase_scales(h.panel.values, h.panel.mask, forecaster.season) for h in windows])
+    prior = PRIOR4 if len(comps) == 4 else PRIOR
     w = choose_weights(comps, torch.cat([h.actual for h in windows]), scales,
-                       torch.tensor(PRIOR, dtype=torch.float64), loss=forecaster.options.weight_loss)
+                       torch.tensor(prior, dtype=torch.float64), loss=forecaster.options.weight_loss)
     return tuple(float(v) for v in w)
 
 
@@ -126,7 +146,8 @@ def point_weights(forecaster, long: pd.DataFrame | None, held: HeldOut | None = 
 
 
 def combine_with_partners(q: torch.Tensor, panel: Panel, mid: int, horizon: int, season: int, log: bool,
-                          theta: float, damped: float, partners: torch.Tensor | None = None) -> torch.Tensor:
+                          theta: float, damped: float, seasonal: float = 0.0,
+                          partners: torch.Tensor | None = None) -> torch.Tensor:
     """The RNN quantiles q (S, H, Q) moved so that their median (column ``mid``) becomes
     (1 - w - wd) RNN + w Theta + wd damped trend (w = theta, wd = damped).
 
@@ -147,18 +168,22 @@ def combine_with_partners(q: torch.Tensor, panel: Panel, mid: int, horizon: int,
     a quantile below the median (``levels=()``), or with no RNN share (theta + damped = 1), the floor
     is 1e-12.
 
-    ``partners`` (2, S, H): Theta's and the damped trend's forecasts when already made (``HeldOut``).
+    ``seasonal``: the weight of ETS(A,N,A) (option ``seasonal_ets``; ``partner_forecasts``).
+    ``partners`` (2 or 3, S, H): the partners' forecasts when already made (``HeldOut``).
     """
-    if theta + damped == 0:
+    if theta + damped + seasonal == 0:
         return q
     med = q[:, :, mid]  # (S, H)
-    comb = (1 - theta - damped) * med  # (S, H)
+    comb = (1 - theta - damped - seasonal) * med  # (S, H)
     if theta:
         comb = comb + theta * (theta_forecast(panel, horizon, season, log).double() if partners is None else partners[0])
     if damped:
         comb = comb + damped * (damped_forecast(panel, horizon, season, log).double() if partners is None else partners[1])
+    if seasonal:
+        ets = partner_forecasts(panel, horizon, season, log, 3)[2] if partners is None else partners[2]
+        comb = comb + seasonal * ets
     if log:  # the RNN's band bounds a combination it takes part in, not the partners alone (PARTNERS)
-        rnn_share = mid > 0 and theta + damped < 1
+        rnn_share = mid > 0 and theta + damped + seasonal < 1
         floor = q[:, :, 0].clamp(min=1e-12) if rnn_share else torch.full_like(med, 1e-12)  # (S, H)
         comb = torch.maximum(comb, floor)
         return q * (comb / med.clamp(min=1e-12))[:, :, None]

@@ -64,6 +64,7 @@ class ForecastModelConfig:
     lookbacks: list[float] | None = None  # input windows, in horizons
     transform: Literal["auto", "log", "linear"] | None = None
     cell: Literal["gru", "lstm"] | None = None  # Forecaster(cell=...): each member's recurrent cell
+    seasonal_ets: bool | None = None  # Forecaster(seasonal_ets=...): ETS(A,N,A) as a fourth partner
 
 
 @dataclass
@@ -129,7 +130,8 @@ class ForecastConfig:
         m, t = self.model, self.train
         named = {"hidden": m.hidden_size, "layers": m.num_layers, "members": m.members,
                  "lookbacks": None if m.lookbacks is None else tuple(m.lookbacks),
-                 "transform": m.transform, "cell": m.cell, "weight_decay": t.weight_decay,
+                 "transform": m.transform, "cell": m.cell, "seasonal_ets": m.seasonal_ets,
+                 "weight_decay": t.weight_decay,
                  "epochs": t.epochs, "max_steps": t.max_steps, "min_steps": t.min_steps,
                  "batch_size": t.batch_size, "lr": t.lr, "seed": t.seed,
                  "verbose": t.progress or None}  # None: the default, False, so a saved model matches one fitted alike

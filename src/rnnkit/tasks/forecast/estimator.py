@@ -355,7 +355,8 @@ class Forecaster:
         q = combine_with_partners(q, raw, qi[0.5], self.horizon, self.season, self.log_, *self.weights_[1:])
         w, passes = self.weights_, self.steps_ * self.options.batch_size / max(self.windows_, 1)
         if self.options.partner_bands and w[0] < 1 and (w[0] == 0 or passes > MEMORISED):  # empirical.py
-            q = partner_bands(q, raw, qi[0.5], self.quantiles, self.horizon, self.season, self.log_, *w[1:], union=w[0] > 0)
+            q = partner_bands(q, raw, qi[0.5], self.quantiles, self.horizon, self.season, self.log_, *w[1:3],
+                              union=w[0] > 0)  # from Theta's and the damped trend's errors
         q = scale_bands(q, self.band_scales_, self.quantiles, self.log_).numpy()  # calibrate.py
         if scales is not None:
             q = q / scales[:, None, None]  # back to each series' own units

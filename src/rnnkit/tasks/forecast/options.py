@@ -78,6 +78,9 @@ class ForecasterOptions:
     seed: int = 0
     # a progress bar for each member while fit trains (on a terminal, not under CI=true), as the Classifier's verbose
     verbose: bool = False
+    # ETS(A,N,A), an additive moving season, as a fourth partner whose weight fit chooses (prior 0) on a positive
+    # panel whose season is 2..24 (seasonal_ets.py; docs/forecaster.md, twenty-fourth session); False: the two partners
+    seasonal_ets: bool = False
 
     @property
     def losses(self) -> tuple[str | None, ...]:
@@ -126,6 +129,8 @@ class ForecasterOptions:
             raise ConfigError(f"Forecaster: nonnegative must be True or False, got {opts.nonnegative!r}")
         if not isinstance(opts.verbose, bool):
             raise ConfigError(f"Forecaster: verbose must be True or False, got {opts.verbose!r}")
+        if not isinstance(opts.seasonal_ets, bool):
+            raise ConfigError(f"Forecaster: seasonal_ets must be True or False, got {opts.seasonal_ets!r}")
         if not isinstance(opts.partner_bands, bool):
             raise ConfigError(f"Forecaster: partner_bands must be True or False, got {opts.partner_bands!r}")
         for name, low, whole, optional in COUNTS:  # sizes and step counts: one line, not torch's error later

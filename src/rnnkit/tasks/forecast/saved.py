@@ -140,8 +140,8 @@ def _from_saved(cls, meta: dict, tensors: dict):
     if w is None and o.theta is None and o.damped is None:
         raise ValueError("no combination weights")
     f.weights_ = point_weights(f, None) if w is None else tuple(float(v) for v in w)
-    if len(f.weights_) != 3 or not all(0 <= v <= 1 for v in f.weights_):
-        raise ValueError(f"weights must be three numbers in [0, 1], got {w!r}")
+    if len(f.weights_) not in ((3, 4) if o.seasonal_ets else (3,)) or not all(0 <= v <= 1 for v in f.weights_):
+        raise ValueError(f"weights must be three numbers in [0, 1] (four with seasonal_ets), got {w!r}")
     f.band_scales_ = saved_scales(meta.get("band_scales"), o.levels)  # absent: raw bands
     f.history_ = pd.DataFrame({"unique_id": meta["ids"], "ds": _stamps_in(tensors["history.ds"], meta),
                                "y": tensors["history.y"].numpy()})
