@@ -187,3 +187,35 @@ def test_compressed_utf16_and_workbook_files(tmp_path):
     broken.write_bytes(gzip.compress(plain.read_bytes())[:30])
     with pytest.raises(DataError, match=f"^{broken}: a damaged gzip file"):
         read_series(broken, "sales", "date")
+
+
+def test_quarter_month_and_week_labels_are_read_as_their_periods(tmp_path):
+    """2015Q1 was read by pandas with a deprecation warning (printed by the CLI), 2015M01 (Eurostat, the IMF) and
+    2015-W01 (ISO weeks) not at all ("is neither a date nor an integer step"); each is its period's start."""
+    import warnings
+
+    y = np.arange(60.0) + 100
+    quarters = pd.period_range("2000Q1", periods=40, freq="Q")
+    months = pd.period_range("2000-01", periods=60, freq="M")
+    weeks = pd.date_range("2014-12-29", periods=60, freq="W-MON")  # ISO week 2015-W01 starts on 29 December 2014
+    cases = [
+        (quarters.strftime("%YQ%q"), quarters.to_timestamp(), y[:40]),
+        (quarters.strftime("%Y-Q%q"), quarters.to_timestamp(), y[:40]),
+        (months.strftime("%YM%m"), months.to_timestamp(), y),
+        (weeks.strftime("%G-W%V"), weeks, y),
+        (weeks.strftime("%GW%V"), weeks, y),
+    ]
+    for i, (labels, starts, values) in enumerate(cases):
+        path = tmp_path / f"p{i}.csv"
+        pd.DataFrame({"t": labels, "v": values}).to_csv(path, index=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no pandas deprecation warning on the way
+            (s,) = read_series(path, "v", "t")
+        assert list(s.time) == list(starts), labels[0]
+    assert "2015-W53" in list(weeks.strftime("%G-W%V"))  # 2015 has 53 ISO weeks; the labels above cross it
+    for bad, message in (("2001Q5", "'2001Q5' names no period"), ("2016-W53", "'2016-W53' names no period")):
+        path = tmp_path / "bad.csv"
+        good = "2001Q1" if "Q" in bad else "2016-W01"
+        path.write_text(f"t,v\n{good},1\n{bad},2\n")
+        with pytest.raises(DataError, match=f"bad.csv, row 3, column 't': {message} \\(a number from 1 to"):
+            read_series(path, "v", "t")

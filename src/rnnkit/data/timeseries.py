@@ -9,7 +9,8 @@ number when no cell spans lines).
 Delimiter: a comma, or a semicolon (then numbers may have decimal commas), tab or bar
 when the header has no comma (``csv_text.delimiter``). Time column: integers give integer
 steps (``year`` 1700, 1701, ...); anything else is parsed as dates, with the day or the
-month first in 03/04/2015 decided once for the column (``dates.day_or_month_first``).
+month first in 03/04/2015 decided once for the column (``dates.day_or_month_first``), and
+period labels (2015Q1, 2015M01, 2015-W01) read as their periods' starts (``dates.period_labels``).
 Without ``time_col`` the row order is the time (steps 0, 1, 2, ...).
 Frequency: ``pd.infer_freq``, else a guess from the median step (weekly, monthly,
 quarterly, yearly or fixed), or ``freq`` given (``--freq``). Every timestamp must lie on
@@ -33,7 +34,7 @@ import pandas as pd
 
 from rnnkit.data.csv_text import check_shape, data_rows, decimal_point, delimiter, plural, read_text, row_list
 from rnnkit.data.csv_text import where as _where
-from rnnkit.data.dates import day_or_month_first
+from rnnkit.data.dates import day_or_month_first, period_labels
 from rnnkit.data.frequency import Freq, guess_freq, next_times, regular_grid
 from rnnkit.errors import DataError
 
@@ -361,8 +362,9 @@ def read_series(
     if sep == ";":  # a spreadsheet of decimal commas (csv_text): 1234,5 is 1234.5
         for col in [*targets, *covariates, *future_covariates]:
             frame[col] = decimal_point(frame[col].astype(str).str.strip())
-    if time_col:  # 03/04/2015: the day or the month first, decided once for the column (dates.py)
+    if time_col:  # 03/04/2015: the day or the month first, decided once; 2015Q1, 2015M01, 2015-W01 (dates.py)
         iso = day_or_month_first(where, frame, time_col, group_col)
+        iso = period_labels(where, frame, time_col) if iso is None else iso
         frame[time_col] = frame[time_col] if iso is None else iso
     extra = (list(covariates), freq, missing, list(future_covariates), with_ahead)
     if group_col is None:
