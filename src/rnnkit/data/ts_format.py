@@ -36,7 +36,7 @@ import numpy as np
 
 from rnnkit.errors import DataError
 
-__all__ = ["TsData", "read_ts", "write_ts"]
+__all__ = ["TsData", "read_ts", "read_utf8", "write_ts"]
 
 _BOOL_TAGS = ("timestamps", "missing", "univariate", "equallength", "targetlabel")
 _KNOWN_TAGS = set(_BOOL_TAGS) | {"problemname", "dimensions", "serieslength", "classlabel", "data"}
@@ -126,15 +126,21 @@ def _parse_dimension(text: str, where: str, k: int, allow_missing: bool) -> np.n
     return values
 
 
+def read_utf8(path: Path, kind: str) -> str:
+    """The text of a case file (``.ts``, UCR ``.tsv``): a missing file or bytes that are not UTF-8 are one line;
+    a byte-order mark (Windows tools) is dropped. ``kind`` names the file in "no such <kind>"."""
+    if not path.is_file():
+        raise DataError(f"{path}: no such {kind}")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: not a UTF-8 text file ({err.reason} at byte {err.start})") from None
+
+
 def read_ts(path: str | Path) -> TsData:
     """Read a ``.ts`` file into a :class:`TsData` (see the module docstring)."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such .ts file")
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Windows tools) is not text
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not a UTF-8 text file ({err.reason} at byte {err.start})") from None
+    text = read_utf8(path, ".ts file")
 
     header: dict[str, object] = {}
     class_labels: tuple[str, ...] | None = None

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data.ts_format import FLOAT32_MAX, MAX_LENGTH, TsData
+from rnnkit.data.ts_format import FLOAT32_MAX, MAX_LENGTH, TsData, read_utf8
 from rnnkit.errors import DataError
 
 __all__ = ["read_ucr"]
@@ -37,12 +37,7 @@ def _label(text: str) -> str:
 def read_ucr(path: str | Path) -> TsData:
     """Read a UCR archive ``.tsv`` file into a :class:`TsData` (module doc); labelled, no declared label order."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Windows tools) is not text
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not a UTF-8 text file ({err.reason} at byte {err.start})") from None
+    text = read_utf8(path, "file")
     series, labels, lines = [], [], []
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()

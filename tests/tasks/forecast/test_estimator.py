@@ -11,6 +11,7 @@ import torch
 
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.tasks.forecast.estimator import Forecaster
+from rnnkit.tasks.forecast.frames import long_frame
 from rnnkit.tasks.forecast.stamps import infer_season
 
 TINY = dict(hidden=8, min_steps=30, max_steps=30, batch_size=32, lookbacks=(2.0,))
@@ -177,7 +178,7 @@ def test_save_load_round_trip_is_exact(tmp_path):
         for tz in (None, "Europe/Paris"):
             d = df.assign(ds=df.ds.astype(dtype))
             d["ds"] = d.ds.dt.tz_localize(tz) if tz else d.ds
-            f.history_ = f._long(d, "unique_id", "ds", "y", "test")
+            f.history_ = long_frame(d, "unique_id", "ds", "y", "test")
             f.save(tmp_path / "m2")
             pd.testing.assert_frame_equal(f.history_, Forecaster.load(tmp_path / "m2").history_, check_exact=True)
 

@@ -173,6 +173,8 @@ def combine_with_partners(q: torch.Tensor, panel: Panel, mid: int, horizon: int,
     """
     if theta + damped + seasonal == 0:
         return q
+    if seasonal and partners is None:  # ETS(A,N,A) falls back on the damped trend's forecast: all three at once
+        partners = partner_forecasts(panel, horizon, season, log, 3)
     med = q[:, :, mid]  # (S, H)
     comb = (1 - theta - damped - seasonal) * med  # (S, H)
     if theta:
@@ -180,8 +182,7 @@ def combine_with_partners(q: torch.Tensor, panel: Panel, mid: int, horizon: int,
     if damped:
         comb = comb + damped * (damped_forecast(panel, horizon, season, log).double() if partners is None else partners[1])
     if seasonal:
-        ets = partner_forecasts(panel, horizon, season, log, 3)[2] if partners is None else partners[2]
-        comb = comb + seasonal * ets
+        comb = comb + seasonal * partners[2]
     if log:  # the RNN's band bounds a combination it takes part in, not the partners alone (PARTNERS)
         rnn_share = mid > 0 and theta + damped + seasonal < 1
         floor = q[:, :, 0].clamp(min=1e-12) if rnn_share else torch.full_like(med, 1e-12)  # (S, H)

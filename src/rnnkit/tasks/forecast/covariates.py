@@ -92,7 +92,7 @@ class Covariates:
         for col in self.columns:
             if not isinstance(df, pd.DataFrame) or col not in df.columns:
                 raise DataError(f"{what}: covariate column {col!r} is missing from df")
-        if id_col not in df.columns:  # one series without an id column, as Forecaster._long takes it
+        if id_col not in df.columns:  # one series without an id column, as frames.long_frame takes it
             df = df.assign(**{id_col: "series"})
             if time_col not in df.columns:
                 df[time_col] = np.arange(len(df))

@@ -21,6 +21,7 @@ import pandas as pd
 
 from rnnkit.data.panel import as_columns, id_kind, output_names, with_ids
 from rnnkit.errors import ConfigError
+from rnnkit.tasks.forecast.frames import long_frame
 from rnnkit.tasks.forecast.stamps import check_steps
 
 __all__ = ["cross_validation"]
@@ -39,7 +40,7 @@ def cross_validation(forecaster, df, n_windows: int = 1, step: int | None = None
     if not isinstance(step, (int, np.integer)) or step < 1:
         raise ConfigError(f"cross_validation: step must be a positive integer, got {step!r}")
     df = as_columns(df, id_col, time_col)
-    long = forecaster._long(df, id_col, time_col, target_col, "cross_validation")
+    long = long_frame(df, id_col, time_col, target_col, "cross_validation")
     kind = id_kind(df, id_col)  # integer ids come back as integers, each fold's series in their order
     check_steps(long, "cross_validation")
     cov = {k: list(v) for k, v in (("static", static), ("past", past), ("future", future)) if v}

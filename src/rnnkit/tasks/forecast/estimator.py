@@ -49,7 +49,7 @@ import torch
 
 from rnnkit.data.panel import (
     NAMES, as_columns, deseasonalise, future_factors, id_kind, last_windows, long_to_panel, output_names,
-    sample_windows, scale_windows, seasonal_indices, unit_scales, validate_long, window_series, with_ids,
+    sample_windows, scale_windows, seasonal_indices, unit_scales, window_series, with_ids,
 )
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.models.global_forecast import LOSS_SCALES, GlobalRNN, panel_scale
@@ -58,6 +58,7 @@ from rnnkit.tasks.forecast.combine import (
     combine_with_partners, held_out, partners_apply, point_weights,
 )
 from rnnkit.tasks.forecast.empirical import MEMORISED, partner_bands
+from rnnkit.tasks.forecast.frames import long_frame
 from rnnkit.tasks.forecast.options import ForecasterOptions
 from rnnkit.tasks.forecast.covariates import Covariates
 from rnnkit.tasks.forecast.stamps import check_steps, future_stamps, infer_season, time_step
@@ -67,9 +68,6 @@ from rnnkit.training.seed import rng_kept
 from rnnkit.training.trainer import Trainer
 
 __all__ = ["Forecaster", "ForecasterOptions"]
-
-
-STAMPED = (pd.DatetimeIndex, pd.PeriodIndex)  # an index that holds time stamps (any other: rows count 0, 1, ...)
 
 
 def _quantiles(levels: tuple[int, ...]) -> tuple[float, ...]:
@@ -124,31 +122,6 @@ class Forecaster:
         return self
 
     # ----------------------------------------------------------------- input
-    def _long(self, df, id_col: str, time_col: str, target_col: str, what: str) -> pd.DataFrame:
-        output_names(id_col, time_col, target_col)  # three different names the forecasts can come back under
-        if isinstance(df, (np.ndarray, list, tuple)):  # one series' values, steps 0, 1, ...
-            try:
-                values = np.asarray(df)
-            except ValueError:  # ragged nested lists
-                values = np.asarray(df, dtype=object)
-            nested = values.ndim == 1 and values.dtype == object and any(
-                isinstance(v, (list, tuple, np.ndarray)) for v in values)
-            if values.ndim != 1 or nested:
-                got = "nested sequences" if values.ndim == 1 else f"shape {values.shape}"
-                raise DataError(f"{what}: an array is one series' values, 1-D; got {got} (for a panel, "
-                                "pass a long DataFrame: id, time, value)")
-            df = pd.Series(values, name=target_col)
-        if isinstance(df, pd.Series):  # one series: its dates or periods when the index holds them, else 0, 1, ...
-            df = pd.DataFrame({time_col: df.index if isinstance(df.index, STAMPED) else np.arange(len(df)),
-                               target_col: df.to_numpy()})
-        df = as_columns(df, id_col, time_col)  # kept as the index (ds, or unique_id and ds) under their names
-        if isinstance(df, pd.DataFrame) and id_col not in df.columns and target_col in df.columns:
-            df = df.assign(**{id_col: "series"})
-            if time_col not in df.columns:  # one series: its dates or periods when the index holds them, else 0, 1, ...
-                df[time_col] = df.index if isinstance(df.index, STAMPED) else np.arange(len(df))
-        out = validate_long(df, id_col, time_col, target_col, what)
-        return out.rename(columns={id_col: "unique_id", time_col: "ds", target_col: "y"})
-
     def _check_series(self, long: pd.DataFrame, fitting: bool) -> None:
         lv = 4 if fitting else 3  # the warnings point at the caller of fit (fit -> _fit_rnn -> here) / predict
         g = long.groupby("unique_id", sort=False)["y"]
@@ -216,9 +189,9 @@ class Forecaster:
         each series in the units it is fitted in (``_in_units``). ``stage`` names the fit on the
         progress bar (``verbose``), e.g. the held-out window's."""
         df = as_columns(df, id_col, time_col)  # id and time kept as index levels: the covariates read them too
-        long = self._long(df, id_col, time_col, target_col, "fit")
+        long = long_frame(df, id_col, time_col, target_col, "fit")
         self.id_kind_ = id_kind(df, id_col)  # integer ids come back as integers (predict)
-        self.names_ = (id_col, time_col, target_col)  # forecasts come back under them (predict; checked in _long)
+        self.names_ = (id_col, time_col, target_col)  # forecasts come back under them (predict; checked in long_frame)
         step = check_steps(long, "fit")  # rows are read as consecutive steps: a gap would shift the season (stamps.py)
         self.season = self.season_given or infer_season(step)
         self.cov_ = Covariates.fit(df, id_col, time_col, static, past, future, long)
@@ -319,7 +292,7 @@ class Forecaster:
             raise ConfigError("Forecaster: call fit() (or Forecaster.load) before predict()")
         id_col, time_col, target_col = self._names(id_col, time_col, target_col)
         if df is None:
-            output_names(id_col, time_col, target_col)  # else _long checks them
+            output_names(id_col, time_col, target_col)  # else long_frame checks them
         if h is not None and (isinstance(h, bool) or not isinstance(h, Integral) or not 1 <= h <= self.horizon):
             raise ConfigError(f"predict: h must be a whole number of steps from 1 to the horizon ({self.horizon}) "
                               f"this Forecaster was fitted for, got {h!r}; refit with a longer horizon for more")
@@ -333,7 +306,7 @@ class Forecaster:
         if df is None:
             long, step = self.history_, fitted
         else:
-            long = self._long(df, id_col, time_col, target_col, "predict")
+            long = long_frame(df, id_col, time_col, target_col, "predict")
             step = check_steps(long, "predict", fitted)  # series too short to tell their step: fit's
             self._check_series(long, fitting=False)
         units, scales = self._in_units(long)  # scales: (S,) in panel order, or None

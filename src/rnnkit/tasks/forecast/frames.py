@@ -1,4 +1,5 @@
-"""From the CSV reader's series to the long frames a `Forecaster` takes, and back.
+"""From what users give to the long frames a `Forecaster` takes: any frame, series or array
+(``long_frame``), and the CSV reader's series (below), and back.
 
 ``rnnkit.data.timeseries.read_series`` validates a CSV (grid, gaps, missing values, one
 line per mistake) and returns one :class:`Series` per group. The CLI forecasts each
@@ -19,12 +20,48 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rnnkit.data.panel import as_columns, output_names, validate_long
 from rnnkit.data.timeseries import Series, read_series
 from rnnkit.datasets import DEFAULT_FORECAST_SERIES, forecast_series
-from rnnkit.errors import ConfigError
+from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks.forecast.stamps import infer_season  # the CLI and the Forecaster read a step alike
 
-__all__ = ["Part", "bundled_or_file", "infer_season", "parts_of", "resolve_data", "to_long"]
+__all__ = ["Part", "bundled_or_file", "infer_season", "long_frame", "parts_of", "resolve_data", "to_long"]
+
+STAMPED = (pd.DatetimeIndex, pd.PeriodIndex)  # an index that holds time stamps (any other: rows count 0, 1, ...)
+
+
+def _stamps(index: pd.Index):
+    """One series' time stamps from its index: its dates or periods, else the rows counted 0, 1, ..."""
+    return index if isinstance(index, STAMPED) else np.arange(len(index))
+
+
+def long_frame(df, id_col: str, time_col: str, target_col: str, what: str) -> pd.DataFrame:
+    """``unique_id, ds, y``, validated and sorted (``data.panel.validate_long``), from a long frame under the
+    names given (its id and time may be index levels) or from one series: a frame without the id column, a
+    pandas Series, or a 1-D array or list of its values. ``what`` starts every one-line error."""
+    output_names(id_col, time_col, target_col)  # three different names the forecasts can come back under
+    if isinstance(df, (np.ndarray, list, tuple)):  # one series' values, steps 0, 1, ...
+        try:
+            values = np.asarray(df)
+        except ValueError:  # ragged nested lists
+            values = np.asarray(df, dtype=object)
+        nested = values.ndim == 1 and values.dtype == object and any(
+            isinstance(v, (list, tuple, np.ndarray)) for v in values)
+        if values.ndim != 1 or nested:
+            got = "nested sequences" if values.ndim == 1 else f"shape {values.shape}"
+            raise DataError(f"{what}: an array is one series' values, 1-D; got {got} (for a panel, "
+                            "pass a long DataFrame: id, time, value)")
+        df = pd.Series(values, name=target_col)
+    if isinstance(df, pd.Series):
+        df = pd.DataFrame({time_col: _stamps(df.index), target_col: df.to_numpy()})
+    df = as_columns(df, id_col, time_col)  # kept as the index (ds, or unique_id and ds) under their names
+    if isinstance(df, pd.DataFrame) and id_col not in df.columns and target_col in df.columns:
+        df = df.assign(**{id_col: "series"})
+        if time_col not in df.columns:  # one series
+            df[time_col] = _stamps(df.index)
+    out = validate_long(df, id_col, time_col, target_col, what)
+    return out.rename(columns={id_col: "unique_id", time_col: "ds", target_col: "y"})
 
 
 def bundled_or_file(name: str | None):
